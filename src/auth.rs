@@ -1,0 +1,216 @@
+//! Connection tokens: JWTs signed by Roster that name a tenant, a connection and a token id.
+//!
+//! Only the token id is stored (table `connection_tokens`), so a database dump yields no usable
+//! token; the signing secret lives in configuration or in the data directory, never in the
+//! database. Revocation is checked against the database on every request.
+
+use std::path::Path;
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::ScimError;
+
+const ISSUER: &str = "roster";
+const KEY_FILE: &str = "signing-key";
+
+/// Claims of a connection token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// Always `roster`.
+    pub iss: String,
+    /// The tenant the token belongs to.
+    pub tenant: Uuid,
+    /// The connection the token may act for.
+    pub connection: Uuid,
+    /// The token id; the only part stored in the database.
+    pub jti: Uuid,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Optional expiry (seconds since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exp: Option<i64>,
+}
+
+/// Who is calling: established from a verified, unrevoked token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The caller's tenant; every query is scoped to it.
+    pub tenant_id: Uuid,
+    /// The connection the caller acts for.
+    pub connection_id: Uuid,
+    /// The token used.
+    pub token_id: Uuid,
+}
+
+/// The HMAC secret that signs and verifies tokens.
+#[derive(Clone)]
+pub struct SigningKey {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(..)")
+    }
+}
+
+impl SigningKey {
+    /// A key from secret bytes.
+    pub fn from_secret(secret: &[u8]) -> Self {
+        SigningKey { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+    }
+
+    /// The configured secret if given, otherwise the one kept in `data_dir/signing-key`,
+    /// generated (256 random bits, file mode 0600) the first time.
+    pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
+        if let Some(secret) = configured {
+            return Ok(Self::from_secret(secret.as_bytes()));
+        }
+        let path = data_dir.join(KEY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let secret = base64::engine::general_purpose::STANDARD
+                    .decode(text.trim())
+                    .map_err(|e| anyhow::anyhow!("{} is not valid base64: {e}", path.display()))?;
+                anyhow::ensure!(secret.len() >= 32, "{} holds a key shorter than 32 bytes", path.display());
+                Ok(Self::from_secret(&secret))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut secret = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut secret);
+                std::fs::create_dir_all(data_dir)?;
+                write_private(&path, &base64::engine::general_purpose::STANDARD.encode(secret))?;
+                Ok(Self::from_secret(&secret))
+            }
+            Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    /// Sign a token for a connection.
+    pub fn issue(
+        &self,
+        tenant: Uuid,
+        connection: Uuid,
+        token_id: Uuid,
+        issued_at: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> anyhow::Result<String> {
+        let claims = Claims {
+            iss: ISSUER.into(),
+            tenant,
+            connection,
+            jti: token_id,
+            iat: issued_at.timestamp(),
+            exp: expires_at.map(|t| t.timestamp()),
+        };
+        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+    }
+
+    /// Verify signature, issuer and (when present) expiry. Every failure is a 401 whose detail
+    /// says what to do, never which check failed internally beyond that.
+    pub fn verify(&self, token: &str) -> Result<Claims, ScimError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["iss"]);
+        validation.validate_exp = true;
+        validation.leeway = 5;
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map(|data| data.claims).map_err(
+            |e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ScimError::unauthorized("the bearer token has expired; issue a new one")
+                }
+                _ => ScimError::unauthorized("the bearer token is not a valid Roster connection token"),
+            },
+        )
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+/// Extract the token from an `Authorization` header value (`Bearer <token>`, scheme case-insensitive).
+pub fn bearer_token(header: &str) -> Result<&str, ScimError> {
+    let (scheme, token) = header
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| ScimError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ScimError::unauthorized("the Authorization header must be `Bearer <token>`"));
+    }
+    Ok(token.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SigningKey {
+        SigningKey::from_secret(b"0123456789abcdef0123456789abcdef")
+    }
+
+    #[test]
+    fn issued_tokens_verify_and_carry_their_claims() {
+        let (t, c, j) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let token = key().issue(t, c, j, Utc::now(), None).unwrap();
+        let claims = key().verify(&token).unwrap();
+        assert_eq!((claims.tenant, claims.connection, claims.jti), (t, c, j));
+    }
+
+    #[test]
+    fn tokens_from_another_key_or_tampered_are_rejected() {
+        let token = key().issue(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Utc::now(), None).unwrap();
+        let other = SigningKey::from_secret(b"another-secret-another-secret-xx");
+        assert_eq!(other.verify(&token).unwrap_err().status(), 401);
+        let mut tampered = token.clone();
+        tampered.insert(tampered.len() - 3, 'x');
+        assert_eq!(key().verify(&tampered).unwrap_err().status(), 401);
+    }
+
+    #[test]
+    fn expired_tokens_are_rejected() {
+        let past = Utc::now() - chrono::Duration::hours(2);
+        let token = key()
+            .issue(
+                Uuid::new_v4(),
+                Uuid::new_v4(),
+                Uuid::new_v4(),
+                past,
+                Some(past + chrono::Duration::minutes(1)),
+            )
+            .unwrap();
+        let err = key().verify(&token).unwrap_err();
+        assert!(err.detail().contains("expired"), "{}", err.detail());
+    }
+
+    #[test]
+    fn bearer_header_parsing() {
+        assert_eq!(bearer_token("Bearer abc").unwrap(), "abc");
+        assert_eq!(bearer_token("bearer  abc ").unwrap(), "abc");
+        assert!(bearer_token("Basic abc").is_err());
+        assert!(bearer_token("Bearer").is_err());
+    }
+
+    #[test]
+    fn generated_key_is_persisted_and_reused() {
+        let dir = std::env::temp_dir().join(format!("roster-key-{}", Uuid::new_v4()));
+        let a = SigningKey::load_or_create(None, &dir).unwrap();
+        let b = SigningKey::load_or_create(None, &dir).unwrap();
+        let token = a.issue(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Utc::now(), None).unwrap();
+        assert!(b.verify(&token).is_ok());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join(KEY_FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

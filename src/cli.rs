@@ -1,0 +1,302 @@
+//! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`. Each command uses the
+//! same database as the server (starting the private cluster when needed) and prints results
+//! for people, or one JSON object with `--json`.
+
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::SigningKey;
+use crate::config::Settings;
+use crate::db::{self, tenants as store};
+use crate::directory::tenants::{self, AdminError, IssuedToken};
+use crate::startup::{Application, Database, Parts};
+
+/// Roster: a SCIM 2.0 provisioning server.
+#[derive(Debug, Parser)]
+#[command(name = "roster", version, about)]
+pub struct Cli {
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub settings: Settings,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (on the embedded PostgreSQL unless DATABASE_URL is set).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage IdP connections of a tenant.
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
+    /// Manage connection tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `roster tenant ...`
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// URL-safe unique name (a-z, 0-9, '-').
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tenants.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `roster connection ...`
+#[derive(Debug, Subcommand)]
+pub enum ConnectionCommand {
+    /// Create a connection and print its SCIM base URL and first token.
+    Create {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Display name, e.g. "Entra ID".
+        #[arg(long)]
+        name: String,
+        /// Print one JSON object (tenant, connection, scim_base_url, token).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a tenant's connections.
+    List {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `roster token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a new token for a connection.
+    Issue {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Connection id.
+        #[arg(long)]
+        connection: Uuid,
+        /// Free-text label.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Expire the token after this many days (default: no expiry).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// Print one JSON object (tenant, connection, scim_base_url, token).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a tenant's tokens (ids and state only; tokens are never stored).
+    List {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Only tokens of this connection.
+        #[arg(long)]
+        connection: Option<Uuid>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token; its next request is refused.
+    Revoke {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Token id (from `roster token list`).
+        token_id: Uuid,
+    },
+}
+
+fn credentials_json(
+    tenant: &str,
+    connection: Uuid,
+    base_url: &str,
+    token: &IssuedToken,
+) -> serde_json::Value {
+    json!({
+        "tenant": tenant,
+        "connection": connection.to_string(),
+        "scim_base_url": base_url,
+        "token": token.token,
+        "token_id": token.record.id.to_string(),
+    })
+}
+
+fn print_credentials(json_out: bool, tenant: &str, connection: Uuid, base_url: &str, token: &IssuedToken) {
+    if json_out {
+        println!("{}", credentials_json(tenant, connection, base_url, token));
+    } else {
+        println!("Tenant:        {tenant}");
+        println!("Connection:    {connection}");
+        println!("SCIM base URL: {base_url}");
+        println!("Bearer token:  {}", token.token);
+        println!("Token id:      {}", token.record.id);
+        println!("The token is shown only this once; Roster keeps only its id.");
+    }
+}
+
+/// Run a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings;
+    settings.validate()?;
+    let database = Database::open(&settings).await?;
+    let result = match cli.command {
+        Command::Serve => serve(&settings, &database).await,
+        Command::Migrate => {
+            println!("Migrations are up to date.");
+            Ok(())
+        }
+        command => admin(&settings, &database, command).await,
+    };
+    database.close();
+    result
+}
+
+async fn serve(settings: &Settings, database: &Database) -> anyhow::Result<()> {
+    let parts = Parts::from_settings(settings, &database.url)?;
+    let pool = parts.pool.clone();
+    let key = parts.signing_key.clone();
+    let app = Application::build(settings, parts)?;
+    bootstrap_demo(app.public_url(), &pool, &key).await?;
+    tracing::info!(port = app.port(), public_url = %app.public_url(), "Roster is listening");
+    println!("Roster is listening on {} (Ctrl-C stops it).", app.public_url());
+    app.run_until_stopped().await?;
+    tracing::info!("Roster stopped");
+    Ok(())
+}
+
+/// On an empty database, create a demo tenant and connection and print its credentials once.
+async fn bootstrap_demo(public_url: &str, pool: &db::DbPool, key: &SigningKey) -> anyhow::Result<()> {
+    let mut conn = db::checkout(pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if store::any_tenant(&mut conn).await? {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let tenant = match tenants::create_tenant(&mut conn, "demo", "Demo organization", now).await {
+        Ok(t) => t,
+        // Another process bootstrapped at the same moment.
+        Err(AdminError::Invalid(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let (connection, token) =
+        tenants::create_connection(&mut conn, key, &tenant, "Demo connection", now).await?;
+    let base_url = format!("{public_url}/scim/v2/{}", connection.id);
+    println!("Created a demo tenant and connection on this empty database.");
+    print_credentials(false, &tenant.slug, connection.id, &base_url, &token);
+    Ok(())
+}
+
+async fn admin(settings: &Settings, database: &Database, command: Command) -> anyhow::Result<()> {
+    let key = SigningKey::load_or_create(settings.signing_key.as_deref(), &settings.data_dir)?;
+    let pool = db::build_pool(&database.url, 1)?;
+    let mut conn = db::checkout(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let conn = &mut *conn;
+    let now = Utc::now();
+    let base = |c: Uuid| format!("{}/scim/v2/{c}", settings.public_base_url());
+    match command {
+        Command::Tenant(TenantCommand::Create { slug, name, json }) => {
+            let t = tenants::create_tenant(conn, &slug, &name, now).await?;
+            if json {
+                println!("{}", json!({"tenant": t.slug, "id": t.id.to_string(), "name": t.name}));
+            } else {
+                println!("Created tenant {} ({}).", t.slug, t.name);
+            }
+        }
+        Command::Tenant(TenantCommand::List { json }) => {
+            let all = store::list_tenants(conn).await?;
+            if json {
+                let rows: Vec<_> = all
+                    .iter()
+                    .map(|t| json!({"tenant": t.slug, "id": t.id.to_string(), "name": t.name}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                for t in all {
+                    println!("{}\t{}\t{}", t.slug, t.id, t.name);
+                }
+            }
+        }
+        Command::Connection(ConnectionCommand::Create { tenant, name, json }) => {
+            let t = tenants::tenant(conn, &tenant).await?;
+            let (c, token) = tenants::create_connection(conn, &key, &t, &name, now).await?;
+            print_credentials(json, &t.slug, c.id, &base(c.id), &token);
+        }
+        Command::Connection(ConnectionCommand::List { tenant, json }) => {
+            let t = tenants::tenant(conn, &tenant).await?;
+            let all = store::list_connections(conn, t.id).await?;
+            if json {
+                let rows: Vec<_> = all
+                    .iter()
+                    .map(|c| json!({"connection": c.id.to_string(), "name": c.name, "scim_base_url": base(c.id), "quirk_mode": c.quirk_mode}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                for c in all {
+                    println!("{}\t{}\t{}", c.id, c.name, base(c.id));
+                }
+            }
+        }
+        Command::Token(TokenCommand::Issue { tenant, connection, label, expires_in_days, json }) => {
+            let t = tenants::tenant(conn, &tenant).await?;
+            let c = tenants::connection(conn, &t, connection).await?;
+            let expires = expires_in_days.map(|d| now + chrono::Duration::days(i64::from(d)));
+            let token = tenants::issue_token(conn, &key, &c, &label, expires, now).await?;
+            print_credentials(json, &t.slug, c.id, &base(c.id), &token);
+        }
+        Command::Token(TokenCommand::List { tenant, connection, json }) => {
+            let t = tenants::tenant(conn, &tenant).await?;
+            let all = store::list_tokens(conn, t.id, connection).await?;
+            let state = |r: &store::TokenRecord| match (r.revoked_at, r.expires_at) {
+                (Some(_), _) => "revoked",
+                (None, Some(e)) if e <= now => "expired",
+                _ => "active",
+            };
+            if json {
+                let rows: Vec<_> = all
+                    .iter()
+                    .map(|r| json!({"token_id": r.id.to_string(), "connection": r.connection_id.to_string(), "label": r.label,
+                        "state": state(r), "created_at": r.created_at, "expires_at": r.expires_at, "revoked_at": r.revoked_at}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                for r in &all {
+                    println!("{}\t{}\t{}\t{}\t{}", r.id, r.connection_id, state(r), r.created_at, r.label);
+                }
+            }
+        }
+        Command::Token(TokenCommand::Revoke { tenant, token_id }) => {
+            let t = tenants::tenant(conn, &tenant).await?;
+            tenants::revoke_token(conn, &t, token_id, now).await?;
+            println!("Revoked token {token_id}; requests using it are refused from now on.");
+        }
+        Command::Serve | Command::Migrate => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! Typed settings, read from flags and environment variables and validated once at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Settings shared by every command. Each flag has an environment variable of the same meaning.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    pub listen: SocketAddr,
+
+    /// Public base URL used in links (`meta.location`, `Location`, SCIM base URLs).
+    /// Defaults to `http://<listen address>`.
+    #[arg(long, env = "ROSTER_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Directory for the embedded PostgreSQL cluster and the generated signing key.
+    #[arg(long, env = "ROSTER_DATA_DIR", default_value = ".roster", global = true)]
+    pub data_dir: PathBuf,
+
+    /// An existing PostgreSQL to use instead of the embedded private cluster.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// Directory holding the PostgreSQL server binaries (initdb, postgres) for the embedded cluster.
+    #[arg(long, env = "ROSTER_PG_BINDIR", global = true)]
+    pub pg_bindir: Option<PathBuf>,
+
+    /// Secret (at least 32 bytes) that signs connection tokens. Generated and kept in the data
+    /// directory when unset; set it explicitly when several Roster nodes share one database.
+    #[arg(long, env = "ROSTER_SIGNING_KEY", hide_env_values = true, global = true)]
+    pub signing_key: Option<String>,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "ROSTER_MAX_BODY_BYTES", default_value_t = 1_048_576, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Page size used when a list request gives no `count`.
+    #[arg(long, env = "ROSTER_DEFAULT_PAGE_SIZE", default_value_t = 100, global = true)]
+    pub default_page_size: u32,
+
+    /// Largest page size a list request may ask for (larger counts are reduced to it).
+    #[arg(long, env = "ROSTER_MAX_PAGE_SIZE", default_value_t = 1000, global = true)]
+    pub max_page_size: u32,
+
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "ROSTER_DB_POOL_SIZE", default_value_t = 16, global = true)]
+    pub db_pool_size: usize,
+
+    /// Log format: `pretty` for a terminal, `json` for collectors.
+    #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
+    pub log_format: LogFormat,
+
+    /// Log filter in `tracing` syntax, e.g. `info` or `roster=debug,actix_web=info`.
+    #[arg(long, env = "ROSTER_LOG", default_value = "info", global = true)]
+    pub log_filter: String,
+}
+
+/// A settings value that failed validation.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Check cross-field rules that clap cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError(format!(
+                    "ROSTER_PUBLIC_URL must start with http:// or https://, got {url:?}"
+                )));
+            }
+        }
+        if self.default_page_size == 0 || self.default_page_size > self.max_page_size {
+            return Err(ConfigError(format!(
+                "ROSTER_DEFAULT_PAGE_SIZE ({}) must be between 1 and ROSTER_MAX_PAGE_SIZE ({})",
+                self.default_page_size, self.max_page_size
+            )));
+        }
+        if self.db_pool_size == 0 {
+            return Err(ConfigError("ROSTER_DB_POOL_SIZE must be at least 1".into()));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError("ROSTER_MAX_BODY_BYTES must be at least 1024".into()));
+        }
+        if let Some(key) = &self.signing_key {
+            if key.len() < 32 {
+                return Err(ConfigError("ROSTER_SIGNING_KEY must be at least 32 bytes long".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}

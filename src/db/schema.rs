@@ -1,0 +1,94 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    connection_tokens (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        connection_id -> Uuid,
+        label -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    connections (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        quirk_mode -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    group_members (tenant_id, group_id, member_id) {
+        tenant_id -> Uuid,
+        group_id -> Uuid,
+        member_id -> Uuid,
+        member_type -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    groups (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        connection_id -> Nullable<Uuid>,
+        display_name -> Text,
+        display_name_key -> Text,
+        external_id -> Nullable<Text>,
+        resource -> Jsonb,
+        version -> Int8,
+        created_at -> Timestamptz,
+        last_modified -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tenants (id) {
+        id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        connection_id -> Nullable<Uuid>,
+        user_name -> Text,
+        user_name_key -> Text,
+        external_id -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        title -> Nullable<Text>,
+        active -> Bool,
+        status -> Text,
+        password_hash -> Nullable<Text>,
+        resource -> Jsonb,
+        version -> Int8,
+        created_at -> Timestamptz,
+        last_modified -> Timestamptz,
+        removed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(connections -> tenants (tenant_id));
+diesel::joinable!(groups -> tenants (tenant_id));
+diesel::joinable!(users -> tenants (tenant_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    connection_tokens,
+    connections,
+    group_members,
+    groups,
+    tenants,
+    users,
+);

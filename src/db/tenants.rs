@@ -1,0 +1,170 @@
+//! Tenants, their connections and connection tokens.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::schema::{connection_tokens, connections, tenants};
+use super::Conn;
+
+/// A tenant row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tenants)]
+pub struct Tenant {
+    /// Tenant id.
+    pub id: Uuid,
+    /// URL-safe unique name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A connection row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = connections)]
+pub struct Connection {
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// Connection id (appears in the SCIM base URL).
+    pub id: Uuid,
+    /// Display name ("Entra ID production").
+    pub name: String,
+    /// `tolerant` or `strict`.
+    pub quirk_mode: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A token row: its id and lifecycle, never the token.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = connection_tokens)]
+pub struct TokenRecord {
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// Token id (the JWT `jti`).
+    pub id: Uuid,
+    /// Connection the token acts for.
+    pub connection_id: Uuid,
+    /// Free-text label.
+    pub label: String,
+    /// Issue time.
+    pub created_at: DateTime<Utc>,
+    /// Optional expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Set when revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Insert a tenant.
+pub async fn insert_tenant(conn: &mut Conn, tenant: &Tenant) -> QueryResult<()> {
+    diesel::insert_into(tenants::table).values(tenant).execute(conn).await.map(drop)
+}
+
+/// Find a tenant by slug.
+pub async fn tenant_by_slug(conn: &mut Conn, slug: &str) -> QueryResult<Option<Tenant>> {
+    tenants::table.filter(tenants::slug.eq(slug)).select(Tenant::as_select()).first(conn).await.optional()
+}
+
+/// All tenants, oldest first.
+pub async fn list_tenants(conn: &mut Conn) -> QueryResult<Vec<Tenant>> {
+    tenants::table.order((tenants::created_at, tenants::id)).select(Tenant::as_select()).load(conn).await
+}
+
+/// Whether any tenant exists.
+pub async fn any_tenant(conn: &mut Conn) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(tenants::table.select(tenants::id))).get_result(conn).await
+}
+
+/// Insert a connection.
+pub async fn insert_connection(conn: &mut Conn, connection: &Connection) -> QueryResult<()> {
+    diesel::insert_into(connections::table).values(connection).execute(conn).await.map(drop)
+}
+
+/// A tenant's connection by id.
+pub async fn connection(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Connection>> {
+    connections::table
+        .filter(connections::tenant_id.eq(tenant_id).and(connections::id.eq(id)))
+        .select(Connection::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A tenant's connections, oldest first.
+pub async fn list_connections(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<Connection>> {
+    connections::table
+        .filter(connections::tenant_id.eq(tenant_id))
+        .order((connections::created_at, connections::id))
+        .select(Connection::as_select())
+        .load(conn)
+        .await
+}
+
+/// Record an issued token.
+pub async fn insert_token(conn: &mut Conn, token: &TokenRecord) -> QueryResult<()> {
+    diesel::insert_into(connection_tokens::table).values(token).execute(conn).await.map(drop)
+}
+
+/// A tenant's tokens (optionally of one connection), newest first.
+pub async fn list_tokens(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    connection_id: Option<Uuid>,
+) -> QueryResult<Vec<TokenRecord>> {
+    let mut query = connection_tokens::table
+        .filter(connection_tokens::tenant_id.eq(tenant_id))
+        .select(TokenRecord::as_select())
+        .order((connection_tokens::created_at.desc(), connection_tokens::id))
+        .into_boxed();
+    if let Some(c) = connection_id {
+        query = query.filter(connection_tokens::connection_id.eq(c));
+    }
+    query.load(conn).await
+}
+
+/// Revoke a token; returns false when no unrevoked token with that id exists in the tenant.
+pub async fn revoke_token(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        connection_tokens::table.filter(
+            connection_tokens::tenant_id
+                .eq(tenant_id)
+                .and(connection_tokens::id.eq(id))
+                .and(connection_tokens::revoked_at.is_null()),
+        ),
+    )
+    .set(connection_tokens::revoked_at.eq(now))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Whether a token is currently usable for the given connection: it exists, belongs to that
+/// connection of that tenant, is not revoked and not past its stored expiry.
+pub async fn token_is_live(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    connection_id: Uuid,
+    token_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        connection_tokens::table.filter(
+            connection_tokens::tenant_id
+                .eq(tenant_id)
+                .and(connection_tokens::id.eq(token_id))
+                .and(connection_tokens::connection_id.eq(connection_id))
+                .and(connection_tokens::revoked_at.is_null())
+                .and(connection_tokens::expires_at.is_null().or(connection_tokens::expires_at.gt(now))),
+        ),
+    ))
+    .get_result(conn)
+    .await
+}

@@ -1,0 +1,218 @@
+//! Members (SCIM Users): typed identity columns plus the full resource in `resource`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::schema::users;
+use super::Conn;
+use crate::scim::resource::fold_key;
+
+/// Lifecycle status values (DESIGN §2).
+pub mod status {
+    /// Created by provisioning, not yet invited.
+    pub const PROVISIONED: &str = "provisioned";
+    /// Deactivated (`active=false`): access revoked, memberships kept.
+    pub const SUSPENDED: &str = "suspended";
+    /// Deleted over SCIM: invisible to SCIM, row kept for the directory.
+    pub const REMOVED: &str = "removed";
+}
+
+/// A member as read for SCIM.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    /// Member id.
+    pub id: Uuid,
+    /// The canonical SCIM attributes (no id, meta, schemas or password).
+    pub resource: Value,
+    /// Lifecycle status.
+    pub status: String,
+    /// Argon2 hash of the password, if one was set.
+    pub password_hash: Option<String>,
+    /// Row version.
+    pub version: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub last_modified: DateTime<Utc>,
+}
+
+/// The typed columns derived from a resource; written on every create and replace.
+#[derive(Debug, Clone, AsChangeset, Insertable)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+pub struct UserColumns {
+    /// userName as sent.
+    pub user_name: String,
+    /// Folded userName (unique per tenant among non-removed members).
+    pub user_name_key: String,
+    /// externalId.
+    pub external_id: Option<String>,
+    /// displayName.
+    pub display_name: Option<String>,
+    /// name.givenName.
+    pub given_name: Option<String>,
+    /// name.familyName.
+    pub family_name: Option<String>,
+    /// The primary (or first) email value.
+    pub email: Option<String>,
+    /// title.
+    pub title: Option<String>,
+    /// active.
+    pub active: bool,
+    /// Lifecycle status.
+    pub status: String,
+    /// The whole resource.
+    pub resource: Value,
+}
+
+fn text(resource: &Map<String, Value>, key: &str) -> Option<String> {
+    resource.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn primary_email(resource: &Map<String, Value>) -> Option<String> {
+    let emails = resource.get("emails")?.as_array()?;
+    let primary = emails
+        .iter()
+        .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
+        .or_else(|| <[Value]>::first(emails))?;
+    primary.get("value").and_then(Value::as_str).map(str::to_string)
+}
+
+impl UserColumns {
+    /// Derive the columns from a normalised resource (which has a userName: the schema requires it).
+    pub fn from_resource(resource: Map<String, Value>, status: &str) -> Self {
+        let user_name = text(&resource, "userName").unwrap_or_default();
+        let name = resource.get("name").and_then(Value::as_object);
+        let name_part = |k: &str| name.and_then(|n| n.get(k)).and_then(Value::as_str).map(str::to_string);
+        UserColumns {
+            user_name_key: fold_key(&user_name),
+            user_name,
+            external_id: text(&resource, "externalId"),
+            display_name: text(&resource, "displayName"),
+            given_name: name_part("givenName"),
+            family_name: name_part("familyName"),
+            email: primary_email(&resource),
+            title: text(&resource, "title"),
+            active: resource.get("active").and_then(Value::as_bool).unwrap_or(true),
+            status: status.to_string(),
+            resource: Value::Object(resource),
+        }
+    }
+}
+
+/// Insert a new member.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    id: Uuid,
+    connection_id: Uuid,
+    columns: &UserColumns,
+    password_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(users::table)
+        .values((
+            users::tenant_id.eq(tenant_id),
+            users::id.eq(id),
+            users::connection_id.eq(connection_id),
+            columns,
+            users::password_hash.eq(password_hash),
+            users::version.eq(1),
+            users::created_at.eq(now),
+            users::last_modified.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+fn visible(
+    tenant_id: Uuid,
+) -> diesel::dsl::And<diesel::dsl::Eq<users::tenant_id, Uuid>, diesel::dsl::NotEq<users::status, &'static str>>
+{
+    users::tenant_id.eq(tenant_id).and(users::status.ne(status::REMOVED))
+}
+
+/// A member visible to SCIM (not removed).
+pub async fn find(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(visible(tenant_id).and(users::id.eq(id)))
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Like [`find`], locking the row until the transaction ends.
+pub async fn find_for_update(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(visible(tenant_id).and(users::id.eq(id)))
+        .select(UserRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Replace a member's attributes, bumping its version.
+pub async fn update(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    id: Uuid,
+    columns: &UserColumns,
+    password_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(users::table.filter(users::tenant_id.eq(tenant_id).and(users::id.eq(id))))
+        .set((
+            columns,
+            users::password_hash.eq(password_hash),
+            users::version.eq(users::version + 1),
+            users::last_modified.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Mark a member removed: invisible to SCIM, userName free, row and id kept.
+pub async fn mark_removed(conn: &mut Conn, tenant_id: Uuid, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(users::table.filter(users::tenant_id.eq(tenant_id).and(users::id.eq(id))))
+        .set((
+            users::status.eq(status::REMOVED),
+            users::active.eq(false),
+            users::removed_at.eq(now),
+            users::version.eq(users::version + 1),
+            users::last_modified.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Number of members visible to SCIM.
+pub async fn count(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<i64> {
+    users::table.filter(visible(tenant_id)).count().get_result(conn).await
+}
+
+/// One page of members in id order (ids are time-ordered UUIDv7, so new rows append at the end
+/// and never shift earlier pages).
+pub async fn page(conn: &mut Conn, tenant_id: Uuid, offset: i64, limit: i64) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(visible(tenant_id))
+        .order(users::id)
+        .offset(offset)
+        .limit(limit)
+        .select(UserRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Which of `ids` are members visible to SCIM in the tenant.
+pub async fn existing_ids(conn: &mut Conn, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+    users::table.filter(visible(tenant_id).and(users::id.eq_any(ids))).select(users::id).load(conn).await
+}

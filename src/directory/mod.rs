@@ -1,0 +1,57 @@
+//! The directory model on top of SCIM resources: lifecycle rules for members and groups, each
+//! operation one database transaction. Handlers call these; these call `db`.
+
+pub mod groups;
+pub mod password;
+pub mod tenants;
+pub mod users;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::scim::resource::Meta;
+
+/// Who acts, when, and under which SCIM base URL links are built.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The authenticated caller.
+    pub principal: Principal,
+    /// The request time (from the injected clock), truncated to what PostgreSQL stores.
+    pub now: DateTime<Utc>,
+    /// The connection's SCIM base URL, e.g. `https://host/scim/v2/<connection>`.
+    pub base_url: String,
+}
+
+impl Context {
+    /// The caller's tenant.
+    pub fn tenant(&self) -> Uuid {
+        self.principal.tenant_id
+    }
+}
+
+/// A stored resource ready to be rendered: its id, its SCIM attributes and its metadata.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Resource id.
+    pub id: Uuid,
+    /// Canonical attributes (no id/meta/schemas).
+    pub attributes: Map<String, Value>,
+    /// Server metadata.
+    pub meta: Meta,
+}
+
+/// Truncate a timestamp to microseconds, PostgreSQL's precision, so what we return equals what
+/// a later read returns.
+pub fn db_precision(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}

@@ -1,0 +1,179 @@
+//! Tenants, connections and connection tokens: the operator's side of the directory, used by
+//! the CLI (and later the admin API).
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::db_precision;
+use crate::auth::SigningKey;
+use crate::db::tenants::{self as store, Connection, Tenant, TokenRecord};
+use crate::db::{unique_violation, Conn};
+
+/// A freshly issued token: the record and the JWT, which is shown once and never stored.
+#[derive(Debug)]
+pub struct IssuedToken {
+    /// What is stored.
+    pub record: TokenRecord,
+    /// The bearer token itself.
+    pub token: String,
+}
+
+/// Why an operator command failed, in words an operator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+    /// Something named does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// Storage or signing failed.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for AdminError {
+    fn from(e: diesel::result::Error) -> Self {
+        AdminError::Internal(e.into())
+    }
+}
+
+/// Check a tenant slug: 1–63 characters of a-z, 0-9 and '-', starting with a letter or digit.
+pub fn validate_slug(slug: &str) -> Result<(), AdminError> {
+    let ok = !slug.is_empty()
+        && slug.len() <= 63
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!(
+            "invalid tenant slug {slug:?}: use 1-63 characters a-z, 0-9 and '-', not starting with '-'"
+        )))
+    }
+}
+
+fn validate_name(what: &str, name: &str) -> Result<(), AdminError> {
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(AdminError::Invalid(format!("{what} name must be 1-200 characters")));
+    }
+    Ok(())
+}
+
+/// Create a tenant.
+pub async fn create_tenant(
+    conn: &mut Conn,
+    slug: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<Tenant, AdminError> {
+    validate_slug(slug)?;
+    validate_name("tenant", name)?;
+    let tenant = Tenant {
+        id: Uuid::now_v7(),
+        slug: slug.into(),
+        name: name.trim().into(),
+        created_at: db_precision(now),
+    };
+    match store::insert_tenant(conn, &tenant).await {
+        Ok(()) => Ok(tenant),
+        Err(e) if unique_violation(&e).is_some() => {
+            Err(AdminError::Invalid(format!("a tenant with slug {slug:?} already exists")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A tenant by slug, or a not-found error naming it.
+pub async fn tenant(conn: &mut Conn, slug: &str) -> Result<Tenant, AdminError> {
+    store::tenant_by_slug(conn, slug).await?.ok_or_else(|| {
+        AdminError::NotFound(format!("no tenant with slug {slug:?} (see `roster tenant list`)"))
+    })
+}
+
+/// A tenant's connection by id, or a not-found error.
+pub async fn connection(conn: &mut Conn, tenant: &Tenant, id: Uuid) -> Result<Connection, AdminError> {
+    store::connection(conn, tenant.id, id).await?.ok_or_else(|| {
+        AdminError::NotFound(format!(
+            "tenant {:?} has no connection {id} (see `roster connection list`)",
+            tenant.slug
+        ))
+    })
+}
+
+/// Create a connection and issue its first token.
+pub async fn create_connection(
+    conn: &mut Conn,
+    key: &SigningKey,
+    tenant: &Tenant,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<(Connection, IssuedToken), AdminError> {
+    validate_name("connection", name)?;
+    let connection = Connection {
+        tenant_id: tenant.id,
+        id: Uuid::now_v7(),
+        name: name.trim().into(),
+        quirk_mode: "tolerant".into(),
+        created_at: db_precision(now),
+    };
+    store::insert_connection(conn, &connection).await?;
+    let token = issue_token(conn, key, &connection, "initial", None, now).await?;
+    Ok((connection, token))
+}
+
+/// Issue a new token for a connection; only its id is stored.
+pub async fn issue_token(
+    conn: &mut Conn,
+    key: &SigningKey,
+    connection: &Connection,
+    label: &str,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<IssuedToken, AdminError> {
+    let now = db_precision(now);
+    let record = TokenRecord {
+        tenant_id: connection.tenant_id,
+        id: Uuid::now_v7(),
+        connection_id: connection.id,
+        label: label.into(),
+        created_at: now,
+        expires_at: expires_at.map(db_precision),
+        revoked_at: None,
+    };
+    let token = key.issue(record.tenant_id, record.connection_id, record.id, now, record.expires_at)?;
+    store::insert_token(conn, &record).await?;
+    Ok(IssuedToken { record, token })
+}
+
+/// Revoke a token of the tenant.
+pub async fn revoke_token(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    token_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), AdminError> {
+    if store::revoke_token(conn, tenant.id, token_id, db_precision(now)).await? {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(format!(
+            "tenant {:?} has no unrevoked token {token_id} (see `roster token list`)",
+            tenant.slug
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        for ok in ["demo", "acme-corp", "a1"] {
+            assert!(validate_slug(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-x", "Acme", "a_b", "a b", &"x".repeat(64)] {
+            assert!(validate_slug(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Member lifecycle over SCIM: create, read, replace (PUT), remove (DELETE), list.
+//!
+//! `active=false` suspends a member (still returned, memberships kept); `active=true` on a
+//! suspended member reactivates it. DELETE marks the member `removed`: 404 from then on, its
+//! userName free for reuse, the row and id kept so the organization keeps the member's content.
+
+use diesel_async::AsyncConnection;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{db_precision, object, password, Context, Stored};
+use crate::db::users::{self, status, UserColumns, UserRow};
+use crate::db::{groups, Conn};
+use crate::error::{ScimError, ScimResult};
+use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
+use crate::scim::schema::{check_immutable, Normalized, Registry, ResourceKind};
+
+fn not_found(id: Uuid) -> ScimError {
+    ScimError::not_found(format!("User {id} not found"))
+}
+
+fn stored(row: UserRow) -> Stored {
+    Stored {
+        id: row.id,
+        attributes: object(row.resource),
+        meta: Meta {
+            created: row.created_at,
+            last_modified: row.last_modified,
+            version: Version::new(row.version),
+        },
+    }
+}
+
+/// The status a member gets from its `active` flag. Reactivation starts over as `provisioned`
+/// until invitation state exists to say more.
+fn status_for(active: bool) -> &'static str {
+    if active {
+        status::PROVISIONED
+    } else {
+        status::SUSPENDED
+    }
+}
+
+/// Make `active` explicit: members are active unless the client says otherwise.
+fn with_active_default(mut input: Normalized) -> Normalized {
+    input.resource.entry("active").or_insert(Value::Bool(true));
+    input
+}
+
+/// Create a member.
+pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimResult<Stored> {
+    let input = with_active_default(input);
+    let password_hash = match input.password {
+        Some(p) => Some(password::hash(p).await?),
+        None => None,
+    };
+    let id = Uuid::now_v7();
+    let now = db_precision(ctx.now);
+    let active = input.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let columns = UserColumns::from_resource(input.resource, status_for(active));
+    users::insert(
+        conn,
+        ctx.tenant(),
+        id,
+        ctx.principal.connection_id,
+        &columns,
+        password_hash.as_deref(),
+        now,
+    )
+    .await?;
+    Ok(Stored {
+        id,
+        attributes: object(columns.resource),
+        meta: Meta { created: now, last_modified: now, version: Version::new(1) },
+    })
+}
+
+/// Read a member visible to SCIM.
+pub async fn get(conn: &mut Conn, ctx: &Context, id: Uuid) -> ScimResult<Stored> {
+    users::find(conn, ctx.tenant(), id).await?.map(stored).ok_or_else(|| not_found(id))
+}
+
+/// Replace a member (PUT): attributes not sent are cleared; the password is kept unless a new
+/// one is sent (it is never returned, so a GET-then-PUT round trip cannot carry it).
+pub async fn replace(
+    conn: &mut Conn,
+    ctx: &Context,
+    registry: &Registry,
+    id: Uuid,
+    input: Normalized,
+    if_match: Option<&EntityTags>,
+) -> ScimResult<Stored> {
+    let input = with_active_default(input);
+    let new_hash = match input.password {
+        Some(p) => Some(password::hash(p).await?),
+        None => None,
+    };
+    let now = db_precision(ctx.now);
+    let tenant = ctx.tenant();
+    let resource = input.resource;
+    conn.transaction::<_, ScimError, _>(async move |conn| {
+        let old = users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+        check_if_match(if_match, Version::new(old.version))?;
+        check_immutable(registry, ResourceKind::User, &object(old.resource.clone()), &resource)?;
+        let active = resource.get("active").and_then(Value::as_bool).unwrap_or(true);
+        let columns = UserColumns::from_resource(resource, status_for(active));
+        let hash = new_hash.or(old.password_hash);
+        users::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
+        Ok(Stored {
+            id,
+            attributes: object(columns.resource),
+            meta: Meta {
+                created: old.created_at,
+                last_modified: now,
+                version: Version::new(old.version + 1),
+            },
+        })
+    })
+    .await
+}
+
+/// Remove a member (DELETE): gone from SCIM and from every group; the row stays.
+pub async fn remove(
+    conn: &mut Conn,
+    ctx: &Context,
+    id: Uuid,
+    if_match: Option<&EntityTags>,
+) -> ScimResult<()> {
+    let now = db_precision(ctx.now);
+    let tenant = ctx.tenant();
+    conn.transaction::<_, ScimError, _>(async move |conn| {
+        let old = users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+        check_if_match(if_match, Version::new(old.version))?;
+        users::mark_removed(conn, tenant, id, now).await?;
+        groups::remove_member_everywhere(conn, tenant, id, now).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// One page of members and the exact total. `count == 0` reads only the total.
+pub async fn list(
+    conn: &mut Conn,
+    ctx: &Context,
+    start_index: u64,
+    count: u64,
+) -> ScimResult<(u64, Vec<Stored>)> {
+    let total = users::count(conn, ctx.tenant()).await?;
+    let rows = if count == 0 {
+        Vec::new()
+    } else {
+        let offset = i64::try_from(start_index - 1).unwrap_or(i64::MAX);
+        users::page(conn, ctx.tenant(), offset, count as i64).await?
+    };
+    Ok((total as u64, rows.into_iter().map(stored).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_flag_drives_status() {
+        assert_eq!(status_for(true), status::PROVISIONED);
+        assert_eq!(status_for(false), status::SUSPENDED);
+    }
+}

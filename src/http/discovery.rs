@@ -1,0 +1,79 @@
+//! Discovery endpoints (RFC 7644 §4): ServiceProviderConfig, ResourceTypes, Schemas.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
+
+use super::extract::query_pairs;
+use super::principal::Caller;
+use super::response::scim;
+use super::AppState;
+use crate::error::{ScimError, ScimResult};
+use crate::scim::discovery::service_provider_config as spc_document;
+use crate::scim::list::list_response;
+use crate::scim::schema::{resource_type_document, schema_document, ResourceKind};
+
+/// RFC 7644 §4: a filter on a discovery endpoint is answered 403, so that no client believes it
+/// was applied.
+fn refuse_filter(req: &HttpRequest) -> ScimResult<()> {
+    if query_pairs(req)?.iter().any(|(k, _)| k.eq_ignore_ascii_case("filter")) {
+        return Err(ScimError::forbidden("filtering is not supported on discovery endpoints (RFC 7644 §4)"));
+    }
+    Ok(())
+}
+
+/// GET /ServiceProviderConfig.
+pub async fn service_provider_config(Caller(ctx): Caller, state: web::Data<AppState>) -> HttpResponse {
+    scim(StatusCode::OK, &spc_document(&ctx.base_url, state.limits))
+}
+
+const KINDS: [ResourceKind; 2] = [ResourceKind::User, ResourceKind::Group];
+
+/// GET /ResourceTypes.
+pub async fn resource_types(
+    req: HttpRequest,
+    Caller(ctx): Caller,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    refuse_filter(&req)?;
+    let docs: Vec<Value> =
+        KINDS.iter().map(|k| resource_type_document(&state.registry, *k, &ctx.base_url)).collect();
+    Ok(scim(StatusCode::OK, &list_response(docs.len() as u64, 1, docs)))
+}
+
+/// GET /ResourceTypes/{id}.
+pub async fn resource_type(
+    Caller(ctx): Caller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let kind = KINDS
+        .iter()
+        .find(|k| k.name() == path.1)
+        .ok_or_else(|| ScimError::not_found(format!("ResourceType {} not found", path.1)))?;
+    Ok(scim(StatusCode::OK, &resource_type_document(&state.registry, *kind, &ctx.base_url)))
+}
+
+/// GET /Schemas.
+pub async fn schemas(
+    req: HttpRequest,
+    Caller(ctx): Caller,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    refuse_filter(&req)?;
+    let docs: Vec<Value> = state.registry.schemas().map(|s| schema_document(s, &ctx.base_url)).collect();
+    Ok(scim(StatusCode::OK, &list_response(docs.len() as u64, 1, docs)))
+}
+
+/// GET /Schemas/{urn}.
+pub async fn schema(
+    Caller(ctx): Caller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let schema = state
+        .registry
+        .schema(&path.1)
+        .ok_or_else(|| ScimError::not_found(format!("Schema {} not found", path.1)))?;
+    Ok(scim(StatusCode::OK, &schema_document(schema, &ctx.base_url)))
+}

@@ -1,0 +1,102 @@
+//! Two request-wide concerns: one tracing span per request (request id, tenant, connection,
+//! route, status, latency), and a last line of defence that turns any non-SCIM error response
+//! (actix's own 404s, payload overflows, ...) into an RFC 7644 §3.12 body.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::web;
+use tracing::{field, Instrument};
+
+use super::response::SCIM_JSON;
+use super::AppState;
+use crate::error::ScimError;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Wrap a request in its span, log its outcome once, and make sure error bodies are SCIM errors.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = request_id(&req);
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        route = %route,
+        tenant.id = field::Empty,
+        connection.id = field::Empty,
+        status = field::Empty,
+        latency_ms = field::Empty,
+    );
+    let max_body = req.app_data::<web::Data<AppState>>().map(|s| s.max_body_bytes);
+    async move {
+        let res = next.call(req).await?;
+        let mut res = scim_error_body(res.map_into_boxed_body(), max_body);
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            res.headers_mut().insert(REQUEST_ID, v);
+        }
+        let span = tracing::Span::current();
+        let status = res.status().as_u16();
+        span.record("status", status);
+        span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
+        if status >= 500 {
+            tracing::warn!("request finished");
+        } else {
+            tracing::info!("request finished");
+        }
+        Ok(res)
+    }
+    .instrument(span)
+    .await
+}
+
+fn is_scim(res: &ServiceResponse<BoxBody>) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(SCIM_JSON))
+}
+
+/// Replace the body of an error response that did not come from a `ScimError`.
+fn scim_error_body(res: ServiceResponse<BoxBody>, max_body: Option<usize>) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_scim(&res) {
+        return res;
+    }
+    let err = match status.as_u16() {
+        404 => ScimError::not_found("no such endpoint; SCIM endpoints live under /scim/v2/{connection}/"),
+        405 => ScimError::method_not_allowed("this endpoint does not support the request method"),
+        413 => ScimError::payload_too_large(match max_body {
+            Some(limit) => {
+                format!("the request body exceeds the limit of {limit} bytes (ROSTER_MAX_BODY_BYTES)")
+            }
+            None => "the request body is too large".into(),
+        }),
+        400 => ScimError::invalid_syntax("the request could not be read"),
+        s if s >= 500 => ScimError::internal(anyhow::anyhow!("non-SCIM {s} response from the framework")),
+        s => ScimError::with_status(
+            s,
+            format!("request rejected: {}", status.canonical_reason().unwrap_or("error")),
+        ),
+    };
+    let (req, _) = res.into_parts();
+    ServiceResponse::new(req, actix_web::ResponseError::error_response(&err))
+}

@@ -1,0 +1,95 @@
+//! The HTTP layer: the route table, shared state, and one handler per operation. Handlers are
+//! thin: extract, parse into typed values, call the directory, build the response.
+
+pub mod discovery;
+pub mod extract;
+pub mod health;
+pub mod middleware;
+pub mod principal;
+pub mod resources;
+pub mod response;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use uuid::Uuid;
+
+use crate::auth::SigningKey;
+use crate::clock::Clock;
+use crate::db::DbPool;
+use crate::scim::list::PageLimits;
+use crate::scim::schema::Registry;
+
+/// Everything handlers share, built once at start.
+pub struct AppState {
+    /// Database pool.
+    pub pool: DbPool,
+    /// The schema registry behind validation and `/Schemas`.
+    pub registry: Registry,
+    /// Verifies connection tokens.
+    pub signing_key: SigningKey,
+    /// Public base URL without a trailing slash.
+    pub public_url: String,
+    /// Page size limits.
+    pub limits: PageLimits,
+    /// Request body limit in bytes.
+    pub max_body_bytes: usize,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("public_url", &self.public_url).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// The SCIM base URL of a connection.
+    pub fn scim_base_url(&self, connection: Uuid) -> String {
+        format!("{}/scim/v2/{connection}", self.public_url)
+    }
+}
+
+/// A GET-only endpoint; other methods get 405.
+fn read_only(path: &str, get: actix_web::Route) -> actix_web::Resource {
+    web::resource(path).route(get).default_service(web::to(resources::method_not_allowed))
+}
+
+/// The whole API surface.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use resources::{create, delete, get, list, not_supported, patch, replace};
+    let method_not_allowed = || web::to(resources::method_not_allowed);
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .service(
+            web::scope("/scim/v2/{connection}")
+                .service(read_only(
+                    "/ServiceProviderConfig",
+                    web::get().to(discovery::service_provider_config),
+                ))
+                .service(read_only("/ResourceTypes", web::get().to(discovery::resource_types)))
+                .service(read_only("/ResourceTypes/{id}", web::get().to(discovery::resource_type)))
+                .service(read_only("/Schemas", web::get().to(discovery::schemas)))
+                .service(read_only("/Schemas/{id}", web::get().to(discovery::schema)))
+                .route("/Bulk", web::post().to(not_supported))
+                .route("/Me", web::to(not_supported))
+                .route("/.search", web::post().to(not_supported))
+                .route("/Users/.search", web::post().to(not_supported))
+                .route("/Groups/.search", web::post().to(not_supported))
+                .service(
+                    web::resource("/{endpoint:Users|Groups}")
+                        .route(web::get().to(list))
+                        .route(web::post().to(create))
+                        .default_service(method_not_allowed()),
+                )
+                .service(
+                    web::resource("/{endpoint:Users|Groups}/{id}")
+                        .route(web::get().to(get))
+                        .route(web::put().to(replace))
+                        .route(web::patch().to(patch))
+                        .route(web::delete().to(delete))
+                        .default_service(method_not_allowed()),
+                ),
+        );
+}

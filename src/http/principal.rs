@@ -1,0 +1,68 @@
+//! The `Caller` extractor: a verified, unrevoked connection token whose connection is the one in
+//! the URL, turned into the request's directory [`Context`].
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use uuid::Uuid;
+
+use super::AppState;
+use crate::auth::{bearer_token, Principal};
+use crate::db;
+use crate::directory::Context;
+use crate::error::ScimError;
+
+/// An authenticated SCIM caller.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Context);
+
+async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ScimError::internal(anyhow::anyhow!("AppState missing")))?;
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| {
+            ScimError::unauthorized("authentication required: send `Authorization: Bearer <token>`")
+        })?
+        .to_str()
+        .map_err(|_| ScimError::unauthorized("the Authorization header is not valid ASCII"))?;
+    let claims = state.signing_key.verify(bearer_token(header)?)?;
+    let in_url = req.match_info().get("connection").and_then(|c| Uuid::parse_str(c).ok());
+    if in_url != Some(claims.connection) {
+        return Err(ScimError::unauthorized(
+            "this token belongs to another connection; use the SCIM base URL it was issued for",
+        ));
+    }
+    let now = state.clock.now();
+    let mut conn = db::checkout(&state.pool).await?;
+    let live =
+        db::tenants::token_is_live(&mut conn, claims.tenant, claims.connection, claims.jti, now).await?;
+    if !live {
+        return Err(ScimError::unauthorized("this token has been revoked or has expired; issue a new one"));
+    }
+    let span = tracing::Span::current();
+    span.record("tenant.id", tracing::field::display(claims.tenant));
+    span.record("connection.id", tracing::field::display(claims.connection));
+    Ok(Caller(Context {
+        principal: Principal {
+            tenant_id: claims.tenant,
+            connection_id: claims.connection,
+            token_id: claims.jti,
+        },
+        now,
+        base_url: state.scim_base_url(claims.connection),
+    }))
+}
+
+impl FromRequest for Caller {
+    type Error = ScimError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(authenticate(req.clone()))
+    }
+}

@@ -1,0 +1,33 @@
+//! POST /Users, POST /Groups.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::{resource_response, Endpoint};
+use crate::db;
+use crate::directory::{groups, users};
+use crate::error::ScimResult;
+use crate::http::extract::{json_body, query_pairs};
+use crate::http::principal::Caller;
+use crate::http::AppState;
+use crate::scim::list::parse_projection;
+use crate::scim::schema::{normalize, ResourceKind};
+
+/// Create a resource: 201 with the resource, `Location` and `ETag`.
+#[tracing::instrument(name = "create", skip_all, fields(scim.resource = kind.name()))]
+pub async fn create(
+    req: HttpRequest,
+    Caller(ctx): Caller,
+    Endpoint(kind): Endpoint,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let projection = parse_projection(&query_pairs(&req)?)?;
+    let input = normalize(&state.registry, kind, &json_body(&req, &body)?)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let stored = match kind {
+        ResourceKind::User => users::create(&mut conn, &ctx, input).await?,
+        ResourceKind::Group => groups::create(&mut conn, &ctx, input).await?,
+    };
+    Ok(resource_response(StatusCode::CREATED, &state, kind, &ctx, &stored, &projection))
+}

@@ -1,0 +1,110 @@
+//! `/Users` and `/Groups`: one handler per operation, shared by both resource types.
+
+mod create;
+mod delete;
+mod get;
+mod list;
+mod patch;
+mod replace;
+
+pub use create::create;
+pub use delete::delete;
+pub use get::get;
+pub use list::list;
+pub use patch::patch;
+pub use replace::replace;
+
+use actix_web::dev::Payload;
+use actix_web::http::{header, StatusCode};
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::{ready, Ready};
+use serde_json::{Map, Value};
+
+use super::principal::Caller;
+use super::AppState;
+use crate::directory::{Context, Stored};
+use crate::error::{ScimError, ScimResult};
+use crate::scim::list::Projection;
+use crate::scim::resource::render;
+use crate::scim::schema::{project, ResourceKind};
+
+/// The resource type named by the `{endpoint}` segment of the route.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint(pub ResourceKind);
+
+impl FromRequest for Endpoint {
+    type Error = ScimError;
+    type Future = Ready<Result<Self, ScimError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match req.match_info().get("endpoint") {
+            Some("Users") => Ok(Endpoint(ResourceKind::User)),
+            Some("Groups") => Ok(Endpoint(ResourceKind::Group)),
+            _ => Err(ScimError::not_found("no such endpoint")),
+        })
+    }
+}
+
+/// Render a stored resource as clients see it, projection applied.
+fn present(
+    state: &AppState,
+    kind: ResourceKind,
+    ctx: &Context,
+    stored: &Stored,
+    projection: &Projection,
+) -> Map<String, Value> {
+    let full = render(
+        &state.registry,
+        kind,
+        &stored.id.to_string(),
+        &stored.attributes,
+        &stored.meta,
+        &ctx.base_url,
+    );
+    project(&state.registry, kind, &full, &projection.attributes, &projection.excluded)
+}
+
+/// Render a stored resource, apply the projection, and answer with `ETag` (and `Location` when
+/// asked, as for 201 Created).
+fn resource_response(
+    status: StatusCode,
+    state: &AppState,
+    kind: ResourceKind,
+    ctx: &Context,
+    stored: &Stored,
+    projection: &Projection,
+) -> HttpResponse {
+    let body = present(state, kind, ctx, stored, projection);
+    let mut builder = HttpResponse::build(status);
+    builder.insert_header((header::ETAG, stored.meta.version.etag()));
+    if status == StatusCode::CREATED {
+        let location = crate::scim::resource::location(&ctx.base_url, kind, &stored.id.to_string());
+        builder.insert_header((header::LOCATION, location));
+    }
+    super::response::scim_body(&mut builder, &Value::Object(body))
+}
+
+/// Operations this server does not offer yet answer 501 with a SCIM body (RFC 7644 §3.12),
+/// after authentication so that probing without a token still gets 401.
+pub async fn not_supported(req: HttpRequest, _caller: Caller) -> ScimResult<HttpResponse> {
+    Err(ScimError::not_implemented(format!(
+        "{} {} is not supported by this server yet; see /ServiceProviderConfig",
+        req.method(),
+        req.match_pattern().unwrap_or_default().rsplit('/').next().unwrap_or_default()
+    )))
+}
+
+/// 405 for a known endpoint with an unsupported method.
+pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let err = ScimError::method_not_allowed(format!("{} is not allowed on {}", req.method(), req.path()));
+    let mut res = actix_web::ResponseError::error_response(&err);
+    let allow = match req.match_info().get("endpoint") {
+        Some(_) if req.match_info().get("id").is_some() => "GET, PUT, PATCH, DELETE",
+        Some(_) => "GET, POST",
+        None => "GET",
+    };
+    if let Ok(v) = header::HeaderValue::from_str(allow) {
+        res.headers_mut().insert(header::ALLOW, v);
+    }
+    res
+}

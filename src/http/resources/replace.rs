@@ -1,0 +1,41 @@
+//! PUT /Users/{id}, PUT /Groups/{id}: a true replace.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::{resource_response, Endpoint};
+use crate::db;
+use crate::directory::{groups, users};
+use crate::error::ScimResult;
+use crate::http::extract::{entity_tags, json_body, query_pairs, resource_id};
+use crate::http::principal::Caller;
+use crate::http::AppState;
+use crate::scim::list::parse_projection;
+use crate::scim::schema::{normalize, ResourceKind};
+
+/// Replace a resource: attributes not sent are cleared, readOnly ones ignored, immutable ones
+/// checked; `If-Match` honoured.
+#[tracing::instrument(name = "replace", skip_all, fields(scim.resource = kind.name()))]
+pub async fn replace(
+    req: HttpRequest,
+    Caller(ctx): Caller,
+    Endpoint(kind): Endpoint,
+    path: web::Path<(String, String, String)>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let id = resource_id(kind.name(), &path.2)?;
+    let projection = parse_projection(&query_pairs(&req)?)?;
+    let if_match = entity_tags(&req, header::IF_MATCH)?;
+    let input = normalize(&state.registry, kind, &json_body(&req, &body)?)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let stored = match kind {
+        ResourceKind::User => {
+            users::replace(&mut conn, &ctx, &state.registry, id, input, if_match.as_ref()).await?
+        }
+        ResourceKind::Group => {
+            groups::replace(&mut conn, &ctx, &state.registry, id, input, if_match.as_ref()).await?
+        }
+    };
+    Ok(resource_response(StatusCode::OK, &state, kind, &ctx, &stored, &projection))
+}

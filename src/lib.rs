@@ -1,0 +1,20 @@
+//! Roster: a SCIM 2.0 service provider (RFC 7643, RFC 7644, RFC 9865) that maps identity
+//! providers' users and groups onto an organization's directory in PostgreSQL.
+//!
+//! Module map (see DESIGN.md §3): `scim` is the pure protocol core; `directory` holds the
+//! lifecycle rules, one transaction per operation; `db` is the only place that speaks SQL;
+//! `http` is the thin actix-web layer; `startup`, `config`, `telemetry`, `local_pg` and `cli`
+//! run the process.
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod directory;
+pub mod error;
+pub mod http;
+pub mod local_pg;
+pub mod scim;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,9 @@
+//! The SCIM protocol core: pure data and functions, no HTTP framework and no database.
+//!
+//! Schemas and validation (`schema`), resource rendering and versions (`resource`), list and
+//! query parameters (`list`), and the discovery documents (`discovery`).
+
+pub mod discovery;
+pub mod list;
+pub mod resource;
+pub mod schema;

@@ -1,0 +1,133 @@
+//! project(): attributes, excludedAttributes and returned.
+
+use super::*;
+use serde_json::json;
+
+fn stored() -> Map<String, Value> {
+    obj(json!({
+        "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, TEST_EXT],
+        "id": "2819c223",
+        "externalId": "bjensen",
+        "userName": "bjensen@example.com",
+        "name": {"givenName": "Barbara", "familyName": "Jensen"},
+        "password": "should never leak",
+        "emails": [
+            {"value": "bjensen@example.com", "type": "work", "primary": true},
+            {"value": "babs@jensen.org", "type": "home"}
+        ],
+        "groups": [{"value": "e9e30dba", "display": "Tour Guides"}],
+        "internalColumn": 7,
+        ENTERPRISE_USER_SCHEMA: {"department": "Tour Operations", "manager": {"value": "26118915", "displayName": "John"}},
+        TEST_EXT: {"badge": 1, "secretQuestion": "pet?"},
+        "meta": {"resourceType": "User", "created": "2010-01-23T04:56:22Z",
+                 "lastModified": "2011-05-13T04:42:34Z", "location": "https://x/Users/2819c223"}
+    }))
+}
+
+fn run(attributes: &[&str], excluded: &[&str]) -> Value {
+    let a: Vec<String> = attributes.iter().map(|s| s.to_string()).collect();
+    let e: Vec<String> = excluded.iter().map(|s| s.to_string()).collect();
+    Value::Object(project(&test_registry(), ResourceKind::User, &stored(), &a, &e))
+}
+
+#[test]
+fn default_drops_never_request_and_unknown_keeping_order() {
+    let out = run(&[], &[]);
+    let m = obj(out.clone());
+    assert_eq!(
+        keys(&m),
+        [
+            "schemas",
+            "id",
+            "externalId",
+            "userName",
+            "name",
+            "emails",
+            "groups",
+            ENTERPRISE_USER_SCHEMA,
+            TEST_EXT,
+            "meta"
+        ]
+    );
+    assert_eq!(out[TEST_EXT], json!({"badge": 1}), "returned:request is omitted");
+    assert_eq!(out["emails"], stored()["emails"]);
+}
+
+#[test]
+fn attributes_select_paths() {
+    let ent = ENTERPRISE_USER_SCHEMA;
+    let dept = format!("{ent}:department");
+    let manager_value = format!("{}:MANAGER.VALUE", ent.to_uppercase());
+    let secret = format!("{TEST_EXT}:secretQuestion");
+    let cases: Vec<(Vec<&str>, Value)> = vec![
+        (vec!["userName"], json!({"userName": "bjensen@example.com"})),
+        (
+            vec!["USERNAME", "Name.GivenName"],
+            json!({"userName": "bjensen@example.com", "name": {"givenName": "Barbara"}}),
+        ),
+        (
+            vec!["emails.value"],
+            json!({"emails": [{"value": "bjensen@example.com"}, {"value": "babs@jensen.org"}]}),
+        ),
+        (vec!["emails"], json!({"emails": stored()["emails"]})),
+        (vec!["emails.primary"], json!({"emails": [{"primary": true}]})),
+        (vec![ent], json!({ent: stored()[ent]})),
+        (vec![dept.as_str()], json!({ent: {"department": "Tour Operations"}})),
+        (vec![manager_value.as_str()], json!({ent: {"manager": {"value": "26118915"}}})),
+        (vec!["meta.lastModified"], json!({"meta": {"lastModified": "2011-05-13T04:42:34Z"}})),
+        (vec![secret.as_str()], json!({TEST_EXT: {"secretQuestion": "pet?"}})),
+        (vec!["password", "nope", "name.nope", "internalColumn"], json!({})),
+        (
+            vec!["urn:ietf:params:scim:schemas:core:2.0:User:userName"],
+            json!({"userName": "bjensen@example.com"}),
+        ),
+    ];
+    for (attrs, extra) in cases {
+        let mut want = obj(json!({"schemas": stored()["schemas"], "id": "2819c223"}));
+        let extra = obj(extra);
+        // Expected keys follow the stored order.
+        let mut ordered = Map::new();
+        for (k, _) in stored() {
+            if let Some(x) = want.remove(&k).or_else(|| extra.get(&k).cloned()) {
+                ordered.insert(k, x);
+            }
+        }
+        assert_eq!(run(&attrs, &[]), Value::Object(ordered), "attributes={attrs:?}");
+    }
+}
+
+#[test]
+fn excluded_attributes() {
+    let out = run(&[], &["emails", "name.familyName", "id", "password", "meta", "unknownThing"]);
+    let m = obj(out.clone());
+    assert_eq!(
+        keys(&m),
+        ["schemas", "id", "externalId", "userName", "name", "groups", ENTERPRISE_USER_SCHEMA, TEST_EXT]
+    );
+    assert_eq!(out["name"], json!({"givenName": "Barbara"}));
+
+    let ext_out = run(&[], &[ENTERPRISE_USER_SCHEMA, &format!("{TEST_EXT}:badge")]);
+    let m = obj(ext_out);
+    assert!(!m.contains_key(ENTERPRISE_USER_SCHEMA));
+    assert!(!m.contains_key(TEST_EXT), "an extension left empty is omitted");
+    assert!(m.contains_key("userName"));
+}
+
+#[test]
+fn attributes_win_over_excluded() {
+    let out = run(&["userName"], &["userName"]);
+    assert_eq!(obj(out).get("userName"), Some(&json!("bjensen@example.com")));
+}
+
+#[test]
+fn group_projection_keeps_members() {
+    let g = obj(json!({"schemas": [GROUP_SCHEMA], "id": "g", "displayName": "G",
+                       "members": [{"value": "a", "display": "Alice", "type": "User"}]}));
+    let out = project(&registry(), ResourceKind::Group, &g, &["members.display".to_string()], &[]);
+    assert_eq!(
+        Value::Object(out),
+        json!({"schemas": [GROUP_SCHEMA], "id": "g", "members": [{"display": "Alice"}]})
+    );
+    let all = project(&registry(), ResourceKind::Group, &g, &[], &[]);
+    assert_eq!(all, g);
+}

@@ -1,0 +1,155 @@
+//! Building the running application: the database (external or the embedded private cluster),
+//! migrations, shared state, and the HTTP server bound to its listener.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{middleware::from_fn, web, App, HttpServer};
+
+use crate::auth::SigningKey;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::http::{self, AppState};
+use crate::local_pg::{ClusterOptions, LocalCluster};
+use crate::scim::list::PageLimits;
+use crate::scim::schema::Registry;
+
+/// The database Roster uses: `DATABASE_URL`, or the embedded cluster it started or joined.
+pub struct Database {
+    /// Connection URL (contains a password: never log it).
+    pub url: String,
+    /// The private cluster when one is in use; dropping it stops the cluster if we started it.
+    pub cluster: Option<LocalCluster>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("embedded", &self.cluster.is_some()).finish()
+    }
+}
+
+impl Database {
+    /// Connect to `DATABASE_URL`, or start (or join) the private cluster under the data
+    /// directory, then apply pending migrations.
+    pub async fn open(settings: &Settings) -> anyhow::Result<Database> {
+        let (url, cluster) = match &settings.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let options = ClusterOptions {
+                    data_dir: settings.data_dir.clone(),
+                    bin_dir: settings.pg_bindir.clone(),
+                    os_user: "postgres".into(),
+                    ephemeral_tuning: false,
+                };
+                let cluster = tokio::task::spawn_blocking(move || -> anyhow::Result<LocalCluster> {
+                    let cluster = LocalCluster::start(&options)?;
+                    cluster.ensure_database("roster")?;
+                    Ok(cluster)
+                })
+                .await??;
+                (cluster.url("roster"), Some(cluster))
+            }
+        };
+        let applied = db::run_migrations(&url).await?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "applied database migrations");
+        }
+        Ok(Database { url, cluster })
+    }
+
+    /// Stop the private cluster if this process started it.
+    pub fn close(mut self) {
+        if let Some(mut cluster) = self.cluster.take() {
+            if let Err(e) = cluster.stop() {
+                tracing::warn!(error = %e, "stopping the private PostgreSQL cluster failed");
+            }
+        }
+    }
+}
+
+/// Everything the HTTP server needs besides its listener.
+pub struct Parts {
+    /// Database pool.
+    pub pool: DbPool,
+    /// Token signing key.
+    pub signing_key: SigningKey,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Parts {
+    /// Pool and key from settings, with the system clock.
+    pub fn from_settings(settings: &Settings, database_url: &str) -> anyhow::Result<Parts> {
+        Ok(Parts {
+            pool: db::build_pool(database_url, settings.db_pool_size)?,
+            signing_key: SigningKey::load_or_create(settings.signing_key.as_deref(), &settings.data_dir)?,
+            clock: Arc::new(SystemClock),
+        })
+    }
+}
+
+/// A bound, not yet running, HTTP server.
+pub struct Application {
+    server: Server,
+    port: u16,
+    public_url: String,
+}
+
+impl Application {
+    /// Bind the listener (port 0 picks a free port) and build the server.
+    pub fn build(settings: &Settings, parts: Parts) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.listen)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {} (ROSTER_LISTEN): {e}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let public_url = match &settings.public_url {
+            Some(_) => settings.public_base_url(),
+            None => format!("http://{}:{port}", settings.listen.ip()),
+        };
+        let state = web::Data::new(AppState {
+            pool: parts.pool,
+            registry: Registry::standard(),
+            signing_key: parts.signing_key,
+            public_url: public_url.clone(),
+            limits: PageLimits { default_size: settings.default_page_size, max_size: settings.max_page_size },
+            max_body_bytes: settings.max_body_bytes,
+            clock: parts.clock,
+        });
+        let max_body = settings.max_body_bytes;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .app_data(web::JsonConfig::default().limit(max_body).error_handler(http::extract::json_error))
+                .app_data(web::QueryConfig::default().error_handler(http::extract::query_error))
+                .app_data(web::PathConfig::default().error_handler(http::extract::path_error))
+                .wrap(from_fn(http::middleware::observe))
+                .configure(http::routes)
+        })
+        .listen(listener)?
+        .shutdown_timeout(30)
+        .run();
+        Ok(Application { server, port, public_url })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The public base URL links are built from (with the real port when bound to port 0).
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// A handle that can stop the server.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serve until stopped (SIGINT/SIGTERM stop it gracefully).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

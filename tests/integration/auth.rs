@@ -1,0 +1,132 @@
+//! Authentication and tenant isolation: tokens are bound to one connection of one tenant.
+
+use chrono::Utc;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::requests::send;
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn missing_or_malformed_tokens_get_401_with_www_authenticate() {
+    let app = TestApp::spawn().await;
+    let url = format!("{}/Users", app.creds.base);
+    for req in [
+        app.client.get(&url),
+        app.client.get(&url).header("authorization", "Bearer not-a-jwt"),
+        app.client.get(&url).header("authorization", "Basic dXNlcjpwYXNz"),
+        app.client.get(&url).bearer_auth(format!("{}x", app.creds.token)),
+    ] {
+        let r = send(req).await;
+        r.assert_error(401, None);
+        assert!(r.header("www-authenticate").starts_with("Bearer"));
+    }
+    // A token signed with another key is refused even though it names a real connection.
+    let other = roster::auth::SigningKey::from_secret(b"someone-elses-secret-0123456789abc");
+    let forged = other
+        .issue(uuid::Uuid::now_v7(), app.creds.connection, app.creds.token_id, Utc::now(), None)
+        .unwrap();
+    send(app.client.get(&url).bearer_auth(forged)).await.assert_error(401, None);
+    // Discovery endpoints need the token too.
+    send(app.client.get(format!("{}/ServiceProviderConfig", app.creds.base))).await.assert_error(401, None);
+}
+
+#[tokio::test]
+async fn a_token_only_works_on_its_own_connection_url() {
+    let app = TestApp::spawn().await;
+    let second = app.add_connection(&app.creds.tenant, "Okta").await;
+    // First connection's token against the second connection's URL.
+    let r = send(app.client.get(format!("{}/Users", second.base)).bearer_auth(&app.creds.token)).await;
+    let detail = r.assert_error(401, None);
+    assert!(detail.contains("another connection"), "{detail}");
+    // Same tenant: both connections see the tenant's users through their own URLs.
+    app.create_user("shared@example.com").await;
+    let r = send(app.req_as(&second, Method::GET, "/Users")).await;
+    assert_eq!(r.body["totalResults"], 1);
+}
+
+#[tokio::test]
+async fn tenants_are_isolated() {
+    let app = TestApp::spawn().await;
+    let other = app.new_tenant("globex").await;
+    let alice = app.create_user("alice@example.com").await;
+    let group = app.create_group("Finance", &[&alice]).await;
+
+    // The other tenant cannot see, change or delete the first tenant's resources by id.
+    for path in [format!("/Users/{alice}"), format!("/Groups/{group}")] {
+        send(app.req_as(&other, Method::GET, &path)).await.assert_error(404, None);
+        send(app.req_as(&other, Method::DELETE, &path)).await.assert_error(404, None);
+        send(
+            app.req_as(&other, Method::PUT, &path)
+                .header("content-type", "application/scim+json")
+                .body(json!({"userName": "x", "displayName": "x"}).to_string()),
+        )
+        .await
+        .assert_error(404, None);
+    }
+    // Lists show nothing of the first tenant.
+    for path in ["/Users", "/Groups"] {
+        assert_eq!(send(app.req_as(&other, Method::GET, path)).await.body["totalResults"], 0);
+    }
+    // Names are unique per tenant, not globally.
+    let r = send(
+        app.req_as(&other, Method::POST, "/Users")
+            .header("content-type", "application/scim+json")
+            .body(json!({"userName": "alice@example.com"}).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    // The other tenant cannot put the first tenant's user into its group.
+    let r = send(
+        app.req_as(&other, Method::POST, "/Groups")
+            .header("content-type", "application/scim+json")
+            .body(json!({"displayName": "Steal", "members": [{"value": alice}]}).to_string()),
+    )
+    .await;
+    r.assert_error(400, Some("invalidValue"));
+    // A token re-signed with the right key but naming the other tenant for this connection fails.
+    let forged = app
+        .key
+        .issue(uuid::Uuid::now_v7(), app.creds.connection, app.creds.token_id, Utc::now(), None)
+        .unwrap();
+    send(app.client.get(format!("{}/Users", app.creds.base)).bearer_auth(forged))
+        .await
+        .assert_error(401, None);
+    // The first tenant still sees exactly its own.
+    assert_eq!(app.get("/Users").await.body["totalResults"], 1);
+}
+
+#[tokio::test]
+async fn revoked_tokens_are_refused_on_the_next_request() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/Users").await.status, 200);
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    roster::directory::tenants::revoke_token(&mut conn, &tenant, app.creds.token_id, Utc::now())
+        .await
+        .unwrap();
+    let detail = app.get("/Users").await.assert_error(401, None);
+    assert!(detail.contains("revoked"), "{detail}");
+}
+
+#[tokio::test]
+async fn expired_tokens_are_refused() {
+    let app = TestApp::spawn().await;
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    let connection =
+        roster::directory::tenants::connection(&mut conn, &tenant, app.creds.connection).await.unwrap();
+    let past = Utc::now() - chrono::Duration::days(2);
+    let issued = roster::directory::tenants::issue_token(
+        &mut conn,
+        &app.key,
+        &connection,
+        "old",
+        Some(past + chrono::Duration::days(1)),
+        past,
+    )
+    .await
+    .unwrap();
+    let r = send(app.client.get(format!("{}/Users", app.creds.base)).bearer_auth(&issued.token)).await;
+    r.assert_error(401, None);
+}

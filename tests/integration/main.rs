@@ -1,0 +1,12 @@
+//! Integration tests: real HTTP against a server on port 0, backed by a real PostgreSQL
+//! database that belongs to each test alone. All integration tests compile into this binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod auth;
+mod cli;
+mod discovery;
+mod errors;
+mod groups;
+mod support;
+mod users;

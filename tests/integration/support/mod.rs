@@ -1,0 +1,289 @@
+//! The test harness: a real PostgreSQL (`DATABASE_URL`, or a private cluster under the target
+//! directory), one migrated template per test process, one database per test cloned from it,
+//! and a Roster server on port 0 talking real HTTP.
+
+pub mod requests;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use chrono::Utc;
+use diesel::sql_types::{Integer, Text};
+use diesel::QueryableByName;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use roster::auth::SigningKey;
+use roster::clock::SystemClock;
+use roster::config::{LogFormat, Settings};
+use roster::db;
+use roster::directory::tenants;
+use roster::local_pg::{ClusterOptions, LocalCluster};
+use roster::startup::{Application, Parts};
+use uuid::Uuid;
+
+/// Where databases are created: the server URL without a database name, plus the template.
+struct Shared {
+    /// URL of a maintenance database on the server (`postgres`).
+    admin_url: String,
+    /// Builds the URL of a database on the same server.
+    base: String,
+    /// The migrated template of this test process.
+    template: String,
+    /// Keeps the private cluster alive for the whole process (never dropped; if the process
+    /// dies, the cluster's parent-death signal stops it).
+    _cluster: Option<std::sync::Mutex<LocalCluster>>,
+}
+
+static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The signing secret of test servers.
+pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret";
+
+fn split_url(url: &str) -> (String, String) {
+    // postgres://user:pw@host:port/db?params -> ("postgres://user:pw@host:port/", "db")
+    let (head, tail) = url.rsplit_once('/').unwrap_or((url, ""));
+    (format!("{head}/"), tail.split('?').next().unwrap_or("").to_string())
+}
+
+#[derive(QueryableByName)]
+struct DbName {
+    #[diesel(sql_type = Text)]
+    datname: String,
+}
+
+#[derive(QueryableByName)]
+struct One {
+    #[diesel(sql_type = Integer)]
+    #[allow(dead_code)]
+    one: i32,
+}
+
+fn pid_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Drop databases left behind by test processes that no longer run.
+async fn sweep_stale(conn: &mut AsyncPgConnection) {
+    let names: Vec<DbName> =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'roster\\_t\\_%'")
+            .load(conn)
+            .await
+            .unwrap_or_default();
+    for DbName { datname } in names {
+        let pid = datname.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| !pid_alive(p)) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{datname}\" WITH (FORCE)"))
+                .execute(conn)
+                .await;
+        }
+    }
+}
+
+fn init_shared() -> Result<Shared, String> {
+    let (admin_url, cluster) = match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let (base, _) = split_url(&url);
+            (format!("{base}postgres"), None)
+        }
+        _ => {
+            let mut options =
+                ClusterOptions::new(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("roster-test-pg"));
+            options.ephemeral_tuning = true;
+            let cluster = LocalCluster::start(&options).map_err(|e| e.to_string())?;
+            (cluster.url("postgres"), Some(cluster))
+        }
+    };
+    let (base, _) = split_url(&admin_url);
+    let template = format!("roster_t_{}_template", std::process::id());
+    // A private runtime: this runs once, from whichever test gets here first.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let mut conn = AsyncPgConnection::establish(&admin_url).await.map_err(|e| format!("connect {e}"))?;
+        sweep_stale(&mut conn).await;
+        diesel::sql_query(format!("CREATE DATABASE \"{template}\""))
+            .execute(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(())
+    })?;
+    let template_url = format!("{base}{template}");
+    std::thread::spawn(move || {
+        let rt =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        rt.block_on(db::run_migrations(&template_url)).map_err(|e| format!("{e:#}"))
+    })
+    .join()
+    .map_err(|_| "migration thread panicked".to_string())??;
+    Ok(Shared { admin_url, base, template, _cluster: cluster.map(std::sync::Mutex::new) })
+}
+
+fn shared() -> &'static Shared {
+    match SHARED.get_or_init(|| {
+        std::thread::spawn(init_shared).join().unwrap_or_else(|_| Err("harness init panicked".into()))
+    }) {
+        Ok(s) => s,
+        Err(e) => panic!("test database unavailable: {e}"),
+    }
+}
+
+/// A database that belongs to one test; dropped when the test ends.
+pub struct TestDb {
+    /// Its URL.
+    pub url: String,
+    name: String,
+}
+
+impl TestDb {
+    /// Clone the migrated template into a fresh database.
+    pub async fn create() -> TestDb {
+        let shared = shared();
+        let name = format!("roster_t_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+        let mut conn = AsyncPgConnection::establish(&shared.admin_url).await.expect("connect to admin db");
+        diesel::sql_query(format!("CREATE DATABASE \"{name}\" TEMPLATE \"{}\"", shared.template))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let _: Vec<One> = diesel::sql_query("SELECT 1 AS one").load(&mut conn).await.expect("ping");
+        TestDb { url: format!("{}{name}", shared.base), name }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let admin = shared().admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; do the async work on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let mut conn = AsyncPgConnection::establish(&admin).await.ok()?;
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// Settings for a test server: port 0, test limits, test secret.
+pub fn test_settings(db_url: &str) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        public_url: None,
+        data_dir: std::env::temp_dir().join("roster-tests-unused"),
+        database_url: Some(db_url.to_string()),
+        pg_bindir: None,
+        signing_key: None,
+        max_body_bytes: 64 * 1024,
+        default_page_size: 100,
+        max_page_size: 1000,
+        db_pool_size: 4,
+        log_format: LogFormat::Pretty,
+        log_filter: "warn".into(),
+    }
+}
+
+/// Credentials of one connection.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// Tenant slug.
+    pub tenant: String,
+    /// Connection id.
+    pub connection: Uuid,
+    /// Token id.
+    pub token_id: Uuid,
+    /// SCIM base URL of the connection.
+    pub base: String,
+    /// Bearer token.
+    pub token: String,
+}
+
+/// A running Roster with its own database and one tenant + connection.
+pub struct TestApp {
+    /// Server root, e.g. `http://127.0.0.1:40123`.
+    pub root: String,
+    /// The default connection's credentials.
+    pub creds: Credentials,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// Pool on the test database, for direct checks.
+    pub pool: db::DbPool,
+    /// Key the server verifies tokens with.
+    pub key: SigningKey,
+    /// URL of the test database.
+    pub db_url: String,
+    handle: actix_web::dev::ServerHandle,
+    _db: TestDb,
+}
+
+impl TestApp {
+    /// Start a server on a fresh database.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Start a server with adjusted settings.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let test_db = TestDb::create().await;
+        let mut settings = test_settings(&test_db.url);
+        adjust(&mut settings);
+        let pool = db::build_pool(&test_db.url, 4).expect("pool");
+        let key = SigningKey::from_secret(TEST_SECRET);
+        let parts = Parts { pool: pool.clone(), signing_key: key.clone(), clock: Arc::new(SystemClock) };
+        let app = Application::build(&settings, parts).expect("build app");
+        let root = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        let mut test_app = TestApp {
+            root,
+            creds: Credentials {
+                tenant: String::new(),
+                connection: Uuid::nil(),
+                token_id: Uuid::nil(),
+                base: String::new(),
+                token: String::new(),
+            },
+            client: reqwest::Client::new(),
+            pool,
+            key,
+            db_url: test_db.url.clone(),
+            handle,
+            _db: test_db,
+        };
+        test_app.creds = test_app.new_tenant("acme").await;
+        test_app
+    }
+
+    /// Create a tenant with one connection and return its credentials.
+    pub async fn new_tenant(&self, slug: &str) -> Credentials {
+        let mut conn = db::checkout(&self.pool).await.expect("checkout");
+        let tenant =
+            tenants::create_tenant(&mut conn, slug, "Test tenant", Utc::now()).await.expect("tenant");
+        self.add_connection(&tenant.slug, "Entra ID").await
+    }
+
+    /// Add a connection to an existing tenant.
+    pub async fn add_connection(&self, slug: &str, name: &str) -> Credentials {
+        let mut conn = db::checkout(&self.pool).await.expect("checkout");
+        let tenant = tenants::tenant(&mut conn, slug).await.expect("tenant exists");
+        let (c, token) = tenants::create_connection(&mut conn, &self.key, &tenant, name, Utc::now())
+            .await
+            .expect("connection");
+        Credentials {
+            tenant: tenant.slug,
+            connection: c.id,
+            token_id: token.record.id,
+            base: format!("{}/scim/v2/{}", self.root, c.id),
+            token: token.token,
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop the server without waiting; its database is dropped next (WITH FORCE).
+        drop(self.handle.stop(false));
+    }
+}

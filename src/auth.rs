@@ -112,6 +112,25 @@ impl SigningKey {
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
+    /// Sign arbitrary claims (used for opaque, tamper-evident paging cursors). The claims must
+    /// carry their own `iss`, different from connection tokens', so neither passes for the other.
+    pub fn sign<T: Serialize>(&self, claims: &T) -> anyhow::Result<String> {
+        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)?)
+    }
+
+    /// Verify claims signed with [`SigningKey::sign`] for issuer `iss` (expiry checked when present).
+    pub fn open<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        iss: &str,
+    ) -> Result<T, jsonwebtoken::errors::Error> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[iss]);
+        validation.set_required_spec_claims(&["iss"]);
+        validation.leeway = 0;
+        jsonwebtoken::decode::<T>(token, &self.decoding, &validation).map(|d| d.claims)
+    }
+
     /// Verify signature, issuer and (when present) expiry. Every failure is a 401 whose detail
     /// says what to do, never which check failed internally beyond that.
     pub fn verify(&self, token: &str) -> Result<Claims, ScimError> {

@@ -13,7 +13,7 @@ use super::Conn;
 use crate::scim::resource::fold_key;
 
 /// A group as read for SCIM (members come from [`members_of`]).
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = groups)]
 pub struct GroupRow {
     /// Group id.

@@ -77,6 +77,7 @@ diesel::table! {
         created_at -> Timestamptz,
         last_modified -> Timestamptz,
         removed_at -> Nullable<Timestamptz>,
+        email_keys -> Array<Nullable<Text>>,
     }
 }
 

@@ -21,7 +21,7 @@ pub mod status {
 }
 
 /// A member as read for SCIM.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     /// Member id.
@@ -64,6 +64,8 @@ pub struct UserColumns {
     pub active: bool,
     /// Lifecycle status.
     pub status: String,
+    /// Lower-cased values of every email (GIN-indexed for `emails` filters).
+    pub email_keys: Vec<String>,
     /// The whole resource.
     pub resource: Value,
 }
@@ -79,6 +81,19 @@ fn primary_email(resource: &Map<String, Value>) -> Option<String> {
         .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
         .or_else(|| <[Value]>::first(emails))?;
     primary.get("value").and_then(Value::as_str).map(str::to_string)
+}
+
+fn email_keys(resource: &Map<String, Value>) -> Vec<String> {
+    let mut keys: Vec<String> = resource
+        .get("emails")
+        .and_then(Value::as_array)
+        .map(|emails| {
+            emails.iter().filter_map(|e| e.get("value").and_then(Value::as_str)).map(str::to_lowercase).collect()
+        })
+        .unwrap_or_default();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 impl UserColumns {
@@ -98,6 +113,7 @@ impl UserColumns {
             title: text(&resource, "title"),
             active: resource.get("active").and_then(Value::as_bool).unwrap_or(true),
             status: status.to_string(),
+            email_keys: email_keys(&resource),
             resource: Value::Object(resource),
         }
     }
@@ -215,4 +231,34 @@ pub async fn page(conn: &mut Conn, tenant_id: Uuid, offset: i64, limit: i64) -> 
 /// Which of `ids` are members visible to SCIM in the tenant.
 pub async fn existing_ids(conn: &mut Conn, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
     users::table.filter(visible(tenant_id).and(users::id.eq_any(ids))).select(users::id).load(conn).await
+}
+
+/// One group a member belongs to, directly or through nested groups.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct MemberGroup {
+    /// The member.
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub member_id: Uuid,
+    /// The group.
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub group_id: Uuid,
+    /// Its displayName.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub display: String,
+    /// `direct` or `indirect`.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub kind: String,
+}
+
+/// The effective groups (direct and inherited) of the given members, one query for all.
+pub async fn groups_of(conn: &mut Conn, tenant_id: Uuid, member_ids: &[Uuid]) -> QueryResult<Vec<MemberGroup>> {
+    diesel::sql_query(
+        "SELECT m.id AS member_id, g.group_id, g.display, g.type AS kind \
+         FROM unnest($2::uuid[]) AS m(id) CROSS JOIN LATERAL roster_member_groups($1, m.id) AS g \
+         ORDER BY m.id, g.display, g.group_id",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(member_ids)
+    .load(conn)
+    .await
 }

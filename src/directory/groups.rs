@@ -119,7 +119,7 @@ fn stored(row: GroupRow, members: Option<Vec<Value>>) -> Stored {
 }
 
 /// Attach members to rows (one query for the whole page) unless the response won't show them.
-async fn with_members(
+pub(crate) async fn with_members(
     conn: &mut Conn,
     ctx: &Context,
     rows: Vec<GroupRow>,
@@ -213,24 +213,6 @@ pub async fn delete(
         Ok(())
     })
     .await
-}
-
-/// One page of groups and the exact total.
-pub async fn list(
-    conn: &mut Conn,
-    ctx: &Context,
-    start_index: u64,
-    count: u64,
-    want_members: bool,
-) -> ScimResult<(u64, Vec<Stored>)> {
-    let total = groups::count(conn, ctx.tenant()).await?;
-    let rows = if count == 0 {
-        Vec::new()
-    } else {
-        let offset = i64::try_from(start_index - 1).unwrap_or(i64::MAX);
-        groups::page(conn, ctx.tenant(), offset, count as i64).await?
-    };
-    Ok((total as u64, with_members(conn, ctx, rows, want_members).await?))
 }
 
 #[cfg(test)]

@@ -19,7 +19,8 @@ fn not_found(id: Uuid) -> ScimError {
     ScimError::not_found(format!("User {id} not found"))
 }
 
-fn stored(row: UserRow) -> Stored {
+/// A member row as a stored resource.
+pub(crate) fn stored(row: UserRow) -> Stored {
     Stored {
         id: row.id,
         attributes: object(row.resource),
@@ -138,21 +139,32 @@ pub async fn remove(
     .await
 }
 
-/// One page of members and the exact total. `count == 0` reads only the total.
-pub async fn list(
-    conn: &mut Conn,
-    ctx: &Context,
-    start_index: u64,
-    count: u64,
-) -> ScimResult<(u64, Vec<Stored>)> {
-    let total = users::count(conn, ctx.tenant()).await?;
-    let rows = if count == 0 {
-        Vec::new()
-    } else {
-        let offset = i64::try_from(start_index - 1).unwrap_or(i64::MAX);
-        users::page(conn, ctx.tenant(), offset, count as i64).await?
-    };
-    Ok((total as u64, rows.into_iter().map(stored).collect()))
+/// Add the read-only `groups` attribute (direct and inherited groups, RFC 7643 §4.1.2) to
+/// members, with one query for all of them.
+pub async fn attach_groups(conn: &mut Conn, ctx: &Context, members: &mut [Stored]) -> ScimResult<()> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
+    let all = users::groups_of(conn, ctx.tenant(), &ids).await?;
+    for member in members.iter_mut() {
+        let groups: Vec<Value> = all
+            .iter()
+            .filter(|g| g.member_id == member.id)
+            .map(|g| {
+                serde_json::json!({
+                    "value": g.group_id.to_string(),
+                    "$ref": format!("{}/Groups/{}", ctx.base_url, g.group_id),
+                    "display": g.display,
+                    "type": g.kind,
+                })
+            })
+            .collect();
+        if !groups.is_empty() {
+            member.attributes.insert("groups".into(), Value::Array(groups));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

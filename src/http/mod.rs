@@ -58,7 +58,7 @@ fn read_only(path: &str, get: actix_web::Route) -> actix_web::Resource {
 
 /// The whole API surface.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use resources::{create, delete, get, list, not_supported, patch, replace};
+    use resources::{create, delete, get, list, not_supported, patch, replace, search, search_all};
     let method_not_allowed = || web::to(resources::method_not_allowed);
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
@@ -74,9 +74,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(read_only("/Schemas/{id}", web::get().to(discovery::schema)))
                 .route("/Bulk", web::post().to(not_supported))
                 .route("/Me", web::to(not_supported))
-                .route("/.search", web::post().to(not_supported))
-                .route("/Users/.search", web::post().to(not_supported))
-                .route("/Groups/.search", web::post().to(not_supported))
+                .service(web::resource("/.search").route(web::post().to(search_all)).default_service(method_not_allowed()))
+                .service(
+                    web::resource("/{endpoint:Users|Groups}/.search")
+                        .route(web::post().to(search))
+                        .default_service(method_not_allowed()),
+                )
                 .service(
                     web::resource("/{endpoint:Users|Groups}")
                         .route(web::get().to(list))

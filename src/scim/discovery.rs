@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use crate::scim::cursor::CURSOR_TIMEOUT_SECS;
 use crate::scim::list::PageLimits;
 
 /// Build `/ServiceProviderConfig` for a connection's base URL.
@@ -11,16 +12,17 @@ pub fn service_provider_config(base_url: &str, limits: PageLimits) -> Value {
         "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
         "patch": { "supported": false },
         "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
-        "filter": { "supported": false, "maxResults": limits.max_size },
+        "filter": { "supported": true, "maxResults": limits.max_size },
         "changePassword": { "supported": true },
-        "sort": { "supported": false },
+        "sort": { "supported": true },
         "etag": { "supported": true },
         "pagination": {
-            "cursor": false,
+            "cursor": true,
             "index": true,
             "defaultPaginationMethod": "index",
             "defaultPageSize": limits.default_size,
-            "maxPageSize": limits.max_size
+            "maxPageSize": limits.max_size,
+            "cursorTimeout": CURSOR_TIMEOUT_SECS
         },
         "authenticationSchemes": [{
             "type": "oauthbearertoken",

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::error::{ScimError, ScimResult};
+use crate::scim::filter::{parse_filter, parse_path, AttrPath, Filter, PatchPath};
 
 /// Page size limits, from configuration.
 #[derive(Debug, Clone, Copy)]
@@ -40,15 +41,52 @@ impl Projection {
     }
 }
 
-/// Parsed parameters of a list request.
+/// `sortBy` / `sortOrder`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortSpec {
+    /// The attribute to sort by.
+    pub by: AttrPath,
+    /// `sortOrder=descending`.
+    pub descending: bool,
+}
+
+/// Which paging method a request uses (RFC 7644 §3.4.2.4 index, RFC 9865 cursor).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListParams {
-    /// 1-based index of the first result.
-    pub start_index: u64,
+pub enum Paging {
+    /// 1-based `startIndex`.
+    Index {
+        /// Index of the first result.
+        start_index: u64,
+    },
+    /// `cursor`: `None` for the first page (`cursor` given empty), else the opaque cursor.
+    Cursor(Option<String>),
+}
+
+/// A parsed list or search request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    /// `filter`, parsed.
+    pub filter: Option<Filter>,
+    /// `sortBy` / `sortOrder`.
+    pub sort: Option<SortSpec>,
+    /// Paging method and position.
+    pub paging: Paging,
     /// Number of results to return (0 returns only `totalResults`).
     pub count: u64,
     /// Which attributes to return.
     pub projection: Projection,
+}
+
+/// The raw parameters, from a query string or a SearchRequest body.
+#[derive(Debug, Default)]
+struct Raw {
+    filter: Option<String>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    cursor: Option<String>,
+    projection: Projection,
 }
 
 fn split_list(value: &str) -> Vec<String> {
@@ -61,49 +99,135 @@ fn parse_int(name: &str, value: &str) -> ScimResult<i64> {
     })
 }
 
-/// Parameters not yet supported; each answers with the error a client can act on.
-fn reject_unsupported(name: &str) -> ScimResult<()> {
-    match name {
-        "filter" => Err(ScimError::invalid_filter(
-            "filtering is not supported by this server yet (ServiceProviderConfig filter.supported is false)",
-        )),
-        "sortby" | "sortorder" => Err(ScimError::bad_request(
-            "sorting is not supported by this server yet (ServiceProviderConfig sort.supported is false)",
-        )),
-        "cursor" => Err(ScimError::invalid_cursor(
-            "cursor paging is not supported by this server yet (ServiceProviderConfig pagination.cursor is false)",
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Parse the `attributes` / `excludedAttributes` pair from query pairs (names case-insensitive).
+/// Parse the `attributes` / `excludedAttributes` pair from query pairs (names case-insensitive);
+/// other parameters are not allowed where only a projection applies (GET of one resource).
 pub fn parse_projection(pairs: &[(String, String)]) -> ScimResult<Projection> {
     let mut projection = Projection::default();
     for (name, value) in pairs {
         match name.to_ascii_lowercase().as_str() {
             "attributes" => projection.attributes.extend(split_list(value)),
             "excludedattributes" => projection.excluded.extend(split_list(value)),
-            other => reject_unsupported(other)?,
+            _ => {}
         }
     }
     Ok(projection)
 }
 
-/// Parse list parameters. `startIndex` below 1 is treated as 1 and a negative `count` as 0
-/// (RFC 7644 §3.4.2.4); `count` above the maximum is reduced to it.
-pub fn parse_list(pairs: &[(String, String)], limits: PageLimits) -> ScimResult<ListParams> {
-    let mut start_index = 1u64;
-    let mut count = u64::from(limits.default_size);
-    let mut rest = Vec::new();
+/// Parse a list request's query string (parameter names case-insensitive).
+pub fn parse_list(pairs: &[(String, String)], limits: PageLimits) -> ScimResult<ListQuery> {
+    let mut raw = Raw::default();
     for (name, value) in pairs {
         match name.to_ascii_lowercase().as_str() {
-            "startindex" => start_index = parse_int("startIndex", value)?.max(1) as u64,
-            "count" => count = parse_int("count", value)?.clamp(0, i64::from(limits.max_size)) as u64,
-            _ => rest.push((name.clone(), value.clone())),
+            "filter" => raw.filter = Some(value.clone()),
+            "sortby" => raw.sort_by = Some(value.clone()),
+            "sortorder" => raw.sort_order = Some(value.clone()),
+            "startindex" => raw.start_index = Some(parse_int("startIndex", value)?),
+            "count" => raw.count = Some(parse_int("count", value)?),
+            "cursor" => raw.cursor = Some(value.clone()),
+            "attributes" => raw.projection.attributes.extend(split_list(value)),
+            "excludedattributes" => raw.projection.excluded.extend(split_list(value)),
+            _ => {}
         }
     }
-    Ok(ListParams { start_index, count, projection: parse_projection(&rest)? })
+    build(raw, limits)
+}
+
+const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// Parse a `POST /.search` SearchRequest body (RFC 7644 §3.4.3).
+pub fn parse_search(body: &Value, limits: PageLimits) -> ScimResult<ListQuery> {
+    let obj = body.as_object().ok_or_else(|| ScimError::invalid_syntax("a SearchRequest must be a JSON object"))?;
+    if let Some(schemas) = obj.get("schemas") {
+        let ok = schemas.as_array().is_some_and(|a| a.iter().any(|s| s.as_str() == Some(SEARCH_REQUEST)));
+        if !ok {
+            return Err(ScimError::invalid_syntax(format!("schemas must contain {SEARCH_REQUEST}")));
+        }
+    }
+    let text = |key: &str| -> ScimResult<Option<String>> {
+        match obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(ScimError::invalid_value(format!("{key} must be a string"))),
+        }
+    };
+    let int = |key: &str| -> ScimResult<Option<i64>> {
+        match obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or_else(|| ScimError::invalid_value(format!("{key} must be an integer"))),
+        }
+    };
+    let list = |key: &str| -> ScimResult<Vec<String>> {
+        match obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(s)) => Ok(split_list(s)),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| ScimError::invalid_value(format!("{key} must be an array of strings"))),
+            Some(_) => Err(ScimError::invalid_value(format!("{key} must be an array of strings"))),
+        }
+    };
+    let raw = Raw {
+        filter: text("filter")?,
+        sort_by: text("sortBy")?,
+        sort_order: text("sortOrder")?,
+        start_index: int("startIndex")?,
+        count: int("count")?,
+        cursor: text("cursor")?,
+        projection: Projection { attributes: list("attributes")?, excluded: list("excludedAttributes")? },
+    };
+    build(raw, limits)
+}
+
+fn build(raw: Raw, limits: PageLimits) -> ScimResult<ListQuery> {
+    let filter = match raw.filter.as_deref().map(str::trim) {
+        None => None,
+        Some("") => return Err(ScimError::invalid_filter("the filter is empty")),
+        Some(text) => Some(parse_filter(text)?),
+    };
+    let descending = match raw.sort_order.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("ascending") => false,
+        Some("descending") => true,
+        Some(other) => {
+            return Err(ScimError::invalid_value(format!(
+                "sortOrder must be \"ascending\" or \"descending\", got {other:?}"
+            )))
+        }
+    };
+    let sort = match raw.sort_by.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match parse_path(text) {
+            Ok(PatchPath::Attr(by)) => Some(SortSpec { by, descending }),
+            _ => return Err(ScimError::invalid_value(format!("sortBy {text:?} is not an attribute path"))),
+        },
+    };
+    let paging = match (raw.cursor, raw.start_index) {
+        (Some(_), Some(_)) => {
+            return Err(ScimError::invalid_value("use either startIndex (index paging) or cursor, not both"))
+        }
+        (Some(c), None) if c.trim().is_empty() => Paging::Cursor(None),
+        (Some(c), None) => Paging::Cursor(Some(c.trim().to_string())),
+        (None, start) => Paging::Index { start_index: start.unwrap_or(1).max(1) as u64 },
+    };
+    let max = i64::from(limits.max_size);
+    let count = match (raw.count, &paging) {
+        (None, _) => u64::from(limits.default_size),
+        (Some(c), Paging::Cursor(_)) if !(0..=max).contains(&c) => {
+            return Err(ScimError::invalid_count(format!("count must be between 0 and {max} for cursor paging")))
+        }
+        (Some(c), _) => c.clamp(0, max) as u64,
+    };
+    Ok(ListQuery { filter, sort, paging, count, projection: raw.projection })
+}
+
+/// Cursors of a cursor-paged response (RFC 9865).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cursors {
+    /// Cursor of the next page, if there is one.
+    pub next: Option<String>,
+    /// Cursor of the previous page, if there is one.
+    pub previous: Option<String>,
 }
 
 /// The ListResponse message (RFC 7644 §3.4.2); numbers are JSON numbers.
@@ -117,6 +241,24 @@ pub fn list_response(total_results: u64, start_index: u64, resources: Vec<Value>
     })
 }
 
+/// The ListResponse of a cursor-paged request (RFC 9865): `nextCursor` / `previousCursor`
+/// instead of `startIndex`.
+pub fn cursor_list_response(total_results: u64, cursors: Cursors, resources: Vec<Value>) -> Value {
+    let mut body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": total_results,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    if let Some(next) = cursors.next {
+        body["nextCursor"] = Value::String(next);
+    }
+    if let Some(previous) = cursors.previous {
+        body["previousCursor"] = Value::String(previous);
+    }
+    body
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,14 +269,21 @@ mod tests {
         items.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
     }
 
+    fn start_and_count(q: &ListQuery) -> (u64, u64) {
+        match q.paging {
+            Paging::Index { start_index } => (start_index, q.count),
+            Paging::Cursor(_) => panic!("index paging expected"),
+        }
+    }
+
     #[test]
     fn defaults_and_clamping() {
-        let p = parse_list(&[], LIMITS).unwrap();
-        assert_eq!((p.start_index, p.count), (1, 100));
-        let p = parse_list(&pairs(&[("startIndex", "0"), ("count", "-5")]), LIMITS).unwrap();
-        assert_eq!((p.start_index, p.count), (1, 0));
-        let p = parse_list(&pairs(&[("startindex", "101"), ("COUNT", "5000")]), LIMITS).unwrap();
-        assert_eq!((p.start_index, p.count), (101, 1000));
+        let q = parse_list(&[], LIMITS).unwrap();
+        assert_eq!(start_and_count(&q), (1, 100));
+        let q = parse_list(&pairs(&[("startIndex", "0"), ("count", "-5")]), LIMITS).unwrap();
+        assert_eq!(start_and_count(&q), (1, 0));
+        let q = parse_list(&pairs(&[("startindex", "101"), ("COUNT", "5000")]), LIMITS).unwrap();
+        assert_eq!(start_and_count(&q), (101, 1000));
     }
 
     #[test]
@@ -145,22 +294,54 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_parameters_are_errors_not_ignored() {
-        let err = parse_list(&pairs(&[("filter", "userName eq \"x\"")]), LIMITS).unwrap_err();
+    fn filter_sort_and_cursor_parameters() {
+        let q = parse_list(
+            &pairs(&[("filter", "userName eq \"x\""), ("sortBy", "name.familyName"), ("sortOrder", "Descending")]),
+            LIMITS,
+        )
+        .unwrap();
+        assert!(q.filter.is_some());
+        let sort = q.sort.unwrap();
+        assert_eq!((sort.by.name.as_str(), sort.by.sub.as_deref(), sort.descending), ("name", Some("familyName"), true));
+        let err = parse_list(&pairs(&[("filter", "userName zz \"x\"")]), LIMITS).unwrap_err();
         assert_eq!(err.scim_type().map(|t| t.as_str()), Some("invalidFilter"));
-        let err = parse_list(&pairs(&[("sortBy", "userName")]), LIMITS).unwrap_err();
+        let err = parse_list(&pairs(&[("filter", "  ")]), LIMITS).unwrap_err();
+        assert_eq!(err.scim_type().map(|t| t.as_str()), Some("invalidFilter"));
+        let err = parse_list(&pairs(&[("sortOrder", "sideways")]), LIMITS).unwrap_err();
+        assert_eq!(err.scim_type().map(|t| t.as_str()), Some("invalidValue"));
+        assert_eq!(parse_list(&pairs(&[("cursor", "")]), LIMITS).unwrap().paging, Paging::Cursor(None));
+        let err = parse_list(&pairs(&[("cursor", ""), ("count", "5000")]), LIMITS).unwrap_err();
+        assert_eq!(err.scim_type().map(|t| t.as_str()), Some("invalidCount"));
+        let err = parse_list(&pairs(&[("cursor", "abc"), ("startIndex", "1")]), LIMITS).unwrap_err();
         assert_eq!(err.status(), 400);
     }
 
     #[test]
+    fn search_request_bodies() {
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "attributes": ["displayName", "userName"],
+            "filter": "displayName sw \"smith\"",
+            "startIndex": 1,
+            "count": 10
+        });
+        let q = parse_search(&body, LIMITS).unwrap();
+        assert_eq!(q.projection.attributes, vec!["displayName", "userName"]);
+        assert_eq!(start_and_count(&q), (1, 10));
+        assert!(parse_search(&json!({"schemas": ["urn:wrong"]}), LIMITS).is_err());
+        assert!(parse_search(&json!({"count": "ten"}), LIMITS).is_err());
+        assert!(parse_search(&json!([]), LIMITS).is_err());
+    }
+
+    #[test]
     fn projection_lists_are_split() {
-        let p = parse_list(
+        let q = parse_list(
             &pairs(&[("attributes", "userName, name.givenName"), ("excludedAttributes", "emails")]),
             LIMITS,
         )
         .unwrap();
-        assert_eq!(p.projection.attributes, vec!["userName", "name.givenName"]);
-        assert_eq!(p.projection.excluded, vec!["emails"]);
+        assert_eq!(q.projection.attributes, vec!["userName", "name.givenName"]);
+        assert_eq!(q.projection.excluded, vec!["emails"]);
     }
 
     #[test]

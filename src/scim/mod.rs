@@ -3,7 +3,9 @@
 //! Schemas and validation (`schema`), resource rendering and versions (`resource`), list and
 //! query parameters (`list`), and the discovery documents (`discovery`).
 
+pub mod cursor;
 pub mod discovery;
+pub mod filter;
 pub mod list;
 pub mod resource;
 pub mod schema;

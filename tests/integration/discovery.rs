@@ -18,9 +18,12 @@ async fn service_provider_config_tells_the_truth() {
     assert_eq!(r.status, 200);
     let spc = &r.body;
     assert_eq!(spc["patch"]["supported"], false, "PATCH answers 501 until the PATCH engine lands");
-    assert_eq!(spc["filter"]["supported"], false);
+    assert_eq!(spc["filter"]["supported"], true);
+    assert_eq!(spc["filter"]["maxResults"], 1000);
     assert_eq!(spc["bulk"]["supported"], false);
-    assert_eq!(spc["sort"]["supported"], false);
+    assert_eq!(spc["sort"]["supported"], true);
+    assert_eq!(spc["pagination"]["cursor"], true);
+    assert_eq!(spc["pagination"]["cursorTimeout"], 3600);
     assert_eq!(spc["etag"]["supported"], true);
     assert_eq!(spc["authenticationSchemes"][0]["type"], "oauthbearertoken");
     insta::assert_json_snapshot!("service_provider_config", redact(r.body.clone(), &app.creds.base));

@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod discovery;
 mod errors;
+mod filters;
 mod groups;
 mod support;
 mod users;

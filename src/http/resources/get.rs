@@ -27,7 +27,14 @@ pub async fn get(
     let if_none_match = entity_tags(&req, header::IF_NONE_MATCH)?;
     let mut conn = db::checkout(&state.pool).await?;
     let stored = match kind {
-        ResourceKind::User => users::get(&mut conn, &ctx, id).await?,
+        ResourceKind::User => {
+            let mut user = [users::get(&mut conn, &ctx, id).await?];
+            if projection.wants(kind.core_schema(), "groups") {
+                users::attach_groups(&mut conn, &ctx, &mut user).await?;
+            }
+            let [user] = user;
+            user
+        }
         ResourceKind::Group => {
             let want_members = projection.wants(kind.core_schema(), "members");
             groups::get(&mut conn, &ctx, id, want_members).await?

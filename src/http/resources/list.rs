@@ -1,4 +1,4 @@
-//! GET /Users, GET /Groups: index paging with exact totals.
+//! GET /Users, GET /Groups, and POST /.search (per type and at the root).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -6,16 +6,29 @@ use serde_json::Value;
 
 use super::{present, Endpoint};
 use crate::db;
-use crate::directory::{groups, users};
+use crate::directory::listing::{self, Listed};
+use crate::directory::Context;
 use crate::error::ScimResult;
-use crate::http::extract::query_pairs;
+use crate::http::extract::{json_body, query_pairs};
 use crate::http::principal::Caller;
 use crate::http::response::scim;
 use crate::http::AppState;
-use crate::scim::list::{list_response, parse_list};
-use crate::scim::schema::ResourceKind;
+use crate::scim::list::{cursor_list_response, list_response, parse_list, parse_search, ListQuery};
 
-/// List resources in a stable order (`startIndex`, `count`, `attributes`, `excludedAttributes`).
+fn respond(state: &AppState, ctx: &Context, query: &ListQuery, listed: Listed) -> HttpResponse {
+    let resources: Vec<Value> = listed
+        .items
+        .iter()
+        .map(|(kind, s)| Value::Object(present(state, *kind, ctx, s, &query.projection)))
+        .collect();
+    let body = match listed.cursors {
+        Some(cursors) => cursor_list_response(listed.total, cursors, resources),
+        None => list_response(listed.total, listed.start_index, resources),
+    };
+    scim(StatusCode::OK, &body)
+}
+
+/// List resources: filter, sortBy/sortOrder, startIndex/count or cursor/count, projection.
 #[tracing::instrument(name = "list", skip_all, fields(scim.resource = kind.name()))]
 pub async fn list(
     req: HttpRequest,
@@ -23,16 +36,37 @@ pub async fn list(
     Endpoint(kind): Endpoint,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let params = parse_list(&query_pairs(&req)?, state.limits)?;
+    let query = parse_list(&query_pairs(&req)?, state.limits)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let (total, items) = match kind {
-        ResourceKind::User => users::list(&mut conn, &ctx, params.start_index, params.count).await?,
-        ResourceKind::Group => {
-            let want_members = params.projection.wants(kind.core_schema(), "members");
-            groups::list(&mut conn, &ctx, params.start_index, params.count, want_members).await?
-        }
-    };
-    let resources =
-        items.iter().map(|s| Value::Object(present(&state, kind, &ctx, s, &params.projection))).collect();
-    Ok(scim(StatusCode::OK, &list_response(total, params.start_index, resources)))
+    let listed = listing::list(&mut conn, &ctx, &state.registry, &state.signing_key, kind, &query).await?;
+    Ok(respond(&state, &ctx, &query, listed))
+}
+
+/// POST /Users/.search, /Groups/.search: the same query in a SearchRequest body.
+#[tracing::instrument(name = "search", skip_all, fields(scim.resource = kind.name()))]
+pub async fn search(
+    req: HttpRequest,
+    Caller(ctx): Caller,
+    Endpoint(kind): Endpoint,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let query = parse_search(&json_body(&req, &body)?, state.limits)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let listed = listing::list(&mut conn, &ctx, &state.registry, &state.signing_key, kind, &query).await?;
+    Ok(respond(&state, &ctx, &query, listed))
+}
+
+/// POST /.search at the root: Users and Groups.
+#[tracing::instrument(name = "search_all", skip_all)]
+pub async fn search_all(
+    req: HttpRequest,
+    Caller(ctx): Caller,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let query = parse_search(&json_body(&req, &body)?, state.limits)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let listed = listing::search_all(&mut conn, &ctx, &state.registry, &query).await?;
+    Ok(respond(&state, &ctx, &query, listed))
 }

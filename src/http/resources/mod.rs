@@ -10,7 +10,7 @@ mod replace;
 pub use create::create;
 pub use delete::delete;
 pub use get::get;
-pub use list::list;
+pub use list::{list, search, search_all};
 pub use patch::patch;
 pub use replace::replace;
 

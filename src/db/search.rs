@@ -1,0 +1,233 @@
+//! List and search queries: one parameterised SQL statement per page (plus one exact count),
+//! built from a filter, a sort and a window (offset, or a keyset position for cursors).
+
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::filter_sql::{column, resolve, Bind, Column, Sql, Translator};
+use super::groups::GroupRow;
+use super::users::UserRow;
+use super::Conn;
+use crate::error::{ScimError, ScimResult};
+use crate::scim::cursor::{Direction, Position};
+use crate::scim::filter::Filter;
+use crate::scim::list::SortSpec;
+use crate::scim::schema::{Registry, ResourceKind};
+
+/// Which rows of the ordered result a page holds.
+#[derive(Debug, Clone)]
+pub enum Window {
+    /// `OFFSET offset LIMIT limit` (index paging).
+    Offset {
+        /// Rows to skip.
+        offset: i64,
+        /// Rows to return.
+        limit: i64,
+    },
+    /// Rows after / before a position (cursor paging), at most `limit`.
+    Keyset {
+        /// The boundary row, `None` for the first page.
+        position: Option<Position>,
+        /// Read forwards (after) or backwards (before) from it.
+        direction: Direction,
+        /// Rows to return.
+        limit: i64,
+    },
+}
+
+/// A page of rows with their sort keys, and the exact number of matching rows.
+#[derive(Debug)]
+pub struct Found<T> {
+    /// All rows matching the filter.
+    pub total: u64,
+    /// The page, in result order, each with its sort key as text.
+    pub rows: Vec<(T, Option<String>)>,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct KeyedUser {
+    #[diesel(embed)]
+    item: UserRow,
+    #[diesel(sql_type = Nullable<Text>)]
+    sort_key: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct KeyedGroup {
+    #[diesel(embed)]
+    item: GroupRow,
+    #[diesel(sql_type = Nullable<Text>)]
+    sort_key: Option<String>,
+}
+
+/// The sort column of a `sortBy` (singular attributes; `emails` sorts by the primary email).
+fn sort_column(registry: &Registry, kind: ResourceKind, sort: &SortSpec) -> ScimResult<Column> {
+    let target = resolve(registry, kind, &sort.by).map_err(|e| ScimError::invalid_value(e.detail().replace("filter", "sortBy")))?;
+    if target.attr.multi_valued {
+        return match (kind, target.attr.name, target.sub.map(|s| s.name)) {
+            (ResourceKind::User, "emails", None | Some("value")) => {
+                Ok(Column::Text { sql: "r.email".into(), case_exact: false, folded: false })
+            }
+            _ => Err(ScimError::invalid_value(format!(
+                "sortBy {} is multi-valued; sort by a singular attribute",
+                target.attr.name
+            ))),
+        };
+    }
+    match column(kind, &target) {
+        Ok(Column::Complex(_)) => Err(ScimError::invalid_value("sortBy needs a sub-attribute of a complex attribute")),
+        Ok(c) => Ok(c),
+        Err(e) => Err(ScimError::invalid_value(e.detail().to_string())),
+    }
+}
+
+struct Statement {
+    count_sql: String,
+    count_binds: usize,
+    page_sql: String,
+    binds: Vec<Bind>,
+    reverse: bool,
+}
+
+fn build(
+    registry: &Registry,
+    kind: ResourceKind,
+    tenant: Uuid,
+    filter: Option<&Filter>,
+    sort: Option<&SortSpec>,
+    window: &Window,
+    select: &str,
+) -> ScimResult<Statement> {
+    let (table, visible) = match kind {
+        ResourceKind::User => ("users", " AND r.status <> 'removed'"),
+        ResourceKind::Group => ("groups", ""),
+    };
+    let mut sql = Sql::default();
+    let t = sql.bind(Bind::Uuid(tenant));
+    let mut conditions = format!("r.tenant_id = {t}{visible}");
+    if let Some(f) = filter {
+        let cond = Translator::new(registry, kind, &mut sql).filter(f)?;
+        conditions.push_str(&format!(" AND {cond}"));
+    }
+    let count_sql = format!("SELECT count(*) AS n FROM {table} r WHERE {conditions}");
+    let count_binds = sql.binds.len();
+
+    let sort_col = sort.map(|s| sort_column(registry, kind, s)).transpose()?;
+    let key = sort_col.as_ref().map(Column::order_expr);
+    let descending = sort.is_some_and(|s| s.descending);
+    let (reverse, limit, offset) = match window {
+        Window::Offset { offset, limit } => (false, *limit, Some(*offset)),
+        Window::Keyset { direction, limit, .. } => (*direction == Direction::Before, *limit, None),
+    };
+    // Reading backwards flips the order; rows are put back in result order afterwards.
+    let forward = descending == reverse;
+    let (dir, nulls, gt) = if forward { ("ASC", "NULLS LAST", ">") } else { ("DESC", "NULLS FIRST", "<") };
+    if let Window::Keyset { position: Some(pos), .. } = window {
+        let id = sql.bind(Bind::Uuid(pos.id));
+        let keyset = match (&key, &pos.key) {
+            (None, _) => format!("r.id {gt} {id}"),
+            (Some(k), Some(kv)) => {
+                let cast = sort_col.as_ref().map_or("text", Column::cast);
+                let kv = sql.bind(Bind::Text(kv.clone()));
+                // NULL keys sort last in the forward order.
+                let nulls_follow = if forward { format!(" OR {k} IS NULL") } else { String::new() };
+                format!("(({k} {gt} {kv}::{cast}) OR ({k} = {kv}::{cast} AND r.id {gt} {id}){nulls_follow})")
+            }
+            (Some(k), None) if forward => format!("({k} IS NULL AND r.id {gt} {id})"),
+            (Some(k), None) => format!("({k} IS NOT NULL OR r.id {gt} {id})"),
+        };
+        conditions.push_str(&format!(" AND {keyset}"));
+    }
+    let order = match &key {
+        Some(k) => format!("{k} {dir} {nulls}, r.id {dir}"),
+        None => format!("r.id {dir}"),
+    };
+    let key_select = key.as_ref().map_or("NULL::text".to_string(), |k| format!("({k})::text"));
+    let l = sql.bind(Bind::Text(limit.to_string()));
+    let mut page_sql = format!(
+        "SELECT {select}, {key_select} AS sort_key FROM {table} r WHERE {conditions} ORDER BY {order} LIMIT {l}::bigint"
+    );
+    if let Some(o) = offset {
+        let o = sql.bind(Bind::Text(o.to_string()));
+        page_sql.push_str(&format!(" OFFSET {o}::bigint"));
+    }
+    Ok(Statement { count_sql, count_binds, page_sql, binds: sql.binds, reverse })
+}
+
+fn bound<'a>(sql: String, binds: &[Bind]) -> diesel::query_builder::BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
+    let mut q = diesel::sql_query(sql).into_boxed::<Pg>();
+    for b in binds {
+        q = match b.clone() {
+            Bind::Text(s) => q.bind::<Text, _>(s),
+            Bind::TextArray(v) => q.bind::<Array<Text>, _>(v),
+            Bind::Uuid(u) => q.bind::<SqlUuid, _>(u),
+        };
+    }
+    q
+}
+
+async fn total(conn: &mut Conn, st: &Statement) -> ScimResult<u64> {
+    let counted: Count = bound(st.count_sql.clone(), &st.binds[..st.count_binds]).get_result(conn).await?;
+    Ok(counted.n.max(0) as u64)
+}
+
+/// A page of members matching a filter, in sort order, with the exact total.
+pub async fn users(
+    conn: &mut Conn,
+    registry: &Registry,
+    tenant: Uuid,
+    filter: Option<&Filter>,
+    sort: Option<&SortSpec>,
+    window: &Window,
+) -> ScimResult<Found<UserRow>> {
+    let select = "r.id, r.resource, r.status, r.password_hash, r.version, r.created_at, r.last_modified";
+    let st = build(registry, ResourceKind::User, tenant, filter, sort, window, select)?;
+    let total = total(conn, &st).await?;
+    let mut rows: Vec<KeyedUser> = if window_is_empty(window) {
+        Vec::new()
+    } else {
+        bound(st.page_sql.clone(), &st.binds).load(conn).await?
+    };
+    if st.reverse {
+        rows.reverse();
+    }
+    Ok(Found { total, rows: rows.into_iter().map(|k| (k.item, k.sort_key)).collect() })
+}
+
+/// A page of groups matching a filter, in sort order, with the exact total.
+pub async fn groups(
+    conn: &mut Conn,
+    registry: &Registry,
+    tenant: Uuid,
+    filter: Option<&Filter>,
+    sort: Option<&SortSpec>,
+    window: &Window,
+) -> ScimResult<Found<GroupRow>> {
+    let select = "r.id, r.resource, r.version, r.created_at, r.last_modified";
+    let st = build(registry, ResourceKind::Group, tenant, filter, sort, window, select)?;
+    let total = total(conn, &st).await?;
+    let mut rows: Vec<KeyedGroup> = if window_is_empty(window) {
+        Vec::new()
+    } else {
+        bound(st.page_sql.clone(), &st.binds).load(conn).await?
+    };
+    if st.reverse {
+        rows.reverse();
+    }
+    Ok(Found { total, rows: rows.into_iter().map(|k| (k.item, k.sort_key)).collect() })
+}
+
+fn window_is_empty(window: &Window) -> bool {
+    match window {
+        Window::Offset { limit, .. } | Window::Keyset { limit, .. } => *limit <= 0,
+    }
+}

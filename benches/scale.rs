@@ -1,0 +1,2 @@
+//! Scale benchmark (see benches/README.md). Placeholder until the generator lands.
+fn main() {}

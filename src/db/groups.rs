@@ -239,3 +239,60 @@ pub async fn remove_member_everywhere(
     .await
     .map(drop)
 }
+
+/// Add direct members (already-present ones are left alone). Returns how many were added.
+pub async fn add_members(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    members: &[(Uuid, &str)],
+) -> QueryResult<usize> {
+    let ids: Vec<Uuid> = members.iter().map(|(id, _)| *id).collect();
+    let types: Vec<&str> = members.iter().map(|(_, t)| *t).collect();
+    diesel::sql_query(
+        "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
+         SELECT $1, $2, m.id, m.kind FROM unnest($3::uuid[], $4::text[]) AS m(id, kind) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(group_id)
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Array<Text>, _>(&types)
+    .execute(conn)
+    .await
+}
+
+/// Remove the given direct members (absent ones are ignored). Returns how many were removed.
+pub async fn remove_members(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = ANY($3)",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(group_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .execute(conn)
+    .await
+}
+
+/// Remove every direct member. Returns how many were removed.
+pub async fn remove_all_members(conn: &mut Conn, tenant_id: Uuid, group_id: Uuid) -> QueryResult<usize> {
+    diesel::sql_query("DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2")
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<SqlUuid, _>(group_id)
+        .execute(conn)
+        .await
+}
+
+/// Mark a group changed (membership only): new version and lastModified.
+pub async fn touch(conn: &mut Conn, tenant_id: Uuid, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(groups::table.filter(groups::tenant_id.eq(tenant_id).and(groups::id.eq(id))))
+        .set((groups::version.eq(groups::version + 1), groups::last_modified.eq(now)))
+        .execute(conn)
+        .await
+        .map(drop)
+}

@@ -34,7 +34,7 @@ pub(crate) fn stored(row: UserRow) -> Stored {
 
 /// The status a member gets from its `active` flag. Reactivation starts over as `provisioned`
 /// until invitation state exists to say more.
-fn status_for(active: bool) -> &'static str {
+pub(crate) fn status_for(active: bool) -> &'static str {
     if active {
         status::PROVISIONED
     } else {
@@ -43,7 +43,7 @@ fn status_for(active: bool) -> &'static str {
 }
 
 /// Make `active` explicit: members are active unless the client says otherwise.
-fn with_active_default(mut input: Normalized) -> Normalized {
+pub(crate) fn with_active_default(mut input: Normalized) -> Normalized {
     input.resource.entry("active").or_insert(Value::Bool(true));
     input
 }

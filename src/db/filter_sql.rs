@@ -220,7 +220,6 @@ pub fn column(kind: ResourceKind, target: &Resolved) -> ScimResult<Column> {
             Some(Column::Text { sql: "r.user_name_key".into(), case_exact: false, folded: true })
         }
         (ResourceKind::User, None, "displayName", None) => Some(text("r.display_name", false)),
-        (ResourceKind::User, None, "active", None) => Some(Column::Bool("r.active".into())),
         (ResourceKind::User, None, "title", None) => Some(text("r.title", false)),
         (ResourceKind::User, None, "name", Some("givenName")) => Some(text("r.given_name", false)),
         (ResourceKind::User, None, "name", Some("familyName")) => Some(text("r.family_name", false)),
@@ -256,7 +255,7 @@ enum Scope<'s> {
     Resource,
     /// A `jsonb` element aliased `.0` of attribute `.1`.
     Json(&'s str, &'static Attribute),
-    /// A `group_members` row aliased `mN` (with `muN` / `mgN` joined for `display`).
+    /// A `group_members` row aliased `mN`.
     Members(&'s str),
     /// A row of `roster_member_groups()` aliased `gN`.
     Groups(&'s str),
@@ -371,8 +370,6 @@ impl<'a> Translator<'a> {
                 let inner = self.node(cond, Scope::Members(&m))?;
                 Ok(format!(
                     "EXISTS (SELECT 1 FROM group_members {m} \
-                     LEFT JOIN users mu{m} ON {m}.member_type = 'User' AND mu{m}.tenant_id = {m}.tenant_id AND mu{m}.id = {m}.member_id \
-                     LEFT JOIN groups mg{m} ON {m}.member_type = 'Group' AND mg{m}.tenant_id = {m}.tenant_id AND mg{m}.id = {m}.member_id \
                      WHERE {m}.tenant_id = r.tenant_id AND {m}.group_id = r.id AND {inner})"
                 ))
             }
@@ -472,11 +469,8 @@ impl<'a> Translator<'a> {
                 n if n == ANY_ELEMENT => return Ok("true".into()),
                 "value" => Column::Uuid(format!("{m}.member_id")),
                 "type" => Column::Text { sql: format!("{m}.member_type"), case_exact: false, folded: false },
-                "display" => Column::Text {
-                    sql: format!("COALESCE(mu{m}.display_name, mu{m}.user_name, mg{m}.display_name)"),
-                    case_exact: false,
-                    folded: false,
-                },
+                // Roster keeps no per-membership display (see directory::groups): never present.
+                "display" => Column::Text { sql: "NULL::text".into(), case_exact: false, folded: false },
                 _ => {
                     return Err(ScimError::invalid_filter(format!("members.{} is not filterable", path.name)))
                 }

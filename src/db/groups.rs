@@ -56,7 +56,7 @@ impl GroupColumns {
     }
 }
 
-/// One direct member of a group, with the name shown as `display`.
+/// One direct member of a group.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct MemberRow {
     /// The group.
@@ -68,9 +68,6 @@ pub struct MemberRow {
     /// `User` or `Group`.
     #[diesel(sql_type = Text)]
     pub member_type: String,
-    /// The member's displayName (or userName).
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-    pub display: Option<String>,
 }
 
 /// Insert a new group.
@@ -172,11 +169,7 @@ pub async fn existing_ids(conn: &mut Conn, tenant_id: Uuid, ids: &[Uuid]) -> Que
 /// Direct members of the given groups, ordered by group then member id.
 pub async fn members_of(conn: &mut Conn, tenant_id: Uuid, group_ids: &[Uuid]) -> QueryResult<Vec<MemberRow>> {
     diesel::sql_query(
-        "SELECT gm.group_id, gm.member_id, gm.member_type, \
-                COALESCE(u.display_name, u.user_name, g.display_name) AS display \
-         FROM group_members gm \
-         LEFT JOIN users u ON gm.member_type = 'User' AND u.tenant_id = gm.tenant_id AND u.id = gm.member_id \
-         LEFT JOIN groups g ON gm.member_type = 'Group' AND g.tenant_id = gm.tenant_id AND g.id = gm.member_id \
+        "SELECT gm.group_id, gm.member_id, gm.member_type FROM group_members gm \
          WHERE gm.tenant_id = $1 AND gm.group_id = ANY($2) \
          ORDER BY gm.group_id, gm.member_id",
     )

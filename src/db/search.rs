@@ -253,10 +253,7 @@ pub async fn remove_members_where(
     let (alias, cond) = Translator::new(registry, ResourceKind::Group, &mut sql).member_filter(filter)?;
     let text = format!(
         "DELETE FROM group_members d WHERE d.tenant_id = {t} AND d.group_id = {g} AND d.member_id IN (\
-         SELECT {alias}.member_id FROM group_members {alias} \
-         LEFT JOIN users mu{alias} ON {alias}.member_type = 'User' AND mu{alias}.tenant_id = {alias}.tenant_id AND mu{alias}.id = {alias}.member_id \
-         LEFT JOIN groups mg{alias} ON {alias}.member_type = 'Group' AND mg{alias}.tenant_id = {alias}.tenant_id AND mg{alias}.id = {alias}.member_id \
-         WHERE {alias}.tenant_id = {t} AND {alias}.group_id = {g} AND {cond})"
+         SELECT {alias}.member_id FROM group_members {alias} WHERE {alias}.tenant_id = {t} AND {alias}.group_id = {g} AND {cond})"
     );
     Ok(bound(text, &sql.binds).execute(conn).await?)
 }

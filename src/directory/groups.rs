@@ -116,15 +116,13 @@ pub(crate) async fn resolve_members(
 
 fn member_json(base_url: &str, m: &MemberRow) -> Value {
     let endpoint = if m.member_type == "Group" { "Groups" } else { "Users" };
-    let mut v = json!({
+    // No `display`: RFC 7643 §2.4 makes it an immutable sub-attribute the client may set, and
+    // Roster does not keep one per membership; inventing one would contradict what was sent.
+    json!({
         "value": m.member_id.to_string(),
         "$ref": format!("{base_url}/{endpoint}/{}", m.member_id),
         "type": m.member_type,
-    });
-    if let Some(display) = &m.display {
-        v["display"] = Value::String(display.clone());
-    }
-    v
+    })
 }
 
 fn stored(row: GroupRow, members: Option<Vec<Value>>) -> Stored {

@@ -13,7 +13,7 @@ use crate::db::{search, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::scim::patch::{apply, MemberChange, Mode, PatchRequest, Rule};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
-use crate::scim::schema::{Normalized, Registry, ResourceKind};
+use crate::scim::schema::{Registry, ResourceKind};
 
 fn mode(ctx: &Context) -> Mode {
     if ctx.principal.strict {
@@ -54,13 +54,13 @@ pub async fn patch_user(
             if !applied.changed && applied.password.is_none() {
                 return Ok((Stored { id, attributes: object(old.resource), meta: meta(old.version, old.last_modified) }, applied.fired));
             }
-            let input = users::with_active_default(Normalized { resource: applied.resource, password: None, notes: Vec::new() });
-            let active = input.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
+            // An absent `active` (never sent, or removed) leaves the member active.
+            let active = applied.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
             let hash = match applied.password {
                 Some(p) => Some(password::hash(p).await?),
                 None => old.password_hash,
             };
-            let columns = UserColumns::from_resource(input.resource, users::status_for(active));
+            let columns = UserColumns::from_resource(applied.resource, users::status_for(active));
             user_store::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
             if was_active != active {
                 tracing::info!(member.id = %id, active, "member {}", if active { "reactivated" } else { "suspended" });

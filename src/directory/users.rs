@@ -42,15 +42,8 @@ pub(crate) fn status_for(active: bool) -> &'static str {
     }
 }
 
-/// Make `active` explicit: members are active unless the client says otherwise.
-pub(crate) fn with_active_default(mut input: Normalized) -> Normalized {
-    input.resource.entry("active").or_insert(Value::Bool(true));
-    input
-}
-
 /// Create a member.
 pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimResult<Stored> {
-    let input = with_active_default(input);
     let password_hash = match input.password {
         Some(p) => Some(password::hash(p).await?),
         None => None,
@@ -91,7 +84,6 @@ pub async fn replace(
     input: Normalized,
     if_match: Option<&EntityTags>,
 ) -> ScimResult<Stored> {
-    let input = with_active_default(input);
     let new_hash = match input.password {
         Some(p) => Some(password::hash(p).await?),
         None => None,

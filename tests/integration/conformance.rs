@@ -137,12 +137,23 @@ async fn conformance_cases() {
     files.retain(|p| p.extension().is_some_and(|e| e == "json"));
     files.sort();
     assert!(!files.is_empty(), "no conformance cases found in {dir}");
+    // Every case runs even when an earlier one fails; the failures are listed at the end.
+    let mut failed = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         let case: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(case["source"].is_string(), "{}: every case names its source", path.display());
-        run_case(&path.file_name().unwrap().to_string_lossy(), &case).await;
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let outcome = tokio::spawn({
+            let name = name.clone();
+            async move { run_case(&name, &case).await }
+        })
+        .await;
+        if outcome.is_err() {
+            failed.push(name);
+        }
     }
+    assert!(failed.is_empty(), "failing conformance cases (details above): {failed:?}");
 }
 
 #[test]

@@ -295,20 +295,6 @@ fn sql_op(op: CompareOp) -> &'static str {
     }
 }
 
-fn op_name(op: CompareOp) -> &'static str {
-    match op {
-        CompareOp::Eq => "eq",
-        CompareOp::Ne => "ne",
-        CompareOp::Co => "co",
-        CompareOp::Sw => "sw",
-        CompareOp::Ew => "ew",
-        CompareOp::Gt => "gt",
-        CompareOp::Ge => "ge",
-        CompareOp::Lt => "lt",
-        CompareOp::Le => "le",
-    }
-}
-
 impl<'a> Translator<'a> {
     /// A translator writing binds into `sql`.
     pub fn new(registry: &'a Registry, kind: ResourceKind, sql: &'a mut Sql) -> Self {
@@ -517,7 +503,7 @@ impl<'a> Translator<'a> {
                 CompareOp::Ne => Ok(present(column)),
                 _ => Err(ScimError::invalid_filter(format!(
                     "null can only be compared with eq or ne, not {}",
-                    op_name(op)
+                    op
                 ))),
             };
         }
@@ -525,8 +511,7 @@ impl<'a> Translator<'a> {
             let eq = self.compare(column, CompareOp::Eq, value)?;
             return Ok(format!("(NOT COALESCE({eq}, false))"));
         }
-        let mismatch =
-            |expected: &str| ScimError::invalid_filter(format!("{} needs {expected} here", op_name(op)));
+        let mismatch = |expected: &str| ScimError::invalid_filter(format!("{} needs {expected} here", op));
         match column {
             Column::Text { sql, case_exact, folded } => {
                 let v = is_string(value).ok_or_else(|| mismatch("a string value"))?;
@@ -555,7 +540,7 @@ impl<'a> Translator<'a> {
                 }
                 _ => Err(ScimError::invalid_filter(format!(
                     "boolean attributes support eq and ne with true or false, not {}",
-                    op_name(op)
+                    op
                 ))),
             },
             Column::Number(sql) => match (op, value) {

@@ -188,7 +188,6 @@ pub async fn set_members(
     members: &[(Uuid, &str)],
 ) -> QueryResult<bool> {
     let ids: Vec<Uuid> = members.iter().map(|(id, _)| *id).collect();
-    let types: Vec<&str> = members.iter().map(|(_, t)| *t).collect();
     let removed = diesel::sql_query(
         "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id <> ALL($3)",
     )
@@ -197,17 +196,7 @@ pub async fn set_members(
     .bind::<Array<SqlUuid>, _>(&ids)
     .execute(conn)
     .await?;
-    let added = diesel::sql_query(
-        "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
-         SELECT $1, $2, m.id, m.kind FROM unnest($3::uuid[], $4::text[]) AS m(id, kind) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<SqlUuid, _>(group_id)
-    .bind::<Array<SqlUuid>, _>(&ids)
-    .bind::<Array<Text>, _>(&types)
-    .execute(conn)
-    .await?;
+    let added = add_members(conn, tenant_id, group_id, members).await?;
     Ok(removed + added > 0)
 }
 

@@ -186,6 +186,39 @@ async fn total(conn: &mut Conn, st: &Statement) -> ScimResult<u64> {
     Ok(counted.n.max(0) as u64)
 }
 
+/// A row read with its sort key.
+trait Keyed: QueryableByName<Pg> + Send + 'static {
+    /// The row without the key.
+    type Item;
+    /// Split off the sort key.
+    fn split(self) -> (Self::Item, Option<String>);
+}
+
+impl Keyed for KeyedUser {
+    type Item = UserRow;
+    fn split(self) -> (UserRow, Option<String>) {
+        (self.item, self.sort_key)
+    }
+}
+
+impl Keyed for KeyedGroup {
+    type Item = GroupRow;
+    fn split(self) -> (GroupRow, Option<String>) {
+        (self.item, self.sort_key)
+    }
+}
+
+/// Count, then read the page (unless it is empty), in result order.
+async fn find<K: Keyed>(conn: &mut Conn, st: Statement, window: &Window) -> ScimResult<Found<K::Item>> {
+    let total = total(conn, &st).await?;
+    let mut rows: Vec<K> =
+        if window_is_empty(window) { Vec::new() } else { bound(st.page_sql, &st.binds).load(conn).await? };
+    if st.reverse {
+        rows.reverse();
+    }
+    Ok(Found { total, rows: rows.into_iter().map(K::split).collect() })
+}
+
 /// A page of members matching a filter, in sort order, with the exact total.
 pub async fn users(
     conn: &mut Conn,
@@ -197,16 +230,7 @@ pub async fn users(
 ) -> ScimResult<Found<UserRow>> {
     let select = "r.id, r.resource, r.status, r.password_hash, r.version, r.created_at, r.last_modified";
     let st = build(registry, ResourceKind::User, tenant, filter, sort, window, select)?;
-    let total = total(conn, &st).await?;
-    let mut rows: Vec<KeyedUser> = if window_is_empty(window) {
-        Vec::new()
-    } else {
-        bound(st.page_sql.clone(), &st.binds).load(conn).await?
-    };
-    if st.reverse {
-        rows.reverse();
-    }
-    Ok(Found { total, rows: rows.into_iter().map(|k| (k.item, k.sort_key)).collect() })
+    find::<KeyedUser>(conn, st, window).await
 }
 
 /// A page of groups matching a filter, in sort order, with the exact total.
@@ -220,16 +244,7 @@ pub async fn groups(
 ) -> ScimResult<Found<GroupRow>> {
     let select = "r.id, r.resource, r.version, r.created_at, r.last_modified";
     let st = build(registry, ResourceKind::Group, tenant, filter, sort, window, select)?;
-    let total = total(conn, &st).await?;
-    let mut rows: Vec<KeyedGroup> = if window_is_empty(window) {
-        Vec::new()
-    } else {
-        bound(st.page_sql.clone(), &st.binds).load(conn).await?
-    };
-    if st.reverse {
-        rows.reverse();
-    }
-    Ok(Found { total, rows: rows.into_iter().map(|k| (k.item, k.sort_key)).collect() })
+    find::<KeyedGroup>(conn, st, window).await
 }
 
 fn window_is_empty(window: &Window) -> bool {

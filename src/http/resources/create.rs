@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{resource_response, Endpoint};
+use super::{log_notes, resource_response, Endpoint};
 use crate::db;
 use crate::directory::{groups, users};
 use crate::error::ScimResult;
@@ -24,6 +24,7 @@ pub async fn create(
 ) -> ScimResult<HttpResponse> {
     let projection = parse_projection(&query_pairs(&req)?)?;
     let input = normalize(&state.registry, kind, &json_body(&req, &body)?)?;
+    log_notes(kind, &input.notes);
     let mut conn = db::checkout(&state.pool).await?;
     let stored = match kind {
         ResourceKind::User => users::create(&mut conn, &ctx, input).await?,

@@ -45,6 +45,14 @@ impl FromRequest for Endpoint {
     }
 }
 
+/// Log what normalisation tolerated in a POST/PUT body (unknown or readOnly attributes ignored,
+/// string booleans...), so an IT admin can see why a value sent did not stick.
+fn log_notes(kind: ResourceKind, notes: &[String]) {
+    if !notes.is_empty() {
+        tracing::info!(scim.resource = kind.name(), notes = ?notes, "request body normalised");
+    }
+}
+
 /// Render a stored resource as clients see it, projection applied.
 fn present(
     state: &AppState,

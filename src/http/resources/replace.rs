@@ -3,7 +3,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{resource_response, Endpoint};
+use super::{log_notes, resource_response, Endpoint};
 use crate::db;
 use crate::directory::{groups, users};
 use crate::error::ScimResult;
@@ -28,6 +28,7 @@ pub async fn replace(
     let projection = parse_projection(&query_pairs(&req)?)?;
     let if_match = entity_tags(&req, header::IF_MATCH)?;
     let input = normalize(&state.registry, kind, &json_body(&req, &body)?)?;
+    log_notes(kind, &input.notes);
     let mut conn = db::checkout(&state.pool).await?;
     let stored = match kind {
         ResourceKind::User => {

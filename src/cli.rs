@@ -53,6 +53,10 @@ pub enum TenantCommand {
         /// Display name.
         #[arg(long)]
         name: String,
+        /// Days a removed member can be re-provisioned under its old id before its personal
+        /// data is scrubbed (default 30).
+        #[arg(long, value_parser = clap::value_parser!(i32).range(0..=3650))]
+        member_retention_days: Option<i32>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -198,6 +202,7 @@ async fn serve(settings: &Settings, database: &Database) -> anyhow::Result<()> {
     let key = parts.signing_key.clone();
     let app = Application::build(settings, parts)?;
     bootstrap_demo(app.public_url(), &pool, &key).await?;
+    crate::startup::spawn_maintenance(pool.clone());
     tracing::info!(port = app.port(), public_url = %app.public_url(), "Roster is listening");
     println!("Roster is listening on {} (Ctrl-C stops it).", app.public_url());
     app.run_until_stopped().await?;
@@ -234,8 +239,11 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
     let now = Utc::now();
     let base = |c: Uuid| format!("{}/scim/v2/{c}", settings.public_base_url());
     match command {
-        Command::Tenant(TenantCommand::Create { slug, name, json }) => {
+        Command::Tenant(TenantCommand::Create { slug, name, member_retention_days, json }) => {
             let t = tenants::create_tenant(conn, &slug, &name, now).await?;
+            if let Some(days) = member_retention_days {
+                store::set_member_retention(conn, t.id, days).await?;
+            }
             if json {
                 println!("{}", json!({"tenant": t.slug, "id": t.id.to_string(), "name": t.name}));
             } else {

@@ -153,3 +153,23 @@ impl Application {
         self.server.await
     }
 }
+
+/// Background maintenance of a serving process: hourly, scrub the personal data of members
+/// removed longer ago than their tenant's retention period (DESIGN §2). Several nodes may run
+/// it at once: rows are claimed with `FOR UPDATE SKIP LOCKED`.
+pub fn spawn_maintenance(pool: DbPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let Ok(mut conn) = db::checkout(&pool).await else { continue };
+            match crate::directory::users::scrub_removed(&mut conn, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(members = n, "scrubbed personal data of removed members past retention")
+                }
+                Err(e) => tracing::warn!(error = %e, "scrubbing removed members failed"),
+            }
+        }
+    });
+}

@@ -53,6 +53,7 @@ diesel::table! {
         slug -> Text,
         name -> Text,
         created_at -> Timestamptz,
+        member_retention_days -> Int4,
     }
 }
 
@@ -78,6 +79,7 @@ diesel::table! {
         last_modified -> Timestamptz,
         removed_at -> Nullable<Timestamptz>,
         email_keys -> Array<Nullable<Text>>,
+        scrubbed_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -68,6 +68,15 @@ pub async fn tenant_by_slug(conn: &mut Conn, slug: &str) -> QueryResult<Option<T
     tenants::table.filter(tenants::slug.eq(slug)).select(Tenant::as_select()).first(conn).await.optional()
 }
 
+/// Set how many days removed members stay restorable before their data is scrubbed.
+pub async fn set_member_retention(conn: &mut Conn, tenant_id: Uuid, days: i32) -> QueryResult<()> {
+    diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
+        .set(tenants::member_retention_days.eq(days))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// All tenants, oldest first.
 pub async fn list_tenants(conn: &mut Conn) -> QueryResult<Vec<Tenant>> {
     tenants::table.order((tenants::created_at, tenants::id)).select(Tenant::as_select()).load(conn).await

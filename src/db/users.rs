@@ -270,3 +270,96 @@ pub async fn groups_of(
     .load(conn)
     .await
 }
+
+/// A removed member that re-provisioning restores: its id, creation time and version.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Restorable {
+    /// The member id to restore.
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    /// When it was first created.
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    /// Its row version.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub version: i64,
+}
+
+/// The removed member a create should bring back (DESIGN §2): the same externalId from the same
+/// connection when one is sent (externalId is scoped to its provisioning domain), otherwise the
+/// same userName; removed within the tenant's retention period and not yet scrubbed.
+pub async fn restorable(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    connection_id: Uuid,
+    external_id: Option<&str>,
+    user_name_key: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Restorable>> {
+    use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    diesel::sql_query(
+        "SELECT u.id, u.created_at, u.version FROM users u JOIN tenants t ON t.id = u.tenant_id \
+         WHERE u.tenant_id = $1 AND u.status = 'removed' AND u.scrubbed_at IS NULL \
+           AND u.removed_at > $5 - make_interval(days => t.member_retention_days) \
+           AND CASE WHEN $3::text IS NOT NULL THEN u.external_id = $3 AND u.connection_id = $2 \
+                    ELSE u.user_name_key = $4 END \
+         ORDER BY u.removed_at DESC LIMIT 1",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(connection_id)
+    .bind::<Nullable<Text>, _>(external_id)
+    .bind::<Text, _>(user_name_key)
+    .bind::<Timestamptz, _>(now)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Bring a removed member back with new attributes; false if it is no longer removed (a
+/// concurrent request restored it first).
+pub async fn restore(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    id: Uuid,
+    connection_id: Uuid,
+    columns: &UserColumns,
+    password_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let n =
+        diesel::update(users::table.filter(
+            users::tenant_id.eq(tenant_id).and(users::id.eq(id)).and(users::status.eq(status::REMOVED)),
+        ))
+        .set((
+            columns,
+            users::connection_id.eq(connection_id),
+            users::password_hash.eq(password_hash),
+            users::removed_at.eq(None::<DateTime<Utc>>),
+            users::version.eq(users::version + 1),
+            users::last_modified.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Scrub the personal data of up to `batch` members removed longer ago than their tenant's
+/// retention period; the row and id stay. Returns how many were scrubbed.
+pub async fn scrub_removed(conn: &mut Conn, now: DateTime<Utc>, batch: i64) -> QueryResult<usize> {
+    use diesel::sql_types::{BigInt, Timestamptz};
+    diesel::sql_query(
+        "WITH doomed AS ( \
+             SELECT u.tenant_id, u.id FROM users u JOIN tenants t ON t.id = u.tenant_id \
+             WHERE u.status = 'removed' AND u.scrubbed_at IS NULL \
+               AND u.removed_at <= $1 - make_interval(days => t.member_retention_days) \
+             LIMIT $2 FOR UPDATE OF u SKIP LOCKED) \
+         UPDATE users u SET user_name = 'removed:' || u.id, user_name_key = 'removed:' || u.id, \
+             external_id = NULL, display_name = NULL, given_name = NULL, family_name = NULL, email = NULL, \
+             title = NULL, email_keys = '{}', password_hash = NULL, resource = '{}'::jsonb, scrubbed_at = $1 \
+         FROM doomed WHERE u.tenant_id = doomed.tenant_id AND u.id = doomed.id",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<BigInt, _>(batch)
+    .execute(conn)
+    .await
+}

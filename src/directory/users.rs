@@ -42,31 +42,58 @@ pub(crate) fn status_for(active: bool) -> &'static str {
     }
 }
 
-/// Create a member.
+/// Create a member; re-provisioning a removed member (same externalId from this connection, or
+/// same userName) within the tenant's retention period restores it under its old id.
 pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimResult<Stored> {
     let password_hash = match input.password {
         Some(p) => Some(password::hash(p).await?),
         None => None,
     };
-    let id = Uuid::now_v7();
     let now = db_precision(ctx.now);
+    let (tenant, connection) = (ctx.tenant(), ctx.principal.connection_id);
     let active = input.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
     let columns = UserColumns::from_resource(input.resource, status_for(active));
-    users::insert(
-        conn,
-        ctx.tenant(),
-        id,
-        ctx.principal.connection_id,
-        &columns,
-        password_hash.as_deref(),
-        now,
-    )
-    .await?;
-    Ok(Stored {
-        id,
-        attributes: object(columns.resource),
-        meta: Meta { created: now, last_modified: now, version: Version::new(1) },
+    conn.transaction::<_, ScimError, _>(async move |conn| {
+        let external_id = columns.external_id.as_deref();
+        if let Some(old) =
+            users::restorable(conn, tenant, connection, external_id, &columns.user_name_key, now).await?
+        {
+            if users::restore(conn, tenant, old.id, connection, &columns, password_hash.as_deref(), now)
+                .await?
+            {
+                tracing::info!(member.id = %old.id, "removed member re-provisioned: same id restored");
+                return Ok(Stored {
+                    id: old.id,
+                    attributes: object(columns.resource),
+                    meta: Meta {
+                        created: old.created_at,
+                        last_modified: now,
+                        version: Version::new(old.version + 1),
+                    },
+                });
+            }
+        }
+        let id = Uuid::now_v7();
+        users::insert(conn, tenant, id, connection, &columns, password_hash.as_deref(), now).await?;
+        Ok(Stored {
+            id,
+            attributes: object(columns.resource),
+            meta: Meta { created: now, last_modified: now, version: Version::new(1) },
+        })
     })
+    .await
+}
+
+/// Scrub removed members past their tenant's retention period, in batches, until none is left.
+pub async fn scrub_removed(conn: &mut Conn, now: chrono::DateTime<chrono::Utc>) -> ScimResult<usize> {
+    let mut total = 0;
+    loop {
+        let n = users::scrub_removed(conn, now, 500).await?;
+        total += n;
+        if n < 500 {
+            return Ok(total);
+        }
+    }
 }
 
 /// Read a member visible to SCIM.

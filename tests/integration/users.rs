@@ -281,8 +281,10 @@ async fn delete_removes_from_scim_frees_the_user_name_and_keeps_the_row() {
     app.put(&format!("/Users/{id}"), &json!({"userName": "gone@example.com"})).await.assert_error(404, None);
     assert_eq!(app.get("/Users").await.body["totalResults"], 0);
     assert!(app.get(&format!("/Groups/{gid}")).await.body.get("members").is_none(), "removed from groups");
+    // Re-provisioning the same userName restores the member under its old id (DESIGN §2).
     let again = app.create_user("GONE@example.com").await;
-    assert_ne!(again, id);
+    assert_eq!(again, id);
+    app.delete(&format!("/Users/{id}")).await;
     use roster::db::schema::users;
     let mut conn = roster::db::checkout(&app.pool).await.unwrap();
     let status: String = users::table
@@ -386,4 +388,80 @@ async fn immutable_and_read_only_rules_on_put() {
     app.put(&format!("/Users/{id}"), &json!({"displayName": "x"}))
         .await
         .assert_error(400, Some("invalidValue"));
+}
+
+async fn set_retention(app: &TestApp, days: i32) {
+    use roster::db::schema::tenants;
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    diesel::update(tenants::table.filter(tenants::slug.eq(&app.creds.tenant)))
+        .set(tenants::member_retention_days.eq(days))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn reprovisioning_a_removed_member_restores_its_id() {
+    let app = TestApp::spawn().await;
+    let body = |user_name: &str| json!({"userName": user_name, "externalId": "aad-object-1", "displayName": "Rehired"});
+    let first = app.post("/Users", &body("rehire@example.com")).await;
+    let id = first.body["id"].as_str().unwrap().to_string();
+    assert_eq!(app.delete(&format!("/Users/{id}")).await.status, 204);
+    // Same externalId from the same connection, even with a new userName: same member.
+    let back = app.post("/Users", &body("rehired.name@example.com")).await;
+    assert_eq!(back.status, 201, "{}", back.body);
+    assert_eq!(back.body["id"], id.as_str());
+    assert_eq!(back.body["meta"]["created"], first.body["meta"]["created"]);
+    assert_eq!(back.body["userName"], "rehired.name@example.com");
+    assert_eq!(app.get(&format!("/Users/{id}")).await.status, 200);
+    // The same externalId from another connection is another provisioning domain.
+    app.delete(&format!("/Users/{id}")).await;
+    let okta = app.add_connection(&app.creds.tenant, "Okta").await;
+    let r = send(
+        app.req_as(&okta, Method::POST, "/Users")
+            .header("content-type", "application/scim+json")
+            .body(body("other.domain@example.com").to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    assert_ne!(r.body["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn removed_members_are_scrubbed_after_retention_and_then_not_restored() {
+    let app = TestApp::spawn().await;
+    set_retention(&app, 0).await;
+    let id = app.post("/Users", &json!({"userName": "scrub@example.com", "password": "pw-123456", "emails": [{"value": "scrub@example.com"}]})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.delete(&format!("/Users/{id}")).await;
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let scrubbed =
+        roster::directory::users::scrub_removed(&mut conn, chrono::Utc::now() + chrono::Duration::seconds(1))
+            .await
+            .unwrap();
+    assert_eq!(scrubbed, 1);
+    use roster::db::schema::users;
+    let (user_name, email, hash, resource, status): (String, Option<String>, Option<String>, Value, String) =
+        users::table
+            .filter(users::id.eq(id.parse::<uuid::Uuid>().unwrap()))
+            .select((users::user_name, users::email, users::password_hash, users::resource, users::status))
+            .first(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        (user_name.starts_with("removed:"), email, hash, resource, status.as_str()),
+        (true, None, None, json!({}), "removed")
+    );
+    // Past retention the userName is just free: a new member.
+    let again = app.create_user("scrub@example.com").await;
+    assert_ne!(again, id);
+    // Active members are never scrubbed.
+    assert_eq!(
+        roster::directory::users::scrub_removed(&mut conn, chrono::Utc::now() + chrono::Duration::days(400))
+            .await
+            .unwrap(),
+        0
+    );
 }

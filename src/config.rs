@@ -59,6 +59,10 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub db_pool_size: usize,
 
+    /// Days of provisioning log to keep; `roster serve` deletes older entries once an hour.
+    #[arg(long, env = "ROSTER_LOG_RETENTION_DAYS", default_value_t = 90, global = true)]
+    pub log_retention_days: u32,
+
     /// Log format: `pretty` for a terminal, `json` for collectors.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
     pub log_format: LogFormat,
@@ -94,6 +98,9 @@ impl Settings {
         }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError("ROSTER_MAX_BODY_BYTES must be at least 1024".into()));
+        }
+        if !(1..=36_500).contains(&self.log_retention_days) {
+            return Err(ConfigError("ROSTER_LOG_RETENTION_DAYS must be between 1 and 36500".into()));
         }
         if let Some(key) = &self.signing_key {
             if key.len() < 32 {

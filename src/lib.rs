@@ -3,8 +3,8 @@
 //!
 //! Module map (see DESIGN.md §3): `scim` is the pure protocol core; `directory` holds the
 //! lifecycle rules, one transaction per operation; `db` is the only place that speaks SQL;
-//! `http` is the thin actix-web layer; `startup`, `config`, `telemetry`, `local_pg` and `cli`
-//! run the process.
+//! `http` is the thin actix-web layer; `provisioning` records every SCIM request in the
+//! provisioning log; `startup`, `config`, `telemetry`, `local_pg` and `cli` run the process.
 
 pub mod auth;
 pub mod cli;
@@ -15,6 +15,7 @@ pub mod directory;
 pub mod error;
 pub mod http;
 pub mod local_pg;
+pub mod provisioning;
 pub mod scim;
 pub mod startup;
 pub mod telemetry;

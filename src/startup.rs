@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::http::{self, AppState};
 use crate::local_pg::{ClusterOptions, LocalCluster};
+use crate::provisioning::Recorder;
 use crate::scim::list::PageLimits;
 use crate::scim::schema::Registry;
 
@@ -95,10 +96,12 @@ pub struct Application {
     server: Server,
     port: u16,
     public_url: String,
+    recorder: Recorder,
 }
 
 impl Application {
-    /// Bind the listener (port 0 picks a free port) and build the server.
+    /// Bind the listener (port 0 picks a free port) and build the server. Starts the
+    /// provisioning log writer, so it must be called inside a tokio runtime.
     pub fn build(settings: &Settings, parts: Parts) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(settings.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {} (ROSTER_LISTEN): {e}", settings.listen))?;
@@ -107,7 +110,9 @@ impl Application {
             Some(_) => settings.public_base_url(),
             None => format!("http://{}:{port}", settings.listen.ip()),
         };
+        let recorder = Recorder::start(parts.pool.clone())?;
         let state = web::Data::new(AppState {
+            recorder: recorder.clone(),
             pool: parts.pool,
             registry: Registry::standard(),
             signing_key: parts.signing_key,
@@ -130,7 +135,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(30)
         .run();
-        Ok(Application { server, port, public_url })
+        Ok(Application { server, port, public_url, recorder })
     }
 
     /// The bound port.
@@ -148,22 +153,56 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serve until stopped (SIGINT/SIGTERM stop it gracefully).
+    /// The provisioning log recorder of this server (`flush` waits for queued entries).
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// Serve until stopped (SIGINT/SIGTERM stop it gracefully), then write the provisioning
+    /// log entries still queued.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        if tokio::time::timeout(std::time::Duration::from_secs(10), self.recorder.flush()).await.is_err() {
+            tracing::warn!("provisioning log entries still queued at shutdown were not written");
+        }
+        result
     }
 }
 
-/// Background maintenance of a serving process: hourly, scrub the personal data of members
-/// removed longer ago than their tenant's retention period (DESIGN §2). Several nodes may run
-/// it at once: rows are claimed with `FOR UPDATE SKIP LOCKED`.
-pub fn spawn_maintenance(pool: DbPool) {
+/// Background maintenance of a serving process, now and then hourly: prune the provisioning
+/// log past `ROSTER_LOG_RETENTION_DAYS`, and scrub the personal data of members removed longer
+/// ago than their tenant's retention period (DESIGN §2). Several nodes may run it at once: member
+/// rows are claimed with `FOR UPDATE SKIP LOCKED`, log deletes are idempotent. Abort the
+/// returned task to stop it.
+pub fn spawn_maintenance(
+    pool: DbPool,
+    log_retention_days: u32,
+    clock: Arc<dyn Clock>,
+) -> tokio::task::JoinHandle<()> {
+    use crate::provisioning::retention;
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let mut ticks = tokio::time::interval(retention::INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            let Ok(mut conn) = db::checkout(&pool).await else { continue };
-            match crate::directory::users::scrub_removed(&mut conn, chrono::Utc::now()).await {
+            ticks.tick().await;
+            let Ok(mut conn) = db::checkout(&pool).await else {
+                tracing::warn!("maintenance skipped: database unavailable");
+                continue;
+            };
+            let now = clock.now();
+            let cutoff = now - chrono::Duration::days(i64::from(log_retention_days));
+            match retention::purge(&mut conn, cutoff, retention::BATCH_SIZE, retention::MAX_BATCHES_PER_RUN)
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    deleted = n,
+                    retention_days = log_retention_days,
+                    "provisioning log pruned"
+                ),
+                Err(e) => tracing::warn!(error = %e, "pruning the provisioning log failed"),
+            }
+            match crate::directory::users::scrub_removed(&mut conn, now).await {
                 Ok(0) => {}
                 Ok(n) => {
                     tracing::info!(members = n, "scrubbed personal data of removed members past retention")
@@ -171,5 +210,5 @@ pub fn spawn_maintenance(pool: DbPool) {
                 Err(e) => tracing::warn!(error = %e, "scrubbing removed members failed"),
             }
         }
-    });
+    })
 }

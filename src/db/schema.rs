@@ -48,6 +48,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    provisioning_log (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        at -> Timestamptz,
+        connection_id -> Uuid,
+        request_id -> Text,
+        method -> Text,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<Uuid>,
+        operation -> Text,
+        status -> Int4,
+        scim_type -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        latency_ms -> Float8,
+        rules -> Array<Nullable<Text>>,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         slug -> Text,
@@ -85,6 +104,7 @@ diesel::table! {
 
 diesel::joinable!(connections -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
+diesel::joinable!(provisioning_log -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -92,6 +112,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connections,
     group_members,
     groups,
+    provisioning_log,
     tenants,
     users,
 );

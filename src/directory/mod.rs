@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::auth::Principal;
+use crate::scim::patch::Rule;
 use crate::scim::resource::Meta;
 
 /// Who acts, when, and under which SCIM base URL links are built.
@@ -42,6 +43,46 @@ pub struct Stored {
     pub attributes: Map<String, Value>,
     /// Server metadata.
     pub meta: Meta,
+}
+
+/// A change of a member's `active` state made by a write. Deactivation is never silent: the
+/// provisioning log (and later the events) say when one happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActiveChange {
+    /// `active` went from true to false: access revoked, memberships kept.
+    Suspended,
+    /// `active` went from false to true.
+    Reactivated,
+}
+
+impl ActiveChange {
+    /// The change between two `active` values, if they differ.
+    pub fn between(was_active: bool, active: bool) -> Option<ActiveChange> {
+        match (was_active, active) {
+            (true, false) => Some(ActiveChange::Suspended),
+            (false, true) => Some(ActiveChange::Reactivated),
+            _ => None,
+        }
+    }
+
+    /// `suspended` or `reactivated`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActiveChange::Suspended => "suspended",
+            ActiveChange::Reactivated => "reactivated",
+        }
+    }
+}
+
+/// A member after a PUT or PATCH, with what the write did besides storing it.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The member as stored afterwards.
+    pub stored: Stored,
+    /// Whether the write suspended or reactivated the member.
+    pub active_change: Option<ActiveChange>,
+    /// Tolerance rules the request needed (PATCH only).
+    pub fired: Vec<Rule>,
 }
 
 /// Truncate a timestamp to milliseconds, the precision SCIM clients see in `meta`, so that what

@@ -6,7 +6,7 @@ use diesel_async::AsyncConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{db_precision, groups, object, password, users, Context, Stored};
+use super::{db_precision, groups, object, password, users, ActiveChange, Context, Stored, Written};
 use crate::db::groups as group_store;
 use crate::db::users::{self as user_store, UserColumns};
 use crate::db::{search, Conn};
@@ -30,7 +30,8 @@ fn log_rules(kind: ResourceKind, id: Uuid, fired: &[Rule]) {
     }
 }
 
-/// PATCH a member; returns the member as stored afterwards.
+/// PATCH a member; returns the member as stored afterwards, whether it was suspended or
+/// reactivated, and the tolerance rules that fired.
 pub async fn patch_user(
     conn: &mut Conn,
     ctx: &Context,
@@ -38,21 +39,37 @@ pub async fn patch_user(
     id: Uuid,
     request: &PatchRequest,
     if_match: Option<&EntityTags>,
-) -> ScimResult<Stored> {
+) -> ScimResult<Written> {
     let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
     let mode = mode(ctx);
-    let (stored, fired) = conn
+    let written = conn
         .transaction::<_, ScimError, _>(async move |conn| {
             let old = user_store::find_for_update(conn, tenant, id)
                 .await?
                 .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
             check_if_match(if_match, Version::new(old.version))?;
             let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
-            let applied = apply(registry, ResourceKind::User, &object(old.resource.clone()), &id.to_string(), request, mode)?;
-            let meta = |version, last_modified| Meta { created: old.created_at, last_modified, version: Version::new(version) };
+            let applied = apply(
+                registry,
+                ResourceKind::User,
+                &object(old.resource.clone()),
+                &id.to_string(),
+                request,
+                mode,
+            )?;
+            let meta = |version, last_modified| Meta {
+                created: old.created_at,
+                last_modified,
+                version: Version::new(version),
+            };
             if !applied.changed && applied.password.is_none() {
-                return Ok((Stored { id, attributes: object(old.resource), meta: meta(old.version, old.last_modified) }, applied.fired));
+                let stored = Stored {
+                    id,
+                    attributes: object(old.resource),
+                    meta: meta(old.version, old.last_modified),
+                };
+                return Ok(Written { stored, active_change: None, fired: applied.fired });
             }
             // An absent `active` (never sent, or removed) leaves the member active.
             let active = applied.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
@@ -62,17 +79,21 @@ pub async fn patch_user(
             };
             let columns = UserColumns::from_resource(applied.resource, users::status_for(active));
             user_store::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
-            if was_active != active {
-                tracing::info!(member.id = %id, active, "member {}", if active { "reactivated" } else { "suspended" });
+            let active_change = ActiveChange::between(was_active, active);
+            if let Some(change) = active_change {
+                tracing::info!(member.id = %id, active, "member {}", change.as_str());
             }
-            Ok((Stored { id, attributes: object(columns.resource), meta: meta(old.version + 1, now) }, applied.fired))
+            let stored =
+                Stored { id, attributes: object(columns.resource), meta: meta(old.version + 1, now) };
+            Ok(Written { stored, active_change, fired: applied.fired })
         })
         .await?;
-    log_rules(ResourceKind::User, id, &fired);
-    Ok(stored)
+    log_rules(ResourceKind::User, id, &written.fired);
+    Ok(written)
 }
 
-/// PATCH a group: attributes and membership in one transaction. Returns the group's id.
+/// PATCH a group: attributes and membership in one transaction. Returns the tolerance rules
+/// that fired.
 pub async fn patch_group(
     conn: &mut Conn,
     ctx: &Context,
@@ -80,7 +101,7 @@ pub async fn patch_group(
     id: Uuid,
     request: &PatchRequest,
     if_match: Option<&EntityTags>,
-) -> ScimResult<()> {
+) -> ScimResult<Vec<Rule>> {
     let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
     let mode = mode(ctx);
@@ -127,5 +148,5 @@ pub async fn patch_group(
         })
         .await?;
     log_rules(ResourceKind::Group, id, &fired);
-    Ok(())
+    Ok(fired)
 }

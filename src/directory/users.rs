@@ -8,7 +8,7 @@ use diesel_async::AsyncConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{db_precision, object, password, Context, Stored};
+use super::{db_precision, object, password, ActiveChange, Context, Stored, Written};
 use crate::db::users::{self, status, UserColumns, UserRow};
 use crate::db::{groups, Conn};
 use crate::error::{ScimError, ScimResult};
@@ -102,7 +102,8 @@ pub async fn get(conn: &mut Conn, ctx: &Context, id: Uuid) -> ScimResult<Stored>
 }
 
 /// Replace a member (PUT): attributes not sent are cleared; the password is kept unless a new
-/// one is sent (it is never returned, so a GET-then-PUT round trip cannot carry it).
+/// one is sent (it is never returned, so a GET-then-PUT round trip cannot carry it). Reports
+/// whether the member was suspended or reactivated.
 pub async fn replace(
     conn: &mut Conn,
     ctx: &Context,
@@ -110,7 +111,7 @@ pub async fn replace(
     id: Uuid,
     input: Normalized,
     if_match: Option<&EntityTags>,
-) -> ScimResult<Stored> {
+) -> ScimResult<Written> {
     let new_hash = match input.password {
         Some(p) => Some(password::hash(p).await?),
         None => None,
@@ -123,10 +124,15 @@ pub async fn replace(
         check_if_match(if_match, Version::new(old.version))?;
         check_immutable(registry, ResourceKind::User, &object(old.resource.clone()), &resource)?;
         let active = resource.get("active").and_then(Value::as_bool).unwrap_or(true);
+        let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
+        let active_change = ActiveChange::between(was_active, active);
         let columns = UserColumns::from_resource(resource, status_for(active));
         let hash = new_hash.or(old.password_hash);
         users::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
-        Ok(Stored {
+        if let Some(change) = active_change {
+            tracing::info!(member.id = %id, active, "member {}", change.as_str());
+        }
+        let stored = Stored {
             id,
             attributes: object(columns.resource),
             meta: Meta {
@@ -134,7 +140,8 @@ pub async fn replace(
                 last_modified: now,
                 version: Version::new(old.version + 1),
             },
-        })
+        };
+        Ok(Written { stored, active_change, fired: Vec::new() })
     })
     .await
 }

@@ -1,6 +1,7 @@
-//! Two request-wide concerns: one tracing span per request (request id, tenant, connection,
-//! route, status, latency), and a last line of defence that turns any non-SCIM error response
-//! (actix's own 404s, payload overflows, ...) into an RFC 7644 §3.12 body.
+//! Three request-wide concerns: one tracing span per request (request id, tenant, connection,
+//! route, status, latency); a last line of defence that turns any non-SCIM error response
+//! (actix's own 404s, payload overflows, ...) into an RFC 7644 §3.12 body; and finishing the
+//! provisioning-log record of an authenticated request once its response is known.
 
 use std::time::Instant;
 
@@ -8,12 +9,14 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{web, HttpMessage};
+use chrono::Utc;
 use tracing::{field, Instrument};
 
 use super::response::SCIM_JSON;
 use super::AppState;
 use crate::error::ScimError;
+use crate::provisioning::{Finished, RequestRecord};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -46,7 +49,11 @@ pub async fn observe(
         status = field::Empty,
         latency_ms = field::Empty,
     );
-    let max_body = req.app_data::<web::Data<AppState>>().map(|s| s.max_body_bytes);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let max_body = state.as_ref().map(|s| s.max_body_bytes);
+    let at = state.as_ref().map_or_else(Utc::now, |s| s.clock.now());
+    let fallback_operation = format!("{} {}", req.method(), scim_route(&route));
+    let method = req.method().to_string();
     async move {
         let res = next.call(req).await?;
         let mut res = scim_error_body(res.map_into_boxed_body(), max_body);
@@ -55,17 +62,47 @@ pub async fn observe(
         }
         let span = tracing::Span::current();
         let status = res.status().as_u16();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         span.record("status", status);
-        span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
+        span.record("latency_ms", latency_ms);
         if status >= 500 {
             tracing::warn!("request finished");
         } else {
             tracing::info!("request finished");
         }
+        if let Some(state) = state {
+            let finished = Finished {
+                at,
+                request_id: id,
+                method,
+                fallback_operation,
+                status,
+                scim_type: None,
+                detail: None,
+                latency_ms,
+            };
+            record(&state, &res, finished);
+        }
         Ok(res)
     }
     .instrument(span)
     .await
+}
+
+/// The route below the connection's base URL: `/scim/v2/{connection}/Schemas` → `/Schemas`.
+fn scim_route(pattern: &str) -> &str {
+    pattern.strip_prefix("/scim/v2/{connection}").filter(|r| !r.is_empty()).unwrap_or(pattern)
+}
+
+/// Hand the finished record of an authenticated request to the recorder (which does not wait).
+/// Unauthenticated requests carry no record and are only traced.
+fn record(state: &AppState, res: &ServiceResponse<BoxBody>, finished: Finished) {
+    let Some(record) = res.request().extensions_mut().remove::<RequestRecord>() else { return };
+    let finished = match res.response().error().and_then(|e| e.as_error::<ScimError>()) {
+        Some(err) => finished.with_error(err),
+        None => finished,
+    };
+    state.recorder.record(record.finish(uuid::Uuid::now_v7(), finished));
 }
 
 fn is_scim(res: &ServiceResponse<BoxBody>) -> bool {
@@ -98,5 +135,6 @@ fn scim_error_body(res: ServiceResponse<BoxBody>, max_body: Option<usize>) -> Se
         ),
     };
     let (req, _) = res.into_parts();
-    ServiceResponse::new(req, actix_web::ResponseError::error_response(&err))
+    // `from_err` keeps the error on the response, where the provisioning log finds it.
+    ServiceResponse::from_err(err, req)
 }

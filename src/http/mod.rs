@@ -6,6 +6,7 @@ pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod principal;
+pub mod record;
 pub mod resources;
 pub mod response;
 
@@ -17,6 +18,7 @@ use uuid::Uuid;
 use crate::auth::SigningKey;
 use crate::clock::Clock;
 use crate::db::DbPool;
+use crate::provisioning::Recorder;
 use crate::scim::list::PageLimits;
 use crate::scim::schema::Registry;
 
@@ -36,6 +38,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Time source.
     pub clock: Arc<dyn Clock>,
+    /// Writes the provisioning log.
+    pub recorder: Recorder,
 }
 
 impl std::fmt::Debug for AppState {

@@ -1,9 +1,10 @@
 //! The `Caller` extractor: a verified, unrevoked connection token whose connection is the one in
-//! the URL, turned into the request's directory [`Context`].
+//! the URL, turned into the request's directory [`Context`]. It also starts the request's
+//! provisioning-log record: only authenticated requests are recorded for a tenant.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
@@ -12,6 +13,7 @@ use crate::auth::{bearer_token, Principal};
 use crate::db;
 use crate::directory::Context;
 use crate::error::ScimError;
+use crate::provisioning::RequestRecord;
 
 /// An authenticated SCIM caller.
 #[derive(Debug, Clone)]
@@ -47,6 +49,8 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
     let span = tracing::Span::current();
     span.record("tenant.id", tracing::field::display(claims.tenant));
     span.record("connection.id", tracing::field::display(claims.connection));
+    // From here on the request has a trusted tenant: it goes into the provisioning log.
+    req.extensions_mut().insert(RequestRecord::new(claims.tenant, claims.connection));
     Ok(Caller(Context {
         principal: Principal {
             tenant_id: claims.tenant,

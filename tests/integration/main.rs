@@ -11,5 +11,6 @@ mod errors;
 mod filters;
 mod groups;
 mod patch;
+mod provisioning_log;
 mod support;
 mod users;

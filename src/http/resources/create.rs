@@ -9,7 +9,9 @@ use crate::directory::{groups, users};
 use crate::error::ScimResult;
 use crate::http::extract::{json_body, query_pairs};
 use crate::http::principal::Caller;
+use crate::http::record::note;
 use crate::http::AppState;
+use crate::provisioning::summary;
 use crate::scim::list::parse_projection;
 use crate::scim::schema::{normalize, ResourceKind};
 
@@ -22,13 +24,19 @@ pub async fn create(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    note(&req, |r| {
+        r.resource(kind, None);
+        r.operation("create");
+    });
     let projection = parse_projection(&query_pairs(&req)?)?;
     let input = normalize(&state.registry, kind, &json_body(&req, &body)?)?;
-    log_notes(kind, &input.notes);
+    log_notes(&req, kind, &input.notes);
+    note(&req, |r| r.operation(summary::write("create", &input.resource)));
     let mut conn = db::checkout(&state.pool).await?;
     let stored = match kind {
         ResourceKind::User => users::create(&mut conn, &ctx, input).await?,
         ResourceKind::Group => groups::create(&mut conn, &ctx, input).await?,
     };
+    note(&req, |r| r.resource(kind, Some(stored.id)));
     Ok(resource_response(StatusCode::CREATED, &state, kind, &ctx, &stored, &projection))
 }

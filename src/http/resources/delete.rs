@@ -9,6 +9,7 @@ use crate::directory::{groups, users};
 use crate::error::ScimResult;
 use crate::http::extract::{entity_tags, resource_id};
 use crate::http::principal::Caller;
+use crate::http::record::note;
 use crate::http::AppState;
 use crate::scim::schema::ResourceKind;
 
@@ -21,7 +22,12 @@ pub async fn delete(
     path: web::Path<(String, String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    note(&req, |r| {
+        r.resource(kind, None);
+        r.operation("delete");
+    });
     let id = resource_id(kind.name(), &path.2)?;
+    note(&req, |r| r.resource(kind, Some(id)));
     let if_match = entity_tags(&req, header::IF_MATCH)?;
     let mut conn = db::checkout(&state.pool).await?;
     match kind {

@@ -9,6 +9,7 @@ use crate::directory::{groups, users};
 use crate::error::ScimResult;
 use crate::http::extract::{entity_tags, query_pairs, resource_id};
 use crate::http::principal::Caller;
+use crate::http::record::note;
 use crate::http::AppState;
 use crate::scim::list::parse_projection;
 use crate::scim::schema::ResourceKind;
@@ -22,7 +23,12 @@ pub async fn get(
     path: web::Path<(String, String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    note(&req, |r| {
+        r.resource(kind, None);
+        r.operation("get");
+    });
     let id = resource_id(kind.name(), &path.2)?;
+    note(&req, |r| r.resource(kind, Some(id)));
     let projection = parse_projection(&query_pairs(&req)?)?;
     let if_none_match = entity_tags(&req, header::IF_NONE_MATCH)?;
     let mut conn = db::checkout(&state.pool).await?;

@@ -11,9 +11,27 @@ use crate::directory::Context;
 use crate::error::ScimResult;
 use crate::http::extract::{json_body, query_pairs};
 use crate::http::principal::Caller;
+use crate::http::record::note;
 use crate::http::response::scim;
 use crate::http::AppState;
+use crate::provisioning::summary;
 use crate::scim::list::{cursor_list_response, list_response, parse_list, parse_search, ListQuery};
+use crate::scim::schema::ResourceKind;
+
+/// Record what a list or search asked for, before parsing it, so a rejected filter is visible.
+fn note_query(req: &HttpRequest, kind: Option<ResourceKind>, verb: &str, filter: Option<&str>) {
+    note(req, |r| {
+        if let Some(kind) = kind {
+            r.resource(kind, None);
+        }
+        r.operation(summary::query(verb, filter));
+    });
+}
+
+/// The `filter` member of a SearchRequest body, if it is a string.
+fn body_filter(body: &Value) -> Option<&str> {
+    body.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case("filter")).and_then(|(_, v)| v.as_str())
+}
 
 fn respond(state: &AppState, ctx: &Context, query: &ListQuery, listed: Listed) -> HttpResponse {
     let resources: Vec<Value> = listed
@@ -36,7 +54,10 @@ pub async fn list(
     Endpoint(kind): Endpoint,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let query = parse_list(&query_pairs(&req)?, state.limits)?;
+    let pairs = query_pairs(&req)?;
+    let filter = pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case("filter")).map(|(_, v)| v.as_str());
+    note_query(&req, Some(kind), "list", filter);
+    let query = parse_list(&pairs, state.limits)?;
     let mut conn = db::checkout(&state.pool).await?;
     let listed = listing::list(&mut conn, &ctx, &state.registry, &state.signing_key, kind, &query).await?;
     Ok(respond(&state, &ctx, &query, listed))
@@ -51,7 +72,9 @@ pub async fn search(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let query = parse_search(&json_body(&req, &body)?, state.limits)?;
+    let body = json_body(&req, &body)?;
+    note_query(&req, Some(kind), "search", body_filter(&body));
+    let query = parse_search(&body, state.limits)?;
     let mut conn = db::checkout(&state.pool).await?;
     let listed = listing::list(&mut conn, &ctx, &state.registry, &state.signing_key, kind, &query).await?;
     Ok(respond(&state, &ctx, &query, listed))
@@ -65,7 +88,9 @@ pub async fn search_all(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let query = parse_search(&json_body(&req, &body)?, state.limits)?;
+    let body = json_body(&req, &body)?;
+    note_query(&req, None, "search", body_filter(&body));
+    let query = parse_search(&body, state.limits)?;
     let mut conn = db::checkout(&state.pool).await?;
     let listed = listing::search_all(&mut conn, &ctx, &state.registry, &query).await?;
     Ok(respond(&state, &ctx, &query, listed))

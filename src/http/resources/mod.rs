@@ -21,6 +21,7 @@ use futures_util::future::{ready, Ready};
 use serde_json::{Map, Value};
 
 use super::principal::Caller;
+use super::record::note;
 use super::AppState;
 use crate::directory::{Context, Stored};
 use crate::error::{ScimError, ScimResult};
@@ -45,11 +46,12 @@ impl FromRequest for Endpoint {
     }
 }
 
-/// Log what normalisation tolerated in a POST/PUT body (unknown or readOnly attributes ignored,
-/// string booleans...), so an IT admin can see why a value sent did not stick.
-fn log_notes(kind: ResourceKind, notes: &[String]) {
+/// Log and record what normalisation tolerated in a POST/PUT body (unknown or readOnly
+/// attributes ignored, string booleans...), so an IT admin can see why a value sent did not stick.
+fn log_notes(req: &HttpRequest, kind: ResourceKind, notes: &[String]) {
     if !notes.is_empty() {
         tracing::info!(scim.resource = kind.name(), notes = ?notes, "request body normalised");
+        note(req, |r| r.notes(notes));
     }
 }
 

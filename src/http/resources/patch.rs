@@ -9,7 +9,9 @@ use crate::directory::{groups, patch};
 use crate::error::ScimResult;
 use crate::http::extract::{entity_tags, json_body, query_pairs, resource_id};
 use crate::http::principal::Caller;
+use crate::http::record::note;
 use crate::http::AppState;
+use crate::provisioning::summary;
 use crate::scim::list::parse_projection;
 use crate::scim::patch::{parse_request, Mode};
 use crate::scim::schema::ResourceKind;
@@ -25,25 +27,40 @@ pub async fn patch(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    note(&req, |r| {
+        r.resource(kind, None);
+        r.operation("patch");
+    });
     let id = resource_id(kind.name(), &path.2)?;
+    note(&req, |r| r.resource(kind, Some(id)));
     let pairs = query_pairs(&req)?;
     let projection = parse_projection(&pairs)?;
     let if_match = entity_tags(&req, header::IF_MATCH)?;
     let mode = if ctx.principal.strict { Mode::Strict } else { Mode::Tolerant };
     let request = parse_request(&json_body(&req, &body)?, mode)?;
+    note(&req, |r| {
+        r.operation(summary::patch(&request));
+        r.rules(&request.fired);
+    });
     let mut conn = db::checkout(&state.pool).await?;
     match kind {
         ResourceKind::User => {
-            let mut user =
-                [patch::patch_user(&mut conn, &ctx, &state.registry, id, &request, if_match.as_ref())
-                    .await?];
+            let written =
+                patch::patch_user(&mut conn, &ctx, &state.registry, id, &request, if_match.as_ref()).await?;
+            note(&req, |r| {
+                r.rules(&written.fired);
+                r.active_change(written.active_change);
+            });
+            let mut user = [written.stored];
             if projection.wants(kind.core_schema(), "groups") {
                 crate::directory::users::attach_groups(&mut conn, &ctx, &mut user).await?;
             }
             Ok(resource_response(StatusCode::OK, &state, kind, &ctx, &user[0], &projection))
         }
         ResourceKind::Group => {
-            patch::patch_group(&mut conn, &ctx, &state.registry, id, &request, if_match.as_ref()).await?;
+            let fired =
+                patch::patch_group(&mut conn, &ctx, &state.registry, id, &request, if_match.as_ref()).await?;
+            note(&req, |r| r.rules(&fired));
             if pairs.is_empty() {
                 return Ok(HttpResponse::NoContent().finish());
             }

@@ -9,7 +9,9 @@ use crate::directory::{groups, users};
 use crate::error::ScimResult;
 use crate::http::extract::{entity_tags, json_body, query_pairs, resource_id};
 use crate::http::principal::Caller;
+use crate::http::record::note;
 use crate::http::AppState;
+use crate::provisioning::summary;
 use crate::scim::list::parse_projection;
 use crate::scim::schema::{normalize, ResourceKind};
 
@@ -24,15 +26,24 @@ pub async fn replace(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    note(&req, |r| {
+        r.resource(kind, None);
+        r.operation("replace");
+    });
     let id = resource_id(kind.name(), &path.2)?;
+    note(&req, |r| r.resource(kind, Some(id)));
     let projection = parse_projection(&query_pairs(&req)?)?;
     let if_match = entity_tags(&req, header::IF_MATCH)?;
     let input = normalize(&state.registry, kind, &json_body(&req, &body)?)?;
-    log_notes(kind, &input.notes);
+    log_notes(&req, kind, &input.notes);
+    note(&req, |r| r.operation(summary::write("replace", &input.resource)));
     let mut conn = db::checkout(&state.pool).await?;
     let stored = match kind {
         ResourceKind::User => {
-            users::replace(&mut conn, &ctx, &state.registry, id, input, if_match.as_ref()).await?
+            let written =
+                users::replace(&mut conn, &ctx, &state.registry, id, input, if_match.as_ref()).await?;
+            note(&req, |r| r.active_change(written.active_change));
+            written.stored
         }
         ResourceKind::Group => {
             groups::replace(&mut conn, &ctx, &state.registry, id, input, if_match.as_ref()).await?

@@ -180,6 +180,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         default_page_size: 100,
         max_page_size: 1000,
         db_pool_size: 4,
+        log_retention_days: 90,
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }
@@ -214,6 +215,8 @@ pub struct TestApp {
     pub key: SigningKey,
     /// URL of the test database.
     pub db_url: String,
+    /// The server's provisioning log recorder.
+    pub recorder: roster::provisioning::Recorder,
     handle: actix_web::dev::ServerHandle,
     _db: TestDb,
 }
@@ -235,6 +238,7 @@ impl TestApp {
         let app = Application::build(&settings, parts).expect("build app");
         let root = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
+        let recorder = app.recorder().clone();
         tokio::spawn(app.run_until_stopped());
         let mut test_app = TestApp {
             root,
@@ -249,11 +253,17 @@ impl TestApp {
             pool,
             key,
             db_url: test_db.url.clone(),
+            recorder,
             handle,
             _db: test_db,
         };
         test_app.creds = test_app.new_tenant("acme").await;
         test_app
+    }
+
+    /// Wait until the provisioning log entries of every request answered so far are written.
+    pub async fn flush_log(&self) {
+        self.recorder.flush().await;
     }
 
     /// Create a tenant with one connection and return its credentials.

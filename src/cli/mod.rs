@@ -1,6 +1,10 @@
-//! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`. Each command uses the
+//! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`, `log`. Each command uses the
 //! same database as the server (starting the private cluster when needed) and prints results
 //! for people, or one JSON object with `--json`.
+
+mod log;
+
+pub use log::LogArgs;
 
 use chrono::Utc;
 use clap::{Parser, Subcommand};
@@ -41,6 +45,8 @@ pub enum Command {
     /// Manage connection tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Show a tenant's provisioning log, newest first.
+    Log(LogArgs),
 }
 
 /// `roster tenant ...`
@@ -200,12 +206,15 @@ async fn serve(settings: &Settings, database: &Database) -> anyhow::Result<()> {
     let parts = Parts::from_settings(settings, &database.url)?;
     let pool = parts.pool.clone();
     let key = parts.signing_key.clone();
+    let clock = parts.clock.clone();
     let app = Application::build(settings, parts)?;
     bootstrap_demo(app.public_url(), &pool, &key).await?;
-    crate::startup::spawn_maintenance(pool.clone());
+    let maintenance = crate::startup::spawn_maintenance(pool, settings.log_retention_days, clock);
     tracing::info!(port = app.port(), public_url = %app.public_url(), "Roster is listening");
     println!("Roster is listening on {} (Ctrl-C stops it).", app.public_url());
-    app.run_until_stopped().await?;
+    let result = app.run_until_stopped().await;
+    maintenance.abort();
+    result?;
     tracing::info!("Roster stopped");
     Ok(())
 }
@@ -323,6 +332,7 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
             tenants::revoke_token(conn, &t, token_id, now).await?;
             println!("Revoked token {token_id}; requests using it are refused from now on.");
         }
+        Command::Log(args) => log::run(conn, args).await?,
         Command::Serve | Command::Migrate => {}
     }
     Ok(())

@@ -1,0 +1,233 @@
+//! The provisioning log table: one row per authenticated SCIM request. Batched inserts, a
+//! tenant's entries filtered and paged newest first (for the CLI now, the admin API later), and
+//! the bounded retention delete.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{self, Bool};
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::schema::{provisioning_log, tenants};
+use super::Conn;
+
+/// A row to insert. Built by the recorder from a finished request; already redacted and capped.
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = provisioning_log)]
+pub struct NewEntry {
+    /// The caller's tenant.
+    pub tenant_id: Uuid,
+    /// Entry id (UUIDv7).
+    pub id: Uuid,
+    /// When the request arrived.
+    pub at: DateTime<Utc>,
+    /// The connection the token acts for.
+    pub connection_id: Uuid,
+    /// The `X-Request-Id` returned to the client.
+    pub request_id: String,
+    /// HTTP method.
+    pub method: String,
+    /// `User`, `Group`, or none (discovery, root search).
+    pub resource_type: Option<String>,
+    /// The resource the request addressed or created.
+    pub resource_id: Option<Uuid>,
+    /// Short summary of the operation.
+    pub operation: String,
+    /// HTTP status of the response.
+    pub status: i32,
+    /// `scimType` of an error response.
+    pub scim_type: Option<String>,
+    /// `detail` of an error response.
+    pub detail: Option<String>,
+    /// Time from request to response, in milliseconds.
+    pub latency_ms: f64,
+    /// Tolerance rules that fired and normalisation notes.
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = provisioning_log)]
+struct Row {
+    tenant_id: Uuid,
+    id: Uuid,
+    at: DateTime<Utc>,
+    connection_id: Uuid,
+    request_id: String,
+    method: String,
+    resource_type: Option<String>,
+    resource_id: Option<Uuid>,
+    operation: String,
+    status: i32,
+    scim_type: Option<String>,
+    detail: Option<String>,
+    latency_ms: f64,
+    rules: Vec<Option<String>>,
+}
+
+/// A stored entry, as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// Entry id.
+    pub id: Uuid,
+    /// When the request arrived.
+    pub at: DateTime<Utc>,
+    /// Connection.
+    pub connection_id: Uuid,
+    /// `X-Request-Id`.
+    pub request_id: String,
+    /// HTTP method.
+    pub method: String,
+    /// `User`, `Group`, or none.
+    pub resource_type: Option<String>,
+    /// Resource id, when known.
+    pub resource_id: Option<Uuid>,
+    /// Operation summary.
+    pub operation: String,
+    /// HTTP status.
+    pub status: i32,
+    /// `scimType` of an error.
+    pub scim_type: Option<String>,
+    /// `detail` of an error.
+    pub detail: Option<String>,
+    /// Latency in milliseconds.
+    pub latency_ms: f64,
+    /// Rules and notes.
+    pub rules: Vec<String>,
+}
+
+impl From<Row> for Entry {
+    fn from(r: Row) -> Self {
+        Entry {
+            tenant_id: r.tenant_id,
+            id: r.id,
+            at: r.at,
+            connection_id: r.connection_id,
+            request_id: r.request_id,
+            method: r.method,
+            resource_type: r.resource_type,
+            resource_id: r.resource_id,
+            operation: r.operation,
+            status: r.status,
+            scim_type: r.scim_type,
+            detail: r.detail,
+            latency_ms: r.latency_ms,
+            rules: r.rules.into_iter().flatten().collect(),
+        }
+    }
+}
+
+impl Entry {
+    /// Whether the request failed (status 400 or above).
+    pub fn failed(&self) -> bool {
+        self.status >= 400
+    }
+
+    /// The keyset position of this entry, to continue a listing after it.
+    pub fn position(&self) -> Position {
+        Position { at: self.at, id: self.id }
+    }
+}
+
+/// Which outcomes to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Status below 400.
+    Success,
+    /// Status 400 or above.
+    Failure,
+}
+
+/// A keyset position: list entries strictly older than this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// The entry's time.
+    pub at: DateTime<Utc>,
+    /// The entry's id (tie-breaker).
+    pub id: Uuid,
+}
+
+/// The largest page [`list`] returns.
+pub const MAX_LIMIT: i64 = 1000;
+
+/// What to list: every field narrows the result; the tenant is a separate, mandatory argument.
+#[derive(Debug, Clone, Default)]
+pub struct LogQuery {
+    /// Only this connection.
+    pub connection: Option<Uuid>,
+    /// Only requests about this resource.
+    pub resource_id: Option<Uuid>,
+    /// Only successes or only failures.
+    pub outcome: Option<Outcome>,
+    /// Only entries at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only entries before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Continue after this entry (the last one of the previous page).
+    pub after: Option<Position>,
+    /// Page size, clamped to 1..=[`MAX_LIMIT`].
+    pub limit: i64,
+}
+
+/// Insert entries in one statement.
+pub async fn insert_many(conn: &mut Conn, entries: &[NewEntry]) -> QueryResult<usize> {
+    if entries.is_empty() {
+        return Ok(0);
+    }
+    diesel::insert_into(provisioning_log::table).values(entries).execute(conn).await
+}
+
+/// A tenant's entries matching `query`, newest first (ties broken by id), one page.
+pub async fn list(conn: &mut Conn, tenant_id: Uuid, query: &LogQuery) -> QueryResult<Vec<Entry>> {
+    use provisioning_log::dsl as l;
+    let mut q = l::provisioning_log.filter(l::tenant_id.eq(tenant_id)).select(Row::as_select()).into_boxed();
+    if let Some(c) = query.connection {
+        q = q.filter(l::connection_id.eq(c));
+    }
+    if let Some(r) = query.resource_id {
+        q = q.filter(l::resource_id.eq(r));
+    }
+    // Literals, not bind parameters, so the planner can use the partial failures index.
+    match query.outcome {
+        Some(Outcome::Failure) => q = q.filter(diesel::dsl::sql::<Bool>("status >= 400")),
+        Some(Outcome::Success) => q = q.filter(diesel::dsl::sql::<Bool>("status < 400")),
+        None => {}
+    }
+    if let Some(since) = query.since {
+        q = q.filter(l::at.ge(since));
+    }
+    if let Some(until) = query.until {
+        q = q.filter(l::at.lt(until));
+    }
+    if let Some(p) = query.after {
+        q = q.filter(l::at.lt(p.at).or(l::at.eq(p.at).and(l::id.lt(p.id))));
+    }
+    let rows: Vec<Row> =
+        q.order((l::at.desc(), l::id.desc())).limit(query.limit.clamp(1, MAX_LIMIT)).load(conn).await?;
+    Ok(rows.into_iter().map(Entry::from).collect())
+}
+
+/// Delete at most `limit` of a tenant's entries older than `cutoff`; returns how many went.
+pub async fn delete_batch_before(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    cutoff: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<usize> {
+    // A self-referencing subquery; diesel's DSL cannot name the same table twice without an alias.
+    diesel::sql_query(
+        "DELETE FROM provisioning_log WHERE tenant_id = $1 AND id IN \
+         (SELECT id FROM provisioning_log WHERE tenant_id = $1 AND at < $2 LIMIT $3)",
+    )
+    .bind::<sql_types::Uuid, _>(tenant_id)
+    .bind::<sql_types::Timestamptz, _>(cutoff)
+    .bind::<sql_types::BigInt, _>(limit)
+    .execute(conn)
+    .await
+}
+
+/// Every tenant id (the retention delete walks tenants so each delete uses a tenant-first index).
+pub async fn tenant_ids(conn: &mut Conn) -> QueryResult<Vec<Uuid>> {
+    tenants::table.select(tenants::id).order(tenants::id).load(conn).await
+}

@@ -1,0 +1,97 @@
+//! The recorder: finished requests go into a bounded queue and a background task writes them in
+//! batches, so recording never waits for the database on a request's path. When the queue is
+//! full (the database is down or far behind), entries are dropped with a warning rather than
+//! slowing down provisioning or growing memory without bound.
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::provisioning_log::{self as store, NewEntry};
+use crate::db::{self, DbPool};
+
+/// Entries waiting to be written before new ones are dropped.
+pub const QUEUE_CAPACITY: usize = 10_000;
+/// Most entries written by one INSERT.
+const BATCH: usize = 500;
+
+enum Message {
+    Entry(Box<NewEntry>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Hands finished requests to the background writer. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<Message>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Message::Entry(_) => "Entry",
+            Message::Flush(_) => "Flush",
+        })
+    }
+}
+
+impl Recorder {
+    /// Start the writer on the current tokio runtime; it runs until every `Recorder` is dropped.
+    pub fn start(pool: DbPool) -> anyhow::Result<Recorder> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| anyhow::anyhow!("the provisioning log writer needs a tokio runtime"))?;
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        runtime.spawn(write_loop(pool, rx));
+        Ok(Recorder { tx })
+    }
+
+    /// Queue an entry without waiting.
+    pub fn record(&self, entry: NewEntry) {
+        if let Err(e) = self.tx.try_send(Message::Entry(Box::new(entry))) {
+            let reason = match e {
+                mpsc::error::TrySendError::Full(_) => "queue full",
+                mpsc::error::TrySendError::Closed(_) => "writer stopped",
+            };
+            tracing::warn!(reason, "provisioning log entry dropped");
+        }
+    }
+
+    /// Wait until every entry queued before this call has been written (or failed to be).
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Message::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn write_loop(pool: DbPool, mut rx: mpsc::Receiver<Message>) {
+    let mut batch: Vec<NewEntry> = Vec::with_capacity(BATCH);
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next {
+            match message {
+                Message::Entry(entry) => batch.push(*entry),
+                Message::Flush(done) => waiting.push(done),
+            }
+            next = if batch.len() < BATCH { rx.try_recv().ok() } else { None };
+        }
+        write(&pool, &mut batch).await;
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn write(pool: &DbPool, batch: &mut Vec<NewEntry>) {
+    if batch.is_empty() {
+        return;
+    }
+    let result = match db::checkout(pool).await {
+        Ok(mut conn) => store::insert_many(&mut conn, batch).await.map_err(anyhow::Error::from),
+        Err(e) => Err(anyhow::anyhow!("{e}: {:?}", e.cause())),
+    };
+    if let Err(e) = result {
+        tracing::warn!(entries = batch.len(), error = %format!("{e:#}"), "writing the provisioning log failed");
+    }
+    batch.clear();
+}

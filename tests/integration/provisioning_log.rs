@@ -1,0 +1,300 @@
+//! The provisioning log: one row per authenticated SCIM request, with the outcome and the rules
+//! that fired, redacted, scoped to its tenant, pruned by retention, shown by `roster log`.
+
+use std::process::Command;
+
+use chrono::{Duration, Utc};
+use reqwest::Method;
+use roster::db::provisioning_log::{self as store, Entry, LogQuery, NewEntry, Outcome};
+use roster::provisioning::{retention, view};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::support::requests::{send, Reply};
+use crate::support::{Credentials, TestApp, TEST_SECRET};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const PASSWORD: &str = "Tr0ub4dor&3-never-logged";
+
+async fn tenant_id(app: &TestApp, slug: &str) -> Uuid {
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    roster::directory::tenants::tenant(&mut conn, slug).await.unwrap().id
+}
+
+/// The tenant's entries, newest first, after every answered request has been written.
+async fn entries(app: &TestApp, slug: &str, query: LogQuery) -> Vec<Entry> {
+    app.flush_log().await;
+    let tenant = tenant_id(app, slug).await;
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    store::list(&mut conn, tenant, &LogQuery { limit: 100, ..query }).await.unwrap()
+}
+
+async fn all_rows(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use roster::db::schema::provisioning_log;
+    app.flush_log().await;
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    provisioning_log::table.count().get_result(&mut conn).await.unwrap()
+}
+
+async fn patch(app: &TestApp, creds: &Credentials, path: &str, ops: Value) -> Reply {
+    let body = json!({"schemas": [PATCH_OP], "Operations": ops});
+    send(
+        app.req_as(creds, Method::PATCH, path)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string()),
+    )
+    .await
+}
+
+fn user(user_name: &str) -> Value {
+    json!({"schemas": [USER], "userName": user_name, "password": PASSWORD, "name": {"givenName": "Ada"}})
+}
+
+#[tokio::test]
+async fn every_authenticated_request_is_recorded_with_its_outcome() {
+    let app = TestApp::spawn().await;
+    let created = app.post("/Users", &user("ada@example.com")).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let duplicate = app.post("/Users", &user("ADA@example.com")).await;
+    let duplicate_detail = duplicate.assert_error(409, Some("uniqueness"));
+    let entra = patch(
+        &app,
+        &app.creds,
+        &format!("/Users/{id}"),
+        json!([{"op": "Replace", "path": "active", "value": "False"}]),
+    )
+    .await;
+    assert_eq!(entra.status, 200, "{}", entra.body);
+    let bad_filter = app.get("/Users?filter=userName%20zz%20%22x%22").await;
+    let filter_detail = bad_filter.assert_error(400, Some("invalidFilter"));
+    let mut put_body = user("ada@example.com");
+    put_body["active"] = json!(true);
+    assert_eq!(app.put(&format!("/Users/{id}"), &put_body).await.status, 200);
+    assert_eq!(app.get("/ServiceProviderConfig").await.status, 200);
+
+    let rows = entries(&app, "acme", LogQuery::default()).await;
+    assert_eq!(rows.len(), 6, "{rows:#?}");
+    let [discovery, put, filter, entra_row, dup, create] = <[Entry; 6]>::try_from(rows.clone()).unwrap();
+    for row in &rows {
+        assert_eq!(row.connection_id, app.creds.connection);
+        assert!(row.latency_ms >= 0.0);
+    }
+
+    assert_eq!((create.method.as_str(), create.status, create.operation.as_str()), ("POST", 201, "create"));
+    assert_eq!(create.resource_type.as_deref(), Some("User"));
+    assert_eq!(create.resource_id, Some(id.parse().unwrap()));
+    assert_eq!(create.request_id, created.header("x-request-id"));
+    assert_eq!((create.scim_type.as_deref(), create.detail.as_deref()), (None, None));
+
+    assert_eq!(dup.status, 409);
+    assert_eq!(dup.scim_type.as_deref(), Some("uniqueness"));
+    assert_eq!(dup.detail.as_deref(), Some(duplicate_detail.as_str()));
+    assert_eq!(dup.resource_id, None);
+    assert_eq!(dup.request_id, duplicate.header("x-request-id"));
+
+    assert_eq!((entra_row.method.as_str(), entra_row.status), ("PATCH", 200));
+    assert_eq!(entra_row.resource_id, Some(id.parse().unwrap()));
+    assert!(entra_row.rules.contains(&"case_insensitive_op".to_string()), "{:?}", entra_row.rules);
+    assert!(entra_row.rules.contains(&"string_boolean".to_string()), "{:?}", entra_row.rules);
+    assert_eq!(entra_row.operation, "patch: replace active=false; member suspended");
+
+    assert_eq!((filter.status, filter.scim_type.as_deref()), (400, Some("invalidFilter")));
+    assert_eq!(filter.detail.as_deref(), Some(filter_detail.as_str()));
+    assert_eq!(filter.operation, "list filter=userName zz \"x\"");
+    assert_eq!(filter.resource_type.as_deref(), Some("User"));
+
+    assert_eq!(put.operation, "replace active=true; member reactivated");
+    assert_eq!(discovery.operation, "GET /ServiceProviderConfig");
+    assert_eq!(discovery.resource_type, None);
+
+    // Redaction: no token, no password, no body (the userName only ever travelled in bodies).
+    let text = Value::Array(rows.iter().map(view::json).collect()).to_string();
+    for secret in [app.creds.token.as_str(), PASSWORD, "ada@example.com", "Ada", USER] {
+        assert!(!text.to_lowercase().contains(&secret.to_lowercase()), "{secret:?} leaked into {text}");
+    }
+}
+
+#[tokio::test]
+async fn deactivations_are_visible_in_every_form() {
+    let app = TestApp::spawn().await;
+    let okta = app.create_user("okta@example.com").await;
+    let r = patch(
+        &app,
+        &app.creds,
+        &format!("/Users/{okta}"),
+        json!([{"op": "replace", "value": {"active": false}}]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let put = app.create_user("put@example.com").await;
+    let body = json!({"schemas": [USER], "userName": "put@example.com", "active": false});
+    assert_eq!(app.put(&format!("/Users/{put}"), &body).await.status, 200);
+    // Already suspended: the request still shows active=false, without a state change.
+    assert_eq!(app.put(&format!("/Users/{put}"), &body).await.status, 200);
+
+    let okta_rows =
+        entries(&app, "acme", LogQuery { resource_id: Some(okta.parse().unwrap()), ..LogQuery::default() })
+            .await;
+    assert_eq!(okta_rows[0].operation, "patch: replace {active=false}; member suspended");
+    assert!(okta_rows[0].rules.contains(&"pathless_active_replace".to_string()), "{:?}", okta_rows[0].rules);
+    let put_rows =
+        entries(&app, "acme", LogQuery { resource_id: Some(put.parse().unwrap()), ..LogQuery::default() })
+            .await;
+    let ops: Vec<&str> = put_rows.iter().map(|e| e.operation.as_str()).collect();
+    assert_eq!(ops, ["replace active=false", "replace active=false; member suspended", "create"]);
+}
+
+#[tokio::test]
+async fn requests_with_a_bad_token_are_not_recorded() {
+    let app = TestApp::spawn().await;
+    let other = app.new_tenant("globex").await;
+    let garbage = send(app.client.get(format!("{}/Users", app.creds.base)).bearer_auth("not-a-token")).await;
+    garbage.assert_error(401, None);
+    let missing = send(app.client.get(format!("{}/Users", app.creds.base))).await;
+    missing.assert_error(401, None);
+    // A valid token of another tenant's connection, on this connection's URL.
+    let crossed = send(app.client.get(format!("{}/Users", app.creds.base)).bearer_auth(&other.token)).await;
+    crossed.assert_error(401, None);
+    let unknown_route = send(app.client.get(format!("{}/Nope", app.creds.base)).bearer_auth("x")).await;
+    assert_eq!(unknown_route.status, 404);
+    assert_eq!(all_rows(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_tenant_never_sees_another_tenants_entries() {
+    let app = TestApp::spawn().await;
+    let b = app.new_tenant("globex").await;
+    let a_user = app.create_user("a@example.com").await;
+    let created = send(
+        app.req_as(&b, Method::POST, "/Users")
+            .header("content-type", "application/scim+json")
+            .body(json!({"schemas": [USER], "userName": "b@example.com"}).to_string()),
+    )
+    .await;
+    assert_eq!(created.status, 201);
+    let b_user: Uuid = created.body["id"].as_str().unwrap().parse().unwrap();
+    send(app.req_as(&b, Method::GET, "/Users?filter=bogus")).await.assert_error(400, Some("invalidFilter"));
+
+    let b_rows = entries(&app, "globex", LogQuery::default()).await;
+    assert_eq!(b_rows.len(), 2);
+    assert!(b_rows
+        .iter()
+        .all(|e| e.connection_id == b.connection && e.resource_id != Some(a_user.parse().unwrap())));
+    let a_rows = entries(&app, "acme", LogQuery::default()).await;
+    assert_eq!(a_rows.len(), 1);
+    assert_eq!(a_rows[0].connection_id, app.creds.connection);
+    // Naming the other tenant's connection or resource yields nothing, not its rows.
+    assert!(entries(&app, "acme", LogQuery { connection: Some(b.connection), ..LogQuery::default() })
+        .await
+        .is_empty());
+    assert!(entries(&app, "acme", LogQuery { resource_id: Some(b_user), ..LogQuery::default() })
+        .await
+        .is_empty());
+    // Outcome filter and keyset paging within a tenant.
+    let failures =
+        entries(&app, "globex", LogQuery { outcome: Some(Outcome::Failure), ..LogQuery::default() }).await;
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].status, 400);
+    let successes =
+        entries(&app, "globex", LogQuery { outcome: Some(Outcome::Success), ..LogQuery::default() }).await;
+    assert_eq!(successes.iter().map(|e| e.status).collect::<Vec<_>>(), [201]);
+    let tenant = tenant_id(&app, "globex").await;
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let first = store::list(&mut conn, tenant, &LogQuery { limit: 1, ..LogQuery::default() }).await.unwrap();
+    let after = Some(first[0].position());
+    let second =
+        store::list(&mut conn, tenant, &LogQuery { limit: 1, after, ..LogQuery::default() }).await.unwrap();
+    assert_eq!([first[0].id, second[0].id], [b_rows[0].id, b_rows[1].id]);
+}
+
+fn old_entry(tenant_id: Uuid, connection_id: Uuid, days_ago: i64) -> NewEntry {
+    NewEntry {
+        tenant_id,
+        id: Uuid::now_v7(),
+        at: Utc::now() - Duration::days(days_ago),
+        connection_id,
+        request_id: format!("r-{days_ago}"),
+        method: "GET".into(),
+        resource_type: None,
+        resource_id: None,
+        operation: "get".into(),
+        status: 200,
+        scim_type: None,
+        detail: None,
+        latency_ms: 1.0,
+        rules: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn retention_deletes_old_entries_only_in_bounded_batches() {
+    let app = TestApp::spawn().await;
+    let b = app.new_tenant("globex").await;
+    let (ta, tb) = (tenant_id(&app, "acme").await, tenant_id(&app, "globex").await);
+    let mut rows = Vec::new();
+    for days in [200, 120, 91] {
+        rows.push(old_entry(ta, app.creds.connection, days));
+    }
+    rows.push(old_entry(ta, app.creds.connection, 89));
+    rows.push(old_entry(ta, app.creds.connection, 0));
+    rows.push(old_entry(tb, b.connection, 100));
+    rows.push(old_entry(tb, b.connection, 1));
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    assert_eq!(store::insert_many(&mut conn, &rows).await.unwrap(), 7);
+    let cutoff = Utc::now() - Duration::days(90);
+
+    // The budget bounds one run: one batch of two rows.
+    assert_eq!(retention::purge(&mut conn, cutoff, 2, 1).await.unwrap(), 2);
+    assert_eq!(retention::purge(&mut conn, cutoff, 2, 100).await.unwrap(), 2);
+    assert_eq!(retention::purge(&mut conn, cutoff, 2, 100).await.unwrap(), 0);
+
+    drop(conn);
+    let left = |rows: Vec<Entry>| rows.into_iter().map(|e| e.request_id).collect::<Vec<_>>();
+    assert_eq!(left(entries(&app, "acme", LogQuery::default()).await), ["r-0", "r-89"]);
+    assert_eq!(left(entries(&app, "globex", LogQuery::default()).await), ["r-1"]);
+}
+
+#[tokio::test]
+async fn the_cli_prints_the_log() {
+    let app = TestApp::spawn().await;
+    let id = app.create_user("cli@example.com").await;
+    app.get("/Users?filter=nonsense%20eq").await.assert_error(400, Some("invalidFilter"));
+    app.flush_log().await;
+    let roster = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+            .env("DATABASE_URL", &app.db_url)
+            .env("ROSTER_SIGNING_KEY", std::str::from_utf8(TEST_SECRET).unwrap())
+            .env("ROSTER_LOG", "warn")
+            .args(args)
+            .output()
+            .expect("roster runs");
+        assert!(out.status.success(), "roster failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let all: Value = serde_json::from_str(&roster(&["log", "--tenant", "acme", "--json"])).unwrap();
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[0]["status"], 400);
+    assert_eq!(all[0]["outcome"], "failure");
+    assert_eq!(all[0]["scim_type"], "invalidFilter");
+    assert_eq!(all[1]["operation"], "create");
+    assert_eq!(all[1]["resource_id"], id.as_str());
+    assert_eq!(all[1]["connection"], app.creds.connection.to_string());
+    let failures: Value =
+        serde_json::from_str(&roster(&["log", "--tenant", "acme", "--failures", "--json"])).unwrap();
+    assert_eq!(failures.as_array().unwrap().len(), 1);
+    let by_resource: Value =
+        serde_json::from_str(&roster(&["log", "--tenant", "acme", "--resource", &id, "--json"])).unwrap();
+    assert_eq!(by_resource.as_array().unwrap().len(), 1);
+    let future = (Utc::now() + Duration::hours(1)).to_rfc3339();
+    let none: Value =
+        serde_json::from_str(&roster(&["log", "--tenant", "acme", "--since", &future, "--json"])).unwrap();
+    assert!(none.as_array().unwrap().is_empty());
+    let text = roster(&["log", "--tenant", "acme", "--limit", "1"]);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains(" 400 ") && text.contains("invalidFilter"), "{text}");
+}

@@ -18,8 +18,10 @@ use crate::scim::resource::fold_key;
 pub struct GroupRow {
     /// Group id.
     pub id: Uuid,
-    /// Canonical SCIM attributes without members, id, meta or schemas.
+    /// Canonical SCIM attributes without members, parent, id, meta or schemas.
     pub resource: Value,
+    /// The parent group in the tree.
+    pub parent_id: Option<Uuid>,
     /// Row version.
     pub version: i64,
     /// Creation time.
@@ -38,19 +40,22 @@ pub struct GroupColumns {
     pub display_name_key: String,
     /// externalId.
     pub external_id: Option<String>,
-    /// The resource without members.
+    /// The parent group in the tree.
+    pub parent_id: Option<Uuid>,
+    /// The resource without members and parent.
     pub resource: Value,
 }
 
 impl GroupColumns {
-    /// Derive the columns from a normalised resource whose `members` were taken out.
-    pub fn from_resource(resource: Map<String, Value>) -> Self {
+    /// Derive the columns from a normalised resource whose `members` and parent were taken out.
+    pub fn from_resource(resource: Map<String, Value>, parent_id: Option<Uuid>) -> Self {
         let display_name =
             resource.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
         GroupColumns {
             display_name_key: fold_key(&display_name),
             display_name,
             external_id: resource.get("externalId").and_then(Value::as_str).map(str::to_string),
+            parent_id,
             resource: Value::Object(resource),
         }
     }
@@ -131,30 +136,22 @@ pub async fn update(
 }
 
 /// Delete a group: its own memberships go with it (cascade) and so do the memberships that
-/// nest it in other groups, whose versions are bumped. Returns false if it did not exist.
+/// nest it in other groups, whose versions are bumped; its child groups become roots.
+/// Returns false if it did not exist.
 pub async fn delete(conn: &mut Conn, tenant_id: Uuid, id: Uuid, now: DateTime<Utc>) -> QueryResult<bool> {
     remove_member_everywhere(conn, tenant_id, id, now).await?;
+    diesel::update(groups::table.filter(groups::tenant_id.eq(tenant_id).and(groups::parent_id.eq(id))))
+        .set((
+            groups::parent_id.eq(None::<Uuid>),
+            groups::version.eq(groups::version + 1),
+            groups::last_modified.eq(now),
+        ))
+        .execute(conn)
+        .await?;
     let n = diesel::delete(groups::table.filter(groups::tenant_id.eq(tenant_id).and(groups::id.eq(id))))
         .execute(conn)
         .await?;
     Ok(n == 1)
-}
-
-/// Number of groups in the tenant.
-pub async fn count(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<i64> {
-    groups::table.filter(groups::tenant_id.eq(tenant_id)).count().get_result(conn).await
-}
-
-/// One page of groups in id order.
-pub async fn page(conn: &mut Conn, tenant_id: Uuid, offset: i64, limit: i64) -> QueryResult<Vec<GroupRow>> {
-    groups::table
-        .filter(groups::tenant_id.eq(tenant_id))
-        .order(groups::id)
-        .offset(offset)
-        .limit(limit)
-        .select(GroupRow::as_select())
-        .load(conn)
-        .await
 }
 
 /// Which of `ids` are groups of the tenant.
@@ -277,4 +274,55 @@ pub async fn touch(conn: &mut Conn, tenant_id: Uuid, id: Uuid, now: DateTime<Utc
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// Whether `group` is `candidate` or lies below it in the tree (through parents or nesting), so
+/// that making `candidate` a child of `group` would close a cycle.
+pub async fn is_at_or_below(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    group: Uuid,
+    candidate: Uuid,
+) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    if group == candidate {
+        return Ok(true);
+    }
+    let row: Found = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM roster_group_ancestors($1, $2) a WHERE a.group_id = $3) AS found",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(group)
+    .bind::<SqlUuid, _>(candidate)
+    .get_result(conn)
+    .await?;
+    Ok(row.found)
+}
+
+/// Everyone a group's assignments reach: its direct user members and those of every group
+/// below it (by parent or nesting), with whether the membership is direct. One query.
+pub async fn effective_members(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    group_id: Uuid,
+) -> QueryResult<Vec<(Uuid, bool)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        member_id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        direct: bool,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT member_id, direct FROM roster_group_effective_members($1, $2) ORDER BY member_id",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(group_id)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.member_id, r.direct)).collect())
 }

@@ -44,6 +44,7 @@ diesel::table! {
         version -> Int8,
         created_at -> Timestamptz,
         last_modified -> Timestamptz,
+        parent_id -> Nullable<Uuid>,
     }
 }
 

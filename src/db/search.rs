@@ -242,7 +242,7 @@ pub async fn groups(
     sort: Option<&SortSpec>,
     window: &Window,
 ) -> ScimResult<Found<GroupRow>> {
-    let select = "r.id, r.resource, r.version, r.created_at, r.last_modified";
+    let select = "r.id, r.resource, r.parent_id, r.version, r.created_at, r.last_modified";
     let st = build(registry, ResourceKind::Group, tenant, filter, sort, window, select)?;
     find::<KeyedGroup>(conn, st, window).await
 }

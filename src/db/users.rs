@@ -214,24 +214,6 @@ pub async fn mark_removed(conn: &mut Conn, tenant_id: Uuid, id: Uuid, now: DateT
         .map(drop)
 }
 
-/// Number of members visible to SCIM.
-pub async fn count(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<i64> {
-    users::table.filter(visible(tenant_id)).count().get_result(conn).await
-}
-
-/// One page of members in id order (ids are time-ordered UUIDv7, so new rows append at the end
-/// and never shift earlier pages).
-pub async fn page(conn: &mut Conn, tenant_id: Uuid, offset: i64, limit: i64) -> QueryResult<Vec<UserRow>> {
-    users::table
-        .filter(visible(tenant_id))
-        .order(users::id)
-        .offset(offset)
-        .limit(limit)
-        .select(UserRow::as_select())
-        .load(conn)
-        .await
-}
-
 /// Which of `ids` are members visible to SCIM in the tenant.
 pub async fn existing_ids(conn: &mut Conn, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
     users::table.filter(visible(tenant_id).and(users::id.eq_any(ids))).select(users::id).load(conn).await

@@ -12,7 +12,7 @@ use crate::db::groups::{self, GroupColumns, GroupRow, MemberRow};
 use crate::db::{users, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
-use crate::scim::schema::{check_immutable, Normalized, Registry, ResourceKind};
+use crate::scim::schema::{check_immutable, Normalized, Registry, ResourceKind, ROSTER_GROUP_SCHEMA};
 
 fn not_found(id: Uuid) -> ScimError {
     ScimError::not_found(format!("Group {id} not found"))
@@ -111,7 +111,48 @@ pub(crate) async fn resolve_members(
             missing.join(", ")
         )));
     }
+    for (id, kind) in &resolved {
+        if *kind == "Group" && groups::is_at_or_below(conn, tenant, group_id, *id).await? {
+            return Err(ScimError::invalid_value(format!(
+                "members: Group {id} is above this group in the tree; nesting it here would make a cycle"
+            )));
+        }
+    }
     Ok(resolved)
+}
+
+/// Take the tree parent out of Roster's Group extension (it lives in a column, like members).
+pub(crate) fn take_parent(resource: &mut Map<String, Value>) -> ScimResult<Option<Uuid>> {
+    let Some(Value::Object(ext)) = resource.get_mut(ROSTER_GROUP_SCHEMA) else { return Ok(None) };
+    let parent = ext.remove("parent");
+    if ext.is_empty() {
+        resource.remove(ROSTER_GROUP_SCHEMA);
+    }
+    match parent.as_ref().and_then(Value::as_str) {
+        None => Ok(None),
+        Some(text) => Uuid::parse_str(text)
+            .map(Some)
+            .map_err(|_| ScimError::invalid_value(format!("parent: no such Group {text}"))),
+    }
+}
+
+/// Check a new parent: it exists in the tenant and is not the group itself or below it.
+pub(crate) async fn check_parent(
+    conn: &mut Conn,
+    tenant: Uuid,
+    group_id: Uuid,
+    parent: Option<Uuid>,
+) -> ScimResult<()> {
+    let Some(parent) = parent else { return Ok(()) };
+    if groups::existing_ids(conn, tenant, &[parent]).await?.is_empty() {
+        return Err(ScimError::invalid_value(format!("parent: no such Group {parent} in this tenant")));
+    }
+    if groups::is_at_or_below(conn, tenant, parent, group_id).await? {
+        return Err(ScimError::invalid_value(format!(
+            "parent: Group {parent} is this group or below it in the tree; that would make a cycle"
+        )));
+    }
+    Ok(())
 }
 
 fn member_json(base_url: &str, m: &MemberRow) -> Value {
@@ -125,8 +166,14 @@ fn member_json(base_url: &str, m: &MemberRow) -> Value {
     })
 }
 
-fn stored(row: GroupRow, members: Option<Vec<Value>>) -> Stored {
+pub(crate) fn stored(row: GroupRow, members: Option<Vec<Value>>) -> Stored {
     let mut attributes = object(row.resource);
+    if let Some(parent) = row.parent_id {
+        let ext = attributes.entry(ROSTER_GROUP_SCHEMA).or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(ext) = ext {
+            ext.insert("parent".into(), Value::String(parent.to_string()));
+        }
+    }
     if let Some(members) = members.filter(|m| !m.is_empty()) {
         attributes.insert("members".into(), Value::Array(members));
     }
@@ -175,14 +222,17 @@ pub(crate) async fn read_back(conn: &mut Conn, ctx: &Context, id: Uuid) -> ScimR
 pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimResult<Stored> {
     let mut resource = input.resource;
     let requested = take_members(&mut resource)?;
+    let parent = take_parent(&mut resource)?;
     let id = Uuid::now_v7();
     let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
     let connection = ctx.principal.connection_id;
-    let columns = GroupColumns::from_resource(resource);
+    let columns = GroupColumns::from_resource(resource, parent);
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let members = resolve_members(conn, tenant, id, &requested).await?;
+        // Place the group in the tree first, so that member cycle checks see its parent.
+        check_parent(conn, tenant, id, parent).await?;
         groups::insert(conn, tenant, id, connection, &columns, now).await?;
+        let members = resolve_members(conn, tenant, id, &requested).await?;
         groups::set_members(conn, tenant, id, &members).await?;
         read_back(conn, ctx, id).await
     })
@@ -206,14 +256,18 @@ pub async fn replace(
 ) -> ScimResult<Stored> {
     let mut resource = input.resource;
     let requested = take_members(&mut resource)?;
+    let parent = take_parent(&mut resource)?;
     let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
     conn.transaction::<_, ScimError, _>(async move |conn| {
         let old = groups::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
         check_immutable(registry, ResourceKind::Group, &object(old.resource.clone()), &resource)?;
+        if parent != old.parent_id {
+            check_parent(conn, tenant, id, parent).await?;
+        }
+        groups::update(conn, tenant, id, &GroupColumns::from_resource(resource, parent), now).await?;
         let members = resolve_members(conn, tenant, id, &requested).await?;
-        groups::update(conn, tenant, id, &GroupColumns::from_resource(resource), now).await?;
         groups::set_members(conn, tenant, id, &members).await?;
         read_back(conn, ctx, id).await
     })

@@ -111,8 +111,20 @@ pub async fn patch_group(
                 .await?
                 .ok_or_else(|| ScimError::not_found(format!("Group {id} not found")))?;
             check_if_match(if_match, Version::new(old.version))?;
-            let applied =
-                apply(registry, ResourceKind::Group, &object(old.resource), &id.to_string(), request, mode)?;
+            let old_parent = old.parent_id;
+            // The engine sees the group as clients do: with its parent in Roster's extension.
+            let current = groups::stored(old, None).attributes;
+            let applied = apply(registry, ResourceKind::Group, &current, &id.to_string(), request, mode)?;
+            // Attributes (and the tree position) first, so member cycle checks see the new parent.
+            if applied.changed {
+                let mut resource = applied.resource;
+                let parent = groups::take_parent(&mut resource)?;
+                if parent != old_parent {
+                    groups::check_parent(conn, tenant, id, parent).await?;
+                }
+                let columns = group_store::GroupColumns::from_resource(resource, parent);
+                group_store::update(conn, tenant, id, &columns, now).await?;
+            }
             let mut members_changed = false;
             for change in applied.members.map(|d| d.changes).unwrap_or_default() {
                 let n = match change {
@@ -138,10 +150,7 @@ pub async fn patch_group(
                 };
                 members_changed |= n > 0;
             }
-            if applied.changed {
-                let columns = group_store::GroupColumns::from_resource(applied.resource);
-                group_store::update(conn, tenant, id, &columns, now).await?;
-            } else if members_changed {
+            if !applied.changed && members_changed {
                 group_store::touch(conn, tenant, id, now).await?;
             }
             Ok(applied.fired)

@@ -110,7 +110,9 @@ pub(super) fn initdb(
         "\n# Added by Roster (embedded cluster)\n\
          listen_addresses = '127.0.0.1'\n\
          unix_socket_directories = ''\n\
-         max_connections = 300\n",
+         max_connections = 300\n\
+         # Short OLTP queries: compiling them costs more than it saves.\n\
+         jit = off\n",
     );
     if ephemeral {
         conf.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");

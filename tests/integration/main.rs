@@ -13,4 +13,5 @@ mod groups;
 mod patch;
 mod provisioning_log;
 mod support;
+mod tree;
 mod users;

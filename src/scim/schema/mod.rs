@@ -49,6 +49,8 @@ pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// URN of the Enterprise User extension schema.
 pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// URN of Roster's Group extension (group tree: `parent`, `kind`).
+pub const ROSTER_GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:Group";
 /// URN of the schema that describes schema documents (RFC 7643 §7).
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 /// URN of the schema that describes resource type documents (RFC 7643 §6).
@@ -123,12 +125,13 @@ impl Registry {
                 definitions::USER,
                 definitions::ENTERPRISE_USER,
                 definitions::GROUP,
+                definitions::ROSTER_GROUP,
                 definitions::SERVICE_PROVIDER_CONFIG,
                 definitions::RESOURCE_TYPE,
                 definitions::SCHEMA,
             ],
             user_extensions: vec![ENTERPRISE_USER_SCHEMA],
-            group_extensions: Vec::new(),
+            group_extensions: vec![ROSTER_GROUP_SCHEMA],
         }
     }
 

@@ -10,6 +10,7 @@ pub(crate) use user::USER;
 
 use super::{
     AttrType, Attribute, Mutability, Returned, Schema, Uniqueness, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA,
+    ROSTER_GROUP_SCHEMA,
 };
 
 /// A string attribute with the default characteristics.
@@ -116,13 +117,31 @@ const MEMBER_SUBS: &[Attribute] = &[
     string("type", "A label indicating the type of resource, e.g., 'User' or 'Group'.")
         .with_mutability(Mutability::Immutable)
         .with_closed_canonical(&["User", "Group"]),
-    string("display", "A human-readable name for the member, computed by the service provider.").read_only(),
+    string("display", "A human-readable name for the member; Roster keeps none, so input is ignored.")
+        .read_only(),
 ];
 
 const GROUP_ATTRS: &[Attribute] = &[
     string("displayName", "A human-readable name for the Group. REQUIRED.").required(),
     complex("members", MEMBER_SUBS, "A list of members of the Group.").multi(),
 ];
+
+const ROSTER_GROUP_ATTRS: &[Attribute] = &[
+    string(
+        "parent",
+        "The id of the parent group in the organization's group tree; assignments to a group apply to all its descendants.",
+    )
+    .case_exact(),
+    string("kind", "What the group is in the organization, e.g. department, team or store."),
+];
+
+/// Roster's Group extension: the group tree (DESIGN §2).
+pub(crate) const ROSTER_GROUP: Schema = Schema {
+    id: ROSTER_GROUP_SCHEMA,
+    name: "RosterGroup",
+    description: "Roster group tree",
+    attributes: ROSTER_GROUP_ATTRS,
+};
 
 /// The core Group schema (RFC 7643 §4.2).
 pub(crate) const GROUP: Schema =

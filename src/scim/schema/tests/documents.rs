@@ -156,6 +156,6 @@ fn resource_type_documents() {
     assert_eq!(group["id"], "Group");
     assert_eq!(group["endpoint"], "/Groups");
     assert_eq!(group["schema"], GROUP_SCHEMA);
-    assert!(group.get("schemaExtensions").is_none());
+    assert_eq!(group["schemaExtensions"], json!([{"schema": ROSTER_GROUP_SCHEMA, "required": false}]));
     assert_eq!(group["meta"]["location"], "https://x/ResourceTypes/Group");
 }

@@ -45,6 +45,8 @@ pub struct Principal {
     pub connection_id: Uuid,
     /// The token used.
     pub token_id: Uuid,
+    /// The connection is in strict mode (RFC only, no IdP dialect tolerance).
+    pub strict: bool,
 }
 
 /// The HMAC secret that signs and verifies tokens.

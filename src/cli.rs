@@ -80,6 +80,19 @@ pub enum ConnectionCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Switch a connection between `tolerant` (accept IdP dialects, the default) and `strict`
+    /// (RFC 7644 only: dialect inputs are rejected with the right scimType).
+    Mode {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Connection id.
+        #[arg(long)]
+        connection: Uuid,
+        /// `tolerant` or `strict`.
+        #[arg(value_parser = ["tolerant", "strict"])]
+        mode: String,
+    },
     /// List a tenant's connections.
     List {
         /// Tenant slug.
@@ -247,6 +260,12 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
             let t = tenants::tenant(conn, &tenant).await?;
             let (c, token) = tenants::create_connection(conn, &key, &t, &name, now).await?;
             print_credentials(json, &t.slug, c.id, &base(c.id), &token);
+        }
+        Command::Connection(ConnectionCommand::Mode { tenant, connection, mode }) => {
+            let t = tenants::tenant(conn, &tenant).await?;
+            let c = tenants::connection(conn, &t, connection).await?;
+            store::set_quirk_mode(conn, t.id, c.id, &mode).await?;
+            println!("Connection {} is now in {mode} mode.", c.id);
         }
         Command::Connection(ConnectionCommand::List { tenant, json }) => {
             let t = tenants::tenant(conn, &tenant).await?;

@@ -135,9 +135,30 @@ pub fn resolve(registry: &Registry, kind: ResourceKind, path: &AttrPath) -> Scim
             let urn = registry.extension_urn(kind, u).ok_or_else(|| unknown(path))?;
             (Some(urn), registry.schema(urn).and_then(|s| s.attribute(&path.name)))
         }
-        None => (None, registry.top_level(kind, &path.name)),
+        None => match registry.top_level(kind, &path.name) {
+            Some(a) => (None, Some(a)),
+            // An unqualified name may name an extension attribute when exactly one extension has it.
+            None => {
+                let mut found = registry.extensions(kind).iter().filter_map(|urn| {
+                    registry.schema(urn).and_then(|s| s.attribute(&path.name)).map(|a| (*urn, a))
+                });
+                match (found.next(), found.next()) {
+                    (Some((urn, a)), None) => (Some(urn), Some(a)),
+                    (Some(_), Some(_)) => {
+                        return Err(ScimError::invalid_filter(format!(
+                            "\"{}\" is ambiguous: qualify it with its schema URN",
+                            path_text(path)
+                        )))
+                    }
+                    _ => (None, None),
+                }
+            }
+        },
     };
     let attr = attr.ok_or_else(|| unknown(path))?;
+    if attr.returned == crate::scim::schema::Returned::Never {
+        return Err(ScimError::invalid_filter(format!("{} cannot be used in a filter", attr.name)));
+    }
     let sub = match &path.sub {
         None => None,
         Some(s) => Some(attr.sub_attribute(s).ok_or_else(|| unknown(path))?),
@@ -199,7 +220,6 @@ pub fn column(kind: ResourceKind, target: &Resolved) -> ScimResult<Column> {
             Some(Column::Text { sql: "r.user_name_key".into(), case_exact: false, folded: true })
         }
         (ResourceKind::User, None, "displayName", None) => Some(text("r.display_name", false)),
-        (ResourceKind::User, None, "active", None) => Some(Column::Bool("r.active".into())),
         (ResourceKind::User, None, "title", None) => Some(text("r.title", false)),
         (ResourceKind::User, None, "name", Some("givenName")) => Some(text("r.given_name", false)),
         (ResourceKind::User, None, "name", Some("familyName")) => Some(text("r.family_name", false)),
@@ -235,7 +255,7 @@ enum Scope<'s> {
     Resource,
     /// A `jsonb` element aliased `.0` of attribute `.1`.
     Json(&'s str, &'static Attribute),
-    /// A `group_members` row aliased `mN` (with `muN` / `mgN` joined for `display`).
+    /// A `group_members` row aliased `mN`.
     Members(&'s str),
     /// A row of `roster_member_groups()` aliased `gN`.
     Groups(&'s str),
@@ -300,6 +320,14 @@ impl<'a> Translator<'a> {
         self.node(f, Scope::Resource)
     }
 
+    /// Translate a filter on one member of a group (paths `value`, `type`, `display`) into a
+    /// condition on a `group_members` row; returns the row's alias and the condition.
+    pub fn member_filter(&mut self, f: &Filter) -> ScimResult<(String, String)> {
+        let m = self.sql.alias("m");
+        let cond = self.node(f, Scope::Members(&m))?;
+        Ok((m, cond))
+    }
+
     fn node(&mut self, f: &Filter, scope: Scope<'_>) -> ScimResult<String> {
         match f {
             Filter::And(a, b) => Ok(format!("({} AND {})", self.node(a, scope)?, self.node(b, scope)?)),
@@ -310,7 +338,9 @@ impl<'a> Translator<'a> {
             Filter::Compare { path, op, value } => self.leaf(path, scope, Some((*op, value))),
             Filter::ValuePath { path, filter } => match scope {
                 Scope::Resource => self.value_path(path, filter),
-                _ => Err(ScimError::invalid_filter("a value filter cannot be nested inside another value filter")),
+                _ => Err(ScimError::invalid_filter(
+                    "a value filter cannot be nested inside another value filter",
+                )),
             },
         }
     }
@@ -318,7 +348,9 @@ impl<'a> Translator<'a> {
     /// `attr[filter]` on the resource.
     fn value_path(&mut self, path: &AttrPath, inner: &Filter) -> ScimResult<String> {
         if path.sub.is_some() {
-            return Err(ScimError::invalid_filter("a value filter applies to an attribute, not a sub-attribute"));
+            return Err(ScimError::invalid_filter(
+                "a value filter applies to an attribute, not a sub-attribute",
+            ));
         }
         let target = resolve(self.registry, self.kind, path)?;
         if !target.attr.multi_valued {
@@ -338,8 +370,6 @@ impl<'a> Translator<'a> {
                 let inner = self.node(cond, Scope::Members(&m))?;
                 Ok(format!(
                     "EXISTS (SELECT 1 FROM group_members {m} \
-                     LEFT JOIN users mu{m} ON {m}.member_type = 'User' AND mu{m}.tenant_id = {m}.tenant_id AND mu{m}.id = {m}.member_id \
-                     LEFT JOIN groups mg{m} ON {m}.member_type = 'Group' AND mg{m}.tenant_id = {m}.tenant_id AND mg{m}.id = {m}.member_id \
                      WHERE {m}.tenant_id = r.tenant_id AND {m}.group_id = r.id AND {inner})"
                 ))
             }
@@ -374,7 +404,12 @@ impl<'a> Translator<'a> {
     }
 
     /// A comparison (`Some`) or presence test (`None`) on a path in a scope.
-    fn leaf(&mut self, path: &AttrPath, scope: Scope<'_>, cmp: Option<(CompareOp, &CompValue)>) -> ScimResult<String> {
+    fn leaf(
+        &mut self,
+        path: &AttrPath,
+        scope: Scope<'_>,
+        cmp: Option<(CompareOp, &CompValue)>,
+    ) -> ScimResult<String> {
         let column = match scope {
             Scope::Resource => {
                 if path.urn.is_none() && path.sub.is_none() && path.name.eq_ignore_ascii_case("schemas") {
@@ -389,7 +424,9 @@ impl<'a> Translator<'a> {
                         sub: None,
                     };
                     let cond = match cmp {
-                        None if target.sub.is_none() => return self.exists(&target, &Filter::Present(any_element())),
+                        None if target.sub.is_none() => {
+                            return self.exists(&target, &Filter::Present(any_element()))
+                        }
                         None => Filter::Present(sub),
                         Some((CompareOp::Ne, v)) => {
                             let eq = Filter::Compare { path: sub, op: CompareOp::Eq, value: v.clone() };
@@ -403,14 +440,19 @@ impl<'a> Translator<'a> {
             }
             Scope::Json(e, attr) => {
                 if path.urn.is_some() || path.sub.is_some() {
-                    return Err(ScimError::invalid_filter("inside [..] use the sub-attribute name alone, e.g. type"));
+                    return Err(ScimError::invalid_filter(
+                        "inside [..] use the sub-attribute name alone, e.g. type",
+                    ));
                 }
                 if path.name == ANY_ELEMENT {
                     return Ok("true".into());
                 }
                 let sub = if attr.ty == AttrType::Complex {
                     attr.sub_attribute(&path.name).ok_or_else(|| {
-                        ScimError::invalid_filter(format!("{} has no sub-attribute {:?}", attr.name, path.name))
+                        ScimError::invalid_filter(format!(
+                            "{} has no sub-attribute {:?}",
+                            attr.name, path.name
+                        ))
                     })?
                 } else if path.name.eq_ignore_ascii_case("value") {
                     attr
@@ -427,19 +469,20 @@ impl<'a> Translator<'a> {
                 n if n == ANY_ELEMENT => return Ok("true".into()),
                 "value" => Column::Uuid(format!("{m}.member_id")),
                 "type" => Column::Text { sql: format!("{m}.member_type"), case_exact: false, folded: false },
-                "display" => Column::Text {
-                    sql: format!("COALESCE(mu{m}.display_name, mu{m}.user_name, mg{m}.display_name)"),
-                    case_exact: false,
-                    folded: false,
-                },
-                _ => return Err(ScimError::invalid_filter(format!("members.{} is not filterable", path.name))),
+                // Roster keeps no per-membership display (see directory::groups): never present.
+                "display" => Column::Text { sql: "NULL::text".into(), case_exact: false, folded: false },
+                _ => {
+                    return Err(ScimError::invalid_filter(format!("members.{} is not filterable", path.name)))
+                }
             },
             Scope::Groups(g) => match path.name.to_ascii_lowercase().as_str() {
                 n if n == ANY_ELEMENT => return Ok("true".into()),
                 "value" => Column::Uuid(format!("{g}.group_id")),
                 "type" => Column::Text { sql: format!("{g}.type"), case_exact: false, folded: false },
                 "display" => Column::Text { sql: format!("{g}.display"), case_exact: false, folded: false },
-                _ => return Err(ScimError::invalid_filter(format!("groups.{} is not filterable", path.name))),
+                _ => {
+                    return Err(ScimError::invalid_filter(format!("groups.{} is not filterable", path.name)))
+                }
             },
         };
         match cmp {
@@ -451,7 +494,8 @@ impl<'a> Translator<'a> {
     /// `schemas eq "urn"`: which schemas a resource has (core always, extensions when present).
     fn schemas_leaf(&mut self, cmp: Option<(CompareOp, &CompValue)>) -> ScimResult<String> {
         let Some((op, value)) = cmp else { return Ok("true".into()) };
-        let urn = is_string(value).ok_or_else(|| ScimError::invalid_filter("schemas compares with a string URN"))?;
+        let urn = is_string(value)
+            .ok_or_else(|| ScimError::invalid_filter("schemas compares with a string URN"))?;
         let has = if urn.eq_ignore_ascii_case(self.kind.core_schema()) {
             "true".to_string()
         } else if let Some(ext) = self.registry.extension_urn(self.kind, urn) {
@@ -471,16 +515,18 @@ impl<'a> Translator<'a> {
             return match op {
                 CompareOp::Eq => Ok(format!("(NOT {})", present(column))),
                 CompareOp::Ne => Ok(present(column)),
-                _ => Err(ScimError::invalid_filter(format!("null can only be compared with eq or ne, not {}", op_name(op)))),
+                _ => Err(ScimError::invalid_filter(format!(
+                    "null can only be compared with eq or ne, not {}",
+                    op_name(op)
+                ))),
             };
         }
         if op == CompareOp::Ne {
             let eq = self.compare(column, CompareOp::Eq, value)?;
             return Ok(format!("(NOT COALESCE({eq}, false))"));
         }
-        let mismatch = |expected: &str| {
-            ScimError::invalid_filter(format!("{} needs {expected} here", op_name(op)))
-        };
+        let mismatch =
+            |expected: &str| ScimError::invalid_filter(format!("{} needs {expected} here", op_name(op)));
         match column {
             Column::Text { sql, case_exact, folded } => {
                 let v = is_string(value).ok_or_else(|| mismatch("a string value"))?;
@@ -502,6 +548,11 @@ impl<'a> Translator<'a> {
             }
             Column::Bool(sql) => match (op, value) {
                 (CompareOp::Eq, CompValue::Bool(b)) => Ok(format!("({sql} = {b})")),
+                (CompareOp::Eq, CompValue::String(t))
+                    if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false") =>
+                {
+                    Ok(format!("({sql} = {})", t.to_ascii_lowercase()))
+                }
                 _ => Err(ScimError::invalid_filter(format!(
                     "boolean attributes support eq and ne with true or false, not {}",
                     op_name(op)
@@ -518,7 +569,9 @@ impl<'a> Translator<'a> {
             Column::Time(sql) => {
                 let v = is_string(value).ok_or_else(|| mismatch("a dateTime string"))?;
                 if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) {
-                    return Err(mismatch("a string attribute (dateTime attributes support eq ne gt ge lt le)"));
+                    return Err(mismatch(
+                        "a string attribute (dateTime attributes support eq ne gt ge lt le)",
+                    ));
                 }
                 let t = DateTime::parse_from_rfc3339(v).map_err(|_| {
                     ScimError::invalid_filter(format!("{v:?} is not a dateTime (e.g. 2011-05-13T04:42:34Z)"))
@@ -536,7 +589,8 @@ impl<'a> Translator<'a> {
                     // No resource has an id that is not a UUID.
                     (CompareOp::Eq, Err(_)) => Ok("false".into()),
                     _ => {
-                        let text = Column::Text { sql: format!("{sql}::text"), case_exact: false, folded: false };
+                        let text =
+                            Column::Text { sql: format!("{sql}::text"), case_exact: false, folded: false };
                         self.compare(&text, op, value)
                     }
                 }
@@ -620,10 +674,25 @@ mod tests {
             Filter::Present(path("shoeSize", None)),
             Filter::Present(path("name", Some("nickname"))),
             Filter::Compare { path: path("active", None), op: CompareOp::Co, value: CompValue::Bool(true) },
-            Filter::Compare { path: path("active", None), op: CompareOp::Eq, value: CompValue::String("x".into()) },
-            Filter::Compare { path: path("meta", Some("lastModified")), op: CompareOp::Gt, value: CompValue::String("yesterday".into()) },
-            Filter::Compare { path: path("name", None), op: CompareOp::Eq, value: CompValue::String("x".into()) },
-            Filter::ValuePath { path: path("userName", None), filter: Box::new(Filter::Present(path("value", None))) },
+            Filter::Compare {
+                path: path("active", None),
+                op: CompareOp::Eq,
+                value: CompValue::String("x".into()),
+            },
+            Filter::Compare {
+                path: path("meta", Some("lastModified")),
+                op: CompareOp::Gt,
+                value: CompValue::String("yesterday".into()),
+            },
+            Filter::Compare {
+                path: path("name", None),
+                op: CompareOp::Eq,
+                value: CompValue::String("x".into()),
+            },
+            Filter::ValuePath {
+                path: path("userName", None),
+                filter: Box::new(Filter::Present(path("value", None))),
+            },
         ] {
             let err = translate(ResourceKind::User, &f).unwrap_err();
             assert_eq!(err.scim_type().map(|t| t.as_str()), Some("invalidFilter"), "{f:?}");
@@ -637,7 +706,11 @@ mod tests {
         let g = Uuid::now_v7();
         let u = Uuid::now_v7();
         let f = Filter::And(
-            Box::new(Filter::Compare { path: path("id", None), op: CompareOp::Eq, value: CompValue::String(g.to_string()) }),
+            Box::new(Filter::Compare {
+                path: path("id", None),
+                op: CompareOp::Eq,
+                value: CompValue::String(g.to_string()),
+            }),
             Box::new(Filter::ValuePath {
                 path: path("members", None),
                 filter: Box::new(Filter::Compare {
@@ -658,8 +731,16 @@ mod tests {
         let f = Filter::ValuePath {
             path: path("emails", None),
             filter: Box::new(Filter::And(
-                Box::new(Filter::Compare { path: path("type", None), op: CompareOp::Eq, value: CompValue::String("work".into()) }),
-                Box::new(Filter::Compare { path: path("value", None), op: CompareOp::Eq, value: CompValue::String("A@X.com".into()) }),
+                Box::new(Filter::Compare {
+                    path: path("type", None),
+                    op: CompareOp::Eq,
+                    value: CompValue::String("work".into()),
+                }),
+                Box::new(Filter::Compare {
+                    path: path("value", None),
+                    op: CompareOp::Eq,
+                    value: CompValue::String("A@X.com".into()),
+                }),
             )),
         };
         let (sql, binds) = translate(ResourceKind::User, &f).unwrap();

@@ -56,7 +56,7 @@ impl GroupColumns {
     }
 }
 
-/// One direct member of a group, with the name shown as `display`.
+/// One direct member of a group.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct MemberRow {
     /// The group.
@@ -68,9 +68,6 @@ pub struct MemberRow {
     /// `User` or `Group`.
     #[diesel(sql_type = Text)]
     pub member_type: String,
-    /// The member's displayName (or userName).
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-    pub display: Option<String>,
 }
 
 /// Insert a new group.
@@ -172,11 +169,7 @@ pub async fn existing_ids(conn: &mut Conn, tenant_id: Uuid, ids: &[Uuid]) -> Que
 /// Direct members of the given groups, ordered by group then member id.
 pub async fn members_of(conn: &mut Conn, tenant_id: Uuid, group_ids: &[Uuid]) -> QueryResult<Vec<MemberRow>> {
     diesel::sql_query(
-        "SELECT gm.group_id, gm.member_id, gm.member_type, \
-                COALESCE(u.display_name, u.user_name, g.display_name) AS display \
-         FROM group_members gm \
-         LEFT JOIN users u ON gm.member_type = 'User' AND u.tenant_id = gm.tenant_id AND u.id = gm.member_id \
-         LEFT JOIN groups g ON gm.member_type = 'Group' AND g.tenant_id = gm.tenant_id AND g.id = gm.member_id \
+        "SELECT gm.group_id, gm.member_id, gm.member_type FROM group_members gm \
          WHERE gm.tenant_id = $1 AND gm.group_id = ANY($2) \
          ORDER BY gm.group_id, gm.member_id",
     )
@@ -238,4 +231,61 @@ pub async fn remove_member_everywhere(
     .execute(conn)
     .await
     .map(drop)
+}
+
+/// Add direct members (already-present ones are left alone). Returns how many were added.
+pub async fn add_members(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    members: &[(Uuid, &str)],
+) -> QueryResult<usize> {
+    let ids: Vec<Uuid> = members.iter().map(|(id, _)| *id).collect();
+    let types: Vec<&str> = members.iter().map(|(_, t)| *t).collect();
+    diesel::sql_query(
+        "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
+         SELECT $1, $2, m.id, m.kind FROM unnest($3::uuid[], $4::text[]) AS m(id, kind) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(group_id)
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Array<Text>, _>(&types)
+    .execute(conn)
+    .await
+}
+
+/// Remove the given direct members (absent ones are ignored). Returns how many were removed.
+pub async fn remove_members(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = ANY($3)",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(group_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .execute(conn)
+    .await
+}
+
+/// Remove every direct member. Returns how many were removed.
+pub async fn remove_all_members(conn: &mut Conn, tenant_id: Uuid, group_id: Uuid) -> QueryResult<usize> {
+    diesel::sql_query("DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2")
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<SqlUuid, _>(group_id)
+        .execute(conn)
+        .await
+}
+
+/// Mark a group changed (membership only): new version and lastModified.
+pub async fn touch(conn: &mut Conn, tenant_id: Uuid, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(groups::table.filter(groups::tenant_id.eq(tenant_id).and(groups::id.eq(id))))
+        .set((groups::version.eq(groups::version + 1), groups::last_modified.eq(now)))
+        .execute(conn)
+        .await
+        .map(drop)
 }

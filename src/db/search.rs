@@ -71,7 +71,8 @@ struct KeyedGroup {
 
 /// The sort column of a `sortBy` (singular attributes; `emails` sorts by the primary email).
 fn sort_column(registry: &Registry, kind: ResourceKind, sort: &SortSpec) -> ScimResult<Column> {
-    let target = resolve(registry, kind, &sort.by).map_err(|e| ScimError::invalid_value(e.detail().replace("filter", "sortBy")))?;
+    let target = resolve(registry, kind, &sort.by)
+        .map_err(|e| ScimError::invalid_value(e.detail().replace("filter", "sortBy")))?;
     if target.attr.multi_valued {
         return match (kind, target.attr.name, target.sub.map(|s| s.name)) {
             (ResourceKind::User, "emails", None | Some("value")) => {
@@ -84,7 +85,9 @@ fn sort_column(registry: &Registry, kind: ResourceKind, sort: &SortSpec) -> Scim
         };
     }
     match column(kind, &target) {
-        Ok(Column::Complex(_)) => Err(ScimError::invalid_value("sortBy needs a sub-attribute of a complex attribute")),
+        Ok(Column::Complex(_)) => {
+            Err(ScimError::invalid_value("sortBy needs a sub-attribute of a complex attribute"))
+        }
         Ok(c) => Ok(c),
         Err(e) => Err(ScimError::invalid_value(e.detail().to_string())),
     }
@@ -163,7 +166,10 @@ fn build(
     Ok(Statement { count_sql, count_binds, page_sql, binds: sql.binds, reverse })
 }
 
-fn bound<'a>(sql: String, binds: &[Bind]) -> diesel::query_builder::BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
+fn bound<'a>(
+    sql: String,
+    binds: &[Bind],
+) -> diesel::query_builder::BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
     let mut q = diesel::sql_query(sql).into_boxed::<Pg>();
     for b in binds {
         q = match b.clone() {
@@ -230,4 +236,24 @@ fn window_is_empty(window: &Window) -> bool {
     match window {
         Window::Offset { limit, .. } | Window::Keyset { limit, .. } => *limit <= 0,
     }
+}
+
+/// Remove the direct members of a group that match a member filter (`members[type eq "Group"]`,
+/// `members[display sw "a"]`). Returns how many were removed.
+pub async fn remove_members_where(
+    conn: &mut Conn,
+    registry: &Registry,
+    tenant: Uuid,
+    group: Uuid,
+    filter: &Filter,
+) -> ScimResult<usize> {
+    let mut sql = Sql::default();
+    let t = sql.bind(Bind::Uuid(tenant));
+    let g = sql.bind(Bind::Uuid(group));
+    let (alias, cond) = Translator::new(registry, ResourceKind::Group, &mut sql).member_filter(filter)?;
+    let text = format!(
+        "DELETE FROM group_members d WHERE d.tenant_id = {t} AND d.group_id = {g} AND d.member_id IN (\
+         SELECT {alias}.member_id FROM group_members {alias} WHERE {alias}.tenant_id = {t} AND {alias}.group_id = {g} AND {cond})"
+    );
+    Ok(bound(text, &sql.binds).execute(conn).await?)
 }

@@ -103,6 +103,17 @@ pub async fn list_connections(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<V
         .await
 }
 
+/// Set a connection's quirk mode (`tolerant` / `strict`); returns false if it does not exist.
+pub async fn set_quirk_mode(conn: &mut Conn, tenant_id: Uuid, id: Uuid, mode: &str) -> QueryResult<bool> {
+    let n = diesel::update(
+        connections::table.filter(connections::tenant_id.eq(tenant_id).and(connections::id.eq(id))),
+    )
+    .set(connections::quirk_mode.eq(mode))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
 /// Record an issued token.
 pub async fn insert_token(conn: &mut Conn, token: &TokenRecord) -> QueryResult<()> {
     diesel::insert_into(connection_tokens::table).values(token).execute(conn).await.map(drop)
@@ -146,25 +157,31 @@ pub async fn revoke_token(
     Ok(n == 1)
 }
 
-/// Whether a token is currently usable for the given connection: it exists, belongs to that
-/// connection of that tenant, is not revoked and not past its stored expiry.
-pub async fn token_is_live(
+/// The quirk mode of the token's connection when the token is currently usable: it exists,
+/// belongs to that connection of that tenant, is not revoked and not past its stored expiry.
+pub async fn live_token_mode(
     conn: &mut Conn,
     tenant_id: Uuid,
     connection_id: Uuid,
     token_id: Uuid,
     now: DateTime<Utc>,
-) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        connection_tokens::table.filter(
+) -> QueryResult<Option<String>> {
+    connection_tokens::table
+        .inner_join(
+            connections::table.on(connections::tenant_id
+                .eq(connection_tokens::tenant_id)
+                .and(connections::id.eq(connection_tokens::connection_id))),
+        )
+        .filter(
             connection_tokens::tenant_id
                 .eq(tenant_id)
                 .and(connection_tokens::id.eq(token_id))
                 .and(connection_tokens::connection_id.eq(connection_id))
                 .and(connection_tokens::revoked_at.is_null())
                 .and(connection_tokens::expires_at.is_null().or(connection_tokens::expires_at.gt(now))),
-        ),
-    ))
-    .get_result(conn)
-    .await
+        )
+        .select(connections::quirk_mode)
+        .first(conn)
+        .await
+        .optional()
 }

@@ -88,7 +88,11 @@ fn email_keys(resource: &Map<String, Value>) -> Vec<String> {
         .get("emails")
         .and_then(Value::as_array)
         .map(|emails| {
-            emails.iter().filter_map(|e| e.get("value").and_then(Value::as_str)).map(str::to_lowercase).collect()
+            emails
+                .iter()
+                .filter_map(|e| e.get("value").and_then(Value::as_str))
+                .map(str::to_lowercase)
+                .collect()
         })
         .unwrap_or_default();
     keys.sort();
@@ -251,7 +255,11 @@ pub struct MemberGroup {
 }
 
 /// The effective groups (direct and inherited) of the given members, one query for all.
-pub async fn groups_of(conn: &mut Conn, tenant_id: Uuid, member_ids: &[Uuid]) -> QueryResult<Vec<MemberGroup>> {
+pub async fn groups_of(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    member_ids: &[Uuid],
+) -> QueryResult<Vec<MemberGroup>> {
     diesel::sql_query(
         "SELECT m.id AS member_id, g.group_id, g.display, g.type AS kind \
          FROM unnest($2::uuid[]) AS m(id) CROSS JOIN LATERAL roster_member_groups($1, m.id) AS g \

@@ -20,9 +20,34 @@ fn not_found(id: Uuid) -> ScimError {
 
 /// A member named in a request: its id and, when the client said, its type.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Requested {
+pub(crate) struct Requested {
     id: Uuid,
     kind: Option<ResourceKind>,
+}
+
+/// Parse member references sent in a PATCH (ids and optional types); a value that is not an id
+/// Roster issued cannot name a member.
+pub(crate) fn requested(refs: &[crate::scim::patch::MemberRef]) -> ScimResult<Vec<Requested>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    let mut malformed = Vec::new();
+    for r in refs {
+        let kind = match r.kind.as_deref() {
+            Some("User") => Some(ResourceKind::User),
+            Some("Group") => Some(ResourceKind::Group),
+            _ => None,
+        };
+        match Uuid::parse_str(&r.value) {
+            Ok(id) if seen.insert(id) => out.push(Requested { id, kind }),
+            Ok(_) => {}
+            Err(_) => malformed.push(r.value.clone()),
+        }
+    }
+    if malformed.is_empty() {
+        Ok(out)
+    } else {
+        Err(ScimError::invalid_value(format!("members: no such User or Group: {}", malformed.join(", "))))
+    }
 }
 
 /// Take `members` out of a normalised group resource and parse the ids. The schema layer has
@@ -56,7 +81,7 @@ fn take_members(resource: &mut Map<String, Value>) -> ScimResult<Vec<Requested>>
 
 /// Resolve requested members against the tenant's users and groups: every one must exist with
 /// the type given (if any). Nothing is written when one is missing.
-async fn resolve_members(
+pub(crate) async fn resolve_members(
     conn: &mut Conn,
     tenant: Uuid,
     group_id: Uuid,
@@ -91,15 +116,13 @@ async fn resolve_members(
 
 fn member_json(base_url: &str, m: &MemberRow) -> Value {
     let endpoint = if m.member_type == "Group" { "Groups" } else { "Users" };
-    let mut v = json!({
+    // No `display`: RFC 7643 §2.4 makes it an immutable sub-attribute the client may set, and
+    // Roster does not keep one per membership; inventing one would contradict what was sent.
+    json!({
         "value": m.member_id.to_string(),
         "$ref": format!("{base_url}/{endpoint}/{}", m.member_id),
         "type": m.member_type,
-    });
-    if let Some(display) = &m.display {
-        v["display"] = Value::String(display.clone());
-    }
-    v
+    })
 }
 
 fn stored(row: GroupRow, members: Option<Vec<Value>>) -> Stored {
@@ -143,7 +166,7 @@ pub(crate) async fn with_members(
         .collect())
 }
 
-async fn read_back(conn: &mut Conn, ctx: &Context, id: Uuid) -> ScimResult<Stored> {
+pub(crate) async fn read_back(conn: &mut Conn, ctx: &Context, id: Uuid) -> ScimResult<Stored> {
     let row = groups::find(conn, ctx.tenant(), id).await?.ok_or_else(|| not_found(id))?;
     Ok(with_members(conn, ctx, vec![row], true).await?.remove(0))
 }

@@ -74,7 +74,8 @@ pub async fn list(
     match &query.paging {
         Paging::Index { start_index } => {
             let offset = i64::try_from(start_index - 1).unwrap_or(i64::MAX);
-            let rows = fetch(conn, ctx, registry, kind, query, &Window::Offset { offset, limit: count }).await?;
+            let rows =
+                fetch(conn, ctx, registry, kind, query, &Window::Offset { offset, limit: count }).await?;
             Ok(Listed {
                 total: rows.total,
                 items: rows.items.into_iter().map(|(s, _)| (kind, s)).collect(),
@@ -83,7 +84,8 @@ pub async fn list(
             })
         }
         Paging::Cursor(given) => {
-            let fp = cursor::fingerprint(ctx.tenant(), kind.name(), query.filter.as_ref(), query.sort.as_ref());
+            let fp =
+                cursor::fingerprint(ctx.tenant(), kind.name(), query.filter.as_ref(), query.sort.as_ref());
             let (position, direction) = match given {
                 None => (None, Direction::After),
                 Some(c) => {
@@ -112,7 +114,8 @@ pub async fn list(
                     cursors.next = Some(cursor::encode(key, &fp, boundary(last), Direction::After, ctx.now)?);
                 }
                 if let (true, Some(first)) = (has_previous, rows.items.first()) {
-                    cursors.previous = Some(cursor::encode(key, &fp, boundary(first), Direction::Before, ctx.now)?);
+                    cursors.previous =
+                        Some(cursor::encode(key, &fp, boundary(first), Direction::Before, ctx.now)?);
                 }
             }
             Ok(Listed {
@@ -146,14 +149,15 @@ pub async fn search_all(
     let mut errors = Vec::new();
     for kind in [ResourceKind::User, ResourceKind::Group] {
         // Count first (limit 0), then read only the part of the page this type fills.
-        let counted = match fetch(conn, ctx, registry, kind, query, &Window::Offset { offset: 0, limit: 0 }).await {
-            Ok(rows) => rows.total,
-            Err(e) if e.scim_type().map(|t| t.as_str()) == Some("invalidFilter") => {
-                errors.push(e);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
+        let counted =
+            match fetch(conn, ctx, registry, kind, query, &Window::Offset { offset: 0, limit: 0 }).await {
+                Ok(rows) => rows.total,
+                Err(e) if e.scim_type().map(|t| t.as_str()) == Some("invalidFilter") => {
+                    errors.push(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
         total += counted;
         if skip >= counted {
             skip -= counted;

@@ -4,6 +4,7 @@
 pub mod groups;
 pub mod listing;
 pub mod password;
+pub mod patch;
 pub mod tenants;
 pub mod users;
 
@@ -43,11 +44,11 @@ pub struct Stored {
     pub meta: Meta,
 }
 
-/// Truncate a timestamp to microseconds, PostgreSQL's precision, so what we return equals what
-/// a later read returns.
+/// Truncate a timestamp to milliseconds, the precision SCIM clients see in `meta`, so that what
+/// is stored is exactly what is shown and `meta.lastModified gt "<shown value>"` means what it says.
 pub fn db_precision(t: DateTime<Utc>) -> DateTime<Utc> {
     use chrono::{DurationRound, TimeDelta};
-    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+    t.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(t)
 }
 
 fn object(value: Value) -> Map<String, Value> {

@@ -34,7 +34,7 @@ pub(crate) fn stored(row: UserRow) -> Stored {
 
 /// The status a member gets from its `active` flag. Reactivation starts over as `provisioned`
 /// until invitation state exists to say more.
-fn status_for(active: bool) -> &'static str {
+pub(crate) fn status_for(active: bool) -> &'static str {
     if active {
         status::PROVISIONED
     } else {
@@ -42,15 +42,8 @@ fn status_for(active: bool) -> &'static str {
     }
 }
 
-/// Make `active` explicit: members are active unless the client says otherwise.
-fn with_active_default(mut input: Normalized) -> Normalized {
-    input.resource.entry("active").or_insert(Value::Bool(true));
-    input
-}
-
 /// Create a member.
 pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimResult<Stored> {
-    let input = with_active_default(input);
     let password_hash = match input.password {
         Some(p) => Some(password::hash(p).await?),
         None => None,
@@ -91,7 +84,6 @@ pub async fn replace(
     input: Normalized,
     if_match: Option<&EntityTags>,
 ) -> ScimResult<Stored> {
-    let input = with_active_default(input);
     let new_hash = match input.password {
         Some(p) => Some(password::hash(p).await?),
         None => None,

@@ -74,7 +74,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(read_only("/Schemas/{id}", web::get().to(discovery::schema)))
                 .route("/Bulk", web::post().to(not_supported))
                 .route("/Me", web::to(not_supported))
-                .service(web::resource("/.search").route(web::post().to(search_all)).default_service(method_not_allowed()))
+                .service(
+                    web::resource("/.search")
+                        .route(web::post().to(search_all))
+                        .default_service(method_not_allowed()),
+                )
                 .service(
                     web::resource("/{endpoint:Users|Groups}/.search")
                         .route(web::post().to(search))

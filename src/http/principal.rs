@@ -39,11 +39,11 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
     }
     let now = state.clock.now();
     let mut conn = db::checkout(&state.pool).await?;
-    let live =
-        db::tenants::token_is_live(&mut conn, claims.tenant, claims.connection, claims.jti, now).await?;
-    if !live {
-        return Err(ScimError::unauthorized("this token has been revoked or has expired; issue a new one"));
-    }
+    let mode = db::tenants::live_token_mode(&mut conn, claims.tenant, claims.connection, claims.jti, now)
+        .await?
+        .ok_or_else(|| {
+            ScimError::unauthorized("this token has been revoked or has expired; issue a new one")
+        })?;
     let span = tracing::Span::current();
     span.record("tenant.id", tracing::field::display(claims.tenant));
     span.record("connection.id", tracing::field::display(claims.connection));
@@ -52,6 +52,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
             tenant_id: claims.tenant,
             connection_id: claims.connection,
             token_id: claims.jti,
+            strict: mode == "strict",
         },
         now,
         base_url: state.scim_base_url(claims.connection),

@@ -22,6 +22,16 @@ use super::LocalPgError;
 /// Role created by initdb and used in every URL.
 pub(super) const ROLE: &str = "roster";
 
+/// The name of the C.UTF-8 locale on this system, if it has one (`C.utf8` on Debian).
+fn utf8_ctype() -> Option<String> {
+    let out = Command::new("locale").arg("-a").output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .find(|l| l.eq_ignore_ascii_case("c.utf8") || l.eq_ignore_ascii_case("c.utf-8"))
+        .map(str::to_string)
+}
+
 /// A command for a PostgreSQL binary: inherited `PG*` variables removed (they would override our
 /// explicit settings), C messages, and when `user` is given it runs as that user from `cwd`.
 pub(super) fn command(program: &Path, user: Option<&User>, cwd: Option<&Path>) -> Command {
@@ -78,6 +88,11 @@ pub(super) fn initdb(
         .arg(format!("--pwfile={}", pwfile.0.display()))
         .args(["--auth-local=scram-sha-256", "--auth-host=scram-sha-256"])
         .args(["--encoding=UTF8", "--locale=C"]);
+    // Byte-order collation (fast, index-friendly, the order SCIM filters compare in), but a
+    // Unicode character classification so lower() folds "Æ" to "æ" like Roster does.
+    if let Some(ctype) = utf8_ctype() {
+        cmd.arg(format!("--lc-ctype={ctype}"));
+    }
     to_log(&mut cmd, &log, &layout.log)?;
     let failed = |detail: String| LocalPgError::InitFailed {
         cluster: cluster.clone(),

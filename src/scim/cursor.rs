@@ -109,9 +109,15 @@ mod tests {
         let c = encode(&key(), &fp, pos.clone(), Direction::After, Utc::now()).unwrap();
         assert_eq!(decode(&key(), &c, &fp).unwrap(), (pos, Direction::After));
         let other = fingerprint(Uuid::now_v7(), "Users", None, None);
-        assert_eq!(decode(&key(), &c, &other).unwrap_err().scim_type().map(|s| s.as_str()), Some("invalidCursor"));
+        assert_eq!(
+            decode(&key(), &c, &other).unwrap_err().scim_type().map(|s| s.as_str()),
+            Some("invalidCursor")
+        );
         let other_key = SigningKey::from_secret(b"another-secret-another-secret-xxxxx");
-        assert_eq!(decode(&other_key, &c, &fp).unwrap_err().scim_type().map(|s| s.as_str()), Some("invalidCursor"));
+        assert_eq!(
+            decode(&other_key, &c, &fp).unwrap_err().scim_type().map(|s| s.as_str()),
+            Some("invalidCursor")
+        );
         assert!(decode(&key(), "garbage", &fp).is_err());
     }
 
@@ -119,8 +125,12 @@ mod tests {
     fn expired_cursors_say_so() {
         let fp = fingerprint(Uuid::now_v7(), "Users", None, None);
         let long_ago = Utc::now() - chrono::Duration::seconds(CURSOR_TIMEOUT_SECS + 60);
-        let c = encode(&key(), &fp, Position { key: None, id: Uuid::now_v7() }, Direction::After, long_ago).unwrap();
-        assert_eq!(decode(&key(), &c, &fp).unwrap_err().scim_type().map(|s| s.as_str()), Some("expiredCursor"));
+        let c = encode(&key(), &fp, Position { key: None, id: Uuid::now_v7() }, Direction::After, long_ago)
+            .unwrap();
+        assert_eq!(
+            decode(&key(), &c, &fp).unwrap_err().scim_type().map(|s| s.as_str()),
+            Some("expiredCursor")
+        );
     }
 
     #[test]

@@ -136,7 +136,8 @@ const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchReques
 
 /// Parse a `POST /.search` SearchRequest body (RFC 7644 §3.4.3).
 pub fn parse_search(body: &Value, limits: PageLimits) -> ScimResult<ListQuery> {
-    let obj = body.as_object().ok_or_else(|| ScimError::invalid_syntax("a SearchRequest must be a JSON object"))?;
+    let obj =
+        body.as_object().ok_or_else(|| ScimError::invalid_syntax("a SearchRequest must be a JSON object"))?;
     if let Some(schemas) = obj.get("schemas") {
         let ok = schemas.as_array().is_some_and(|a| a.iter().any(|s| s.as_str() == Some(SEARCH_REQUEST)));
         if !ok {
@@ -153,7 +154,10 @@ pub fn parse_search(body: &Value, limits: PageLimits) -> ScimResult<ListQuery> {
     let int = |key: &str| -> ScimResult<Option<i64>> {
         match obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => v.as_i64().map(Some).ok_or_else(|| ScimError::invalid_value(format!("{key} must be an integer"))),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| ScimError::invalid_value(format!("{key} must be an integer"))),
         }
     };
     let list = |key: &str| -> ScimResult<Vec<String>> {
@@ -214,7 +218,9 @@ fn build(raw: Raw, limits: PageLimits) -> ScimResult<ListQuery> {
     let count = match (raw.count, &paging) {
         (None, _) => u64::from(limits.default_size),
         (Some(c), Paging::Cursor(_)) if !(0..=max).contains(&c) => {
-            return Err(ScimError::invalid_count(format!("count must be between 0 and {max} for cursor paging")))
+            return Err(ScimError::invalid_count(format!(
+                "count must be between 0 and {max} for cursor paging"
+            )))
         }
         (Some(c), _) => c.clamp(0, max) as u64,
     };
@@ -296,13 +302,20 @@ mod tests {
     #[test]
     fn filter_sort_and_cursor_parameters() {
         let q = parse_list(
-            &pairs(&[("filter", "userName eq \"x\""), ("sortBy", "name.familyName"), ("sortOrder", "Descending")]),
+            &pairs(&[
+                ("filter", "userName eq \"x\""),
+                ("sortBy", "name.familyName"),
+                ("sortOrder", "Descending"),
+            ]),
             LIMITS,
         )
         .unwrap();
         assert!(q.filter.is_some());
         let sort = q.sort.unwrap();
-        assert_eq!((sort.by.name.as_str(), sort.by.sub.as_deref(), sort.descending), ("name", Some("familyName"), true));
+        assert_eq!(
+            (sort.by.name.as_str(), sort.by.sub.as_deref(), sort.descending),
+            ("name", Some("familyName"), true)
+        );
         let err = parse_list(&pairs(&[("filter", "userName zz \"x\"")]), LIMITS).unwrap_err();
         assert_eq!(err.scim_type().map(|t| t.as_str()), Some("invalidFilter"));
         let err = parse_list(&pairs(&[("filter", "  ")]), LIMITS).unwrap_err();

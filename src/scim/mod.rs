@@ -7,5 +7,6 @@ pub mod cursor;
 pub mod discovery;
 pub mod filter;
 pub mod list;
+pub mod patch;
 pub mod resource;
 pub mod schema;

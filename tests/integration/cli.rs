@@ -129,8 +129,21 @@ fn tempdir(name: &str) -> std::path::PathBuf {
 
 /// Start `roster serve` on the embedded default and return it with the lines it printed up to
 /// its "listening" line (the demo credentials when the database was empty) and its port.
-#[allow(clippy::zombie_processes)] // the caller waits for it in `stop`
-fn start_embedded(data: &std::path::Path) -> (std::process::Child, Vec<String>, u16) {
+/// A running `roster serve`, killed if the test fails before stopping it (its private cluster
+/// then stops through its parent-death signal).
+struct Serving(Option<std::process::Child>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn start_embedded(data: &std::path::Path) -> (Serving, Vec<String>, u16) {
+    let mut serving = Serving(None);
     let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
         .env_remove("DATABASE_URL")
         .env_remove("ROSTER_SIGNING_KEY")
@@ -144,6 +157,7 @@ fn start_embedded(data: &std::path::Path) -> (std::process::Child, Vec<String>, 
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    serving.0 = Some(child);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -155,13 +169,14 @@ fn start_embedded(data: &std::path::Path) -> (std::process::Child, Vec<String>, 
         let line = rx.recv_timeout(Duration::from_secs(120)).expect("server did not report that it listens");
         if let Some(rest) = line.strip_prefix("Roster is listening on http://127.0.0.1:") {
             let port = rest.split(' ').next().unwrap().parse().unwrap();
-            return (child, lines, port);
+            return (serving, lines, port);
         }
         lines.push(line);
     }
 }
 
-fn stop(mut child: std::process::Child) {
+fn stop(mut serving: Serving) {
+    let mut child = serving.0.take().unwrap();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
         .unwrap();
     let started = Instant::now();

@@ -17,7 +17,7 @@ async fn service_provider_config_tells_the_truth() {
     let r = app.get("/ServiceProviderConfig").await;
     assert_eq!(r.status, 200);
     let spc = &r.body;
-    assert_eq!(spc["patch"]["supported"], false, "PATCH answers 501 until the PATCH engine lands");
+    assert_eq!(spc["patch"]["supported"], true);
     assert_eq!(spc["filter"]["supported"], true);
     assert_eq!(spc["filter"]["maxResults"], 1000);
     assert_eq!(spc["bulk"]["supported"], false);

@@ -23,7 +23,8 @@ async fn seed(app: &TestApp) -> Vec<String> {
         ("zoe@foo.com", "Zoe", "Adams", "CTO", false, "Employee", "", Some("7")),
     ];
     let mut ids = Vec::new();
-    for (i, (user_name, given, family, title, active, user_type, dept, employee)) in people.iter().enumerate() {
+    for (i, (user_name, given, family, title, active, user_type, dept, employee)) in people.iter().enumerate()
+    {
         let mut body = json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "userName": user_name,
@@ -73,17 +74,27 @@ async fn all(app: &TestApp, endpoint: &str) -> Vec<Map<String, Value>> {
 }
 
 async fn sql_ids(app: &TestApp, endpoint: &str, filter: &str) -> Result<BTreeSet<String>, Value> {
-    let r = send(app.req(Method::GET, &format!("/{endpoint}")).query(&[("filter", filter), ("count", "1000")])).await;
+    let r =
+        send(app.req(Method::GET, &format!("/{endpoint}")).query(&[("filter", filter), ("count", "1000")]))
+            .await;
     if r.status != 200 {
         return Err(r.body);
     }
-    let found: BTreeSet<String> =
-        r.body["Resources"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_string()).collect();
+    let found: BTreeSet<String> = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(r.body["totalResults"].as_u64().unwrap() as usize, found.len(), "{filter}: totalResults");
     Ok(found)
 }
 
-fn reference_ids(kind: roster::scim::schema::ResourceKind, resources: &[Map<String, Value>], filter: &str) -> BTreeSet<String> {
+fn reference_ids(
+    kind: roster::scim::schema::ResourceKind,
+    resources: &[Map<String, Value>],
+    filter: &str,
+) -> BTreeSet<String> {
     let registry = roster::scim::schema::Registry::standard();
     let parsed = roster::scim::filter::parse_filter(filter).unwrap();
     resources
@@ -164,7 +175,8 @@ async fn user_filters_match_the_reference_evaluation() {
     let mut nonempty = 0;
     for filter in filters {
         let expected = reference_ids(roster::scim::schema::ResourceKind::User, &users, filter);
-        let got = sql_ids(&app, "Users", filter).await.unwrap_or_else(|e| panic!("{filter} was rejected: {e}"));
+        let got =
+            sql_ids(&app, "Users", filter).await.unwrap_or_else(|e| panic!("{filter} was rejected: {e}"));
         assert_eq!(got, expected, "filter {filter}");
         nonempty += usize::from(!got.is_empty());
     }
@@ -196,17 +208,28 @@ async fn group_filters_and_the_membership_probe() {
     }
     // The Entra probe answers with the group only when the user is a direct member.
     let probe = format!(r#"id eq "{g}" and members[value eq "{u1}"]"#);
-    let r = send(app.req(Method::GET, "/Groups").query(&[("filter", probe.as_str()), ("excludedAttributes", "members")])).await;
+    let r = send(
+        app.req(Method::GET, "/Groups")
+            .query(&[("filter", probe.as_str()), ("excludedAttributes", "members")]),
+    )
+    .await;
     assert_eq!(r.body["totalResults"], 1);
     assert!(r.body["Resources"][0].get("members").is_none());
     let probe = format!(r#"id eq "{g}" and members[value eq "{u2}"]"#);
-    assert_eq!(send(app.req(Method::GET, "/Groups").query(&[("filter", probe.as_str())])).await.body["totalResults"], 0);
+    assert_eq!(
+        send(app.req(Method::GET, "/Groups").query(&[("filter", probe.as_str())])).await.body["totalResults"],
+        0
+    );
 }
 
 #[tokio::test]
 async fn entra_test_connection_gets_an_empty_list() {
     let app = TestApp::spawn().await;
-    let r = send(app.req(Method::GET, "/Users").query(&[("filter", "userName eq \"8a3d2f0e-1b9c-4b6e-9e1f-2a7c5d4b3e21\"")])).await;
+    let r = send(
+        app.req(Method::GET, "/Users")
+            .query(&[("filter", "userName eq \"8a3d2f0e-1b9c-4b6e-9e1f-2a7c5d4b3e21\"")]),
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["totalResults"], 0);
     assert_eq!(r.body["Resources"], json!([]));
@@ -232,7 +255,12 @@ async fn bad_filters_are_invalid_filter_never_an_empty_list() {
         r.assert_error(400, Some("invalidFilter"));
     }
     let deep = format!("{}userName eq \"x\"{}", "(".repeat(5000), ")".repeat(5000));
-    let r = send(app.req(Method::POST, "/Users/.search").header("content-type", "application/scim+json").body(json!({"filter": deep}).to_string())).await;
+    let r = send(
+        app.req(Method::POST, "/Users/.search")
+            .header("content-type", "application/scim+json")
+            .body(json!({"filter": deep}).to_string()),
+    )
+    .await;
     r.assert_error(400, Some("invalidFilter"));
 }
 
@@ -244,18 +272,28 @@ async fn sorting_by_singular_attributes() {
         let app = &app;
         let (by, order) = (by.to_string(), order.to_string());
         async move {
-            let r = send(app.req(Method::GET, "/Users").query(&[("sortBy", by.as_str()), ("sortOrder", order.as_str())])).await;
+            let r = send(
+                app.req(Method::GET, "/Users")
+                    .query(&[("sortBy", by.as_str()), ("sortOrder", order.as_str())]),
+            )
+            .await;
             assert_eq!(r.status, 200, "{}", r.body);
             r.body["Resources"].as_array().unwrap().clone()
         }
     };
-    let names: Vec<String> =
-        sorted("userName", "ascending").await.iter().map(|u| u["userName"].as_str().unwrap().to_lowercase()).collect();
+    let names: Vec<String> = sorted("userName", "ascending")
+        .await
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap().to_lowercase())
+        .collect();
     let mut expected = names.clone();
     expected.sort();
     assert_eq!(names, expected, "case-insensitive ascending");
-    let desc: Vec<String> =
-        sorted("USERNAME", "descending").await.iter().map(|u| u["userName"].as_str().unwrap().to_lowercase()).collect();
+    let desc: Vec<String> = sorted("USERNAME", "descending")
+        .await
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap().to_lowercase())
+        .collect();
     expected.reverse();
     assert_eq!(desc, expected);
     // Unassigned values sort last ascending.
@@ -271,8 +309,11 @@ async fn sorting_by_singular_attributes() {
     assert_eq!(present, sorted_present);
     let dept = sorted(&format!("{ENTERPRISE}:department"), "ascending").await;
     assert_eq!(dept[0][ENTERPRISE]["department"], "Finance");
-    let created: Vec<String> =
-        sorted("meta.created", "descending").await.iter().map(|u| u["meta"]["created"].as_str().unwrap().into()).collect();
+    let created: Vec<String> = sorted("meta.created", "descending")
+        .await
+        .iter()
+        .map(|u| u["meta"]["created"].as_str().unwrap().into())
+        .collect();
     let mut c = created.clone();
     c.sort();
     c.reverse();
@@ -304,7 +345,9 @@ async fn cursor_walks_are_complete_stable_and_reversible() {
     let mut pages = vec![page.clone()];
     let mut inserted = 0;
     loop {
-        seen.extend(page["Resources"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_string()));
+        seen.extend(
+            page["Resources"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_string()),
+        );
         app.create_user(&format!("a-new-{inserted}@example.com")).await; // sorts before every walker
         app.create_user(&format!("zz-new-{inserted}@example.com")).await; // sorts after
         inserted += 1;
@@ -340,9 +383,12 @@ async fn cursor_errors() {
     let next = page["nextCursor"].as_str().unwrap().to_string();
     let mut tampered = next.clone();
     tampered.insert(tampered.len() / 2, 'A');
-    let r = send(app.req(Method::GET, "/Users").query(&[("cursor", tampered.as_str()), ("count", "2")])).await;
+    let r =
+        send(app.req(Method::GET, "/Users").query(&[("cursor", tampered.as_str()), ("count", "2")])).await;
     r.assert_error(400, Some("invalidCursor"));
-    let r = send(app.req(Method::GET, "/Users").query(&[("cursor", next.as_str()), ("filter", "userName pr")])).await;
+    let r =
+        send(app.req(Method::GET, "/Users").query(&[("cursor", next.as_str()), ("filter", "userName pr")]))
+            .await;
     r.assert_error(400, Some("invalidCursor"));
     let r = send(app.req(Method::GET, "/Groups").query(&[("cursor", next.as_str())])).await;
     r.assert_error(400, Some("invalidCursor"));
@@ -361,7 +407,12 @@ async fn search_endpoints() {
     let search = |path: &'static str, body: Value| {
         let app = &app;
         async move {
-            send(app.req(Method::POST, path).header("content-type", "application/scim+json").body(body.to_string())).await
+            send(
+                app.req(Method::POST, path)
+                    .header("content-type", "application/scim+json")
+                    .body(body.to_string()),
+            )
+            .await
         }
     };
     let r = search(
@@ -378,8 +429,12 @@ async fn search_endpoints() {
     let r = search("/.search", json!({"filter": "meta.created pr", "count": 100})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["totalResults"], 8);
-    let types: BTreeSet<&str> =
-        r.body["Resources"].as_array().unwrap().iter().map(|x| x["meta"]["resourceType"].as_str().unwrap()).collect();
+    let types: BTreeSet<&str> = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["meta"]["resourceType"].as_str().unwrap())
+        .collect();
     assert_eq!(types, BTreeSet::from(["Group", "User"]));
     // displayName exists in both; userName only in users.
     let r = search("/.search", json!({"filter": "userName sw \"z\""})).await;
@@ -388,8 +443,12 @@ async fn search_endpoints() {
     r.assert_error(400, Some("invalidFilter"));
     // Root paging crosses from users into groups.
     let r = search("/.search", json!({"startIndex": 7, "count": 2})).await;
-    let page: Vec<&str> =
-        r.body["Resources"].as_array().unwrap().iter().map(|x| x["meta"]["resourceType"].as_str().unwrap()).collect();
+    let page: Vec<&str> = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["meta"]["resourceType"].as_str().unwrap())
+        .collect();
     assert_eq!(page, vec!["User", "Group"]);
 }
 

@@ -5,9 +5,11 @@
 
 mod auth;
 mod cli;
+mod conformance;
 mod discovery;
 mod errors;
 mod filters;
 mod groups;
+mod patch;
 mod support;
 mod users;

@@ -115,10 +115,18 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// User, Enterprise User (an optional extension of User) and Group.
+    /// User, Enterprise User (an optional extension of User) and Group, plus the service
+    /// provider configuration schemas (ServiceProviderConfig, ResourceType, Schema).
     pub fn standard() -> Registry {
         Registry {
-            schemas: vec![definitions::USER, definitions::ENTERPRISE_USER, definitions::GROUP],
+            schemas: vec![
+                definitions::USER,
+                definitions::ENTERPRISE_USER,
+                definitions::GROUP,
+                definitions::SERVICE_PROVIDER_CONFIG,
+                definitions::RESOURCE_TYPE,
+                definitions::SCHEMA,
+            ],
             user_extensions: vec![ENTERPRISE_USER_SCHEMA],
             group_extensions: Vec::new(),
         }

@@ -2,8 +2,10 @@
 //!
 //! Descriptions follow the RFC. Deviations are listed in the parent module's documentation.
 
+mod meta;
 mod user;
 
+pub(crate) use meta::{RESOURCE_TYPE, SCHEMA, SERVICE_PROVIDER_CONFIG};
 pub(crate) use user::USER;
 
 use super::{

@@ -16,7 +16,17 @@ fn resource_kind_names() {
 fn schemas_and_extensions() {
     let r = registry();
     let ids: Vec<&str> = r.schemas().map(|s| s.id).collect();
-    assert_eq!(ids, [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA]);
+    assert_eq!(
+        ids,
+        [
+            USER_SCHEMA,
+            ENTERPRISE_USER_SCHEMA,
+            GROUP_SCHEMA,
+            "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig",
+            "urn:ietf:params:scim:schemas:core:2.0:ResourceType",
+            "urn:ietf:params:scim:schemas:core:2.0:Schema",
+        ]
+    );
     assert_eq!(r.extensions(ResourceKind::User), [ENTERPRISE_USER_SCHEMA]);
     assert!(r.extensions(ResourceKind::Group).is_empty());
     let upper = ENTERPRISE_USER_SCHEMA.to_uppercase();

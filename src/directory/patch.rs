@@ -1,0 +1,131 @@
+//! PATCH of members and groups: the pure engine (`scim::patch`) computes the new resource and
+//! the membership delta; here they are applied in one transaction. Group membership changes are
+//! row deltas whose cost depends on the members named, never on the group's size.
+
+use diesel_async::AsyncConnection;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{db_precision, groups, object, password, users, Context, Stored};
+use crate::db::groups as group_store;
+use crate::db::users::{self as user_store, UserColumns};
+use crate::db::{search, Conn};
+use crate::error::{ScimError, ScimResult};
+use crate::scim::patch::{apply, MemberChange, Mode, PatchRequest, Rule};
+use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
+use crate::scim::schema::{Registry, ResourceKind};
+
+fn mode(ctx: &Context) -> Mode {
+    if ctx.principal.strict {
+        Mode::Strict
+    } else {
+        Mode::Tolerant
+    }
+}
+
+fn log_rules(kind: ResourceKind, id: Uuid, fired: &[Rule]) {
+    if !fired.is_empty() {
+        let rules: Vec<&str> = fired.iter().map(|r| r.name()).collect();
+        tracing::info!(scim.resource = kind.name(), resource.id = %id, rules = ?rules, "tolerance rules applied");
+    }
+}
+
+/// PATCH a member; returns the member as stored afterwards.
+pub async fn patch_user(
+    conn: &mut Conn,
+    ctx: &Context,
+    registry: &Registry,
+    id: Uuid,
+    request: &PatchRequest,
+    if_match: Option<&EntityTags>,
+) -> ScimResult<Stored> {
+    let now = db_precision(ctx.now);
+    let tenant = ctx.tenant();
+    let mode = mode(ctx);
+    let (stored, fired) = conn
+        .transaction::<_, ScimError, _>(async move |conn| {
+            let old = user_store::find_for_update(conn, tenant, id)
+                .await?
+                .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
+            check_if_match(if_match, Version::new(old.version))?;
+            let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
+            let applied = apply(registry, ResourceKind::User, &object(old.resource.clone()), &id.to_string(), request, mode)?;
+            let meta = |version, last_modified| Meta { created: old.created_at, last_modified, version: Version::new(version) };
+            if !applied.changed && applied.password.is_none() {
+                return Ok((Stored { id, attributes: object(old.resource), meta: meta(old.version, old.last_modified) }, applied.fired));
+            }
+            // An absent `active` (never sent, or removed) leaves the member active.
+            let active = applied.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
+            let hash = match applied.password {
+                Some(p) => Some(password::hash(p).await?),
+                None => old.password_hash,
+            };
+            let columns = UserColumns::from_resource(applied.resource, users::status_for(active));
+            user_store::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
+            if was_active != active {
+                tracing::info!(member.id = %id, active, "member {}", if active { "reactivated" } else { "suspended" });
+            }
+            Ok((Stored { id, attributes: object(columns.resource), meta: meta(old.version + 1, now) }, applied.fired))
+        })
+        .await?;
+    log_rules(ResourceKind::User, id, &fired);
+    Ok(stored)
+}
+
+/// PATCH a group: attributes and membership in one transaction. Returns the group's id.
+pub async fn patch_group(
+    conn: &mut Conn,
+    ctx: &Context,
+    registry: &Registry,
+    id: Uuid,
+    request: &PatchRequest,
+    if_match: Option<&EntityTags>,
+) -> ScimResult<()> {
+    let now = db_precision(ctx.now);
+    let tenant = ctx.tenant();
+    let mode = mode(ctx);
+    let fired = conn
+        .transaction::<_, ScimError, _>(async move |conn| {
+            let old = group_store::find_for_update(conn, tenant, id)
+                .await?
+                .ok_or_else(|| ScimError::not_found(format!("Group {id} not found")))?;
+            check_if_match(if_match, Version::new(old.version))?;
+            let applied =
+                apply(registry, ResourceKind::Group, &object(old.resource), &id.to_string(), request, mode)?;
+            let mut members_changed = false;
+            for change in applied.members.map(|d| d.changes).unwrap_or_default() {
+                let n = match change {
+                    MemberChange::Add(refs) => {
+                        let resolved =
+                            groups::resolve_members(conn, tenant, id, &groups::requested(&refs)?).await?;
+                        group_store::add_members(conn, tenant, id, &resolved).await?
+                    }
+                    MemberChange::Remove(values) => {
+                        // A value that is not an id cannot be a member: nothing to remove.
+                        let ids: Vec<Uuid> = values.iter().filter_map(|v| Uuid::parse_str(v).ok()).collect();
+                        group_store::remove_members(conn, tenant, id, &ids).await?
+                    }
+                    MemberChange::RemoveWhere(filter) => {
+                        search::remove_members_where(conn, registry, tenant, id, &filter).await?
+                    }
+                    MemberChange::RemoveAll => group_store::remove_all_members(conn, tenant, id).await?,
+                    MemberChange::ReplaceAll(refs) => {
+                        let resolved =
+                            groups::resolve_members(conn, tenant, id, &groups::requested(&refs)?).await?;
+                        usize::from(group_store::set_members(conn, tenant, id, &resolved).await?)
+                    }
+                };
+                members_changed |= n > 0;
+            }
+            if applied.changed {
+                let columns = group_store::GroupColumns::from_resource(applied.resource);
+                group_store::update(conn, tenant, id, &columns, now).await?;
+            } else if members_changed {
+                group_store::touch(conn, tenant, id, now).await?;
+            }
+            Ok(applied.fired)
+        })
+        .await?;
+    log_rules(ResourceKind::Group, id, &fired);
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! PATCH over HTTP: deprovisioning that is never silent, atomicity, group membership deltas,
+//! and strict mode. (Dialect-by-dialect flows live in conformance/cases.)
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::requests::{send, Reply};
+use crate::support::TestApp;
+
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+async fn patch(app: &TestApp, path: &str, ops: Value) -> Reply {
+    let body = json!({"schemas": [PATCH_OP], "Operations": ops});
+    send(app.req(Method::PATCH, path).header("content-type", "application/scim+json").body(body.to_string()))
+        .await
+}
+
+async fn status_of(app: &TestApp, id: &str) -> String {
+    use roster::db::schema::users;
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    users::table
+        .filter(users::id.eq(id.parse::<uuid::Uuid>().unwrap()))
+        .select(users::status)
+        .first(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_form_of_deactivation_suspends_and_reactivation_restores() {
+    let app = TestApp::spawn().await;
+    let forms = [
+        json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        json!([{"op": "replace", "path": "active", "value": false}]),
+        json!([{"op": "replace", "value": {"active": false}}]),
+        json!([{"op": "Replace", "value": {"active": "false"}}]),
+    ];
+    let reactivations = [
+        json!([{"op": "Replace", "path": "active", "value": "True"}]),
+        json!([{"op": "replace", "value": {"active": true}}]),
+    ];
+    for (i, form) in forms.iter().enumerate() {
+        let id = app.create_user(&format!("leaver{i}@example.com")).await;
+        let g = app.create_group(&format!("Team {i}"), &[&id]).await;
+        let r = patch(&app, &format!("/Users/{id}"), form.clone()).await;
+        assert_eq!(r.status, 200, "{form}: {}", r.body);
+        assert_eq!(r.body["active"], false, "{form}");
+        assert_eq!(status_of(&app, &id).await, "suspended", "{form}");
+        assert_eq!(app.get(&format!("/Users/{id}")).await.body["active"], false);
+        // Repeating it is fine: the state already matches.
+        assert_eq!(patch(&app, &format!("/Users/{id}"), form.clone()).await.status, 200);
+        let back = reactivations[i % 2].clone();
+        let r = patch(&app, &format!("/Users/{id}"), back).await;
+        assert_eq!(r.body["active"], true);
+        assert_ne!(status_of(&app, &id).await, "suspended");
+        let group = app.get(&format!("/Groups/{g}")).await.body;
+        assert_eq!(group["members"][0]["value"], id, "memberships survive suspension");
+    }
+}
+
+#[tokio::test]
+async fn a_request_is_atomic() {
+    let app = TestApp::spawn().await;
+    let id = app.create_user("atomic@example.com").await;
+    let before = app.get(&format!("/Users/{id}")).await.body;
+    let r = patch(
+        &app,
+        &format!("/Users/{id}"),
+        json!([
+            {"op": "replace", "path": "displayName", "value": "Changed"},
+            {"op": "replace", "path": "emails[type eq \"nothing\"].value", "value": "x@y.z"}
+        ]),
+    )
+    .await;
+    r.assert_error(400, Some("noTarget"));
+    assert_eq!(app.get(&format!("/Users/{id}")).await.body, before, "the first operation was not applied");
+}
+
+#[tokio::test]
+async fn if_match_is_honoured() {
+    let app = TestApp::spawn().await;
+    let id = app.create_user("v@example.com").await;
+    let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": "V"}]});
+    let r = send(
+        app.req(Method::PATCH, &format!("/Users/{id}"))
+            .header("if-match", "W/\"99\"")
+            .header("content-type", "application/scim+json")
+            .body(body.to_string()),
+    )
+    .await;
+    r.assert_error(412, None);
+}
+
+#[tokio::test]
+async fn group_membership_changes_are_deltas_and_unknown_members_change_nothing() {
+    let app = TestApp::spawn().await;
+    let (a, b, c) = (
+        app.create_user("a@x.com").await,
+        app.create_user("b@x.com").await,
+        app.create_user("c@x.com").await,
+    );
+    let g = app.create_group("Delta", &[&a]).await;
+    let v1 = app.get(&format!("/Groups/{g}")).await.body["meta"]["version"].clone();
+    let r = patch(
+        &app,
+        &format!("/Groups/{g}"),
+        json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": b}, {"value": c}]}]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(r.body, Value::Null, "204 has no body");
+    let group = app.get(&format!("/Groups/{g}")).await.body;
+    assert_eq!(group["members"].as_array().unwrap().len(), 3);
+    assert_ne!(group["meta"]["version"], v1, "membership changes move the group's version");
+
+    let ghost = uuid::Uuid::now_v7().to_string();
+    let r = patch(
+        &app,
+        &format!("/Groups/{g}"),
+        json!([{"op": "remove", "path": "members", "value": [{"value": a}]}, {"op": "add", "path": "members", "value": [{"value": ghost}]}]),
+    )
+    .await;
+    let detail = r.assert_error(400, Some("invalidValue"));
+    assert!(detail.contains(&ghost), "{detail}");
+    assert_eq!(
+        app.get(&format!("/Groups/{g}")).await.body["members"].as_array().unwrap().len(),
+        3,
+        "nothing applied"
+    );
+
+    let r = patch(
+        &app,
+        &format!("/Groups/{g}"),
+        json!([{"op": "remove", "path": format!("members[value eq \"{a}\"]")}]),
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let r = patch(
+        &app,
+        &format!("/Groups/{g}?attributes=members"),
+        json!([{"op": "replace", "path": "members", "value": [{"value": c}]}]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "attributes asked for: a body");
+    assert_eq!(
+        r.body["members"],
+        json!([{"value": c, "$ref": format!("{}/Users/{c}", app.creds.base), "type": "User"}])
+    );
+    let r = patch(&app, &format!("/Groups/{g}"), json!([{"op": "remove", "path": "members"}])).await;
+    assert_eq!(r.status, 204);
+    assert!(app.get(&format!("/Groups/{g}")).await.body.get("members").is_none());
+}
+
+#[tokio::test]
+async fn strict_connections_reject_dialects_with_the_right_scim_type() {
+    let app = TestApp::spawn().await;
+    {
+        use roster::db::schema::connections;
+        let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+        diesel::update(connections::table.filter(connections::id.eq(app.creds.connection)))
+            .set(connections::quirk_mode.eq("strict"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let id = app.create_user("strict@example.com").await;
+    patch(&app, &format!("/Users/{id}"), json!([{"op": "Replace", "path": "active", "value": false}]))
+        .await
+        .assert_error(400, Some("invalidSyntax"));
+    patch(&app, &format!("/Users/{id}"), json!([{"op": "replace", "path": "active", "value": "False"}]))
+        .await
+        .assert_error(400, Some("invalidValue"));
+    // The RFC form still works.
+    let r =
+        patch(&app, &format!("/Users/{id}"), json!([{"op": "replace", "path": "active", "value": false}]))
+            .await;
+    assert_eq!((r.status.as_u16(), r.body["active"].clone()), (200, json!(false)));
+}

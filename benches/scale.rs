@@ -48,7 +48,8 @@ fn value(it: &mut impl Iterator<Item = String>, name: &str) -> anyhow::Result<St
 }
 
 fn parse_args() -> anyhow::Result<Args> {
-    let mut a = Args { users: 1_000_000, requests: 300, warmup: 30, budget: Duration::from_secs(60), seed: 7 };
+    let mut a =
+        Args { users: 1_000_000, requests: 300, warmup: 30, budget: Duration::from_secs(60), seed: 7 };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -151,7 +152,9 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(60);
         while server.port == 0 {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).map_err(|_| anyhow::anyhow!("roster serve did not report its port in 60s"))?;
+            let line = rx
+                .recv_timeout(left)
+                .map_err(|_| anyhow::anyhow!("roster serve did not report its port in 60s"))?;
             if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
                 let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
                 server.port = digits.parse().with_context(|| format!("no port in {line:?}"))?;
@@ -263,7 +266,12 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
         .pool_max_idle_per_host(4)
         .build()?;
     let root = format!("http://127.0.0.1:{}", server.port);
-    let http = Http { client, base: format!("{root}/scim/v2/{}", loaded.connection), root, token: loaded.token.clone() };
+    let http = Http {
+        client,
+        base: format!("{root}/scim/v2/{}", loaded.connection),
+        root,
+        token: loaded.token.clone(),
+    };
 
     let registry = Registry::standard();
     let tenant = loaded.tenant;
@@ -277,7 +285,20 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
                      extra: &[(&str, &str)],
                      check: Check|
      -> anyhow::Result<Step> {
-        let raw = cases::list_sql(&registry, kind, tenant, filter.as_ref(), window)?;
+        // The raw side translates what Roster's own parser makes of the text; the hand-built
+        // AST only cross-checks the parser.
+        let parsed = if text.is_empty() {
+            None
+        } else {
+            Some(
+                roster::scim::filter::parse_filter(&text)
+                    .map_err(|e| anyhow::anyhow!("parsing {text:?}: {}", e.detail()))?,
+            )
+        };
+        if parsed != filter {
+            println!("note: Roster parses {text:?} as {parsed:?}, not as {filter:?}");
+        }
+        let raw = cases::list_sql(&registry, kind, tenant, parsed.as_ref(), window)?;
         let mut query = q(extra);
         if !text.is_empty() {
             query.push(("filter".into(), text));
@@ -342,7 +363,11 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
             Check::Total(1),
         )?);
     }
-    cases.push(Case { name: "Groups: displayName eq (excludedAttributes=members)".into(), steps, explain: true });
+    cases.push(Case {
+        name: "Groups: displayName eq (excludedAttributes=members)".into(),
+        steps,
+        explain: true,
+    });
 
     let mut steps = Vec::new();
     for _ in 0..total_steps {
@@ -356,7 +381,11 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
             Check::Total(1),
         )?);
     }
-    cases.push(Case { name: "Groups: id eq big and members[value eq user] (excl. members)".into(), steps, explain: true });
+    cases.push(Case {
+        name: "Groups: id eq big and members[value eq user] (excl. members)".into(),
+        steps,
+        explain: true,
+    });
 
     let mut steps = Vec::new();
     for _ in 0..total_steps {
@@ -395,21 +424,35 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
     let deep_index = sizes.users * 9 / 10;
     let deep_first_id = user_at(&mut conn, tenant, deep_index).await?;
     let first_id = user_at(&mut conn, tenant, 1).await?;
-    for (name, start, id) in [("index paging startIndex=1&count=100", 1u64, first_id), ("", deep_index, deep_first_id)] {
-        let name = if name.is_empty() { format!("index paging startIndex={deep_index}&count=100") } else { name.into() };
+    for (name, start, id) in
+        [("index paging startIndex=1&count=100", 1u64, first_id), ("", deep_index, deep_first_id)]
+    {
+        let name = if name.is_empty() {
+            format!("index paging startIndex={deep_index}&count=100")
+        } else {
+            name.into()
+        };
         let s = start.to_string();
         let window = Window::Offset { offset: i64::try_from(start)? - 1, limit: 100 };
-        let step =
-            list_step(ResourceKind::User, None, String::new(), window, &[("startIndex", &s), ("count", "100")], Check::FirstId(id))?;
-        cases.push(Case { name, steps: vec![step; total_steps], explain: false });
+        let step = list_step(
+            ResourceKind::User,
+            None,
+            String::new(),
+            window,
+            &[("startIndex", &s), ("count", "100")],
+            Check::FirstId(id),
+        )?;
+        cases.push(Case { name, steps: vec![step; total_steps], explain: true });
     }
 
     // Cursor paging: check that a cursor built from a row id is the one the server issues, then
     // build one 1,000 rows before page 9,001 and follow nextCursor 10 times to reach it.
     let fp = cursor::fingerprint(tenant, ResourceKind::User.name(), None, None);
     let first_page = http.json("/Users", &q(&[("cursor", ""), ("count", "100")])).await?;
-    let next = first_page.get("nextCursor").and_then(|v| v.as_str()).context("first page has no nextCursor")?;
-    let (pos, dir) = cursor::decode(&key, next, &fp).map_err(|e| anyhow::anyhow!("decoding nextCursor: {}", e.detail()))?;
+    let next =
+        first_page.get("nextCursor").and_then(|v| v.as_str()).context("first page has no nextCursor")?;
+    let (pos, dir) = cursor::decode(&key, next, &fp)
+        .map_err(|e| anyhow::anyhow!("decoding nextCursor: {}", e.detail()))?;
     let row100 = user_at(&mut conn, tenant, 100).await?;
     anyhow::ensure!(
         pos == Position { key: None, id: row100 } && dir == Direction::After,
@@ -422,10 +465,15 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("encoding a cursor: {}", e.detail()))?;
     for _ in 0..10 {
         let page = http.json("/Users", &q(&[("cursor", &c), ("count", "100")])).await?;
-        c = page.get("nextCursor").and_then(|v| v.as_str()).context("no nextCursor while walking")?.to_string();
+        c = page
+            .get("nextCursor")
+            .and_then(|v| v.as_str())
+            .context("no nextCursor while walking")?
+            .to_string();
     }
     let boundary = user_at(&mut conn, tenant, deep_rows).await?;
-    let (deep_pos, _) = cursor::decode(&key, &c, &fp).map_err(|e| anyhow::anyhow!("decoding: {}", e.detail()))?;
+    let (deep_pos, _) =
+        cursor::decode(&key, &c, &fp).map_err(|e| anyhow::anyhow!("decoding: {}", e.detail()))?;
     anyhow::ensure!(deep_pos.id == boundary, "walking did not end at row {deep_rows}");
     let deep_page_no = deep_rows / 100 + 1;
     let cursor_first = list_step(
@@ -436,7 +484,11 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
         &[("cursor", ""), ("count", "100")],
         Check::CursorPage(100),
     )?;
-    cases.push(Case { name: "cursor paging: first page (count=100)".into(), steps: vec![cursor_first; total_steps], explain: false });
+    cases.push(Case {
+        name: "cursor paging: first page (count=100)".into(),
+        steps: vec![cursor_first; total_steps],
+        explain: true,
+    });
     let mut cursor_deep = list_step(
         ResourceKind::User,
         None,
@@ -449,11 +501,14 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
     cases.push(Case {
         name: format!("cursor paging: page {deep_page_no} (after {} nextCursor hops)", deep_page_no - 1),
         steps: vec![cursor_deep; total_steps],
-        explain: false,
+        explain: true,
     });
 
     // GET of the big group vs a 10-member group, members excluded.
-    for (name, id) in [("GET Big group (100,000 members; excl. members)", loaded.big_group), ("GET Group 1 (10 members; excl. members)", loaded.small_group)] {
+    for (name, id) in [
+        ("GET Big group (100,000 members; excl. members)", loaded.big_group),
+        ("GET Group 1 (10 members; excl. members)", loaded.small_group),
+    ] {
         let name = if id == loaded.big_group {
             format!("GET Big group ({} members; excl. members)", sizes.big_members)
         } else {
@@ -494,7 +549,11 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
             Ok(m) => m,
             Err(e) => {
                 println!("{:<70} FAILED: {e:#}", case.name);
-                failures.push(format!("- {}: {}", case.name, format!("{e:#}").chars().take(300).collect::<String>()));
+                failures.push(format!(
+                    "- {}: {}",
+                    case.name,
+                    format!("{e:#}").chars().take(300).collect::<String>()
+                ));
                 continue;
             }
         };
@@ -528,7 +587,15 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
             let scans: Vec<String> = lines
                 .iter()
                 .filter(|l| l.contains(" Scan") && !l.contains("Buffers"))
-                .map(|l| l.trim().trim_start_matches("->").trim().split("  (").next().unwrap_or_default().to_string())
+                .map(|l| {
+                    l.trim()
+                        .trim_start_matches("->")
+                        .trim()
+                        .split("  (")
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                })
                 .collect();
             findings.push(format!(
                 "| {} | {what} | {} | {} |",
@@ -569,34 +636,43 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
         if seq { "**YES**" } else { "no" }
     ));
     writeln!(plans, "-- groups_of for the 100 users of the first page\n{}\n", lines.join("\n"))?;
-    println!("\nEXPLAIN (ANALYZE, BUFFERS) of the IdP filters:\n\n{plans}");
+    println!("\nEXPLAIN (ANALYZE, BUFFERS) of the filters and paging:\n\n{plans}");
 
     // Report.
     let by = |prefix: &str| results.iter().find(|m| m.name.starts_with(prefix));
-    let ratio_line = |a: Option<&Measured>, b: Option<&Measured>, what: &str, target: Option<f64>| -> String {
-        match (a, b) {
-            (Some(a), Some(b)) => {
-                let r = b.p50() / a.p50();
-                let verdict = target.map_or(String::new(), |t| {
-                    if r <= t {
-                        format!(" (target ≤ {t}×: met)")
-                    } else {
-                        format!(" (target ≤ {t}×: **missed**)")
-                    }
-                });
-                format!("- {what}: {:.2} ms → {:.2} ms = **{r:.2}×**{verdict}", a.p50(), b.p50())
+    let ratio_line =
+        |a: Option<&Measured>, b: Option<&Measured>, what: &str, target: Option<f64>| -> String {
+            match (a, b) {
+                (Some(a), Some(b)) => {
+                    let r = b.p50() / a.p50();
+                    let verdict = target.map_or(String::new(), |t| {
+                        if r <= t {
+                            format!(" (target ≤ {t}×: met)")
+                        } else {
+                            format!(" (target ≤ {t}×: **missed**)")
+                        }
+                    });
+                    format!("- {what}: {:.2} ms → {:.2} ms = **{r:.2}×**{verdict}", a.p50(), b.p50())
+                }
+                _ => format!("- {what}: not measured"),
             }
-            _ => format!("- {what}: not measured"),
-        }
-    };
+        };
     let mut md = String::new();
     writeln!(md, "## Roster scale benchmark\n")?;
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    writeln!(md, "- Machine: {cores} cores ({cpu}); {}", pg_version.t.split(" on ").next().unwrap_or(&pg_version.t))?;
+    writeln!(
+        md,
+        "- Machine: {cores} cores ({cpu}); {}",
+        pg_version.t.split(" on ").next().unwrap_or(&pg_version.t)
+    )?;
     writeln!(
         md,
         "- Data: {} users, {} groups, \"Big group\" with {} user members (load {})",
@@ -642,12 +718,34 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
     writeln!(md, "\n### Deep vs first\n")?;
     let deep_index_name = format!("index paging startIndex={deep_index}");
     let index_what = format!("Index paging, startIndex=1 → startIndex={deep_index}");
-    writeln!(md, "{}", ratio_line(by("index paging startIndex=1&"), by(&deep_index_name), &index_what, None))?;
-    writeln!(md, "{}", ratio_line(by("cursor paging: first"), by("cursor paging: page"), &format!("Cursor paging, first page → page {deep_page_no}"), Some(1.5)))?;
-    writeln!(md, "{}", ratio_line(by("GET Group 1"), by("GET Big group"), "GET group (excludedAttributes=members), 10 members → big group", None))?;
+    writeln!(
+        md,
+        "{}",
+        ratio_line(by("index paging startIndex=1&"), by(&deep_index_name), &index_what, None)
+    )?;
+    writeln!(
+        md,
+        "{}",
+        ratio_line(
+            by("cursor paging: first"),
+            by("cursor paging: page"),
+            &format!("Cursor paging, first page → page {deep_page_no}"),
+            Some(1.5)
+        )
+    )?;
+    writeln!(
+        md,
+        "{}",
+        ratio_line(
+            by("GET Group 1"),
+            by("GET Big group"),
+            "GET group (excludedAttributes=members), 10 members → big group",
+            None
+        )
+    )?;
     writeln!(md, "\n### Server memory (roster serve)\n")?;
     writeln!(md, "- RSS after start: {rss_start:.1} MiB; RSS after all cases: {rss_end:.1} MiB; peak (VmHWM): **{hwm:.1} MiB**")?;
-    writeln!(md, "\n### EXPLAIN (ANALYZE, BUFFERS) of the IdP filters\n")?;
+    writeln!(md, "\n### EXPLAIN (ANALYZE, BUFFERS) of the filters and paging\n")?;
     writeln!(md, "| Case | Statement | Seq Scan | Scans |")?;
     writeln!(md, "|---|---|---|---|")?;
     for f in &findings {

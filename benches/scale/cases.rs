@@ -92,7 +92,8 @@ pub enum Window {
     },
 }
 
-const USER_SELECT: &str = "r.id, r.resource, r.status, r.password_hash, r.version, r.created_at, r.last_modified";
+const USER_SELECT: &str =
+    "r.id, r.resource, r.status, r.password_hash, r.version, r.created_at, r.last_modified";
 const GROUP_SELECT: &str = "r.id, r.resource, r.version, r.created_at, r.last_modified";
 
 /// The count and page statements of a list request without `sortBy`, exactly as
@@ -117,7 +118,10 @@ pub fn list_sql(
             .map_err(|e| anyhow::anyhow!("translating {f:?}: {}", e.detail()))?;
         conditions.push_str(&format!(" AND {cond}"));
     }
-    let count = Stmt { sql: format!("SELECT count(*) AS n FROM {table} r WHERE {conditions}"), binds: sql.binds.clone() };
+    let count = Stmt {
+        sql: format!("SELECT count(*) AS n FROM {table} r WHERE {conditions}"),
+        binds: sql.binds.clone(),
+    };
     let (limit, offset) = match window {
         Window::Offset { offset, limit } => (limit, Some(offset)),
         Window::After { id, count } => {
@@ -136,7 +140,12 @@ pub fn list_sql(
         let o = sql.bind(Bind::Text(o.to_string()));
         page.push_str(&format!(" OFFSET {o}::bigint"));
     }
-    Ok(Raw { count: Some(count), page: Stmt { sql: page, binds: sql.binds }, users: kind == ResourceKind::User, tenant })
+    Ok(Raw {
+        count: Some(count),
+        page: Stmt { sql: page, binds: sql.binds },
+        users: kind == ResourceKind::User,
+        tenant,
+    })
 }
 
 /// GET /Groups/{id} with `excludedAttributes=members`: one row by primary key.
@@ -166,7 +175,10 @@ pub fn cmp(name: &str, op: CompareOp, value: &str) -> Filter {
 pub fn work_email(value: &str) -> Filter {
     Filter::ValuePath {
         path: path("emails"),
-        filter: Box::new(Filter::And(Box::new(cmp("type", CompareOp::Eq, "work")), Box::new(cmp("value", CompareOp::Eq, value)))),
+        filter: Box::new(Filter::And(
+            Box::new(cmp("type", CompareOp::Eq, "work")),
+            Box::new(cmp("value", CompareOp::Eq, value)),
+        )),
     }
 }
 
@@ -174,7 +186,10 @@ pub fn work_email(value: &str) -> Filter {
 pub fn membership(group: Uuid, user: Uuid) -> Filter {
     Filter::And(
         Box::new(cmp("id", CompareOp::Eq, &group.to_string())),
-        Box::new(Filter::ValuePath { path: path("members"), filter: Box::new(cmp("value", CompareOp::Eq, &user.to_string())) }),
+        Box::new(Filter::ValuePath {
+            path: path("members"),
+            filter: Box::new(cmp("value", CompareOp::Eq, &user.to_string())),
+        }),
     )
 }
 
@@ -205,7 +220,8 @@ impl Check {
             Check::FirstId(id) => first_id == Some(id.to_string().as_str()) && resources > 0,
             Check::CursorPage(n) => resources == *n && body.get("nextCursor").is_some(),
             Check::Resource(id) => {
-                body.get("id").and_then(Value::as_str) == Some(id.to_string().as_str()) && body.get("members").is_none()
+                body.get("id").and_then(Value::as_str) == Some(id.to_string().as_str())
+                    && body.get("members").is_none()
             }
         };
         anyhow::ensure!(ok, "unexpected response for {self:?}: totalResults {total:?}, {resources} resources, first id {first_id:?}");
@@ -335,7 +351,11 @@ pub struct Http {
 
 impl Http {
     /// GET under the SCIM base; (elapsed until the whole body arrived, status, body).
-    pub async fn get(&self, path: &str, query: &[(String, String)]) -> anyhow::Result<(Duration, u16, Vec<u8>)> {
+    pub async fn get(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+    ) -> anyhow::Result<(Duration, u16, Vec<u8>)> {
         let url = format!("{}{}", self.base, path);
         let start = Instant::now();
         let response = self.client.get(&url).query(query).bearer_auth(&self.token).send().await?;
@@ -401,7 +421,9 @@ pub async fn measure(
             String::from_utf8_lossy(&body)
         );
         let json: Value = serde_json::from_slice(&body)?;
-        step.check.verify(&json).with_context(|| format!("{}: GET {} {:?}", case.name, step.path, step.query))?;
+        step.check
+            .verify(&json)
+            .with_context(|| format!("{}: GET {} {:?}", case.name, step.path, step.query))?;
         let raw = run_raw(conn, &step.raw).await?;
         let shown = json.get("totalResults").and_then(Value::as_u64);
         let total = raw.counted;

@@ -23,26 +23,134 @@ const BASE_MS: i64 = 1_735_689_600_000;
 
 /// Given names (user i gets `FIRST[i % 50]`).
 pub const FIRST: [&str; 50] = [
-    "James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "William", "Elizabeth", "David",
-    "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen", "Christopher", "Nancy",
-    "Daniel", "Lisa", "Matthew", "Betty", "Anthony", "Margaret", "Mark", "Sandra", "Donald", "Ashley", "Steven",
-    "Kimberly", "Paul", "Emily", "Andrew", "Donna", "Joshua", "Michelle", "Kenneth", "Carol", "Kevin", "Amanda",
-    "Brian", "Melissa", "George", "Deborah", "Timothy", "Stephanie",
+    "James",
+    "Mary",
+    "John",
+    "Patricia",
+    "Robert",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "William",
+    "Elizabeth",
+    "David",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Christopher",
+    "Nancy",
+    "Daniel",
+    "Lisa",
+    "Matthew",
+    "Betty",
+    "Anthony",
+    "Margaret",
+    "Mark",
+    "Sandra",
+    "Donald",
+    "Ashley",
+    "Steven",
+    "Kimberly",
+    "Paul",
+    "Emily",
+    "Andrew",
+    "Donna",
+    "Joshua",
+    "Michelle",
+    "Kenneth",
+    "Carol",
+    "Kevin",
+    "Amanda",
+    "Brian",
+    "Melissa",
+    "George",
+    "Deborah",
+    "Timothy",
+    "Stephanie",
 ];
 /// Family names (user i gets `LAST[(i / 50) % 50]`).
 pub const LAST: [&str; 50] = [
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
-    "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee",
-    "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young",
-    "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker",
-    "Hall", "Rivera", "Campbell", "Mitchell", "Carter", "Roberts",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
 ];
 const TITLES: [&str; 10] = [
-    "Engineer", "Senior Engineer", "Manager", "Director", "Analyst", "Designer", "Accountant", "Recruiter",
-    "Support Specialist", "Sales Representative",
+    "Engineer",
+    "Senior Engineer",
+    "Manager",
+    "Director",
+    "Analyst",
+    "Designer",
+    "Accountant",
+    "Recruiter",
+    "Support Specialist",
+    "Sales Representative",
 ];
-const DEPARTMENTS: [&str; 10] =
-    ["Engineering", "Sales", "Marketing", "Finance", "Support", "Legal", "Operations", "People", "Product", "Research"];
+const DEPARTMENTS: [&str; 10] = [
+    "Engineering",
+    "Sales",
+    "Marketing",
+    "Finance",
+    "Support",
+    "Legal",
+    "Operations",
+    "People",
+    "Product",
+    "Research",
+];
 
 /// Given and family name of user `i` (1-based).
 pub fn names(i: u64) -> (&'static str, &'static str) {
@@ -181,7 +289,8 @@ pub fn uuid7_sql(ms: &str, n: &str) -> String {
 /// from their saved definitions (`pg_get_indexdef`), which is several times faster than
 /// maintaining GIN and trigram indexes row by row. A run that dies mid-load repairs them next time.
 async fn save_and_drop_indexes(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
-    exec(conn, "CREATE TABLE IF NOT EXISTS bench_saved_indexes (name text PRIMARY KEY, def text NOT NULL)").await?;
+    exec(conn, "CREATE TABLE IF NOT EXISTS bench_saved_indexes (name text PRIMARY KEY, def text NOT NULL)")
+        .await?;
     exec(
         conn,
         "INSERT INTO bench_saved_indexes (name, def) \
@@ -201,7 +310,8 @@ async fn save_and_drop_indexes(conn: &mut AsyncPgConnection) -> anyhow::Result<(
 
 /// Rebuild every saved index that does not exist.
 async fn restore_indexes(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
-    exec(conn, "CREATE TABLE IF NOT EXISTS bench_saved_indexes (name text PRIMARY KEY, def text NOT NULL)").await?;
+    exec(conn, "CREATE TABLE IF NOT EXISTS bench_saved_indexes (name text PRIMARY KEY, def text NOT NULL)")
+        .await?;
     let missing: Vec<IndexDef> = diesel::sql_query(
         "SELECT name, def FROM bench_saved_indexes WHERE to_regclass(format('%I', name)) IS NULL ORDER BY name",
     )
@@ -253,8 +363,11 @@ pub async fn load(url: &str, sizes: Sizes, key: &SigningKey) -> anyhow::Result<L
                 sizes.users, sizes.groups, sizes.big_members
             );
             exec(&mut conn, "TRUNCATE bench_meta").await?;
-            exec(&mut conn, "TRUNCATE tenants, connections, connection_tokens, users, groups, group_members CASCADE")
-                .await?;
+            exec(
+                &mut conn,
+                "TRUNCATE tenants, connections, connection_tokens, users, groups, group_members CASCADE",
+            )
+            .await?;
             save_and_drop_indexes(&mut conn).await?;
             let tenant = tenants::create_tenant(&mut conn, TENANT_SLUG, "Scale benchmark", now).await?;
             let (connection, token) =
@@ -293,7 +406,12 @@ pub async fn load(url: &str, sizes: Sizes, key: &SigningKey) -> anyhow::Result<L
     Ok(Loaded { tenant, connection, token, big_group: big.id, small_group: small.id, load_secs })
 }
 
-async fn load_users(conn: &mut AsyncPgConnection, tenant: Uuid, connection: Uuid, sizes: Sizes) -> anyhow::Result<()> {
+async fn load_users(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    connection: Uuid,
+    sizes: Sizes,
+) -> anyhow::Result<()> {
     let first = sql_array(&FIRST);
     let last = sql_array(&LAST);
     let titles = sql_array(&TITLES);
@@ -347,7 +465,12 @@ async fn load_users(conn: &mut AsyncPgConnection, tenant: Uuid, connection: Uuid
     Ok(())
 }
 
-async fn load_groups(conn: &mut AsyncPgConnection, tenant: Uuid, connection: Uuid, sizes: Sizes) -> anyhow::Result<()> {
+async fn load_groups(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    connection: Uuid,
+    sizes: Sizes,
+) -> anyhow::Result<()> {
     let t = Instant::now();
     // Groups come after every user in id order; group 0 is "Big group".
     let group_ms = format!("{}::bigint + g", BASE_MS + sizes.users as i64 + 1000);
@@ -369,7 +492,8 @@ async fn load_groups(conn: &mut AsyncPgConnection, tenant: Uuid, connection: Uui
     println!("  {} groups in {:.1}s", sizes.groups, t.elapsed().as_secs_f64());
 
     let uid = |n: &str| uuid7_sql(&format!("{BASE_MS}::bigint + {n}"), n);
-    let big = format!("(SELECT id FROM groups WHERE tenant_id = '{tenant}' AND display_name_key = 'big group')");
+    let big =
+        format!("(SELECT id FROM groups WHERE tenant_id = '{tenant}' AND display_name_key = 'big group')");
     let mut start = 1u64;
     while start <= sizes.big_members {
         let end = (start + CHUNK - 1).min(sizes.big_members);
@@ -435,7 +559,11 @@ struct SampleRow {
 }
 
 /// Read the rows of the users with the given generator indexes.
-pub async fn sample_users(conn: &mut AsyncPgConnection, tenant: Uuid, indexes: &[u64]) -> anyhow::Result<Vec<UserSample>> {
+pub async fn sample_users(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    indexes: &[u64],
+) -> anyhow::Result<Vec<UserSample>> {
     let keys: Vec<String> = indexes.iter().map(|&i| user_name(i).to_lowercase()).collect();
     let rows: Vec<SampleRow> = diesel::sql_query(
         "SELECT id, user_name, external_id, email FROM users \
@@ -454,7 +582,13 @@ pub async fn sample_users(conn: &mut AsyncPgConnection, tenant: Uuid, indexes: &
             .and_then(|local| local.rsplit('.').next())
             .and_then(|n| n.parse().ok())
             .context("unexpected userName in the data set")?;
-        out.push(UserSample { index, id: r.id, user_name: r.user_name, external_id: r.external_id, email: r.email });
+        out.push(UserSample {
+            index,
+            id: r.id,
+            user_name: r.user_name,
+            external_id: r.external_id,
+            email: r.email,
+        });
     }
     anyhow::ensure!(out.len() == indexes.len(), "sampled {} users, found {}", indexes.len(), out.len());
     out.sort_by_key(|s| s.index);
@@ -462,7 +596,11 @@ pub async fn sample_users(conn: &mut AsyncPgConnection, tenant: Uuid, indexes: &
 }
 
 /// Ids of "Group g" for the given g.
-pub async fn sample_groups(conn: &mut AsyncPgConnection, tenant: Uuid, numbers: &[u64]) -> anyhow::Result<Vec<(String, Uuid)>> {
+pub async fn sample_groups(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    numbers: &[u64],
+) -> anyhow::Result<Vec<(String, Uuid)>> {
     #[derive(QueryableByName)]
     struct G {
         #[diesel(sql_type = Text)]
@@ -471,12 +609,13 @@ pub async fn sample_groups(conn: &mut AsyncPgConnection, tenant: Uuid, numbers: 
         id: Uuid,
     }
     let keys: Vec<String> = numbers.iter().map(|g| format!("group {g}")).collect();
-    let rows: Vec<G> =
-        diesel::sql_query("SELECT display_name, id FROM groups WHERE tenant_id = $1 AND display_name_key = ANY($2)")
-            .bind::<SqlUuid, _>(tenant)
-            .bind::<Array<Text>, _>(&keys)
-            .load(conn)
-            .await?;
+    let rows: Vec<G> = diesel::sql_query(
+        "SELECT display_name, id FROM groups WHERE tenant_id = $1 AND display_name_key = ANY($2)",
+    )
+    .bind::<SqlUuid, _>(tenant)
+    .bind::<Array<Text>, _>(&keys)
+    .load(conn)
+    .await?;
     anyhow::ensure!(rows.len() == numbers.len(), "sampled {} groups, found {}", numbers.len(), rows.len());
     Ok(rows.into_iter().map(|g| (g.display_name, g.id)).collect())
 }

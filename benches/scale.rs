@@ -572,6 +572,17 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
     }
     let (rss_end, hwm) = memory(server.pid())?;
 
+    // One bare SQL round trip from the bench process, to price the extra statements Roster runs
+    // per request (pool checkout pings, the token check).
+    let mut round_trips = Vec::with_capacity(args.requests);
+    for _ in 0..args.requests {
+        let t = Instant::now();
+        diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+        round_trips.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    round_trips.sort_by(f64::total_cmp);
+    let round_trip = cases::pct(&round_trips, 50.0);
+
     // EXPLAIN the IdP filters.
     let mut plans = String::new();
     let mut findings = Vec::new();
@@ -742,6 +753,10 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
             "GET group (excludedAttributes=members), 10 members → big group",
             None
         )
+    )?;
+    writeln!(
+        md,
+        "- One bare SQL round trip (`SELECT 1`, simple protocol) from the bench: p50 {round_trip:.3} ms"
     )?;
     writeln!(md, "\n### Server memory (roster serve)\n")?;
     writeln!(md, "- RSS after start: {rss_start:.1} MiB; RSS after all cases: {rss_end:.1} MiB; peak (VmHWM): **{hwm:.1} MiB**")?;

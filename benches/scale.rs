@@ -756,7 +756,7 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
     )?;
     writeln!(
         md,
-        "- One bare SQL round trip (`SELECT 1`, simple protocol) from the bench: p50 {round_trip:.3} ms"
+        "- One bare SQL statement (`SELECT 1` through diesel-async sql_query) from the bench: p50 {round_trip:.3} ms"
     )?;
     writeln!(md, "\n### Server memory (roster serve)\n")?;
     writeln!(md, "- RSS after start: {rss_start:.1} MiB; RSS after all cases: {rss_end:.1} MiB; peak (VmHWM): **{hwm:.1} MiB**")?;

@@ -130,9 +130,13 @@ pub(crate) fn take_parent(resource: &mut Map<String, Value>) -> ScimResult<Optio
     }
     match parent.as_ref().and_then(Value::as_str) {
         None => Ok(None),
-        Some(text) => Uuid::parse_str(text)
-            .map(Some)
-            .map_err(|_| ScimError::invalid_value(format!("parent: no such Group {text}"))),
+        // A reference is the group's URL (`.../Groups/<id>`); its bare id is accepted too.
+        Some(text) => {
+            let id = text.trim_end_matches('/').rsplit_once("/Groups/").map_or(text, |(_, id)| id);
+            Uuid::parse_str(id)
+                .map(Some)
+                .map_err(|_| ScimError::invalid_value(format!("parent: no such Group {text}")))
+        }
     }
 }
 
@@ -166,12 +170,12 @@ fn member_json(base_url: &str, m: &MemberRow) -> Value {
     })
 }
 
-pub(crate) fn stored(row: GroupRow, members: Option<Vec<Value>>) -> Stored {
+pub(crate) fn stored(row: GroupRow, members: Option<Vec<Value>>, base_url: &str) -> Stored {
     let mut attributes = object(row.resource);
     if let Some(parent) = row.parent_id {
         let ext = attributes.entry(ROSTER_GROUP_SCHEMA).or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(ext) = ext {
-            ext.insert("parent".into(), Value::String(parent.to_string()));
+            ext.insert("parent".into(), Value::String(format!("{base_url}/Groups/{parent}")));
         }
     }
     if let Some(members) = members.filter(|m| !m.is_empty()) {
@@ -196,7 +200,7 @@ pub(crate) async fn with_members(
     want_members: bool,
 ) -> ScimResult<Vec<Stored>> {
     if !want_members || rows.is_empty() {
-        return Ok(rows.into_iter().map(|r| stored(r, None)).collect());
+        return Ok(rows.into_iter().map(|r| stored(r, None, &ctx.base_url)).collect());
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let members = groups::members_of(conn, ctx.tenant(), &ids).await?;
@@ -208,7 +212,7 @@ pub(crate) async fn with_members(
                 .filter(|m| m.group_id == row.id)
                 .map(|m| member_json(&ctx.base_url, m))
                 .collect();
-            stored(row, Some(mine))
+            stored(row, Some(mine), &ctx.base_url)
         })
         .collect())
 }

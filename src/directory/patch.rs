@@ -113,7 +113,7 @@ pub async fn patch_group(
             check_if_match(if_match, Version::new(old.version))?;
             let old_parent = old.parent_id;
             // The engine sees the group as clients do: with its parent in Roster's extension.
-            let current = groups::stored(old, None).attributes;
+            let current = groups::stored(old, None, &ctx.base_url).attributes;
             let applied = apply(registry, ResourceKind::Group, &current, &id.to_string(), request, mode)?;
             // Attributes (and the tree position) first, so member cycle checks see the new parent.
             if applied.changed {

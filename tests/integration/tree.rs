@@ -34,7 +34,11 @@ async fn parents_are_set_shown_and_inherited_by_members() {
     let app = TestApp::spawn().await;
     let finance = id(&group(&app, "Finance", None).await);
     let accounting = group(&app, "Accounting", Some(&finance)).await;
-    assert_eq!(accounting.body[EXT]["parent"], finance.as_str());
+    assert_eq!(
+        accounting.body[EXT]["parent"],
+        format!("{}/Groups/{finance}", app.creds.base),
+        "a reference: the URL"
+    );
     assert_eq!(accounting.body[EXT]["kind"], "department");
     assert!(accounting.body["schemas"].as_array().unwrap().contains(&json!(EXT)));
     let accounting = id(&accounting);
@@ -107,7 +111,20 @@ async fn moving_and_deleting_in_the_tree() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    assert_eq!(app.get(&format!("/Groups/{leaf}")).await.body[EXT]["parent"], other.as_str());
+    assert_eq!(
+        app.get(&format!("/Groups/{leaf}")).await.body[EXT]["parent"],
+        format!("{}/Groups/{other}", app.creds.base)
+    );
+    // The URL form is accepted on input too.
+    let url = format!("{}/Groups/{root}", app.creds.base);
+    let r = patch(
+        &app,
+        &format!("/Groups/{leaf}"),
+        json!([{"op": "replace", "path": format!("{EXT}:parent"), "value": url}]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(app.get(&format!("/Groups/{leaf}")).await.body[EXT]["parent"], url);
     patch(&app, &format!("/Groups/{leaf}"), json!([{"op": "remove", "path": format!("{EXT}:parent")}])).await;
     let body = app.get(&format!("/Groups/{leaf}")).await.body;
     assert!(body[EXT].get("parent").is_none(), "a root again");

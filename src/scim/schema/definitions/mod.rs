@@ -127,9 +127,10 @@ const GROUP_ATTRS: &[Attribute] = &[
 ];
 
 const ROSTER_GROUP_ATTRS: &[Attribute] = &[
-    string(
+    reference(
         "parent",
-        "The id of the parent group in the organization's group tree; assignments to a group apply to all its descendants.",
+        &["Group"],
+        "The parent group in the organization's group tree (its URL, or on input also its id); assignments to a group apply to all its descendants.",
     )
     .case_exact(),
     string("kind", "What the group is in the organization, e.g. department, team or store."),

@@ -15,7 +15,8 @@ use crate::scim::patch::{apply, MemberChange, Mode, PatchRequest, Rule};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
 use crate::scim::schema::{Registry, ResourceKind};
 
-fn mode(ctx: &Context) -> Mode {
+/// The PATCH dialect the caller's connection accepts.
+pub(crate) fn mode(ctx: &Context) -> Mode {
     if ctx.principal.strict {
         Mode::Strict
     } else {
@@ -72,7 +73,8 @@ pub async fn patch_user(
     Ok(stored)
 }
 
-/// PATCH a group: attributes and membership in one transaction. Returns the group's id.
+/// PATCH a group: attributes and membership in one transaction. Returns the group's version
+/// afterwards.
 pub async fn patch_group(
     conn: &mut Conn,
     ctx: &Context,
@@ -80,11 +82,11 @@ pub async fn patch_group(
     id: Uuid,
     request: &PatchRequest,
     if_match: Option<&EntityTags>,
-) -> ScimResult<()> {
+) -> ScimResult<Version> {
     let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
     let mode = mode(ctx);
-    let fired = conn
+    let (version, fired) = conn
         .transaction::<_, ScimError, _>(async move |conn| {
             let old = group_store::find_for_update(conn, tenant, id)
                 .await?
@@ -123,9 +125,10 @@ pub async fn patch_group(
             } else if members_changed {
                 group_store::touch(conn, tenant, id, now).await?;
             }
-            Ok(applied.fired)
+            let bumped = i64::from(applied.changed || members_changed);
+            Ok((Version::new(old.version + bumped), applied.fired))
         })
         .await?;
     log_rules(ResourceKind::Group, id, &fired);
-    Ok(())
+    Ok(version)
 }

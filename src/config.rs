@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use crate::scim::bulk::BulkLimits;
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -46,6 +48,15 @@ pub struct Settings {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "ROSTER_MAX_BODY_BYTES", default_value_t = 1_048_576, global = true)]
     pub max_body_bytes: usize,
+
+    /// Most operations one `/Bulk` request may carry (advertised as `bulk.maxOperations`).
+    #[arg(long, env = "ROSTER_BULK_MAX_OPERATIONS", default_value_t = 1000, global = true)]
+    pub bulk_max_operations: usize,
+
+    /// Largest `/Bulk` request body in bytes (advertised as `bulk.maxPayloadSize`); it replaces
+    /// `ROSTER_MAX_BODY_BYTES` on that endpoint.
+    #[arg(long, env = "ROSTER_BULK_MAX_PAYLOAD_BYTES", default_value_t = 1_048_576, global = true)]
+    pub bulk_max_payload_bytes: usize,
 
     /// Page size used when a list request gives no `count`.
     #[arg(long, env = "ROSTER_DEFAULT_PAGE_SIZE", default_value_t = 100, global = true)]
@@ -102,12 +113,26 @@ impl Settings {
         if !(1..=36_500).contains(&self.log_retention_days) {
             return Err(ConfigError("ROSTER_LOG_RETENTION_DAYS must be between 1 and 36500".into()));
         }
+        if self.bulk_max_operations == 0 {
+            return Err(ConfigError("ROSTER_BULK_MAX_OPERATIONS must be at least 1".into()));
+        }
+        if self.bulk_max_payload_bytes < 1024 {
+            return Err(ConfigError("ROSTER_BULK_MAX_PAYLOAD_BYTES must be at least 1024".into()));
+        }
         if let Some(key) = &self.signing_key {
             if key.len() < 32 {
                 return Err(ConfigError("ROSTER_SIGNING_KEY must be at least 32 bytes long".into()));
             }
         }
         Ok(())
+    }
+
+    /// The `/Bulk` limits.
+    pub fn bulk_limits(&self) -> BulkLimits {
+        BulkLimits {
+            max_operations: self.bulk_max_operations,
+            max_payload_bytes: self.bulk_max_payload_bytes,
+        }
     }
 
     /// The public base URL without a trailing slash.

@@ -148,6 +148,11 @@ impl ScimError {
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::new(409, None, detail)
     }
+    /// 409 `invalidValue`: a bulk operation refers to a `bulkId:` that no POST of the request
+    /// created (RFC 7644 §3.7.2): the request is well formed, the resource does not exist.
+    pub fn unresolved_bulk_id(detail: impl Into<String>) -> Self {
+        Self::new(409, Some(ScimType::InvalidValue), detail)
+    }
     /// 412: `If-Match` did not match the current version.
     pub fn precondition_failed(detail: impl Into<String>) -> Self {
         Self::new(412, None, detail)
@@ -237,3 +242,48 @@ impl std::error::Error for ScimError {}
 
 /// Result alias for request-path code.
 pub type ScimResult<T> = Result<T, ScimError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_constructor_has_its_status_and_scim_type() {
+        use ScimType as T;
+        let table: Vec<(ScimError, u16, Option<ScimType>)> = vec![
+            (ScimError::invalid_syntax("x"), 400, Some(T::InvalidSyntax)),
+            (ScimError::invalid_value("x"), 400, Some(T::InvalidValue)),
+            (ScimError::invalid_filter("x"), 400, Some(T::InvalidFilter)),
+            (ScimError::invalid_path("x"), 400, Some(T::InvalidPath)),
+            (ScimError::no_target("x"), 400, Some(T::NoTarget)),
+            (ScimError::mutability("x"), 400, Some(T::Mutability)),
+            (ScimError::too_many("x"), 400, Some(T::TooMany)),
+            (ScimError::invalid_version("x"), 400, Some(T::InvalidVers)),
+            (ScimError::invalid_cursor("x"), 400, Some(T::InvalidCursor)),
+            (ScimError::expired_cursor("x"), 400, Some(T::ExpiredCursor)),
+            (ScimError::invalid_count("x"), 400, Some(T::InvalidCount)),
+            (ScimError::bad_request("x"), 400, None),
+            (ScimError::uniqueness("userName"), 409, Some(T::Uniqueness)),
+            (ScimError::unauthorized("x"), 401, None),
+            (ScimError::forbidden("x"), 403, None),
+            (ScimError::not_found("x"), 404, None),
+            (ScimError::method_not_allowed("x"), 405, None),
+            (ScimError::conflict("x"), 409, None),
+            (ScimError::unresolved_bulk_id("x"), 409, Some(T::InvalidValue)),
+            (ScimError::precondition_failed("x"), 412, None),
+            (ScimError::payload_too_large("x"), 413, None),
+            (ScimError::unsupported_media_type("x"), 415, None),
+            (ScimError::not_implemented("x"), 501, None),
+            (ScimError::with_status(429, "x"), 429, None),
+            (ScimError::unavailable(anyhow::anyhow!("down")), 503, None),
+            (ScimError::internal(anyhow::anyhow!("boom")), 500, None),
+        ];
+        for (err, status, scim_type) in table {
+            assert_eq!((err.status(), err.scim_type()), (status, scim_type), "{err}");
+            let body = err.body();
+            assert_eq!(body["status"], status.to_string(), "status is a string");
+            assert_eq!(body["scimType"].as_str(), scim_type.map(ScimType::as_str));
+            assert!(!body.to_string().contains("boom"), "causes never reach the body");
+        }
+    }
+}

@@ -118,10 +118,12 @@ impl Application {
             signing_key: parts.signing_key,
             public_url: public_url.clone(),
             limits: PageLimits { default_size: settings.default_page_size, max_size: settings.max_page_size },
+            bulk: settings.bulk_limits(),
             max_body_bytes: settings.max_body_bytes,
             clock: parts.clock,
         });
         let max_body = settings.max_body_bytes;
+        let bulk = settings.bulk_limits();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -130,7 +132,7 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(http::extract::query_error))
                 .app_data(web::PathConfig::default().error_handler(http::extract::path_error))
                 .wrap(from_fn(http::middleware::observe))
-                .configure(http::routes)
+                .configure(move |cfg| http::routes(cfg, bulk))
         })
         .listen(listener)?
         .shutdown_timeout(30)

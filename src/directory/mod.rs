@@ -1,6 +1,7 @@
 //! The directory model on top of SCIM resources: lifecycle rules for members and groups, each
 //! operation one database transaction. Handlers call these; these call `db`.
 
+pub mod bulk;
 pub mod groups;
 pub mod listing;
 pub mod password;

@@ -15,7 +15,8 @@ use crate::scim::patch::{apply, MemberChange, Mode, PatchRequest, Rule};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
 use crate::scim::schema::{Registry, ResourceKind};
 
-fn mode(ctx: &Context) -> Mode {
+/// The PATCH dialect the caller's connection accepts.
+pub(crate) fn mode(ctx: &Context) -> Mode {
     if ctx.principal.strict {
         Mode::Strict
     } else {
@@ -92,8 +93,8 @@ pub async fn patch_user(
     Ok(written)
 }
 
-/// PATCH a group: attributes and membership in one transaction. Returns the tolerance rules
-/// that fired.
+/// PATCH a group: attributes and membership in one transaction. Returns the group's version
+/// afterwards and the tolerance rules that fired.
 pub async fn patch_group(
     conn: &mut Conn,
     ctx: &Context,
@@ -101,17 +102,17 @@ pub async fn patch_group(
     id: Uuid,
     request: &PatchRequest,
     if_match: Option<&EntityTags>,
-) -> ScimResult<Vec<Rule>> {
+) -> ScimResult<(Version, Vec<Rule>)> {
     let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
     let mode = mode(ctx);
-    let fired = conn
+    let (version, fired) = conn
         .transaction::<_, ScimError, _>(async move |conn| {
             let old = group_store::find_for_update(conn, tenant, id)
                 .await?
                 .ok_or_else(|| ScimError::not_found(format!("Group {id} not found")))?;
             check_if_match(if_match, Version::new(old.version))?;
-            let old_parent = old.parent_id;
+            let (old_parent, old_version) = (old.parent_id, old.version);
             // The engine sees the group as clients do: with its parent in Roster's extension.
             let current = groups::stored(old, None, &ctx.base_url).attributes;
             let applied = apply(registry, ResourceKind::Group, &current, &id.to_string(), request, mode)?;
@@ -153,9 +154,10 @@ pub async fn patch_group(
             if !applied.changed && members_changed {
                 group_store::touch(conn, tenant, id, now).await?;
             }
-            Ok(applied.fired)
+            let bumped = i64::from(applied.changed || members_changed);
+            Ok((Version::new(old_version + bumped), applied.fired))
         })
         .await?;
     log_rules(ResourceKind::Group, id, &fired);
-    Ok(fired)
+    Ok((version, fired))
 }

@@ -24,7 +24,7 @@ fn refuse_filter(req: &HttpRequest) -> ScimResult<()> {
 
 /// GET /ServiceProviderConfig.
 pub async fn service_provider_config(Caller(ctx): Caller, state: web::Data<AppState>) -> HttpResponse {
-    scim(StatusCode::OK, &spc_document(&ctx.base_url, state.limits))
+    scim(StatusCode::OK, &spc_document(&ctx.base_url, state.limits, state.bulk))
 }
 
 const KINDS: [ResourceKind; 2] = [ResourceKind::User, ResourceKind::Group];

@@ -5,9 +5,9 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::error::{ScimError, ScimResult};
+pub use crate::scim::resource::resource_id;
 use crate::scim::resource::EntityTags;
 
 /// Parse a request body as JSON. Accepts `application/scim+json`, `application/json` (Okta) and
@@ -32,11 +32,6 @@ pub fn json_body(req: &HttpRequest, body: &web::Bytes) -> ScimResult<Value> {
             e.column()
         ))
     })
-}
-
-/// A resource id from the URL. Ids Roster did not issue cannot exist: 404, not 400.
-pub fn resource_id(kind_name: &str, raw: &str) -> ScimResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("{kind_name} {raw} not found")))
 }
 
 /// A precondition header (`If-Match` / `If-None-Match`), if present.

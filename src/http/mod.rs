@@ -19,6 +19,7 @@ use crate::auth::SigningKey;
 use crate::clock::Clock;
 use crate::db::DbPool;
 use crate::provisioning::Recorder;
+use crate::scim::bulk::BulkLimits;
 use crate::scim::list::PageLimits;
 use crate::scim::schema::Registry;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub public_url: String,
     /// Page size limits.
     pub limits: PageLimits,
+    /// `/Bulk` limits.
+    pub bulk: BulkLimits,
     /// Request body limit in bytes.
     pub max_body_bytes: usize,
     /// Time source.
@@ -60,9 +63,11 @@ fn read_only(path: &str, get: actix_web::Route) -> actix_web::Resource {
     web::resource(path).route(get).default_service(web::to(resources::method_not_allowed))
 }
 
-/// The whole API surface.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    use resources::{create, delete, get, list, not_supported, patch, replace, search, search_all};
+/// The whole API surface. `/Bulk` reads bodies up to its own limit, not the global one.
+pub fn routes(cfg: &mut web::ServiceConfig, bulk: BulkLimits) {
+    use resources::{
+        bulk as bulk_request, create, delete, get, list, not_supported, patch, replace, search, search_all,
+    };
     let method_not_allowed = || web::to(resources::method_not_allowed);
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
@@ -76,7 +81,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(read_only("/ResourceTypes/{id}", web::get().to(discovery::resource_type)))
                 .service(read_only("/Schemas", web::get().to(discovery::schemas)))
                 .service(read_only("/Schemas/{id}", web::get().to(discovery::schema)))
-                .route("/Bulk", web::post().to(not_supported))
+                .service(
+                    web::resource("/Bulk")
+                        .app_data(web::PayloadConfig::new(bulk.max_payload_bytes))
+                        .route(web::post().to(bulk_request))
+                        .default_service(method_not_allowed()),
+                )
                 .route("/Me", web::to(not_supported))
                 .service(
                     web::resource("/.search")

@@ -2,16 +2,21 @@
 
 use serde_json::{json, Value};
 
+use crate::scim::bulk::BulkLimits;
 use crate::scim::cursor::CURSOR_TIMEOUT_SECS;
 use crate::scim::list::PageLimits;
 
 /// Build `/ServiceProviderConfig` for a connection's base URL.
-pub fn service_provider_config(base_url: &str, limits: PageLimits) -> Value {
+pub fn service_provider_config(base_url: &str, limits: PageLimits, bulk: BulkLimits) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
         "patch": { "supported": true },
-        "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
+        "bulk": {
+            "supported": true,
+            "maxOperations": bulk.max_operations,
+            "maxPayloadSize": bulk.max_payload_bytes
+        },
         "filter": { "supported": true, "maxResults": limits.max_size },
         "changePassword": { "supported": true },
         "sort": { "supported": true },

@@ -108,6 +108,12 @@ pub fn format_datetime(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A resource id from a URL or a bulk operation's path. Ids Roster did not issue cannot exist:
+/// 404, not 400.
+pub fn resource_id(kind_name: &str, raw: &str) -> ScimResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("{kind_name} {raw} not found")))
+}
+
 /// The URL of one resource below a SCIM base URL.
 pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
     format!("{base_url}{}/{id}", kind.endpoint())

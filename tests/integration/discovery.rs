@@ -20,7 +20,9 @@ async fn service_provider_config_tells_the_truth() {
     assert_eq!(spc["patch"]["supported"], true);
     assert_eq!(spc["filter"]["supported"], true);
     assert_eq!(spc["filter"]["maxResults"], 1000);
-    assert_eq!(spc["bulk"]["supported"], false);
+    assert_eq!(spc["bulk"]["supported"], true);
+    assert_eq!(spc["bulk"]["maxOperations"], 1000);
+    assert_eq!(spc["bulk"]["maxPayloadSize"], 1_048_576);
     assert_eq!(spc["sort"]["supported"], true);
     assert_eq!(spc["pagination"]["cursor"], true);
     assert_eq!(spc["pagination"]["cursorTimeout"], 3600);

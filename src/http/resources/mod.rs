@@ -1,5 +1,7 @@
-//! `/Users` and `/Groups`: one handler per operation, shared by both resource types.
+//! `/Users` and `/Groups`: one handler per operation, shared by both resource types; and
+//! `/Bulk`, which runs many of those operations in one request.
 
+mod bulk;
 mod create;
 mod delete;
 mod get;
@@ -7,6 +9,7 @@ mod list;
 mod patch;
 mod replace;
 
+pub use bulk::bulk;
 pub use create::create;
 pub use delete::delete;
 pub use get::get;
@@ -108,7 +111,9 @@ pub async fn not_supported(req: HttpRequest, _caller: Caller) -> ScimResult<Http
 pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     let err = ScimError::method_not_allowed(format!("{} is not allowed on {}", req.method(), req.path()));
     let mut res = actix_web::ResponseError::error_response(&err);
+    let pattern = req.match_pattern().unwrap_or_default();
     let allow = match req.match_info().get("endpoint") {
+        _ if pattern.ends_with("/Bulk") || pattern.ends_with(".search") => "POST",
         Some(_) if req.match_info().get("id").is_some() => "GET, PUT, PATCH, DELETE",
         Some(_) => "GET, POST",
         None => "GET",

@@ -58,7 +58,7 @@ pub async fn patch(
             Ok(resource_response(StatusCode::OK, &state, kind, &ctx, &user[0], &projection))
         }
         ResourceKind::Group => {
-            let fired =
+            let (_, fired) =
                 patch::patch_group(&mut conn, &ctx, &state.registry, id, &request, if_match.as_ref()).await?;
             note(&req, |r| r.rules(&fired));
             if pairs.is_empty() {

@@ -209,85 +209,93 @@ async fn raw_member_txn(
     Ok([t4 - t0, t1 - t0, t2 - t1, t3 - t2, t4 - t3])
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One membership form against every group, interleaved: request k goes to each group in turn
+/// (so drift on a shared machine hits every size alike), naming spare user k. Member counts are
+/// checked with SQL before and after.
 async fn measure_members(
     http: &Http,
     conn: &mut AsyncPgConnection,
     tenant: Uuid,
-    group: &data::Group,
+    groups: &[data::Group],
     op: MemberOp,
     spare: &[Uuid],
     warmup: usize,
-) -> anyhow::Result<MemberMeasured> {
-    let (before, of_spare) = member_counts(conn, tenant, group.id, spare).await?;
-    let expected_spare = if op == MemberOp::Add { 0 } else { spare.len() as i64 };
-    anyhow::ensure!(
-        of_spare == expected_spare,
-        "{}: {of_spare} of the {} spare users are members before {op:?}, expected {expected_spare}",
-        group.name,
-        spare.len()
-    );
-    let mut m = MemberMeasured {
-        op,
-        group: group.name.clone(),
-        size: group.size,
-        n: 0,
-        roster: Vec::new(),
-        raw: Vec::new(),
-        raw_lock: Vec::new(),
-        raw_resolve: Vec::new(),
-        raw_write: Vec::new(),
-        raw_touch: Vec::new(),
-        http: Vec::new(),
-        before,
-        after: 0,
-    };
-    let path = format!("/Groups/{}", group.id);
-    for (k, &user) in spare.iter().enumerate() {
-        let h = http.healthz().await?;
-        let raw = raw_member_txn(conn, tenant, group.id, user, op).await?;
-        let (d, status, body) = http.patch(&path, &op.body(user)).await?;
+) -> anyhow::Result<Vec<MemberMeasured>> {
+    let mut out = Vec::with_capacity(groups.len());
+    for group in groups {
+        let (before, of_spare) = member_counts(conn, tenant, group.id, spare).await?;
+        let expected_spare = if op == MemberOp::Add { 0 } else { spare.len() as i64 };
         anyhow::ensure!(
-            status == 204 && body.is_empty(),
-            "{} {op:?} {user}: {status} {}",
+            of_spare == expected_spare,
+            "{}: {of_spare} of the {} spare users are members before {op:?}, expected {expected_spare}",
             group.name,
-            String::from_utf8_lossy(&body)
+            spare.len()
         );
-        if k >= warmup {
-            m.n += 1;
-            m.roster.push(ms(d));
-            m.http.push(ms(h));
-            m.raw.push(ms(raw[0]));
-            m.raw_lock.push(ms(raw[1]));
-            m.raw_resolve.push(ms(raw[2]));
-            m.raw_write.push(ms(raw[3]));
-            m.raw_touch.push(ms(raw[4]));
+        out.push(MemberMeasured {
+            op,
+            group: group.name.clone(),
+            size: group.size,
+            n: 0,
+            roster: Vec::new(),
+            raw: Vec::new(),
+            raw_lock: Vec::new(),
+            raw_resolve: Vec::new(),
+            raw_write: Vec::new(),
+            raw_touch: Vec::new(),
+            http: Vec::new(),
+            before,
+            after: 0,
+        });
+    }
+    for (k, &user) in spare.iter().enumerate() {
+        for (group, m) in groups.iter().zip(out.iter_mut()) {
+            let h = http.healthz().await?;
+            let raw = raw_member_txn(conn, tenant, group.id, user, op).await?;
+            let (d, status, body) = http.patch(&format!("/Groups/{}", group.id), &op.body(user)).await?;
+            anyhow::ensure!(
+                status == 204 && body.is_empty(),
+                "{} {op:?} {user}: {status} {}",
+                group.name,
+                String::from_utf8_lossy(&body)
+            );
+            if k >= warmup {
+                m.n += 1;
+                m.roster.push(ms(d));
+                m.http.push(ms(h));
+                m.raw.push(ms(raw[0]));
+                m.raw_lock.push(ms(raw[1]));
+                m.raw_resolve.push(ms(raw[2]));
+                m.raw_write.push(ms(raw[3]));
+                m.raw_touch.push(ms(raw[4]));
+            }
         }
     }
-    let (after, of_spare) = member_counts(conn, tenant, group.id, spare).await?;
-    let (want_after, want_spare) = if op == MemberOp::Add {
-        (before + spare.len() as i64, spare.len() as i64)
-    } else {
-        (before - spare.len() as i64, 0)
-    };
-    anyhow::ensure!(
-        after == want_after && of_spare == want_spare,
-        "{} after {op:?}: {after} members ({of_spare} spare), expected {want_after} ({want_spare})",
-        group.name
-    );
-    m.after = after;
-    for v in [
-        &mut m.roster,
-        &mut m.raw,
-        &mut m.raw_lock,
-        &mut m.raw_resolve,
-        &mut m.raw_write,
-        &mut m.raw_touch,
-        &mut m.http,
-    ] {
-        v.sort_by(f64::total_cmp);
+    for (group, m) in groups.iter().zip(out.iter_mut()) {
+        let (after, of_spare) = member_counts(conn, tenant, group.id, spare).await?;
+        let (want_after, want_spare) = if op == MemberOp::Add {
+            (m.before + spare.len() as i64, spare.len() as i64)
+        } else {
+            (m.before - spare.len() as i64, 0)
+        };
+        anyhow::ensure!(
+            after == want_after && of_spare == want_spare,
+            "{} after {op:?}: {after} members ({of_spare} spare), expected {want_after} ({want_spare})",
+            group.name
+        );
+        m.after = after;
+        for v in [
+            &mut m.roster,
+            &mut m.raw,
+            &mut m.raw_lock,
+            &mut m.raw_resolve,
+            &mut m.raw_write,
+            &mut m.raw_touch,
+            &mut m.http,
+        ] {
+            v.sort_by(f64::total_cmp);
+        }
     }
-    Ok(m)
+    Ok(out)
 }
 
 /// Throughput and latencies of one user-PATCH-side case.
@@ -545,49 +553,57 @@ async fn run(args: &Args, url: &str, target: &std::path::Path) -> anyhow::Result
     let http =
         Http { client, base: format!("{root}/scim/v2/{}", loaded.connection), root, token: loaded.token };
 
-    // 1. Membership.
-    let mut member_results = Vec::new();
-    for group in &loaded.groups {
-        let t = Instant::now();
-        let mut phase = Vec::new();
-        phase.push(
-            measure_members(&http, &mut conn, tenant, group, MemberOp::Add, &spare, args.warmup).await?,
-        );
-        phase.push(
-            measure_members(&http, &mut conn, tenant, group, MemberOp::RemoveValue, &spare, args.warmup)
-                .await?,
-        );
-        // Put the spare users back (untimed, one statement) for the aadOpt removal.
-        let n = group_store::add_members(
+    // Warm-up of the server (pool connections, statement caches) and of the bench's connection:
+    // add and remove spare users on a filler group, counts checked like the measured phases.
+    let warm = &spare[..spare.len().min(100)];
+    for op in [MemberOp::Add, MemberOp::RemoveValue] {
+        measure_members(
+            &http,
             &mut conn,
             tenant,
-            group.id,
-            &spare.iter().map(|id| (*id, "User")).collect::<Vec<_>>(),
+            std::slice::from_ref(&loaded.warm_group),
+            op,
+            warm,
+            warm.len(),
         )
         .await?;
-        anyhow::ensure!(n == spare.len(), "re-adding the spare users added {n}");
-        phase.push(
-            measure_members(&http, &mut conn, tenant, group, MemberOp::RemoveFilter, &spare, args.warmup)
-                .await?,
-        );
-        for m in &phase {
-            println!(
-                "{:<14} {:<42} n={:<4} roster p50 {:>6.2} ms p99 {:>6.2}  raw p50 {:>6.2}  http p50 {:>5.2}  ratio {:>5.2}  members {} → {}",
-                m.group,
-                m.op.label(),
-                m.n,
-                m.p50(),
-                pct(&m.roster, 99.0),
-                pct(&m.raw, 50.0),
-                pct(&m.http, 50.0),
-                m.ratio(),
-                m.before,
-                m.after
-            );
-        }
-        println!("  ({:.0}s)", t.elapsed().as_secs_f64());
-        member_results.extend(phase);
     }
+
+    // 1. Membership: add, remove (value array), put back with SQL, remove (aadOpt filter).
+    let mut member_results = Vec::new();
+    let groups = &loaded.groups;
+    let t = Instant::now();
+    member_results
+        .extend(measure_members(&http, &mut conn, tenant, groups, MemberOp::Add, &spare, args.warmup).await?);
+    member_results.extend(
+        measure_members(&http, &mut conn, tenant, groups, MemberOp::RemoveValue, &spare, args.warmup).await?,
+    );
+    // Put the spare users back (untimed, one statement per group) for the aadOpt removal.
+    let back: Vec<(Uuid, &str)> = spare.iter().map(|id| (*id, "User")).collect();
+    for group in groups {
+        let n = group_store::add_members(&mut conn, tenant, group.id, &back).await?;
+        anyhow::ensure!(n == spare.len(), "re-adding the spare users to {} added {n}", group.name);
+    }
+    member_results.extend(
+        measure_members(&http, &mut conn, tenant, groups, MemberOp::RemoveFilter, &spare, args.warmup)
+            .await?,
+    );
+    for m in &member_results {
+        println!(
+            "{:<14} {:<42} n={:<4} roster p50 {:>6.2} ms p99 {:>6.2}  raw p50 {:>6.2}  http p50 {:>5.2}  ratio {:>5.2}  members {} → {}",
+            m.group,
+            m.op.label(),
+            m.n,
+            m.p50(),
+            pct(&m.roster, 99.0),
+            pct(&m.raw, 50.0),
+            pct(&m.http, 50.0),
+            m.ratio(),
+            m.before,
+            m.after
+        );
+    }
+    println!("  membership cases took {:.0}s", t.elapsed().as_secs_f64());
 
     // 2. User attribute PATCH: throughput and latency, sequential and concurrent.
     let mut rates = Vec::new();
@@ -729,8 +745,8 @@ async fn run(args: &Args, url: &str, target: &std::path::Path) -> anyhow::Result
     writeln!(
         md,
         "- Membership: per group and form, {} warm-up + {} timed sequential PATCHes, each naming one \
-         user not yet in the group (add) or added by the add phase (remove); every response 204; member \
-         counts checked with SQL before and after every phase",
+         user not yet in the group (add) or added by the add phase (remove); the three groups take turns \
+         request by request; every response 204; member counts checked with SQL before and after every phase",
         args.warmup, args.requests
     )?;
     writeln!(

@@ -66,6 +66,8 @@ pub struct Loaded {
     pub token: String,
     /// The measured groups, smallest first.
     pub groups: Vec<Group>,
+    /// A filler group for the warm-up.
+    pub warm_group: Group,
     /// A member of the largest group (for EXPLAIN of a delete).
     pub big_member: Uuid,
     /// A member of the middle group (also in the largest), for EXPLAIN of groups_of.
@@ -120,7 +122,7 @@ pub async fn load(url: &str, spec: Spec, key: &SigningKey) -> anyhow::Result<Loa
     println!("loaded in {load_secs:.1}s");
 
     let mut groups = Vec::new();
-    for name in ["Empty group", "Medium group", "Big group"] {
+    for name in ["Empty group", "Medium group", "Big group", "Group 3"] {
         let g: IdRow =
             diesel::sql_query("SELECT id FROM groups WHERE tenant_id = $1 AND display_name_key = $2")
                 .bind::<SqlUuid, _>(tenant.id)
@@ -137,6 +139,7 @@ pub async fn load(url: &str, spec: Spec, key: &SigningKey) -> anyhow::Result<Loa
         .await?;
         groups.push(Group { name: name.into(), id: g.id, size: size.n });
     }
+    let warm_group = groups.pop().context("no filler group")?;
     let want = [0, (spec.members / 10) as i64, spec.members as i64];
     let got: Vec<i64> = groups.iter().map(|g| g.size).collect();
     anyhow::ensure!(got == want, "loaded group sizes {got:?}, expected {want:?}");
@@ -161,6 +164,7 @@ pub async fn load(url: &str, spec: Spec, key: &SigningKey) -> anyhow::Result<Loa
         connection: connection.id,
         token: token.token,
         groups,
+        warm_group,
         big_member: member.id,
         users: spec.users(),
         load_secs,

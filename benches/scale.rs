@@ -5,34 +5,30 @@
 
 #[path = "scale/cases.rs"]
 mod cases;
+mod common;
 #[path = "scale/load.rs"]
 mod load;
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use chrono::Utc;
-use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
-use cases::{Case, Check, Http, Measured, Step, Window};
+use cases::{Case, Check, Measured, Step, Window};
+use common::{memory, pct, target_dir, value, Database, Http, Server, SECRET};
 use roster::auth::SigningKey;
-use roster::local_pg::{ClusterOptions, LocalCluster};
 use roster::scim::cursor::{self, Direction, Position};
 use roster::scim::filter::CompareOp;
 use roster::scim::schema::{Registry, ResourceKind};
 
-/// Fixed signing secret shared by the loader (connection tokens) and the server.
-const SECRET: &str = "roster-scale-benchmark-signing-secret-0001";
 const DATABASE: &str = "roster_bench";
 
 struct Args {
@@ -41,15 +37,18 @@ struct Args {
     warmup: usize,
     budget: Duration,
     seed: u64,
-}
-
-fn value(it: &mut impl Iterator<Item = String>, name: &str) -> anyhow::Result<String> {
-    it.next().with_context(|| format!("{name} needs a value"))
+    database: String,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
-    let mut a =
-        Args { users: 1_000_000, requests: 300, warmup: 30, budget: Duration::from_secs(60), seed: 7 };
+    let mut a = Args {
+        users: 1_000_000,
+        requests: 300,
+        warmup: 30,
+        budget: Duration::from_secs(60),
+        seed: 7,
+        database: DATABASE.into(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -58,10 +57,11 @@ fn parse_args() -> anyhow::Result<Args> {
             "--warmup" => a.warmup = value(&mut it, &arg)?.parse()?,
             "--case-seconds" => a.budget = Duration::from_secs(value(&mut it, &arg)?.parse()?),
             "--seed" => a.seed = value(&mut it, &arg)?.parse()?,
+            "--database" => a.database = value(&mut it, &arg)?,
             // Passed by `cargo bench`.
             "--bench" => {}
             other if other.starts_with("--") => {
-                bail!("unknown option {other}; known: --users N --requests N --warmup N --case-seconds S --seed N")
+                bail!("unknown option {other}; known: --users N --requests N --warmup N --case-seconds S --seed N --database NAME")
             }
             _ => {}
         }
@@ -71,148 +71,22 @@ fn parse_args() -> anyhow::Result<Args> {
     Ok(a)
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-}
-
 fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let target = target_dir();
     std::fs::create_dir_all(&target)?;
-    let mut cluster = None;
-    let url = match std::env::var("DATABASE_URL") {
-        Ok(given) if !given.is_empty() => {
-            let url = load::with_database(&given, DATABASE)?;
-            println!("database: the server of DATABASE_URL, database {DATABASE}");
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            rt.block_on(load::ensure_database(&given, DATABASE))?;
-            url
-        }
-        _ => {
-            let mut opts = ClusterOptions::new(target.join("bench-pg"));
-            opts.ephemeral_tuning = true;
-            let started = Instant::now();
-            let c = LocalCluster::start(&opts).context("starting the embedded PostgreSQL cluster")?;
-            c.ensure_database(DATABASE)?;
-            println!(
-                "database: embedded cluster {} on port {} (ready in {:.1}s)",
-                c.cluster_dir().display(),
-                c.port(),
-                started.elapsed().as_secs_f64()
-            );
-            let url = c.url(DATABASE);
-            cluster = Some(c);
-            url
-        }
-    };
+    let db = Database::open(&target, &args.database)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let result = rt.block_on(run(&args, &url, &target));
+    let result = rt.block_on(run(&args, &db.url, &target));
     drop(rt);
-    if let Some(mut c) = cluster {
-        if c.owns_process() {
-            println!("stopping the embedded cluster");
-        }
-        c.stop()?;
-    }
+    db.close()?;
     result
-}
-
-/// The server child process; SIGTERM (then SIGKILL after 15 s) when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(url: &str, data_dir: &Path) -> anyhow::Result<Server> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-            .arg("serve")
-            .env("DATABASE_URL", url)
-            .env("ROSTER_SIGNING_KEY", SECRET)
-            .env("ROSTER_LISTEN", "127.0.0.1:0")
-            .env("ROSTER_LOG", "warn")
-            .env("ROSTER_DATA_DIR", data_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("starting roster serve")?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server { child, port: 0 };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while server.port == 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx
-                .recv_timeout(left)
-                .map_err(|_| anyhow::anyhow!("roster serve did not report its port in 60s"))?;
-            if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
-                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                server.port = digits.parse().with_context(|| format!("no port in {line:?}"))?;
-            }
-        }
-        Ok(server)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn stop(&mut self) -> anyhow::Result<()> {
-        if self.child.try_wait()?.is_some() {
-            return Ok(());
-        }
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id())?);
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)?;
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if self.child.try_wait()?.is_some() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.child.kill()?;
-        self.child.wait()?;
-        bail!("roster serve ignored SIGTERM for 15s and was killed")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.stop();
-    }
-}
-
-/// (VmRSS, VmHWM) of a process, in MiB.
-fn memory(pid: u32) -> anyhow::Result<(f64, f64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let field = |name: &str| -> anyhow::Result<f64> {
-        let line = status.lines().find(|l| l.starts_with(name)).with_context(|| format!("no {name}"))?;
-        let kb: f64 = line.split_whitespace().nth(1).context("bad status line")?.parse()?;
-        Ok(kb / 1024.0)
-    };
-    Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
 #[derive(QueryableByName)]
 struct IdRow {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
-}
-
-#[derive(QueryableByName)]
-struct TextRow {
-    #[diesel(sql_type = Text)]
-    t: String,
 }
 
 /// Id of the `row`-th (1-based) visible user in id order.
@@ -240,7 +114,7 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
     let sizes = load::Sizes::for_users(args.users);
     let loaded = load::load(url, sizes, &key).await?;
     let mut conn = AsyncPgConnection::establish(url).await?;
-    let pg_version: TextRow = diesel::sql_query("SELECT version() AS t").get_result(&mut conn).await?;
+    let pg_version = common::pg_version(&mut conn).await?;
 
     // Samples: random existing users (a third of them members of "Big group") and groups.
     let mut rng = StdRng::seed_from_u64(args.seed);
@@ -248,8 +122,8 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
     indexes.extend((0..300).map(|_| rng.gen_range(1..=sizes.big_members) * 10));
     indexes.sort_unstable();
     indexes.dedup();
-    let users = load::sample_users(&mut conn, loaded.tenant, &indexes).await?;
-    let big_members: Vec<&load::UserSample> = users.iter().filter(|u| u.index % 10 == 0).collect();
+    let users = common::load::sample_users(&mut conn, loaded.tenant, &indexes).await?;
+    let big_members: Vec<&common::load::UserSample> = users.iter().filter(|u| u.index % 10 == 0).collect();
     let mut numbers: Vec<u64> = (0..300).map(|_| rng.gen_range(1..sizes.groups)).collect();
     numbers.sort_unstable();
     numbers.dedup();
@@ -390,7 +264,7 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
     let mut steps = Vec::new();
     for _ in 0..total_steps {
         let u = &users[pick(&mut rng, users.len())];
-        let (first, last) = load::names(u.index);
+        let (first, last) = common::load::names(u.index);
         let prefix = format!("{first}.{last}.{}", &u.index.to_string()[..1]);
         steps.push(list_step(
             ResourceKind::User,
@@ -406,7 +280,7 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
     let mut steps = Vec::new();
     for _ in 0..total_steps {
         let u = &users[pick(&mut rng, users.len())];
-        let (_, last) = load::names(u.index);
+        let (_, last) = common::load::names(u.index);
         let digits = u.index.to_string();
         let sub = format!("{}.{}", last.to_lowercase(), &digits[..digits.len().min(4)]);
         steps.push(list_step(
@@ -562,9 +436,9 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
             m.name,
             m.n,
             m.p50(),
-            cases::pct(&m.roster, 99.0),
-            cases::pct(&m.raw, 50.0),
-            cases::pct(&m.http, 50.0),
+            pct(&m.roster, 99.0),
+            pct(&m.raw, 50.0),
+            pct(&m.http, 50.0),
             m.ratio(),
             t.elapsed().as_secs_f64()
         );
@@ -581,7 +455,7 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
         round_trips.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     round_trips.sort_by(f64::total_cmp);
-    let round_trip = cases::pct(&round_trips, 50.0);
+    let round_trip = pct(&round_trips, 50.0);
 
     // EXPLAIN the IdP filters.
     let mut plans = String::new();
@@ -670,20 +544,7 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
         };
     let mut md = String::new();
     writeln!(md, "## Roster scale benchmark\n")?;
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_default();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    writeln!(
-        md,
-        "- Machine: {cores} cores ({cpu}); {}",
-        pg_version.t.split(" on ").next().unwrap_or(&pg_version.t)
-    )?;
+    writeln!(md, "- Machine: {}; {pg_version}", common::machine())?;
     writeln!(
         md,
         "- Data: {} users, {} groups, \"Big group\" with {} user members (load {})",
@@ -712,11 +573,11 @@ async fn run(args: &Args, url: &str, target: &Path) -> anyhow::Result<()> {
             if m.cut { " ⏱" } else { "" },
             m.n,
             m.p50(),
-            cases::pct(&m.roster, 99.0),
-            cases::pct(&m.raw, 50.0),
-            cases::pct(&m.raw_count, 50.0),
-            cases::pct(&m.raw_groups, 50.0),
-            cases::pct(&m.http, 50.0),
+            pct(&m.roster, 99.0),
+            pct(&m.raw, 50.0),
+            pct(&m.raw_count, 50.0),
+            pct(&m.raw_groups, 50.0),
+            pct(&m.http, 50.0),
             m.ratio()
         )?;
     }

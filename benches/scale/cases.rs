@@ -11,6 +11,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::common::{self, ms, pct, Http};
 use roster::db::filter_sql::{Bind, Sql, Translator};
 use roster::db::groups::GroupRow;
 use roster::db::users::{self, UserRow};
@@ -94,7 +95,7 @@ pub enum Window {
 
 const USER_SELECT: &str =
     "r.id, r.resource, r.status, r.password_hash, r.version, r.created_at, r.last_modified";
-const GROUP_SELECT: &str = "r.id, r.resource, r.version, r.created_at, r.last_modified";
+const GROUP_SELECT: &str = "r.id, r.resource, r.parent_id, r.version, r.created_at, r.last_modified";
 
 /// The count and page statements of a list request without `sortBy`, exactly as
 /// `roster::db::search::build` writes them (the WHERE clause comes from Roster's translator).
@@ -274,15 +275,6 @@ pub struct Measured {
     pub cut: bool,
 }
 
-/// Percentile `p` (0..=100) of sorted values (nearest rank).
-pub fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 impl Measured {
     /// Median Roster latency.
     pub fn p50(&self) -> f64 {
@@ -335,50 +327,6 @@ pub async fn run_raw(conn: &mut AsyncPgConnection, raw: &Raw) -> anyhow::Result<
         let _: Vec<GroupRow> = raw.page.query().load(conn).await.context("raw page")?;
     }
     Ok(RawRun { total: start.elapsed(), count: count_time, groups: groups_time, counted: total })
-}
-
-/// The HTTP side.
-pub struct Http {
-    /// Client (keep-alive, loopback only).
-    pub client: reqwest::Client,
-    /// `http://127.0.0.1:PORT`.
-    pub root: String,
-    /// `http://127.0.0.1:PORT/scim/v2/<connection>`.
-    pub base: String,
-    /// Bearer token.
-    pub token: String,
-}
-
-impl Http {
-    /// GET under the SCIM base; (elapsed until the whole body arrived, status, body).
-    pub async fn get(
-        &self,
-        path: &str,
-        query: &[(String, String)],
-    ) -> anyhow::Result<(Duration, u16, Vec<u8>)> {
-        let url = format!("{}{}", self.base, path);
-        let start = Instant::now();
-        let response = self.client.get(&url).query(query).bearer_auth(&self.token).send().await?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await?;
-        Ok((start.elapsed(), status, body.to_vec()))
-    }
-
-    /// GET /healthz.
-    pub async fn healthz(&self) -> anyhow::Result<Duration> {
-        let start = Instant::now();
-        let response = self.client.get(format!("{}/healthz", self.root)).send().await?;
-        anyhow::ensure!(response.status().is_success(), "/healthz answered {}", response.status());
-        response.bytes().await?;
-        Ok(start.elapsed())
-    }
-
-    /// GET and parse JSON, requiring 200.
-    pub async fn json(&self, path: &str, query: &[(String, String)]) -> anyhow::Result<Value> {
-        let (_, status, body) = self.get(path, query).await?;
-        anyhow::ensure!(status == 200, "GET {path} {query:?}: {status} {}", String::from_utf8_lossy(&body));
-        Ok(serde_json::from_slice(&body)?)
-    }
 }
 
 /// Run a case: per step GET /healthz, the Roster request, then the SQL side, all sequential.
@@ -447,28 +395,8 @@ pub async fn measure(
     Ok(m)
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-#[derive(QueryableByName)]
-struct PlanLine {
-    #[diesel(sql_type = Text)]
-    line: String,
-}
-
-/// EXPLAIN (ANALYZE, BUFFERS) of a statement (parameters inlined as literals, which is what a
-/// custom plan sees), through a helper function because EXPLAIN's output column cannot be renamed.
+/// EXPLAIN (ANALYZE, BUFFERS) of a statement with its parameters inlined as literals (what a
+/// custom plan sees).
 pub async fn explain(conn: &mut AsyncPgConnection, stmt: &Stmt) -> anyhow::Result<Vec<String>> {
-    diesel::sql_query(
-        "CREATE OR REPLACE FUNCTION bench_explain(q text) RETURNS SETOF text LANGUAGE plpgsql AS $f$ \
-         DECLARE l text; BEGIN FOR l IN EXECUTE 'EXPLAIN (ANALYZE, BUFFERS) ' || q LOOP RETURN NEXT l; END LOOP; END $f$",
-    )
-    .execute(conn)
-    .await?;
-    let lines: Vec<PlanLine> = diesel::sql_query("SELECT bench_explain($1) AS line")
-        .bind::<Text, _>(stmt.inlined())
-        .load(conn)
-        .await?;
-    Ok(lines.into_iter().map(|l| l.line).collect())
+    common::explain(conn, &stmt.inlined()).await
 }

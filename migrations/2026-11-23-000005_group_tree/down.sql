@@ -1,5 +1,7 @@
 DROP FUNCTION roster_group_effective_members(uuid, uuid);
-CREATE OR REPLACE FUNCTION roster_member_groups(p_tenant uuid, p_member uuid)
+-- Back to the SQL-language definition of 2026-11-23-000002 (a language change needs DROP).
+DROP FUNCTION roster_member_groups(uuid, uuid);
+CREATE FUNCTION roster_member_groups(p_tenant uuid, p_member uuid)
 RETURNS TABLE (group_id uuid, display text, type text)
 LANGUAGE sql STABLE AS $$
     WITH RECURSIVE up (group_id, depth, path) AS (

@@ -29,9 +29,13 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- The groups a member (user or group) belongs to: directly (depth 1), or through the tree.
+-- PL/pgSQL rather than SQL: its query plan is cached per connection instead of being planned
+-- again inside every caller (planning the recursive query cost more than running it).
 CREATE OR REPLACE FUNCTION roster_member_groups(p_tenant uuid, p_member uuid)
 RETURNS TABLE (group_id uuid, display text, type text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
     WITH direct AS (
         SELECT gm.group_id FROM group_members gm WHERE gm.tenant_id = p_tenant AND gm.member_id = p_member
     ),
@@ -46,7 +50,8 @@ LANGUAGE sql STABLE AS $$
            (SELECT g.display_name FROM groups g WHERE g.tenant_id = p_tenant AND g.id = r.group_id),
            CASE WHEN min(r.depth) = 1 THEN 'direct' ELSE 'indirect' END
     FROM reach r
-    GROUP BY r.group_id
+    GROUP BY r.group_id;
+END
 $$;
 
 -- Everyone a group's assignments reach: its direct user members and those of every descendant.

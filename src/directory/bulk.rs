@@ -29,7 +29,7 @@ pub async fn execute(
     let mut entries = Vec::with_capacity(request.operations.len());
     let mut actions = Vec::with_capacity(request.operations.len());
     for op in request.operations {
-        entries.push(Entry { envelope: op.envelope, outcome: None });
+        entries.push(Entry { envelope: op.envelope, outcome: None, latency_ms: 0.0 });
         actions.push(Some(op.action));
     }
     let mut resolver = Resolver::default();
@@ -39,6 +39,7 @@ pub async fn execute(
             break;
         }
         let i = step.index();
+        let started = std::time::Instant::now();
         let outcome = match step {
             Step::Fail(_, error) => Outcome::Failed { error, target: None },
             Step::Run(_) => match actions[i].take() {
@@ -55,6 +56,7 @@ pub async fn execute(
         }
         log_outcome(i, &entry.envelope, &outcome);
         entry.outcome = Some(outcome);
+        entry.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     }
     entries
 }

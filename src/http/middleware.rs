@@ -31,6 +31,10 @@ fn request_id(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// The request's id (`X-Request-Id`), for handlers that record more than one log row.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 /// Wrap a request in its span, log its outcome once, and make sure error bodies are SCIM errors.
 pub async fn observe(
     req: ServiceRequest,
@@ -54,6 +58,7 @@ pub async fn observe(
     let at = state.as_ref().map_or_else(Utc::now, |s| s.clock.now());
     let fallback_operation = format!("{} {}", req.method(), scim_route(&route));
     let method = req.method().to_string();
+    req.extensions_mut().insert(RequestId(id.clone()));
     async move {
         let res = next.call(req).await?;
         let mut res = scim_error_body(res.map_into_boxed_body(), max_body);

@@ -307,3 +307,30 @@ async fn a_bulk_operation_cannot_touch_another_tenants_resources() {
     assert_eq!((r.body["userName"].as_str(), r.body["active"].as_bool()), (Some("ceo@globex.example"), None));
     assert_eq!(send(app.req_as(&other, Method::GET, &format!("/Groups/{group}"))).await.status, 200);
 }
+
+#[tokio::test]
+async fn every_operation_has_its_own_provisioning_log_row() {
+    use roster::db::provisioning_log::{self as store, LogQuery};
+    let app = TestApp::spawn().await;
+    app.create_user("taken@example.com").await;
+    let ops = bulk(
+        &app,
+        &bulk_body(json!([post_user("a", "fresh@example.com"), post_user("b", "taken@example.com")])),
+    )
+    .await;
+    assert_eq!(statuses(&ops), vec!["201", "409"]);
+    let created = id_of(&ops[0]);
+    app.flush_log().await;
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    let rows =
+        store::list(&mut conn, tenant.id, &LogQuery { limit: 100, ..LogQuery::default() }).await.unwrap();
+    let op0 =
+        rows.iter().find(|r| r.operation.starts_with("bulk[0] POST /Users")).expect("row for operation 0");
+    assert_eq!((op0.status, op0.resource_id.map(|u| u.to_string())), (201, Some(created)));
+    let op1 =
+        rows.iter().find(|r| r.operation.starts_with("bulk[1] POST /Users")).expect("row for operation 1");
+    assert_eq!((op1.status, op1.scim_type.as_deref()), (409, Some("uniqueness")));
+    assert_eq!(op0.request_id, op1.request_id, "rows of one bulk request share its request id");
+    assert!(rows.iter().any(|r| r.operation.contains("/Bulk")), "and the request itself has its row");
+}

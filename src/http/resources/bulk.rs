@@ -2,16 +2,19 @@
 //! BulkResponse; the response itself is 200 whenever the request was a BulkRequest.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::db;
 use crate::directory::bulk::execute;
+use crate::directory::Context;
 use crate::error::{ScimError, ScimResult};
 use crate::http::extract::json_body;
+use crate::http::middleware::RequestId;
 use crate::http::principal::Caller;
 use crate::http::response::scim;
 use crate::http::AppState;
-use crate::scim::bulk::{parse, response, BulkLimits};
+use crate::provisioning::{summary, Finished, RequestRecord};
+use crate::scim::bulk::{parse, response, BulkLimits, Entry, Outcome};
 
 /// Run a bulk request. The body limit is the route's own (`maxPayloadSize`); too many
 /// operations or too large a body is 413 naming the limit.
@@ -31,7 +34,48 @@ pub async fn bulk(
     );
     let mut conn = db::checkout(&state.pool).await?;
     let entries = execute(&mut conn, &ctx, &state.registry, request).await;
+    record_operations(&req, &ctx, &state, &entries);
     Ok(scim(StatusCode::OK, &response(&ctx.base_url, &entries)))
+}
+
+/// One provisioning-log row per operation that ran (the request itself gets its own row from
+/// the middleware), so an IT admin sees each operation's outcome like a single request's.
+fn record_operations(req: &HttpRequest, ctx: &Context, state: &AppState, entries: &[Entry]) {
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(outcome) = &entry.outcome else { continue };
+        let method = entry.envelope.method.clone().unwrap_or_default().to_ascii_uppercase();
+        let path = entry.envelope.path.clone().unwrap_or_default();
+        let mut record = RequestRecord::new(ctx.tenant(), ctx.principal.connection_id);
+        record.operation(format!("bulk[{i}] {method} {}", summary::truncate(&path, 200)));
+        let (status, error) = match outcome {
+            Outcome::Done { status, kind, id, .. } => {
+                record.resource(*kind, Some(*id));
+                (*status, None)
+            }
+            Outcome::Failed { error, target } => {
+                if let Some((kind, id)) = target {
+                    record.resource(*kind, Some(*id));
+                }
+                (error.status(), Some(error))
+            }
+        };
+        let finished = Finished {
+            at: ctx.now,
+            request_id: request_id.clone(),
+            method,
+            fallback_operation: String::new(),
+            status,
+            scim_type: None,
+            detail: None,
+            latency_ms: entry.latency_ms,
+        };
+        let finished = match error {
+            Some(e) => finished.with_error(e),
+            None => finished,
+        };
+        state.recorder.record(record.finish(uuid::Uuid::now_v7(), finished));
+    }
 }
 
 /// Why the body could not be read: over the route's payload limit (413), or broken.

@@ -49,6 +49,8 @@ pub struct Entry {
     pub envelope: Envelope,
     /// What became of it.
     pub outcome: Option<Outcome>,
+    /// How long it took to run, in milliseconds (0 when it was not run).
+    pub latency_ms: f64,
 }
 
 /// Build the BulkResponse. Operations that were not run are absent (RFC 7644 §3.7.3);

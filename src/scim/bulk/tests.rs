@@ -260,6 +260,7 @@ fn the_response_lists_run_operations_in_request_order() {
                 id,
                 version: Some(crate::scim::resource::Version::new(1)),
             }),
+            latency_ms: 1.0,
         },
         Entry {
             envelope: env("POST", Some("r")),
@@ -267,8 +268,9 @@ fn the_response_lists_run_operations_in_request_order() {
                 error: crate::error::ScimError::uniqueness("userName"),
                 target: None,
             }),
+            latency_ms: 1.0,
         },
-        Entry { envelope: env("DELETE", None), outcome: None },
+        Entry { envelope: env("DELETE", None), outcome: None, latency_ms: 0.0 },
     ];
     let body = response("https://x/scim/v2/c", &entries);
     assert_eq!(

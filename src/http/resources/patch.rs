@@ -33,8 +33,7 @@ pub async fn patch(
     });
     let id = resource_id(kind.name(), &path.2)?;
     note(&req, |r| r.resource(kind, Some(id)));
-    let pairs = query_pairs(&req)?;
-    let projection = parse_projection(&pairs)?;
+    let projection = parse_projection(&query_pairs(&req)?)?;
     let if_match = entity_tags(&req, header::IF_MATCH)?;
     let mode = if ctx.principal.strict { Mode::Strict } else { Mode::Tolerant };
     let request = parse_request(&json_body(&req, &body)?, mode)?;
@@ -61,7 +60,9 @@ pub async fn patch(
             let (_, fired) =
                 patch::patch_group(&mut conn, &ctx, &state.registry, id, &request, if_match.as_ref()).await?;
             note(&req, |r| r.rules(&fired));
-            if pairs.is_empty() {
+            // Only `attributes`/`excludedAttributes` ask for a body; other parameters (Entra's
+            // `aadOptscim062020` flag rides on every request of the flagged dialect) do not.
+            if projection.attributes.is_empty() && projection.excluded.is_empty() {
                 return Ok(HttpResponse::NoContent().finish());
             }
             let want_members = projection.wants(kind.core_schema(), "members");

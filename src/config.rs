@@ -74,6 +74,11 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_LOG_RETENTION_DAYS", default_value_t = 90, global = true)]
     pub log_retention_days: u32,
 
+    /// Operator credential for the admin API (`/admin/v1`, `Authorization: Bearer <it>`), at
+    /// least 32 characters. Unset: the admin API answers 401 to everyone.
+    #[arg(long, env = "ROSTER_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    pub admin_token: Option<String>,
+
     /// Log format: `pretty` for a terminal, `json` for collectors.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
     pub log_format: LogFormat,
@@ -118,6 +123,9 @@ impl Settings {
         }
         if self.bulk_max_payload_bytes < 1024 {
             return Err(ConfigError("ROSTER_BULK_MAX_PAYLOAD_BYTES must be at least 1024".into()));
+        }
+        if self.admin_token.as_ref().is_some_and(|t| t.len() < 32) {
+            return Err(ConfigError("ROSTER_ADMIN_TOKEN must be at least 32 characters long".into()));
         }
         if let Some(key) = &self.signing_key {
             if key.len() < 32 {

@@ -121,6 +121,7 @@ impl Application {
             bulk: settings.bulk_limits(),
             max_body_bytes: settings.max_body_bytes,
             clock: parts.clock,
+            admin_token: settings.admin_token.as_deref().map(crate::http::admin::OperatorKey::new),
         });
         let max_body = settings.max_body_bytes;
         let bulk = settings.bulk_limits();

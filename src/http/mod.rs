@@ -1,6 +1,7 @@
 //! The HTTP layer: the route table, shared state, and one handler per operation. Handlers are
 //! thin: extract, parse into typed values, call the directory, build the response.
 
+pub mod admin;
 pub mod discovery;
 pub mod extract;
 pub mod health;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Writes the provisioning log.
     pub recorder: Recorder,
+    /// The operator credential of the admin API, when configured.
+    pub admin_token: Option<admin::OperatorKey>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -71,6 +74,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, bulk: BulkLimits) {
     let method_not_allowed = || web::to(resources::method_not_allowed);
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .service(admin::routes())
         .service(
             web::scope("/scim/v2/{connection}")
                 .service(read_only(

@@ -36,6 +36,9 @@ struct Shared {
 static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// The operator credential of test servers' admin API.
+pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-test-admin-token-0123";
+
 /// The signing secret of test servers.
 pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret";
 
@@ -183,6 +186,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         max_page_size: 1000,
         db_pool_size: 4,
         log_retention_days: 90,
+        admin_token: Some(TEST_ADMIN_TOKEN.into()),
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }

@@ -1,0 +1,177 @@
+//! `/admin/v1/tenants/{tenant}/connections` and tokens: create connections (with their first
+//! token), switch quirk mode, issue and revoke tokens. Tokens are shown once, never listed.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Duration;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{admin_error, body, Operator};
+use crate::db::{self, tenants as store};
+use crate::directory::tenants::{self, IssuedToken};
+use crate::error::{ScimError, ScimResult};
+use crate::http::AppState;
+
+fn connection_view(state: &AppState, c: &store::Connection) -> Value {
+    json!({
+        "connection": c.id.to_string(),
+        "name": c.name,
+        "quirk_mode": c.quirk_mode,
+        "scim_base_url": state.scim_base_url(c.id),
+        "created_at": c.created_at,
+    })
+}
+
+fn credentials(state: &AppState, tenant: &str, connection: Uuid, token: &IssuedToken) -> Value {
+    json!({
+        "tenant": tenant,
+        "connection": connection.to_string(),
+        "scim_base_url": state.scim_base_url(connection),
+        "token": token.token,
+        "token_id": token.record.id.to_string(),
+        "expires_at": token.record.expires_at,
+    })
+}
+
+fn connection_id(raw: &str) -> ScimResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("no connection {raw}")))
+}
+
+/// GET .../connections
+pub async fn list(
+    _: Operator,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let all = store::list_connections(&mut conn, tenant.id).await?;
+    let views: Vec<Value> = all.iter().map(|c| connection_view(&state, c)).collect();
+    Ok(HttpResponse::Ok().json(json!({"connections": views})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewConnection {
+    name: String,
+}
+
+/// POST .../connections `{"name"}` → 201 with the SCIM base URL and the first token.
+pub async fn create(
+    _: Operator,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let new: NewConnection = body(&req, &bytes)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let (c, token) =
+        tenants::create_connection(&mut conn, &state.signing_key, &tenant, &new.name, state.clock.now())
+            .await
+            .map_err(admin_error)?;
+    Ok(HttpResponse::Created().json(credentials(&state, &tenant.slug, c.id, &token)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModeChange {
+    quirk_mode: String,
+}
+
+/// PATCH .../connections/{id} `{"quirk_mode": "tolerant" | "strict"}`.
+pub async fn set_mode(
+    _: Operator,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let change: ModeChange = body(&req, &bytes)?;
+    if !matches!(change.quirk_mode.as_str(), "tolerant" | "strict") {
+        return Err(ScimError::invalid_value("quirk_mode must be \"tolerant\" or \"strict\""));
+    }
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let c = tenants::connection(&mut conn, &tenant, connection_id(&path.1)?).await.map_err(admin_error)?;
+    store::set_quirk_mode(&mut conn, tenant.id, c.id, &change.quirk_mode).await?;
+    let c = tenants::connection(&mut conn, &tenant, c.id).await.map_err(admin_error)?;
+    Ok(HttpResponse::Ok().json(connection_view(&state, &c)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    #[serde(default)]
+    label: String,
+    expires_in_days: Option<u32>,
+}
+
+/// POST .../connections/{id}/tokens `{"label"?, "expires_in_days"?}` → 201, the token shown once.
+pub async fn issue_token(
+    _: Operator,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let new: NewToken = if bytes.is_empty() { NewToken::default() } else { body(&req, &bytes)? };
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let c = tenants::connection(&mut conn, &tenant, connection_id(&path.1)?).await.map_err(admin_error)?;
+    let now = state.clock.now();
+    let expires = new.expires_in_days.map(|d| now + Duration::days(i64::from(d)));
+    let token = tenants::issue_token(&mut conn, &state.signing_key, &c, &new.label, expires, now)
+        .await
+        .map_err(admin_error)?;
+    Ok(HttpResponse::Created().json(credentials(&state, &tenant.slug, c.id, &token)))
+}
+
+#[derive(Deserialize)]
+/// Query of the token list.
+pub struct TokenQuery {
+    /// Only tokens of this connection.
+    pub connection: Option<Uuid>,
+}
+
+/// GET .../tokens[?connection=] — ids, labels and state; never the tokens.
+pub async fn list_tokens(
+    _: Operator,
+    path: web::Path<String>,
+    query: web::Query<TokenQuery>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let now = state.clock.now();
+    let all = store::list_tokens(&mut conn, tenant.id, query.connection).await?;
+    let views: Vec<Value> = all
+        .iter()
+        .map(|r| {
+            let status = match (r.revoked_at, r.expires_at) {
+                (Some(_), _) => "revoked",
+                (None, Some(e)) if e <= now => "expired",
+                _ => "active",
+            };
+            json!({"token_id": r.id.to_string(), "connection": r.connection_id.to_string(), "label": r.label,
+                   "state": status, "created_at": r.created_at, "expires_at": r.expires_at, "revoked_at": r.revoked_at})
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"tokens": views})))
+}
+
+/// DELETE .../tokens/{id} — revoke; the token's next request gets 401.
+pub async fn revoke_token(
+    _: Operator,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let token_id =
+        Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found(format!("no token {}", path.1)))?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    tenants::revoke_token(&mut conn, &tenant, token_id, state.clock.now()).await.map_err(admin_error)?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -10,7 +10,7 @@ mod data;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use chrono::Utc;
 use diesel::sql_types::{Array, BigInt, Uuid as SqlUuid};
 use diesel::QueryableByName;
@@ -19,7 +19,7 @@ use futures_util::future::join_all;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use common::{memory, ms, pct, target_dir, value, Database, Http, Server, SECRET};
+use common::{memory, ms, number, parse_options, pct, run_on_database, value, Http, Server, SECRET};
 use roster::auth::SigningKey;
 use roster::db::{groups as group_store, users as user_store};
 
@@ -41,23 +41,19 @@ struct Args {
 fn parse_args() -> anyhow::Result<Args> {
     let mut a =
         Args { members: 100_000, requests: 300, warmup: 30, clients: 4, seed: 7, database: DATABASE.into() };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--members" => a.members = value(&mut it, &arg)?.parse()?,
-            "--requests" => a.requests = value(&mut it, &arg)?.parse()?,
-            "--warmup" => a.warmup = value(&mut it, &arg)?.parse()?,
-            "--clients" => a.clients = value(&mut it, &arg)?.parse()?,
-            "--seed" => a.seed = value(&mut it, &arg)?.parse()?,
-            "--database" => a.database = value(&mut it, &arg)?,
-            // Passed by `cargo bench`.
-            "--bench" => {}
-            other if other.starts_with("--") => bail!(
-                "unknown option {other}; known: --members N --requests N --warmup N --clients N --seed N --database NAME"
-            ),
-            _ => {}
+    let known = "--members N --requests N --warmup N --clients N --seed N --database NAME";
+    parse_options(known, |arg, it| {
+        match arg {
+            "--members" => a.members = number(it, arg)?,
+            "--requests" => a.requests = number(it, arg)?,
+            "--warmup" => a.warmup = number(it, arg)?,
+            "--clients" => a.clients = number(it, arg)?,
+            "--seed" => a.seed = number(it, arg)?,
+            "--database" => a.database = value(it, arg)?,
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     anyhow::ensure!(a.members >= 1000, "--members must be at least 1000");
     anyhow::ensure!(a.requests >= 10, "--requests must be at least 10");
     anyhow::ensure!((1..=16).contains(&a.clients), "--clients must be 1..=16");
@@ -66,14 +62,8 @@ fn parse_args() -> anyhow::Result<Args> {
 
 fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
-    let target = target_dir();
-    std::fs::create_dir_all(&target)?;
-    let db = Database::open(&target, &args.database)?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let result = rt.block_on(run(&args, &db.url, &target));
-    drop(rt);
-    db.close()?;
-    result
+    let database = args.database.clone();
+    run_on_database(&database, |url, target| async move { run(&args, &url, &target).await })
 }
 
 #[derive(QueryableByName)]

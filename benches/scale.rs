@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use chrono::Utc;
 use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use diesel::QueryableByName;
@@ -23,7 +23,7 @@ use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
 use cases::{Case, Check, Measured, Step, Window};
-use common::{memory, pct, target_dir, value, Database, Http, Server, SECRET};
+use common::{memory, number, parse_options, pct, run_on_database, value, Http, Server, SECRET};
 use roster::auth::SigningKey;
 use roster::scim::cursor::{self, Direction, Position};
 use roster::scim::filter::CompareOp;
@@ -49,23 +49,19 @@ fn parse_args() -> anyhow::Result<Args> {
         seed: 7,
         database: DATABASE.into(),
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--users" => a.users = value(&mut it, &arg)?.parse()?,
-            "--requests" => a.requests = value(&mut it, &arg)?.parse()?,
-            "--warmup" => a.warmup = value(&mut it, &arg)?.parse()?,
-            "--case-seconds" => a.budget = Duration::from_secs(value(&mut it, &arg)?.parse()?),
-            "--seed" => a.seed = value(&mut it, &arg)?.parse()?,
-            "--database" => a.database = value(&mut it, &arg)?,
-            // Passed by `cargo bench`.
-            "--bench" => {}
-            other if other.starts_with("--") => {
-                bail!("unknown option {other}; known: --users N --requests N --warmup N --case-seconds S --seed N --database NAME")
-            }
-            _ => {}
+    let known = "--users N --requests N --warmup N --case-seconds S --seed N --database NAME";
+    parse_options(known, |arg, it| {
+        match arg {
+            "--users" => a.users = number(it, arg)?,
+            "--requests" => a.requests = number(it, arg)?,
+            "--warmup" => a.warmup = number(it, arg)?,
+            "--case-seconds" => a.budget = Duration::from_secs(number(it, arg)?),
+            "--seed" => a.seed = number(it, arg)?,
+            "--database" => a.database = value(it, arg)?,
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     anyhow::ensure!(a.users >= 20_000, "--users must be at least 20000");
     anyhow::ensure!(a.requests >= 1, "--requests must be at least 1");
     Ok(a)
@@ -73,14 +69,8 @@ fn parse_args() -> anyhow::Result<Args> {
 
 fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
-    let target = target_dir();
-    std::fs::create_dir_all(&target)?;
-    let db = Database::open(&target, &args.database)?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let result = rt.block_on(run(&args, &db.url, &target));
-    drop(rt);
-    db.close()?;
-    result
+    let database = args.database.clone();
+    run_on_database(&database, |url, target| async move { run(&args, &url, &target).await })
 }
 
 #[derive(QueryableByName)]

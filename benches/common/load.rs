@@ -9,6 +9,10 @@ use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use chrono::{DateTime, Utc};
+use roster::auth::SigningKey;
+use roster::directory::tenants;
+
 /// Users per INSERT statement.
 pub const CHUNK: u64 = 100_000;
 /// Millisecond timestamp of user 1 (2025-01-01T00:00:00Z); user i is created at BASE_MS + i.
@@ -263,6 +267,139 @@ pub async fn restore_indexes(conn: &mut AsyncPgConnection) -> anyhow::Result<()>
     Ok(())
 }
 
+/// A connection for loading into the benchmark database (`maintenance_work_mem` 1 GB,
+/// synchronous commit off).
+pub async fn connect_for_load(url: &str) -> anyhow::Result<AsyncPgConnection> {
+    let mut conn = AsyncPgConnection::establish(url).await.context("connecting to the benchmark database")?;
+    exec(&mut conn, "SET maintenance_work_mem = '1GB'").await?;
+    exec(&mut conn, "SET synchronous_commit = off").await?;
+    Ok(conn)
+}
+
+/// Empty the loaded tables, drop their indexes for the load ([`save_and_drop_indexes`]) and
+/// create tenant `slug` ("`name`") with one connection ("`name` IdP"); (tenant id, connection
+/// id, bearer token).
+pub async fn reset_tenant(
+    conn: &mut AsyncPgConnection,
+    key: &SigningKey,
+    slug: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Uuid, Uuid, String)> {
+    exec(conn, "TRUNCATE tenants, connections, connection_tokens, users, groups, group_members CASCADE")
+        .await?;
+    save_and_drop_indexes(conn).await?;
+    let tenant = tenants::create_tenant(conn, slug, name, now).await?;
+    let (connection, token) =
+        tenants::create_connection(conn, key, &tenant, &format!("{name} IdP"), now).await?;
+    Ok((tenant.id, connection.id, token.token))
+}
+
+/// After a load: rebuild the indexes ([`restore_indexes`]) and VACUUM (ANALYZE) the tables.
+pub async fn finish_load(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
+    let t = Instant::now();
+    restore_indexes(conn).await?;
+    println!("indexes rebuilt in {:.1}s; VACUUM ANALYZE ...", t.elapsed().as_secs_f64());
+    for table in ["users", "groups", "group_members", "connection_tokens", "connections", "tenants"] {
+        exec(conn, &format!("VACUUM (ANALYZE) {table}")).await?;
+    }
+    Ok(())
+}
+
+/// SQL of the id of generated user `n` (an SQL expression).
+pub fn user_id_sql(n: &str) -> String {
+    uuid7_sql(&format!("{BASE_MS}::bigint + {n}"), n)
+}
+
+/// SQL of the id and creation millisecond of generated group `g`, when there are `users` users:
+/// groups come after every user in id order.
+fn group_sql(users: u64) -> (String, String) {
+    let group_ms = format!("{}::bigint + g", BASE_MS + users as i64 + 1000);
+    (uuid7_sql(&group_ms, "g + 5000000000"), group_ms)
+}
+
+/// Insert groups 0..=`last` (after `users` users); `name` is the SQL of group `g`'s displayName.
+pub async fn insert_groups(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    connection: Uuid,
+    users: u64,
+    name: &str,
+    last: u64,
+) -> anyhow::Result<usize> {
+    let (gid, group_ms) = group_sql(users);
+    exec(
+        conn,
+        &format!(
+            "INSERT INTO groups (tenant_id, id, connection_id, display_name, display_name_key, external_id, resource, \
+                 version, created_at, last_modified) \
+             SELECT '{tenant}'::uuid, {gid}, '{connection}'::uuid, s.name, lower(trim(s.name)), s.ext, \
+                 jsonb_build_object('displayName', s.name, 'externalId', s.ext), 1, s.ts, s.ts \
+             FROM generate_series(0::bigint, {last}::bigint) AS g \
+             CROSS JOIN LATERAL (SELECT {name} AS name, \
+                 md5('group' || g)::uuid::text AS ext, to_timestamp(({group_ms}) / 1000.0) AS ts) s"
+        ),
+    )
+    .await
+}
+
+/// Add users `member(k)` for k in 1..=`count` to the group whose display_name_key is `key`, in
+/// chunks of [`CHUNK`]; `done(start, end, rows, seconds)` after each chunk.
+pub async fn insert_members(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    key: &str,
+    count: u64,
+    member: &str,
+    mut done: impl FnMut(u64, u64, usize, f64),
+) -> anyhow::Result<()> {
+    let group =
+        format!("(SELECT id FROM groups WHERE tenant_id = '{tenant}' AND display_name_key = '{key}')");
+    let uid = user_id_sql(member);
+    let mut start = 1u64;
+    while start <= count {
+        let end = (start + CHUNK - 1).min(count);
+        let t = Instant::now();
+        let n = exec(
+            conn,
+            &format!(
+                "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
+                 SELECT '{tenant}'::uuid, {group}, {uid}, 'User' FROM generate_series({start}::bigint, {end}::bigint) AS k"
+            ),
+        )
+        .await?;
+        done(start, end, n, t.elapsed().as_secs_f64());
+        start = end + 1;
+    }
+    Ok(())
+}
+
+/// Give groups `first..=last` (after `users` users) `extra + 1` members each (k in 0..=extra, an
+/// SQL expression of g), spread over users 1..=`among`.
+pub async fn insert_spread_members(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    users: u64,
+    (first, last): (u64, u64),
+    extra: &str,
+    among: u64,
+) -> anyhow::Result<usize> {
+    let (gid, _) = group_sql(users);
+    exec(
+        conn,
+        &format!(
+            "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
+             SELECT DISTINCT '{tenant}'::uuid, {gid}, {}, 'User' \
+             FROM generate_series({first}::bigint, {last}::bigint) AS g \
+             CROSS JOIN LATERAL generate_series(0::bigint, {extra}) AS k \
+             CROSS JOIN LATERAL (SELECT ((g * 7919 + k * 104729) % {among}) + 1 AS u) m \
+             ON CONFLICT DO NOTHING",
+            user_id_sql("m.u")
+        ),
+    )
+    .await
+}
+
 /// Insert users 1..=`users` of the generator in chunks of [`CHUNK`] (see benches/README.md).
 pub async fn load_users(
     conn: &mut AsyncPgConnection,
@@ -274,7 +411,7 @@ pub async fn load_users(
     let last = sql_array(&LAST);
     let titles = sql_array(&TITLES);
     let departments = sql_array(&DEPARTMENTS);
-    let id = uuid7_sql(&format!("{BASE_MS}::bigint + i"), "i");
+    let id = user_id_sql("i");
     let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
     let mut start = 1u64;
     while start <= users {

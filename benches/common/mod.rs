@@ -1,4 +1,4 @@
-//! Pieces shared by the benchmarks (`scale`, `patch`): where the database is, the real server as
+//! Pieces shared by the benchmarks (`scale`, `patch`, `bulk`): where the database is, the real server as
 //! a child process, the HTTP client side, percentiles, EXPLAIN, and the user generator
 //! ([`load`]). Each bench uses a subset, hence `dead_code` is allowed here.
 #![allow(dead_code)]
@@ -36,37 +36,55 @@ pub fn target_dir() -> PathBuf {
 
 /// The database a bench writes: database `name` on the server of `DATABASE_URL` (created if
 /// missing; the database named in the URL is never written), or on Roster's embedded cluster
-/// under `<target>/bench-pg` (started here, stopped by [`Database::close`]).
+/// (started here, stopped by [`Database::close`]).
 pub struct Database {
     /// Connection URL of the bench database.
     pub url: String,
     cluster: Option<LocalCluster>,
+    /// Whether opening and closing are announced on stdout.
+    announce: bool,
 }
 
 impl Database {
-    /// Find or start the server and make sure database `name` exists.
+    /// Find or start the server (embedded cluster under `<target>/bench-pg`, fsync off) and make
+    /// sure database `name` exists, saying where it is.
     pub fn open(target: &Path, name: &str) -> anyhow::Result<Database> {
+        Database::open_in(target.join("bench-pg"), true, name, true)
+    }
+
+    /// [`Database::open`] with the embedded cluster in `cluster_dir`, `ephemeral` tuning (fsync
+    /// and synchronous commit off) or durable settings, and `announce` saying whether the
+    /// database and the cluster's stop are reported on stdout.
+    pub fn open_in(
+        cluster_dir: PathBuf,
+        ephemeral: bool,
+        name: &str,
+        announce: bool,
+    ) -> anyhow::Result<Database> {
         match std::env::var("DATABASE_URL") {
             Ok(given) if !given.is_empty() => {
                 let url = load::with_database(&given, name)?;
-                println!("database: the server of DATABASE_URL, database {name}");
+                if announce {
+                    println!("database: the server of DATABASE_URL, database {name}");
+                }
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
                 rt.block_on(load::ensure_database(&given, name))?;
-                Ok(Database { url, cluster: None })
+                Ok(Database { url, cluster: None, announce })
             }
             _ => {
-                let mut opts = ClusterOptions::new(target.join("bench-pg"));
-                opts.ephemeral_tuning = true;
+                let opts = ClusterOptions { ephemeral_tuning: ephemeral, ..ClusterOptions::new(cluster_dir) };
                 let started = Instant::now();
                 let c = LocalCluster::start(&opts).context("starting the embedded PostgreSQL cluster")?;
                 c.ensure_database(name)?;
-                println!(
-                    "database: embedded cluster {} on port {}, database {name} (ready in {:.1}s)",
-                    c.cluster_dir().display(),
-                    c.port(),
-                    started.elapsed().as_secs_f64()
-                );
-                Ok(Database { url: c.url(name), cluster: Some(c) })
+                if announce {
+                    println!(
+                        "database: embedded cluster {} on port {}, database {name} (ready in {:.1}s)",
+                        c.cluster_dir().display(),
+                        c.port(),
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                Ok(Database { url: c.url(name), cluster: Some(c), announce })
             }
         }
     }
@@ -74,12 +92,68 @@ impl Database {
     /// Stop the embedded cluster if this process started it.
     pub fn close(self) -> anyhow::Result<()> {
         if let Some(mut c) = self.cluster {
-            if c.owns_process() {
+            if self.announce && c.owns_process() {
                 println!("stopping the embedded cluster");
             }
             c.stop()?;
         }
         Ok(())
+    }
+}
+
+/// The body of a bench's `main`: open database `name` ([`Database::open`]), run `run(url,
+/// target)` on a current-thread runtime, close the database.
+pub fn run_on_database<F, Fut>(name: &str, run: F) -> anyhow::Result<()>
+where
+    F: FnOnce(String, PathBuf) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let target = target_dir();
+    std::fs::create_dir_all(&target)?;
+    let db = Database::open(&target, name)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let result = rt.block_on(run(db.url.clone(), target));
+    drop(rt);
+    db.close()?;
+    result
+}
+
+/// Command-line options of a bench: `handle(option, rest)` takes the options the bench knows
+/// (returning `false` for any other); `--bench` (passed by `cargo bench`) and non-options are
+/// skipped, and an unknown option is an error listing `known`.
+pub fn parse_options(
+    known: &str,
+    mut handle: impl FnMut(&str, &mut std::iter::Skip<std::env::Args>) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        if arg == "--bench" || handle(&arg, &mut it)? {
+            continue;
+        }
+        if arg.starts_with("--") {
+            bail!("unknown option {arg}; known: {known}")
+        }
+    }
+    Ok(())
+}
+
+/// A number-valued option.
+pub fn number<T>(it: &mut impl Iterator<Item = String>, name: &str) -> anyhow::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    Ok(value(it, name)?.parse()?)
+}
+
+/// Median of values (the mean of the middle two for an even count); sorts them.
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
 }
 
@@ -251,6 +325,24 @@ impl Http {
             .bearer_auth(&self.token)
             .header(reqwest::header::CONTENT_TYPE, "application/scim+json")
             .body(payload)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await?;
+        Ok((start.elapsed(), status, body.to_vec()))
+    }
+
+    /// POST under the SCIM base with a JSON body already serialised; (elapsed until the whole
+    /// body arrived, status, body).
+    pub async fn post(&self, path: &str, body: String) -> anyhow::Result<(Duration, u16, Vec<u8>)> {
+        let url = format!("{}{}", self.base, path);
+        let start = Instant::now();
+        let response = self
+            .client
+            .post(&url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/scim+json")
+            .body(body)
             .send()
             .await?;
         let status = response.status().as_u16();

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 use diesel::sql_types::{Array, BigInt, Jsonb, Text, Uuid as SqlUuid};
 use diesel::QueryableByName;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rand::SeedableRng;
@@ -16,10 +16,10 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::common::load::{
-    exec, load_users, restore_indexes, save_and_drop_indexes, user_name, uuid7_sql, BASE_MS, CHUNK,
+    connect_for_load, finish_load, insert_groups, insert_members, insert_spread_members, load_users,
+    reset_tenant, user_name,
 };
 use roster::auth::SigningKey;
-use roster::directory::tenants;
 
 /// Tenant slug of the benchmark data.
 const TENANT_SLUG: &str = "bench-patch";
@@ -93,9 +93,7 @@ struct Count {
 /// Replace whatever the database holds with a fresh data set.
 pub async fn load(url: &str, spec: Spec, key: &SigningKey) -> anyhow::Result<Loaded> {
     anyhow::ensure!(spec.patched <= spec.members, "more users to patch ({}) than members", spec.patched);
-    let mut conn = AsyncPgConnection::establish(url).await.context("connecting to the benchmark database")?;
-    exec(&mut conn, "SET maintenance_work_mem = '1GB'").await?;
-    exec(&mut conn, "SET synchronous_commit = off").await?;
+    let mut conn = connect_for_load(url).await?;
     let started = Instant::now();
     let now = Utc::now();
     println!(
@@ -104,20 +102,11 @@ pub async fn load(url: &str, spec: Spec, key: &SigningKey) -> anyhow::Result<Loa
         spec.members / 10,
         spec.members
     );
-    exec(&mut conn, "TRUNCATE tenants, connections, connection_tokens, users, groups, group_members CASCADE")
-        .await?;
-    save_and_drop_indexes(&mut conn).await?;
-    let tenant = tenants::create_tenant(&mut conn, TENANT_SLUG, "PATCH benchmark", now).await?;
-    let (connection, token) =
-        tenants::create_connection(&mut conn, key, &tenant, "PATCH benchmark IdP", now).await?;
-    load_users(&mut conn, tenant.id, connection.id, spec.users()).await?;
-    load_groups(&mut conn, tenant.id, connection.id, spec).await?;
-    let t = Instant::now();
-    restore_indexes(&mut conn).await?;
-    println!("indexes rebuilt in {:.1}s; VACUUM ANALYZE ...", t.elapsed().as_secs_f64());
-    for table in ["users", "groups", "group_members", "connection_tokens", "connections", "tenants"] {
-        exec(&mut conn, &format!("VACUUM (ANALYZE) {table}")).await?;
-    }
+    let (tenant, connection, token) =
+        reset_tenant(&mut conn, key, TENANT_SLUG, "PATCH benchmark", now).await?;
+    load_users(&mut conn, tenant, connection, spec.users()).await?;
+    load_groups(&mut conn, tenant, connection, spec).await?;
+    finish_load(&mut conn).await?;
     let load_secs = started.elapsed().as_secs_f64();
     println!("loaded in {load_secs:.1}s");
 
@@ -125,7 +114,7 @@ pub async fn load(url: &str, spec: Spec, key: &SigningKey) -> anyhow::Result<Loa
     for name in ["Empty group", "Medium group", "Big group", "Group 3"] {
         let g: IdRow =
             diesel::sql_query("SELECT id FROM groups WHERE tenant_id = $1 AND display_name_key = $2")
-                .bind::<SqlUuid, _>(tenant.id)
+                .bind::<SqlUuid, _>(tenant)
                 .bind::<Text, _>(name.to_lowercase())
                 .get_result(&mut conn)
                 .await
@@ -133,7 +122,7 @@ pub async fn load(url: &str, spec: Spec, key: &SigningKey) -> anyhow::Result<Loa
         let size: Count = diesel::sql_query(
             "SELECT count(*) AS n FROM group_members WHERE tenant_id = $1 AND group_id = $2",
         )
-        .bind::<SqlUuid, _>(tenant.id)
+        .bind::<SqlUuid, _>(tenant)
         .bind::<SqlUuid, _>(g.id)
         .get_result(&mut conn)
         .await?;
@@ -147,22 +136,22 @@ pub async fn load(url: &str, spec: Spec, key: &SigningKey) -> anyhow::Result<Loa
     let member: IdRow = diesel::sql_query(
         "SELECT member_id AS id FROM group_members WHERE tenant_id = $1 AND group_id = $2 LIMIT 1",
     )
-    .bind::<SqlUuid, _>(tenant.id)
+    .bind::<SqlUuid, _>(tenant)
     .bind::<SqlUuid, _>(big)
     .get_result(&mut conn)
     .await?;
     let medium: IdRow = diesel::sql_query(
         "SELECT member_id AS id FROM group_members WHERE tenant_id = $1 AND group_id = $2 LIMIT 1",
     )
-    .bind::<SqlUuid, _>(tenant.id)
+    .bind::<SqlUuid, _>(tenant)
     .bind::<SqlUuid, _>(groups[1].id)
     .get_result(&mut conn)
     .await?;
     Ok(Loaded {
         medium_member: medium.id,
-        tenant: tenant.id,
-        connection: connection.id,
-        token: token.token,
+        tenant,
+        connection,
+        token,
         groups,
         warm_group,
         big_member: member.id,
@@ -178,61 +167,15 @@ async fn load_groups(
     spec: Spec,
 ) -> anyhow::Result<()> {
     let t = Instant::now();
-    // Groups come after every user in id order; 0, 1, 2 are the measured ones.
-    let group_ms = format!("{}::bigint + g", BASE_MS + spec.users() as i64 + 1000);
-    let gid = uuid7_sql(&group_ms, "g + 5000000000");
-    exec(
-        conn,
-        &format!(
-            "INSERT INTO groups (tenant_id, id, connection_id, display_name, display_name_key, external_id, resource, \
-                 version, created_at, last_modified) \
-             SELECT '{tenant}'::uuid, {gid}, '{connection}'::uuid, s.name, lower(trim(s.name)), s.ext, \
-                 jsonb_build_object('displayName', s.name, 'externalId', s.ext), 1, s.ts, s.ts \
-             FROM generate_series(0::bigint, {}::bigint) AS g \
-             CROSS JOIN LATERAL (SELECT CASE g WHEN 0 THEN 'Empty group' WHEN 1 THEN 'Medium group' \
-                 WHEN 2 THEN 'Big group' ELSE 'Group ' || g END AS name, \
-                 md5('group' || g)::uuid::text AS ext, to_timestamp(({group_ms}) / 1000.0) AS ts) s",
-            FILLER_GROUPS + 2
-        ),
-    )
-    .await?;
-    let uid = |n: &str| uuid7_sql(&format!("{BASE_MS}::bigint + {n}"), n);
-    let by_name = |name: &str| {
-        format!("(SELECT id FROM groups WHERE tenant_id = '{tenant}' AND display_name_key = '{name}')")
-    };
-    for (name, size) in [("medium group", spec.members / 10), ("big group", spec.members)] {
-        let mut start = 1u64;
-        while start <= size {
-            let end = (start + CHUNK - 1).min(size);
-            exec(
-                conn,
-                &format!(
-                    "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
-                     SELECT '{tenant}'::uuid, {}, {}, 'User' FROM generate_series({start}::bigint, {end}::bigint) AS k",
-                    by_name(name),
-                    uid("k")
-                ),
-            )
-            .await?;
-            start = end + 1;
-        }
+    // 0, 1, 2 are the measured groups.
+    let name = "CASE g WHEN 0 THEN 'Empty group' WHEN 1 THEN 'Medium group' \
+                WHEN 2 THEN 'Big group' ELSE 'Group ' || g END";
+    insert_groups(conn, tenant, connection, spec.users(), name, FILLER_GROUPS + 2).await?;
+    for (key, size) in [("medium group", spec.members / 10), ("big group", spec.members)] {
+        insert_members(conn, tenant, key, size, "k", |_, _, _, _| {}).await?;
     }
     // Filler groups: 3 members each among the members (never the spare users).
-    exec(
-        conn,
-        &format!(
-            "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
-             SELECT DISTINCT '{tenant}'::uuid, {gid}, {}, 'User' \
-             FROM generate_series(3::bigint, {}::bigint) AS g \
-             CROSS JOIN LATERAL generate_series(0::bigint, 2) AS k \
-             CROSS JOIN LATERAL (SELECT ((g * 7919 + k * 104729) % {}) + 1 AS u) m \
-             ON CONFLICT DO NOTHING",
-            uid("m.u"),
-            FILLER_GROUPS + 2,
-            spec.members
-        ),
-    )
-    .await?;
+    insert_spread_members(conn, tenant, spec.users(), (3, FILLER_GROUPS + 2), "2", spec.members).await?;
     println!("  groups and memberships in {:.1}s", t.elapsed().as_secs_f64());
     Ok(())
 }

@@ -7,11 +7,12 @@ use anyhow::Context as _;
 use chrono::Utc;
 use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
 use diesel::QueryableByName;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::common::load::{
-    exec, load_users, restore_indexes, save_and_drop_indexes, uuid7_sql, BASE_MS, CHUNK,
+    connect_for_load, exec, finish_load, insert_groups, insert_members, insert_spread_members, load_users,
+    reset_tenant, restore_indexes,
 };
 use roster::auth::SigningKey;
 use roster::directory::tenants;
@@ -78,9 +79,7 @@ struct IdRow {
 
 /// Load the data set unless the same size is already there; return the ids the cases need.
 pub async fn load(url: &str, sizes: Sizes, key: &SigningKey) -> anyhow::Result<Loaded> {
-    let mut conn = AsyncPgConnection::establish(url).await.context("connecting to the benchmark database")?;
-    exec(&mut conn, "SET maintenance_work_mem = '1GB'").await?;
-    exec(&mut conn, "SET synchronous_commit = off").await?;
+    let mut conn = connect_for_load(url).await?;
     exec(
         &mut conn,
         "CREATE TABLE IF NOT EXISTS bench_meta (users bigint NOT NULL, groups bigint NOT NULL, \
@@ -114,24 +113,12 @@ pub async fn load(url: &str, sizes: Sizes, key: &SigningKey) -> anyhow::Result<L
                 sizes.users, sizes.groups, sizes.big_members
             );
             exec(&mut conn, "TRUNCATE bench_meta").await?;
-            exec(
-                &mut conn,
-                "TRUNCATE tenants, connections, connection_tokens, users, groups, group_members CASCADE",
-            )
-            .await?;
-            save_and_drop_indexes(&mut conn).await?;
-            let tenant = tenants::create_tenant(&mut conn, TENANT_SLUG, "Scale benchmark", now).await?;
-            let (connection, token) =
-                tenants::create_connection(&mut conn, key, &tenant, "Scale benchmark IdP", now).await?;
-            load_users(&mut conn, tenant.id, connection.id, sizes.users).await?;
-            load_groups(&mut conn, tenant.id, connection.id, sizes).await?;
-            let t = Instant::now();
+            let (tenant, connection, token) =
+                reset_tenant(&mut conn, key, TENANT_SLUG, "Scale benchmark", now).await?;
+            load_users(&mut conn, tenant, connection, sizes.users).await?;
+            load_groups(&mut conn, tenant, connection, sizes).await?;
             println!("rebuilding indexes ...");
-            restore_indexes(&mut conn).await?;
-            println!("indexes rebuilt in {:.1}s; VACUUM ANALYZE ...", t.elapsed().as_secs_f64());
-            for table in ["users", "groups", "group_members", "connection_tokens", "connections", "tenants"] {
-                exec(&mut conn, &format!("VACUUM (ANALYZE) {table}")).await?;
-            }
+            finish_load(&mut conn).await?;
             diesel::sql_query(
                 "INSERT INTO bench_meta (users, groups, big_members, generator, connection_id) VALUES ($1, $2, $3, $4, $5)",
             )
@@ -139,12 +126,12 @@ pub async fn load(url: &str, sizes: Sizes, key: &SigningKey) -> anyhow::Result<L
             .bind::<BigInt, _>(sizes.groups as i64)
             .bind::<BigInt, _>(sizes.big_members as i64)
             .bind::<BigInt, _>(GENERATOR)
-            .bind::<SqlUuid, _>(connection.id)
+            .bind::<SqlUuid, _>(connection)
             .execute(&mut conn)
             .await?;
             let secs = started.elapsed().as_secs_f64();
             println!("loaded in {secs:.1}s");
-            (tenant.id, connection.id, token.token, secs)
+            (tenant, connection, token, secs)
         }
     };
     let group_id = |name: &'static str| {
@@ -164,61 +151,20 @@ async fn load_groups(
     sizes: Sizes,
 ) -> anyhow::Result<()> {
     let t = Instant::now();
-    // Groups come after every user in id order; group 0 is "Big group".
-    let group_ms = format!("{}::bigint + g", BASE_MS + sizes.users as i64 + 1000);
-    let gid = uuid7_sql(&group_ms, "g + 5000000000");
-    exec(
-        conn,
-        &format!(
-            "INSERT INTO groups (tenant_id, id, connection_id, display_name, display_name_key, external_id, resource, \
-                 version, created_at, last_modified) \
-             SELECT '{tenant}'::uuid, {gid}, '{connection}'::uuid, s.name, lower(trim(s.name)), s.ext, \
-                 jsonb_build_object('displayName', s.name, 'externalId', s.ext), 1, s.ts, s.ts \
-             FROM generate_series(0::bigint, {}::bigint) AS g \
-             CROSS JOIN LATERAL (SELECT CASE WHEN g = 0 THEN 'Big group' ELSE 'Group ' || g END AS name, \
-                 md5('group' || g)::uuid::text AS ext, to_timestamp(({group_ms}) / 1000.0) AS ts) s",
-            sizes.groups - 1
-        ),
-    )
-    .await?;
+    // Group 0 is "Big group".
+    let name = "CASE WHEN g = 0 THEN 'Big group' ELSE 'Group ' || g END";
+    insert_groups(conn, tenant, connection, sizes.users, name, sizes.groups - 1).await?;
     println!("  {} groups in {:.1}s", sizes.groups, t.elapsed().as_secs_f64());
 
-    let uid = |n: &str| uuid7_sql(&format!("{BASE_MS}::bigint + {n}"), n);
-    let big =
-        format!("(SELECT id FROM groups WHERE tenant_id = '{tenant}' AND display_name_key = 'big group')");
-    let mut start = 1u64;
-    while start <= sizes.big_members {
-        let end = (start + CHUNK - 1).min(sizes.big_members);
-        let t = Instant::now();
-        let n = exec(
-            conn,
-            &format!(
-                "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
-                 SELECT '{tenant}'::uuid, {big}, {}, 'User' FROM generate_series({start}::bigint, {end}::bigint) AS k",
-                uid("(k * 10)")
-            ),
-        )
-        .await?;
-        println!("  Big group members {start}..={end}: {n} rows in {:.1}s", t.elapsed().as_secs_f64());
-        start = end + 1;
-    }
+    insert_members(conn, tenant, "big group", sizes.big_members, "(k * 10)", |start, end, n, secs| {
+        println!("  Big group members {start}..={end}: {n} rows in {secs:.1}s")
+    })
+    .await?;
     // Every other group: 3 members spread over the users; "Group 1" exactly 10.
     let t = Instant::now();
-    let users = sizes.users;
-    let n = exec(
-        conn,
-        &format!(
-            "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
-             SELECT DISTINCT '{tenant}'::uuid, {gid}, {}, 'User' \
-             FROM generate_series(1::bigint, {}::bigint) AS g \
-             CROSS JOIN LATERAL generate_series(0::bigint, CASE WHEN g = 1 THEN 9 ELSE 2 END) AS k \
-             CROSS JOIN LATERAL (SELECT ((g * 7919 + k * 104729) % {users}) + 1 AS u) m \
-             ON CONFLICT DO NOTHING",
-            uid("m.u"),
-            sizes.groups - 1
-        ),
-    )
-    .await?;
+    let extra = "CASE WHEN g = 1 THEN 9 ELSE 2 END";
+    let n =
+        insert_spread_members(conn, tenant, sizes.users, (1, sizes.groups - 1), extra, sizes.users).await?;
     println!("  {n} memberships of the other groups in {:.1}s", t.elapsed().as_secs_f64());
     Ok(())
 }

@@ -74,6 +74,10 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_LOG_RETENTION_DAYS", default_value_t = 90, global = true)]
     pub log_retention_days: u32,
 
+    /// Milliseconds between two polls of the event outbox by `roster serve`'s dispatcher.
+    #[arg(long, env = "ROSTER_EVENTS_POLL_MS", default_value_t = 500, global = true)]
+    pub events_poll_ms: u64,
+
     /// Log format: `pretty` for a terminal, `json` for collectors.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
     pub log_format: LogFormat,
@@ -118,6 +122,9 @@ impl Settings {
         }
         if self.bulk_max_payload_bytes < 1024 {
             return Err(ConfigError("ROSTER_BULK_MAX_PAYLOAD_BYTES must be at least 1024".into()));
+        }
+        if !(10..=3_600_000).contains(&self.events_poll_ms) {
+            return Err(ConfigError("ROSTER_EVENTS_POLL_MS must be between 10 and 3600000".into()));
         }
         if let Some(key) = &self.signing_key {
             if key.len() < 32 {

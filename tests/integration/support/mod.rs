@@ -183,6 +183,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         max_page_size: 1000,
         db_pool_size: 4,
         log_retention_days: 90,
+        events_poll_ms: 500,
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }

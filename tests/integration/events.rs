@@ -377,3 +377,129 @@ async fn payloads_carry_ids_and_changed_names_but_no_personal_data() {
         }
     }
 }
+
+async fn events_of(app: &TestApp) -> Vec<(String, String, Value)> {
+    let tenant = tenant_id(app).await;
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    db::events::list(&mut conn, tenant)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.subject_id.to_string(), e.payload))
+        .collect()
+}
+
+#[tokio::test]
+async fn group_writes_name_every_membership_they_change() {
+    let app = TestApp::spawn().await;
+    let (a, b, c) = (
+        app.create_user("a@x.example").await,
+        app.create_user("b@x.example").await,
+        app.create_user("c@x.example").await,
+    );
+    let group = app.create_group("Ops", &[&a, &b]).await;
+    let child = app.create_group("Ops child", &[]).await;
+    let r = patch(
+        &app,
+        &format!("/Groups/{child}"),
+        json!([{"op": "replace", "value": {
+        "urn:ietf:params:scim:schemas:extension:roster:2.0:Group": {"parent": group}}}]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let start = events_of(&app).await.len();
+    // ReplaceAll: b stays, a leaves, c joins.
+    let r = patch(
+        &app,
+        &format!("/Groups/{group}"),
+        json!([{"op": "replace", "path": "members", "value": [{"value": b}, {"value": c}]}]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    // RemoveAll, then delete the group (its child becomes a root).
+    let r = patch(&app, &format!("/Groups/{group}"), json!([{"op": "remove", "path": "members"}])).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(app.delete(&format!("/Groups/{group}")).await.status, 204);
+
+    let got: Vec<(String, String)> =
+        events_of(&app).await[start..].iter().map(|(k, s, _)| (k.clone(), s.clone())).collect();
+    let mut remove_all: Vec<(String, String)> = got[2..4].to_vec();
+    remove_all.sort();
+    let mut expected_remove_all =
+        vec![("membership.removed".to_string(), b.clone()), ("membership.removed".to_string(), c.clone())];
+    expected_remove_all.sort();
+    assert_eq!(
+        &got[..2],
+        &[("membership.removed".into(), a.clone()), ("membership.added".into(), c.clone())]
+    );
+    assert_eq!(remove_all, expected_remove_all);
+    assert_eq!(
+        &got[4..],
+        &[("group.updated".into(), child.clone()), ("group.deleted".into(), group.clone())]
+    );
+}
+
+#[tokio::test]
+async fn cli_adds_lists_and_removes_webhooks_without_showing_secrets_again() {
+    let app = TestApp::spawn().await;
+    let roster = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+        cmd.env("DATABASE_URL", &app.db_url)
+            .env("ROSTER_SIGNING_KEY", std::str::from_utf8(crate::support::TEST_SECRET).unwrap())
+            .env("ROSTER_LOG", "warn");
+        cmd
+    };
+    let out = roster()
+        .args(["webhook", "add", "--tenant", &app.creds.tenant, "--url", "http://127.0.0.1:9/hook", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let added: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secret = added["secret"].as_str().unwrap();
+    assert!(secret.len() >= 32, "{secret}");
+    let id = added["webhook"].as_str().unwrap();
+
+    let out = roster().args(["webhook", "list", "--tenant", &app.creds.tenant, "--json"]).output().unwrap();
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert!(listed.contains(id) && !listed.contains(secret), "{listed}");
+
+    let short = roster()
+        .args([
+            "webhook",
+            "add",
+            "--tenant",
+            &app.creds.tenant,
+            "--url",
+            "http://x.example",
+            "--secret",
+            "short",
+        ])
+        .output()
+        .unwrap();
+    assert!(!short.status.success());
+
+    let out = roster().args(["webhook", "remove", "--tenant", &app.creds.tenant, id]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = roster().args(["webhook", "list", "--tenant", &app.creds.tenant, "--json"]).output().unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), json!([]));
+}
+
+#[tokio::test]
+async fn removing_a_member_ends_its_memberships_and_restoring_it_is_a_creation() {
+    let app = TestApp::spawn().await;
+    let member = app.create_user("rosa@x.example").await;
+    let group = app.create_group("Team", &[&member]).await;
+    assert_eq!(app.delete(&format!("/Users/{member}")).await.status, 204);
+    let back = app.create_user("rosa@x.example").await;
+    assert_eq!(back, member, "same id restored");
+
+    let mine: Vec<(String, Value)> =
+        events_of(&app).await.into_iter().filter(|(_, s, _)| *s == member).map(|(k, _, p)| (k, p)).collect();
+    let kinds: Vec<&str> = mine.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["member.created", "membership.added", "membership.removed", "member.removed", "member.created"]
+    );
+    assert_eq!(mine[2].1["group_id"], json!(group));
+    assert_eq!(mine[4].1, json!({"member_id": member, "active": true, "restored": true}));
+}

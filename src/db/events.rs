@@ -92,8 +92,9 @@ pub async fn list(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<EventRow>
     .await
 }
 
-/// A pending delivery claimed by a dispatcher, with what it needs to send it.
-#[derive(Debug, Clone, QueryableByName)]
+/// A pending delivery claimed by a dispatcher, with what it needs to send it. Its `Debug` leaves
+/// the secret out.
+#[derive(Clone, QueryableByName)]
 pub struct DueDelivery {
     /// Tenant.
     #[diesel(sql_type = SqlUuid)]
@@ -125,6 +126,19 @@ pub struct DueDelivery {
     /// Webhook signing secret.
     #[diesel(sql_type = Text)]
     pub secret: String,
+}
+
+impl std::fmt::Debug for DueDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DueDelivery")
+            .field("tenant_id", &self.tenant_id)
+            .field("webhook_id", &self.webhook_id)
+            .field("event_id", &self.event_id)
+            .field("subject_id", &self.subject_id)
+            .field("attempts", &self.attempts)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Claim up to `limit` due deliveries, locking them until the caller's transaction ends. Rows

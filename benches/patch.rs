@@ -183,12 +183,12 @@ async fn raw_member_txn(
         let groups = group_store::existing_ids(conn, tenant, &[user]).await?;
         anyhow::ensure!(users.len() == 1 && groups.is_empty(), "raw: {user} is not a user");
         let t2 = Instant::now();
-        let n = group_store::add_members(conn, tenant, group, &[(user, "User")]).await?;
+        let n = group_store::add_members(conn, tenant, group, &[(user, "User")]).await?.len();
         (t2, n)
     } else {
         // Both remove forms become MemberChange::Remove(ids) → db::groups::remove_members.
         let t2 = Instant::now();
-        (t2, group_store::remove_members(conn, tenant, group, &[user]).await?)
+        (t2, group_store::remove_members(conn, tenant, group, &[user]).await?.len())
     };
     let (t2, n) = written;
     let t3 = Instant::now();
@@ -571,7 +571,7 @@ async fn run(args: &Args, url: &str, target: &std::path::Path) -> anyhow::Result
     // Put the spare users back (untimed, one statement per group) for the aadOpt removal.
     let back: Vec<(Uuid, &str)> = spare.iter().map(|id| (*id, "User")).collect();
     for group in groups {
-        let n = group_store::add_members(&mut conn, tenant, group.id, &back).await?;
+        let n = group_store::add_members(&mut conn, tenant, group.id, &back).await?.len();
         anyhow::ensure!(n == spare.len(), "re-adding the spare users to {} added {n}", group.name);
     }
     member_results.extend(

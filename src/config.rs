@@ -79,6 +79,10 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_ADMIN_TOKEN", hide_env_values = true, global = true)]
     pub admin_token: Option<String>,
 
+    /// Milliseconds between two polls of the event outbox by `roster serve`'s dispatcher.
+    #[arg(long, env = "ROSTER_EVENTS_POLL_MS", default_value_t = 500, global = true)]
+    pub events_poll_ms: u64,
+
     /// Log format: `pretty` for a terminal, `json` for collectors.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
     pub log_format: LogFormat,
@@ -126,6 +130,9 @@ impl Settings {
         }
         if self.admin_token.as_ref().is_some_and(|t| t.len() < 32) {
             return Err(ConfigError("ROSTER_ADMIN_TOKEN must be at least 32 characters long".into()));
+        }
+        if !(10..=3_600_000).contains(&self.events_poll_ms) {
+            return Err(ConfigError("ROSTER_EVENTS_POLL_MS must be between 10 and 3600000".into()));
         }
         if let Some(key) = &self.signing_key {
             if key.len() < 32 {

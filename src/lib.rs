@@ -4,7 +4,8 @@
 //! Module map (see DESIGN.md §3): `scim` is the pure protocol core; `directory` holds the
 //! lifecycle rules, one transaction per operation; `db` is the only place that speaks SQL;
 //! `http` is the thin actix-web layer; `provisioning` records every SCIM request in the
-//! provisioning log; `startup`, `config`, `telemetry`, `local_pg` and `cli` run the process.
+//! provisioning log; `events` delivers the outbox of directory changes to webhooks;
+//! `startup`, `config`, `telemetry`, `local_pg` and `cli` run the process.
 
 pub mod auth;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod directory;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod local_pg;
 pub mod provisioning;

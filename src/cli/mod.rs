@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`, `log`. Each command uses the
+//! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`, `webhook`, `log`. Each command uses the
 //! same database as the server (starting the private cluster when needed) and prints results
 //! for people, or one JSON object with `--json`.
 
@@ -45,8 +45,48 @@ pub enum Command {
     /// Manage connection tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage a tenant's webhooks (where events are delivered).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Show a tenant's provisioning log, newest first.
     Log(LogArgs),
+}
+
+/// `roster webhook ...`
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add a webhook; prints its signing secret once.
+    Add {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Where events are POSTed (http:// or https://).
+        #[arg(long)]
+        url: String,
+        /// Signing secret (16 to 200 characters); generated when not given.
+        #[arg(long)]
+        secret: Option<String>,
+        /// Print one JSON object (webhook, url, secret).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a tenant's webhooks (never their secrets).
+    List {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a webhook and its pending deliveries.
+    Remove {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Webhook id (from `roster webhook list`).
+        webhook_id: Uuid,
+    },
 }
 
 /// `roster tenant ...`
@@ -209,11 +249,15 @@ async fn serve(settings: &Settings, database: &Database) -> anyhow::Result<()> {
     let clock = parts.clock.clone();
     let app = Application::build(settings, parts)?;
     bootstrap_demo(app.public_url(), &pool, &key).await?;
-    let maintenance = crate::startup::spawn_maintenance(pool, settings.log_retention_days, clock);
+    let maintenance =
+        crate::startup::spawn_maintenance(pool.clone(), settings.log_retention_days, clock.clone());
+    let poll = std::time::Duration::from_millis(settings.events_poll_ms);
+    let dispatcher = crate::events::dispatch::spawn_dispatcher(pool, clock, poll);
     tracing::info!(port = app.port(), public_url = %app.public_url(), "Roster is listening");
     println!("Roster is listening on {} (Ctrl-C stops it).", app.public_url());
     let result = app.run_until_stopped().await;
     maintenance.abort();
+    dispatcher.abort();
     result?;
     tracing::info!("Roster stopped");
     Ok(())
@@ -332,8 +376,82 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
             tenants::revoke_token(conn, &t, token_id, now).await?;
             println!("Revoked token {token_id}; requests using it are refused from now on.");
         }
+        Command::Webhook(command) => webhook(conn, command, now).await?,
         Command::Log(args) => log::run(conn, args).await?,
         Command::Serve | Command::Migrate => {}
     }
     Ok(())
+}
+
+/// Run `roster webhook ...`. The secret is printed once, when added, and never again.
+async fn webhook(
+    conn: &mut db::Conn,
+    command: WebhookCommand,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use crate::db::webhooks as hooks;
+    match command {
+        WebhookCommand::Add { tenant, url, secret, json } => {
+            let t = tenants::tenant(conn, &tenant).await?;
+            anyhow::ensure!(
+                (url.starts_with("http://") || url.starts_with("https://")) && url.len() <= 2000,
+                "--url must be an http:// or https:// URL"
+            );
+            let secret = match secret {
+                Some(s) => {
+                    anyhow::ensure!((16..=200).contains(&s.len()), "--secret must be 16 to 200 characters");
+                    s
+                }
+                None => generate_secret(),
+            };
+            let id = Uuid::now_v7();
+            hooks::insert(conn, t.id, id, &url, &secret, now).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"tenant": t.slug, "webhook": id.to_string(), "url": url, "secret": secret})
+                );
+            } else {
+                println!("Webhook:  {id}");
+                println!("URL:      {url}");
+                println!("Secret:   {secret}");
+                println!("The secret is shown only this once; use it to verify Roster-Signature.");
+            }
+        }
+        WebhookCommand::List { tenant, json } => {
+            let t = tenants::tenant(conn, &tenant).await?;
+            let all = hooks::list(conn, t.id).await?;
+            if json {
+                let rows: Vec<_> = all
+                    .iter()
+                    .map(|w| json!({"webhook": w.id.to_string(), "url": w.url, "active": w.active, "created_at": w.created_at}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                for w in &all {
+                    let state = if w.active { "active" } else { "inactive" };
+                    println!("{}\t{}\t{}\t{}", w.id, state, w.created_at, w.url);
+                }
+            }
+        }
+        WebhookCommand::Remove { tenant, webhook_id } => {
+            let t = tenants::tenant(conn, &tenant).await?;
+            anyhow::ensure!(
+                hooks::delete(conn, t.id, webhook_id).await?,
+                "no webhook {webhook_id} in tenant {}",
+                t.slug
+            );
+            println!("Removed webhook {webhook_id}; its pending deliveries are dropped.");
+        }
+    }
+    Ok(())
+}
+
+/// A random signing secret: 32 bytes, URL-safe base64.
+fn generate_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("whsec_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }

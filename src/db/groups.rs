@@ -135,23 +135,40 @@ pub async fn update(
         .map(drop)
 }
 
-/// Delete a group: its own memberships go with it (cascade) and so do the memberships that
-/// nest it in other groups, whose versions are bumped; its child groups become roots.
-/// Returns false if it did not exist.
-pub async fn delete(conn: &mut Conn, tenant_id: Uuid, id: Uuid, now: DateTime<Utc>) -> QueryResult<bool> {
-    remove_member_everywhere(conn, tenant_id, id, now).await?;
-    diesel::update(groups::table.filter(groups::tenant_id.eq(tenant_id).and(groups::parent_id.eq(id))))
-        .set((
-            groups::parent_id.eq(None::<Uuid>),
-            groups::version.eq(groups::version + 1),
-            groups::last_modified.eq(now),
-        ))
-        .execute(conn)
-        .await?;
+/// What deleting a group changed besides the group itself.
+#[derive(Debug, Clone, Default)]
+pub struct Deleted {
+    /// Memberships that ended: the group's own members and the group's places in other groups.
+    pub memberships: Vec<MemberRow>,
+    /// Child groups that became roots.
+    pub orphaned: Vec<Uuid>,
+}
+
+/// Delete a group: its own memberships go with it and so do the memberships that nest it in
+/// other groups, whose versions are bumped; its child groups become roots. Returns what changed,
+/// or `None` if it did not exist.
+pub async fn delete(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Deleted>> {
+    let mut memberships = remove_all_members(conn, tenant_id, id).await?;
+    memberships.extend(remove_member_everywhere(conn, tenant_id, id, now).await?);
+    let orphaned =
+        diesel::update(groups::table.filter(groups::tenant_id.eq(tenant_id).and(groups::parent_id.eq(id))))
+            .set((
+                groups::parent_id.eq(None::<Uuid>),
+                groups::version.eq(groups::version + 1),
+                groups::last_modified.eq(now),
+            ))
+            .returning(groups::id)
+            .get_results(conn)
+            .await?;
     let n = diesel::delete(groups::table.filter(groups::tenant_id.eq(tenant_id).and(groups::id.eq(id))))
         .execute(conn)
         .await?;
-    Ok(n == 1)
+    Ok((n == 1).then_some(Deleted { memberships, orphaned }))
 }
 
 /// Which of `ids` are groups of the tenant.
@@ -176,95 +193,122 @@ pub async fn members_of(conn: &mut Conn, tenant_id: Uuid, group_ids: &[Uuid]) ->
     .await
 }
 
+/// The membership rows a change added and removed.
+#[derive(Debug, Clone, Default)]
+pub struct MemberDelta {
+    /// Rows inserted.
+    pub added: Vec<MemberRow>,
+    /// Rows deleted.
+    pub removed: Vec<MemberRow>,
+}
+
+impl MemberDelta {
+    /// Whether anything changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
+}
+
 /// Make the group's direct members exactly `members` (id, type): rows not named are deleted,
-/// new ones inserted, unchanged ones untouched. Returns whether anything changed.
+/// new ones inserted, unchanged ones untouched. Returns the rows added and removed.
 pub async fn set_members(
     conn: &mut Conn,
     tenant_id: Uuid,
     group_id: Uuid,
     members: &[(Uuid, &str)],
-) -> QueryResult<bool> {
+) -> QueryResult<MemberDelta> {
     let ids: Vec<Uuid> = members.iter().map(|(id, _)| *id).collect();
     let removed = diesel::sql_query(
-        "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id <> ALL($3)",
+        "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id <> ALL($3) \
+         RETURNING group_id, member_id, member_type",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<SqlUuid, _>(group_id)
     .bind::<Array<SqlUuid>, _>(&ids)
-    .execute(conn)
+    .load(conn)
     .await?;
     let added = add_members(conn, tenant_id, group_id, members).await?;
-    Ok(removed + added > 0)
+    Ok(MemberDelta { added, removed })
 }
 
 /// Remove a user or group from every group it is a direct member of, bumping those groups'
-/// versions.
+/// versions. Returns the memberships removed.
 pub async fn remove_member_everywhere(
     conn: &mut Conn,
     tenant_id: Uuid,
     member_id: Uuid,
     now: DateTime<Utc>,
-) -> QueryResult<()> {
+) -> QueryResult<Vec<MemberRow>> {
     diesel::sql_query(
         "WITH gone AS ( \
-             DELETE FROM group_members WHERE tenant_id = $1 AND member_id = $2 RETURNING group_id) \
-         UPDATE groups SET version = version + 1, last_modified = $3 \
-         WHERE tenant_id = $1 AND id IN (SELECT group_id FROM gone)",
+             DELETE FROM group_members WHERE tenant_id = $1 AND member_id = $2 \
+             RETURNING group_id, member_id, member_type), \
+         bumped AS ( \
+             UPDATE groups SET version = version + 1, last_modified = $3 \
+             WHERE tenant_id = $1 AND id IN (SELECT group_id FROM gone)) \
+         SELECT group_id, member_id, member_type FROM gone ORDER BY group_id",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<SqlUuid, _>(member_id)
     .bind::<Timestamptz, _>(now)
-    .execute(conn)
+    .load(conn)
     .await
-    .map(drop)
 }
 
-/// Add direct members (already-present ones are left alone). Returns how many were added.
+/// Add direct members (already-present ones are left alone). Returns the rows added.
 pub async fn add_members(
     conn: &mut Conn,
     tenant_id: Uuid,
     group_id: Uuid,
     members: &[(Uuid, &str)],
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<MemberRow>> {
     let ids: Vec<Uuid> = members.iter().map(|(id, _)| *id).collect();
     let types: Vec<&str> = members.iter().map(|(_, t)| *t).collect();
     diesel::sql_query(
         "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
          SELECT $1, $2, m.id, m.kind FROM unnest($3::uuid[], $4::text[]) AS m(id, kind) \
-         ON CONFLICT DO NOTHING",
+         ON CONFLICT DO NOTHING RETURNING group_id, member_id, member_type",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<SqlUuid, _>(group_id)
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Array<Text>, _>(&types)
-    .execute(conn)
+    .load(conn)
     .await
 }
 
-/// Remove the given direct members (absent ones are ignored). Returns how many were removed.
+/// Remove the given direct members (absent ones are ignored). Returns the rows removed.
 pub async fn remove_members(
     conn: &mut Conn,
     tenant_id: Uuid,
     group_id: Uuid,
     ids: &[Uuid],
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<MemberRow>> {
     diesel::sql_query(
-        "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = ANY($3)",
+        "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = ANY($3) \
+         RETURNING group_id, member_id, member_type",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<SqlUuid, _>(group_id)
     .bind::<Array<SqlUuid>, _>(ids)
-    .execute(conn)
+    .load(conn)
     .await
 }
 
-/// Remove every direct member. Returns how many were removed.
-pub async fn remove_all_members(conn: &mut Conn, tenant_id: Uuid, group_id: Uuid) -> QueryResult<usize> {
-    diesel::sql_query("DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2")
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<SqlUuid, _>(group_id)
-        .execute(conn)
-        .await
+/// Remove every direct member. Returns the rows removed.
+pub async fn remove_all_members(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    group_id: Uuid,
+) -> QueryResult<Vec<MemberRow>> {
+    diesel::sql_query(
+        "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 \
+         RETURNING group_id, member_id, member_type",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(group_id)
+    .load(conn)
+    .await
 }
 
 /// Mark a group changed (membership only): new version and lastModified.

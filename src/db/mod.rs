@@ -2,6 +2,7 @@
 //! This is the only place that speaks SQL; every function takes the connection it runs on, so
 //! the same function works inside a transaction.
 
+pub mod events;
 pub mod filter_sql;
 pub mod groups;
 pub mod provisioning_log;
@@ -11,6 +12,7 @@ pub mod schema;
 pub mod search;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;

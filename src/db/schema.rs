@@ -23,6 +23,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    event_deliveries (tenant_id, webhook_id, event_id) {
+        tenant_id -> Uuid,
+        webhook_id -> Uuid,
+        event_id -> Int8,
+        subject_id -> Uuid,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    event_outbox (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Int8,
+        subject_id -> Uuid,
+        kind -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     group_members (tenant_id, group_id, member_id) {
         tenant_id -> Uuid,
         group_id -> Uuid,
@@ -103,17 +127,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        url -> Text,
+        secret -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(connections -> tenants (tenant_id));
+diesel::joinable!(event_outbox -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
 diesel::joinable!(provisioning_log -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(webhooks -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     connection_tokens,
     connections,
+    event_deliveries,
+    event_outbox,
     group_members,
     groups,
     provisioning_log,
     tenants,
     users,
+    webhooks,
 );

@@ -254,21 +254,22 @@ fn window_is_empty(window: &Window) -> bool {
 }
 
 /// Remove the direct members of a group that match a member filter (`members[type eq "Group"]`,
-/// `members[display sw "a"]`). Returns how many were removed.
+/// `members[display sw "a"]`). Returns the rows removed.
 pub async fn remove_members_where(
     conn: &mut Conn,
     registry: &Registry,
     tenant: Uuid,
     group: Uuid,
     filter: &Filter,
-) -> ScimResult<usize> {
+) -> ScimResult<Vec<super::groups::MemberRow>> {
     let mut sql = Sql::default();
     let t = sql.bind(Bind::Uuid(tenant));
     let g = sql.bind(Bind::Uuid(group));
     let (alias, cond) = Translator::new(registry, ResourceKind::Group, &mut sql).member_filter(filter)?;
     let text = format!(
         "DELETE FROM group_members d WHERE d.tenant_id = {t} AND d.group_id = {g} AND d.member_id IN (\
-         SELECT {alias}.member_id FROM group_members {alias} WHERE {alias}.tenant_id = {t} AND {alias}.group_id = {g} AND {cond})"
+         SELECT {alias}.member_id FROM group_members {alias} WHERE {alias}.tenant_id = {t} AND {alias}.group_id = {g} AND {cond}) \
+         RETURNING d.group_id, d.member_id, d.member_type"
     );
-    Ok(bound(text, &sql.binds).execute(conn).await?)
+    Ok(bound(text, &sql.binds).load(conn).await?)
 }

@@ -7,10 +7,11 @@ use diesel_async::AsyncConnection;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::{db_precision, object, Context, Stored};
+use super::{db_precision, membership_events, object, Context, Stored};
 use crate::db::groups::{self, GroupColumns, GroupRow, MemberRow};
-use crate::db::{users, Conn};
+use crate::db::{events, users, Conn};
 use crate::error::{ScimError, ScimResult};
+use crate::events::{changed_attributes, NewEvent};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
 use crate::scim::schema::{check_immutable, Normalized, Registry, ResourceKind, ROSTER_GROUP_SCHEMA};
 
@@ -237,7 +238,10 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
         check_parent(conn, tenant, id, parent).await?;
         groups::insert(conn, tenant, id, connection, &columns, now).await?;
         let members = resolve_members(conn, tenant, id, &requested).await?;
-        groups::set_members(conn, tenant, id, &members).await?;
+        let delta = groups::set_members(conn, tenant, id, &members).await?;
+        let mut out = vec![NewEvent::group_created(id, parent)];
+        membership_events(&mut out, true, &delta.added);
+        events::insert(conn, tenant, &out, now).await?;
         read_back(conn, ctx, id).await
     })
     .await
@@ -270,9 +274,20 @@ pub async fn replace(
         if parent != old.parent_id {
             check_parent(conn, tenant, id, parent).await?;
         }
+        let mut changed = changed_attributes(&object(old.resource.clone()), &resource, &[]);
+        if parent != old.parent_id {
+            changed.push("parent".into());
+        }
         groups::update(conn, tenant, id, &GroupColumns::from_resource(resource, parent), now).await?;
         let members = resolve_members(conn, tenant, id, &requested).await?;
-        groups::set_members(conn, tenant, id, &members).await?;
+        let delta = groups::set_members(conn, tenant, id, &members).await?;
+        let mut out = Vec::new();
+        if !changed.is_empty() {
+            out.push(NewEvent::group_updated(id, changed, parent));
+        }
+        membership_events(&mut out, false, &delta.removed);
+        membership_events(&mut out, true, &delta.added);
+        events::insert(conn, tenant, &out, now).await?;
         read_back(conn, ctx, id).await
     })
     .await
@@ -290,7 +305,14 @@ pub async fn delete(
     conn.transaction::<_, ScimError, _>(async move |conn| {
         let old = groups::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
-        groups::delete(conn, tenant, id, now).await?;
+        let deleted = groups::delete(conn, tenant, id, now).await?.unwrap_or_default();
+        let mut out = Vec::new();
+        membership_events(&mut out, false, &deleted.memberships);
+        out.extend(
+            deleted.orphaned.iter().map(|child| NewEvent::group_updated(*child, vec!["parent".into()], None)),
+        );
+        out.push(NewEvent::group_deleted(id));
+        events::insert(conn, tenant, &out, now).await?;
         Ok(())
     })
     .await

@@ -14,6 +14,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::auth::Principal;
+use crate::db::groups::MemberRow;
+use crate::events::NewEvent;
 use crate::scim::patch::Rule;
 use crate::scim::resource::Meta;
 
@@ -98,4 +100,9 @@ fn object(value: Value) -> Map<String, Value> {
         Value::Object(map) => map,
         _ => Map::new(),
     }
+}
+
+/// Membership events for rows a change added or removed.
+fn membership_events(events: &mut Vec<NewEvent>, added: bool, rows: &[MemberRow]) {
+    events.extend(rows.iter().map(|m| NewEvent::membership(added, m.group_id, m.member_id, &m.member_type)));
 }

@@ -6,11 +6,15 @@ use diesel_async::AsyncConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{db_precision, groups, object, password, users, ActiveChange, Context, Stored, Written};
+use super::{
+    db_precision, groups, membership_events, object, password, users, ActiveChange, Context, Stored, Written,
+};
+use crate::db::events;
 use crate::db::groups as group_store;
 use crate::db::users::{self as user_store, UserColumns};
 use crate::db::{search, Conn};
 use crate::error::{ScimError, ScimResult};
+use crate::events::{changed_attributes, NewEvent};
 use crate::scim::patch::{apply, MemberChange, Mode, PatchRequest, Rule};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
 use crate::scim::schema::{Registry, ResourceKind};
@@ -74,6 +78,11 @@ pub async fn patch_user(
             }
             // An absent `active` (never sent, or removed) leaves the member active.
             let active = applied.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
+            let mut changed =
+                changed_attributes(&object(old.resource.clone()), &applied.resource, &["active"]);
+            if applied.password.is_some() {
+                changed.push("password".into());
+            }
             let hash = match applied.password {
                 Some(p) => Some(password::hash(p).await?),
                 None => old.password_hash,
@@ -81,6 +90,7 @@ pub async fn patch_user(
             let columns = UserColumns::from_resource(applied.resource, users::status_for(active));
             user_store::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
             let active_change = ActiveChange::between(was_active, active);
+            events::insert(conn, tenant, &users::member_events(id, changed, active_change), now).await?;
             if let Some(change) = active_change {
                 tracing::info!(member.id = %id, active, "member {}", change.as_str());
             }
@@ -113,6 +123,8 @@ pub async fn patch_group(
                 .ok_or_else(|| ScimError::not_found(format!("Group {id} not found")))?;
             check_if_match(if_match, Version::new(old.version))?;
             let (old_parent, old_version) = (old.parent_id, old.version);
+            let old_resource = object(old.resource.clone());
+            let mut out = Vec::new();
             // The engine sees the group as clients do: with its parent in Roster's extension.
             let current = groups::stored(old, None, &ctx.base_url).attributes;
             let applied = apply(registry, ResourceKind::Group, &current, &id.to_string(), request, mode)?;
@@ -123,34 +135,47 @@ pub async fn patch_group(
                 if parent != old_parent {
                     groups::check_parent(conn, tenant, id, parent).await?;
                 }
+                let mut changed = changed_attributes(&old_resource, &resource, &[]);
+                if parent != old_parent {
+                    changed.push("parent".into());
+                }
                 let columns = group_store::GroupColumns::from_resource(resource, parent);
                 group_store::update(conn, tenant, id, &columns, now).await?;
+                if !changed.is_empty() {
+                    out.push(NewEvent::group_updated(id, changed, parent));
+                }
             }
             let mut members_changed = false;
             for change in applied.members.map(|d| d.changes).unwrap_or_default() {
-                let n = match change {
+                let (added, removed) = match change {
                     MemberChange::Add(refs) => {
                         let resolved =
                             groups::resolve_members(conn, tenant, id, &groups::requested(&refs)?).await?;
-                        group_store::add_members(conn, tenant, id, &resolved).await?
+                        (group_store::add_members(conn, tenant, id, &resolved).await?, Vec::new())
                     }
                     MemberChange::Remove(values) => {
                         // A value that is not an id cannot be a member: nothing to remove.
                         let ids: Vec<Uuid> = values.iter().filter_map(|v| Uuid::parse_str(v).ok()).collect();
-                        group_store::remove_members(conn, tenant, id, &ids).await?
+                        (Vec::new(), group_store::remove_members(conn, tenant, id, &ids).await?)
                     }
                     MemberChange::RemoveWhere(filter) => {
-                        search::remove_members_where(conn, registry, tenant, id, &filter).await?
+                        (Vec::new(), search::remove_members_where(conn, registry, tenant, id, &filter).await?)
                     }
-                    MemberChange::RemoveAll => group_store::remove_all_members(conn, tenant, id).await?,
+                    MemberChange::RemoveAll => {
+                        (Vec::new(), group_store::remove_all_members(conn, tenant, id).await?)
+                    }
                     MemberChange::ReplaceAll(refs) => {
                         let resolved =
                             groups::resolve_members(conn, tenant, id, &groups::requested(&refs)?).await?;
-                        usize::from(group_store::set_members(conn, tenant, id, &resolved).await?)
+                        let delta = group_store::set_members(conn, tenant, id, &resolved).await?;
+                        (delta.added, delta.removed)
                     }
                 };
-                members_changed |= n > 0;
+                membership_events(&mut out, false, &removed);
+                membership_events(&mut out, true, &added);
+                members_changed |= !(added.is_empty() && removed.is_empty());
             }
+            events::insert(conn, tenant, &out, now).await?;
             if !applied.changed && members_changed {
                 group_store::touch(conn, tenant, id, now).await?;
             }

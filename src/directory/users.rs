@@ -8,10 +8,11 @@ use diesel_async::AsyncConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{db_precision, object, password, ActiveChange, Context, Stored, Written};
+use super::{db_precision, membership_events, object, password, ActiveChange, Context, Stored, Written};
 use crate::db::users::{self, status, UserColumns, UserRow};
-use crate::db::{groups, Conn};
+use crate::db::{events, groups, Conn};
 use crate::error::{ScimError, ScimResult};
+use crate::events::{changed_attributes, NewEvent};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
 use crate::scim::schema::{check_immutable, Normalized, Registry, ResourceKind};
 
@@ -62,6 +63,7 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
                 .await?
             {
                 tracing::info!(member.id = %old.id, "removed member re-provisioned: same id restored");
+                events::insert(conn, tenant, &[NewEvent::member_created(old.id, active, true)], now).await?;
                 return Ok(Stored {
                     id: old.id,
                     attributes: object(columns.resource),
@@ -75,6 +77,7 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
         }
         let id = Uuid::now_v7();
         users::insert(conn, tenant, id, connection, &columns, password_hash.as_deref(), now).await?;
+        events::insert(conn, tenant, &[NewEvent::member_created(id, active, false)], now).await?;
         Ok(Stored {
             id,
             attributes: object(columns.resource),
@@ -82,6 +85,23 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
         })
     })
     .await
+}
+
+/// The events of a member write: `member.updated` when attributes other than `active` changed,
+/// then `member.suspended` / `member.reactivated` when `active` did.
+pub(crate) fn member_events(
+    id: Uuid,
+    changed: Vec<String>,
+    active_change: Option<ActiveChange>,
+) -> Vec<NewEvent> {
+    let mut out = Vec::with_capacity(2);
+    if !changed.is_empty() {
+        out.push(NewEvent::member_updated(id, changed));
+    }
+    if let Some(change) = active_change {
+        out.push(NewEvent::member_active(id, change == ActiveChange::Reactivated));
+    }
+    out
 }
 
 /// Scrub removed members past their tenant's retention period, in batches, until none is left.
@@ -126,9 +146,14 @@ pub async fn replace(
         let active = resource.get("active").and_then(Value::as_bool).unwrap_or(true);
         let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
         let active_change = ActiveChange::between(was_active, active);
+        let mut changed = changed_attributes(&object(old.resource.clone()), &resource, &["active"]);
+        if new_hash.is_some() {
+            changed.push("password".into());
+        }
         let columns = UserColumns::from_resource(resource, status_for(active));
         let hash = new_hash.or(old.password_hash);
         users::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
+        events::insert(conn, tenant, &member_events(id, changed, active_change), now).await?;
         if let Some(change) = active_change {
             tracing::info!(member.id = %id, active, "member {}", change.as_str());
         }
@@ -159,7 +184,11 @@ pub async fn remove(
         let old = users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
         users::mark_removed(conn, tenant, id, now).await?;
-        groups::remove_member_everywhere(conn, tenant, id, now).await?;
+        let left = groups::remove_member_everywhere(conn, tenant, id, now).await?;
+        let mut out = Vec::with_capacity(left.len() + 1);
+        membership_events(&mut out, false, &left);
+        out.push(NewEvent::member_removed(id));
+        events::insert(conn, tenant, &out, now).await?;
         Ok(())
     })
     .await

@@ -10,6 +10,7 @@ mod cli;
 mod conformance;
 mod discovery;
 mod errors;
+mod events;
 mod filters;
 mod groups;
 mod patch;

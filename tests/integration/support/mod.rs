@@ -187,6 +187,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         db_pool_size: 4,
         log_retention_days: 90,
         admin_token: Some(TEST_ADMIN_TOKEN.into()),
+        events_poll_ms: 500,
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }

@@ -1,0 +1,551 @@
+//! Events: the outbox is written with each change and delivered to webhooks in order per
+//! subject, signed, exactly once per successful delivery, with retries driven by an explicit
+//! `now` (no sleeps).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use chrono::{DateTime, Duration, Utc};
+use diesel::sql_types::BigInt;
+use diesel::QueryableByName;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use roster::db;
+use roster::events::dispatch::{dispatch_once, DispatchReport};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::support::requests::{send, Reply};
+use crate::support::TestApp;
+
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const SECRET: &str = "test-webhook-secret-0123456789";
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    event_id: String,
+    signature: String,
+    body: Vec<u8>,
+    /// Whether the receiver answered 2xx.
+    accepted: bool,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+#[derive(Clone)]
+struct ReceiverState {
+    log: Arc<Mutex<Vec<Received>>>,
+    fail_left: Arc<AtomicUsize>,
+}
+
+/// A local webhook receiver that records requests and fails the first N.
+struct Receiver {
+    url: String,
+    state: ReceiverState,
+    handle: actix_web::dev::ServerHandle,
+}
+
+async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<ReceiverState>) -> HttpResponse {
+    let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let fail = state.fail_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+    state.log.lock().unwrap().push(Received {
+        event_id: header("roster-event-id"),
+        signature: header("roster-signature"),
+        body: body.to_vec(),
+        accepted: !fail,
+    });
+    if fail {
+        HttpResponse::ServiceUnavailable().finish()
+    } else {
+        HttpResponse::NoContent().finish()
+    }
+}
+
+impl Receiver {
+    async fn start(fail_first: usize) -> Receiver {
+        let state = ReceiverState { log: Arc::default(), fail_left: Arc::new(AtomicUsize::new(fail_first)) };
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new().app_data(data.clone()).route("/hook", web::post().to(receive))
+        })
+        .workers(1)
+        .disable_signals()
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let port = server.addrs()[0].port();
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Receiver { url: format!("http://127.0.0.1:{port}/hook"), state, handle }
+    }
+
+    fn all(&self) -> Vec<Received> {
+        self.state.log.lock().unwrap().clone()
+    }
+
+    fn accepted(&self) -> Vec<Received> {
+        self.all().into_iter().filter(|r| r.accepted).collect()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+async fn tenant_id(app: &TestApp) -> Uuid {
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap().id
+}
+
+async fn add_webhook(app: &TestApp, url: &str) {
+    let tenant = tenant_id(app).await;
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    db::webhooks::insert(&mut conn, tenant, Uuid::now_v7(), url, SECRET, Utc::now()).await.unwrap();
+}
+
+async fn patch(app: &TestApp, path: &str, ops: Value) -> Reply {
+    let body = json!({"schemas": [PATCH_OP], "Operations": ops});
+    send(app.req(Method::PATCH, path).header("content-type", "application/scim+json").body(body.to_string()))
+        .await
+}
+
+async fn set_active(app: &TestApp, id: &str, value: &str) {
+    let r = patch(app, &format!("/Users/{id}"), json!([{"op": "Replace", "path": "active", "value": value}]))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+async fn pending(app: &TestApp) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let row: N = diesel::sql_query("SELECT count(*) AS n FROM event_deliveries WHERE delivered_at IS NULL")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    row.n
+}
+
+/// Dispatch until nothing is pending, moving the clock past every backoff. Returns the final `now`.
+async fn drain(app: &TestApp, mut now: DateTime<Utc>) -> DateTime<Utc> {
+    let client = roster::events::dispatch::client();
+    for _ in 0..200 {
+        dispatch_once(&app.pool, &client, now).await.unwrap();
+        if pending(app).await == 0 {
+            return now;
+        }
+        now += Duration::minutes(6);
+    }
+    panic!("deliveries still pending after 200 rounds");
+}
+
+fn verify(r: &Received) {
+    let (t, v1) = r.signature.split_once(",v1=").expect("signature has v1");
+    let t = t.strip_prefix("t=").expect("signature has t");
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(&r.body);
+    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(v1, expected, "bad signature on event {}", r.event_id);
+    assert_eq!(r.json()["id"].as_str().unwrap(), r.event_id);
+}
+
+fn kinds_for(received: &[Received], subject: &str) -> Vec<String> {
+    received
+        .iter()
+        .map(Received::json)
+        .filter(|b| b["subject_id"] == subject)
+        .map(|b| b["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn assert_unique(received: &[Received]) {
+    let mut ids: Vec<&str> = received.iter().map(|r| r.event_id.as_str()).collect();
+    let n = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "an event was delivered twice");
+}
+
+#[tokio::test]
+async fn a_member_lifecycle_arrives_in_order_signed_and_once() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(0).await;
+    add_webhook(&app, &receiver.url).await;
+
+    let member = app.create_user("ada@example.com").await;
+    set_active(&app, &member, "False").await;
+    set_active(&app, &member, "True").await;
+    let group = app.create_group("Engineering", &[]).await;
+    let r = patch(
+        &app,
+        &format!("/Groups/{group}"),
+        json!([{"op": "add", "path": "members", "value": [{"value": member}]}]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = patch(
+        &app,
+        &format!("/Groups/{group}"),
+        json!([{"op": "remove", "path": format!("members[value eq \"{member}\"]")}]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(app.delete(&format!("/Users/{member}")).await.status, 204);
+
+    drain(&app, Utc::now()).await;
+    let got = receiver.all();
+    assert!(got.iter().all(|r| r.accepted));
+    got.iter().for_each(verify);
+    assert_unique(&got);
+    assert_eq!(
+        kinds_for(&got, &member),
+        [
+            "member.created",
+            "member.suspended",
+            "member.reactivated",
+            "membership.added",
+            "membership.removed",
+            "member.removed"
+        ]
+    );
+    assert_eq!(kinds_for(&got, &group), ["group.created"]);
+    let added = got.iter().map(Received::json).find(|b| b["type"] == "membership.added").unwrap();
+    assert_eq!(added["data"], json!({"group_id": group, "member_id": member, "member_type": "User"}));
+    // A second pass finds nothing to do.
+    let client = roster::events::dispatch::client();
+    let again = dispatch_once(&app.pool, &client, Utc::now() + Duration::days(1)).await.unwrap();
+    assert_eq!(again, DispatchReport::default());
+}
+
+#[tokio::test]
+async fn a_receiver_down_for_three_attempts_gets_everything_once_in_order() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(3).await;
+    add_webhook(&app, &receiver.url).await;
+    let member = app.create_user("grace@example.com").await;
+    set_active(&app, &member, "False").await;
+    set_active(&app, &member, "True").await;
+
+    let client = roster::events::dispatch::client();
+    let t0 = Utc::now() + Duration::seconds(1);
+    let once = |now| {
+        let (pool, client) = (app.pool.clone(), client.clone());
+        async move { dispatch_once(&pool, &client, now).await.unwrap() }
+    };
+    let failed = DispatchReport { delivered: 0, failed: 1 };
+    let idle = DispatchReport::default();
+    // Attempt 1 fails; event 2 and 3 wait behind it. Retries come after 1 s, 2 s, 4 s.
+    assert_eq!(once(t0).await, failed);
+    assert_eq!(once(t0 + Duration::milliseconds(900)).await, idle);
+    assert_eq!(once(t0 + Duration::seconds(1)).await, failed);
+    assert_eq!(once(t0 + Duration::milliseconds(2900)).await, idle);
+    assert_eq!(once(t0 + Duration::seconds(3)).await, failed);
+    assert_eq!(once(t0 + Duration::milliseconds(6900)).await, idle);
+    assert_eq!(once(t0 + Duration::seconds(7)).await, DispatchReport { delivered: 1, failed: 0 });
+    drain(&app, t0 + Duration::seconds(7)).await;
+
+    let all = receiver.all();
+    assert_eq!(all.iter().filter(|r| !r.accepted).count(), 3);
+    assert!(all[..3].iter().all(|r| r.event_id == all[0].event_id), "retries are of the first event");
+    let accepted = receiver.accepted();
+    accepted.iter().for_each(verify);
+    assert_unique(&accepted);
+    assert_eq!(kinds_for(&accepted, &member), ["member.created", "member.suspended", "member.reactivated"]);
+}
+
+#[tokio::test]
+async fn failed_requests_and_rolled_back_transactions_write_no_event() {
+    let app = TestApp::spawn().await;
+    let tenant = tenant_id(&app).await;
+    let count = || async {
+        let mut conn = db::checkout(&app.pool).await.unwrap();
+        db::events::list(&mut conn, tenant).await.unwrap().len()
+    };
+    let member = app.create_user("linus@example.com").await;
+    assert_eq!(count().await, 1);
+
+    let dup = app
+        .post("/Users", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "LINUS@example.com"}))
+        .await;
+    dup.assert_error(409, Some("uniqueness"));
+    let group = app.create_group("Kernel", &[]).await;
+    assert_eq!(count().await, 2);
+    let bad = patch(
+        &app,
+        &format!("/Groups/{group}"),
+        json!([{"op": "add", "path": "members", "value": [{"value": member}, {"value": Uuid::now_v7().to_string()}]}]),
+    )
+    .await;
+    bad.assert_error(400, Some("invalidValue"));
+    assert_eq!(count().await, 2, "a rejected PATCH adds no membership event");
+
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let subject = member.parse::<Uuid>().unwrap();
+    let rolled_back = conn
+        .transaction::<(), diesel::result::Error, _>(async move |conn| {
+            let event = roster::events::NewEvent::member_removed(subject);
+            db::events::insert(conn, tenant, &[event], Utc::now()).await?;
+            Err(diesel::result::Error::RollbackTransaction)
+        })
+        .await;
+    assert!(rolled_back.is_err());
+    drop(conn);
+    assert_eq!(count().await, 2);
+}
+
+#[tokio::test]
+async fn concurrent_dispatchers_never_deliver_an_event_twice() {
+    let app = TestApp::spawn_with(|s| s.db_pool_size = 8).await;
+    let receiver = Receiver::start(0).await;
+    add_webhook(&app, &receiver.url).await;
+    let mut members = Vec::new();
+    for i in 0..12 {
+        let id = app.create_user(&format!("user{i}@example.com")).await;
+        set_active(&app, &id, "False").await;
+        set_active(&app, &id, "True").await;
+        members.push(id);
+    }
+    let client = roster::events::dispatch::client();
+    let now = Utc::now() + Duration::seconds(1);
+    for _ in 0..100 {
+        let (a, b) =
+            tokio::join!(dispatch_once(&app.pool, &client, now), dispatch_once(&app.pool, &client, now));
+        a.unwrap();
+        b.unwrap();
+        if pending(&app).await == 0 {
+            break;
+        }
+    }
+    assert_eq!(pending(&app).await, 0);
+    let got = receiver.all();
+    assert_eq!(got.len(), 36);
+    assert_unique(&got);
+    for m in &members {
+        assert_eq!(kinds_for(&got, m), ["member.created", "member.suspended", "member.reactivated"]);
+    }
+}
+
+#[tokio::test]
+async fn payloads_carry_ids_and_changed_names_but_no_personal_data() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(0).await;
+    add_webhook(&app, &receiver.url).await;
+    let r = app
+        .post(
+            "/Users",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "margaret@hamilton.example",
+                    "emails": [{"value": "mh@apollo.example", "primary": true}], "password": "Sup3r-secret-pw",
+                    "displayName": "Margaret Hamilton"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let r = patch(
+        &app,
+        &format!("/Users/{id}"),
+        json!([{"op": "replace", "path": "displayName", "value": "M. H."}]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    drain(&app, Utc::now()).await;
+
+    let got = receiver.all();
+    assert_eq!(kinds_for(&got, &id), ["member.created", "member.updated"]);
+    assert_eq!(got[1].json()["data"], json!({"member_id": id, "changed": ["displayName"]}));
+    for r in &got {
+        let text = String::from_utf8(r.body.clone()).unwrap();
+        for secret in ["margaret", "hamilton", "apollo", "Sup3r", "Margaret", "M. H."] {
+            assert!(!text.contains(secret), "{secret} leaked into {text}");
+        }
+        let data = r.json()["data"].clone();
+        for key in ["userName", "emails", "password", "displayName"] {
+            assert!(data.get(key).is_none(), "{key} in {data}");
+        }
+    }
+}
+
+async fn events_of(app: &TestApp) -> Vec<(String, String, Value)> {
+    let tenant = tenant_id(app).await;
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    db::events::list(&mut conn, tenant)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.subject_id.to_string(), e.payload))
+        .collect()
+}
+
+#[tokio::test]
+async fn group_writes_name_every_membership_they_change() {
+    let app = TestApp::spawn().await;
+    let (a, b, c) = (
+        app.create_user("a@x.example").await,
+        app.create_user("b@x.example").await,
+        app.create_user("c@x.example").await,
+    );
+    let group = app.create_group("Ops", &[&a, &b]).await;
+    let child = app.create_group("Ops child", &[]).await;
+    let r = patch(
+        &app,
+        &format!("/Groups/{child}"),
+        json!([{"op": "replace", "value": {
+        "urn:ietf:params:scim:schemas:extension:roster:2.0:Group": {"parent": group}}}]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let start = events_of(&app).await.len();
+    // ReplaceAll: b stays, a leaves, c joins.
+    let r = patch(
+        &app,
+        &format!("/Groups/{group}"),
+        json!([{"op": "replace", "path": "members", "value": [{"value": b}, {"value": c}]}]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    // RemoveAll, then delete the group (its child becomes a root).
+    let r = patch(&app, &format!("/Groups/{group}"), json!([{"op": "remove", "path": "members"}])).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(app.delete(&format!("/Groups/{group}")).await.status, 204);
+
+    let got: Vec<(String, String)> =
+        events_of(&app).await[start..].iter().map(|(k, s, _)| (k.clone(), s.clone())).collect();
+    let mut remove_all: Vec<(String, String)> = got[2..4].to_vec();
+    remove_all.sort();
+    let mut expected_remove_all =
+        vec![("membership.removed".to_string(), b.clone()), ("membership.removed".to_string(), c.clone())];
+    expected_remove_all.sort();
+    assert_eq!(
+        &got[..2],
+        &[("membership.removed".into(), a.clone()), ("membership.added".into(), c.clone())]
+    );
+    assert_eq!(remove_all, expected_remove_all);
+    assert_eq!(
+        &got[4..],
+        &[("group.updated".into(), child.clone()), ("group.deleted".into(), group.clone())]
+    );
+}
+
+#[tokio::test]
+async fn cli_adds_lists_and_removes_webhooks_without_showing_secrets_again() {
+    let app = TestApp::spawn().await;
+    let roster = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+        cmd.env("DATABASE_URL", &app.db_url)
+            .env("ROSTER_SIGNING_KEY", std::str::from_utf8(crate::support::TEST_SECRET).unwrap())
+            .env("ROSTER_LOG", "warn");
+        cmd
+    };
+    let out = roster()
+        .args(["webhook", "add", "--tenant", &app.creds.tenant, "--url", "http://127.0.0.1:9/hook", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let added: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secret = added["secret"].as_str().unwrap();
+    assert!(secret.len() >= 32, "{secret}");
+    let id = added["webhook"].as_str().unwrap();
+
+    let out = roster().args(["webhook", "list", "--tenant", &app.creds.tenant, "--json"]).output().unwrap();
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert!(listed.contains(id) && !listed.contains(secret), "{listed}");
+
+    let short = roster()
+        .args([
+            "webhook",
+            "add",
+            "--tenant",
+            &app.creds.tenant,
+            "--url",
+            "http://x.example",
+            "--secret",
+            "short",
+        ])
+        .output()
+        .unwrap();
+    assert!(!short.status.success());
+
+    let out = roster().args(["webhook", "remove", "--tenant", &app.creds.tenant, id]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = roster().args(["webhook", "list", "--tenant", &app.creds.tenant, "--json"]).output().unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), json!([]));
+}
+
+#[tokio::test]
+async fn removing_a_member_ends_its_memberships_and_restoring_it_is_a_creation() {
+    let app = TestApp::spawn().await;
+    let member = app.create_user("rosa@x.example").await;
+    let group = app.create_group("Team", &[&member]).await;
+    assert_eq!(app.delete(&format!("/Users/{member}")).await.status, 204);
+    let back = app.create_user("rosa@x.example").await;
+    assert_eq!(back, member, "same id restored");
+
+    let mine: Vec<(String, Value)> =
+        events_of(&app).await.into_iter().filter(|(_, s, _)| *s == member).map(|(k, _, p)| (k, p)).collect();
+    let kinds: Vec<&str> = mine.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["member.created", "membership.added", "membership.removed", "member.removed", "member.created"]
+    );
+    assert_eq!(mine[2].1["group_id"], json!(group));
+    assert_eq!(mine[4].1, json!({"member_id": member, "active": true, "restored": true}));
+}
+
+/// A `roster serve` child process, stopped when dropped.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roster_serve_runs_the_dispatcher() {
+    use std::io::{BufRead, BufReader};
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(0).await;
+    add_webhook(&app, &receiver.url).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .env("DATABASE_URL", &app.db_url)
+        .env("ROSTER_SIGNING_KEY", std::str::from_utf8(crate::support::TEST_SECRET).unwrap())
+        .env("ROSTER_LISTEN", "127.0.0.1:0")
+        .env("ROSTER_EVENTS_POLL_MS", "20")
+        .env("ROSTER_LOG", "warn")
+        .arg("serve")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _serving = Serving(child);
+    tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout).lines().map_while(Result::ok).find(|l| l.starts_with("Roster is listening"))
+    })
+    .await
+    .unwrap()
+    .expect("serve reports that it listens");
+
+    let member = app.create_user("serve@x.example").await;
+    // The other process delivers on its own schedule: wait for it (bounded), never assert a time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while receiver.all().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let got = receiver.all();
+    got.iter().for_each(verify);
+    assert_eq!(kinds_for(&got, &member), ["member.created"]);
+}

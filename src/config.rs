@@ -79,6 +79,11 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_ADMIN_TOKEN", hide_env_values = true, global = true)]
     pub admin_token: Option<String>,
 
+    /// Days delivered events are kept in the outbox (events a webhook still waits for are kept
+    /// until delivered).
+    #[arg(long, env = "ROSTER_EVENT_RETENTION_DAYS", default_value_t = 30, global = true)]
+    pub event_retention_days: u32,
+
     /// Milliseconds between two polls of the event outbox by `roster serve`'s dispatcher.
     #[arg(long, env = "ROSTER_EVENTS_POLL_MS", default_value_t = 500, global = true)]
     pub events_poll_ms: u64,
@@ -130,6 +135,9 @@ impl Settings {
         }
         if self.admin_token.as_ref().is_some_and(|t| t.len() < 32) {
             return Err(ConfigError("ROSTER_ADMIN_TOKEN must be at least 32 characters long".into()));
+        }
+        if !(1..=36_500).contains(&self.event_retention_days) {
+            return Err(ConfigError("ROSTER_EVENT_RETENTION_DAYS must be between 1 and 36500".into()));
         }
         if !(10..=3_600_000).contains(&self.events_poll_ms) {
             return Err(ConfigError("ROSTER_EVENTS_POLL_MS must be between 10 and 3600000".into()));

@@ -172,14 +172,34 @@ impl Application {
     }
 }
 
+/// Delete delivered (or never-subscribed) events older than `cutoff`, tenant by tenant, in
+/// bounded batches. Events a webhook still waits for are kept however old.
+pub async fn prune_events(
+    conn: &mut db::Conn,
+    cutoff: chrono::DateTime<chrono::Utc>,
+) -> diesel::QueryResult<usize> {
+    let mut total = 0;
+    for tenant in db::provisioning_log::tenant_ids(conn).await? {
+        for _ in 0..100 {
+            let n = db::events::delete_settled_before(conn, tenant, cutoff, 5_000).await?;
+            total += n;
+            if n < 5_000 {
+                break;
+            }
+        }
+    }
+    Ok(total)
+}
+
 /// Background maintenance of a serving process, now and then hourly: prune the provisioning
-/// log past `ROSTER_LOG_RETENTION_DAYS`, and scrub the personal data of members removed longer
-/// ago than their tenant's retention period (DESIGN §2). Several nodes may run it at once: member
-/// rows are claimed with `FOR UPDATE SKIP LOCKED`, log deletes are idempotent. Abort the
-/// returned task to stop it.
+/// log past `ROSTER_LOG_RETENTION_DAYS` and settled events past `ROSTER_EVENT_RETENTION_DAYS`,
+/// and scrub the personal data of members removed longer ago than their tenant's retention period
+/// (DESIGN §2). Several nodes may run it at once: member rows are claimed with
+/// `FOR UPDATE SKIP LOCKED`, deletes are idempotent. Abort the returned task to stop it.
 pub fn spawn_maintenance(
     pool: DbPool,
     log_retention_days: u32,
+    event_retention_days: u32,
     clock: Arc<dyn Clock>,
 ) -> tokio::task::JoinHandle<()> {
     use crate::provisioning::retention;
@@ -204,6 +224,14 @@ pub fn spawn_maintenance(
                     "provisioning log pruned"
                 ),
                 Err(e) => tracing::warn!(error = %e, "pruning the provisioning log failed"),
+            }
+            let event_cutoff = now - chrono::Duration::days(i64::from(event_retention_days));
+            match prune_events(&mut conn, event_cutoff).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(deleted = n, retention_days = event_retention_days, "event outbox pruned")
+                }
+                Err(e) => tracing::warn!(error = %e, "pruning the event outbox failed"),
             }
             match crate::directory::users::scrub_removed(&mut conn, now).await {
                 Ok(0) => {}

@@ -31,6 +31,8 @@ CREATE TABLE event_outbox (
 );
 
 CREATE INDEX event_outbox_subject ON event_outbox (tenant_id, subject_id, id);
+-- Retention: the oldest events of a tenant first.
+CREATE INDEX event_outbox_created ON event_outbox (tenant_id, created_at);
 
 -- Delivery state of one event to one webhook (fanned out when the event is written, to the
 -- tenant's webhooks active at that moment).

@@ -249,8 +249,12 @@ async fn serve(settings: &Settings, database: &Database) -> anyhow::Result<()> {
     let clock = parts.clock.clone();
     let app = Application::build(settings, parts)?;
     bootstrap_demo(app.public_url(), &pool, &key).await?;
-    let maintenance =
-        crate::startup::spawn_maintenance(pool.clone(), settings.log_retention_days, clock.clone());
+    let maintenance = crate::startup::spawn_maintenance(
+        pool.clone(),
+        settings.log_retention_days,
+        settings.event_retention_days,
+        clock.clone(),
+    );
     let poll = std::time::Duration::from_millis(settings.events_poll_ms);
     let dispatcher = crate::events::dispatch::spawn_dispatcher(pool, clock, poll);
     tracing::info!(port = app.port(), public_url = %app.public_url(), "Roster is listening");

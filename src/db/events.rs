@@ -190,3 +190,26 @@ pub async fn record_attempt(
     .await
     .map(drop)
 }
+
+/// Retention: delete up to `batch` events of a tenant written before `cutoff` that no webhook
+/// still waits for (their delivery rows go with them). Returns how many were deleted.
+pub async fn delete_settled_before(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    cutoff: DateTime<Utc>,
+    batch: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM event_outbox e WHERE e.tenant_id = $1 AND e.id IN ( \
+             SELECT o.id FROM event_outbox o \
+             WHERE o.tenant_id = $1 AND o.created_at < $2 \
+               AND NOT EXISTS (SELECT 1 FROM event_deliveries d \
+                               WHERE d.tenant_id = o.tenant_id AND d.event_id = o.id AND d.delivered_at IS NULL) \
+             ORDER BY o.created_at LIMIT $3)",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Timestamptz, _>(cutoff)
+    .bind::<BigInt, _>(batch)
+    .execute(conn)
+    .await
+}

@@ -549,3 +549,20 @@ async fn roster_serve_runs_the_dispatcher() {
     got.iter().for_each(verify);
     assert_eq!(kinds_for(&got, &member), ["member.created"]);
 }
+
+#[tokio::test]
+async fn retention_prunes_settled_events_and_keeps_pending_ones() {
+    let app = TestApp::spawn().await;
+    let tenant = tenant_id(&app).await;
+    app.create_user("before-webhook@example.com").await; // no webhook yet: settled at once
+    add_webhook(&app, "http://127.0.0.1:9/unreachable").await;
+    app.create_user("pending@example.com").await; // waits for the (down) webhook
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    assert_eq!(db::events::list(&mut conn, tenant).await.unwrap().len(), 2);
+    // Nothing is old enough yet.
+    assert_eq!(roster::startup::prune_events(&mut conn, Utc::now() - Duration::days(1)).await.unwrap(), 0);
+    let pruned = roster::startup::prune_events(&mut conn, Utc::now() + Duration::days(1)).await.unwrap();
+    assert_eq!(pruned, 1, "only the settled event goes");
+    let left = db::events::list(&mut conn, tenant).await.unwrap();
+    assert_eq!(left.len(), 1);
+}

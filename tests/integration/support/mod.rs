@@ -188,6 +188,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         log_retention_days: 90,
         admin_token: Some(TEST_ADMIN_TOKEN.into()),
         events_poll_ms: 500,
+        event_retention_days: 30,
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }

@@ -11,40 +11,6 @@ use uuid::Uuid;
 use super::schema::{provisioning_log, tenants};
 use super::Conn;
 
-/// A row to insert. Built by the recorder from a finished request; already redacted and capped.
-#[derive(Debug, Clone, PartialEq, Insertable)]
-#[diesel(table_name = provisioning_log)]
-pub struct NewEntry {
-    /// The caller's tenant.
-    pub tenant_id: Uuid,
-    /// Entry id (UUIDv7).
-    pub id: Uuid,
-    /// When the request arrived.
-    pub at: DateTime<Utc>,
-    /// The connection the token acts for.
-    pub connection_id: Uuid,
-    /// The `X-Request-Id` returned to the client.
-    pub request_id: String,
-    /// HTTP method.
-    pub method: String,
-    /// `User`, `Group`, or none (discovery, root search).
-    pub resource_type: Option<String>,
-    /// The resource the request addressed or created.
-    pub resource_id: Option<Uuid>,
-    /// Short summary of the operation.
-    pub operation: String,
-    /// HTTP status of the response.
-    pub status: i32,
-    /// `scimType` of an error response.
-    pub scim_type: Option<String>,
-    /// `detail` of an error response.
-    pub detail: Option<String>,
-    /// Time from request to response, in milliseconds.
-    pub latency_ms: f64,
-    /// Tolerance rules that fired and normalisation notes.
-    pub rules: Vec<String>,
-}
-
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = provisioning_log)]
 struct Row {
@@ -64,8 +30,9 @@ struct Row {
     rules: Vec<Option<String>>,
 }
 
-/// A stored entry, as read back.
-#[derive(Debug, Clone, PartialEq)]
+/// One entry: written by the recorder, and read back.
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = provisioning_log)]
 pub struct Entry {
     /// Owning tenant.
     pub tenant_id: Uuid,
@@ -171,7 +138,7 @@ pub struct LogQuery {
 }
 
 /// Insert entries in one statement.
-pub async fn insert_many(conn: &mut Conn, entries: &[NewEntry]) -> QueryResult<usize> {
+pub async fn insert_many(conn: &mut Conn, entries: &[Entry]) -> QueryResult<usize> {
     if entries.is_empty() {
         return Ok(0);
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::summary::truncate;
-use crate::db::provisioning_log::NewEntry;
+use crate::db::provisioning_log::Entry;
 use crate::directory::ActiveChange;
 use crate::error::ScimError;
 use crate::scim::patch::Rule;
@@ -118,14 +118,14 @@ impl RequestRecord {
     }
 
     /// The row to store: the gathered facts plus the outcome, capped to the column limits.
-    pub fn finish(self, id: Uuid, outcome: Finished) -> NewEntry {
+    pub fn finish(self, id: Uuid, outcome: Finished) -> Entry {
         let mut operation = self.operation.unwrap_or(outcome.fallback_operation);
         if let Some(change) = self.active_change {
             // Appended after the cut so that a long summary never hides a deactivation.
             operation = truncate(&operation, MAX_OPERATION_CHARS - 24);
             operation.push_str(&format!("; member {}", change.as_str()));
         }
-        NewEntry {
+        Entry {
             tenant_id: self.tenant_id,
             id,
             at: outcome.at,

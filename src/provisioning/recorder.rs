@@ -5,7 +5,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::provisioning_log::{self as store, NewEntry};
+use crate::db::provisioning_log::{self as store, Entry};
 use crate::db::{self, DbPool};
 
 /// Entries waiting to be written before new ones are dropped.
@@ -14,7 +14,7 @@ pub const QUEUE_CAPACITY: usize = 10_000;
 const BATCH: usize = 500;
 
 enum Message {
-    Entry(Box<NewEntry>),
+    Entry(Box<Entry>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -44,7 +44,7 @@ impl Recorder {
     }
 
     /// Queue an entry without waiting.
-    pub fn record(&self, entry: NewEntry) {
+    pub fn record(&self, entry: Entry) {
         if let Err(e) = self.tx.try_send(Message::Entry(Box::new(entry))) {
             let reason = match e {
                 mpsc::error::TrySendError::Full(_) => "queue full",
@@ -64,7 +64,7 @@ impl Recorder {
 }
 
 async fn write_loop(pool: DbPool, mut rx: mpsc::Receiver<Message>) {
-    let mut batch: Vec<NewEntry> = Vec::with_capacity(BATCH);
+    let mut batch: Vec<Entry> = Vec::with_capacity(BATCH);
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
@@ -82,7 +82,7 @@ async fn write_loop(pool: DbPool, mut rx: mpsc::Receiver<Message>) {
     }
 }
 
-async fn write(pool: &DbPool, batch: &mut Vec<NewEntry>) {
+async fn write(pool: &DbPool, batch: &mut Vec<Entry>) {
     if batch.is_empty() {
         return;
     }

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use chrono::{Duration, Utc};
 use reqwest::Method;
-use roster::db::provisioning_log::{self as store, Entry, LogQuery, NewEntry, Outcome};
+use roster::db::provisioning_log::{self as store, Entry, LogQuery, Outcome};
 use roster::provisioning::{retention, view};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -211,8 +211,8 @@ async fn a_tenant_never_sees_another_tenants_entries() {
     assert_eq!([first[0].id, second[0].id], [b_rows[0].id, b_rows[1].id]);
 }
 
-fn old_entry(tenant_id: Uuid, connection_id: Uuid, days_ago: i64) -> NewEntry {
-    NewEntry {
+fn old_entry(tenant_id: Uuid, connection_id: Uuid, days_ago: i64) -> Entry {
+    Entry {
         tenant_id,
         id: Uuid::now_v7(),
         at: Utc::now() - Duration::days(days_ago),

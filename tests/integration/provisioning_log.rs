@@ -50,7 +50,7 @@ async fn patch(app: &TestApp, creds: &Credentials, path: &str, ops: Value) -> Re
 }
 
 fn user(user_name: &str) -> Value {
-    json!({"schemas": [USER], "userName": user_name, "password": PASSWORD, "name": {"givenName": "Ada"}})
+    json!({"schemas": [USER], "userName": user_name, "password": PASSWORD, "name": {"givenName": "Zygmunt"}})
 }
 
 #[tokio::test]
@@ -112,8 +112,9 @@ async fn every_authenticated_request_is_recorded_with_its_outcome() {
     assert_eq!(discovery.resource_type, None);
 
     // Redaction: no token, no password, no body (the userName only ever travelled in bodies).
+    // (Probes are chosen so that they cannot occur in hex ids: "ada" can.)
     let text = Value::Array(rows.iter().map(view::json).collect()).to_string();
-    for secret in [app.creds.token.as_str(), PASSWORD, "ada@example.com", "Ada", USER] {
+    for secret in [app.creds.token.as_str(), PASSWORD, "ada@example.com", "Zygmunt", USER] {
         assert!(!text.to_lowercase().contains(&secret.to_lowercase()), "{secret:?} leaked into {text}");
     }
 }

@@ -289,7 +289,7 @@ pub async fn reset_tenant(
     exec(conn, "TRUNCATE tenants, connections, connection_tokens, users, groups, group_members CASCADE")
         .await?;
     save_and_drop_indexes(conn).await?;
-    let tenant = tenants::create_tenant(conn, slug, name, now).await?;
+    let tenant = tenants::create_tenant(conn, slug, name, None, now).await?;
     let (connection, token) =
         tenants::create_connection(conn, key, &tenant, &format!("{name} IdP"), now).await?;
     Ok((tenant.id, connection.id, token.token))

@@ -140,7 +140,7 @@ pub enum ConnectionCommand {
         #[arg(long)]
         connection: Uuid,
         /// `tolerant` or `strict`.
-        #[arg(value_parser = ["tolerant", "strict"])]
+        #[arg(value_parser = tenants::QUIRK_MODES)]
         mode: String,
     },
     /// List a tenant's connections.
@@ -274,7 +274,7 @@ async fn bootstrap_demo(public_url: &str, pool: &db::DbPool, key: &SigningKey) -
         return Ok(());
     }
     let now = Utc::now();
-    let tenant = match tenants::create_tenant(&mut conn, "demo", "Demo organization", now).await {
+    let tenant = match tenants::create_tenant(&mut conn, "demo", "Demo organization", None, now).await {
         Ok(t) => t,
         // Another process bootstrapped at the same moment.
         Err(AdminError::Invalid(_)) => return Ok(()),
@@ -297,10 +297,7 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
     let base = |c: Uuid| format!("{}/scim/v2/{c}", settings.public_base_url());
     match command {
         Command::Tenant(TenantCommand::Create { slug, name, member_retention_days, json }) => {
-            let t = tenants::create_tenant(conn, &slug, &name, now).await?;
-            if let Some(days) = member_retention_days {
-                store::set_member_retention(conn, t.id, days).await?;
-            }
+            let t = tenants::create_tenant(conn, &slug, &name, member_retention_days, now).await?;
             if json {
                 println!("{}", json!({"tenant": t.slug, "id": t.id.to_string(), "name": t.name}));
             } else {
@@ -328,9 +325,8 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
         }
         Command::Connection(ConnectionCommand::Mode { tenant, connection, mode }) => {
             let t = tenants::tenant(conn, &tenant).await?;
-            let c = tenants::connection(conn, &t, connection).await?;
-            store::set_quirk_mode(conn, t.id, c.id, &mode).await?;
-            println!("Connection {} is now in {mode} mode.", c.id);
+            let c = tenants::set_quirk_mode(conn, &t, connection, &mode).await?;
+            println!("Connection {} is now in {} mode.", c.id, c.quirk_mode);
         }
         Command::Connection(ConnectionCommand::List { tenant, json }) => {
             let t = tenants::tenant(conn, &tenant).await?;

@@ -2,6 +2,7 @@
 //! the CLI (and later the admin API).
 
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
 use super::db_precision;
@@ -60,22 +61,36 @@ fn validate_name(what: &str, name: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
-/// Create a tenant.
+/// Create a tenant; `member_retention_days` (0–3650, default 30) is how long removed members
+/// stay restorable before their personal data is scrubbed.
 pub async fn create_tenant(
     conn: &mut Conn,
     slug: &str,
     name: &str,
+    member_retention_days: Option<i32>,
     now: DateTime<Utc>,
 ) -> Result<Tenant, AdminError> {
     validate_slug(slug)?;
     validate_name("tenant", name)?;
+    if member_retention_days.is_some_and(|d| !(0..=3650).contains(&d)) {
+        return Err(AdminError::Invalid("member retention must be between 0 and 3650 days".into()));
+    }
     let tenant = Tenant {
         id: Uuid::now_v7(),
         slug: slug.into(),
         name: name.trim().into(),
         created_at: db_precision(now),
     };
-    match store::insert_tenant(conn, &tenant).await {
+    let result = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            store::insert_tenant(conn, &tenant).await?;
+            if let Some(days) = member_retention_days {
+                store::set_member_retention(conn, tenant.id, days).await?;
+            }
+            Ok(())
+        })
+        .await;
+    match result {
         Ok(()) => Ok(tenant),
         Err(e) if unique_violation(&e).is_some() => {
             Err(AdminError::Invalid(format!("a tenant with slug {slug:?} already exists")))
@@ -99,6 +114,28 @@ pub async fn connection(conn: &mut Conn, tenant: &Tenant, id: Uuid) -> Result<Co
             tenant.slug
         ))
     })
+}
+
+/// The quirk modes a connection can be in: `tolerant` (accept the IdP dialects, the default)
+/// and `strict` (RFC 7644 only).
+pub const QUIRK_MODES: [&str; 2] = ["tolerant", "strict"];
+
+/// Switch a connection's quirk mode; returns the connection as it is now.
+pub async fn set_quirk_mode(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    connection_id: Uuid,
+    mode: &str,
+) -> Result<Connection, AdminError> {
+    if !QUIRK_MODES.contains(&mode) {
+        return Err(AdminError::Invalid(format!(
+            "quirk mode must be \"tolerant\" or \"strict\", not {mode:?}"
+        )));
+    }
+    let mut c = connection(conn, tenant, connection_id).await?;
+    store::set_quirk_mode(conn, tenant.id, c.id, mode).await?;
+    c.quirk_mode = mode.to_string();
+    Ok(c)
 }
 
 /// Create a connection and issue its first token.

@@ -90,14 +90,11 @@ pub async fn set_mode(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let change: ModeChange = body(&req, &bytes)?;
-    if !matches!(change.quirk_mode.as_str(), "tolerant" | "strict") {
-        return Err(ScimError::invalid_value("quirk_mode must be \"tolerant\" or \"strict\""));
-    }
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
-    let c = tenants::connection(&mut conn, &tenant, connection_id(&path.1)?).await.map_err(admin_error)?;
-    store::set_quirk_mode(&mut conn, tenant.id, c.id, &change.quirk_mode).await?;
-    let c = tenants::connection(&mut conn, &tenant, c.id).await.map_err(admin_error)?;
+    let c = tenants::set_quirk_mode(&mut conn, &tenant, connection_id(&path.1)?, &change.quirk_mode)
+        .await
+        .map_err(admin_error)?;
     Ok(HttpResponse::Ok().json(connection_view(&state, &c)))
 }
 

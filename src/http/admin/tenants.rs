@@ -38,19 +38,10 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let new: NewTenant = body(&req, &bytes)?;
-    if let Some(days) = new.member_retention_days {
-        if !(0..=3650).contains(&days) {
-            return Err(crate::error::ScimError::invalid_value(
-                "member_retention_days must be between 0 and 3650",
-            ));
-        }
-    }
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::create_tenant(&mut conn, &new.slug, &new.name, state.clock.now())
-        .await
-        .map_err(admin_error)?;
-    if let Some(days) = new.member_retention_days {
-        store::set_member_retention(&mut conn, tenant.id, days).await?;
-    }
+    let tenant =
+        tenants::create_tenant(&mut conn, &new.slug, &new.name, new.member_retention_days, state.clock.now())
+            .await
+            .map_err(admin_error)?;
     Ok(HttpResponse::Created().json(view(&tenant)))
 }

@@ -278,7 +278,7 @@ impl TestApp {
     pub async fn new_tenant(&self, slug: &str) -> Credentials {
         let mut conn = db::checkout(&self.pool).await.expect("checkout");
         let tenant =
-            tenants::create_tenant(&mut conn, slug, "Test tenant", Utc::now()).await.expect("tenant");
+            tenants::create_tenant(&mut conn, slug, "Test tenant", None, Utc::now()).await.expect("tenant");
         self.add_connection(&tenant.slug, "Entra ID").await
     }
 

@@ -1,6 +1,31 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    admin_tokens (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        label -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    categories (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        name_key -> Text,
+        display_name -> Text,
+        kind -> Text,
+        allowed_values -> Array<Nullable<Text>>,
+        source -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     connection_tokens (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -53,6 +78,16 @@ diesel::table! {
         member_id -> Uuid,
         member_type -> Text,
         created_at -> Timestamptz,
+        group_role -> Text,
+    }
+}
+
+diesel::table! {
+    group_role_bindings (tenant_id, group_id, role_name) {
+        tenant_id -> Uuid,
+        group_id -> Uuid,
+        role_name -> Text,
+        created_at -> Timestamptz,
     }
 }
 
@@ -69,6 +104,16 @@ diesel::table! {
         created_at -> Timestamptz,
         last_modified -> Timestamptz,
         parent_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    positions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        name_key -> Text,
+        created_at -> Timestamptz,
     }
 }
 
@@ -92,12 +137,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    roles (tenant_id, name) {
+        tenant_id -> Uuid,
+        name -> Text,
+        name_key -> Text,
+        display_name -> Text,
+        rank -> Int4,
+        grants_admin -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         slug -> Text,
         name -> Text,
         created_at -> Timestamptz,
         member_retention_days -> Int4,
+        default_role -> Text,
+        sso -> Bool,
+        position_source -> Text,
     }
 }
 
@@ -124,6 +184,18 @@ diesel::table! {
         removed_at -> Nullable<Timestamptz>,
         email_keys -> Array<Nullable<Text>>,
         scrubbed_at -> Nullable<Timestamptz>,
+        base_role -> Nullable<Text>,
+        scim_roles -> Array<Nullable<Text>>,
+        role_override -> Nullable<Text>,
+        effective_role -> Nullable<Text>,
+        position_id -> Nullable<Uuid>,
+        invitation_count -> Int4,
+        last_invited_at -> Nullable<Timestamptz>,
+        joined_at -> Nullable<Timestamptz>,
+        last_login_at -> Nullable<Timestamptz>,
+        origin -> Text,
+        personal_id -> Nullable<Text>,
+        comment -> Nullable<Text>,
     }
 }
 
@@ -138,21 +210,29 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(admin_tokens -> tenants (tenant_id));
+diesel::joinable!(categories -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
 diesel::joinable!(event_outbox -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
+diesel::joinable!(positions -> tenants (tenant_id));
 diesel::joinable!(provisioning_log -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(webhooks -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    admin_tokens,
+    categories,
     connection_tokens,
     connections,
     event_deliveries,
     event_outbox,
     group_members,
+    group_role_bindings,
     groups,
+    positions,
     provisioning_log,
+    roles,
     tenants,
     users,
     webhooks,

@@ -84,6 +84,7 @@ pub async fn create_tenant(
     let result = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
             store::insert_tenant(conn, &tenant).await?;
+            crate::db::roles::insert_default_catalog(conn, tenant.id, tenant.created_at).await?;
             if let Some(days) = member_retention_days {
                 store::set_member_retention(conn, tenant.id, days).await?;
             }

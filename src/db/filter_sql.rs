@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::error::{ScimError, ScimResult};
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::resource::fold_key;
-use crate::scim::schema::{AttrType, Attribute, Registry, ResourceKind};
+use crate::scim::schema::{AttrType, Attribute, Registry, ResourceKind, ROSTER_USER_SCHEMA};
 
 /// A bind parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -223,6 +223,12 @@ pub fn column(kind: ResourceKind, target: &Resolved) -> ScimResult<Column> {
         (ResourceKind::User, None, "title", None) => Some(text("r.title", false)),
         (ResourceKind::User, None, "name", Some("givenName")) => Some(text("r.given_name", false)),
         (ResourceKind::User, None, "name", Some("familyName")) => Some(text("r.family_name", false)),
+        (ResourceKind::User, Some(ROSTER_USER_SCHEMA), "role", None) => Some(text("r.effective_role", false)),
+        (ResourceKind::User, Some(ROSTER_USER_SCHEMA), "status", None) => Some(text("r.status", false)),
+        (ResourceKind::User, Some(ROSTER_USER_SCHEMA), "position", None) => Some(text(
+            "(SELECT p.name FROM positions p WHERE p.tenant_id = r.tenant_id AND p.id = r.position_id)",
+            false,
+        )),
         (ResourceKind::Group, None, "displayName", None) => {
             Some(Column::Text { sql: "r.display_name_key".into(), case_exact: false, folded: true })
         }

@@ -1,11 +1,13 @@
-//! The role catalog of a tenant.
+//! Roles: the tenant's catalog, the role sources on members, group→role bindings, the
+//! materialised effective role (`roster_recompute_roles`) and the tenant's role settings.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use super::schema::roles;
+use super::schema::{group_members, group_role_bindings, roles, tenants, users};
 use super::Conn;
 
 /// The catalog every tenant starts with: (name, display name, rank, grants admin).
@@ -34,4 +36,358 @@ pub async fn insert_default_catalog(conn: &mut Conn, tenant_id: Uuid, now: DateT
         })
         .collect();
     diesel::insert_into(roles::table).values(rows).execute(conn).await.map(drop)
+}
+
+/// A role of a tenant's catalog.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = roles)]
+pub struct RoleRow {
+    /// Name (SCIM `roles[].value`, admin API key).
+    pub name: String,
+    /// Human-readable name.
+    pub display_name: String,
+    /// Rank: the highest wins.
+    pub rank: i32,
+    /// Whether holders are the tenant's administrators.
+    pub grants_admin: bool,
+}
+
+/// The tenant's catalog, highest rank first.
+pub async fn catalog(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<RoleRow>> {
+    roles::table
+        .filter(roles::tenant_id.eq(tenant_id))
+        .order((roles::rank.desc(), roles::name.asc()))
+        .select(RoleRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// A role by its caseless key.
+pub async fn find(conn: &mut Conn, tenant_id: Uuid, name_key: &str) -> QueryResult<Option<RoleRow>> {
+    roles::table
+        .filter(roles::tenant_id.eq(tenant_id).and(roles::name_key.eq(name_key)))
+        .select(RoleRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Add a role to the catalog.
+pub async fn insert(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    role: &RoleRow,
+    name_key: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(roles::table)
+        .values((
+            roles::tenant_id.eq(tenant_id),
+            roles::name.eq(&role.name),
+            roles::name_key.eq(name_key),
+            roles::display_name.eq(&role.display_name),
+            roles::rank.eq(role.rank),
+            roles::grants_admin.eq(role.grants_admin),
+            roles::created_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Change a role's display name, rank and admin flag (its name is its identity and stays).
+pub async fn update(conn: &mut Conn, tenant_id: Uuid, role: &RoleRow) -> QueryResult<()> {
+    diesel::update(roles::table.filter(roles::tenant_id.eq(tenant_id).and(roles::name.eq(&role.name))))
+        .set((
+            roles::display_name.eq(&role.display_name),
+            roles::rank.eq(role.rank),
+            roles::grants_admin.eq(role.grants_admin),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Delete a role: bindings go with it (cascade), members' base role and override that named it
+/// become NULL (foreign keys), and it is dropped from every member's matched SCIM roles.
+pub async fn delete(conn: &mut Conn, tenant_id: Uuid, name: &str) -> QueryResult<bool> {
+    diesel::sql_query(
+        "UPDATE users SET scim_roles = array_remove(scim_roles, $2) WHERE tenant_id = $1 AND $2 = ANY (scim_roles)",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Text, _>(name)
+    .execute(conn)
+    .await?;
+    let n = diesel::delete(roles::table.filter(roles::tenant_id.eq(tenant_id).and(roles::name.eq(name))))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// The catalog names whose keys are among `keys` (folded SCIM role values).
+pub async fn names_for_keys(conn: &mut Conn, tenant_id: Uuid, keys: &[String]) -> QueryResult<Vec<String>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    roles::table
+        .filter(roles::tenant_id.eq(tenant_id).and(roles::name_key.eq_any(keys)))
+        .order(roles::rank.desc())
+        .select(roles::name)
+        .load(conn)
+        .await
+}
+
+/// The tenant's role and position settings.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tenants)]
+pub struct Settings {
+    /// The role new members get.
+    pub default_role: String,
+    /// The attribute path positions are fed from.
+    pub position_source: String,
+}
+
+/// The tenant's role and position settings.
+pub async fn settings(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Settings> {
+    tenants::table.find(tenant_id).select(Settings::as_select()).first(conn).await
+}
+
+/// Set the default role; members whose base role was the old default (and did not come from an
+/// import, whose role column is explicit) follow it.
+pub async fn set_default_role(conn: &mut Conn, tenant_id: Uuid, old: &str, new: &str) -> QueryResult<()> {
+    diesel::update(tenants::table.find(tenant_id)).set(tenants::default_role.eq(new)).execute(conn).await?;
+    diesel::sql_query(
+        "UPDATE users SET base_role = $3 \
+         WHERE tenant_id = $1 AND base_role = $2 AND origin <> 'import' AND status <> 'removed'",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Text, _>(old)
+    .bind::<Text, _>(new)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Set the attribute positions are fed from.
+pub async fn set_position_source(conn: &mut Conn, tenant_id: Uuid, source: &str) -> QueryResult<()> {
+    diesel::update(tenants::table.find(tenant_id))
+        .set(tenants::position_source.eq(source))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Store a member's role sources after a SCIM write: the matched SCIM roles, and on creation
+/// the tenant's default role as base role.
+pub async fn set_member_sources(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    member: Uuid,
+    scim_roles: &[String],
+    set_default_base: bool,
+) -> QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE users u SET scim_roles = $3, \
+             base_role = CASE WHEN $4 THEN (SELECT t.default_role FROM tenants t WHERE t.id = $1) ELSE u.base_role END \
+         WHERE u.tenant_id = $1 AND u.id = $2",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(member)
+    .bind::<Array<Text>, _>(scim_roles)
+    .bind::<Bool, _>(set_default_base)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Set or clear an admin override; false when the member does not exist (or is removed).
+pub async fn set_override(conn: &mut Conn, tenant_id: Uuid, member: Uuid, role: Option<&str>) -> QueryResult<bool> {
+    let n = diesel::update(
+        users::table.filter(users::tenant_id.eq(tenant_id).and(users::id.eq(member)).and(users::status.ne("removed"))),
+    )
+    .set(users::role_override.eq(role))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// A member whose effective role a recomputation changed.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct RoleChange {
+    /// The member.
+    #[diesel(sql_type = SqlUuid)]
+    pub member_id: Uuid,
+    /// Effective role before.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub old_role: Option<String>,
+    /// Effective role after.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub new_role: Option<String>,
+}
+
+/// Recompute and store the effective role of `members` (`roster_recompute_roles`); returns the
+/// ones that changed, in member id order.
+pub async fn recompute(conn: &mut Conn, tenant_id: Uuid, members: &[Uuid]) -> QueryResult<Vec<RoleChange>> {
+    if members.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query(
+        "SELECT member_id, old_role, new_role FROM roster_recompute_roles($1, $2) ORDER BY member_id",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(members)
+    .load(conn)
+    .await
+}
+
+/// Every member of the tenant visible to SCIM (for catalog-wide recomputations).
+pub async fn all_members(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<Uuid>> {
+    users::table
+        .filter(users::tenant_id.eq(tenant_id).and(users::status.ne("removed")))
+        .order(users::id)
+        .select(users::id)
+        .load(conn)
+        .await
+}
+
+/// Whether the tenant has any group→role binding (without one, memberships cannot change roles).
+pub async fn any_binding(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(group_role_bindings::table.filter(group_role_bindings::tenant_id.eq(tenant_id))))
+        .get_result(conn)
+        .await
+}
+
+/// The first key of the per-tenant advisory lock that serialises "last org admin" checks ("RSAD").
+const ADMIN_LOCK_CLASS: i32 = 0x5253_4144;
+
+/// Take the tenant's admin lock until the transaction ends, so that two concurrent suspensions
+/// of the last two admins cannot both see the other one still active.
+pub async fn lock_admins(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind::<Integer, _>(ADMIN_LOCK_CLASS)
+        .bind::<Text, _>(tenant_id.to_string())
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Whether `member` holds an admin role and is not suspended, and how many other such members
+/// the tenant has (removed and suspended members do not count).
+pub async fn admin_standing(conn: &mut Conn, tenant_id: Uuid, member: Uuid) -> QueryResult<(bool, i64)> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Bool)]
+        is_admin: bool,
+        #[diesel(sql_type = BigInt)]
+        others: i64,
+    }
+    let row: Row = diesel::sql_query(
+        "SELECT coalesce(bool_or(u.id = $2), false) AS is_admin, count(*) FILTER (WHERE u.id <> $2) AS others \
+         FROM users u JOIN roles r ON r.tenant_id = u.tenant_id AND r.name = u.effective_role \
+         WHERE u.tenant_id = $1 AND r.grants_admin AND u.status NOT IN ('removed', 'suspended')",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(member)
+    .get_result(conn)
+    .await?;
+    Ok((row.is_admin, row.others))
+}
+
+/// What Roster's User extension shows for a member.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Derived {
+    /// The member.
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    /// Effective role.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub role: Option<String>,
+    /// Lifecycle status.
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    /// Position name.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub position: Option<String>,
+}
+
+/// Role, status and position of the given members, one query for all.
+pub async fn derived(conn: &mut Conn, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Derived>> {
+    diesel::sql_query(
+        "SELECT u.id, u.effective_role AS role, u.status, p.name AS position FROM users u \
+         LEFT JOIN positions p ON p.tenant_id = u.tenant_id AND p.id = u.position_id \
+         WHERE u.tenant_id = $1 AND u.id = ANY ($2)",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await
+}
+
+/// A group→role binding.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = group_role_bindings)]
+pub struct Binding {
+    /// The group.
+    pub group_id: Uuid,
+    /// The role its members (direct and inherited) get.
+    pub role_name: String,
+}
+
+/// The tenant's bindings, by group then role.
+pub async fn bindings(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<Binding>> {
+    group_role_bindings::table
+        .filter(group_role_bindings::tenant_id.eq(tenant_id))
+        .order((group_role_bindings::group_id, group_role_bindings::role_name))
+        .select(Binding::as_select())
+        .load(conn)
+        .await
+}
+
+/// Bind a role to a group; false when the binding already existed.
+pub async fn bind(conn: &mut Conn, tenant_id: Uuid, group: Uuid, role: &str, now: DateTime<Utc>) -> QueryResult<bool> {
+    let n = diesel::insert_into(group_role_bindings::table)
+        .values((
+            group_role_bindings::tenant_id.eq(tenant_id),
+            group_role_bindings::group_id.eq(group),
+            group_role_bindings::role_name.eq(role),
+            group_role_bindings::created_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Remove a binding; false when there was none.
+pub async fn unbind(conn: &mut Conn, tenant_id: Uuid, group: Uuid, role: &str) -> QueryResult<bool> {
+    let n = diesel::delete(group_role_bindings::table.filter(
+        group_role_bindings::tenant_id
+            .eq(tenant_id)
+            .and(group_role_bindings::group_id.eq(group))
+            .and(group_role_bindings::role_name.eq(role)),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Set the group role (`member` / `manager`) of a direct membership; false when there is no
+/// such membership.
+pub async fn set_group_role(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    group: Uuid,
+    member: Uuid,
+    group_role: &str,
+) -> QueryResult<bool> {
+    let n = diesel::update(group_members::table.filter(
+        group_members::tenant_id
+            .eq(tenant_id)
+            .and(group_members::group_id.eq(group))
+            .and(group_members::member_id.eq(member)),
+    ))
+    .set(group_members::group_role.eq(group_role))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
 }

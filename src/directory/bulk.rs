@@ -15,7 +15,7 @@ use crate::db::Conn;
 use crate::error::ScimResult;
 use crate::scim::bulk::{plan, Action, BulkRequest, Entry, Envelope, Outcome, Resolver, Step};
 use crate::scim::patch::parse_request;
-use crate::scim::schema::{normalize, Registry, ResourceKind};
+use crate::scim::schema::{normalize, Normalized, Registry, ResourceKind};
 
 /// Run every operation of a bulk request; the entries come back in request order, with no
 /// outcome for those `failOnErrors` kept from running.
@@ -105,6 +105,18 @@ async fn run(
     apply(conn, ctx, registry, action).await.unwrap_or_else(|error| Outcome::Failed { error, target })
 }
 
+/// Validate a POST/PUT `data`, accepting the Entra forms of User `roles` in tolerant mode.
+fn normalize_data(ctx: &Context, registry: &Registry, kind: ResourceKind, data: &serde_json::Value) -> ScimResult<Normalized> {
+    if kind == ResourceKind::User && !ctx.principal.strict {
+        let mut data = data.clone();
+        if crate::scim::roles::tolerate_roles(&mut data) {
+            tracing::info!(scim.resource = kind.name(), rules = ?["roles_json_string"], "tolerance rules applied");
+        }
+        return normalize(registry, kind, &data);
+    }
+    normalize(registry, kind, data)
+}
+
 fn log_notes(kind: ResourceKind, notes: &[String]) {
     if !notes.is_empty() {
         tracing::info!(scim.resource = kind.name(), notes = ?notes, "request body normalised");
@@ -120,7 +132,7 @@ async fn apply(
     let done = |status, kind, id, version| Outcome::Done { status, kind, id, version };
     Ok(match action {
         Action::Create { kind, data } => {
-            let input = normalize(registry, kind, &data)?;
+            let input = normalize_data(ctx, registry, kind, &data)?;
             log_notes(kind, &input.notes);
             let stored = match kind {
                 ResourceKind::User => users::create(conn, ctx, input).await?,
@@ -129,7 +141,7 @@ async fn apply(
             done(201, kind, stored.id, Some(stored.meta.version))
         }
         Action::Replace { kind, id, if_match, data } => {
-            let input = normalize(registry, kind, &data)?;
+            let input = normalize_data(ctx, registry, kind, &data)?;
             log_notes(kind, &input.notes);
             let version = match kind {
                 ResourceKind::User => {

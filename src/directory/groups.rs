@@ -7,7 +7,7 @@ use diesel_async::AsyncConnection;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::{db_precision, membership_events, object, Context, Stored};
+use super::{db_precision, membership_events, object, roles, Context, Stored};
 use crate::db::groups::{self, GroupColumns, GroupRow, MemberRow};
 use crate::db::{events, users, Conn};
 use crate::error::{ScimError, ScimResult};
@@ -241,6 +241,8 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
         let delta = groups::set_members(conn, tenant, id, &members).await?;
         let mut out = vec![NewEvent::group_created(id, parent)];
         membership_events(&mut out, true, &delta.added);
+        // A new group placed under a bound parent passes the binding to its members.
+        out.extend(roles::group_changed(conn, tenant, &delta.added, None).await?);
         events::insert(conn, tenant, &out, now).await?;
         read_back(conn, ctx, id).await
     })
@@ -287,6 +289,9 @@ pub async fn replace(
         }
         membership_events(&mut out, false, &delta.removed);
         membership_events(&mut out, true, &delta.added);
+        let rows: Vec<MemberRow> = delta.removed.into_iter().chain(delta.added).collect();
+        let moved = (parent != old.parent_id).then_some(id);
+        out.extend(roles::group_changed(conn, tenant, &rows, moved).await?);
         events::insert(conn, tenant, &out, now).await?;
         read_back(conn, ctx, id).await
     })
@@ -305,6 +310,7 @@ pub async fn delete(
     conn.transaction::<_, ScimError, _>(async move |conn| {
         let old = groups::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
+        let reached = roles::reached_by_group(conn, tenant, id).await?;
         let deleted = groups::delete(conn, tenant, id, now).await?.unwrap_or_default();
         let mut out = Vec::new();
         membership_events(&mut out, false, &deleted.memberships);
@@ -312,6 +318,7 @@ pub async fn delete(
             deleted.orphaned.iter().map(|child| NewEvent::group_updated(*child, vec!["parent".into()], None)),
         );
         out.push(NewEvent::group_deleted(id));
+        out.extend(roles::recompute(conn, tenant, &reached).await?);
         events::insert(conn, tenant, &out, now).await?;
         Ok(())
     })

@@ -42,6 +42,7 @@ async fn fetch(
             let found = search::users(conn, registry, tenant, filter, sort, window).await?;
             let (rows, keys): (Vec<_>, Vec<_>) = found.rows.into_iter().unzip();
             let mut items: Vec<Stored> = rows.into_iter().map(users::stored).collect();
+            super::roles::decorate(conn, tenant, &mut items).await?;
             if query.projection.wants(kind.core_schema(), "groups") {
                 users::attach_groups(conn, ctx, &mut items).await?;
             }

@@ -7,7 +7,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    db_precision, groups, membership_events, object, password, users, ActiveChange, Context, Stored, Written,
+    db_precision, groups, membership_events, object, password, roles, users, ActiveChange, Context, Stored,
+    Written,
 };
 use crate::db::events;
 use crate::db::groups as group_store;
@@ -74,6 +75,7 @@ pub async fn patch_user(
                     attributes: object(old.resource),
                     meta: meta(old.version, old.last_modified),
                 };
+                let stored = roles::decorate_one(conn, tenant, stored).await?;
                 return Ok(Written { stored, active_change: None, fired: applied.fired });
             }
             // An absent `active` (never sent, or removed) leaves the member active.
@@ -87,15 +89,21 @@ pub async fn patch_user(
                 Some(p) => Some(password::hash(p).await?),
                 None => old.password_hash,
             };
+            let active_change = ActiveChange::between(was_active, active);
+            if active_change == Some(ActiveChange::Suspended) {
+                roles::guard_last_admin(conn, tenant, id, "suspend").await?;
+            }
             let columns = UserColumns::from_resource(applied.resource, users::status_for(active));
             user_store::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
-            let active_change = ActiveChange::between(was_active, active);
-            events::insert(conn, tenant, &users::member_events(id, changed, active_change), now).await?;
+            let resource = object(columns.resource);
+            let mut out = users::member_events(id, changed, active_change);
+            out.extend(roles::member_written(conn, tenant, id, &resource, false, now).await?);
+            events::insert(conn, tenant, &out, now).await?;
             if let Some(change) = active_change {
                 tracing::info!(member.id = %id, active, "member {}", change.as_str());
             }
-            let stored =
-                Stored { id, attributes: object(columns.resource), meta: meta(old.version + 1, now) };
+            let stored = Stored { id, attributes: resource, meta: meta(old.version + 1, now) };
+            let stored = roles::decorate_one(conn, tenant, stored).await?;
             Ok(Written { stored, active_change, fired: applied.fired })
         })
         .await?;
@@ -125,6 +133,8 @@ pub async fn patch_group(
             let (old_parent, old_version) = (old.parent_id, old.version);
             let old_resource = object(old.resource.clone());
             let mut out = Vec::new();
+            let mut touched_rows = Vec::new();
+            let mut moved = None;
             // The engine sees the group as clients do: with its parent in Roster's extension.
             let current = groups::stored(old, None, &ctx.base_url).attributes;
             let applied = apply(registry, ResourceKind::Group, &current, &id.to_string(), request, mode)?;
@@ -138,6 +148,7 @@ pub async fn patch_group(
                 let mut changed = changed_attributes(&old_resource, &resource, &[]);
                 if parent != old_parent {
                     changed.push("parent".into());
+                    moved = Some(id);
                 }
                 let columns = group_store::GroupColumns::from_resource(resource, parent);
                 group_store::update(conn, tenant, id, &columns, now).await?;
@@ -174,7 +185,10 @@ pub async fn patch_group(
                 membership_events(&mut out, false, &removed);
                 membership_events(&mut out, true, &added);
                 members_changed |= !(added.is_empty() && removed.is_empty());
+                touched_rows.extend(added);
+                touched_rows.extend(removed);
             }
+            out.extend(roles::group_changed(conn, tenant, &touched_rows, moved).await?);
             events::insert(conn, tenant, &out, now).await?;
             if !applied.changed && members_changed {
                 group_store::touch(conn, tenant, id, now).await?;

@@ -8,7 +8,7 @@ use diesel_async::AsyncConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{db_precision, membership_events, object, password, ActiveChange, Context, Stored, Written};
+use super::{db_precision, membership_events, object, password, roles, ActiveChange, Context, Stored, Written};
 use crate::db::users::{self, status, UserColumns, UserRow};
 use crate::db::{events, groups, Conn};
 use crate::error::{ScimError, ScimResult};
@@ -63,26 +63,35 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
                 .await?
             {
                 tracing::info!(member.id = %old.id, "removed member re-provisioned: same id restored");
-                events::insert(conn, tenant, &[NewEvent::member_created(old.id, active, true)], now).await?;
-                return Ok(Stored {
+                let resource = object(columns.resource);
+                // A restored member keeps its base role and override; its SCIM roles are new.
+                let mut out = vec![NewEvent::member_created(old.id, active, true)];
+                out.extend(roles::member_written(conn, tenant, old.id, &resource, false, now).await?);
+                events::insert(conn, tenant, &out, now).await?;
+                let stored = Stored {
                     id: old.id,
-                    attributes: object(columns.resource),
+                    attributes: resource,
                     meta: Meta {
                         created: old.created_at,
                         last_modified: now,
                         version: Version::new(old.version + 1),
                     },
-                });
+                };
+                return roles::decorate_one(conn, tenant, stored).await;
             }
         }
         let id = Uuid::now_v7();
         users::insert(conn, tenant, id, connection, &columns, password_hash.as_deref(), now).await?;
-        events::insert(conn, tenant, &[NewEvent::member_created(id, active, false)], now).await?;
-        Ok(Stored {
+        let resource = object(columns.resource);
+        let mut out = vec![NewEvent::member_created(id, active, false)];
+        out.extend(roles::member_written(conn, tenant, id, &resource, true, now).await?);
+        events::insert(conn, tenant, &out, now).await?;
+        let stored = Stored {
             id,
-            attributes: object(columns.resource),
+            attributes: resource,
             meta: Meta { created: now, last_modified: now, version: Version::new(1) },
-        })
+        };
+        roles::decorate_one(conn, tenant, stored).await
     })
     .await
 }
@@ -118,7 +127,8 @@ pub async fn scrub_removed(conn: &mut Conn, now: chrono::DateTime<chrono::Utc>) 
 
 /// Read a member visible to SCIM.
 pub async fn get(conn: &mut Conn, ctx: &Context, id: Uuid) -> ScimResult<Stored> {
-    users::find(conn, ctx.tenant(), id).await?.map(stored).ok_or_else(|| not_found(id))
+    let member = users::find(conn, ctx.tenant(), id).await?.map(stored).ok_or_else(|| not_found(id))?;
+    roles::decorate_one(conn, ctx.tenant(), member).await
 }
 
 /// Replace a member (PUT): attributes not sent are cleared; the password is kept unless a new
@@ -146,6 +156,9 @@ pub async fn replace(
         let active = resource.get("active").and_then(Value::as_bool).unwrap_or(true);
         let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
         let active_change = ActiveChange::between(was_active, active);
+        if active_change == Some(ActiveChange::Suspended) {
+            roles::guard_last_admin(conn, tenant, id, "suspend").await?;
+        }
         let mut changed = changed_attributes(&object(old.resource.clone()), &resource, &["active"]);
         if new_hash.is_some() {
             changed.push("password".into());
@@ -153,19 +166,23 @@ pub async fn replace(
         let columns = UserColumns::from_resource(resource, status_for(active));
         let hash = new_hash.or(old.password_hash);
         users::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
-        events::insert(conn, tenant, &member_events(id, changed, active_change), now).await?;
+        let resource = object(columns.resource);
+        let mut out = member_events(id, changed, active_change);
+        out.extend(roles::member_written(conn, tenant, id, &resource, false, now).await?);
+        events::insert(conn, tenant, &out, now).await?;
         if let Some(change) = active_change {
             tracing::info!(member.id = %id, active, "member {}", change.as_str());
         }
         let stored = Stored {
             id,
-            attributes: object(columns.resource),
+            attributes: resource,
             meta: Meta {
                 created: old.created_at,
                 last_modified: now,
                 version: Version::new(old.version + 1),
             },
         };
+        let stored = roles::decorate_one(conn, tenant, stored).await?;
         Ok(Written { stored, active_change, fired: Vec::new() })
     })
     .await
@@ -183,6 +200,7 @@ pub async fn remove(
     conn.transaction::<_, ScimError, _>(async move |conn| {
         let old = users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
+        roles::guard_last_admin(conn, tenant, id, "remove").await?;
         users::mark_removed(conn, tenant, id, now).await?;
         let left = groups::remove_member_everywhere(conn, tenant, id, now).await?;
         let mut out = Vec::with_capacity(left.len() + 1);

@@ -35,6 +35,8 @@ pub enum EventKind {
     MembershipAdded,
     /// A user or group stopped being a direct member of a group.
     MembershipRemoved,
+    /// A member's effective role changed.
+    RoleChanged,
 }
 
 impl EventKind {
@@ -51,6 +53,7 @@ impl EventKind {
             EventKind::GroupDeleted => "group.deleted",
             EventKind::MembershipAdded => "membership.added",
             EventKind::MembershipRemoved => "membership.removed",
+            EventKind::RoleChanged => "role.changed",
         }
     }
 }
@@ -120,6 +123,13 @@ impl NewEvent {
     pub fn membership(added: bool, group: Uuid, member: Uuid, member_type: &str) -> Self {
         let kind = if added { EventKind::MembershipAdded } else { EventKind::MembershipRemoved };
         Self::new(kind, member, json!({"group_id": group, "member_id": member, "member_type": member_type}))
+    }
+}
+
+impl NewEvent {
+    /// A member's effective role changed from `from` to `to` (either may be none).
+    pub fn role_changed(member: Uuid, from: Option<&str>, to: Option<&str>) -> Self {
+        Self::new(EventKind::RoleChanged, member, json!({"member_id": member, "from": from, "to": to}))
     }
 }
 

@@ -11,6 +11,7 @@ use super::AppState;
 use crate::error::{ScimError, ScimResult};
 use crate::scim::discovery::service_provider_config as spc_document;
 use crate::scim::list::list_response;
+use crate::scim::roles::role_resource_type;
 use crate::scim::schema::{resource_type_document, schema_document, ResourceKind};
 
 /// RFC 7644 §4: a filter on a discovery endpoint is answered 403, so that no client believes it
@@ -36,8 +37,9 @@ pub async fn resource_types(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     refuse_filter(&req)?;
-    let docs: Vec<Value> =
+    let mut docs: Vec<Value> =
         KINDS.iter().map(|k| resource_type_document(&state.registry, *k, &ctx.base_url)).collect();
+    docs.push(role_resource_type(&ctx.base_url));
     Ok(scim(StatusCode::OK, &list_response(docs.len() as u64, 1, docs)))
 }
 
@@ -47,6 +49,9 @@ pub async fn resource_type(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    if path.1 == "Role" {
+        return Ok(scim(StatusCode::OK, &role_resource_type(&ctx.base_url)));
+    }
     let kind = KINDS
         .iter()
         .find(|k| k.name() == path.1)

@@ -10,6 +10,7 @@ pub mod principal;
 pub mod record;
 pub mod resources;
 pub mod response;
+pub mod roles;
 
 use std::sync::Arc;
 
@@ -85,6 +86,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, bulk: BulkLimits) {
                 .service(read_only("/ResourceTypes/{id}", web::get().to(discovery::resource_type)))
                 .service(read_only("/Schemas", web::get().to(discovery::schemas)))
                 .service(read_only("/Schemas/{id}", web::get().to(discovery::schema)))
+                .service(read_only("/Roles", web::get().to(roles::list)))
+                .service(read_only("/Roles/{name}", web::get().to(roles::get)))
                 .service(
                     web::resource("/Bulk")
                         .app_data(web::PayloadConfig::new(bulk.max_payload_bytes))

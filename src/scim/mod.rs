@@ -10,4 +10,5 @@ pub mod filter;
 pub mod list;
 pub mod patch;
 pub mod resource;
+pub mod roles;
 pub mod schema;

@@ -3,11 +3,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{log_notes, resource_response, Endpoint};
+use super::{log_notes, resource_response, write_body, Endpoint};
 use crate::db;
 use crate::directory::{groups, users};
 use crate::error::ScimResult;
-use crate::http::extract::{json_body, query_pairs};
+use crate::http::extract::query_pairs;
 use crate::http::principal::Caller;
 use crate::http::record::note;
 use crate::http::AppState;
@@ -29,7 +29,7 @@ pub async fn create(
         r.operation("create");
     });
     let projection = parse_projection(&query_pairs(&req)?)?;
-    let input = normalize(&state.registry, kind, &json_body(&req, &body)?)?;
+    let input = normalize(&state.registry, kind, &write_body(&req, &ctx, kind, &body)?)?;
     log_notes(&req, kind, &input.notes);
     note(&req, |r| r.operation(summary::write("create", &input.resource)));
     let mut conn = db::checkout(&state.pool).await?;

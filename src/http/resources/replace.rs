@@ -3,11 +3,11 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{log_notes, resource_response, Endpoint};
+use super::{log_notes, resource_response, write_body, Endpoint};
 use crate::db;
 use crate::directory::{groups, users};
 use crate::error::ScimResult;
-use crate::http::extract::{entity_tags, json_body, query_pairs, resource_id};
+use crate::http::extract::{entity_tags, query_pairs, resource_id};
 use crate::http::principal::Caller;
 use crate::http::record::note;
 use crate::http::AppState;
@@ -34,7 +34,7 @@ pub async fn replace(
     note(&req, |r| r.resource(kind, Some(id)));
     let projection = parse_projection(&query_pairs(&req)?)?;
     let if_match = entity_tags(&req, header::IF_MATCH)?;
-    let input = normalize(&state.registry, kind, &json_body(&req, &body)?)?;
+    let input = normalize(&state.registry, kind, &write_body(&req, &ctx, kind, &body)?)?;
     log_notes(&req, kind, &input.notes);
     note(&req, |r| r.operation(summary::write("replace", &input.resource)));
     let mut conn = db::checkout(&state.pool).await?;

@@ -51,6 +51,10 @@ pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// URN of Roster's Group extension (group tree: `parent`, `kind`).
 pub const ROSTER_GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:Group";
+/// URN of Roster's User extension (readOnly `role`, `status`, `position`; tenant categories).
+pub const ROSTER_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
+/// URN of the schema of `/Roles` resources (the tenant's role catalog).
+pub const ROLE_SCHEMA: &str = "urn:ietf:params:scim:schemas:roster:2.0:Role";
 /// URN of the schema that describes schema documents (RFC 7643 §7).
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 /// URN of the schema that describes resource type documents (RFC 7643 §6).
@@ -124,13 +128,15 @@ impl Registry {
             schemas: vec![
                 definitions::USER,
                 definitions::ENTERPRISE_USER,
+                definitions::ROSTER_USER,
                 definitions::GROUP,
                 definitions::ROSTER_GROUP,
+                definitions::ROLE,
                 definitions::SERVICE_PROVIDER_CONFIG,
                 definitions::RESOURCE_TYPE,
                 definitions::SCHEMA,
             ],
-            user_extensions: vec![ENTERPRISE_USER_SCHEMA],
+            user_extensions: vec![ENTERPRISE_USER_SCHEMA, ROSTER_USER_SCHEMA],
             group_extensions: vec![ROSTER_GROUP_SCHEMA],
         }
     }

@@ -3,9 +3,11 @@
 //! Descriptions follow the RFC. Deviations are listed in the parent module's documentation.
 
 mod meta;
+mod roster;
 mod user;
 
 pub(crate) use meta::{RESOURCE_TYPE, SCHEMA, SERVICE_PROVIDER_CONFIG};
+pub(crate) use roster::{ROLE, ROSTER_USER};
 pub(crate) use user::USER;
 
 use super::{

@@ -1,0 +1,95 @@
+//! Positions: a tenant's job positions, fed from a member attribute, matched caselessly.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::Conn;
+
+/// Point a member at the position named `name` (created on first use; `name_key` is
+/// `lower(btrim(name))`), or at none.
+pub async fn assign(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    member: Uuid,
+    name: Option<&str>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::sql_query(
+        "WITH wanted AS (SELECT nullif(btrim($3), '') AS name), \
+         ins AS ( \
+             INSERT INTO positions (tenant_id, id, name, name_key, created_at) \
+             SELECT $1, $4, w.name, lower(w.name), $5 FROM wanted w WHERE w.name IS NOT NULL \
+             ON CONFLICT (tenant_id, name_key) DO NOTHING RETURNING id) \
+         UPDATE users u SET position_id = coalesce( \
+             (SELECT id FROM ins), \
+             (SELECT p.id FROM positions p, wanted w WHERE p.tenant_id = $1 AND p.name_key = lower(w.name))) \
+         WHERE u.tenant_id = $1 AND u.id = $2",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(member)
+    .bind::<Nullable<Text>, _>(name)
+    .bind::<SqlUuid, _>(Uuid::now_v7())
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Derive every member's position again from the attribute at `key_path` (a `jsonb` key path
+/// into `resource`), creating missing positions: two statements, whatever the tenant's size.
+pub async fn rederive_all(conn: &mut Conn, tenant_id: Uuid, key_path: &[String], now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO positions (tenant_id, id, name, name_key, created_at) \
+         SELECT DISTINCT ON (lower(v.name)) $1, gen_random_uuid(), v.name, lower(v.name), $3 \
+         FROM (SELECT nullif(btrim(u.resource #>> $2), '') AS name FROM users u \
+               WHERE u.tenant_id = $1 AND u.status <> 'removed') v \
+         WHERE v.name IS NOT NULL ORDER BY lower(v.name), v.name \
+         ON CONFLICT (tenant_id, name_key) DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<Text>, _>(key_path)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "UPDATE users u SET position_id = p.id \
+         FROM users src LEFT JOIN positions p \
+           ON p.tenant_id = src.tenant_id AND p.name_key = lower(nullif(btrim(src.resource #>> $2), '')) \
+         WHERE src.tenant_id = $1 AND src.id = u.id AND u.tenant_id = $1 AND u.status <> 'removed' \
+           AND u.position_id IS DISTINCT FROM p.id",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<Text>, _>(key_path)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// A position with how many members (not removed) hold it.
+#[derive(Debug, Clone, QueryableByName, serde::Serialize)]
+pub struct PositionCount {
+    /// Position id.
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    /// Name as first seen.
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    /// Members holding it.
+    #[diesel(sql_type = BigInt)]
+    pub members: i64,
+}
+
+/// The tenant's positions by name, with member counts.
+pub async fn list(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<PositionCount>> {
+    diesel::sql_query(
+        "SELECT p.id, p.name, count(u.id) AS members FROM positions p \
+         LEFT JOIN users u ON u.tenant_id = p.tenant_id AND u.position_id = p.id AND u.status <> 'removed' \
+         WHERE p.tenant_id = $1 GROUP BY p.id, p.name ORDER BY p.name_key, p.id",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .load(conn)
+    .await
+}

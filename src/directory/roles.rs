@@ -1,0 +1,149 @@
+//! Role resolution (DESIGN §2): a member's effective role is the highest-ranked of its SCIM
+//! roles (Entra app roles), the group→role bindings of its groups (direct and inherited), its
+//! base role (the tenant default, or an import's role column) and an admin override. Roster
+//! keeps it materialised in `users.effective_role`; every write that changes a source calls
+//! [`recompute`] in its own transaction, which writes a `role.changed` event per member whose
+//! role changed. Positions are derived here too, on every member write.
+//!
+//! The last org admin of a tenant (the last member holding a `grants_admin` role who is not
+//! suspended) cannot be suspended or removed through SCIM: [`guard_last_admin`].
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::Stored;
+use crate::db::groups::{self as group_store, MemberRow};
+use crate::db::{positions, roles as store, Conn};
+use crate::error::{ScimError, ScimResult};
+use crate::events::NewEvent;
+use crate::scim::resource::fold_key;
+use crate::scim::roles::{attribute_text, role_values};
+use crate::scim::schema::ROSTER_USER_SCHEMA;
+
+/// Recompute the effective role of `members`; one `role.changed` event per member whose role
+/// changed, to be written in the same transaction.
+pub async fn recompute(conn: &mut Conn, tenant: Uuid, members: &[Uuid]) -> ScimResult<Vec<NewEvent>> {
+    let mut members = members.to_vec();
+    members.sort();
+    members.dedup();
+    let changed = store::recompute(conn, tenant, &members).await?;
+    for c in &changed {
+        tracing::info!(member.id = %c.member_id, from = ?c.old_role, to = ?c.new_role, "effective role changed");
+    }
+    Ok(changed
+        .iter()
+        .map(|c| NewEvent::role_changed(c.member_id, c.old_role.as_deref(), c.new_role.as_deref()))
+        .collect())
+}
+
+/// Recompute every member of the tenant (catalog and default-role changes).
+pub async fn recompute_all(conn: &mut Conn, tenant: Uuid) -> ScimResult<Vec<NewEvent>> {
+    let all = store::all_members(conn, tenant).await?;
+    recompute(conn, tenant, &all).await
+}
+
+/// After a SCIM write of a member (create, restore, PUT, PATCH): match its `roles` against the
+/// catalog, give a new member the tenant's default role as base role, derive its position, and
+/// recompute its effective role. Returns the `role.changed` events.
+pub async fn member_written(
+    conn: &mut Conn,
+    tenant: Uuid,
+    member: Uuid,
+    resource: &Map<String, Value>,
+    created: bool,
+    now: DateTime<Utc>,
+) -> ScimResult<Vec<NewEvent>> {
+    let keys: Vec<String> = role_values(resource).iter().map(|v| fold_key(v)).collect();
+    let matched = store::names_for_keys(conn, tenant, &keys).await?;
+    store::set_member_sources(conn, tenant, member, &matched, created).await?;
+    let settings = store::settings(conn, tenant).await?;
+    let position = attribute_text(resource, &settings.position_source);
+    positions::assign(conn, tenant, member, position.as_deref(), now).await?;
+    recompute(conn, tenant, &[member]).await
+}
+
+/// The users whose groups changed with these membership rows: users added or removed directly,
+/// and every user reached through a nested group added or removed.
+async fn reached_by_rows(conn: &mut Conn, tenant: Uuid, rows: &[MemberRow]) -> ScimResult<Vec<Uuid>> {
+    let mut out = Vec::new();
+    for row in rows {
+        if row.member_type == "Group" {
+            out.extend(group_store::effective_members(conn, tenant, row.member_id).await?.into_iter().map(|(id, _)| id));
+        } else {
+            out.push(row.member_id);
+        }
+    }
+    Ok(out)
+}
+
+/// After a group write: recompute the users whose inherited bindings may have changed — those
+/// reached through membership rows added or removed, and, when the group moved in the tree
+/// (or is about to be deleted), everyone the group reaches. Nothing to do when the tenant has
+/// no bindings.
+pub async fn group_changed(
+    conn: &mut Conn,
+    tenant: Uuid,
+    rows: &[MemberRow],
+    moved: Option<Uuid>,
+) -> ScimResult<Vec<NewEvent>> {
+    if !store::any_binding(conn, tenant).await? {
+        return Ok(Vec::new());
+    }
+    let mut members = reached_by_rows(conn, tenant, rows).await?;
+    if let Some(group) = moved {
+        members.extend(reached_by_group(conn, tenant, group).await?);
+    }
+    recompute(conn, tenant, &members).await
+}
+
+/// Everyone a group's assignments reach (for a delete, read before deleting).
+pub async fn reached_by_group(conn: &mut Conn, tenant: Uuid, group: Uuid) -> ScimResult<Vec<Uuid>> {
+    Ok(group_store::effective_members(conn, tenant, group).await?.into_iter().map(|(id, _)| id).collect())
+}
+
+/// Refuse to suspend or remove the tenant's last org admin (DESIGN §2). Takes the tenant's
+/// admin lock first, so concurrent suspensions of the last two admins are serialised and the
+/// second one sees the first.
+pub async fn guard_last_admin(conn: &mut Conn, tenant: Uuid, member: Uuid, action: &str) -> ScimResult<()> {
+    store::lock_admins(conn, tenant).await?;
+    let (is_admin, others) = store::admin_standing(conn, tenant, member).await?;
+    if is_admin && others == 0 {
+        return Err(ScimError::forbidden(format!(
+            "cannot {action} User {member}: it is the last org admin of tenant {tenant}; make another member \
+             org_admin first"
+        )));
+    }
+    Ok(())
+}
+
+/// Add Roster's User extension (`role`, `status`, `position`) to members, one query for all.
+/// Other attributes of the extension (tenant categories) are kept.
+pub async fn decorate(conn: &mut Conn, tenant: Uuid, members: &mut [Stored]) -> ScimResult<()> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
+    let derived = store::derived(conn, tenant, &ids).await?;
+    for member in members.iter_mut() {
+        let Some(d) = derived.iter().find(|d| d.id == member.id) else { continue };
+        let ext = member.attributes.entry(ROSTER_USER_SCHEMA).or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(ext) = ext {
+            for (key, value) in [("role", d.role.clone()), ("status", Some(d.status.clone())), ("position", d.position.clone())] {
+                match value {
+                    Some(v) => ext.insert(key.into(), Value::String(v)),
+                    None => ext.remove(key),
+                };
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`decorate`] for one member.
+pub async fn decorate_one(conn: &mut Conn, tenant: Uuid, member: Stored) -> ScimResult<Stored> {
+    let mut one = [member];
+    decorate(conn, tenant, &mut one).await?;
+    let [member] = one;
+    Ok(member)
+}

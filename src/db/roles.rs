@@ -391,3 +391,19 @@ pub async fn set_group_role(
     .await?;
     Ok(n == 1)
 }
+
+/// Match every member's stored SCIM `roles` values against the catalog again (after a role is
+/// added, members that already named it get it).
+pub async fn rematch_scim_roles(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE users u SET scim_roles = ARRAY( \
+             SELECT r.name FROM roles r WHERE r.tenant_id = u.tenant_id AND r.name_key IN ( \
+                 SELECT lower(btrim(e ->> 'value')) FROM jsonb_array_elements(u.resource -> 'roles') e) \
+             ORDER BY r.rank DESC) \
+         WHERE u.tenant_id = $1 AND u.status <> 'removed' AND jsonb_typeof(u.resource -> 'roles') = 'array'",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .execute(conn)
+    .await
+    .map(drop)
+}

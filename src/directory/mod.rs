@@ -6,6 +6,7 @@ pub mod groups;
 pub mod listing;
 pub mod password;
 pub mod patch;
+pub mod role_admin;
 pub mod roles;
 pub mod tenants;
 pub mod users;

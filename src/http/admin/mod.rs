@@ -5,6 +5,7 @@
 
 mod connections;
 mod log;
+mod roles;
 mod tenants;
 
 use actix_web::dev::Payload;
@@ -100,4 +101,16 @@ pub fn routes() -> actix_web::Scope {
         .route("/tenants/{tenant}/tokens", web::get().to(connections::list_tokens))
         .route("/tenants/{tenant}/tokens/{token}", web::delete().to(connections::revoke_token))
         .route("/tenants/{tenant}/log", web::get().to(log::list))
+        .route("/tenants/{tenant}/roles", web::get().to(roles::list))
+        .route("/tenants/{tenant}/roles", web::post().to(roles::create))
+        .route("/tenants/{tenant}/roles/{role}", web::patch().to(roles::update))
+        .route("/tenants/{tenant}/roles/{role}", web::delete().to(roles::delete))
+        .route("/tenants/{tenant}/role-bindings", web::get().to(roles::bindings))
+        .route("/tenants/{tenant}/groups/{group}/roles/{role}", web::put().to(roles::bind))
+        .route("/tenants/{tenant}/groups/{group}/roles/{role}", web::delete().to(roles::unbind))
+        .route("/tenants/{tenant}/groups/{group}/members/{member}/group-role", web::put().to(roles::set_group_role))
+        .route("/tenants/{tenant}/members/{member}/role", web::put().to(roles::set_override))
+        .route("/tenants/{tenant}/settings", web::get().to(roles::settings))
+        .route("/tenants/{tenant}/settings", web::put().to(roles::update_settings))
+        .route("/tenants/{tenant}/positions", web::get().to(roles::positions))
 }

@@ -1,0 +1,232 @@
+//! `/admin/v1/tenants/{tenant}/...`: the role catalog, group→role bindings, member overrides,
+//! group roles, role and position settings, and positions. Every change recomputes the members
+//! it affects and writes their `role.changed` events in the same transaction.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{admin_error, body, Operator};
+use crate::db::roles::{RoleRow, Settings};
+use crate::db::{self, positions, Conn};
+use crate::directory::role_admin::{self, RoleChanges, SettingsChange};
+use crate::directory::tenants;
+use crate::error::{ScimError, ScimResult};
+use crate::http::AppState;
+
+async fn tenant_id(conn: &mut Conn, slug: &str) -> ScimResult<Uuid> {
+    Ok(tenants::tenant(conn, slug).await.map_err(admin_error)?.id)
+}
+
+fn id(kind: &str, raw: &str) -> ScimResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("no {kind} {raw} in this tenant")))
+}
+
+fn role_view(r: &RoleRow) -> Value {
+    json!({"name": r.name, "display_name": r.display_name, "rank": r.rank, "grants_admin": r.grants_admin})
+}
+
+fn settings_view(s: &Settings) -> Value {
+    json!({"default_role": s.default_role, "position_source": s.position_source})
+}
+
+/// GET .../roles: the catalog, highest rank first.
+pub async fn list(_: Operator, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant_id(&mut conn, &path).await?;
+    let all = db::roles::catalog(&mut conn, tenant).await?;
+    Ok(HttpResponse::Ok().json(json!({"roles": all.iter().map(role_view).collect::<Vec<_>>()})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewRole {
+    name: String,
+    display_name: Option<String>,
+    rank: i32,
+    #[serde(default)]
+    grants_admin: bool,
+}
+
+/// POST .../roles `{"name", "display_name"?, "rank", "grants_admin"?}` → 201.
+pub async fn create(
+    _: Operator,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let new: NewRole = body(&req, &bytes)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant_id(&mut conn, &path).await?;
+    let role = RoleRow {
+        display_name: new.display_name.unwrap_or_else(|| new.name.clone()),
+        name: new.name,
+        rank: new.rank,
+        grants_admin: new.grants_admin,
+    };
+    let role = role_admin::create_role(&mut conn, tenant, role, state.clock.now()).await?;
+    Ok(HttpResponse::Created().json(role_view(&role)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolePatch {
+    display_name: Option<String>,
+    rank: Option<i32>,
+    grants_admin: Option<bool>,
+}
+
+/// PATCH .../roles/{name} `{"display_name"?, "rank"?, "grants_admin"?}`.
+pub async fn update(
+    _: Operator,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let patch: RolePatch = body(&req, &bytes)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant_id(&mut conn, &path.0).await?;
+    let changes = RoleChanges { display_name: patch.display_name, rank: patch.rank, grants_admin: patch.grants_admin };
+    let role = role_admin::update_role(&mut conn, tenant, &path.1, changes, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(role_view(&role)))
+}
+
+/// DELETE .../roles/{name} → 204 (409 while it is the default role).
+pub async fn delete(
+    _: Operator,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant_id(&mut conn, &path.0).await?;
+    role_admin::delete_role(&mut conn, tenant, &path.1, state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// GET .../role-bindings
+pub async fn bindings(_: Operator, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant_id(&mut conn, &path).await?;
+    let all = role_admin::bindings(&mut conn, tenant).await?;
+    Ok(HttpResponse::Ok().json(json!({"bindings": all})))
+}
+
+/// PUT .../groups/{group}/roles/{role}: 201 when new, 200 when it existed.
+pub async fn bind(
+    _: Operator,
+    path: web::Path<(String, String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant_id(&mut conn, &path.0).await?;
+    let group = id("group", &path.1)?;
+    let created = role_admin::bind(&mut conn, tenant, group, &path.2, state.clock.now()).await?;
+    let view = json!({"group_id": group, "role_name": path.2});
+    Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
+}
+
+/// DELETE .../groups/{group}/roles/{role} → 204.
+pub async fn unbind(
+    _: Operator,
+    path: web::Path<(String, String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant_id(&mut conn, &path.0).await?;
+    let group = id("group", &path.1)?;
+    role_admin::unbind(&mut conn, tenant, group, &path.2, state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Override {
+    role: Option<String>,
+}
+
+/// PUT .../members/{member}/role `{"role": "editor"}` or `{"role": null}` (clear the override).
+pub async fn set_override(
+    _: Operator,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let value = crate::http::extract::json_body(&req, &bytes)?;
+    if value.get("role").is_none() {
+        return Err(ScimError::invalid_value("request body: `role` is required (a role name, or null to clear)"));
+    }
+    let wanted: Override =
+        serde_json::from_value(value).map_err(|e| ScimError::invalid_value(format!("request body: {e}")))?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant_id(&mut conn, &path.0).await?;
+    let member = id("member", &path.1)?;
+    let result =
+        role_admin::set_override(&mut conn, tenant, member, wanted.role.as_deref(), state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupRole {
+    #[serde(rename = "groupRole", alias = "group_role")]
+    group_role: String,
+}
+
+/// PUT .../groups/{group}/members/{member}/group-role `{"groupRole": "manager"}` → 204.
+pub async fn set_group_role(
+    _: Operator,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let wanted: GroupRole = body(&req, &bytes)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant_id(&mut conn, &path.0).await?;
+    let (group, member) = (id("group", &path.1)?, id("member", &path.2)?);
+    role_admin::set_group_role(&mut conn, tenant, group, member, &wanted.group_role).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// GET .../settings
+pub async fn settings(_: Operator, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant_id(&mut conn, &path).await?;
+    let s = db::roles::settings(&mut conn, tenant).await?;
+    Ok(HttpResponse::Ok().json(settings_view(&s)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSettings {
+    default_role: Option<String>,
+    position_source: Option<String>,
+}
+
+/// PUT .../settings `{"default_role"?, "position_source"?}` (absent fields are kept).
+pub async fn update_settings(
+    _: Operator,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let new: NewSettings = body(&req, &bytes)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant_id(&mut conn, &path).await?;
+    let change = SettingsChange { default_role: new.default_role, position_source: new.position_source };
+    let s = role_admin::update_settings(&mut conn, &state.registry, tenant, change, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(settings_view(&s)))
+}
+
+/// GET .../positions: positions with member counts.
+pub async fn positions(_: Operator, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant_id(&mut conn, &path).await?;
+    let all = positions::list(&mut conn, tenant).await?;
+    Ok(HttpResponse::Ok().json(json!({"positions": all})))
+}

@@ -3,6 +3,7 @@
 //! credential, never a SCIM connection token: the operator credential `ROSTER_ADMIN_TOKEN`.
 //! Errors use the same JSON error body as SCIM.
 
+mod categories;
 mod connections;
 mod log;
 mod tenants;
@@ -100,4 +101,9 @@ pub fn routes() -> actix_web::Scope {
         .route("/tenants/{tenant}/tokens", web::get().to(connections::list_tokens))
         .route("/tenants/{tenant}/tokens/{token}", web::delete().to(connections::revoke_token))
         .route("/tenants/{tenant}/log", web::get().to(log::list))
+        .route("/tenants/{tenant}/categories", web::get().to(categories::list))
+        .route("/tenants/{tenant}/categories", web::post().to(categories::create))
+        .route("/tenants/{tenant}/categories/{name}", web::get().to(categories::get))
+        .route("/tenants/{tenant}/categories/{name}", web::patch().to(categories::update))
+        .route("/tenants/{tenant}/categories/{name}", web::delete().to(categories::delete))
 }

@@ -29,6 +29,7 @@ mod documents;
 mod immutable;
 mod model;
 mod project;
+mod tenant;
 mod validate;
 mod values;
 
@@ -39,6 +40,7 @@ pub use documents::{resource_type_document, schema_document};
 pub use immutable::check_immutable;
 pub use model::{AttrType, Attribute, Mutability, Returned, Schema, Uniqueness};
 pub use project::project;
+pub use tenant::{check_source, is_date, Category, CategoryKind};
 pub use validate::{normalize, Normalized};
 
 use model::find;
@@ -51,6 +53,8 @@ pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// URN of Roster's Group extension (group tree: `parent`, `kind`).
 pub const ROSTER_GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:Group";
+/// URN of Roster's User extension (readOnly `role`, `status`, `position`; tenant categories).
+pub const ROSTER_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
 /// URN of the schema that describes schema documents (RFC 7643 §7).
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 /// URN of the schema that describes resource type documents (RFC 7643 §6).
@@ -114,6 +118,8 @@ pub struct Registry {
     schemas: Vec<Schema>,
     user_extensions: Vec<&'static str>,
     group_extensions: Vec<&'static str>,
+    /// The tenant's categories, when built by [`Registry::with_categories`].
+    categories: Vec<Category>,
 }
 
 impl Registry {
@@ -132,6 +138,7 @@ impl Registry {
             ],
             user_extensions: vec![ENTERPRISE_USER_SCHEMA],
             group_extensions: vec![ROSTER_GROUP_SCHEMA],
+            categories: Vec::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! This is the only place that speaks SQL; every function takes the connection it runs on, so
 //! the same function works inside a transaction.
 
+pub mod categories;
 pub mod events;
 pub mod filter_sql;
 pub mod groups;

@@ -2,6 +2,7 @@
 //! operation one database transaction. Handlers call these; these call `db`.
 
 pub mod bulk;
+pub mod categories;
 pub mod groups;
 pub mod listing;
 pub mod password;

@@ -11,8 +11,10 @@ use super::AppState;
 use crate::error::{ScimError, ScimResult};
 use crate::scim::discovery::service_provider_config as spc_document;
 use crate::scim::list::list_response;
+use crate::db;
+use crate::directory::Context;
 use crate::scim::roles::role_resource_type;
-use crate::scim::schema::{resource_type_document, schema_document, ResourceKind};
+use crate::scim::schema::{resource_type_document, schema_document, Registry, ResourceKind};
 
 /// RFC 7644 §4: a filter on a discovery endpoint is answered 403, so that no client believes it
 /// was applied.
@@ -28,6 +30,13 @@ pub async fn service_provider_config(Caller(ctx): Caller, state: web::Data<AppSt
     scim(StatusCode::OK, &spc_document(&ctx.base_url, state.limits, state.bulk))
 }
 
+/// The caller's tenant's registry: the static schemas plus its categories in Roster's User
+/// extension, so each tenant sees its own.
+async fn tenant_registry(state: &AppState, ctx: &Context) -> ScimResult<Registry> {
+    let mut conn = db::checkout(&state.pool).await?;
+    crate::directory::categories::tenant_registry(&mut conn, &state.registry, ctx.tenant()).await
+}
+
 const KINDS: [ResourceKind; 2] = [ResourceKind::User, ResourceKind::Group];
 
 /// GET /ResourceTypes.
@@ -37,8 +46,9 @@ pub async fn resource_types(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     refuse_filter(&req)?;
+    let registry = tenant_registry(&state, &ctx).await?;
     let mut docs: Vec<Value> =
-        KINDS.iter().map(|k| resource_type_document(&state.registry, *k, &ctx.base_url)).collect();
+        KINDS.iter().map(|k| resource_type_document(&registry, *k, &ctx.base_url)).collect();
     docs.push(role_resource_type(&ctx.base_url));
     Ok(scim(StatusCode::OK, &list_response(docs.len() as u64, 1, docs)))
 }
@@ -56,7 +66,8 @@ pub async fn resource_type(
         .iter()
         .find(|k| k.name() == path.1)
         .ok_or_else(|| ScimError::not_found(format!("ResourceType {} not found", path.1)))?;
-    Ok(scim(StatusCode::OK, &resource_type_document(&state.registry, *kind, &ctx.base_url)))
+    let registry = tenant_registry(&state, &ctx).await?;
+    Ok(scim(StatusCode::OK, &resource_type_document(&registry, *kind, &ctx.base_url)))
 }
 
 /// GET /Schemas.
@@ -66,7 +77,8 @@ pub async fn schemas(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     refuse_filter(&req)?;
-    let docs: Vec<Value> = state.registry.schemas().map(|s| schema_document(s, &ctx.base_url)).collect();
+    let registry = tenant_registry(&state, &ctx).await?;
+    let docs: Vec<Value> = registry.schemas().map(|s| schema_document(s, &ctx.base_url)).collect();
     Ok(scim(StatusCode::OK, &list_response(docs.len() as u64, 1, docs)))
 }
 
@@ -76,8 +88,8 @@ pub async fn schema(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let schema = state
-        .registry
+    let registry = tenant_registry(&state, &ctx).await?;
+    let schema = registry
         .schema(&path.1)
         .ok_or_else(|| ScimError::not_found(format!("Schema {} not found", path.1)))?;
     Ok(scim(StatusCode::OK, &schema_document(schema, &ctx.base_url)))

@@ -3,6 +3,7 @@
 //! credential, never a SCIM connection token: the operator credential `ROSTER_ADMIN_TOKEN`.
 //! Errors use the same JSON error body as SCIM.
 
+mod categories;
 mod connections;
 mod log;
 mod roles;
@@ -113,4 +114,9 @@ pub fn routes() -> actix_web::Scope {
         .route("/tenants/{tenant}/settings", web::get().to(roles::settings))
         .route("/tenants/{tenant}/settings", web::put().to(roles::update_settings))
         .route("/tenants/{tenant}/positions", web::get().to(roles::positions))
+        .route("/tenants/{tenant}/categories", web::get().to(categories::list))
+        .route("/tenants/{tenant}/categories", web::post().to(categories::create))
+        .route("/tenants/{tenant}/categories/{name}", web::get().to(categories::get))
+        .route("/tenants/{tenant}/categories/{name}", web::patch().to(categories::update))
+        .route("/tenants/{tenant}/categories/{name}", web::delete().to(categories::delete))
 }

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::db;
+use crate::scim::schema::ResourceKind;
 use crate::directory::bulk::execute;
 use crate::directory::Context;
 use crate::error::{ScimError, ScimResult};
@@ -33,7 +34,8 @@ pub async fn bulk(
         "bulk request"
     );
     let mut conn = db::checkout(&state.pool).await?;
-    let entries = execute(&mut conn, &ctx, &state.registry, request).await;
+    let registry = super::registry_for(&state, &mut conn, &ctx, ResourceKind::User).await?;
+    let entries = execute(&mut conn, &ctx, &registry, request).await;
     record_operations(&req, &ctx, &state, &entries);
     Ok(scim(StatusCode::OK, &response(&ctx.base_url, &entries)))
 }

@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{log_notes, resource_response, write_body, Endpoint};
+use super::{log_notes, registry_for, resource_response, write_body, Endpoint};
 use crate::db;
 use crate::directory::{groups, users};
 use crate::error::ScimResult;
@@ -29,14 +29,16 @@ pub async fn create(
         r.operation("create");
     });
     let projection = parse_projection(&query_pairs(&req)?)?;
-    let input = normalize(&state.registry, kind, &write_body(&req, &ctx, kind, &body)?)?;
+    let body = write_body(&req, &ctx, kind, &body)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let registry = registry_for(&state, &mut conn, &ctx, kind).await?;
+    let input = normalize(&registry, kind, &body)?;
     log_notes(&req, kind, &input.notes);
     note(&req, |r| r.operation(summary::write("create", &input.resource)));
-    let mut conn = db::checkout(&state.pool).await?;
     let stored = match kind {
         ResourceKind::User => users::create(&mut conn, &ctx, input).await?,
         ResourceKind::Group => groups::create(&mut conn, &ctx, input).await?,
     };
     note(&req, |r| r.resource(kind, Some(stored.id)));
-    Ok(resource_response(StatusCode::CREATED, &state, kind, &ctx, &stored, &projection))
+    Ok(resource_response(StatusCode::CREATED, &registry, kind, &ctx, &stored, &projection))
 }

@@ -3,7 +3,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{resource_response, Endpoint};
+use super::{registry_for, resource_response, Endpoint};
 use crate::db;
 use crate::directory::{groups, users};
 use crate::error::ScimResult;
@@ -32,6 +32,7 @@ pub async fn get(
     let projection = parse_projection(&query_pairs(&req)?)?;
     let if_none_match = entity_tags(&req, header::IF_NONE_MATCH)?;
     let mut conn = db::checkout(&state.pool).await?;
+    let registry = registry_for(&state, &mut conn, &ctx, kind).await?;
     let stored = match kind {
         ResourceKind::User => {
             let mut user = [users::get(&mut conn, &ctx, id).await?];
@@ -51,5 +52,5 @@ pub async fn get(
             .insert_header((header::ETAG, stored.meta.version.etag()))
             .finish());
     }
-    Ok(resource_response(StatusCode::OK, &state, kind, &ctx, &stored, &projection))
+    Ok(resource_response(StatusCode::OK, &registry, kind, &ctx, &stored, &projection))
 }

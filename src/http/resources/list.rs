@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::{present, Endpoint};
+use super::{present, registry_for, Endpoint};
 use crate::db;
 use crate::directory::listing::{self, Listed};
 use crate::directory::Context;
@@ -16,7 +16,7 @@ use crate::http::response::scim;
 use crate::http::AppState;
 use crate::provisioning::summary;
 use crate::scim::list::{cursor_list_response, list_response, parse_list, parse_search, ListQuery};
-use crate::scim::schema::ResourceKind;
+use crate::scim::schema::{Registry, ResourceKind};
 
 /// Record what a list or search asked for, before parsing it, so a rejected filter is visible.
 fn note_query(req: &HttpRequest, kind: Option<ResourceKind>, verb: &str, filter: Option<&str>) {
@@ -33,11 +33,11 @@ fn body_filter(body: &Value) -> Option<&str> {
     body.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case("filter")).and_then(|(_, v)| v.as_str())
 }
 
-fn respond(state: &AppState, ctx: &Context, query: &ListQuery, listed: Listed) -> HttpResponse {
+fn respond(registry: &Registry, ctx: &Context, query: &ListQuery, listed: Listed) -> HttpResponse {
     let resources: Vec<Value> = listed
         .items
         .iter()
-        .map(|(kind, s)| Value::Object(present(state, *kind, ctx, s, &query.projection)))
+        .map(|(kind, s)| Value::Object(present(registry, *kind, ctx, s, &query.projection)))
         .collect();
     let body = match listed.cursors {
         Some(cursors) => cursor_list_response(listed.total, cursors, resources),
@@ -59,8 +59,9 @@ pub async fn list(
     note_query(&req, Some(kind), "list", filter);
     let query = parse_list(&pairs, state.limits)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let listed = listing::list(&mut conn, &ctx, &state.registry, &state.signing_key, kind, &query).await?;
-    Ok(respond(&state, &ctx, &query, listed))
+    let registry = registry_for(&state, &mut conn, &ctx, kind).await?;
+    let listed = listing::list(&mut conn, &ctx, &registry, &state.signing_key, kind, &query).await?;
+    Ok(respond(&registry, &ctx, &query, listed))
 }
 
 /// POST /Users/.search, /Groups/.search: the same query in a SearchRequest body.
@@ -76,8 +77,9 @@ pub async fn search(
     note_query(&req, Some(kind), "search", body_filter(&body));
     let query = parse_search(&body, state.limits)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let listed = listing::list(&mut conn, &ctx, &state.registry, &state.signing_key, kind, &query).await?;
-    Ok(respond(&state, &ctx, &query, listed))
+    let registry = registry_for(&state, &mut conn, &ctx, kind).await?;
+    let listed = listing::list(&mut conn, &ctx, &registry, &state.signing_key, kind, &query).await?;
+    Ok(respond(&registry, &ctx, &query, listed))
 }
 
 /// POST /.search at the root: Users and Groups.
@@ -92,6 +94,7 @@ pub async fn search_all(
     note_query(&req, None, "search", body_filter(&body));
     let query = parse_search(&body, state.limits)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let listed = listing::search_all(&mut conn, &ctx, &state.registry, &query).await?;
-    Ok(respond(&state, &ctx, &query, listed))
+    let registry = registry_for(&state, &mut conn, &ctx, ResourceKind::User).await?;
+    let listed = listing::search_all(&mut conn, &ctx, &registry, &query).await?;
+    Ok(respond(&registry, &ctx, &query, listed))
 }

@@ -30,7 +30,8 @@ use crate::directory::{Context, Stored};
 use crate::error::{ScimError, ScimResult};
 use crate::scim::list::Projection;
 use crate::scim::resource::render;
-use crate::scim::schema::{project, ResourceKind};
+use crate::scim::schema::{project, Registry, ResourceKind};
+use std::borrow::Cow;
 
 /// The resource type named by the `{endpoint}` segment of the route.
 #[derive(Debug, Clone, Copy)]
@@ -70,36 +71,52 @@ fn write_body(req: &HttpRequest, ctx: &Context, kind: ResourceKind, body: &actix
     Ok(value)
 }
 
+/// The registry a request of this tenant works with: for Users the static one plus the
+/// tenant's categories (one indexed query), for Groups the static one.
+async fn registry_for<'s>(
+    state: &'s AppState,
+    conn: &mut crate::db::Conn,
+    ctx: &Context,
+    kind: ResourceKind,
+) -> ScimResult<Cow<'s, Registry>> {
+    match kind {
+        ResourceKind::User => {
+            Ok(Cow::Owned(crate::directory::categories::tenant_registry(conn, &state.registry, ctx.tenant()).await?))
+        }
+        ResourceKind::Group => Ok(Cow::Borrowed(&state.registry)),
+    }
+}
+
 /// Render a stored resource as clients see it, projection applied.
 fn present(
-    state: &AppState,
+    registry: &Registry,
     kind: ResourceKind,
     ctx: &Context,
     stored: &Stored,
     projection: &Projection,
 ) -> Map<String, Value> {
     let full = render(
-        &state.registry,
+        registry,
         kind,
         &stored.id.to_string(),
         &stored.attributes,
         &stored.meta,
         &ctx.base_url,
     );
-    project(&state.registry, kind, &full, &projection.attributes, &projection.excluded)
+    project(registry, kind, &full, &projection.attributes, &projection.excluded)
 }
 
 /// Render a stored resource, apply the projection, and answer with `ETag` (and `Location` when
 /// asked, as for 201 Created).
 fn resource_response(
     status: StatusCode,
-    state: &AppState,
+    registry: &Registry,
     kind: ResourceKind,
     ctx: &Context,
     stored: &Stored,
     projection: &Projection,
 ) -> HttpResponse {
-    let body = present(state, kind, ctx, stored, projection);
+    let body = present(registry, kind, ctx, stored, projection);
     let mut builder = HttpResponse::build(status);
     builder.insert_header((header::ETAG, stored.meta.version.etag()));
     if status == StatusCode::CREATED {

@@ -3,7 +3,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{log_notes, resource_response, write_body, Endpoint};
+use super::{log_notes, registry_for, resource_response, write_body, Endpoint};
 use crate::db;
 use crate::directory::{groups, users};
 use crate::error::ScimResult;
@@ -34,20 +34,22 @@ pub async fn replace(
     note(&req, |r| r.resource(kind, Some(id)));
     let projection = parse_projection(&query_pairs(&req)?)?;
     let if_match = entity_tags(&req, header::IF_MATCH)?;
-    let input = normalize(&state.registry, kind, &write_body(&req, &ctx, kind, &body)?)?;
+    let body = write_body(&req, &ctx, kind, &body)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let registry = registry_for(&state, &mut conn, &ctx, kind).await?;
+    let input = normalize(&registry, kind, &body)?;
     log_notes(&req, kind, &input.notes);
     note(&req, |r| r.operation(summary::write("replace", &input.resource)));
-    let mut conn = db::checkout(&state.pool).await?;
     let stored = match kind {
         ResourceKind::User => {
             let written =
-                users::replace(&mut conn, &ctx, &state.registry, id, input, if_match.as_ref()).await?;
+                users::replace(&mut conn, &ctx, &registry, id, input, if_match.as_ref()).await?;
             note(&req, |r| r.active_change(written.active_change));
             written.stored
         }
         ResourceKind::Group => {
-            groups::replace(&mut conn, &ctx, &state.registry, id, input, if_match.as_ref()).await?
+            groups::replace(&mut conn, &ctx, &registry, id, input, if_match.as_ref()).await?
         }
     };
-    Ok(resource_response(StatusCode::OK, &state, kind, &ctx, &stored, &projection))
+    Ok(resource_response(StatusCode::OK, &registry, kind, &ctx, &stored, &projection))
 }

@@ -29,6 +29,7 @@ mod documents;
 mod immutable;
 mod model;
 mod project;
+mod tenant;
 mod validate;
 mod values;
 
@@ -39,6 +40,7 @@ pub use documents::{resource_type_document, schema_document};
 pub use immutable::check_immutable;
 pub use model::{AttrType, Attribute, Mutability, Returned, Schema, Uniqueness};
 pub use project::project;
+pub use tenant::{check_source, is_date, Category, CategoryKind};
 pub use validate::{normalize, Normalized};
 
 use model::find;
@@ -118,6 +120,8 @@ pub struct Registry {
     schemas: Vec<Schema>,
     user_extensions: Vec<&'static str>,
     group_extensions: Vec<&'static str>,
+    /// The tenant's categories, when built by [`Registry::with_categories`].
+    categories: Vec<Category>,
 }
 
 impl Registry {
@@ -138,6 +142,7 @@ impl Registry {
             ],
             user_extensions: vec![ENTERPRISE_USER_SCHEMA, ROSTER_USER_SCHEMA],
             group_extensions: vec![ROSTER_GROUP_SCHEMA],
+            categories: Vec::new(),
         }
     }
 

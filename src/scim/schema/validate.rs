@@ -116,6 +116,7 @@ pub fn normalize(registry: &Registry, kind: ResourceKind, input: &Value) -> Scim
             resource.insert(key, value);
         }
     }
+    super::tenant::apply_categories(registry, kind, &mut resource, &mut notes)?;
     check_required(registry, kind, &resource)?;
     Ok(Normalized { resource, password, notes: notes.into_vec() })
 }

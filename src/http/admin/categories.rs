@@ -1,0 +1,128 @@
+//! `/admin/v1/tenants/{tenant}/categories`: define a tenant's categories (its own member
+//! attributes), change their display name, dropdown values or mapping, and delete them. The
+//! rules live in `directory::categories`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{admin_error, body, Operator};
+use crate::db;
+use crate::directory::categories::{self, CategoryChange, CategoryRecord, NewCategory};
+use crate::directory::tenants;
+use crate::error::ScimResult;
+use crate::http::AppState;
+
+/// A category as the admin API shows it.
+fn view(r: &CategoryRecord) -> Value {
+    let c = &r.category;
+    json!({
+        "name": c.name,
+        "display_name": c.display_name,
+        "kind": c.kind.as_str(),
+        "allowed_values": c.allowed_values,
+        "source": c.source,
+        "scim_path": c.path(),
+        "id": r.id.to_string(),
+        "created_at": r.created_at,
+    })
+}
+
+/// GET .../categories
+pub async fn list(_: Operator, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let all = categories::list_categories(&mut conn, tenant.id).await?;
+    Ok(HttpResponse::Ok().json(json!({"categories": all.iter().map(view).collect::<Vec<_>>()})))
+}
+
+/// GET .../categories/{name}
+pub async fn get(
+    _: Operator,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let record = categories::get_category(&mut conn, tenant.id, &path.1).await?;
+    Ok(HttpResponse::Ok().json(view(&record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewBody {
+    name: String,
+    display_name: Option<String>,
+    kind: String,
+    #[serde(default)]
+    allowed_values: Vec<String>,
+    source: Option<String>,
+}
+
+/// POST .../categories `{"name","kind","display_name"?,"allowed_values"?,"source"?}` → 201.
+pub async fn create(
+    _: Operator,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let new: NewBody = body(&req, &bytes)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let new = NewCategory {
+        name: new.name,
+        display_name: new.display_name,
+        kind: new.kind,
+        allowed_values: new.allowed_values,
+        source: new.source,
+    };
+    let record = categories::create_category(&mut conn, &state.registry, tenant.id, new, state.clock.now()).await?;
+    Ok(HttpResponse::Created().json(view(&record)))
+}
+
+/// `Some(None)` for an explicit `null`, `None` for an absent member.
+fn explicit_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeBody {
+    display_name: Option<String>,
+    allowed_values: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    source: Option<Option<String>>,
+}
+
+/// PATCH .../categories/{name} `{"display_name"?,"allowed_values"?,"source"? (null: unmapped)}`.
+pub async fn update(
+    _: Operator,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let change: ChangeBody = body(&req, &bytes)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let change = CategoryChange {
+        display_name: change.display_name,
+        allowed_values: change.allowed_values,
+        source: change.source,
+    };
+    let record = categories::update_category(&mut conn, &state.registry, tenant.id, &path.1, change).await?;
+    Ok(HttpResponse::Ok().json(view(&record)))
+}
+
+/// DELETE .../categories/{name}: the category and its values on every member.
+pub async fn delete(
+    _: Operator,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let cleared = categories::delete_category(&mut conn, tenant.id, &path.1, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(json!({"deleted": path.1, "members_cleared": cleared})))
+}

@@ -87,7 +87,7 @@ pub async fn list(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<PositionC
     diesel::sql_query(
         "SELECT p.id, p.name, count(u.id) AS members FROM positions p \
          LEFT JOIN users u ON u.tenant_id = p.tenant_id AND u.position_id = p.id AND u.status <> 'removed' \
-         WHERE p.tenant_id = $1 GROUP BY p.id, p.name ORDER BY p.name_key, p.id",
+         WHERE p.tenant_id = $1 GROUP BY p.tenant_id, p.id ORDER BY p.name_key, p.id",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .load(conn)

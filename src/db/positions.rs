@@ -40,7 +40,12 @@ pub async fn assign(
 
 /// Derive every member's position again from the attribute at `key_path` (a `jsonb` key path
 /// into `resource`), creating missing positions: two statements, whatever the tenant's size.
-pub async fn rederive_all(conn: &mut Conn, tenant_id: Uuid, key_path: &[String], now: DateTime<Utc>) -> QueryResult<()> {
+pub async fn rederive_all(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    key_path: &[String],
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO positions (tenant_id, id, name, name_key, created_at) \
          SELECT DISTINCT ON (lower(v.name)) $1, gen_random_uuid(), v.name, lower(v.name), $3 \

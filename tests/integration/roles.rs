@@ -28,7 +28,8 @@ async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -
 
 async fn patch(app: &TestApp, path: &str, ops: Value) -> Reply {
     let body = json!({"schemas": [PATCH_OP], "Operations": ops});
-    send(app.req(Method::PATCH, path).header("content-type", "application/scim+json").body(body.to_string())).await
+    send(app.req(Method::PATCH, path).header("content-type", "application/scim+json").body(body.to_string()))
+        .await
 }
 
 async fn create(app: &TestApp, body: Value) -> String {
@@ -67,7 +68,8 @@ fn user(name: &str) -> Value {
 async fn a_new_member_gets_the_default_role_and_the_read_only_extension() {
     let app = TestApp::spawn().await;
     // Values sent for the readOnly extension are ignored (RFC 7643 §7).
-    let body = json!({"schemas": [USER, EXT], "userName": "ada", EXT: {"role": "org_admin", "status": "active"}});
+    let body =
+        json!({"schemas": [USER, EXT], "userName": "ada", EXT: {"role": "org_admin", "status": "active"}});
     let r = app.post("/Users", &body).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body[EXT], json!({"role": "member", "status": "provisioned"}));
@@ -87,7 +89,9 @@ async fn a_new_member_gets_the_default_role_and_the_read_only_extension() {
     assert_eq!(role_of(&app, &other).await, "editor");
 
     // Suspension shows in the extension's status.
-    let p = patch(&app, &format!("/Users/{other}"), json!([{"op": "replace", "path": "active", "value": false}])).await;
+    let p =
+        patch(&app, &format!("/Users/{other}"), json!([{"op": "replace", "path": "active", "value": false}]))
+            .await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert_eq!(p.body[EXT]["status"], "suspended");
 }
@@ -97,13 +101,23 @@ async fn entra_app_roles_in_every_form_set_the_role() {
     let app = TestApp::spawn().await;
     let cases = [
         ("array", json!([{"value": "Editor"}]), "editor"),
-        ("stringified array", json!("[{\"id\":\"1\",\"value\":\"org_admin\",\"displayName\":\"Admin\"}]"), "org_admin"),
+        (
+            "stringified array",
+            json!("[{\"id\":\"1\",\"value\":\"org_admin\",\"displayName\":\"Admin\"}]"),
+            "org_admin",
+        ),
         ("plain string", json!("chief_editor"), "chief_editor"),
-        ("element holding an object", json!([{"value": "{\"value\":\"editor\"}", "primary": true}]), "editor"),
+        (
+            "element holding an object",
+            json!([{"value": "{\"value\":\"editor\"}", "primary": true}]),
+            "editor",
+        ),
         ("unknown value", json!([{"value": "superuser"}]), "member"),
     ];
     for (i, (form, roles, want)) in cases.into_iter().enumerate() {
-        let r = app.post("/Users", &json!({"schemas": [USER], "userName": format!("u{i}"), "roles": roles})).await;
+        let r = app
+            .post("/Users", &json!({"schemas": [USER], "userName": format!("u{i}"), "roles": roles}))
+            .await;
         assert_eq!(r.status, 201, "{form}: {}", r.body);
         assert_eq!(r.body[EXT]["role"], want, "{form}");
         assert!(r.body["roles"].is_array(), "{form}: roles kept in the resource: {}", r.body);
@@ -114,13 +128,21 @@ async fn entra_app_roles_in_every_form_set_the_role() {
 
     // PATCH: Entra's stringified app role, as an object string and as an array string.
     let id = create(&app, user("pat")).await;
-    let p = patch(&app, &format!("/Users/{id}"), json!([{"op": "Add", "path": "roles",
-        "value": [{"value": "{\"id\":\"7\",\"value\":\"editor\",\"displayName\":\"Editor\"}"}]}]))
+    let p = patch(
+        &app,
+        &format!("/Users/{id}"),
+        json!([{"op": "Add", "path": "roles",
+        "value": [{"value": "{\"id\":\"7\",\"value\":\"editor\",\"displayName\":\"Editor\"}"}]}]),
+    )
     .await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert_eq!(p.body[EXT]["role"], "editor");
-    let p = patch(&app, &format!("/Users/{id}"), json!([{"op": "replace", "path": "roles",
-        "value": [{"value": "[{\"value\":\"chief_editor\"}]"}]}]))
+    let p = patch(
+        &app,
+        &format!("/Users/{id}"),
+        json!([{"op": "replace", "path": "roles",
+        "value": [{"value": "[{\"value\":\"chief_editor\"}]"}]}]),
+    )
     .await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert_eq!(p.body[EXT]["role"], "chief_editor");
@@ -138,7 +160,9 @@ async fn entra_app_roles_in_every_form_set_the_role() {
     );
 
     // PUT accepts the same forms.
-    let put = app.put(&format!("/Users/{id}"), &json!({"schemas": [USER], "userName": "pat", "roles": "org_admin"})).await;
+    let put = app
+        .put(&format!("/Users/{id}"), &json!({"schemas": [USER], "userName": "pat", "roles": "org_admin"}))
+        .await;
     assert_eq!(put.status, 200, "{}", put.body);
     assert_eq!(put.body[EXT]["role"], "org_admin");
 }
@@ -156,7 +180,12 @@ async fn a_binding_on_a_parent_group_reaches_members_of_child_groups() {
     let child = child.body["id"].as_str().unwrap().to_string();
     // A group nested through SCIM members under the child.
     let nested = app.create_group("Audit EU", &[&nested_user]).await;
-    let p = patch(&app, &format!("/Groups/{child}"), json!([{"op": "add", "path": "members", "value": [{"value": nested, "type": "Group"}]}])).await;
+    let p = patch(
+        &app,
+        &format!("/Groups/{child}"),
+        json!([{"op": "add", "path": "members", "value": [{"value": nested, "type": "Group"}]}]),
+    )
+    .await;
     assert_eq!(p.status, 204, "{}", p.body);
 
     let b = admin(&app, Method::PUT, &format!("/groups/{parent}/roles/editor"), None).await;
@@ -167,24 +196,49 @@ async fn a_binding_on_a_parent_group_reaches_members_of_child_groups() {
     assert_eq!(listed.body["bindings"], json!([{"group_id": parent, "role_name": "editor"}]));
 
     // Leaving the child group drops the role; joining again gives it back.
-    let p = patch(&app, &format!("/Groups/{child}"), json!([{"op": "remove", "path": format!("members[value eq \"{u}\"]")}])).await;
+    let p = patch(
+        &app,
+        &format!("/Groups/{child}"),
+        json!([{"op": "remove", "path": format!("members[value eq \"{u}\"]")}]),
+    )
+    .await;
     assert_eq!(p.status, 204, "{}", p.body);
     assert_eq!(role_of(&app, &u).await, "member");
-    let p = patch(&app, &format!("/Groups/{child}"), json!([{"op": "add", "path": "members", "value": [{"value": u}]}])).await;
+    let p = patch(
+        &app,
+        &format!("/Groups/{child}"),
+        json!([{"op": "add", "path": "members", "value": [{"value": u}]}]),
+    )
+    .await;
     assert_eq!(p.status, 204);
     assert_eq!(role_of(&app, &u).await, "editor");
 
     // Removing the nested group drops its members' role.
-    let p = patch(&app, &format!("/Groups/{child}"), json!([{"op": "remove", "path": format!("members[value eq \"{nested}\"]")}])).await;
+    let p = patch(
+        &app,
+        &format!("/Groups/{child}"),
+        json!([{"op": "remove", "path": format!("members[value eq \"{nested}\"]")}]),
+    )
+    .await;
     assert_eq!(p.status, 204);
     assert_eq!(role_of(&app, &nested_user).await, "member");
 
     // Moving the child out of the tree (PUT without a parent) drops it too.
-    let put = app.put(&format!("/Groups/{child}"), &json!({"schemas": [GROUP], "displayName": "Audit", "members": [{"value": u}]})).await;
+    let put = app
+        .put(
+            &format!("/Groups/{child}"),
+            &json!({"schemas": [GROUP], "displayName": "Audit", "members": [{"value": u}]}),
+        )
+        .await;
     assert_eq!(put.status, 200, "{}", put.body);
     assert_eq!(role_of(&app, &u).await, "member");
     // Back under the parent by PATCH, then the parent is deleted.
-    let p = patch(&app, &format!("/Groups/{child}"), json!([{"op": "replace", "path": format!("{GROUP_EXT}:parent"), "value": parent}])).await;
+    let p = patch(
+        &app,
+        &format!("/Groups/{child}"),
+        json!([{"op": "replace", "path": format!("{GROUP_EXT}:parent"), "value": parent}]),
+    )
+    .await;
     assert_eq!(p.status, 204, "{}", p.body);
     assert_eq!(role_of(&app, &u).await, "editor");
     assert_eq!(app.delete(&format!("/Groups/{parent}")).await.status, 204);
@@ -206,25 +260,40 @@ async fn a_binding_on_a_parent_group_reaches_members_of_child_groups() {
     let b = admin(&app, Method::PUT, &format!("/groups/{child}/roles/chief_editor"), None).await;
     assert_eq!(b.status, 201);
     assert_eq!(role_of(&app, &u).await, "chief_editor");
-    assert_eq!(admin(&app, Method::PUT, &format!("/groups/{child}/roles/chief_editor"), None).await.status, 200);
-    assert_eq!(admin(&app, Method::DELETE, &format!("/groups/{child}/roles/chief_editor"), None).await.status, 204);
+    assert_eq!(
+        admin(&app, Method::PUT, &format!("/groups/{child}/roles/chief_editor"), None).await.status,
+        200
+    );
+    assert_eq!(
+        admin(&app, Method::DELETE, &format!("/groups/{child}/roles/chief_editor"), None).await.status,
+        204
+    );
     assert_eq!(role_of(&app, &u).await, "member");
-    admin(&app, Method::DELETE, &format!("/groups/{child}/roles/chief_editor"), None).await.assert_error(404, None);
+    admin(&app, Method::DELETE, &format!("/groups/{child}/roles/chief_editor"), None)
+        .await
+        .assert_error(404, None);
 }
 
 #[tokio::test]
 async fn the_highest_ranked_source_wins_and_events_follow_changes_only() {
     let app = TestApp::spawn().await;
-    let id = create(&app, json!({"schemas": [USER], "userName": "rank", "roles": [{"value": "editor"}]})).await;
+    let id =
+        create(&app, json!({"schemas": [USER], "userName": "rank", "roles": [{"value": "editor"}]})).await;
     assert_eq!(role_of(&app, &id).await, "editor");
     // An override below the SCIM role does not lower it; one above raises it.
     let o = admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": "member"}))).await;
     assert_eq!(o.status, 200, "{}", o.body);
     assert_eq!(o.body["effective_role"], "editor");
-    let o = admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": "Chief_Editor"}))).await;
-    assert_eq!(o.body, json!({"member_id": id, "role_override": "chief_editor", "effective_role": "chief_editor"}));
+    let o =
+        admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": "Chief_Editor"}))).await;
+    assert_eq!(
+        o.body,
+        json!({"member_id": id, "role_override": "chief_editor", "effective_role": "chief_editor"})
+    );
     // A write that does not touch role sources changes no role and writes no event.
-    let p = patch(&app, &format!("/Users/{id}"), json!([{"op": "replace", "path": "title", "value": "Clerk"}])).await;
+    let p =
+        patch(&app, &format!("/Users/{id}"), json!([{"op": "replace", "path": "title", "value": "Clerk"}]))
+            .await;
     assert_eq!(p.status, 200);
     assert_eq!(p.body[EXT]["role"], "chief_editor");
     let o = admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": null}))).await;
@@ -232,7 +301,8 @@ async fn the_highest_ranked_source_wins_and_events_follow_changes_only() {
     // Re-ranking the catalog changes who wins: editor above chief_editor.
     let r = admin(&app, Method::PATCH, "/roles/editor", Some(json!({"rank": 350}))).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let o = admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": "chief_editor"}))).await;
+    let o =
+        admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": "chief_editor"}))).await;
     assert_eq!(o.body["effective_role"], "editor");
     assert_eq!(
         role_events(&app, &id).await,
@@ -244,14 +314,21 @@ async fn the_highest_ranked_source_wins_and_events_follow_changes_only() {
     );
     // Admin API errors: unknown member 404, unknown role 400, missing field 400.
     let missing = uuid::Uuid::now_v7();
-    admin(&app, Method::PUT, &format!("/members/{missing}/role"), Some(json!({"role": "editor"}))).await.assert_error(404, None);
-    let d = admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": "wizard"}))).await.assert_error(400, Some("invalidValue"));
+    admin(&app, Method::PUT, &format!("/members/{missing}/role"), Some(json!({"role": "editor"})))
+        .await
+        .assert_error(404, None);
+    let d = admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": "wizard"})))
+        .await
+        .assert_error(400, Some("invalidValue"));
     assert!(d.contains("wizard"), "{d}");
-    admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({}))).await.assert_error(400, Some("invalidValue"));
+    admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({})))
+        .await
+        .assert_error(400, Some("invalidValue"));
 }
 
 async fn org_admin_and_member(app: &TestApp) -> (String, String) {
-    let a = create(app, json!({"schemas": [USER], "userName": "admin", "roles": [{"value": "org_admin"}]})).await;
+    let a =
+        create(app, json!({"schemas": [USER], "userName": "admin", "roles": [{"value": "org_admin"}]})).await;
     let b = create(app, user("bea")).await;
     (a, b)
 }
@@ -302,8 +379,10 @@ async fn the_last_org_admin_cannot_be_suspended_or_removed() {
 #[tokio::test]
 async fn concurrent_suspensions_of_the_last_two_admins_cannot_both_succeed() {
     let app = TestApp::spawn().await;
-    let a = create(&app, json!({"schemas": [USER], "userName": "a1", "roles": [{"value": "org_admin"}]})).await;
-    let b = create(&app, json!({"schemas": [USER], "userName": "a2", "roles": [{"value": "org_admin"}]})).await;
+    let a =
+        create(&app, json!({"schemas": [USER], "userName": "a1", "roles": [{"value": "org_admin"}]})).await;
+    let b =
+        create(&app, json!({"schemas": [USER], "userName": "a2", "roles": [{"value": "org_admin"}]})).await;
     let off = json!([{"op": "replace", "path": "active", "value": false}]);
     let (path_a, path_b) = (format!("/Users/{a}"), format!("/Users/{b}"));
     let (pa, pb) = tokio::join!(patch(&app, &path_a, off.clone()), patch(&app, &path_b, off));
@@ -318,7 +397,8 @@ async fn roles_are_a_read_only_resource_type() {
     let list = app.get("/Roles").await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert_eq!(list.body["totalResults"], 4);
-    let names: Vec<&str> = list.body["Resources"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        list.body["Resources"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(names, ["org_admin", "chief_editor", "editor", "member"]);
     let one = app.get("/Roles/ORG_ADMIN").await;
     assert_eq!(one.status, 200);
@@ -345,12 +425,23 @@ async fn roles_are_a_read_only_resource_type() {
         .collect();
     assert_eq!(attrs, [("role", "readOnly"), ("status", "readOnly"), ("position", "readOnly")]);
     let user_type = app.get("/ResourceTypes/User").await;
-    assert!(user_type.body["schemaExtensions"].as_array().unwrap().contains(&json!({"schema": EXT, "required": false})));
+    assert!(user_type.body["schemaExtensions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"schema": EXT, "required": false})));
 
     // A role added by the admin appears, and members that already named it get it.
-    let id = create(&app, json!({"schemas": [USER], "userName": "sm", "roles": [{"value": "store_manager"}]})).await;
+    let id =
+        create(&app, json!({"schemas": [USER], "userName": "sm", "roles": [{"value": "store_manager"}]}))
+            .await;
     assert_eq!(role_of(&app, &id).await, "member");
-    let r = admin(&app, Method::POST, "/roles", Some(json!({"name": "store_manager", "display_name": "Store manager", "rank": 250}))).await;
+    let r = admin(
+        &app,
+        Method::POST,
+        "/roles",
+        Some(json!({"name": "store_manager", "display_name": "Store manager", "rank": 250})),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(app.get("/Roles").await.body["totalResults"], 5);
     assert_eq!(role_of(&app, &id).await, "store_manager");
@@ -390,7 +481,11 @@ async fn positions_come_from_title_or_a_configured_attribute() {
     let app = TestApp::spawn().await;
     let a = create(&app, json!({"schemas": [USER, ENTERPRISE], "userName": "p1", "title": "Store manager", ENTERPRISE: {"department": "Sales"}})).await;
     let b = create(&app, json!({"schemas": [USER], "userName": "p2", "title": "store MANAGER"})).await;
-    let c = create(&app, json!({"schemas": [USER, ENTERPRISE], "userName": "p3", ENTERPRISE: {"department": "Ops"}})).await;
+    let c = create(
+        &app,
+        json!({"schemas": [USER, ENTERPRISE], "userName": "p3", ENTERPRISE: {"department": "Ops"}}),
+    )
+    .await;
     let pos = |id: String| {
         let app = &app;
         async move { app.get(&format!("/Users/{id}")).await.body[EXT]["position"].clone() }
@@ -413,7 +508,12 @@ async fn positions_come_from_title_or_a_configured_attribute() {
     let r = app.get(&format!("/Users?filter={}", urlencoding(&format!("{EXT}:position eq \"sales\"")))).await;
     assert_eq!(r.body["totalResults"], 1);
     // ... and member writes follow the new source.
-    let p = patch(&app, &format!("/Users/{b}"), json!([{"op": "add", "path": format!("{ENTERPRISE}:department"), "value": "Ops"}])).await;
+    let p = patch(
+        &app,
+        &format!("/Users/{b}"),
+        json!([{"op": "add", "path": format!("{ENTERPRISE}:department"), "value": "Ops"}]),
+    )
+    .await;
     assert_eq!(p.body[EXT]["position"], "Ops");
     let list = admin(&app, Method::GET, "/positions", None).await;
     let counts: Vec<(String, i64)> = list.body["positions"]
@@ -438,8 +538,12 @@ async fn the_admin_api_validates_the_catalog() {
     let dup_name = admin(&app, Method::POST, "/roles", Some(json!({"name": "EDITOR", "rank": 150}))).await;
     let d = dup_name.assert_error(409, None);
     assert!(d.contains("already exists"), "{d}");
-    admin(&app, Method::POST, "/roles", Some(json!({"name": "a b", "rank": 1}))).await.assert_error(400, Some("invalidValue"));
-    admin(&app, Method::POST, "/roles", Some(json!({"name": "x", "rank": -1}))).await.assert_error(400, Some("invalidValue"));
+    admin(&app, Method::POST, "/roles", Some(json!({"name": "a b", "rank": 1})))
+        .await
+        .assert_error(400, Some("invalidValue"));
+    admin(&app, Method::POST, "/roles", Some(json!({"name": "x", "rank": -1})))
+        .await
+        .assert_error(400, Some("invalidValue"));
     admin(&app, Method::PATCH, "/roles/editor", Some(json!({"rank": 300}))).await.assert_error(409, None);
     admin(&app, Method::PATCH, "/roles/nope", Some(json!({"rank": 5}))).await.assert_error(404, None);
     let d = admin(&app, Method::DELETE, "/roles/member", None).await.assert_error(409, None);
@@ -448,12 +552,25 @@ async fn the_admin_api_validates_the_catalog() {
     admin(&app, Method::PUT, &format!("/groups/{group}/roles/nope"), None).await.assert_error(404, None);
     let missing = uuid::Uuid::now_v7();
     admin(&app, Method::PUT, &format!("/groups/{missing}/roles/editor"), None).await.assert_error(404, None);
-    admin(&app, Method::PUT, "/settings", Some(json!({"default_role": "nope"}))).await.assert_error(400, Some("invalidValue"));
+    admin(&app, Method::PUT, "/settings", Some(json!({"default_role": "nope"})))
+        .await
+        .assert_error(400, Some("invalidValue"));
     // Group role per membership.
     let u = create(&app, user("gm")).await;
-    let p = patch(&app, &format!("/Groups/{group}"), json!([{"op": "add", "path": "members", "value": [{"value": u}]}])).await;
+    let p = patch(
+        &app,
+        &format!("/Groups/{group}"),
+        json!([{"op": "add", "path": "members", "value": [{"value": u}]}]),
+    )
+    .await;
     assert_eq!(p.status, 204);
-    let gr = admin(&app, Method::PUT, &format!("/groups/{group}/members/{u}/group-role"), Some(json!({"groupRole": "manager"}))).await;
+    let gr = admin(
+        &app,
+        Method::PUT,
+        &format!("/groups/{group}/members/{u}/group-role"),
+        Some(json!({"groupRole": "manager"})),
+    )
+    .await;
     assert_eq!(gr.status, 204, "{}", gr.body);
     let mut conn = db::checkout(&app.pool).await.unwrap();
     use diesel::prelude::*;
@@ -466,6 +583,20 @@ async fn the_admin_api_validates_the_catalog() {
         .await
         .unwrap();
     assert_eq!(stored, "manager");
-    admin(&app, Method::PUT, &format!("/groups/{group}/members/{u}/group-role"), Some(json!({"groupRole": "boss"}))).await.assert_error(400, Some("invalidValue"));
-    admin(&app, Method::PUT, &format!("/groups/{group}/members/{missing}/group-role"), Some(json!({"groupRole": "member"}))).await.assert_error(404, None);
+    admin(
+        &app,
+        Method::PUT,
+        &format!("/groups/{group}/members/{u}/group-role"),
+        Some(json!({"groupRole": "boss"})),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    admin(
+        &app,
+        Method::PUT,
+        &format!("/groups/{group}/members/{missing}/group-role"),
+        Some(json!({"groupRole": "member"})),
+    )
+    .await
+    .assert_error(404, None);
 }

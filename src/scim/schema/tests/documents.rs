@@ -148,7 +148,10 @@ fn resource_type_documents() {
             "schemas": [RESOURCE_TYPE_SCHEMA],
             "id": "User", "name": "User", "endpoint": "/Users", "description": "User Account",
             "schema": USER_SCHEMA,
-            "schemaExtensions": [{"schema": ENTERPRISE_USER_SCHEMA, "required": false}],
+            "schemaExtensions": [
+                {"schema": ENTERPRISE_USER_SCHEMA, "required": false},
+                {"schema": ROSTER_USER_SCHEMA, "required": false}
+            ],
             "meta": {"resourceType": "ResourceType", "location": "https://scim.example.com/scim/v2/ResourceTypes/User"}
         })
     );

@@ -21,14 +21,16 @@ fn schemas_and_extensions() {
         [
             USER_SCHEMA,
             ENTERPRISE_USER_SCHEMA,
+            ROSTER_USER_SCHEMA,
             GROUP_SCHEMA,
             ROSTER_GROUP_SCHEMA,
+            ROLE_SCHEMA,
             "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig",
             "urn:ietf:params:scim:schemas:core:2.0:ResourceType",
             "urn:ietf:params:scim:schemas:core:2.0:Schema",
         ]
     );
-    assert_eq!(r.extensions(ResourceKind::User), [ENTERPRISE_USER_SCHEMA]);
+    assert_eq!(r.extensions(ResourceKind::User), [ENTERPRISE_USER_SCHEMA, ROSTER_USER_SCHEMA]);
     assert_eq!(r.extensions(ResourceKind::Group), [ROSTER_GROUP_SCHEMA]);
     let upper = ENTERPRISE_USER_SCHEMA.to_uppercase();
     assert_eq!(r.schema(&upper).map(|s| s.id), Some(ENTERPRISE_USER_SCHEMA));

@@ -40,7 +40,12 @@ pub async fn assign(
 
 /// Derive every member's position again from the attribute at `key_path` (a `jsonb` key path
 /// into `resource`), creating missing positions: two statements, whatever the tenant's size.
-pub async fn rederive_all(conn: &mut Conn, tenant_id: Uuid, key_path: &[String], now: DateTime<Utc>) -> QueryResult<()> {
+pub async fn rederive_all(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    key_path: &[String],
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO positions (tenant_id, id, name, name_key, created_at) \
          SELECT DISTINCT ON (lower(v.name)) $1, gen_random_uuid(), v.name, lower(v.name), $3 \
@@ -87,7 +92,7 @@ pub async fn list(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<PositionC
     diesel::sql_query(
         "SELECT p.id, p.name, count(u.id) AS members FROM positions p \
          LEFT JOIN users u ON u.tenant_id = p.tenant_id AND u.position_id = p.id AND u.status <> 'removed' \
-         WHERE p.tenant_id = $1 GROUP BY p.id, p.name ORDER BY p.name_key, p.id",
+         WHERE p.tenant_id = $1 GROUP BY p.tenant_id, p.id ORDER BY p.name_key, p.id",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .load(conn)

@@ -201,13 +201,19 @@ pub async fn set_member_sources(
 }
 
 /// Set or clear an admin override; false when the member does not exist (or is removed).
-pub async fn set_override(conn: &mut Conn, tenant_id: Uuid, member: Uuid, role: Option<&str>) -> QueryResult<bool> {
-    let n = diesel::update(
-        users::table.filter(users::tenant_id.eq(tenant_id).and(users::id.eq(member)).and(users::status.ne("removed"))),
-    )
-    .set(users::role_override.eq(role))
-    .execute(conn)
-    .await?;
+pub async fn set_override(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    member: Uuid,
+    role: Option<&str>,
+) -> QueryResult<bool> {
+    let n =
+        diesel::update(users::table.filter(
+            users::tenant_id.eq(tenant_id).and(users::id.eq(member)).and(users::status.ne("removed")),
+        ))
+        .set(users::role_override.eq(role))
+        .execute(conn)
+        .await?;
     Ok(n == 1)
 }
 
@@ -252,9 +258,11 @@ pub async fn all_members(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<Uu
 
 /// Whether the tenant has any group→role binding (without one, memberships cannot change roles).
 pub async fn any_binding(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(group_role_bindings::table.filter(group_role_bindings::tenant_id.eq(tenant_id))))
-        .get_result(conn)
-        .await
+    diesel::select(diesel::dsl::exists(
+        group_role_bindings::table.filter(group_role_bindings::tenant_id.eq(tenant_id)),
+    ))
+    .get_result(conn)
+    .await
 }
 
 /// The first key of the per-tenant advisory lock that serialises "last org admin" checks ("RSAD").
@@ -344,7 +352,13 @@ pub async fn bindings(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<Bindi
 }
 
 /// Bind a role to a group; false when the binding already existed.
-pub async fn bind(conn: &mut Conn, tenant_id: Uuid, group: Uuid, role: &str, now: DateTime<Utc>) -> QueryResult<bool> {
+pub async fn bind(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    group: Uuid,
+    role: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
     let n = diesel::insert_into(group_role_bindings::table)
         .values((
             group_role_bindings::tenant_id.eq(tenant_id),
@@ -360,12 +374,14 @@ pub async fn bind(conn: &mut Conn, tenant_id: Uuid, group: Uuid, role: &str, now
 
 /// Remove a binding; false when there was none.
 pub async fn unbind(conn: &mut Conn, tenant_id: Uuid, group: Uuid, role: &str) -> QueryResult<bool> {
-    let n = diesel::delete(group_role_bindings::table.filter(
-        group_role_bindings::tenant_id
-            .eq(tenant_id)
-            .and(group_role_bindings::group_id.eq(group))
-            .and(group_role_bindings::role_name.eq(role)),
-    ))
+    let n = diesel::delete(
+        group_role_bindings::table.filter(
+            group_role_bindings::tenant_id
+                .eq(tenant_id)
+                .and(group_role_bindings::group_id.eq(group))
+                .and(group_role_bindings::role_name.eq(role)),
+        ),
+    )
     .execute(conn)
     .await?;
     Ok(n == 1)
@@ -380,12 +396,14 @@ pub async fn set_group_role(
     member: Uuid,
     group_role: &str,
 ) -> QueryResult<bool> {
-    let n = diesel::update(group_members::table.filter(
-        group_members::tenant_id
-            .eq(tenant_id)
-            .and(group_members::group_id.eq(group))
-            .and(group_members::member_id.eq(member)),
-    ))
+    let n = diesel::update(
+        group_members::table.filter(
+            group_members::tenant_id
+                .eq(tenant_id)
+                .and(group_members::group_id.eq(group))
+                .and(group_members::member_id.eq(member)),
+        ),
+    )
     .set(group_members::group_role.eq(group_role))
     .execute(conn)
     .await?;

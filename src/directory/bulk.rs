@@ -106,7 +106,12 @@ async fn run(
 }
 
 /// Validate a POST/PUT `data`, accepting the Entra forms of User `roles` in tolerant mode.
-fn normalize_data(ctx: &Context, registry: &Registry, kind: ResourceKind, data: &serde_json::Value) -> ScimResult<Normalized> {
+fn normalize_data(
+    ctx: &Context,
+    registry: &Registry,
+    kind: ResourceKind,
+    data: &serde_json::Value,
+) -> ScimResult<Normalized> {
     if kind == ResourceKind::User && !ctx.principal.strict {
         let mut data = data.clone();
         if crate::scim::roles::tolerate_roles(&mut data) {

@@ -50,9 +50,9 @@ fn catalog_error(err: diesel::result::Error, role: &RoleRow) -> ScimError {
 
 /// A role by name (caselessly), or 404 naming it.
 pub async fn role(conn: &mut Conn, tenant: Uuid, name: &str) -> ScimResult<RoleRow> {
-    store::find(conn, tenant, &fold_key(name))
-        .await?
-        .ok_or_else(|| ScimError::not_found(format!("no role {name:?} in this tenant's catalog (GET .../roles lists it)")))
+    store::find(conn, tenant, &fold_key(name)).await?.ok_or_else(|| {
+        ScimError::not_found(format!("no role {name:?} in this tenant's catalog (GET .../roles lists it)"))
+    })
 }
 
 async fn write_events(conn: &mut Conn, tenant: Uuid, out: &[NewEvent], now: DateTime<Utc>) -> ScimResult<()> {
@@ -61,11 +61,18 @@ async fn write_events(conn: &mut Conn, tenant: Uuid, out: &[NewEvent], now: Date
 }
 
 /// Add a role to the catalog; members whose SCIM `roles` already named it get it.
-pub async fn create_role(conn: &mut Conn, tenant: Uuid, role: RoleRow, now: DateTime<Utc>) -> ScimResult<RoleRow> {
+pub async fn create_role(
+    conn: &mut Conn,
+    tenant: Uuid,
+    role: RoleRow,
+    now: DateTime<Utc>,
+) -> ScimResult<RoleRow> {
     validate_role(&role)?;
     let now = db_precision(now);
     conn.transaction::<_, ScimError, _>(async |conn| {
-        store::insert(conn, tenant, &role, &fold_key(&role.name), now).await.map_err(|e| catalog_error(e, &role))?;
+        store::insert(conn, tenant, &role, &fold_key(&role.name), now)
+            .await
+            .map_err(|e| catalog_error(e, &role))?;
         store::rematch_scim_roles(conn, tenant).await?;
         let out = roles::recompute_all(conn, tenant).await?;
         write_events(conn, tenant, &out, now).await?;
@@ -142,7 +149,13 @@ async fn group_exists(conn: &mut Conn, tenant: Uuid, group: Uuid) -> ScimResult<
 
 /// Bind a role to a group (its direct and inherited members get it). Returns whether the
 /// binding is new.
-pub async fn bind(conn: &mut Conn, tenant: Uuid, group: Uuid, role_name: &str, now: DateTime<Utc>) -> ScimResult<bool> {
+pub async fn bind(
+    conn: &mut Conn,
+    tenant: Uuid,
+    group: Uuid,
+    role_name: &str,
+    now: DateTime<Utc>,
+) -> ScimResult<bool> {
     let now = db_precision(now);
     conn.transaction::<_, ScimError, _>(async |conn| {
         group_exists(conn, tenant, group).await?;
@@ -157,13 +170,22 @@ pub async fn bind(conn: &mut Conn, tenant: Uuid, group: Uuid, role_name: &str, n
 }
 
 /// Remove a group→role binding (404 when there is none).
-pub async fn unbind(conn: &mut Conn, tenant: Uuid, group: Uuid, role_name: &str, now: DateTime<Utc>) -> ScimResult<()> {
+pub async fn unbind(
+    conn: &mut Conn,
+    tenant: Uuid,
+    group: Uuid,
+    role_name: &str,
+    now: DateTime<Utc>,
+) -> ScimResult<()> {
     let now = db_precision(now);
     conn.transaction::<_, ScimError, _>(async |conn| {
         group_exists(conn, tenant, group).await?;
         let found = role(conn, tenant, role_name).await?;
         if !store::unbind(conn, tenant, group, &found.name).await? {
-            return Err(ScimError::not_found(format!("group {group} has no binding to role {:?}", found.name)));
+            return Err(ScimError::not_found(format!(
+                "group {group} has no binding to role {:?}",
+                found.name
+            )));
         }
         let reached = roles::reached_by_group(conn, tenant, group).await?;
         let out = roles::recompute(conn, tenant, &reached).await?;
@@ -202,7 +224,9 @@ pub async fn set_override(
             Some(n) => Some(
                 store::find(conn, tenant, &fold_key(n))
                     .await?
-                    .ok_or_else(|| ScimError::invalid_value(format!("role: no role {n:?} in this tenant's catalog")))?
+                    .ok_or_else(|| {
+                        ScimError::invalid_value(format!("role: no role {n:?} in this tenant's catalog"))
+                    })?
                     .name,
             ),
             None => None,
@@ -223,9 +247,17 @@ pub async fn set_override(
 }
 
 /// Set the group role (`member` or `manager`) of a direct user membership.
-pub async fn set_group_role(conn: &mut Conn, tenant: Uuid, group: Uuid, member: Uuid, group_role: &str) -> ScimResult<()> {
+pub async fn set_group_role(
+    conn: &mut Conn,
+    tenant: Uuid,
+    group: Uuid,
+    member: Uuid,
+    group_role: &str,
+) -> ScimResult<()> {
     if !matches!(group_role, "member" | "manager") {
-        return Err(ScimError::invalid_value(format!("groupRole {group_role:?}: must be \"member\" or \"manager\"")));
+        return Err(ScimError::invalid_value(format!(
+            "groupRole {group_role:?}: must be \"member\" or \"manager\""
+        )));
     }
     if users::existing_ids(conn, tenant, &[member]).await?.is_empty() {
         return Err(ScimError::not_found(format!("no member {member} in this tenant")));

@@ -69,7 +69,12 @@ async fn reached_by_rows(conn: &mut Conn, tenant: Uuid, rows: &[MemberRow]) -> S
     let mut out = Vec::new();
     for row in rows {
         if row.member_type == "Group" {
-            out.extend(group_store::effective_members(conn, tenant, row.member_id).await?.into_iter().map(|(id, _)| id));
+            out.extend(
+                group_store::effective_members(conn, tenant, row.member_id)
+                    .await?
+                    .into_iter()
+                    .map(|(id, _)| id),
+            );
         } else {
             out.push(row.member_id);
         }
@@ -129,7 +134,11 @@ pub async fn decorate(conn: &mut Conn, tenant: Uuid, members: &mut [Stored]) -> 
         let Some(d) = derived.iter().find(|d| d.id == member.id) else { continue };
         let ext = member.attributes.entry(ROSTER_USER_SCHEMA).or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(ext) = ext {
-            for (key, value) in [("role", d.role.clone()), ("status", Some(d.status.clone())), ("position", d.position.clone())] {
+            for (key, value) in [
+                ("role", d.role.clone()),
+                ("status", Some(d.status.clone())),
+                ("position", d.position.clone()),
+            ] {
                 match value {
                     Some(v) => ext.insert(key.into(), Value::String(v)),
                     None => ext.remove(key),

@@ -8,7 +8,9 @@ use diesel_async::AsyncConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{db_precision, membership_events, object, password, roles, ActiveChange, Context, Stored, Written};
+use super::{
+    db_precision, membership_events, object, password, roles, ActiveChange, Context, Stored, Written,
+};
 use crate::db::users::{self, status, UserColumns, UserRow};
 use crate::db::{events, groups, Conn};
 use crate::error::{ScimError, ScimResult};

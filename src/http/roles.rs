@@ -25,7 +25,11 @@ fn view(role: &store::RoleRow) -> RoleView<'_> {
 
 /// GET /Roles: the whole catalog, highest rank first.
 #[tracing::instrument(name = "roles.list", skip_all)]
-pub async fn list(req: HttpRequest, Caller(ctx): Caller, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+pub async fn list(
+    req: HttpRequest,
+    Caller(ctx): Caller,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
     if query_pairs(&req)?.iter().any(|(k, _)| k.eq_ignore_ascii_case("filter")) {
         return Err(ScimError::invalid_filter(
             "/Roles does not support filtering: the catalog is small, list it whole (GET /Roles)",
@@ -45,8 +49,8 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let role = store::find(&mut conn, ctx.tenant(), &fold_key(&path.1))
-        .await?
-        .ok_or_else(|| ScimError::not_found(format!("Role {} not found; GET /Roles lists the catalog", path.1)))?;
+    let role = store::find(&mut conn, ctx.tenant(), &fold_key(&path.1)).await?.ok_or_else(|| {
+        ScimError::not_found(format!("Role {} not found; GET /Roles lists the catalog", path.1))
+    })?;
     Ok(scim(StatusCode::OK, &role_resource(&view(&role), &ctx.base_url)))
 }

@@ -175,7 +175,9 @@ pub fn json_key_path(registry: &Registry, path: &str) -> Option<Vec<String>> {
         _ => path,
     };
     for urn in registry.extensions(ResourceKind::User) {
-        if path.get(..urn.len()).is_some_and(|h| h.eq_ignore_ascii_case(urn)) && path[urn.len()..].starts_with(':') {
+        if path.get(..urn.len()).is_some_and(|h| h.eq_ignore_ascii_case(urn))
+            && path[urn.len()..].starts_with(':')
+        {
             keys.push((*urn).to_string());
             rest = &path[urn.len() + 1..];
         }
@@ -183,7 +185,8 @@ pub fn json_key_path(registry: &Registry, path: &str) -> Option<Vec<String>> {
     let attr = registry.attribute(ResourceKind::User, path)?;
     match rest.split_once('.') {
         Some((top, _)) => {
-            let parent = registry.attribute(ResourceKind::User, &path[..path.len() - rest.len() + top.len()])?;
+            let parent =
+                registry.attribute(ResourceKind::User, &path[..path.len() - rest.len() + top.len()])?;
             keys.push(parent.name.to_string());
             keys.push(attr.name.to_string());
         }
@@ -305,15 +308,23 @@ mod tests {
     #[test]
     fn attribute_text_follows_paths_caselessly() {
         let ent = crate::scim::schema::ENTERPRISE_USER_SCHEMA;
-        let res = obj(json!({"title": " Store manager ", "name": {"givenName": "Ada"}, ent: {"department": "Sales"}}));
+        let res = obj(
+            json!({"title": " Store manager ", "name": {"givenName": "Ada"}, ent: {"department": "Sales"}}),
+        );
         assert_eq!(attribute_text(&res, "title").as_deref(), Some("Store manager"));
         assert_eq!(attribute_text(&res, "NAME.givenname").as_deref(), Some("Ada"));
         assert_eq!(attribute_text(&res, &format!("{ent}:department")).as_deref(), Some("Sales"));
-        assert_eq!(attribute_text(&res, &format!("{}:department", ent.to_uppercase())).as_deref(), Some("Sales"));
+        assert_eq!(
+            attribute_text(&res, &format!("{}:department", ent.to_uppercase())).as_deref(),
+            Some("Sales")
+        );
         assert_eq!(attribute_text(&res, "nickName"), None);
         let r = Registry::standard();
         assert_eq!(json_key_path(&r, "TITLE"), Some(vec!["title".to_string()]));
-        assert_eq!(json_key_path(&r, "name.givenname"), Some(vec!["name".to_string(), "givenName".to_string()]));
+        assert_eq!(
+            json_key_path(&r, "name.givenname"),
+            Some(vec!["name".to_string(), "givenName".to_string()])
+        );
         assert_eq!(
             json_key_path(&r, &format!("{ent}:Department")),
             Some(vec![ent.to_string(), "department".to_string()])
@@ -324,7 +335,11 @@ mod tests {
     fn position_source_must_be_a_singular_string() {
         let r = Registry::standard();
         assert!(check_position_source(&r, "title").is_ok());
-        assert!(check_position_source(&r, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department").is_ok());
+        assert!(check_position_source(
+            &r,
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+        )
+        .is_ok());
         assert!(check_position_source(&r, "emails").unwrap_err().contains("multi-valued"));
         assert!(check_position_source(&r, "active").unwrap_err().contains("boolean"));
         assert!(check_position_source(&r, "nope").unwrap_err().contains("not a User attribute"));

@@ -35,7 +35,7 @@ async fn service_provider_config_tells_the_truth() {
 async fn resource_types_and_schemas() {
     let app = TestApp::spawn().await;
     let rts = app.get("/ResourceTypes").await;
-    assert_eq!(rts.body["totalResults"], 2);
+    assert_eq!(rts.body["totalResults"], 3, "User, Group and the read-only Role");
     let user = app.get("/ResourceTypes/User").await.body;
     assert_eq!(user["endpoint"], "/Users");
     assert_eq!(
@@ -51,6 +51,8 @@ async fn resource_types_and_schemas() {
         "urn:ietf:params:scim:schemas:core:2.0:User",
         "urn:ietf:params:scim:schemas:core:2.0:Group",
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        "urn:ietf:params:scim:schemas:extension:roster:2.0:User",
+        "urn:ietf:params:scim:schemas:roster:2.0:Role",
     ] {
         assert!(ids.contains(&urn), "{urn} missing from /Schemas");
     }

@@ -15,6 +15,7 @@ mod filters;
 mod groups;
 mod patch;
 mod provisioning_log;
+mod roles;
 mod support;
 mod tree;
 mod users;

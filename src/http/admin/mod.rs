@@ -109,7 +109,10 @@ pub fn routes() -> actix_web::Scope {
         .route("/tenants/{tenant}/role-bindings", web::get().to(roles::bindings))
         .route("/tenants/{tenant}/groups/{group}/roles/{role}", web::put().to(roles::bind))
         .route("/tenants/{tenant}/groups/{group}/roles/{role}", web::delete().to(roles::unbind))
-        .route("/tenants/{tenant}/groups/{group}/members/{member}/group-role", web::put().to(roles::set_group_role))
+        .route(
+            "/tenants/{tenant}/groups/{group}/members/{member}/group-role",
+            web::put().to(roles::set_group_role),
+        )
         .route("/tenants/{tenant}/members/{member}/role", web::put().to(roles::set_override))
         .route("/tenants/{tenant}/settings", web::get().to(roles::settings))
         .route("/tenants/{tenant}/settings", web::put().to(roles::update_settings))

@@ -32,7 +32,11 @@ fn settings_view(s: &Settings) -> Value {
 }
 
 /// GET .../roles: the catalog, highest rank first.
-pub async fn list(_: Operator, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+pub async fn list(
+    _: Operator,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path).await?;
     let all = db::roles::catalog(&mut conn, tenant).await?;
@@ -89,7 +93,8 @@ pub async fn update(
     let patch: RolePatch = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path.0).await?;
-    let changes = RoleChanges { display_name: patch.display_name, rank: patch.rank, grants_admin: patch.grants_admin };
+    let changes =
+        RoleChanges { display_name: patch.display_name, rank: patch.rank, grants_admin: patch.grants_admin };
     let role = role_admin::update_role(&mut conn, tenant, &path.1, changes, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(role_view(&role)))
 }
@@ -107,7 +112,11 @@ pub async fn delete(
 }
 
 /// GET .../role-bindings
-pub async fn bindings(_: Operator, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+pub async fn bindings(
+    _: Operator,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path).await?;
     let all = role_admin::bindings(&mut conn, tenant).await?;
@@ -157,7 +166,9 @@ pub async fn set_override(
 ) -> ScimResult<HttpResponse> {
     let value = crate::http::extract::json_body(&req, &bytes)?;
     if value.get("role").is_none() {
-        return Err(ScimError::invalid_value("request body: `role` is required (a role name, or null to clear)"));
+        return Err(ScimError::invalid_value(
+            "request body: `role` is required (a role name, or null to clear)",
+        ));
     }
     let wanted: Override =
         serde_json::from_value(value).map_err(|e| ScimError::invalid_value(format!("request body: {e}")))?;
@@ -165,7 +176,8 @@ pub async fn set_override(
     let tenant = tenant_id(&mut conn, &path.0).await?;
     let member = id("member", &path.1)?;
     let result =
-        role_admin::set_override(&mut conn, tenant, member, wanted.role.as_deref(), state.clock.now()).await?;
+        role_admin::set_override(&mut conn, tenant, member, wanted.role.as_deref(), state.clock.now())
+            .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
@@ -193,7 +205,11 @@ pub async fn set_group_role(
 }
 
 /// GET .../settings
-pub async fn settings(_: Operator, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+pub async fn settings(
+    _: Operator,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path).await?;
     let s = db::roles::settings(&mut conn, tenant).await?;
@@ -219,12 +235,17 @@ pub async fn update_settings(
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path).await?;
     let change = SettingsChange { default_role: new.default_role, position_source: new.position_source };
-    let s = role_admin::update_settings(&mut conn, &state.registry, tenant, change, state.clock.now()).await?;
+    let s =
+        role_admin::update_settings(&mut conn, &state.registry, tenant, change, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(settings_view(&s)))
 }
 
 /// GET .../positions: positions with member counts.
-pub async fn positions(_: Operator, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+pub async fn positions(
+    _: Operator,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path).await?;
     let all = positions::list(&mut conn, tenant).await?;

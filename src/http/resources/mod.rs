@@ -61,7 +61,12 @@ fn log_notes(req: &HttpRequest, kind: ResourceKind, notes: &[String]) {
 
 /// Read a POST/PUT body, accepting the Entra forms of User `roles` in tolerant mode (the PATCH
 /// rule `roles_json_string`, recorded the same way).
-fn write_body(req: &HttpRequest, ctx: &Context, kind: ResourceKind, body: &actix_web::web::Bytes) -> ScimResult<Value> {
+fn write_body(
+    req: &HttpRequest,
+    ctx: &Context,
+    kind: ResourceKind,
+    body: &actix_web::web::Bytes,
+) -> ScimResult<Value> {
     let mut value = super::extract::json_body(req, body)?;
     if kind == ResourceKind::User && !ctx.principal.strict && crate::scim::roles::tolerate_roles(&mut value) {
         let rule = crate::scim::patch::Rule::RolesJsonString;

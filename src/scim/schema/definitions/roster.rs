@@ -15,8 +15,11 @@ const ROSTER_USER_ATTRS: &[Attribute] = &[
     string("status", "The member's lifecycle state: provisioned, invited, active or suspended.")
         .read_only()
         .with_canonical(&["provisioned", "invited", "active", "suspended"]),
-    string("position", "The member's job position, fed from the tenant's position source attribute (title by default).")
-        .read_only(),
+    string(
+        "position",
+        "The member's job position, fed from the tenant's position source attribute (title by default).",
+    )
+    .read_only(),
 ];
 
 /// Roster's User extension: what Roster derives for a member (DESIGN §2). All readOnly; client
@@ -33,11 +36,19 @@ const ROLE_ATTRS: &[Attribute] = &[
         .read_only()
         .with_returned(Returned::Always),
     string("displayName", "A human-readable name for the role.").read_only(),
-    Attribute::new("rank", AttrType::Integer, "The role's rank: when several sources give a member roles, the highest rank wins.")
-        .read_only(),
+    Attribute::new(
+        "rank",
+        AttrType::Integer,
+        "The role's rank: when several sources give a member roles, the highest rank wins.",
+    )
+    .read_only(),
     boolean("grantsAdmin", "Whether holders of this role are the tenant's administrators.").read_only(),
 ];
 
 /// A role of the tenant's catalog, served read-only at `/Roles`.
-pub(crate) const ROLE: Schema =
-    Schema { id: ROLE_SCHEMA, name: "Role", description: "A role of the organization's catalog", attributes: ROLE_ATTRS };
+pub(crate) const ROLE: Schema = Schema {
+    id: ROLE_SCHEMA,
+    name: "Role",
+    description: "A role of the organization's catalog",
+    attributes: ROLE_ATTRS,
+};

@@ -336,6 +336,18 @@ fn source_value(registry: &Registry, resource: &Map<String, Value>, source: &str
     }
 }
 
+/// Before the generic type check of an extension attribute: a dropdown category given a
+/// non-string gets the category's own error, which lists the allowed values.
+pub(super) fn precheck(registry: &Registry, urn: &str, attr: &Attribute, value: &Value) -> ScimResult<()> {
+    if urn != ROSTER_USER_SCHEMA || value.is_null() || value.is_string() {
+        return Ok(());
+    }
+    match registry.categories.iter().find(|c| c.name == attr.name) {
+        Some(c) if c.kind == CategoryKind::Dropdown => c.check_value(value).map(drop),
+        _ => Ok(()),
+    }
+}
+
 /// Applies the registry's categories to a normalised User: checks and canonicalises the values
 /// written directly, and sets mapped categories from their sources. Other resource types and
 /// registries without categories are left alone.

@@ -72,8 +72,9 @@ pub struct CategoryChange {
 }
 
 fn record(row: CategoryRow) -> ScimResult<CategoryRecord> {
-    let kind = CategoryKind::parse(&row.kind)
-        .ok_or_else(|| ScimError::internal(anyhow::anyhow!("category {} has unknown kind {}", row.name, row.kind)))?;
+    let kind = CategoryKind::parse(&row.kind).ok_or_else(|| {
+        ScimError::internal(anyhow::anyhow!("category {} has unknown kind {}", row.name, row.kind))
+    })?;
     Ok(CategoryRecord {
         id: row.id,
         created_at: row.created_at,
@@ -94,7 +95,8 @@ pub async fn list_categories(conn: &mut Conn, tenant_id: Uuid) -> ScimResult<Vec
 
 /// One category by name (caselessly), or 404.
 pub async fn get_category(conn: &mut Conn, tenant_id: Uuid, name: &str) -> ScimResult<CategoryRecord> {
-    let row = store::find(conn, tenant_id, &name.to_lowercase(), false).await?.ok_or_else(|| not_found(name))?;
+    let row =
+        store::find(conn, tenant_id, &name.to_lowercase(), false).await?.ok_or_else(|| not_found(name))?;
     record(row)
 }
 
@@ -168,7 +170,9 @@ fn validate_allowed(kind: CategoryKind, values: &[String]) -> ScimResult<Vec<Str
             return Err(ScimError::invalid_value("each allowed value must be 1-200 characters"));
         }
         if out.iter().any(|o| o.to_lowercase() == v.to_lowercase()) {
-            return Err(ScimError::invalid_value(format!("allowed value {v:?} is listed twice (caselessly)")));
+            return Err(ScimError::invalid_value(format!(
+                "allowed value {v:?} is listed twice (caselessly)"
+            )));
         }
         out.push(v.to_string());
     }
@@ -265,7 +269,12 @@ pub async fn update_category(
 
 /// Delete a category and remove its values from every member (one statement, versions bumped).
 /// Returns how many members held a value.
-pub async fn delete_category(conn: &mut Conn, tenant_id: Uuid, name: &str, now: DateTime<Utc>) -> ScimResult<usize> {
+pub async fn delete_category(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    name: &str,
+    now: DateTime<Utc>,
+) -> ScimResult<usize> {
     let key = name.to_lowercase();
     let now = db_precision(now);
     conn.transaction::<_, ScimError, _>(async move |conn| {

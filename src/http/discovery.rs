@@ -8,11 +8,11 @@ use super::extract::query_pairs;
 use super::principal::Caller;
 use super::response::scim;
 use super::AppState;
+use crate::db;
+use crate::directory::Context;
 use crate::error::{ScimError, ScimResult};
 use crate::scim::discovery::service_provider_config as spc_document;
 use crate::scim::list::list_response;
-use crate::db;
-use crate::directory::Context;
 use crate::scim::schema::{resource_type_document, schema_document, Registry, ResourceKind};
 
 /// RFC 7644 §4: a filter on a discovery endpoint is answered 403, so that no client believes it
@@ -46,7 +46,8 @@ pub async fn resource_types(
 ) -> ScimResult<HttpResponse> {
     refuse_filter(&req)?;
     let registry = tenant_registry(&state, &ctx).await?;
-    let docs: Vec<Value> = KINDS.iter().map(|k| resource_type_document(&registry, *k, &ctx.base_url)).collect();
+    let docs: Vec<Value> =
+        KINDS.iter().map(|k| resource_type_document(&registry, *k, &ctx.base_url)).collect();
     Ok(scim(StatusCode::OK, &list_response(docs.len() as u64, 1, docs)))
 }
 

@@ -32,7 +32,12 @@ async fn define(app: &TestApp, tenant: &str, body: Value) {
 /// City (dropdown), Age (number), Start (date), Remote (boolean), Note (text).
 async fn define_all(app: &TestApp) {
     let t = app.creds.tenant.clone();
-    define(app, &t, json!({"name": "City", "kind": "dropdown", "allowed_values": ["Oslo", "Bergen", "Ålesund"]})).await;
+    define(
+        app,
+        &t,
+        json!({"name": "City", "kind": "dropdown", "allowed_values": ["Oslo", "Bergen", "Ålesund"]}),
+    )
+    .await;
     define(app, &t, json!({"name": "Age", "kind": "number", "display_name": "Age in years"})).await;
     define(app, &t, json!({"name": "Start", "kind": "date"})).await;
     define(app, &t, json!({"name": "Remote", "kind": "boolean"})).await;
@@ -59,7 +64,8 @@ fn categories() -> Vec<Category> {
 
 async fn patch(app: &TestApp, path: &str, ops: Value) -> Reply {
     let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
-    send(app.req(Method::PATCH, path).header("content-type", "application/scim+json").body(body.to_string())).await
+    send(app.req(Method::PATCH, path).header("content-type", "application/scim+json").body(body.to_string()))
+        .await
 }
 
 fn user(name: &str, ext: Value) -> Value {
@@ -90,7 +96,11 @@ async fn schemas_show_each_tenants_own_categories() {
     let all = app.get("/Schemas").await;
     assert!(all.body["Resources"].as_array().unwrap().iter().any(|s| s["id"] == EXT));
     let rt = app.get("/ResourceTypes/User").await;
-    assert!(rt.body["schemaExtensions"].as_array().unwrap().iter().any(|e| e["schema"] == EXT), "{}", rt.body);
+    assert!(
+        rt.body["schemaExtensions"].as_array().unwrap().iter().any(|e| e["schema"] == EXT),
+        "{}",
+        rt.body
+    );
 
     // Another tenant sees none of them.
     let other = app.new_tenant("globex").await;
@@ -108,7 +118,10 @@ async fn writes_are_validated_for_every_kind() {
     let r = app.post("/Users", &user("ada@example.com", good)).await;
     assert_eq!(r.status, 201, "{}", r.body);
     // Dropdown matched caselessly, stored in its canonical spelling; unknown sub-attribute dropped.
-    assert_eq!(r.body[EXT], json!({"City": "Oslo", "Age": 42.5, "Start": "2026-11-23", "Remote": true, "Note": "hi"}));
+    assert_eq!(
+        r.body[EXT],
+        json!({"City": "Oslo", "Age": 42.5, "Start": "2026-11-23", "Remote": true, "Note": "hi"})
+    );
     assert!(r.body["schemas"].as_array().unwrap().contains(&json!(EXT)));
     let id = r.body["id"].as_str().unwrap().to_string();
     app.flush_log().await;
@@ -139,13 +152,24 @@ async fn writes_are_validated_for_every_kind() {
     assert_eq!(r.body[EXT], json!({"City": "Ålesund"}));
 
     // PATCH: by path and path-less; a bad value changes nothing.
-    let r = patch(&app, &format!("/Users/{id}"), json!([{"op": "replace", "path": format!("{EXT}:City"), "value": "bergen"}])).await;
+    let r = patch(
+        &app,
+        &format!("/Users/{id}"),
+        json!([{"op": "replace", "path": format!("{EXT}:City"), "value": "bergen"}]),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body[EXT]["City"], "Bergen");
-    let r = patch(&app, &format!("/Users/{id}"), json!([{"op": "add", "value": {format!("{EXT}:Age"): 7}}])).await;
+    let r = patch(&app, &format!("/Users/{id}"), json!([{"op": "add", "value": {format!("{EXT}:Age"): 7}}]))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body[EXT]["Age"], 7);
-    let r = patch(&app, &format!("/Users/{id}"), json!([{"op": "replace", "path": format!("{EXT}:City"), "value": "Paris"}])).await;
+    let r = patch(
+        &app,
+        &format!("/Users/{id}"),
+        json!([{"op": "replace", "path": format!("{EXT}:City"), "value": "Paris"}]),
+    )
+    .await;
     let detail = r.assert_error(400, Some("invalidValue"));
     assert!(detail.contains("City") && detail.contains("\"Oslo\""), "{detail}");
     assert_eq!(app.get(&format!("/Users/{id}")).await.body[EXT]["City"], "Bergen");
@@ -186,7 +210,12 @@ async fn sql_ids(app: &TestApp, filter: &str) -> Result<BTreeSet<String>, Value>
     if r.status != 200 {
         return Err(r.body);
     }
-    Ok(r.body["Resources"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_string()).collect())
+    Ok(r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect())
 }
 
 #[tokio::test]
@@ -194,7 +223,10 @@ async fn filters_and_sorting_on_categories_match_the_reference() {
     let app = TestApp::spawn().await;
     define_all(&app).await;
     let people = [
-        ("a@x.com", json!({"City": "Oslo", "Age": 30, "Start": "2024-01-15", "Remote": true, "Note": "Likes ski"})),
+        (
+            "a@x.com",
+            json!({"City": "Oslo", "Age": 30, "Start": "2024-01-15", "Remote": true, "Note": "Likes ski"}),
+        ),
         ("b@x.com", json!({"City": "bergen", "Age": 41.5, "Start": "2025-06-01", "Remote": false})),
         ("c@x.com", json!({"City": "ålesund", "Age": 9, "Note": "SKIING"})),
         ("d@x.com", json!({"Age": 100, "Start": "2023-12-31", "Note": "50% off_"})),
@@ -218,7 +250,7 @@ async fn filters_and_sorting_on_categories_match_the_reference() {
         format!(r#"{EXT}:City ew "UND""#),
         format!(r#"{EXT}:City pr"#),
         format!(r#"not ({EXT}:City pr)"#),
-        format!(r#"City eq "bergen""#),
+        r#"City eq "bergen""#.to_string(),
         format!(r#"{EXT}:Age gt 30"#),
         format!(r#"{EXT}:Age ge 30"#),
         format!(r#"{EXT}:Age lt 41.5"#),
@@ -242,7 +274,9 @@ async fn filters_and_sorting_on_categories_match_the_reference() {
         let parsed = roster::scim::filter::parse_filter(filter).unwrap();
         let reference: BTreeSet<String> = resources
             .iter()
-            .filter(|r| roster::scim::filter::eval::matches(&registry, ResourceKind::User, r, &parsed).unwrap())
+            .filter(|r| {
+                roster::scim::filter::eval::matches(&registry, ResourceKind::User, r, &parsed).unwrap()
+            })
             .map(|r| r["id"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(sql, reference, "{filter}");
@@ -252,7 +286,11 @@ async fn filters_and_sorting_on_categories_match_the_reference() {
     assert_eq!(sql_ids(&app, &format!(r#"{EXT}:Age gt 30"#)).await.unwrap().len(), 2);
 
     // Unknown categories and type mismatches are invalidFilter.
-    for bad in [format!(r#"{EXT}:Planet eq "Mars""#), format!(r#"{EXT}:Age eq "x""#), format!(r#"{EXT}:Remote gt true"#)] {
+    for bad in [
+        format!(r#"{EXT}:Planet eq "Mars""#),
+        format!(r#"{EXT}:Age eq "x""#),
+        format!(r#"{EXT}:Remote gt true"#),
+    ] {
         let e = sql_ids(&app, &bad).await.expect_err(&bad);
         assert_eq!(e["scimType"], "invalidFilter", "{bad}: {e}");
     }
@@ -281,7 +319,8 @@ async fn filters_and_sorting_on_categories_match_the_reference() {
     ])
     .await;
     assert_eq!(by_age, ["d@x.com", "b@x.com", "a@x.com", "c@x.com"]);
-    let by_start = order(vec![("sortBy", format!("{EXT}:Start")), ("filter", format!("{EXT}:Start pr"))]).await;
+    let by_start =
+        order(vec![("sortBy", format!("{EXT}:Start")), ("filter", format!("{EXT}:Start pr"))]).await;
     assert_eq!(by_start, ["d@x.com", "a@x.com", "b@x.com"]);
 }
 
@@ -289,9 +328,19 @@ async fn filters_and_sorting_on_categories_match_the_reference() {
 async fn mapped_categories_follow_their_source() {
     let app = TestApp::spawn().await;
     let t = app.creds.tenant.clone();
-    define(&app, &t, json!({"name": "Department", "kind": "dropdown", "allowed_values": ["Sales", "R&D"],
-        "source": format!("{ENTERPRISE}:department")})).await;
-    define(&app, &t, json!({"name": "WorkCity", "kind": "text", "source": "addresses[type eq \"work\"].locality"})).await;
+    define(
+        &app,
+        &t,
+        json!({"name": "Department", "kind": "dropdown", "allowed_values": ["Sales", "R&D"],
+        "source": format!("{ENTERPRISE}:department")}),
+    )
+    .await;
+    define(
+        &app,
+        &t,
+        json!({"name": "WorkCity", "kind": "text", "source": "addresses[type eq \"work\"].locality"}),
+    )
+    .await;
     let body = json!({
         "schemas": [USER, ENTERPRISE], "userName": "m@x.com",
         ENTERPRISE: {"department": "sales"},
@@ -304,22 +353,40 @@ async fn mapped_categories_follow_their_source() {
     assert_eq!(r.body[EXT], json!({"Department": "Sales", "WorkCity": "Oslo"}));
     let id = r.body["id"].as_str().unwrap().to_string();
 
-    let r = patch(&app, &format!("/Users/{id}"), json!([{"op": "replace", "path": format!("{ENTERPRISE}:department"), "value": "r&d"}])).await;
+    let r = patch(
+        &app,
+        &format!("/Users/{id}"),
+        json!([{"op": "replace", "path": format!("{ENTERPRISE}:department"), "value": "r&d"}]),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body[EXT]["Department"], "R&D");
 
     // A source value that is not an allowed value rejects the write, naming the mapping.
-    let r = patch(&app, &format!("/Users/{id}"), json!([{"op": "replace", "path": format!("{ENTERPRISE}:department"), "value": "Finance"}])).await;
+    let r = patch(
+        &app,
+        &format!("/Users/{id}"),
+        json!([{"op": "replace", "path": format!("{ENTERPRISE}:department"), "value": "Finance"}]),
+    )
+    .await;
     let detail = r.assert_error(400, Some("invalidValue"));
-    assert!(detail.contains("Department") && detail.contains("mapped from") && detail.contains("\"Sales\""), "{detail}");
+    assert!(
+        detail.contains("Department") && detail.contains("mapped from") && detail.contains("\"Sales\""),
+        "{detail}"
+    );
     let mut put = body.clone();
     put[ENTERPRISE]["department"] = json!("Finance");
     app.put(&format!("/Users/{id}"), &put).await.assert_error(400, Some("invalidValue"));
 
     // Without a source value the category is cleared.
-    let r = patch(&app, &format!("/Users/{id}"), json!([
+    let r = patch(
+        &app,
+        &format!("/Users/{id}"),
+        json!([
         {"op": "remove", "path": format!("{ENTERPRISE}:department")},
-        {"op": "remove", "path": "addresses[type eq \"work\"]"}])).await;
+        {"op": "remove", "path": "addresses[type eq \"work\"]"}]),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.get(EXT).is_none(), "{}", r.body);
 
@@ -362,7 +429,9 @@ async fn admin_api_defines_changes_and_deletes_categories() {
     for (body, status, scim_type) in cases {
         admin(&app, Method::POST, &base, Some(body.clone())).await.assert_error(status, scim_type);
     }
-    admin(&app, Method::POST, "/tenants/nope/categories", Some(json!({"name": "X", "kind": "text"}))).await.assert_error(404, None);
+    admin(&app, Method::POST, "/tenants/nope/categories", Some(json!({"name": "X", "kind": "text"})))
+        .await
+        .assert_error(404, None);
     admin(&app, Method::GET, &format!("{base}/Nope"), None).await.assert_error(404, None);
     let r = send(app.client.get(format!("{}/admin/v1{base}", app.root)).bearer_auth(&app.creds.token)).await;
     r.assert_error(401, None);
@@ -379,19 +448,33 @@ async fn admin_api_defines_changes_and_deletes_categories() {
         assert_eq!(r.status, 201, "{}", r.body);
         ids.push(r.body["id"].as_str().unwrap().to_string());
     }
-    let r = admin(&app, Method::PATCH, &format!("{base}/City"), Some(json!({"allowed_values": ["Bergen", "Trondheim"]}))).await;
+    let r = admin(
+        &app,
+        Method::PATCH,
+        &format!("{base}/City"),
+        Some(json!({"allowed_values": ["Bergen", "Trondheim"]})),
+    )
+    .await;
     let detail = r.assert_error(409, None);
     assert!(detail.contains("2 member") && detail.contains("\"Oslo\""), "{detail}");
     // Dropping an unused value, re-spelling and re-ordering, display name, source.
-    let r = admin(&app, Method::PATCH, &format!("{base}/City"), Some(json!({
+    let r = admin(
+        &app,
+        Method::PATCH,
+        &format!("{base}/City"),
+        Some(json!({
         "allowed_values": ["bergen", "Oslo", "Stavanger"], "display_name": "Home city",
-        "source": "addresses[type eq \"home\"].locality"}))).await;
+        "source": "addresses[type eq \"home\"].locality"})),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["allowed_values"], json!(["bergen", "Oslo", "Stavanger"]));
     assert_eq!(r.body["display_name"], "Home city");
     let r = admin(&app, Method::PATCH, &format!("{base}/City"), Some(json!({"source": null}))).await;
     assert_eq!(r.body["source"], Value::Null);
-    admin(&app, Method::PATCH, &format!("{base}/City"), Some(json!({"kind": "text"}))).await.assert_error(400, Some("invalidValue"));
+    admin(&app, Method::PATCH, &format!("{base}/City"), Some(json!({"kind": "text"})))
+        .await
+        .assert_error(400, Some("invalidValue"));
     let schema = app.get(&format!("/Schemas/{EXT}")).await;
     assert_eq!(schema.body["attributes"][0]["canonicalValues"], json!(["bergen", "Oslo", "Stavanger"]));
 

@@ -21,7 +21,12 @@ fn tenant() -> Registry {
         cat("Start", CategoryKind::Date, &[], None),
         cat("Remote", CategoryKind::Boolean, &[], None),
         cat("Note", CategoryKind::Text, &[], None),
-        cat("Dept", CategoryKind::Dropdown, &["Sales", "R&D"], Some(&format!("{ENTERPRISE_USER_SCHEMA}:department"))),
+        cat(
+            "Dept",
+            CategoryKind::Dropdown,
+            &["Sales", "R&D"],
+            Some(&format!("{ENTERPRISE_USER_SCHEMA}:department")),
+        ),
     ])
 }
 
@@ -35,7 +40,10 @@ fn categories_become_attributes_of_the_roster_user_extension() {
     assert_eq!(r.extension_urn(ResourceKind::User, ROSTER_USER_SCHEMA), Some(ROSTER_USER_SCHEMA));
     let schema = r.schema(ROSTER_USER_SCHEMA).unwrap();
     let city = schema.attribute("city").unwrap();
-    assert_eq!((city.name, city.ty, city.multi_valued, city.case_exact), ("City", AttrType::String, false, false));
+    assert_eq!(
+        (city.name, city.ty, city.multi_valued, city.case_exact),
+        ("City", AttrType::String, false, false)
+    );
     assert_eq!(city.canonical_values, ["Oslo", "Ålesund"]);
     assert_eq!((city.mutability, city.returned), (Mutability::ReadWrite, Returned::Default));
     assert_eq!(schema.attribute("Age").unwrap().ty, AttrType::Decimal);
@@ -62,9 +70,15 @@ fn categories_become_attributes_of_the_roster_user_extension() {
 fn the_same_categories_share_one_schema() {
     let a = tenant();
     let b = tenant();
-    assert!(std::ptr::eq(a.schema(ROSTER_USER_SCHEMA).unwrap().attributes, b.schema(ROSTER_USER_SCHEMA).unwrap().attributes));
+    assert!(std::ptr::eq(
+        a.schema(ROSTER_USER_SCHEMA).unwrap().attributes,
+        b.schema(ROSTER_USER_SCHEMA).unwrap().attributes
+    ));
     let other = Registry::standard().with_categories(vec![cat("City", CategoryKind::Text, &[], None)]);
-    assert_eq!(other.schema(ROSTER_USER_SCHEMA).unwrap().attribute("City").unwrap().canonical_values.len(), 0);
+    assert_eq!(
+        other.schema(ROSTER_USER_SCHEMA).unwrap().attribute("City").unwrap().canonical_values.len(),
+        0
+    );
 }
 
 #[test]
@@ -73,7 +87,12 @@ fn an_existing_static_extension_keeps_its_attributes() {
     let mut base = Registry::standard();
     base.add_extension(
         ResourceKind::User,
-        Schema { id: ROSTER_USER_SCHEMA, name: "RosterUser", description: "static", attributes: STATIC_ATTRS },
+        Schema {
+            id: ROSTER_USER_SCHEMA,
+            name: "RosterUser",
+            description: "static",
+            attributes: STATIC_ATTRS,
+        },
     );
     let r = base.with_categories(vec![cat("City", CategoryKind::Text, &[], None)]);
     let schema = r.schema(ROSTER_USER_SCHEMA).unwrap();
@@ -87,10 +106,18 @@ fn an_existing_static_extension_keeps_its_attributes() {
 fn values_are_checked_and_dropdowns_canonicalised() {
     let r = tenant();
     let n = normalize(&r, ResourceKind::User, &user(json!({"City": "ålesund", "Age": 3.5, "Start": "2026-02-28", "Remote": "True", "Note": "x", "Other": 1}))).unwrap();
-    assert_eq!(n.resource[ROSTER_USER_SCHEMA], json!({"City": "Ålesund", "Age": 3.5, "Start": "2026-02-28", "Remote": true, "Note": "x"}));
+    assert_eq!(
+        n.resource[ROSTER_USER_SCHEMA],
+        json!({"City": "Ålesund", "Age": 3.5, "Start": "2026-02-28", "Remote": true, "Note": "x"})
+    );
     assert!(n.notes.contains(&format!("unknown_attribute: {ROSTER_USER_SCHEMA}:Other")), "{:?}", n.notes);
     // URN-qualified top-level keys work too.
-    let n = normalize(&r, ResourceKind::User, &json!({"userName": "u", format!("{ROSTER_USER_SCHEMA}:city"): "OSLO"})).unwrap();
+    let n = normalize(
+        &r,
+        ResourceKind::User,
+        &json!({"userName": "u", format!("{ROSTER_USER_SCHEMA}:city"): "OSLO"}),
+    )
+    .unwrap();
     assert_eq!(n.resource[ROSTER_USER_SCHEMA], json!({"City": "Oslo"}));
 
     for (ext, needle) in [
@@ -126,8 +153,12 @@ fn mapped_categories_mirror_their_source() {
     let n = normalize(&r, ResourceKind::User, &user(json!({"Dept": "Sales"}))).unwrap();
     assert!(!n.resource.contains_key(ROSTER_USER_SCHEMA));
     // A source value the category does not accept.
-    let e = normalize(&r, ResourceKind::User, &json!({"userName": "u", ENTERPRISE_USER_SCHEMA: {"department": "Finance"}}))
-        .unwrap_err();
+    let e = normalize(
+        &r,
+        ResourceKind::User,
+        &json!({"userName": "u", ENTERPRISE_USER_SCHEMA: {"department": "Finance"}}),
+    )
+    .unwrap_err();
     assert!(e.detail().contains("mapped from") && e.detail().contains("\"Sales\""), "{}", e.detail());
 }
 
@@ -146,7 +177,10 @@ fn mapped_values_are_converted_to_the_kind() {
         "emails": [{"value": "a@x"}, {"value": "b@x", "primary": true}],
     });
     let n = normalize(&r, ResourceKind::User, &body).unwrap();
-    assert_eq!(n.resource[ROSTER_USER_SCHEMA], json!({"Badge": 701984, "Town": "Oslo", "Mail": "b@x", "On": false}));
+    assert_eq!(
+        n.resource[ROSTER_USER_SCHEMA],
+        json!({"Badge": 701984, "Town": "Oslo", "Mail": "b@x", "On": false})
+    );
     let mut bad = body.clone();
     bad[ENTERPRISE_USER_SCHEMA]["employeeNumber"] = json!("E-1");
     let e = normalize(&r, ResourceKind::User, &bad).unwrap_err();
@@ -156,12 +190,27 @@ fn mapped_values_are_converted_to_the_kind() {
 #[test]
 fn sources_are_checked() {
     let r = Registry::standard();
-    for ok in ["title", "name.givenName", "emails.value", "addresses[type eq \"work\"].locality",
-        &format!("{ENTERPRISE_USER_SCHEMA}:department"), &format!("{ENTERPRISE_USER_SCHEMA}:manager.value")] {
+    for ok in [
+        "title",
+        "name.givenName",
+        "emails.value",
+        "addresses[type eq \"work\"].locality",
+        &format!("{ENTERPRISE_USER_SCHEMA}:department"),
+        &format!("{ENTERPRISE_USER_SCHEMA}:manager.value"),
+    ] {
         assert_eq!(check_source(&r, ok), Ok(()), "{ok}");
     }
-    for bad in ["nope", "name", "password", "title[value eq \"x\"].a", "addresses[type eq \"work\"]",
-        "addresses[nope eq \"work\"].locality", &format!("{ROSTER_USER_SCHEMA}:City"), "emails[", "urn:x:y:z"] {
+    for bad in [
+        "nope",
+        "name",
+        "password",
+        "title[value eq \"x\"].a",
+        "addresses[type eq \"work\"]",
+        "addresses[nope eq \"work\"].locality",
+        &format!("{ROSTER_USER_SCHEMA}:City"),
+        "emails[",
+        "urn:x:y:z",
+    ] {
         assert!(check_source(&r, bad).is_err(), "{bad}");
     }
 }

@@ -14,7 +14,12 @@
 //!   member's version is bumped, so ETags stay truthful); no `member.updated` events are written
 //!   for it: it is a schema change, not a member change.
 //! * A new or changed `source` applies from each member's next write on; existing values are not
-//!   recomputed.
+//!   recomputed (and a member whose source value the category does not accept gets 400 on its
+//!   next write until the value is allowed).
+//! * Writers check values against the categories read at the start of their request, outside
+//!   their transaction: a value written concurrently with its removal from a dropdown can survive
+//!   the removal's in-use check. It stays readable and filterable; that member's next write is
+//!   rejected until the value is set again or re-allowed.
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;

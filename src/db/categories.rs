@@ -46,7 +46,12 @@ pub async fn list(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<CategoryR
 }
 
 /// One category by caseless name, locked until the transaction ends when `lock` is set.
-pub async fn find(conn: &mut Conn, tenant_id: Uuid, name_key: &str, lock: bool) -> QueryResult<Option<CategoryRow>> {
+pub async fn find(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    name_key: &str,
+    lock: bool,
+) -> QueryResult<Option<CategoryRow>> {
     let query = categories::table
         .filter(categories::tenant_id.eq(tenant_id).and(categories::name_key.eq(name_key)))
         .select(CategoryRow::as_select());
@@ -64,15 +69,17 @@ pub async fn insert(conn: &mut Conn, row: &CategoryRow) -> QueryResult<()> {
 
 /// Change what may change: display name, allowed values, source.
 pub async fn update(conn: &mut Conn, row: &CategoryRow) -> QueryResult<()> {
-    diesel::update(categories::table.filter(categories::tenant_id.eq(row.tenant_id).and(categories::id.eq(row.id))))
-        .set((
-            categories::display_name.eq(&row.display_name),
-            categories::allowed_values.eq(&row.allowed_values),
-            categories::source.eq(&row.source),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+    diesel::update(
+        categories::table.filter(categories::tenant_id.eq(row.tenant_id).and(categories::id.eq(row.id))),
+    )
+    .set((
+        categories::display_name.eq(&row.display_name),
+        categories::allowed_values.eq(&row.allowed_values),
+        categories::source.eq(&row.source),
+    ))
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Delete a category (its member values are cleared separately, see [`clear_values`]).
@@ -90,7 +97,12 @@ struct Count {
 }
 
 /// How many members (not removed) hold one of `values` (compared lower-cased) in category `name`.
-pub async fn count_holding(conn: &mut Conn, tenant_id: Uuid, name: &str, values: &[String]) -> QueryResult<i64> {
+pub async fn count_holding(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    name: &str,
+    values: &[String],
+) -> QueryResult<i64> {
     let lowered: Vec<String> = values.iter().map(|v| v.to_lowercase()).collect();
     let row: Count = diesel::sql_query(
         "SELECT count(*) AS n FROM users \
@@ -109,7 +121,12 @@ pub async fn count_holding(conn: &mut Conn, tenant_id: Uuid, name: &str, values:
 /// Remove category `name`'s value from every member of the tenant (and the extension object when
 /// it becomes empty), bumping each changed member's version. One statement; returns how many
 /// members changed.
-pub async fn clear_values(conn: &mut Conn, tenant_id: Uuid, name: &str, now: DateTime<Utc>) -> QueryResult<usize> {
+pub async fn clear_values(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    name: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
     diesel::sql_query(
         "UPDATE users SET \
              resource = CASE WHEN (resource -> $2) - $3 = '{}'::jsonb THEN resource - $2 \

@@ -14,7 +14,12 @@
 //!   member's version is bumped, so ETags stay truthful); no `member.updated` events are written
 //!   for it: it is a schema change, not a member change.
 //! * A new or changed `source` applies from each member's next write on; existing values are not
-//!   recomputed.
+//!   recomputed (and a member whose source value the category does not accept gets 400 on its
+//!   next write until the value is allowed).
+//! * Writers check values against the categories read at the start of their request, outside
+//!   their transaction: a value written concurrently with its removal from a dropdown can survive
+//!   the removal's in-use check. It stays readable and filterable; that member's next write is
+//!   rejected until the value is set again or re-allowed.
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -72,8 +77,9 @@ pub struct CategoryChange {
 }
 
 fn record(row: CategoryRow) -> ScimResult<CategoryRecord> {
-    let kind = CategoryKind::parse(&row.kind)
-        .ok_or_else(|| ScimError::internal(anyhow::anyhow!("category {} has unknown kind {}", row.name, row.kind)))?;
+    let kind = CategoryKind::parse(&row.kind).ok_or_else(|| {
+        ScimError::internal(anyhow::anyhow!("category {} has unknown kind {}", row.name, row.kind))
+    })?;
     Ok(CategoryRecord {
         id: row.id,
         created_at: row.created_at,
@@ -94,7 +100,8 @@ pub async fn list_categories(conn: &mut Conn, tenant_id: Uuid) -> ScimResult<Vec
 
 /// One category by name (caselessly), or 404.
 pub async fn get_category(conn: &mut Conn, tenant_id: Uuid, name: &str) -> ScimResult<CategoryRecord> {
-    let row = store::find(conn, tenant_id, &name.to_lowercase(), false).await?.ok_or_else(|| not_found(name))?;
+    let row =
+        store::find(conn, tenant_id, &name.to_lowercase(), false).await?.ok_or_else(|| not_found(name))?;
     record(row)
 }
 
@@ -168,7 +175,9 @@ fn validate_allowed(kind: CategoryKind, values: &[String]) -> ScimResult<Vec<Str
             return Err(ScimError::invalid_value("each allowed value must be 1-200 characters"));
         }
         if out.iter().any(|o| o.to_lowercase() == v.to_lowercase()) {
-            return Err(ScimError::invalid_value(format!("allowed value {v:?} is listed twice (caselessly)")));
+            return Err(ScimError::invalid_value(format!(
+                "allowed value {v:?} is listed twice (caselessly)"
+            )));
         }
         out.push(v.to_string());
     }
@@ -265,7 +274,12 @@ pub async fn update_category(
 
 /// Delete a category and remove its values from every member (one statement, versions bumped).
 /// Returns how many members held a value.
-pub async fn delete_category(conn: &mut Conn, tenant_id: Uuid, name: &str, now: DateTime<Utc>) -> ScimResult<usize> {
+pub async fn delete_category(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    name: &str,
+    now: DateTime<Utc>,
+) -> ScimResult<usize> {
     let key = name.to_lowercase();
     let now = db_precision(now);
     conn.transaction::<_, ScimError, _>(async move |conn| {

@@ -8,11 +8,11 @@ use super::extract::query_pairs;
 use super::principal::Caller;
 use super::response::scim;
 use super::AppState;
+use crate::db;
+use crate::directory::Context;
 use crate::error::{ScimError, ScimResult};
 use crate::scim::discovery::service_provider_config as spc_document;
 use crate::scim::list::list_response;
-use crate::db;
-use crate::directory::Context;
 use crate::scim::roles::role_resource_type;
 use crate::scim::schema::{resource_type_document, schema_document, Registry, ResourceKind};
 

@@ -6,6 +6,7 @@
 mod admin;
 mod auth;
 mod bulk;
+mod categories;
 mod cli;
 mod conformance;
 mod discovery;

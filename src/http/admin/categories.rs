@@ -29,7 +29,11 @@ fn view(r: &CategoryRecord) -> Value {
 }
 
 /// GET .../categories
-pub async fn list(_: Operator, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+pub async fn list(
+    _: Operator,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
     let all = categories::list_categories(&mut conn, tenant.id).await?;
@@ -77,7 +81,8 @@ pub async fn create(
         allowed_values: new.allowed_values,
         source: new.source,
     };
-    let record = categories::create_category(&mut conn, &state.registry, tenant.id, new, state.clock.now()).await?;
+    let record =
+        categories::create_category(&mut conn, &state.registry, tenant.id, new, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(view(&record)))
 }
 

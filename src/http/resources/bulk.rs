@@ -5,7 +5,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::db;
-use crate::scim::schema::ResourceKind;
 use crate::directory::bulk::execute;
 use crate::directory::Context;
 use crate::error::{ScimError, ScimResult};
@@ -16,6 +15,7 @@ use crate::http::response::scim;
 use crate::http::AppState;
 use crate::provisioning::{summary, Finished, RequestRecord};
 use crate::scim::bulk::{parse, response, BulkLimits, Entry, Outcome};
+use crate::scim::schema::ResourceKind;
 
 /// Run a bulk request. The body limit is the route's own (`maxPayloadSize`); too many
 /// operations or too large a body is 413 naming the limit.

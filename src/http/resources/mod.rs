@@ -85,9 +85,9 @@ async fn registry_for<'s>(
     kind: ResourceKind,
 ) -> ScimResult<Cow<'s, Registry>> {
     match kind {
-        ResourceKind::User => {
-            Ok(Cow::Owned(crate::directory::categories::tenant_registry(conn, &state.registry, ctx.tenant()).await?))
-        }
+        ResourceKind::User => Ok(Cow::Owned(
+            crate::directory::categories::tenant_registry(conn, &state.registry, ctx.tenant()).await?,
+        )),
         ResourceKind::Group => Ok(Cow::Borrowed(&state.registry)),
     }
 }
@@ -100,14 +100,8 @@ fn present(
     stored: &Stored,
     projection: &Projection,
 ) -> Map<String, Value> {
-    let full = render(
-        registry,
-        kind,
-        &stored.id.to_string(),
-        &stored.attributes,
-        &stored.meta,
-        &ctx.base_url,
-    );
+    let full =
+        render(registry, kind, &stored.id.to_string(), &stored.attributes, &stored.meta, &ctx.base_url);
     project(registry, kind, &full, &projection.attributes, &projection.excluded)
 }
 

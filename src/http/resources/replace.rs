@@ -42,8 +42,7 @@ pub async fn replace(
     note(&req, |r| r.operation(summary::write("replace", &input.resource)));
     let stored = match kind {
         ResourceKind::User => {
-            let written =
-                users::replace(&mut conn, &ctx, &registry, id, input, if_match.as_ref()).await?;
+            let written = users::replace(&mut conn, &ctx, &registry, id, input, if_match.as_ref()).await?;
             note(&req, |r| r.active_change(written.active_change));
             written.stored
         }

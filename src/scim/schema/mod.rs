@@ -8,6 +8,9 @@
 //! * [`check_immutable`] enforces `mutability: immutable` on PUT.
 //! * [`project`] applies `attributes` / `excludedAttributes` and `returned` (RFC 7644 §3.4.2.5).
 //! * [`schema_document`] and [`resource_type_document`] render `/Schemas` and `/ResourceTypes`.
+//! * [`Registry::with_categories`] adds a tenant's categories to Roster's User extension
+//!   ([`ROSTER_USER_SCHEMA`]); [`normalize`] then checks their values, canonicalises dropdown
+//!   values and fills mapped categories from their source (see `tenant.rs`).
 //!
 //! The schema data is RFC 7643 §8.7.1 with these deliberate deviations:
 //! * Group `displayName` is required (RFC 7643 §4.2 says REQUIRED; the §8.7.1 JSON says false).

@@ -53,8 +53,13 @@ pub enum CategoryKind {
 
 impl CategoryKind {
     /// Every kind, in documentation order.
-    pub const ALL: [CategoryKind; 5] =
-        [CategoryKind::Text, CategoryKind::Dropdown, CategoryKind::Number, CategoryKind::Date, CategoryKind::Boolean];
+    pub const ALL: [CategoryKind; 5] = [
+        CategoryKind::Text,
+        CategoryKind::Dropdown,
+        CategoryKind::Number,
+        CategoryKind::Date,
+        CategoryKind::Boolean,
+    ];
 
     /// The stored and API spelling (`text`, `dropdown`, ...).
     pub fn as_str(self) -> &'static str {
@@ -145,12 +150,16 @@ impl Category {
         let converted = match (self.kind, value) {
             (CategoryKind::Text | CategoryKind::Dropdown, Value::Number(n)) => Value::String(n.to_string()),
             (CategoryKind::Text | CategoryKind::Dropdown, Value::Bool(b)) => Value::String(b.to_string()),
-            (CategoryKind::Number, Value::String(s)) => match serde_json::from_str::<serde_json::Number>(s.trim()) {
-                Ok(n) => Value::Number(n),
-                Err(_) => value.clone(),
-            },
+            (CategoryKind::Number, Value::String(s)) => {
+                match serde_json::from_str::<serde_json::Number>(s.trim()) {
+                    Ok(n) => Value::Number(n),
+                    Err(_) => value.clone(),
+                }
+            }
             (CategoryKind::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("true") => Value::Bool(true),
-            (CategoryKind::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("false") => Value::Bool(false),
+            (CategoryKind::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("false") => {
+                Value::Bool(false)
+            }
             // A dateTime source (e.g. a hire date) gives its calendar date.
             (CategoryKind::Date, Value::String(s)) if s.len() > 10 && is_date(&s[..10]) => {
                 Value::String(s[..10].to_string())
@@ -210,7 +219,8 @@ pub fn overlay(base: Option<&Schema>, categories: &[Category]) -> &'static Schem
     let schema: &'static Schema = Box::leak(Box::new(Schema {
         id: ROSTER_USER_SCHEMA,
         name: base.map_or("RosterUser", |b| b.name),
-        description: base.map_or("Roster member attributes: the organization's categories", |b| b.description),
+        description: base
+            .map_or("Roster member attributes: the organization's categories", |b| b.description),
         attributes: Vec::leak(attributes),
     }));
     interned.insert(key, schema);
@@ -255,20 +265,24 @@ impl Registry {
 /// value, not the password, not Roster's User extension). Returns the problem, if any.
 pub fn check_source(registry: &Registry, source: &str) -> Result<(), String> {
     let path = parse_path(source).map_err(|e| format!("source: {}", e.detail()))?;
-    let (attr_path, sub) = match &path {
-        PatchPath::Attr(p) => (p, p.sub.as_deref()),
-        PatchPath::Filtered { path, sub: Some(sub), .. } => (path, Some(sub.as_str())),
-        PatchPath::Filtered { sub: None, .. } => {
-            return Err("source: a value filter must name a sub-attribute, e.g. addresses[type eq \"work\"].locality".into())
-        }
-    };
+    let (attr_path, sub) =
+        match &path {
+            PatchPath::Attr(p) => (p, p.sub.as_deref()),
+            PatchPath::Filtered { path, sub: Some(sub), .. } => (path, Some(sub.as_str())),
+            PatchPath::Filtered { sub: None, .. } => return Err(
+                "source: a value filter must name a sub-attribute, e.g. addresses[type eq \"work\"].locality"
+                    .into(),
+            ),
+        };
     if attr_path.urn.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(ROSTER_USER_SCHEMA)) {
         return Err("source: a category cannot be fed from Roster's own User extension".into());
     }
     let (_, attr) = resolve(registry, attr_path)
         .ok_or_else(|| format!("source: {source} is not an attribute of User"))?;
     let leaf = match sub {
-        Some(s) => attr.sub_attribute(s).ok_or_else(|| format!("source: {source} is not an attribute of User"))?,
+        Some(s) => {
+            attr.sub_attribute(s).ok_or_else(|| format!("source: {source} is not an attribute of User"))?
+        }
         None => attr,
     };
     if matches!(&path, PatchPath::Filtered { .. }) && !attr.multi_valued {
@@ -292,7 +306,9 @@ pub fn check_source(registry: &Registry, source: &str) -> Result<(), String> {
 fn resolve(registry: &Registry, path: &AttrPath) -> Option<(Option<&'static str>, &'static Attribute)> {
     let kind = ResourceKind::User;
     match &path.urn {
-        Some(u) if u.eq_ignore_ascii_case(kind.core_schema()) => registry.top_level(kind, &path.name).map(|a| (None, a)),
+        Some(u) if u.eq_ignore_ascii_case(kind.core_schema()) => {
+            registry.top_level(kind, &path.name).map(|a| (None, a))
+        }
         Some(u) => {
             let urn = registry.extension_urn(kind, u)?;
             registry.schema(urn)?.attribute(&path.name).map(|a| (Some(urn), a))
@@ -319,10 +335,9 @@ fn source_value(registry: &Registry, resource: &Map<String, Value>, source: &str
         (Value::Array(items), Some(f)) => items.iter().find(|el| {
             eval::element_matches(registry, ResourceKind::User, attr_path, el, f).unwrap_or(false)
         })?,
-        (Value::Array(items), None) => items
-            .iter()
-            .find(|el| el.get("primary") == Some(&Value::Bool(true)))
-            .or_else(|| items.first())?,
+        (Value::Array(items), None) => {
+            items.iter().find(|el| el.get("primary") == Some(&Value::Bool(true))).or_else(|| items.first())?
+        }
         (v, _) => v,
     };
     let leaf = match sub.and_then(|s| attr.sub_attribute(s)) {
@@ -333,6 +348,18 @@ fn source_value(registry: &Registry, resource: &Map<String, Value>, source: &str
         Value::Null => None,
         Value::String(s) if s.trim().is_empty() => None,
         v => Some(v.clone()),
+    }
+}
+
+/// Before the generic type check of an extension attribute: a dropdown category given a
+/// non-string gets the category's own error, which lists the allowed values.
+pub(super) fn precheck(registry: &Registry, urn: &str, attr: &Attribute, value: &Value) -> ScimResult<()> {
+    if urn != ROSTER_USER_SCHEMA || value.is_null() || value.is_string() {
+        return Ok(());
+    }
+    match registry.categories.iter().find(|c| c.name == attr.name) {
+        Some(c) if c.kind == CategoryKind::Dropdown => c.check_value(value).map(drop),
+        _ => Ok(()),
     }
 }
 
@@ -351,7 +378,8 @@ pub(super) fn apply_categories(
     let mut mapped = Vec::new();
     for category in &registry.categories {
         if let Some(source) = &category.source {
-            let value = source_value(registry, resource, source).map(|v| category.convert_mapped(&v)).transpose()?;
+            let value =
+                source_value(registry, resource, source).map(|v| category.convert_mapped(&v)).transpose()?;
             mapped.push((category, value));
         }
     }

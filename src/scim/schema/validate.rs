@@ -84,6 +84,7 @@ pub fn normalize(registry: &Registry, kind: ResourceKind, input: &Value) -> Scim
                     };
                     let path = format!("{urn}:{}", attr.name);
                     claim(&mut seen, path.clone(), sub_key)?;
+                    super::tenant::precheck(registry, urn, attr, sub_value)?;
                     if let Some(v) = normalize_attr(attr, &path, sub_value, &mut notes)? {
                         ext_map(&mut slots, &mut exts, urn).insert(attr.name.to_string(), v);
                     }
@@ -92,6 +93,7 @@ pub fn normalize(registry: &Registry, kind: ResourceKind, input: &Value) -> Scim
             Target::ExtensionAttr(urn, attr) => {
                 let path = format!("{urn}:{}", attr.name);
                 claim(&mut seen, path.clone(), key)?;
+                super::tenant::precheck(registry, urn, attr, value)?;
                 if let Some(v) = normalize_attr(attr, &path, value, &mut notes)? {
                     ext_map(&mut slots, &mut exts, urn).insert(attr.name.to_string(), v);
                 }

@@ -5,6 +5,7 @@ mod immutable;
 mod normalize;
 mod project;
 mod registry;
+mod tenant;
 mod vendors;
 
 use serde_json::{Map, Value};

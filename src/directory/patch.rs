@@ -87,10 +87,12 @@ pub async fn patch_user(
                 Some(p) => Some(password::hash(p).await?),
                 None => old.password_hash,
             };
-            let columns = UserColumns::from_resource(applied.resource, users::status_for(active));
+            let (status, invite) = users::status_after_write(conn, tenant, id, &old.status, active).await?;
+            let columns = UserColumns::from_resource(applied.resource, &status);
             user_store::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
             let active_change = ActiveChange::between(was_active, active);
-            events::insert(conn, tenant, &users::member_events(id, changed, active_change), now).await?;
+            let out = users::member_events(id, changed, active_change, invite);
+            events::insert(conn, tenant, &out, now).await?;
             if let Some(change) = active_change {
                 tracing::info!(member.id = %id, active, "member {}", change.as_str());
             }

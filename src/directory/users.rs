@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{db_precision, membership_events, object, password, ActiveChange, Context, Stored, Written};
 use crate::db::users::{self, status, UserColumns, UserRow};
-use crate::db::{events, groups, Conn};
+use crate::db::{events, groups, tenants, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
@@ -33,14 +33,38 @@ pub(crate) fn stored(row: UserRow) -> Stored {
     }
 }
 
-/// The status a member gets from its `active` flag. Reactivation starts over as `provisioned`
-/// until invitation state exists to say more.
-pub(crate) fn status_for(active: bool) -> &'static str {
-    if active {
-        status::PROVISIONED
-    } else {
-        status::SUSPENDED
+/// The status of a member (DESIGN §2): `suspended` while inactive, otherwise what its
+/// invitation state implies — `active` once it has joined, `invited` once an invitation was
+/// sent, `provisioned` before that.
+pub(crate) fn status_for(active: bool, invitation_count: i32, joined: bool) -> &'static str {
+    match (active, joined, invitation_count > 0) {
+        (false, _, _) => status::SUSPENDED,
+        (true, true, _) => status::ACTIVE,
+        (true, false, true) => status::INVITED,
+        (true, false, false) => status::PROVISIONED,
     }
+}
+
+/// The status after a write that leaves `active` at `active`, and whether the member now needs
+/// an invitation. Only a reactivation reads the invitation state: otherwise an active member
+/// keeps its status and an inactive one is suspended.
+pub(crate) async fn status_after_write(
+    conn: &mut Conn,
+    tenant: Uuid,
+    id: Uuid,
+    old_status: &str,
+    active: bool,
+) -> ScimResult<(String, bool)> {
+    if !active {
+        return Ok((status::SUSPENDED.into(), false));
+    }
+    if old_status != status::SUSPENDED {
+        return Ok((old_status.into(), false));
+    }
+    let state = users::invitation_state_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+    let joined = state.joined_at.is_some();
+    let invite = !joined && !tenants::sso(conn, tenant).await?;
+    Ok((status_for(true, state.invitation_count, joined).into(), invite))
 }
 
 /// Create a member; re-provisioning a removed member (same externalId from this connection, or
@@ -53,17 +77,26 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
     let now = db_precision(ctx.now);
     let (tenant, connection) = (ctx.tenant(), ctx.principal.connection_id);
     let active = input.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
-    let columns = UserColumns::from_resource(input.resource, status_for(active));
+    let mut columns = UserColumns::from_resource(input.resource, status_for(active, 0, false));
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let external_id = columns.external_id.as_deref();
+        // Members who never joined a non-SSO tenant need an invitation (inactive ones do not).
+        let invite = active && !tenants::sso(conn, tenant).await?;
+        let external_id = columns.external_id.clone();
         if let Some(old) =
-            users::restorable(conn, tenant, connection, external_id, &columns.user_name_key, now).await?
+            users::restorable(conn, tenant, connection, external_id.as_deref(), &columns.user_name_key, now)
+                .await?
         {
+            // A restored member keeps its invitation state, and the status it implies.
+            columns.status = status_for(active, old.invitation_count, old.joined_at.is_some()).into();
             if users::restore(conn, tenant, old.id, connection, &columns, password_hash.as_deref(), now)
                 .await?
             {
                 tracing::info!(member.id = %old.id, "removed member re-provisioned: same id restored");
-                events::insert(conn, tenant, &[NewEvent::member_created(old.id, active, true)], now).await?;
+                let mut out = vec![NewEvent::member_created(old.id, active, true)];
+                if invite && old.joined_at.is_none() {
+                    out.push(NewEvent::invitation_needed(old.id));
+                }
+                events::insert(conn, tenant, &out, now).await?;
                 return Ok(Stored {
                     id: old.id,
                     attributes: object(columns.resource),
@@ -77,7 +110,11 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
         }
         let id = Uuid::now_v7();
         users::insert(conn, tenant, id, connection, &columns, password_hash.as_deref(), now).await?;
-        events::insert(conn, tenant, &[NewEvent::member_created(id, active, false)], now).await?;
+        let mut out = vec![NewEvent::member_created(id, active, false)];
+        if invite {
+            out.push(NewEvent::invitation_needed(id));
+        }
+        events::insert(conn, tenant, &out, now).await?;
         Ok(Stored {
             id,
             attributes: object(columns.resource),
@@ -89,17 +126,22 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
 
 /// The events of a member write: `member.updated` when attributes other than `active` changed,
 /// then `member.suspended` / `member.reactivated` when `active` did.
+/// `invite` adds `member.invitation_needed` last (a reactivated member who never joined).
 pub(crate) fn member_events(
     id: Uuid,
     changed: Vec<String>,
     active_change: Option<ActiveChange>,
+    invite: bool,
 ) -> Vec<NewEvent> {
-    let mut out = Vec::with_capacity(2);
+    let mut out = Vec::with_capacity(3);
     if !changed.is_empty() {
         out.push(NewEvent::member_updated(id, changed));
     }
     if let Some(change) = active_change {
         out.push(NewEvent::member_active(id, change == ActiveChange::Reactivated));
+    }
+    if invite {
+        out.push(NewEvent::invitation_needed(id));
     }
     out
 }
@@ -150,10 +192,11 @@ pub async fn replace(
         if new_hash.is_some() {
             changed.push("password".into());
         }
-        let columns = UserColumns::from_resource(resource, status_for(active));
+        let (status, invite) = status_after_write(conn, tenant, id, &old.status, active).await?;
+        let columns = UserColumns::from_resource(resource, &status);
         let hash = new_hash.or(old.password_hash);
         users::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
-        events::insert(conn, tenant, &member_events(id, changed, active_change), now).await?;
+        events::insert(conn, tenant, &member_events(id, changed, active_change, invite), now).await?;
         if let Some(change) = active_change {
             tracing::info!(member.id = %id, active, "member {}", change.as_str());
         }
@@ -227,8 +270,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn active_flag_drives_status() {
-        assert_eq!(status_for(true), status::PROVISIONED);
-        assert_eq!(status_for(false), status::SUSPENDED);
+    fn status_follows_active_and_invitation_state() {
+        assert_eq!(status_for(true, 0, false), status::PROVISIONED);
+        assert_eq!(status_for(true, 2, false), status::INVITED);
+        assert_eq!(status_for(true, 1, true), status::ACTIVE);
+        assert_eq!(status_for(true, 0, true), status::ACTIVE);
+        assert_eq!(status_for(false, 3, true), status::SUSPENDED);
     }
 }

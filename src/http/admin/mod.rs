@@ -202,3 +202,72 @@ pub fn routes() -> actix_web::Scope {
         .route("/tenants/{tenant}/groups/{group}/parent", web::put().to(groups::set_parent))
         .route("/openapi.json", web::get().to(openapi))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    /// Every route (path and method) of this file's route table.
+    fn registered() -> BTreeSet<(String, String)> {
+        let source = include_str!("mod.rs");
+        let start = source.find("pub fn routes()").expect("route table");
+        let end = source.find("#[cfg(test)]").expect("tests module");
+        let table = &source[start..end];
+        table
+            .split(".route(\"")
+            .skip(1)
+            .map(|rest| {
+                let (path, rest) = rest.split_once('"').expect("path literal");
+                let method = rest.split("web::").nth(1).and_then(|m| m.split_once('(')).expect("web::<method>()").0;
+                (path.to_string(), method.to_string())
+            })
+            .collect()
+    }
+
+    fn documented() -> BTreeSet<(String, String)> {
+        let doc: Value = serde_json::from_str(super::OPENAPI).expect("openapi.json is JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        paths
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object().expect("path item").keys().map(move |m| (path.clone(), m.clone()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_admin_route_is_in_the_openapi_document_and_nothing_else() {
+        let (routes, doc) = (registered(), documented());
+        assert!(routes.len() >= 20, "the route table was not found: {routes:?}");
+        let missing: Vec<_> = routes.difference(&doc).collect();
+        assert!(missing.is_empty(), "routes missing from openapi.json: {missing:?}");
+        let stale: Vec<_> = doc.difference(&routes).collect();
+        assert!(stale.is_empty(), "openapi.json documents routes that do not exist: {stale:?}");
+    }
+
+    #[test]
+    fn every_path_parameter_is_declared() {
+        let doc: Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let params = &doc["components"]["parameters"];
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let names: Vec<&str> =
+                path.split('{').skip(1).filter_map(|s| s.split_once('}')).map(|(n, _)| n).collect();
+            for (method, op) in item.as_object().unwrap() {
+                let declared: Vec<&str> = op["parameters"]
+                    .as_array()
+                    .map(|ps| {
+                        ps.iter()
+                            .filter_map(|p| p["$ref"].as_str())
+                            .map(|r| &params[r.rsplit('/').next().unwrap()])
+                            .filter(|p| p["in"] == "path")
+                            .filter_map(|p| p["name"].as_str())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                assert_eq!(declared, names, "{method} {path}");
+            }
+        }
+    }
+}

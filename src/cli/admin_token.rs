@@ -79,8 +79,10 @@ pub async fn run(
             if json {
                 let rows: Vec<_> = all
                     .iter()
-                    .map(|r| json!({"token_id": r.id.to_string(), "label": r.label, "state": r.state(now),
-                        "created_at": r.created_at, "expires_at": r.expires_at, "revoked_at": r.revoked_at}))
+                    .map(|r| {
+                        json!({"token_id": r.id.to_string(), "label": r.label, "state": r.state(now),
+                        "created_at": r.created_at, "expires_at": r.expires_at, "revoked_at": r.revoked_at})
+                    })
                     .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {

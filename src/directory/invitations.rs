@@ -23,14 +23,19 @@ pub enum Record {
 }
 
 /// The state after recording `what` for a member in `state` at `now`, or why it is refused.
-fn apply(what: Record, mut state: InvitationState, sso: bool, now: DateTime<Utc>) -> ScimResult<InvitationState> {
+fn apply(
+    what: Record,
+    mut state: InvitationState,
+    sso: bool,
+    now: DateTime<Utc>,
+) -> ScimResult<InvitationState> {
     match state.status.as_str() {
-        status::REMOVED => return Err(ScimError::conflict("the member was removed; it can no longer be invited or log in")),
-        status::SUSPENDED => {
-            return Err(ScimError::conflict(
-                "the member is suspended (active=false); reactivate it before inviting it or recording a login",
-            ))
+        status::REMOVED => {
+            return Err(ScimError::conflict("the member was removed; it can no longer be invited or log in"))
         }
+        status::SUSPENDED => return Err(ScimError::conflict(
+            "the member is suspended (active=false); reactivate it before inviting it or recording a login",
+        )),
         _ => {}
     }
     match what {

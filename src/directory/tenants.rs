@@ -196,7 +196,8 @@ pub async fn rotate_token(
 ) -> Result<(IssuedToken, Vec<Uuid>), AdminError> {
     conn.transaction::<_, AdminError, _>(async |conn| {
         let revoked =
-            store::revoke_connection_tokens(conn, connection.tenant_id, connection.id, db_precision(now)).await?;
+            store::revoke_connection_tokens(conn, connection.tenant_id, connection.id, db_precision(now))
+                .await?;
         let token = issue_token(conn, key, connection, label, expires_at, now).await?;
         Ok((token, revoked))
     })

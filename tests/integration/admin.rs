@@ -139,7 +139,8 @@ async fn tenant_admin_tokens_are_limited_to_their_tenant() {
     let other = app.new_tenant("globex").await;
     let acme = app.creds.tenant.clone();
     let issued =
-        admin(&app, Method::POST, &format!("/tenants/{acme}/admin-tokens"), Some(json!({"label": "hr app"}))).await;
+        admin(&app, Method::POST, &format!("/tenants/{acme}/admin-tokens"), Some(json!({"label": "hr app"})))
+            .await;
     assert_eq!(issued.status, 201, "{}", issued.body);
     let token = issued.body["token"].as_str().unwrap().to_string();
     let token_id = issued.body["token_id"].as_str().unwrap().to_string();
@@ -147,7 +148,8 @@ async fn tenant_admin_tokens_are_limited_to_their_tenant() {
     let r = admin_as(&app, &token, Method::GET, &format!("/tenants/{acme}/connections"), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = admin_as(&app, &token, Method::GET, "/tenants", None).await;
-    let slugs: Vec<&str> = r.body["tenants"].as_array().unwrap().iter().map(|t| t["slug"].as_str().unwrap()).collect();
+    let slugs: Vec<&str> =
+        r.body["tenants"].as_array().unwrap().iter().map(|t| t["slug"].as_str().unwrap()).collect();
     assert_eq!(slugs, vec![acme.as_str()], "a tenant admin sees only its tenant");
     // ...and another tenant looks like one that does not exist.
     for path in ["/connections", "/tokens", "/log", "/members", "/groups/tree", ""] {
@@ -171,7 +173,9 @@ async fn tenant_admin_tokens_are_limited_to_their_tenant() {
     assert_eq!(list.body["admin_tokens"][0]["state"], "active");
     assert!(!list.body.to_string().contains(&token));
     // An admin token is not a SCIM token, and a SCIM token is not an admin token.
-    send(app.client.get(format!("{}/Users", app.creds.base)).bearer_auth(&token)).await.assert_error(401, None);
+    send(app.client.get(format!("{}/Users", app.creds.base)).bearer_auth(&token))
+        .await
+        .assert_error(401, None);
     admin_as(&app, &app.creds.token, Method::GET, &format!("/tenants/{acme}/connections"), None)
         .await
         .assert_error(401, None);
@@ -190,9 +194,10 @@ async fn tenant_admin_tokens_are_limited_to_their_tenant() {
     let bare = TestApp::spawn_with(|s| s.admin_token = None).await;
     let mut conn = roster::db::checkout(&bare.pool).await.unwrap();
     let t = roster::directory::tenants::tenant(&mut conn, "acme").await.unwrap();
-    let issued = roster::directory::admin_tokens::issue(&mut conn, &bare.key, &t, "", None, chrono::Utc::now())
-        .await
-        .unwrap();
+    let issued =
+        roster::directory::admin_tokens::issue(&mut conn, &bare.key, &t, "", None, chrono::Utc::now())
+            .await
+            .unwrap();
     let r = admin_as(&bare, &issued.token, Method::GET, "/tenants/acme/members", None).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
@@ -201,7 +206,8 @@ async fn tenant_admin_tokens_are_limited_to_their_tenant() {
 async fn rotation_replaces_every_token_of_the_connection_at_once() {
     let app = TestApp::spawn().await;
     let (acme, connection) = (app.creds.tenant.clone(), app.creds.connection);
-    let second = admin(&app, Method::POST, &format!("/tenants/{acme}/connections/{connection}/tokens"), None).await;
+    let second =
+        admin(&app, Method::POST, &format!("/tenants/{acme}/connections/{connection}/tokens"), None).await;
     let second = second.body["token"].as_str().unwrap().to_string();
     let other = app.add_connection(&acme, "Okta").await;
     let r = admin(
@@ -219,8 +225,12 @@ async fn rotation_replaces_every_token_of_the_connection_at_once() {
     send(users(&app.creds.token)).await.assert_error(401, None);
     send(users(&second)).await.assert_error(401, None);
     // The other connection's token is untouched.
-    assert_eq!(send(app.client.get(format!("{}/Users", other.base)).bearer_auth(&other.token)).await.status, 200);
-    let list = admin(&app, Method::GET, &format!("/tenants/{acme}/tokens?connection={connection}"), None).await;
+    assert_eq!(
+        send(app.client.get(format!("{}/Users", other.base)).bearer_auth(&other.token)).await.status,
+        200
+    );
+    let list =
+        admin(&app, Method::GET, &format!("/tenants/{acme}/tokens?connection={connection}"), None).await;
     let states: Vec<&str> =
         list.body["tokens"].as_array().unwrap().iter().map(|t| t["state"].as_str().unwrap()).collect();
     assert_eq!(states.iter().filter(|s| **s == "active").count(), 1, "{states:?}");

@@ -37,16 +37,18 @@ struct Kind {
 /// The kinds of the outbox events about `subject`, in order.
 async fn event_kinds(app: &TestApp, subject: &str) -> Vec<String> {
     let mut conn = roster::db::checkout(&app.pool).await.unwrap();
-    let rows: Vec<Kind> = diesel::sql_query("SELECT kind FROM event_outbox WHERE subject_id = $1 ORDER BY id")
-        .bind::<SqlUuid, _>(Uuid::parse_str(subject).unwrap())
-        .load(&mut *conn)
-        .await
-        .unwrap();
+    let rows: Vec<Kind> =
+        diesel::sql_query("SELECT kind FROM event_outbox WHERE subject_id = $1 ORDER BY id")
+            .bind::<SqlUuid, _>(Uuid::parse_str(subject).unwrap())
+            .load(&mut *conn)
+            .await
+            .unwrap();
     rows.into_iter().map(|r| r.kind).collect()
 }
 
 async fn set_active(app: &TestApp, id: &str, active: bool) {
-    let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": active}]});
+    let body =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": active}]});
     let r = send(
         app.req(Method::PATCH, &format!("/Users/{id}"))
             .header("content-type", "application/scim+json")
@@ -70,7 +72,10 @@ async fn invitations_and_logins_drive_the_member_lifecycle() {
     assert_eq!(status(&app, &id).await, "provisioned");
     let r = admin(&app, Method::POST, &tenant(&app, &format!("/members/{id}/invitations")), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!((r.body["status"].clone(), r.body["invitation"]["count"].clone()), (json!("invited"), json!(1)));
+    assert_eq!(
+        (r.body["status"].clone(), r.body["invitation"]["count"].clone()),
+        (json!("invited"), json!(1))
+    );
     admin(&app, Method::POST, &tenant(&app, &format!("/members/{id}/invitations")), None).await;
     let m = admin(&app, Method::GET, &tenant(&app, &format!("/members/{id}")), None).await.body;
     assert_eq!(m["invitation"]["count"], 2);
@@ -83,7 +88,9 @@ async fn invitations_and_logins_drive_the_member_lifecycle() {
     set_active(&app, &id, false).await;
     assert_eq!(status(&app, &id).await, "suspended");
     for what in ["invitations", "logins"] {
-        admin(&app, Method::POST, &tenant(&app, &format!("/members/{id}/{what}")), None).await.assert_error(409, None);
+        admin(&app, Method::POST, &tenant(&app, &format!("/members/{id}/{what}")), None)
+            .await
+            .assert_error(409, None);
     }
     set_active(&app, &id, true).await;
     assert_eq!(status(&app, &id).await, "invited");
@@ -123,7 +130,9 @@ async fn sso_tenants_get_no_invitations() {
     let r = admin(&app, Method::PATCH, &tenant(&app, ""), Some(json!({"sso": true}))).await;
     assert_eq!((r.status.as_u16(), r.body["sso"].clone()), (200, json!(true)), "{}", r.body);
     assert_eq!(admin(&app, Method::GET, &tenant(&app, ""), None).await.body["sso"], true);
-    admin(&app, Method::PATCH, &tenant(&app, ""), Some(json!({"sso": "yes"}))).await.assert_error(400, Some("invalidValue"));
+    admin(&app, Method::PATCH, &tenant(&app, ""), Some(json!({"sso": "yes"})))
+        .await
+        .assert_error(400, Some("invalidValue"));
     let id = app.create_user("grace@example.com").await;
     assert_eq!(event_kinds(&app, &id).await, vec!["member.created"]);
     let r = admin(&app, Method::POST, &tenant(&app, &format!("/members/{id}/invitations")), None).await;
@@ -197,7 +206,13 @@ async fn the_members_view_filters_and_pages_without_skips_or_repeats() {
     // Groups: dept > team; user0 in team (indirect in dept), user1 in dept.
     let dept = app.create_group("Dept", &[&ids[1]]).await;
     let team = app.create_group("Team", &[&ids[0]]).await;
-    let r = admin(&app, Method::PUT, &tenant(&app, &format!("/groups/{team}/parent")), Some(json!({"parent": dept}))).await;
+    let r = admin(
+        &app,
+        Method::PUT,
+        &tenant(&app, &format!("/groups/{team}/parent")),
+        Some(json!({"parent": dept})),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     // Invite user2, log user3 in, suspend user4.
     admin(&app, Method::POST, &tenant(&app, &format!("/members/{}/invitations", ids[2])), None).await;
@@ -230,13 +245,22 @@ async fn the_members_view_filters_and_pages_without_skips_or_repeats() {
         async move {
             let r = admin(app, Method::GET, &tenant(app, &format!("/members?{q}")), None).await;
             assert_eq!(r.status, 200, "{q}: {}", r.body);
-            r.body["members"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+            r.body["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
         }
     };
     assert_eq!(list("status=invited".into()).await, vec![ids[2].clone()]);
     assert_eq!(list("status=active".into()).await, vec![ids[3].clone()]);
     assert_eq!(list("status=suspended".into()).await, vec![ids[4].clone()]);
-    assert_eq!(list(format!("group={dept}")).await, vec![ids[0].clone(), ids[1].clone()], "descendants included");
+    assert_eq!(
+        list(format!("group={dept}")).await,
+        vec![ids[0].clone(), ids[1].clone()],
+        "descendants included"
+    );
     assert_eq!(list(format!("group={team}")).await, vec![ids[0].clone()]);
     assert_eq!(list("never_invited=true".into()).await.len(), 6);
     assert_eq!(list("never_logged_in=true".into()).await.len(), 6);
@@ -265,7 +289,10 @@ async fn the_members_view_filters_and_pages_without_skips_or_repeats() {
     assert_eq!((m["email"].clone(), m["externalId"].clone()), (json!("u0@mail.example"), json!("x0")));
     assert_eq!((m["status"].clone(), m["active"].clone()), (json!("provisioned"), json!(true)));
     assert_eq!((m["origin"].clone(), m["categories"].clone()), (json!("scim"), json!({})));
-    assert_eq!(m["invitation"], json!({"count": 0, "lastInvitedAt": null, "joinedAt": null, "lastLoginAt": null}));
+    assert_eq!(
+        m["invitation"],
+        json!({"count": 0, "lastInvitedAt": null, "joinedAt": null, "lastLoginAt": null})
+    );
     let mut groups: Vec<(String, String)> = m["groups"]
         .as_array()
         .unwrap()
@@ -281,9 +308,13 @@ async fn the_members_view_filters_and_pages_without_skips_or_repeats() {
     assert_eq!((m5["personalId"].clone(), m5["comment"].clone()), (json!("P-5"), json!("night shift")));
     assert_eq!(m5["categories"], json!({"shoeSize": 42}));
     assert_eq!(m5["groups"], json!([]));
-    admin(&app, Method::GET, &tenant(&app, &format!("/members/{}", Uuid::now_v7())), None).await.assert_error(404, None);
+    admin(&app, Method::GET, &tenant(&app, &format!("/members/{}", Uuid::now_v7())), None)
+        .await
+        .assert_error(404, None);
     let theirs_id = theirs["id"].as_str().unwrap();
-    admin(&app, Method::GET, &tenant(&app, &format!("/members/{theirs_id}")), None).await.assert_error(404, None);
+    admin(&app, Method::GET, &tenant(&app, &format!("/members/{theirs_id}")), None)
+        .await
+        .assert_error(404, None);
 }
 
 #[tokio::test]
@@ -291,7 +322,8 @@ async fn the_tree_shows_every_group_and_moves_reject_cycles() {
     let app = TestApp::spawn().await;
     let u = app.create_user("ada@example.com").await;
     let root = app.create_group("Root", &[]).await;
-    let r = app.post("/Groups", &json!({"displayName": "Child", EXT: {"parent": root, "kind": "team"}})).await;
+    let r =
+        app.post("/Groups", &json!({"displayName": "Child", EXT: {"parent": root, "kind": "team"}})).await;
     let child = r.body["id"].as_str().unwrap().to_string();
     let leaf = app.create_group("Leaf", &[&u]).await;
     let tree = admin(&app, Method::GET, &tenant(&app, "/groups/tree"), None).await;
@@ -305,7 +337,13 @@ async fn the_tree_shows_every_group_and_moves_reject_cycles() {
     assert_eq!(node(&leaf)["directMembers"], 1);
 
     // Move leaf under child: the same rules and event as a SCIM PATCH of parent.
-    let r = admin(&app, Method::PUT, &tenant(&app, &format!("/groups/{leaf}/parent")), Some(json!({"parent": child}))).await;
+    let r = admin(
+        &app,
+        Method::PUT,
+        &tenant(&app, &format!("/groups/{leaf}/parent")),
+        Some(json!({"parent": child})),
+    )
+    .await;
     assert_eq!((r.status.as_u16(), r.body["parentId"].clone()), (200, json!(child)), "{}", r.body);
     assert_eq!(event_kinds(&app, &leaf).await.last().unwrap(), "group.updated");
     let scim = app.get(&format!("/Groups/{leaf}")).await;
@@ -318,16 +356,32 @@ async fn the_tree_shows_every_group_and_moves_reject_cycles() {
             .await
             .assert_error(400, Some("invalidValue"));
     }
-    admin(&app, Method::PUT, &tenant(&app, &format!("/groups/{child}/parent")), Some(json!({"parent": leaf})))
-        .await
-        .assert_error(400, Some("invalidValue"));
+    admin(
+        &app,
+        Method::PUT,
+        &tenant(&app, &format!("/groups/{child}/parent")),
+        Some(json!({"parent": leaf})),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
     assert!(node(&root)["parentId"].is_null());
     // Back to a root.
-    let r = admin(&app, Method::PUT, &tenant(&app, &format!("/groups/{leaf}/parent")), Some(json!({"parent": null}))).await;
+    let r = admin(
+        &app,
+        Method::PUT,
+        &tenant(&app, &format!("/groups/{leaf}/parent")),
+        Some(json!({"parent": null})),
+    )
+    .await;
     assert!(r.body["parentId"].is_null(), "{}", r.body);
-    admin(&app, Method::PUT, &tenant(&app, &format!("/groups/{}/parent", Uuid::now_v7())), Some(json!({"parent": null})))
-        .await
-        .assert_error(404, None);
+    admin(
+        &app,
+        Method::PUT,
+        &tenant(&app, &format!("/groups/{}/parent", Uuid::now_v7())),
+        Some(json!({"parent": null})),
+    )
+    .await
+    .assert_error(404, None);
 }
 
 #[tokio::test]

@@ -52,12 +52,17 @@ pub async fn issue(
 }
 
 /// GET .../admin-tokens — ids, labels and state; never the tokens.
-pub async fn list(_: Operator, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+pub async fn list(
+    _: Operator,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
     let now = state.clock.now();
     let all = store::list(&mut conn, tenant.id).await?;
-    Ok(HttpResponse::Ok().json(json!({"admin_tokens": all.iter().map(|r| record_view(r, now)).collect::<Vec<_>>()})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"admin_tokens": all.iter().map(|r| record_view(r, now)).collect::<Vec<_>>()})))
 }
 
 /// DELETE .../admin-tokens/{id} — revoke; the token's next request gets 401.
@@ -66,7 +71,8 @@ pub async fn revoke(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let id = Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found(format!("no admin token {}", path.1)))?;
+    let id =
+        Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found(format!("no admin token {}", path.1)))?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
     admin_tokens::revoke(&mut conn, &tenant, id, state.clock.now()).await.map_err(admin_error)?;

@@ -53,7 +53,8 @@ pub async fn set_parent(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path.0)?;
     let change: NewParent = body(&req, &bytes)?;
-    let id = Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found(format!("Group {} not found", path.1)))?;
+    let id =
+        Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found(format!("Group {} not found", path.1)))?;
     let parent = change
         .parent
         .map(|p| {
@@ -63,7 +64,9 @@ pub async fn set_parent(
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
     let op = match parent {
-        Some(p) => json!({"op": "replace", "path": format!("{ROSTER_GROUP_SCHEMA}:parent"), "value": p.to_string()}),
+        Some(p) => {
+            json!({"op": "replace", "path": format!("{ROSTER_GROUP_SCHEMA}:parent"), "value": p.to_string()})
+        }
         None => json!({"op": "remove", "path": format!("{ROSTER_GROUP_SCHEMA}:parent")}),
     };
     let request = parse_request(
@@ -72,7 +75,12 @@ pub async fn set_parent(
     )?;
     // The admin API acts for no connection: no token and no connection id.
     let ctx = Context {
-        principal: Principal { tenant_id: tenant.id, connection_id: Uuid::nil(), token_id: Uuid::nil(), strict: true },
+        principal: Principal {
+            tenant_id: tenant.id,
+            connection_id: Uuid::nil(),
+            token_id: Uuid::nil(),
+            strict: true,
+        },
         now: state.clock.now(),
         base_url: format!("{}/admin/v1/tenants/{}", state.public_url, tenant.slug),
     };

@@ -17,7 +17,8 @@ use crate::http::AppState;
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
-const STATUSES: [&str; 5] = [status::PROVISIONED, status::INVITED, status::ACTIVE, status::SUSPENDED, status::REMOVED];
+const STATUSES: [&str; 5] =
+    [status::PROVISIONED, status::INVITED, status::ACTIVE, status::SUSPENDED, status::REMOVED];
 const ORIGINS: [&str; 3] = ["scim", "import", "admin"];
 
 /// Query of the members list.
@@ -56,7 +57,8 @@ fn one_of(name: &str, value: Option<String>, allowed: &[&str]) -> ScimResult<Opt
 }
 
 fn parse_uuid(name: &str, raw: &str) -> ScimResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| ScimError::invalid_value(format!("{name} must be a member or group id, not {raw:?}")))
+    Uuid::parse_str(raw)
+        .map_err(|_| ScimError::invalid_value(format!("{name} must be a member or group id, not {raw:?}")))
 }
 
 async fn query(conn: &mut Conn, tenant_id: Uuid, p: Params) -> ScimResult<MemberQuery> {
@@ -128,7 +130,8 @@ fn view(m: MemberView, groups: &[MemberGroup]) -> Value {
 async fn load(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> ScimResult<Vec<Value>> {
     let rows = store::list(conn, tenant_id, q).await?;
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
-    let all_groups = if ids.is_empty() { Vec::new() } else { users::groups_of(conn, tenant_id, &ids).await? };
+    let all_groups =
+        if ids.is_empty() { Vec::new() } else { users::groups_of(conn, tenant_id, &ids).await? };
     Ok(rows.into_iter().map(|m| view(m, &all_groups)).collect())
 }
 
@@ -179,7 +182,12 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(member))
 }
 
-async fn record(caller: AdminCaller, path: (String, String), state: &AppState, what: Record) -> ScimResult<HttpResponse> {
+async fn record(
+    caller: AdminCaller,
+    path: (String, String),
+    state: &AppState,
+    what: Record,
+) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path.0)?;
     let id = member_id(&path.1)?;
     let mut conn = db::checkout(&state.pool).await?;

@@ -75,9 +75,9 @@ impl AdminCaller {
     /// admin cannot learn which other tenants exist.
     pub fn for_tenant(&self, slug: &str) -> Result<(), ScimError> {
         match self {
-            AdminCaller::TenantAdmin { slug: own, .. } if own != slug => Err(ScimError::not_found(format!(
-                "no tenant with slug {slug:?} (see `roster tenant list`)"
-            ))),
+            AdminCaller::TenantAdmin { slug: own, .. } if own != slug => {
+                Err(ScimError::not_found(format!("no tenant with slug {slug:?} (see `roster tenant list`)")))
+            }
             _ => Ok(()),
         }
     }
@@ -105,11 +105,12 @@ async fn authenticate(req: HttpRequest) -> Result<AdminCaller, ScimError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ScimError::internal(anyhow::anyhow!("AppState missing")))?;
-    let presented = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
-        ScimError::unauthorized(
-            "send `Authorization: Bearer <ROSTER_ADMIN_TOKEN>` or `Bearer <tenant admin token>`",
-        )
-    })?;
+    let presented =
+        req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+            ScimError::unauthorized(
+                "send `Authorization: Bearer <ROSTER_ADMIN_TOKEN>` or `Bearer <tenant admin token>`",
+            )
+        })?;
     let token = crate::auth::bearer_token(presented)?;
     if state.admin_token.as_ref().is_some_and(|key| key.matches(token)) {
         return Ok(AdminCaller::Operator);
@@ -220,7 +221,8 @@ mod tests {
             .skip(1)
             .map(|rest| {
                 let (path, rest) = rest.split_once('"').expect("path literal");
-                let method = rest.split("web::").nth(1).and_then(|m| m.split_once('(')).expect("web::<method>()").0;
+                let method =
+                    rest.split("web::").nth(1).and_then(|m| m.split_once('(')).expect("web::<method>()").0;
                 (path.to_string(), method.to_string())
             })
             .collect()

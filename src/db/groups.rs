@@ -391,8 +391,9 @@ pub struct TreeNode {
     pub direct_members: i64,
 }
 
-/// Every group of a tenant with its parent and direct user member count, by displayName. One query.
-pub async fn tree(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<TreeNode>> {
+/// Every group of a tenant (or only `only`) with its parent and direct user member count, by
+/// displayName. One query.
+pub async fn tree(conn: &mut Conn, tenant_id: Uuid, only: Option<Uuid>) -> QueryResult<Vec<TreeNode>> {
     diesel::sql_query(
         "SELECT g.id, g.display_name, \
                 g.resource -> 'urn:ietf:params:scim:schemas:extension:roster:2.0:Group' ->> 'kind' AS kind, \
@@ -400,9 +401,11 @@ pub async fn tree(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<TreeNode>
                 (SELECT count(*) FROM group_members gm \
                  WHERE gm.tenant_id = g.tenant_id AND gm.group_id = g.id AND gm.member_type = 'User') \
                     AS direct_members \
-         FROM groups g WHERE g.tenant_id = $1 ORDER BY g.display_name_key, g.id",
+         FROM groups g WHERE g.tenant_id = $1 AND ($2::uuid IS NULL OR g.id = $2) \
+         ORDER BY g.display_name_key, g.id",
     )
     .bind::<SqlUuid, _>(tenant_id)
+    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(only)
     .load(conn)
     .await
 }

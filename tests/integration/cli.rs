@@ -268,6 +268,7 @@ async fn cli_manages_tenant_admin_tokens() {
     assert_eq!(send(app.client.get(&members).bearer_auth(token)).await.status, 401);
     let listed = run_ok(roster(&app).args(["admin-token", "list", "--tenant", &tenant]));
     assert!(listed.contains("revoked"), "{listed}");
-    let zero = roster(&app).args(["admin-token", "issue", "--tenant", &tenant, "--expires-in-days", "0"]).output();
+    let zero =
+        roster(&app).args(["admin-token", "issue", "--tenant", &tenant, "--expires-in-days", "0"]).output();
     assert!(!zero.unwrap().status.success(), "a token that is expired at once is refused");
 }

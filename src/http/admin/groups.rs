@@ -16,6 +16,11 @@ use crate::http::AppState;
 use crate::scim::patch::{parse_request, Mode};
 use crate::scim::schema::ROSTER_GROUP_SCHEMA;
 
+fn node_view(g: &store::TreeNode) -> Value {
+    json!({"id": g.id.to_string(), "displayName": g.display_name, "kind": g.kind,
+           "parentId": g.parent_id.map(|p| p.to_string()), "directMembers": g.direct_members})
+}
+
 /// GET .../groups/tree — every group, flat, each with its `parentId` (null for roots), by name.
 pub async fn tree(
     caller: AdminCaller,
@@ -25,14 +30,8 @@ pub async fn tree(
     caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
-    let nodes: Vec<Value> = store::tree(&mut conn, tenant.id)
-        .await?
-        .into_iter()
-        .map(|g| {
-            json!({"id": g.id.to_string(), "displayName": g.display_name, "kind": g.kind,
-                   "parentId": g.parent_id.map(|p| p.to_string()), "directMembers": g.direct_members})
-        })
-        .collect();
+    let nodes: Vec<Value> =
+        store::tree(&mut conn, tenant.id, None).await?.into_iter().map(|g| node_view(&g)).collect();
     Ok(HttpResponse::Ok().json(json!({"groups": nodes})))
 }
 
@@ -85,11 +84,9 @@ pub async fn set_parent(
         base_url: format!("{}/admin/v1/tenants/{}", state.public_url, tenant.slug),
     };
     patch::patch_group(&mut conn, &ctx, &state.registry, id, &request, None).await?;
-    let node = store::tree(&mut conn, tenant.id)
+    let node = store::tree(&mut conn, tenant.id, Some(id))
         .await?
-        .into_iter()
-        .find(|g| g.id == id)
+        .pop()
         .ok_or_else(|| ScimError::not_found(format!("Group {id} not found")))?;
-    Ok(HttpResponse::Ok().json(json!({"id": node.id.to_string(), "displayName": node.display_name,
-        "kind": node.kind, "parentId": node.parent_id.map(|p| p.to_string()), "directMembers": node.direct_members})))
+    Ok(HttpResponse::Ok().json(node_view(&node)))
 }

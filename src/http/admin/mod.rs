@@ -1,7 +1,12 @@
 //! The admin API (`/admin/v1`, JSON): what an operator or an org admin does without an IdP —
-//! tenants, connections and their tokens, quirk mode, and the provisioning log. It has its own
-//! credential, never a SCIM connection token: the operator credential `ROSTER_ADMIN_TOKEN`.
-//! Errors use the same JSON error body as SCIM.
+//! tenants and their settings, connections and their tokens (rotation, quirk mode), the
+//! provisioning log, the members view with invitation state, and the group tree. It has its own
+//! credentials, never a SCIM connection token: the operator credential `ROSTER_ADMIN_TOKEN`
+//! (every tenant) or a tenant admin token (one tenant). Errors use the same JSON error body as
+//! SCIM. `openapi.json` describes every route of [`routes`]; a test keeps the two in step.
+//!
+//! Handlers under `/tenants/{tenant}/...` take an [`AdminCaller`] and start with
+//! `caller.for_tenant(&slug)?`; operator-only handlers take [`Operator`].
 
 mod admin_tokens;
 mod connections;

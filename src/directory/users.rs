@@ -107,6 +107,8 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
                     },
                 });
             }
+            // Restored concurrently by another request: this one creates a new member.
+            columns.status = status_for(active, 0, false).into();
         }
         let id = Uuid::now_v7();
         users::insert(conn, tenant, id, connection, &columns, password_hash.as_deref(), now).await?;

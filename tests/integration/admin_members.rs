@@ -274,9 +274,20 @@ async fn the_members_view_filters_and_pages_without_skips_or_repeats() {
     assert_eq!(list("q=lovelace&status=invited".into()).await, vec![ids[2].clone()], "filters combine");
     assert!(list("q=%25".into()).await.is_empty(), "LIKE wildcards are literal");
     // Bad input: 400 invalidValue naming the problem.
-    for q in ["status=gone", "origin=ldap", "limit=0", "limit=1001", "after=nope", "group=nope"] {
+    for q in [
+        "status=gone",
+        "origin=ldap",
+        "limit=0",
+        "limit=1001",
+        "after=nope",
+        "group=nope",
+        "never_invited=yes",
+        "colour=red",
+    ] {
         let r = admin(&app, Method::GET, &tenant(&app, &format!("/members?{q}")), None).await;
-        r.assert_error(400, Some("invalidValue"));
+        let detail = r.assert_error(400, Some("invalidValue"));
+        let name = q.split('=').next().unwrap();
+        assert!(detail.contains(name), "{q}: {detail}");
     }
     admin(&app, Method::GET, &tenant(&app, &format!("/members?group={}", Uuid::now_v7())), None)
         .await

@@ -1,7 +1,7 @@
 //! `/admin/v1/tenants/{tenant}/members`: the members view (filters, keyset paging, effective
 //! groups) and the invitation state the application that sends invitations records.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -139,11 +139,18 @@ async fn load(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> ScimResult<V
 /// — in creation order; `next` (when present) is the `after` of the next page.
 pub async fn list(
     caller: AdminCaller,
+    req: HttpRequest,
     path: web::Path<String>,
-    params: web::Query<Params>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path)?;
+    // Parsed here rather than by the extractor, so a bad parameter gets a detail that names it.
+    let params = web::Query::<Params>::from_query(req.query_string()).map_err(|e| {
+        ScimError::invalid_value(format!(
+            "query: {e}; parameters are status, role, group, never_invited=true|false, \
+                 never_logged_in=true|false, origin, q, limit and after"
+        ))
+    })?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
     let mut q = query(&mut conn, tenant.id, params.into_inner()).await?;

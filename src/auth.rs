@@ -16,6 +16,9 @@ use uuid::Uuid;
 use crate::error::ScimError;
 
 const ISSUER: &str = "roster";
+/// Issuer of tenant admin tokens: a connection token (issuer `roster`) never verifies as one,
+/// and an admin token never verifies as a connection token.
+const ADMIN_ISSUER: &str = "roster-admin";
 const KEY_FILE: &str = "signing-key";
 
 /// Claims of a connection token.
@@ -28,6 +31,24 @@ pub struct Claims {
     /// The connection the token may act for.
     pub connection: Uuid,
     /// The token id; the only part stored in the database.
+    pub jti: Uuid,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Optional expiry (seconds since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exp: Option<i64>,
+}
+
+/// Claims of a tenant admin token (admin API, one tenant).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AdminClaims {
+    /// Always `roster-admin`.
+    pub iss: String,
+    /// Always `admin`: says what the token is for to anyone reading it.
+    pub typ: String,
+    /// The tenant the token administers.
+    pub tenant: Uuid,
+    /// The token id; the only part stored in the database (table `admin_tokens`).
     pub jti: Uuid,
     /// Issued at (seconds since the epoch).
     pub iat: i64,
@@ -112,6 +133,45 @@ impl SigningKey {
             exp: expires_at.map(|t| t.timestamp()),
         };
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+    }
+
+    /// Sign a tenant admin token (admin API, one tenant).
+    pub fn issue_admin(
+        &self,
+        tenant: Uuid,
+        token_id: Uuid,
+        issued_at: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> anyhow::Result<String> {
+        let claims = AdminClaims {
+            iss: ADMIN_ISSUER.into(),
+            typ: "admin".into(),
+            tenant,
+            jti: token_id,
+            iat: issued_at.timestamp(),
+            exp: expires_at.map(|t| t.timestamp()),
+        };
+        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+    }
+
+    /// Verify a tenant admin token: signature, issuer `roster-admin`, `typ` and expiry. A
+    /// connection token fails here (other issuer), and an admin token fails [`SigningKey::verify`].
+    pub fn verify_admin(&self, token: &str) -> Result<AdminClaims, ScimError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ADMIN_ISSUER]);
+        validation.set_required_spec_claims(&["iss"]);
+        validation.validate_exp = true;
+        validation.leeway = 5;
+        match jsonwebtoken::decode::<AdminClaims>(token, &self.decoding, &validation) {
+            Ok(data) if data.claims.typ == "admin" => Ok(data.claims),
+            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
+                Err(ScimError::unauthorized("the admin token has expired; ask the operator for a new one"))
+            }
+            _ => Err(ScimError::unauthorized(
+                "send `Authorization: Bearer <token>` with ROSTER_ADMIN_TOKEN or a tenant admin token \
+                 (`roster admin-token issue`); SCIM connection tokens are not accepted here",
+            )),
+        }
     }
 
     /// Sign arbitrary claims (used for opaque, tamper-evident paging cursors). The claims must
@@ -212,6 +272,20 @@ mod tests {
             .unwrap();
         let err = key().verify(&token).unwrap_err();
         assert!(err.detail().contains("expired"), "{}", err.detail());
+    }
+
+    #[test]
+    fn admin_and_connection_tokens_never_pass_for_each_other() {
+        let (t, c, j) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let admin = key().issue_admin(t, j, Utc::now(), None).unwrap();
+        let claims = key().verify_admin(&admin).unwrap();
+        assert_eq!((claims.tenant, claims.jti, claims.typ.as_str()), (t, j, "admin"));
+        assert_eq!(key().verify(&admin).unwrap_err().status(), 401);
+        let connection = key().issue(t, c, j, Utc::now(), None).unwrap();
+        assert_eq!(key().verify_admin(&connection).unwrap_err().status(), 401);
+        let past = Utc::now() - chrono::Duration::hours(2);
+        let expired = key().issue_admin(t, j, past, Some(past + chrono::Duration::minutes(1))).unwrap();
+        assert!(key().verify_admin(&expired).unwrap_err().detail().contains("expired"));
     }
 
     #[test]

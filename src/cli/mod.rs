@@ -1,9 +1,11 @@
-//! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`, `webhook`, `log`. Each command uses the
+//! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`, `admin-token`, `webhook`, `log`. Each command uses the
 //! same database as the server (starting the private cluster when needed) and prints results
 //! for people, or one JSON object with `--json`.
 
+mod admin_token;
 mod log;
 
+pub use admin_token::AdminTokenCommand;
 pub use log::LogArgs;
 
 use chrono::Utc;
@@ -45,6 +47,9 @@ pub enum Command {
     /// Manage connection tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage tenant admin tokens (admin API limited to one tenant).
+    #[command(subcommand)]
+    AdminToken(AdminTokenCommand),
     /// Manage a tenant's webhooks (where events are delivered).
     #[command(subcommand)]
     Webhook(WebhookCommand),
@@ -376,6 +381,7 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
             tenants::revoke_token(conn, &t, token_id, now).await?;
             println!("Revoked token {token_id}; requests using it are refused from now on.");
         }
+        Command::AdminToken(command) => admin_token::run(conn, &key, command, now).await?,
         Command::Webhook(command) => webhook(conn, command, now).await?,
         Command::Log(args) => log::run(conn, args).await?,
         Command::Serve | Command::Migrate => {}

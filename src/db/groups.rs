@@ -370,3 +370,42 @@ pub async fn effective_members(
     .await?;
     Ok(rows.into_iter().map(|r| (r.member_id, r.direct)).collect())
 }
+
+/// One group of a tenant's tree: id, name, kind, parent and its direct user members.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct TreeNode {
+    /// Group id.
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    /// displayName.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub display_name: String,
+    /// `kind` from Roster's Group extension (department, team, store...).
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub kind: Option<String>,
+    /// The parent group.
+    #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
+    pub parent_id: Option<Uuid>,
+    /// Users that are direct members.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub direct_members: i64,
+}
+
+/// Every group of a tenant (or only `only`) with its parent and direct user member count, by
+/// displayName. One query.
+pub async fn tree(conn: &mut Conn, tenant_id: Uuid, only: Option<Uuid>) -> QueryResult<Vec<TreeNode>> {
+    diesel::sql_query(
+        "SELECT g.id, g.display_name, \
+                g.resource -> 'urn:ietf:params:scim:schemas:extension:roster:2.0:Group' ->> 'kind' AS kind, \
+                g.parent_id, \
+                (SELECT count(*) FROM group_members gm \
+                 WHERE gm.tenant_id = g.tenant_id AND gm.group_id = g.id AND gm.member_type = 'User') \
+                    AS direct_members \
+         FROM groups g WHERE g.tenant_id = $1 AND ($2::uuid IS NULL OR g.id = $2) \
+         ORDER BY g.display_name_key, g.id",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(only)
+    .load(conn)
+    .await
+}

@@ -2,10 +2,12 @@
 //! This is the only place that speaks SQL; every function takes the connection it runs on, so
 //! the same function works inside a transaction.
 
+pub mod admin_tokens;
 pub mod categories;
 pub mod events;
 pub mod filter_sql;
 pub mod groups;
+pub mod members;
 pub mod positions;
 pub mod provisioning_log;
 pub mod roles;

@@ -194,3 +194,38 @@ pub async fn live_token_mode(
         .await
         .optional()
 }
+
+/// Whether the tenant signs its members in with SSO (then Roster never asks for invitations).
+pub async fn sso(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<bool> {
+    tenants::table.filter(tenants::id.eq(tenant_id)).select(tenants::sso).first(conn).await
+}
+
+/// Set whether the tenant signs its members in with SSO.
+pub async fn set_sso(conn: &mut Conn, tenant_id: Uuid, sso: bool) -> QueryResult<()> {
+    diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
+        .set(tenants::sso.eq(sso))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Revoke every unrevoked token of a connection; returns their ids.
+pub async fn revoke_connection_tokens(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    connection_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<Uuid>> {
+    diesel::update(
+        connection_tokens::table.filter(
+            connection_tokens::tenant_id
+                .eq(tenant_id)
+                .and(connection_tokens::connection_id.eq(connection_id))
+                .and(connection_tokens::revoked_at.is_null()),
+        ),
+    )
+    .set(connection_tokens::revoked_at.eq(now))
+    .returning(connection_tokens::id)
+    .get_results(conn)
+    .await
+}

@@ -14,6 +14,10 @@ use crate::scim::resource::fold_key;
 pub mod status {
     /// Created by provisioning, not yet invited.
     pub const PROVISIONED: &str = "provisioned";
+    /// Invited at least once, never joined.
+    pub const INVITED: &str = "invited";
+    /// Joined (logged in at least once).
+    pub const ACTIVE: &str = "active";
     /// Deactivated (`active=false`): access revoked, memberships kept.
     pub const SUSPENDED: &str = "suspended";
     /// Deleted over SCIM: invisible to SCIM, row kept for the directory.
@@ -253,6 +257,62 @@ pub async fn groups_of(
     .await
 }
 
+/// A member's invitation state and status, read (and locked) whatever its status.
+#[derive(Debug, Clone, Queryable)]
+pub struct InvitationState {
+    /// Lifecycle status.
+    pub status: String,
+    /// Invitations sent so far.
+    pub invitation_count: i32,
+    /// When the last invitation was sent.
+    pub last_invited_at: Option<DateTime<Utc>>,
+    /// When it first logged in.
+    pub joined_at: Option<DateTime<Utc>>,
+    /// When it last logged in.
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+/// The invitation state of a member (removed ones included), locking its row.
+pub async fn invitation_state_for_update(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<InvitationState>> {
+    users::table
+        .filter(users::tenant_id.eq(tenant_id).and(users::id.eq(id)))
+        .select((
+            users::status,
+            users::invitation_count,
+            users::last_invited_at,
+            users::joined_at,
+            users::last_login_at,
+        ))
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Store a member's invitation state and status (not a SCIM attribute: the version is kept).
+pub async fn set_invitation_state(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    id: Uuid,
+    state: &InvitationState,
+) -> QueryResult<()> {
+    diesel::update(users::table.filter(users::tenant_id.eq(tenant_id).and(users::id.eq(id))))
+        .set((
+            users::status.eq(&state.status),
+            users::invitation_count.eq(state.invitation_count),
+            users::last_invited_at.eq(state.last_invited_at),
+            users::joined_at.eq(state.joined_at),
+            users::last_login_at.eq(state.last_login_at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// A removed member that re-provisioning restores: its id, creation time and version.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct Restorable {
@@ -265,6 +325,12 @@ pub struct Restorable {
     /// Its row version.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub version: i64,
+    /// Invitations sent so far (kept while removed).
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub invitation_count: i32,
+    /// When it first logged in, if ever.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub joined_at: Option<DateTime<Utc>>,
 }
 
 /// The removed member a create should bring back (DESIGN §2): the same externalId from the same
@@ -280,7 +346,7 @@ pub async fn restorable(
 ) -> QueryResult<Option<Restorable>> {
     use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
     diesel::sql_query(
-        "SELECT u.id, u.created_at, u.version FROM users u JOIN tenants t ON t.id = u.tenant_id \
+        "SELECT u.id, u.created_at, u.version, u.invitation_count, u.joined_at FROM users u JOIN tenants t ON t.id = u.tenant_id \
          WHERE u.tenant_id = $1 AND u.status = 'removed' AND u.scrubbed_at IS NULL \
            AND u.removed_at > $5 - make_interval(days => t.member_retention_days) \
            AND CASE WHEN $3::text IS NOT NULL THEN u.external_id = $3 AND u.connection_id = $2 \

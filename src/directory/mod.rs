@@ -1,9 +1,11 @@
 //! The directory model on top of SCIM resources: lifecycle rules for members and groups, each
 //! operation one database transaction. Handlers call these; these call `db`.
 
+pub mod admin_tokens;
 pub mod bulk;
 pub mod categories;
 pub mod groups;
+pub mod invitations;
 pub mod listing;
 pub mod password;
 pub mod patch;

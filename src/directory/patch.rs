@@ -93,10 +93,11 @@ pub async fn patch_user(
             if active_change == Some(ActiveChange::Suspended) {
                 roles::guard_last_admin(conn, tenant, id, "suspend").await?;
             }
-            let columns = UserColumns::from_resource(applied.resource, users::status_for(active));
+            let (status, invite) = users::status_after_write(conn, tenant, id, &old.status, active).await?;
+            let columns = UserColumns::from_resource(applied.resource, &status);
             user_store::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
             let resource = object(columns.resource);
-            let mut out = users::member_events(id, changed, active_change);
+            let mut out = users::member_events(id, changed, active_change, invite);
             out.extend(roles::member_written(conn, tenant, id, &resource, false, now).await?);
             events::insert(conn, tenant, &out, now).await?;
             if let Some(change) = active_change {

@@ -184,6 +184,26 @@ pub async fn issue_token(
     Ok(IssuedToken { record, token })
 }
 
+/// Rotate a connection's credential in one transaction: issue a new token and revoke every
+/// other token of the connection. Returns the new token and the ids of the revoked ones.
+pub async fn rotate_token(
+    conn: &mut Conn,
+    key: &SigningKey,
+    connection: &Connection,
+    label: &str,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(IssuedToken, Vec<Uuid>), AdminError> {
+    conn.transaction::<_, AdminError, _>(async |conn| {
+        let revoked =
+            store::revoke_connection_tokens(conn, connection.tenant_id, connection.id, db_precision(now))
+                .await?;
+        let token = issue_token(conn, key, connection, label, expires_at, now).await?;
+        Ok((token, revoked))
+    })
+    .await
+}
+
 /// Revoke a token of the tenant.
 pub async fn revoke_token(
     conn: &mut Conn,

@@ -12,7 +12,7 @@ use super::{
     db_precision, membership_events, object, password, roles, ActiveChange, Context, Stored, Written,
 };
 use crate::db::users::{self, status, UserColumns, UserRow};
-use crate::db::{events, groups, Conn};
+use crate::db::{events, groups, tenants, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
@@ -35,14 +35,38 @@ pub(crate) fn stored(row: UserRow) -> Stored {
     }
 }
 
-/// The status a member gets from its `active` flag. Reactivation starts over as `provisioned`
-/// until invitation state exists to say more.
-pub(crate) fn status_for(active: bool) -> &'static str {
-    if active {
-        status::PROVISIONED
-    } else {
-        status::SUSPENDED
+/// The status of a member (DESIGN §2): `suspended` while inactive, otherwise what its
+/// invitation state implies — `active` once it has joined, `invited` once an invitation was
+/// sent, `provisioned` before that.
+pub(crate) fn status_for(active: bool, invitation_count: i32, joined: bool) -> &'static str {
+    match (active, joined, invitation_count > 0) {
+        (false, _, _) => status::SUSPENDED,
+        (true, true, _) => status::ACTIVE,
+        (true, false, true) => status::INVITED,
+        (true, false, false) => status::PROVISIONED,
     }
+}
+
+/// The status after a write that leaves `active` at `active`, and whether the member now needs
+/// an invitation. Only a reactivation reads the invitation state: otherwise an active member
+/// keeps its status and an inactive one is suspended.
+pub(crate) async fn status_after_write(
+    conn: &mut Conn,
+    tenant: Uuid,
+    id: Uuid,
+    old_status: &str,
+    active: bool,
+) -> ScimResult<(String, bool)> {
+    if !active {
+        return Ok((status::SUSPENDED.into(), false));
+    }
+    if old_status != status::SUSPENDED {
+        return Ok((old_status.into(), false));
+    }
+    let state = users::invitation_state_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+    let joined = state.joined_at.is_some();
+    let invite = !joined && !tenants::sso(conn, tenant).await?;
+    Ok((status_for(true, state.invitation_count, joined).into(), invite))
 }
 
 /// Create a member; re-provisioning a removed member (same externalId from this connection, or
@@ -55,12 +79,17 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
     let now = db_precision(ctx.now);
     let (tenant, connection) = (ctx.tenant(), ctx.principal.connection_id);
     let active = input.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
-    let columns = UserColumns::from_resource(input.resource, status_for(active));
+    let mut columns = UserColumns::from_resource(input.resource, status_for(active, 0, false));
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let external_id = columns.external_id.as_deref();
+        // Members who never joined a non-SSO tenant need an invitation (inactive ones do not).
+        let invite = active && !tenants::sso(conn, tenant).await?;
+        let external_id = columns.external_id.clone();
         if let Some(old) =
-            users::restorable(conn, tenant, connection, external_id, &columns.user_name_key, now).await?
+            users::restorable(conn, tenant, connection, external_id.as_deref(), &columns.user_name_key, now)
+                .await?
         {
+            // A restored member keeps its invitation state, and the status it implies.
+            columns.status = status_for(active, old.invitation_count, old.joined_at.is_some()).into();
             if users::restore(conn, tenant, old.id, connection, &columns, password_hash.as_deref(), now)
                 .await?
             {
@@ -68,6 +97,9 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
                 let resource = object(columns.resource);
                 // A restored member keeps its base role and override; its SCIM roles are new.
                 let mut out = vec![NewEvent::member_created(old.id, active, true)];
+                if invite && old.joined_at.is_none() {
+                    out.push(NewEvent::invitation_needed(old.id));
+                }
                 out.extend(roles::member_written(conn, tenant, old.id, &resource, false, now).await?);
                 events::insert(conn, tenant, &out, now).await?;
                 let stored = Stored {
@@ -81,11 +113,16 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
                 };
                 return roles::decorate_one(conn, tenant, stored).await;
             }
+            // Restored concurrently by another request: this one creates a new member.
+            columns.status = status_for(active, 0, false).into();
         }
         let id = Uuid::now_v7();
         users::insert(conn, tenant, id, connection, &columns, password_hash.as_deref(), now).await?;
         let resource = object(columns.resource);
         let mut out = vec![NewEvent::member_created(id, active, false)];
+        if invite {
+            out.push(NewEvent::invitation_needed(id));
+        }
         out.extend(roles::member_written(conn, tenant, id, &resource, true, now).await?);
         events::insert(conn, tenant, &out, now).await?;
         let stored = Stored {
@@ -100,17 +137,22 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
 
 /// The events of a member write: `member.updated` when attributes other than `active` changed,
 /// then `member.suspended` / `member.reactivated` when `active` did.
+/// `invite` adds `member.invitation_needed` last (a reactivated member who never joined).
 pub(crate) fn member_events(
     id: Uuid,
     changed: Vec<String>,
     active_change: Option<ActiveChange>,
+    invite: bool,
 ) -> Vec<NewEvent> {
-    let mut out = Vec::with_capacity(2);
+    let mut out = Vec::with_capacity(3);
     if !changed.is_empty() {
         out.push(NewEvent::member_updated(id, changed));
     }
     if let Some(change) = active_change {
         out.push(NewEvent::member_active(id, change == ActiveChange::Reactivated));
+    }
+    if invite {
+        out.push(NewEvent::invitation_needed(id));
     }
     out
 }
@@ -165,11 +207,12 @@ pub async fn replace(
         if new_hash.is_some() {
             changed.push("password".into());
         }
-        let columns = UserColumns::from_resource(resource, status_for(active));
+        let (status, invite) = status_after_write(conn, tenant, id, &old.status, active).await?;
+        let columns = UserColumns::from_resource(resource, &status);
         let hash = new_hash.or(old.password_hash);
         users::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
         let resource = object(columns.resource);
-        let mut out = member_events(id, changed, active_change);
+        let mut out = member_events(id, changed, active_change, invite);
         out.extend(roles::member_written(conn, tenant, id, &resource, false, now).await?);
         events::insert(conn, tenant, &out, now).await?;
         if let Some(change) = active_change {
@@ -247,8 +290,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn active_flag_drives_status() {
-        assert_eq!(status_for(true), status::PROVISIONED);
-        assert_eq!(status_for(false), status::SUSPENDED);
+    fn status_follows_active_and_invitation_state() {
+        assert_eq!(status_for(true, 0, false), status::PROVISIONED);
+        assert_eq!(status_for(true, 2, false), status::INVITED);
+        assert_eq!(status_for(true, 1, true), status::ACTIVE);
+        assert_eq!(status_for(true, 0, true), status::ACTIVE);
+        assert_eq!(status_for(false, 3, true), status::SUSPENDED);
     }
 }

@@ -37,6 +37,9 @@ pub enum EventKind {
     MembershipRemoved,
     /// A member's effective role changed.
     RoleChanged,
+    /// A member of a non-SSO tenant who never joined was created, restored or reactivated: the
+    /// application that sends invitations should send one.
+    MemberInvitationNeeded,
 }
 
 impl EventKind {
@@ -54,6 +57,7 @@ impl EventKind {
             EventKind::MembershipAdded => "membership.added",
             EventKind::MembershipRemoved => "membership.removed",
             EventKind::RoleChanged => "role.changed",
+            EventKind::MemberInvitationNeeded => "member.invitation_needed",
         }
     }
 }
@@ -117,6 +121,12 @@ impl NewEvent {
     /// A group was deleted.
     pub fn group_deleted(group: Uuid) -> Self {
         Self::new(EventKind::GroupDeleted, group, json!({"group_id": group}))
+    }
+
+    /// A member needs an invitation (created, restored or reactivated without ever having joined,
+    /// in a tenant that does not use SSO).
+    pub fn invitation_needed(member: Uuid) -> Self {
+        Self::new(EventKind::MemberInvitationNeeded, member, json!({"member_id": member}))
     }
 
     /// `member` (a `User` or a `Group`) joined (`added`) or left `group`.

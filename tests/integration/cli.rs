@@ -241,3 +241,34 @@ async fn embedded_default_serves_restarts_and_stops_cleanly() {
     tokio::task::spawn_blocking(move || stop(child)).await.unwrap();
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[tokio::test]
+async fn cli_manages_tenant_admin_tokens() {
+    let app = TestApp::spawn().await;
+    let tenant = app.creds.tenant.clone();
+    let issued: Value = serde_json::from_str(&run_ok(roster(&app).args([
+        "admin-token",
+        "issue",
+        "--tenant",
+        &tenant,
+        "--label",
+        "hr app",
+        "--expires-in-days",
+        "30",
+        "--json",
+    ])))
+    .unwrap();
+    let (token, id) = (issued["token"].as_str().unwrap(), issued["token_id"].as_str().unwrap());
+    assert!(issued["expires_at"].is_string(), "{issued}");
+    let members = format!("{}/admin/v1/tenants/{tenant}/members", app.root);
+    assert_eq!(send(app.client.get(&members).bearer_auth(token)).await.status, 200);
+    let listed = run_ok(roster(&app).args(["admin-token", "list", "--tenant", &tenant, "--json"]));
+    assert!(listed.contains(id) && listed.contains("\"active\"") && !listed.contains(token), "{listed}");
+    run_ok(roster(&app).args(["admin-token", "revoke", "--tenant", &tenant, id]));
+    assert_eq!(send(app.client.get(&members).bearer_auth(token)).await.status, 401);
+    let listed = run_ok(roster(&app).args(["admin-token", "list", "--tenant", &tenant]));
+    assert!(listed.contains("revoked"), "{listed}");
+    let zero =
+        roster(&app).args(["admin-token", "issue", "--tenant", &tenant, "--expires-in-days", "0"]).output();
+    assert!(!zero.unwrap().status.success(), "a token that is expired at once is refused");
+}

@@ -215,8 +215,10 @@ async fn a_member_lifecycle_arrives_in_order_signed_and_once() {
         kinds_for(&got, &member),
         [
             "member.created",
+            "member.invitation_needed",
             "member.suspended",
             "member.reactivated",
+            "member.invitation_needed",
             "membership.added",
             "membership.removed",
             "member.removed"
@@ -264,7 +266,16 @@ async fn a_receiver_down_for_three_attempts_gets_everything_once_in_order() {
     let accepted = receiver.accepted();
     accepted.iter().for_each(verify);
     assert_unique(&accepted);
-    assert_eq!(kinds_for(&accepted, &member), ["member.created", "member.suspended", "member.reactivated"]);
+    assert_eq!(
+        kinds_for(&accepted, &member),
+        [
+            "member.created",
+            "member.invitation_needed",
+            "member.suspended",
+            "member.reactivated",
+            "member.invitation_needed"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -276,14 +287,14 @@ async fn failed_requests_and_rolled_back_transactions_write_no_event() {
         db::events::list(&mut conn, tenant).await.unwrap().len()
     };
     let member = app.create_user("linus@example.com").await;
-    assert_eq!(count().await, 1);
+    assert_eq!(count().await, 2, "member.created and member.invitation_needed");
 
     let dup = app
         .post("/Users", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "LINUS@example.com"}))
         .await;
     dup.assert_error(409, Some("uniqueness"));
     let group = app.create_group("Kernel", &[]).await;
-    assert_eq!(count().await, 2);
+    assert_eq!(count().await, 3);
     let bad = patch(
         &app,
         &format!("/Groups/{group}"),
@@ -291,7 +302,7 @@ async fn failed_requests_and_rolled_back_transactions_write_no_event() {
     )
     .await;
     bad.assert_error(400, Some("invalidValue"));
-    assert_eq!(count().await, 2, "a rejected PATCH adds no membership event");
+    assert_eq!(count().await, 3, "a rejected PATCH adds no membership event");
 
     let mut conn = db::checkout(&app.pool).await.unwrap();
     let subject = member.parse::<Uuid>().unwrap();
@@ -304,7 +315,7 @@ async fn failed_requests_and_rolled_back_transactions_write_no_event() {
         .await;
     assert!(rolled_back.is_err());
     drop(conn);
-    assert_eq!(count().await, 2);
+    assert_eq!(count().await, 3);
 }
 
 #[tokio::test]
@@ -332,10 +343,19 @@ async fn concurrent_dispatchers_never_deliver_an_event_twice() {
     }
     assert_eq!(pending(&app).await, 0);
     let got = receiver.all();
-    assert_eq!(got.len(), 36);
+    assert_eq!(got.len(), 60);
     assert_unique(&got);
     for m in &members {
-        assert_eq!(kinds_for(&got, m), ["member.created", "member.suspended", "member.reactivated"]);
+        assert_eq!(
+            kinds_for(&got, m),
+            [
+                "member.created",
+                "member.invitation_needed",
+                "member.suspended",
+                "member.reactivated",
+                "member.invitation_needed"
+            ]
+        );
     }
 }
 
@@ -364,8 +384,9 @@ async fn payloads_carry_ids_and_changed_names_but_no_personal_data() {
     drain(&app, Utc::now()).await;
 
     let got = receiver.all();
-    assert_eq!(kinds_for(&got, &id), ["member.created", "member.updated"]);
-    assert_eq!(got[1].json()["data"], json!({"member_id": id, "changed": ["displayName"]}));
+    assert_eq!(kinds_for(&got, &id), ["member.created", "member.invitation_needed", "member.updated"]);
+    assert_eq!(got[1].json()["data"], json!({"member_id": id}));
+    assert_eq!(got[2].json()["data"], json!({"member_id": id, "changed": ["displayName"]}));
     for r in &got {
         let text = String::from_utf8(r.body.clone()).unwrap();
         for secret in ["margaret", "hamilton", "apollo", "Sup3r", "Margaret", "M. H."] {
@@ -498,10 +519,19 @@ async fn removing_a_member_ends_its_memberships_and_restoring_it_is_a_creation()
     let kinds: Vec<&str> = mine.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         kinds,
-        ["member.created", "membership.added", "membership.removed", "member.removed", "member.created"]
+        [
+            "member.created",
+            "member.invitation_needed",
+            "membership.added",
+            "membership.removed",
+            "member.removed",
+            "member.created",
+            "member.invitation_needed"
+        ]
     );
-    assert_eq!(mine[2].1["group_id"], json!(group));
-    assert_eq!(mine[4].1, json!({"member_id": member, "active": true, "restored": true}));
+    assert_eq!(mine[3].1["group_id"], json!(group));
+    assert_eq!(mine[5].1, json!({"member_id": member, "active": true, "restored": true}));
+    assert_eq!(mine[6].1, json!({"member_id": member}));
 }
 
 /// A `roster serve` child process, stopped when dropped.
@@ -542,12 +572,12 @@ async fn roster_serve_runs_the_dispatcher() {
     let member = app.create_user("serve@x.example").await;
     // The other process delivers on its own schedule: wait for it (bounded), never assert a time.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while receiver.all().is_empty() && std::time::Instant::now() < deadline {
+    while receiver.all().len() < 2 && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let got = receiver.all();
     got.iter().for_each(verify);
-    assert_eq!(kinds_for(&got, &member), ["member.created"]);
+    assert_eq!(kinds_for(&got, &member), ["member.created", "member.invitation_needed"]);
 }
 
 #[tokio::test]
@@ -558,11 +588,15 @@ async fn retention_prunes_settled_events_and_keeps_pending_ones() {
     add_webhook(&app, "http://127.0.0.1:9/unreachable").await;
     app.create_user("pending@example.com").await; // waits for the (down) webhook
     let mut conn = db::checkout(&app.pool).await.unwrap();
-    assert_eq!(db::events::list(&mut conn, tenant).await.unwrap().len(), 2);
+    assert_eq!(
+        db::events::list(&mut conn, tenant).await.unwrap().len(),
+        4,
+        "created + invitation_needed, twice"
+    );
     // Nothing is old enough yet.
     assert_eq!(roster::startup::prune_events(&mut conn, Utc::now() - Duration::days(1)).await.unwrap(), 0);
     let pruned = roster::startup::prune_events(&mut conn, Utc::now() + Duration::days(1)).await.unwrap();
-    assert_eq!(pruned, 1, "only the settled event goes");
+    assert_eq!(pruned, 2, "only the settled events go");
     let left = db::events::list(&mut conn, tenant).await.unwrap();
-    assert_eq!(left.len(), 1);
+    assert_eq!(left.len(), 2);
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{admin_error, body, Operator};
+use super::{admin_error, body, AdminCaller};
 use crate::db::{self, tenants as store};
 use crate::directory::tenants::{self, IssuedToken};
 use crate::error::{ScimError, ScimResult};
@@ -40,10 +40,11 @@ fn connection_id(raw: &str) -> ScimResult<Uuid> {
 
 /// GET .../connections
 pub async fn list(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
     let all = store::list_connections(&mut conn, tenant.id).await?;
@@ -59,12 +60,13 @@ struct NewConnection {
 
 /// POST .../connections `{"name"}` → 201 with the SCIM base URL and the first token.
 pub async fn create(
-    _: Operator,
+    caller: AdminCaller,
     req: HttpRequest,
     path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
     let new: NewConnection = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
@@ -83,12 +85,13 @@ struct ModeChange {
 
 /// PATCH .../connections/{id} `{"quirk_mode": "tolerant" | "strict"}`.
 pub async fn set_mode(
-    _: Operator,
+    caller: AdminCaller,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
     let change: ModeChange = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
@@ -108,12 +111,13 @@ struct NewToken {
 
 /// POST .../connections/{id}/tokens `{"label"?, "expires_in_days"?}` → 201, the token shown once.
 pub async fn issue_token(
-    _: Operator,
+    caller: AdminCaller,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
     let new: NewToken = if bytes.is_empty() { NewToken::default() } else { body(&req, &bytes)? };
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
@@ -126,6 +130,31 @@ pub async fn issue_token(
     Ok(HttpResponse::Created().json(credentials(&state, &tenant.slug, c.id, &token)))
 }
 
+/// POST .../connections/{id}/rotate `{"label"?, "expires_in_days"?}` → 201: a new token (shown
+/// once) and every other token of the connection revoked, in one transaction.
+pub async fn rotate(
+    caller: AdminCaller,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
+    let new: NewToken = if bytes.is_empty() { NewToken::default() } else { body(&req, &bytes)? };
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let c = tenants::connection(&mut conn, &tenant, connection_id(&path.1)?).await.map_err(admin_error)?;
+    let now = state.clock.now();
+    let expires = new.expires_in_days.map(|d| now + Duration::days(i64::from(d)));
+    let label = if new.label.is_empty() { "rotated" } else { new.label.as_str() };
+    let (token, revoked) = tenants::rotate_token(&mut conn, &state.signing_key, &c, label, expires, now)
+        .await
+        .map_err(admin_error)?;
+    let mut out = credentials(&state, &tenant.slug, c.id, &token);
+    out["revoked"] = json!(revoked.iter().map(Uuid::to_string).collect::<Vec<_>>());
+    Ok(HttpResponse::Created().json(out))
+}
+
 #[derive(Deserialize)]
 /// Query of the token list.
 pub struct TokenQuery {
@@ -135,11 +164,12 @@ pub struct TokenQuery {
 
 /// GET .../tokens[?connection=] — ids, labels and state; never the tokens.
 pub async fn list_tokens(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<String>,
     query: web::Query<TokenQuery>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
     let now = state.clock.now();
@@ -161,10 +191,11 @@ pub async fn list_tokens(
 
 /// DELETE .../tokens/{id} — revoke; the token's next request gets 401.
 pub async fn revoke_token(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
     let token_id =
         Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found(format!("no token {}", path.1)))?;
     let mut conn = db::checkout(&state.pool).await?;

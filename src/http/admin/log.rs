@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{admin_error, Operator};
+use super::{admin_error, AdminCaller};
 use crate::db::provisioning_log::{self as store, LogQuery, Outcome, Position};
 use crate::db::{self};
 use crate::directory::tenants;
@@ -45,11 +45,12 @@ fn position(after: &str) -> ScimResult<Position> {
 
 /// GET .../log?connection=&resource=&outcome=failure&since=&until=&limit=&after= — newest first.
 pub async fn list(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<String>,
     query: web::Query<Params>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
     let q = query.into_inner();
     let outcome = match q.outcome.as_deref() {
         None => None,

@@ -1,18 +1,26 @@
 //! The admin API (`/admin/v1`, JSON): what an operator or an org admin does without an IdP —
-//! tenants, connections and their tokens, quirk mode, and the provisioning log. It has its own
-//! credential, never a SCIM connection token: the operator credential `ROSTER_ADMIN_TOKEN`.
-//! Errors use the same JSON error body as SCIM.
+//! tenants and their settings, connections and their tokens (rotation, quirk mode), the
+//! provisioning log, the members view with invitation state, and the group tree. It has its own
+//! credentials, never a SCIM connection token: the operator credential `ROSTER_ADMIN_TOKEN`
+//! (every tenant) or a tenant admin token (one tenant). Errors use the same JSON error body as
+//! SCIM. `openapi.json` describes every route of [`routes`]; a test keeps the two in step.
+//!
+//! Handlers under `/tenants/{tenant}/...` take an [`AdminCaller`] and start with
+//! `caller.for_tenant(&slug)?`; operator-only handlers take [`Operator`].
 
+mod admin_tokens;
 mod categories;
 mod connections;
+mod groups;
 mod log;
+mod members;
 mod roles;
 mod tenants;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
-use futures_util::future::{ready, Ready};
+use futures_util::future::LocalBoxFuture;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
@@ -41,36 +49,114 @@ impl OperatorKey {
     }
 }
 
-/// An authenticated operator.
+/// An authenticated operator (the `ROSTER_ADMIN_TOKEN` credential): every tenant, and the only
+/// caller that may create tenants or admin tokens. As an extractor it admits the operator only;
+/// a tenant admin token gets 403.
 #[derive(Debug, Clone, Copy)]
 pub struct Operator;
 
-fn authenticate(req: &HttpRequest) -> Result<Operator, ScimError> {
+/// Whoever calls the admin API: the operator (every tenant) or a tenant admin (one tenant,
+/// through a token from `roster admin-token issue` / `POST .../admin-tokens`).
+///
+/// Handlers under `/tenants/{tenant}/...` take an `AdminCaller` and call
+/// [`AdminCaller::for_tenant`] with the path's slug before anything else; operator-only handlers
+/// keep taking [`Operator`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminCaller {
+    /// The operator credential.
+    Operator,
+    /// A tenant admin token.
+    TenantAdmin {
+        /// The tenant it administers.
+        tenant_id: uuid::Uuid,
+        /// Its slug.
+        slug: String,
+        /// The admin token used.
+        token_id: uuid::Uuid,
+    },
+}
+
+impl AdminCaller {
+    /// Admit the caller to tenant `slug`: the operator always, a tenant admin only for its own
+    /// tenant. Another tenant answers 404 exactly like a slug that does not exist, so a tenant
+    /// admin cannot learn which other tenants exist.
+    pub fn for_tenant(&self, slug: &str) -> Result<(), ScimError> {
+        match self {
+            AdminCaller::TenantAdmin { slug: own, .. } if own != slug => {
+                Err(ScimError::not_found(format!("no tenant with slug {slug:?} (see `roster tenant list`)")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The operator, or 403 for a tenant admin.
+    pub fn operator(&self) -> Result<Operator, ScimError> {
+        match self {
+            AdminCaller::Operator => Ok(Operator),
+            AdminCaller::TenantAdmin { .. } => Err(ScimError::forbidden(
+                "only the operator credential (ROSTER_ADMIN_TOKEN) may do this; a tenant admin token may not",
+            )),
+        }
+    }
+
+    /// The tenant a tenant admin is limited to (`None` for the operator).
+    pub fn tenant_slug(&self) -> Option<&str> {
+        match self {
+            AdminCaller::Operator => None,
+            AdminCaller::TenantAdmin { slug, .. } => Some(slug),
+        }
+    }
+}
+
+async fn authenticate(req: HttpRequest) -> Result<AdminCaller, ScimError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ScimError::internal(anyhow::anyhow!("AppState missing")))?;
-    let key = state.admin_token.as_ref().ok_or_else(|| {
-        ScimError::unauthorized("the admin API is disabled: set ROSTER_ADMIN_TOKEN to enable it")
-    })?;
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ScimError::unauthorized("send `Authorization: Bearer <ROSTER_ADMIN_TOKEN>`"))?;
+    let presented =
+        req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+            ScimError::unauthorized(
+                "send `Authorization: Bearer <ROSTER_ADMIN_TOKEN>` or `Bearer <tenant admin token>`",
+            )
+        })?;
     let token = crate::auth::bearer_token(presented)?;
-    if key.matches(token) {
-        Ok(Operator)
-    } else {
-        Err(ScimError::unauthorized("this is not the admin credential (ROSTER_ADMIN_TOKEN)"))
+    if state.admin_token.as_ref().is_some_and(|key| key.matches(token)) {
+        return Ok(AdminCaller::Operator);
+    }
+    let claims = state.signing_key.verify_admin(token).map_err(|e| {
+        if state.admin_token.is_none() {
+            ScimError::unauthorized(
+                "the operator credential is disabled (set ROSTER_ADMIN_TOKEN to enable it) and this is \
+                 not a tenant admin token",
+            )
+        } else {
+            e
+        }
+    })?;
+    let mut conn = crate::db::checkout(&state.pool).await?;
+    let now = state.clock.now();
+    let slug = crate::db::admin_tokens::live_tenant_slug(&mut conn, claims.tenant, claims.jti, now)
+        .await?
+        .ok_or_else(|| ScimError::unauthorized("this admin token was revoked or has expired"))?;
+    tracing::Span::current().record("tenant.id", tracing::field::display(claims.tenant));
+    Ok(AdminCaller::TenantAdmin { tenant_id: claims.tenant, slug, token_id: claims.jti })
+}
+
+impl FromRequest for AdminCaller {
+    type Error = ScimError;
+    type Future = LocalBoxFuture<'static, Result<Self, ScimError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(authenticate(req.clone()))
     }
 }
 
 impl FromRequest for Operator {
     type Error = ScimError;
-    type Future = Ready<Result<Self, ScimError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ScimError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let req = req.clone();
+        Box::pin(async move { authenticate(req).await?.operator() })
     }
 }
 
@@ -90,15 +176,29 @@ fn body<T: serde::de::DeserializeOwned>(req: &HttpRequest, bytes: &web::Bytes) -
     serde_json::from_value(value).map_err(|e| ScimError::invalid_value(format!("request body: {e}")))
 }
 
+/// The OpenAPI 3.1 description of this API, hand-written next to the route table.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// GET /admin/v1/openapi.json (no credential: it describes the API, it holds no data).
+async fn openapi() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+}
+
 /// The admin API's routes, under `/admin/v1`.
 pub fn routes() -> actix_web::Scope {
     web::scope("/admin/v1")
         .route("/tenants", web::get().to(tenants::list))
         .route("/tenants", web::post().to(tenants::create))
+        .route("/tenants/{tenant}", web::get().to(tenants::get))
+        .route("/tenants/{tenant}", web::patch().to(tenants::update))
+        .route("/tenants/{tenant}/admin-tokens", web::get().to(admin_tokens::list))
+        .route("/tenants/{tenant}/admin-tokens", web::post().to(admin_tokens::issue))
+        .route("/tenants/{tenant}/admin-tokens/{token}", web::delete().to(admin_tokens::revoke))
         .route("/tenants/{tenant}/connections", web::get().to(connections::list))
         .route("/tenants/{tenant}/connections", web::post().to(connections::create))
         .route("/tenants/{tenant}/connections/{connection}", web::patch().to(connections::set_mode))
         .route("/tenants/{tenant}/connections/{connection}/tokens", web::post().to(connections::issue_token))
+        .route("/tenants/{tenant}/connections/{connection}/rotate", web::post().to(connections::rotate))
         .route("/tenants/{tenant}/tokens", web::get().to(connections::list_tokens))
         .route("/tenants/{tenant}/tokens/{token}", web::delete().to(connections::revoke_token))
         .route("/tenants/{tenant}/log", web::get().to(log::list))
@@ -122,4 +222,81 @@ pub fn routes() -> actix_web::Scope {
         .route("/tenants/{tenant}/categories/{name}", web::get().to(categories::get))
         .route("/tenants/{tenant}/categories/{name}", web::patch().to(categories::update))
         .route("/tenants/{tenant}/categories/{name}", web::delete().to(categories::delete))
+        .route("/tenants/{tenant}/members", web::get().to(members::list))
+        .route("/tenants/{tenant}/members/{member}", web::get().to(members::get))
+        .route("/tenants/{tenant}/members/{member}/invitations", web::post().to(members::invited))
+        .route("/tenants/{tenant}/members/{member}/logins", web::post().to(members::logged_in))
+        .route("/tenants/{tenant}/groups/tree", web::get().to(groups::tree))
+        .route("/tenants/{tenant}/groups/{group}/parent", web::put().to(groups::set_parent))
+        .route("/openapi.json", web::get().to(openapi))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    /// Every route (path and method) of this file's route table.
+    fn registered() -> BTreeSet<(String, String)> {
+        let source = include_str!("mod.rs");
+        let start = source.find("pub fn routes()").expect("route table");
+        let end = source.find("#[cfg(test)]").expect("tests module");
+        let table = &source[start..end];
+        table
+            .split(".route(\"")
+            .skip(1)
+            .map(|rest| {
+                let (path, rest) = rest.split_once('"').expect("path literal");
+                let method =
+                    rest.split("web::").nth(1).and_then(|m| m.split_once('(')).expect("web::<method>()").0;
+                (path.to_string(), method.to_string())
+            })
+            .collect()
+    }
+
+    fn documented() -> BTreeSet<(String, String)> {
+        let doc: Value = serde_json::from_str(super::OPENAPI).expect("openapi.json is JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        paths
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object().expect("path item").keys().map(move |m| (path.clone(), m.clone()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_admin_route_is_in_the_openapi_document_and_nothing_else() {
+        let (routes, doc) = (registered(), documented());
+        assert!(routes.len() >= 20, "the route table was not found: {routes:?}");
+        let missing: Vec<_> = routes.difference(&doc).collect();
+        assert!(missing.is_empty(), "routes missing from openapi.json: {missing:?}");
+        let stale: Vec<_> = doc.difference(&routes).collect();
+        assert!(stale.is_empty(), "openapi.json documents routes that do not exist: {stale:?}");
+    }
+
+    #[test]
+    fn every_path_parameter_is_declared() {
+        let doc: Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let params = &doc["components"]["parameters"];
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let names: Vec<&str> =
+                path.split('{').skip(1).filter_map(|s| s.split_once('}')).map(|(n, _)| n).collect();
+            for (method, op) in item.as_object().unwrap() {
+                let declared: Vec<&str> = op["parameters"]
+                    .as_array()
+                    .map(|ps| {
+                        ps.iter()
+                            .filter_map(|p| p["$ref"].as_str())
+                            .map(|r| &params[r.rsplit('/').next().unwrap()])
+                            .filter(|p| p["in"] == "path")
+                            .filter_map(|p| p["name"].as_str())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                assert_eq!(declared, names, "{method} {path}");
+            }
+        }
+    }
 }

@@ -1,11 +1,11 @@
-//! `/admin/v1/tenants`: list and create tenants.
+//! `/admin/v1/tenants`: list and create tenants, read and change a tenant's settings (`sso`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admin_error, body, Operator};
-use crate::db::{self, tenants as store};
+use super::{admin_error, body, AdminCaller, Operator};
+use crate::db::{self, tenants as store, Conn};
 use crate::directory::tenants;
 use crate::error::ScimResult;
 use crate::http::AppState;
@@ -15,11 +15,18 @@ fn view(t: &store::Tenant) -> serde_json::Value {
     json!({"slug": t.slug, "id": t.id.to_string(), "name": t.name, "created_at": t.created_at})
 }
 
-/// GET /admin/v1/tenants
-pub async fn list(_: Operator, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+async fn view_with_settings(conn: &mut Conn, t: &store::Tenant) -> ScimResult<serde_json::Value> {
+    let mut v = view(t);
+    v["sso"] = json!(store::sso(conn, t.id).await?);
+    Ok(v)
+}
+
+/// GET /admin/v1/tenants — every tenant for the operator, its own for a tenant admin.
+pub async fn list(caller: AdminCaller, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
     let all = store::list_tenants(&mut conn).await?;
-    Ok(HttpResponse::Ok().json(json!({"tenants": all.iter().map(view).collect::<Vec<_>>()})))
+    let visible = all.iter().filter(|t| caller.tenant_slug().is_none_or(|own| own == t.slug));
+    Ok(HttpResponse::Ok().json(json!({"tenants": visible.map(view).collect::<Vec<_>>()})))
 }
 
 #[derive(Deserialize)]
@@ -30,7 +37,7 @@ struct NewTenant {
     member_retention_days: Option<i32>,
 }
 
-/// POST /admin/v1/tenants `{"slug", "name", "member_retention_days"?}` → 201.
+/// POST /admin/v1/tenants `{"slug", "name", "member_retention_days"?}` → 201 (operator only).
 pub async fn create(
     _: Operator,
     req: HttpRequest,
@@ -44,4 +51,40 @@ pub async fn create(
             .await
             .map_err(admin_error)?;
     Ok(HttpResponse::Created().json(view(&tenant)))
+}
+
+/// GET /admin/v1/tenants/{slug} — the tenant with its settings.
+pub async fn get(
+    caller: AdminCaller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    Ok(HttpResponse::Ok().json(view_with_settings(&mut conn, &tenant).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    sso: Option<bool>,
+}
+
+/// PATCH /admin/v1/tenants/{slug} `{"sso": bool}` — SSO tenants get no invitations.
+pub async fn update(
+    caller: AdminCaller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
+    let settings: Settings = body(&req, &bytes)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    if let Some(sso) = settings.sso {
+        store::set_sso(&mut conn, tenant.id, sso).await?;
+    }
+    Ok(HttpResponse::Ok().json(view_with_settings(&mut conn, &tenant).await?))
 }

@@ -1,0 +1,80 @@
+//! `/admin/v1/tenants/{tenant}/admin-tokens`: tenant admin tokens (operator only). A token is
+//! shown once, on issue; lists carry ids, labels and state, never tokens.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Duration;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{admin_error, body, Operator};
+use crate::db::{self, admin_tokens as store};
+use crate::directory::{admin_tokens, tenants};
+use crate::error::{ScimError, ScimResult};
+use crate::http::AppState;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NewAdminToken {
+    #[serde(default)]
+    label: String,
+    expires_in_days: Option<u32>,
+}
+
+fn record_view(r: &store::AdminTokenRecord, now: chrono::DateTime<chrono::Utc>) -> Value {
+    json!({"token_id": r.id.to_string(), "label": r.label, "state": r.state(now),
+           "created_at": r.created_at, "expires_at": r.expires_at, "revoked_at": r.revoked_at})
+}
+
+/// POST .../admin-tokens `{"label"?, "expires_in_days"?}` → 201 with the token, shown once.
+pub async fn issue(
+    _: Operator,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let new: NewAdminToken = if bytes.is_empty() { NewAdminToken::default() } else { body(&req, &bytes)? };
+    if new.expires_in_days == Some(0) {
+        return Err(ScimError::invalid_value("expires_in_days must be at least 1"));
+    }
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let now = state.clock.now();
+    let expires = new.expires_in_days.map(|d| now + Duration::days(i64::from(d)));
+    let issued = admin_tokens::issue(&mut conn, &state.signing_key, &tenant, &new.label, expires, now)
+        .await
+        .map_err(admin_error)?;
+    let mut out = record_view(&issued.record, now);
+    out["tenant"] = json!(tenant.slug);
+    out["token"] = json!(issued.token);
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// GET .../admin-tokens — ids, labels and state; never the tokens.
+pub async fn list(
+    _: Operator,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let now = state.clock.now();
+    let all = store::list(&mut conn, tenant.id).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"admin_tokens": all.iter().map(|r| record_view(r, now)).collect::<Vec<_>>()})))
+}
+
+/// DELETE .../admin-tokens/{id} — revoke; the token's next request gets 401.
+pub async fn revoke(
+    _: Operator,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let id =
+        Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found(format!("no admin token {}", path.1)))?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    admin_tokens::revoke(&mut conn, &tenant, id, state.clock.now()).await.map_err(admin_error)?;
+    Ok(HttpResponse::NoContent().finish())
+}

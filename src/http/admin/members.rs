@@ -1,0 +1,232 @@
+//! `/admin/v1/tenants/{tenant}/members`: the members view (filters, keyset paging, effective
+//! groups) and the invitation state the application that sends invitations records.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{admin_error, AdminCaller};
+use crate::db::members::{self as store, MemberQuery, MemberView};
+use crate::db::users::{self as users, status, MemberGroup};
+use crate::db::{self, groups, Conn};
+use crate::directory::invitations::{self, Record};
+use crate::directory::tenants;
+use crate::error::{ScimError, ScimResult};
+use crate::http::AppState;
+
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 1000;
+const STATUSES: [&str; 5] =
+    [status::PROVISIONED, status::INVITED, status::ACTIVE, status::SUSPENDED, status::REMOVED];
+const ORIGINS: [&str; 3] = ["scim", "import", "admin"];
+
+/// Query of the members list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// provisioned | invited | active | suspended | removed (default: all but removed).
+    pub status: Option<String>,
+    /// Effective role (catalog name).
+    pub role: Option<String>,
+    /// A group id: its effective members (direct, or through groups below it).
+    pub group: Option<String>,
+    /// Only members never invited.
+    #[serde(default)]
+    pub never_invited: bool,
+    /// Only members who never logged in.
+    #[serde(default)]
+    pub never_logged_in: bool,
+    /// scim | import | admin.
+    pub origin: Option<String>,
+    /// Prefix of userName, displayName, givenName, familyName or email (caseless).
+    pub q: Option<String>,
+    /// Page size (default 100, 1 to 1000).
+    pub limit: Option<i64>,
+    /// The `next` value of the previous page.
+    pub after: Option<String>,
+}
+
+fn one_of(name: &str, value: Option<String>, allowed: &[&str]) -> ScimResult<Option<String>> {
+    match value {
+        Some(v) if !allowed.contains(&v.as_str()) => {
+            Err(ScimError::invalid_value(format!("{name} must be one of {}, not {v:?}", allowed.join(", "))))
+        }
+        v => Ok(v),
+    }
+}
+
+fn parse_uuid(name: &str, raw: &str) -> ScimResult<Uuid> {
+    Uuid::parse_str(raw)
+        .map_err(|_| ScimError::invalid_value(format!("{name} must be a member or group id, not {raw:?}")))
+}
+
+async fn query(conn: &mut Conn, tenant_id: Uuid, p: Params) -> ScimResult<MemberQuery> {
+    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ScimError::invalid_value(format!("limit must be between 1 and {MAX_LIMIT}")));
+    }
+    let group = p.group.as_deref().map(|g| parse_uuid("group", g)).transpose()?;
+    if let Some(g) = group {
+        if groups::existing_ids(conn, tenant_id, &[g]).await?.is_empty() {
+            return Err(ScimError::invalid_value(format!("group: no Group {g} in this tenant")));
+        }
+    }
+    let after = p
+        .after
+        .as_deref()
+        .map(|a| {
+            Uuid::parse_str(a)
+                .map_err(|_| ScimError::invalid_value("after must be the `next` value of a previous page"))
+        })
+        .transpose()?;
+    Ok(MemberQuery {
+        id: None,
+        status: one_of("status", p.status, &STATUSES)?,
+        role: p.role,
+        group,
+        never_invited: p.never_invited,
+        never_logged_in: p.never_logged_in,
+        origin: one_of("origin", p.origin, &ORIGINS)?,
+        prefix: p.q.filter(|q| !q.trim().is_empty()),
+        after,
+        limit,
+    })
+}
+
+fn view(m: MemberView, groups: &[MemberGroup]) -> Value {
+    let groups: Vec<Value> = groups
+        .iter()
+        .filter(|g| g.member_id == m.id)
+        .map(|g| json!({"id": g.group_id.to_string(), "displayName": g.display, "type": g.kind}))
+        .collect();
+    json!({
+        "id": m.id.to_string(),
+        "userName": m.user_name,
+        "displayName": m.display_name,
+        "givenName": m.given_name,
+        "familyName": m.family_name,
+        "email": m.email,
+        "externalId": m.external_id,
+        "status": m.status,
+        "active": m.active,
+        "role": m.effective_role,
+        "position": m.position,
+        "origin": m.origin,
+        "personalId": m.personal_id,
+        "comment": m.comment,
+        "categories": m.categories.unwrap_or_else(|| json!({})),
+        "invitation": {
+            "count": m.invitation_count,
+            "lastInvitedAt": m.last_invited_at,
+            "joinedAt": m.joined_at,
+            "lastLoginAt": m.last_login_at,
+        },
+        "groups": groups,
+    })
+}
+
+/// Members with their effective groups: one query for the members, one for all their groups.
+async fn load(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> ScimResult<Vec<Value>> {
+    let rows = store::list(conn, tenant_id, q).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+    let all_groups =
+        if ids.is_empty() { Vec::new() } else { users::groups_of(conn, tenant_id, &ids).await? };
+    Ok(rows.into_iter().map(|m| view(m, &all_groups)).collect())
+}
+
+/// GET .../members?status=&role=&group=&never_invited=&never_logged_in=&origin=&q=&limit=&after=
+/// — in creation order; `next` (when present) is the `after` of the next page.
+pub async fn list(
+    caller: AdminCaller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
+    // Parsed here rather than by the extractor, so a bad parameter gets a detail that names it.
+    let params = web::Query::<Params>::from_query(req.query_string()).map_err(|e| {
+        ScimError::invalid_value(format!(
+            "query: {e}; parameters are status, role, group, never_invited=true|false, \
+                 never_logged_in=true|false, origin, q, limit and after"
+        ))
+    })?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let mut q = query(&mut conn, tenant.id, params.into_inner()).await?;
+    // One row more than asked says whether another page follows.
+    let limit = q.limit;
+    q.limit += 1;
+    let mut members = load(&mut conn, tenant.id, &q).await?;
+    let next = if members.len() as i64 > limit {
+        members.truncate(limit as usize);
+        members.last().and_then(|m| m["id"].as_str()).map(str::to_string)
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(json!({"members": members, "next": next})))
+}
+
+fn member_id(raw: &str) -> ScimResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("no member {raw} in this tenant")))
+}
+
+/// GET .../members/{id} — one member (removed ones too: their status says so).
+pub async fn get(
+    caller: AdminCaller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
+    let id = member_id(&path.1)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let q = MemberQuery { id: Some(id), limit: 1, ..MemberQuery::default() };
+    let member = load(&mut conn, tenant.id, &q)
+        .await?
+        .pop()
+        .ok_or_else(|| ScimError::not_found(format!("no member {id} in this tenant")))?;
+    Ok(HttpResponse::Ok().json(member))
+}
+
+async fn record(
+    caller: AdminCaller,
+    path: (String, String),
+    state: &AppState,
+    what: Record,
+) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
+    let id = member_id(&path.1)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let s = invitations::record(&mut conn, &tenant, id, what, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "id": id.to_string(),
+        "status": s.status,
+        "invitation": {
+            "count": s.invitation_count,
+            "lastInvitedAt": s.last_invited_at,
+            "joinedAt": s.joined_at,
+            "lastLoginAt": s.last_login_at,
+        },
+    })))
+}
+
+/// POST .../members/{id}/invitations — one invitation was sent (409 for SSO tenants, suspended
+/// or removed members).
+pub async fn invited(
+    caller: AdminCaller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    record(caller, path.into_inner(), &state, Record::Invitation).await
+}
+
+/// POST .../members/{id}/logins — the member logged in (409 for suspended or removed members).
+pub async fn logged_in(
+    caller: AdminCaller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    record(caller, path.into_inner(), &state, Record::Login).await
+}

@@ -304,10 +304,7 @@ async fn the_highest_ranked_source_wins_and_events_follow_changes_only() {
     assert_eq!(o.body["effective_role"], "editor");
     assert_eq!(
         role_events(&app, &id).await,
-        vec![
-            (json!("editor"), json!("chief_editor")),
-            (json!("chief_editor"), json!("editor")),
-        ]
+        vec![(json!("editor"), json!("chief_editor")), (json!("chief_editor"), json!("editor")),]
     );
     // Admin API errors: unknown member 404, unknown role 400, missing field 400.
     let missing = uuid::Uuid::now_v7();

@@ -594,3 +594,26 @@ async fn the_admin_api_validates_the_catalog() {
     .await
     .assert_error(404, None);
 }
+
+#[tokio::test]
+async fn bulk_creates_take_app_roles_and_a_restored_member_keeps_its_roles() {
+    let app = TestApp::spawn().await;
+    let bulk = app
+        .post("/Bulk", &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"schemas": [USER], "userName": "bulky", "roles": "[{\"value\":\"editor\"}]"}},
+        ]}))
+        .await;
+    assert_eq!(bulk.body["Operations"][0]["status"], "201", "{}", bulk.body);
+    let id = bulk.body["Operations"][0]["location"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    assert_eq!(role_of(&app, &id).await, "editor");
+
+    // An admin override survives removal and re-provisioning under the same id.
+    let o =
+        admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": "chief_editor"}))).await;
+    assert_eq!(o.body["effective_role"], "chief_editor");
+    assert_eq!(app.delete(&format!("/Users/{id}")).await.status, 204);
+    let again = app.post("/Users", &user("bulky")).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.body["id"], id.as_str(), "same member restored");
+    assert_eq!(again.body[EXT]["role"], "chief_editor");
+}

@@ -310,7 +310,7 @@ pub async fn delete(
     conn.transaction::<_, ScimError, _>(async move |conn| {
         let old = groups::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
-        let reached = roles::reached_by_group(conn, tenant, id).await?;
+        let reached = roles::reached_before_delete(conn, tenant, id).await?;
         let deleted = groups::delete(conn, tenant, id, now).await?.unwrap_or_default();
         let mut out = Vec::new();
         membership_events(&mut out, false, &deleted.memberships);

@@ -45,7 +45,7 @@ pub async fn recompute_all(conn: &mut Conn, tenant: Uuid) -> ScimResult<Vec<NewE
 
 /// After a SCIM write of a member (create, restore, PUT, PATCH): match its `roles` against the
 /// catalog, give a new member the tenant's default role as base role, derive its position, and
-/// recompute its effective role. Returns the `role.changed` events.
+/// recompute its effective role. Returns the `role.changed` events (none for a new member).
 pub async fn member_written(
     conn: &mut Conn,
     tenant: Uuid,
@@ -60,7 +60,10 @@ pub async fn member_written(
     let settings = store::settings(conn, tenant).await?;
     let position = attribute_text(resource, &settings.position_source);
     positions::assign(conn, tenant, member, position.as_deref(), now).await?;
-    recompute(conn, tenant, &[member]).await
+    let events = recompute(conn, tenant, &[member]).await?;
+    // A new member's first role is part of its creation (`member.created`; the receiver reads
+    // the member), not a change.
+    Ok(if created { Vec::new() } else { events })
 }
 
 /// The users whose groups changed with these membership rows: users added or removed directly,
@@ -102,9 +105,18 @@ pub async fn group_changed(
     recompute(conn, tenant, &members).await
 }
 
-/// Everyone a group's assignments reach (for a delete, read before deleting).
+/// Everyone a group's assignments reach.
 pub async fn reached_by_group(conn: &mut Conn, tenant: Uuid, group: Uuid) -> ScimResult<Vec<Uuid>> {
     Ok(group_store::effective_members(conn, tenant, group).await?.into_iter().map(|(id, _)| id).collect())
+}
+
+/// The members whose role a group's deletion may change (read before deleting): everyone it
+/// reaches, or nobody when the tenant has no bindings.
+pub async fn reached_before_delete(conn: &mut Conn, tenant: Uuid, group: Uuid) -> ScimResult<Vec<Uuid>> {
+    if !store::any_binding(conn, tenant).await? {
+        return Ok(Vec::new());
+    }
+    reached_by_group(conn, tenant, group).await
 }
 
 /// Refuse to suspend or remove the tenant's last org admin (DESIGN §2). Takes the tenant's

@@ -127,6 +127,7 @@ fn report(what: &str, (median, p99): (f64, f64), rows: i64, baseline: Option<(f6
 }
 
 async fn run(args: &Args, url: &str, target: &std::path::Path) -> anyhow::Result<()> {
+    roster::db::run_migrations(url).await?;
     let mut conn = load::connect_for_load(url).await?;
     let key = SigningKey::from_secret(SECRET.as_bytes());
     let (tenant, connection, token) =

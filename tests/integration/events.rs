@@ -874,3 +874,88 @@ async fn a_dispatcher_polling_once_an_hour_still_delivers_when_woken_by_notify()
     assert_eq!(kinds_for(&got, &a), ["member.created"]);
     assert_eq!(kinds_for(&got, &b), ["member.created", "member.suspended"]);
 }
+
+/// A one-shot-per-connection HTTPS receiver (self-signed certificate for 127.0.0.1) that records
+/// request bodies and answers 204.
+async fn https_receiver(
+) -> (String, std::path::PathBuf, Arc<Mutex<Vec<Vec<u8>>>>, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let ca_file = std::env::temp_dir().join(format!("roster-test-ca-{}.pem", Uuid::now_v7()));
+    std::fs::write(&ca_file, cert.cert.pem()).unwrap();
+    let key = PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+    let bodies: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let log = bodies.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let Ok(mut tls) = acceptor.accept(tcp).await else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read the head, then Content-Length bytes of body.
+            let body = loop {
+                let Ok(n) = tls.read(&mut chunk).await else { break None };
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    break Some(buf[end + 4..end + 4 + len].to_vec());
+                }
+            };
+            if let Some(body) = body {
+                log.lock().unwrap().push(body);
+                let _ = tls.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n").await;
+                let _ = tls.shutdown().await;
+            }
+        }
+    });
+    (url, ca_file, bodies, task)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_receivers_are_delivered_to_when_their_ca_is_trusted() {
+    let app = TestApp::spawn().await;
+    let (url, ca_file, bodies, task) = https_receiver().await;
+    let _stop = roster::events::wake::AbortOnDrop(task);
+    add_webhook(&app, &url).await;
+    let member = app.create_user("tls@example.com").await;
+    let now = Utc::now();
+    // Without the CA the certificate is refused: the delivery fails and is retried later.
+    let untrusted = dispatcher(&app).dispatch_once(&app.pool, now).await.unwrap();
+    assert_eq!(untrusted, DispatchReport { failed: 1, ..Default::default() });
+    assert!(bodies.lock().unwrap().is_empty());
+    // With ROSTER_WEBHOOK_CA_FILE's certificates trusted, it goes through.
+    let client = roster::events::dispatch::client_with_ca(Some(&ca_file)).unwrap();
+    let trusted = Dispatcher::new(client, &app.key, PUBLIC);
+    let report = trusted.dispatch_once(&app.pool, now + Duration::minutes(1)).await.unwrap();
+    assert_eq!(report, DispatchReport { delivered: 1, ..Default::default() });
+    let got = bodies.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    let body: Value = serde_json::from_slice(&got[0]).unwrap();
+    assert_eq!(
+        (body["type"].as_str(), body["subject_id"].as_str()),
+        (Some("member.created"), Some(member.as_str()))
+    );
+    // A CA file that holds no certificate is a configuration error, not a silent fallback.
+    std::fs::write(&ca_file, "not a certificate").unwrap();
+    assert!(roster::events::dispatch::client_with_ca(Some(&ca_file)).is_err());
+    let _ = std::fs::remove_file(&ca_file);
+}

@@ -88,6 +88,11 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_EVENTS_POLL_MS", default_value_t = 500, global = true)]
     pub events_poll_ms: u64,
 
+    /// PEM file of extra CA certificates trusted for https:// event receivers (besides the
+    /// built-in webpki roots), e.g. a private CA.
+    #[arg(long, env = "ROSTER_WEBHOOK_CA_FILE", global = true)]
+    pub webhook_ca_file: Option<PathBuf>,
+
     /// Log format: `pretty` for a terminal, `json` for collectors.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
     pub log_format: LogFormat,

@@ -57,6 +57,7 @@ diesel::table! {
         next_attempt_at -> Timestamptz,
         delivered_at -> Nullable<Timestamptz>,
         last_error -> Nullable<Text>,
+        rejected -> Bool,
     }
 }
 
@@ -204,9 +205,12 @@ diesel::table! {
         tenant_id -> Uuid,
         id -> Uuid,
         url -> Text,
-        secret -> Text,
+        secret -> Nullable<Text>,
         active -> Bool,
         created_at -> Timestamptz,
+        format -> Text,
+        audience -> Nullable<Text>,
+        secret_sealed -> Nullable<Bytea>,
     }
 }
 

@@ -1,11 +1,17 @@
 //! Events: what a directory change tells the outside world. The directory writes them to the
 //! outbox (`db::events`) in the same transaction as the change; [`dispatch`] delivers them to
-//! the tenant's webhooks, at least once and in order per subject, HMAC-signed.
+//! the tenant's receivers, at least once and in order per subject: as HMAC-signed JSON
+//! (`webhook` format) or as Security Event Tokens ([`set`], RFC 8417/8935/9967). [`wake`] makes
+//! delivery prompt; [`keys`] seals receiver secrets at rest and signs SETs.
 //!
 //! Payloads carry ids and the changed facts only (attribute names, `active`, parent ids), never
 //! personal data: a receiver that needs the member fetches it over its own API.
 
 pub mod dispatch;
+pub mod keys;
+pub mod receivers;
+pub mod set;
+pub mod wake;
 
 use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod discovery;
 pub mod extract;
 pub mod health;
+pub mod jwks;
 pub mod middleware;
 pub mod principal;
 pub mod record;
@@ -75,6 +76,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, bulk: BulkLimits) {
     let method_not_allowed = || web::to(resources::method_not_allowed);
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .service(read_only("/.well-known/jwks.json", web::get().to(jwks::jwks)))
         .service(admin::routes())
         .service(
             web::scope("/scim/v2/{connection}")

@@ -189,6 +189,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         admin_token: Some(TEST_ADMIN_TOKEN.into()),
         events_poll_ms: 500,
         event_retention_days: 30,
+        webhook_ca_file: None,
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }

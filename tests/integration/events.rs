@@ -728,8 +728,10 @@ async fn set_receivers_get_signed_security_event_tokens_in_order() {
         uris,
         [
             vec![format!("{p}create:notice")],
+            vec!["urn:ietf:params:scim:event:roster:member.invitation_needed".to_string()],
             vec![format!("{p}deactivate")],
             vec![format!("{p}activate")],
+            vec!["urn:ietf:params:scim:event:roster:member.invitation_needed".to_string()],
             vec![format!("{p}patch:notice")],
             vec![format!("{p}delete")],
         ]
@@ -783,6 +785,8 @@ struct DeliveryRow {
 #[tokio::test]
 async fn a_set_rejected_with_an_rfc_8935_error_is_recorded_not_retried_and_order_goes_on() {
     let app = TestApp::spawn().await;
+    // Delivery mechanics only: an SSO tenant writes no invitation events to count around.
+    single_sign_on(&app).await;
     let receiver = Receiver::start_with(0, 1).await;
     add_receiver(&app, &receiver.url, Format::Set, None).await;
     let member = app.create_user("rejected@example.com").await;
@@ -818,6 +822,8 @@ async fn a_set_rejected_with_an_rfc_8935_error_is_recorded_not_retried_and_order
 #[tokio::test]
 async fn webhook_secrets_are_sealed_in_the_database_and_clear_ones_are_sealed_at_start() {
     let app = TestApp::spawn().await;
+    // Delivery mechanics only: an SSO tenant writes no invitation events to count around.
+    single_sign_on(&app).await;
     let receiver = Receiver::start(0).await;
     let hook = add_webhook(&app, &receiver.url).await;
     let tenant = tenant_id(&app).await;
@@ -877,6 +883,8 @@ async fn webhook_secrets_are_sealed_in_the_database_and_clear_ones_are_sealed_at
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dispatcher_polling_once_an_hour_still_delivers_when_woken_by_notify() {
     let app = TestApp::spawn().await;
+    // Delivery mechanics only: an SSO tenant writes no invitation events to count around.
+    single_sign_on(&app).await;
     let receiver = Receiver::start(0).await;
     add_webhook(&app, &receiver.url).await;
     let clock: Arc<dyn roster::clock::Clock> = Arc::new(roster::clock::SystemClock);
@@ -992,4 +1000,16 @@ async fn https_receivers_are_delivered_to_when_their_ca_is_trusted() {
     std::fs::write(&ca_file, "not a certificate").unwrap();
     assert!(roster::events::dispatch::client_with_ca(Some(&ca_file)).is_err());
     let _ = std::fs::remove_file(&ca_file);
+}
+
+/// Mark the test tenant as signing in with SSO, so member creations write no
+/// `member.invitation_needed` events.
+async fn single_sign_on(app: &TestApp) {
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let changed = diesel::sql_query("UPDATE tenants SET sso = true WHERE slug = $1")
+        .bind::<diesel::sql_types::Text, _>(&app.creds.tenant)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(changed, 1);
 }

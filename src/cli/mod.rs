@@ -1,9 +1,11 @@
-//! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`, `webhook`, `log`. Each command uses the
+//! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`, `webhook`, `log`, `import`. Each command uses the
 //! same database as the server (starting the private cluster when needed) and prints results
 //! for people, or one JSON object with `--json`.
 
+mod import;
 mod log;
 
+pub use import::{ImportCommand, MembersArgs};
 pub use log::LogArgs;
 
 use chrono::Utc;
@@ -50,6 +52,9 @@ pub enum Command {
     Webhook(WebhookCommand),
     /// Show a tenant's provisioning log, newest first.
     Log(LogArgs),
+    /// Import members from a spreadsheet (CSV or XLSX).
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
 /// `roster webhook ...`
@@ -378,6 +383,7 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
         }
         Command::Webhook(command) => webhook(conn, command, now).await?,
         Command::Log(args) => log::run(conn, args).await?,
+        Command::Import(command) => import::run(conn, command, settings.import_max_rows).await?,
         Command::Serve | Command::Migrate => {}
     }
     Ok(())

@@ -35,6 +35,10 @@ pub enum EventKind {
     MembershipAdded,
     /// A user or group stopped being a direct member of a group.
     MembershipRemoved,
+    /// A member's effective role changed.
+    RoleChanged,
+    /// A member import was applied (subject: the import id).
+    ImportCompleted,
 }
 
 impl EventKind {
@@ -51,6 +55,8 @@ impl EventKind {
             EventKind::GroupDeleted => "group.deleted",
             EventKind::MembershipAdded => "membership.added",
             EventKind::MembershipRemoved => "membership.removed",
+            EventKind::RoleChanged => "role.changed",
+            EventKind::ImportCompleted => "import.completed",
         }
     }
 }
@@ -120,6 +126,22 @@ impl NewEvent {
     pub fn membership(added: bool, group: Uuid, member: Uuid, member_type: &str) -> Self {
         let kind = if added { EventKind::MembershipAdded } else { EventKind::MembershipRemoved };
         Self::new(kind, member, json!({"group_id": group, "member_id": member, "member_type": member_type}))
+    }
+}
+
+impl NewEvent {
+    /// A member's effective role changed (`old_role` is null for a new member).
+    pub fn role_changed(member: Uuid, old_role: Option<&str>, new_role: Option<&str>) -> Self {
+        Self::new(
+            EventKind::RoleChanged,
+            member,
+            json!({"member_id": member, "old_role": old_role, "new_role": new_role}),
+        )
+    }
+
+    /// A member import was applied; `totals` counts what it wrote.
+    pub fn import_completed(import: Uuid, totals: Value) -> Self {
+        Self::new(EventKind::ImportCompleted, import, json!({"import_id": import, "totals": totals}))
     }
 }
 

@@ -4,6 +4,7 @@
 //! Errors use the same JSON error body as SCIM.
 
 mod connections;
+mod imports;
 mod log;
 mod tenants;
 
@@ -100,4 +101,5 @@ pub fn routes() -> actix_web::Scope {
         .route("/tenants/{tenant}/tokens", web::get().to(connections::list_tokens))
         .route("/tenants/{tenant}/tokens/{token}", web::delete().to(connections::revoke_token))
         .route("/tenants/{tenant}/log", web::get().to(log::list))
+        .route("/tenants/{tenant}/imports", web::post().to(imports::create))
 }

@@ -45,7 +45,8 @@ pub struct MembersArgs {
 pub async fn run(conn: &mut Conn, command: ImportCommand, max_rows: usize) -> anyhow::Result<()> {
     let ImportCommand::Members(args) = command;
     let tenant = tenants::tenant(conn, &args.tenant).await?;
-    let bytes = std::fs::read(&args.file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
+    let bytes =
+        std::fs::read(&args.file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
     let mapping = match &args.mapping {
         Some(p) => Some(std::fs::read(p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?),
         None => None,

@@ -60,7 +60,11 @@ pub async fn members(
 }
 
 /// (member, group) pairs of the direct group memberships of the given members.
-pub async fn direct_groups(conn: &mut Conn, tenant_id: Uuid, member_ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Uuid)>> {
+pub async fn direct_groups(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    member_ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, Uuid)>> {
     use super::schema::group_members as gm;
     gm::table
         .filter(gm::tenant_id.eq(tenant_id).and(gm::member_id.eq_any(member_ids)))
@@ -169,7 +173,12 @@ pub async fn update_member(
 }
 
 /// Suspend members (`active` false in the columns and the resource), bumping their versions.
-pub async fn suspend(conn: &mut Conn, tenant_id: Uuid, ids: &[Uuid], now: DateTime<Utc>) -> QueryResult<usize> {
+pub async fn suspend(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
     diesel::sql_query(
         "UPDATE users SET active = false, status = $3, \
              resource = jsonb_set(resource, '{active}', 'false'::jsonb, true), \
@@ -245,9 +254,11 @@ pub async fn recompute_roles(conn: &mut Conn, tenant_id: Uuid, ids: &[Uuid]) -> 
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    diesel::sql_query("SELECT member_id, old_role, new_role FROM roster_recompute_roles($1, $2) ORDER BY member_id")
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<Array<SqlUuid>, _>(ids)
-        .load(conn)
-        .await
+    diesel::sql_query(
+        "SELECT member_id, old_role, new_role FROM roster_recompute_roles($1, $2) ORDER BY member_id",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await
 }

@@ -36,6 +36,12 @@ pub struct Written {
 }
 
 impl Written {
+    /// Whether the import wrote any change to the directory.
+    pub fn changed_anything(&self) -> bool {
+        self.created + self.updated + self.suspended + self.memberships_added > 0
+            || !self.categories_created.is_empty()
+    }
+
     /// The totals as JSON (the `import.completed` payload and the report's `written`).
     pub fn totals(&self) -> Value {
         json!({
@@ -51,7 +57,12 @@ impl Written {
 
 /// Write the plan's `create` and `update` rows, its new categories and its suspensions, in one
 /// transaction. Created members get their ids in the plan.
-pub async fn apply(conn: &mut Conn, tenant: Uuid, plan: &mut Plan, now: DateTime<Utc>) -> ScimResult<Written> {
+pub async fn apply(
+    conn: &mut Conn,
+    tenant: Uuid,
+    plan: &mut Plan,
+    now: DateTime<Utc>,
+) -> ScimResult<Written> {
     let now = db_precision(now);
     let import_id = Uuid::now_v7();
     for row in plan.rows.iter_mut().filter(|r| r.action == Action::Create) {
@@ -123,18 +134,31 @@ pub async fn apply(conn: &mut Conn, tenant: Uuid, plan: &mut Plan, now: DateTime
             written.suspended = store::suspend(conn, tenant, &suspend, now).await?;
             for id in &suspend {
                 member_events.push(NewEvent::member_active(*id, false));
-                log_rows.push(entry(tenant, import_id, now, Some(*id), "import: suspend (absent from the file)".into(), 200));
+                log_rows.push(entry(
+                    tenant,
+                    import_id,
+                    now,
+                    Some(*id),
+                    "import: suspend (absent from the file)".into(),
+                    200,
+                ));
             }
         }
         let added = store::add_memberships(conn, tenant, &joins, now).await?;
         written.memberships_added = added.len();
-        member_events.extend(added.iter().map(|a| NewEvent::membership(true, a.group_id, a.member_id, "User")));
+        member_events
+            .extend(added.iter().map(|a| NewEvent::membership(true, a.group_id, a.member_id, "User")));
         let changes = store::recompute_roles(conn, tenant, &touched).await?;
         written.roles_changed = changes.len();
         member_events.extend(
-            changes.iter().map(|c| NewEvent::role_changed(c.member_id, c.old_role.as_deref(), c.new_role.as_deref())),
+            changes
+                .iter()
+                .map(|c| NewEvent::role_changed(c.member_id, c.old_role.as_deref(), c.new_role.as_deref())),
         );
-        member_events.push(NewEvent::import_completed(import_id, written.totals()));
+        // An import that changes nothing tells nobody anything.
+        if written.changed_anything() {
+            member_events.push(NewEvent::import_completed(import_id, written.totals()));
+        }
         events::insert(conn, tenant, &member_events, now).await?;
         log_rows.push(entry(tenant, import_id, now, None, summary(&written, plan), 200));
         for chunk in log_rows.chunks(2000) {
@@ -158,7 +182,14 @@ fn summary(w: &Written, plan: &Plan) -> String {
     )
 }
 
-fn entry(tenant: Uuid, import_id: Uuid, at: DateTime<Utc>, member: Option<Uuid>, operation: String, status: i32) -> Entry {
+fn entry(
+    tenant: Uuid,
+    import_id: Uuid,
+    at: DateTime<Utc>,
+    member: Option<Uuid>,
+    operation: String,
+    status: i32,
+) -> Entry {
     let mut operation = operation;
     if operation.chars().count() > 400 {
         operation = operation.chars().take(397).collect::<String>() + "...";

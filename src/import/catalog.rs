@@ -65,9 +65,12 @@ pub struct Category {
     pub allowed_values: Vec<String>,
 }
 
+/// A category row: name, name key, display name, kind, allowed values.
+type Row = (String, String, String, String, Vec<Option<String>>);
+
 /// A tenant's categories.
 pub async fn load(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<Category>> {
-    let rows: Vec<(String, String, String, String, Vec<Option<String>>)> = categories::table
+    let rows: Vec<Row> = categories::table
         .filter(categories::tenant_id.eq(tenant_id))
         .select((
             categories::name,
@@ -92,7 +95,12 @@ pub async fn load(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<Category>
 }
 
 /// Create a category (in the caller's transaction).
-pub async fn insert(conn: &mut Conn, tenant_id: Uuid, category: &Category, now: DateTime<Utc>) -> QueryResult<()> {
+pub async fn insert(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    category: &Category,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
     diesel::insert_into(categories::table)
         .values((
             categories::tenant_id.eq(tenant_id),

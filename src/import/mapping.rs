@@ -196,26 +196,37 @@ pub fn valid_category_name(name: &str) -> bool {
 
 fn find_category<'a>(categories: &'a [Category], name: &str) -> Option<&'a Category> {
     let k = key(name);
-    categories.iter().find(|c| c.name_key == k).or_else(|| categories.iter().find(|c| key(&c.display_name) == k))
+    categories
+        .iter()
+        .find(|c| c.name_key == k)
+        .or_else(|| categories.iter().find(|c| key(&c.display_name) == k))
 }
 
 /// Decide what every column feeds. Errors (file-level, nothing is written): a required column
 /// missing, a column named twice, a mapping naming a category that does not exist without
 /// `create`, an invalid new category name, or a `create` whose kind contradicts the existing
 /// category.
-pub fn resolve(headers: &[String], mapping: &Mapping, categories: &[Category]) -> Result<Vec<ColumnUse>, String> {
+pub fn resolve(
+    headers: &[String],
+    mapping: &Mapping,
+    categories: &[Category],
+) -> Result<Vec<ColumnUse>, String> {
     let mut uses = Vec::with_capacity(headers.len());
     for header in headers {
         let entry = mapping.columns.get(&key(header)).map(|(_, e)| e);
         let column_use = match entry {
             Some(Entry::Ignore) => ColumnUse::Ignore { reason: "ignored by the mapping" },
             Some(Entry::Field(f)) => ColumnUse::Field(*f),
-            Some(Entry::Category { name, create }) => category_use(header, name, create.as_ref(), categories)?,
+            Some(Entry::Category { name, create }) => {
+                category_use(header, name, create.as_ref(), categories)?
+            }
             None => match Field::from_header(header) {
                 Some(f) => ColumnUse::Field(f),
                 None => match find_category(categories, header) {
                     Some(c) => ColumnUse::Category(c.clone()),
-                    None => ColumnUse::Ignore { reason: "no category of this name (map it in a mapping file)" },
+                    None => {
+                        ColumnUse::Ignore { reason: "no category of this name (map it in a mapping file)" }
+                    }
                 },
             },
         };
@@ -305,21 +316,30 @@ mod tests {
 
     #[test]
     fn standard_columns_are_caseless_and_tolerate_separators() {
-        let uses = resolve(&headers(&["First Name", " LASTNAME ", "e-mail", "personal_id"]), &Mapping::default(), &[])
-            .unwrap();
-        assert_eq!(uses, [
-            ColumnUse::Field(Field::FirstName),
-            ColumnUse::Field(Field::LastName),
-            ColumnUse::Field(Field::Email),
-            ColumnUse::Field(Field::PersonalId)
-        ]);
+        let uses = resolve(
+            &headers(&["First Name", " LASTNAME ", "e-mail", "personal_id"]),
+            &Mapping::default(),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            uses,
+            [
+                ColumnUse::Field(Field::FirstName),
+                ColumnUse::Field(Field::LastName),
+                ColumnUse::Field(Field::Email),
+                ColumnUse::Field(Field::PersonalId)
+            ]
+        );
     }
 
     #[test]
     fn without_mapping_existing_categories_match_and_the_rest_is_ignored() {
-        let uses = resolve(&headers(&["firstname", "lastname", "email", "CITY", "Shoe size"]), &Mapping::default(), &[
-            city(),
-        ])
+        let uses = resolve(
+            &headers(&["firstname", "lastname", "email", "CITY", "Shoe size"]),
+            &Mapping::default(),
+            &[city()],
+        )
         .unwrap();
         assert_eq!(uses[3], ColumnUse::Category(city()));
         assert!(matches!(uses[4], ColumnUse::Ignore { .. }));
@@ -332,13 +352,17 @@ mod tests {
                 "Fornavn": "firstname", "notes": "ignore"}}"#,
         )
         .unwrap();
-        let uses =
-            resolve(&headers(&["Fornavn", "lastname", "email", "by", "Avd", "Notes"]), &m, &[city()]).unwrap();
+        let uses = resolve(&headers(&["Fornavn", "lastname", "email", "by", "Avd", "Notes"]), &m, &[city()])
+            .unwrap();
         assert_eq!(uses[0], ColumnUse::Field(Field::FirstName));
         assert_eq!(uses[3], ColumnUse::Category(city()));
         assert_eq!(
             uses[4],
-            ColumnUse::NewCategory(NewCategory { name: "Department".into(), display_name: "Avd".into(), kind: Kind::Dropdown })
+            ColumnUse::NewCategory(NewCategory {
+                name: "Department".into(),
+                display_name: "Avd".into(),
+                kind: Kind::Dropdown
+            })
         );
         assert!(matches!(uses[5], ColumnUse::Ignore { .. }));
         assert_eq!(m.unused(&headers(&["Fornavn"])), ["Avd", "By", "notes"]);
@@ -357,7 +381,8 @@ mod tests {
         let m = Mapping::parse(br#"{"columns": {"By": {"category": "9lives", "create": true}}}"#).unwrap();
         let err = resolve(&headers(&["firstname", "lastname", "email", "By"]), &m, &[]).unwrap_err();
         assert!(err.contains("not a valid category name"), "{err}");
-        let m = Mapping::parse(br#"{"columns": {"By": {"category": "City", "create": {"kind": "number"}}}}"#).unwrap();
+        let m = Mapping::parse(br#"{"columns": {"By": {"category": "City", "create": {"kind": "number"}}}}"#)
+            .unwrap();
         let err = resolve(&headers(&["firstname", "lastname", "email", "By"]), &m, &[city()]).unwrap_err();
         assert!(err.contains("exists as dropdown"), "{err}");
     }

@@ -21,8 +21,8 @@ pub use report::Report;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::db::{imports as store, Conn};
 use crate::db::tenants::Tenant;
+use crate::db::{imports as store, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::scim::resource::fold_key;
 

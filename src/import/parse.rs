@@ -73,7 +73,8 @@ fn line_of(bytes: &[u8], at: usize) -> usize {
 /// The line a record starting at byte `at` is on (the csv crate may place a record's start on
 /// the line break before it).
 fn record_line(bytes: &[u8], at: usize) -> usize {
-    let skip = bytes.get(at..).map_or(0, |rest| rest.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count());
+    let skip =
+        bytes.get(at..).map_or(0, |rest| rest.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count());
     line_of(bytes, at + skip)
 }
 
@@ -92,13 +93,17 @@ pub fn detect_delimiter(text: &str) -> u8 {
             _ => {}
         }
     }
-    let best = [b',', b';', b'\t'].into_iter().zip(counts).fold((b',', 0), |acc, (d, n)| {
-        if n > acc.1 {
-            (d, n)
-        } else {
-            acc
-        }
-    });
+    let best =
+        [b',', b';', b'\t'].into_iter().zip(counts).fold(
+            (b',', 0),
+            |acc, (d, n)| {
+                if n > acc.1 {
+                    (d, n)
+                } else {
+                    acc
+                }
+            },
+        );
     best.0
 }
 
@@ -142,13 +147,15 @@ fn push_row(headers: &mut Option<Vec<String>>, rows: &mut Vec<Row>, line: usize,
         return;
     };
     let width = h.len();
-    let extra_fields = (cells.len() > width && cells[width..].iter().any(|c| !c.is_empty())).then_some(cells.len());
+    let extra_fields =
+        (cells.len() > width && cells[width..].iter().any(|c| !c.is_empty())).then_some(cells.len());
     cells.resize(width, String::new());
     rows.push(Row { line, cells, extra_fields });
 }
 
 fn finish(headers: Option<Vec<String>>, rows: Vec<Row>) -> Result<Table, ParseError> {
-    let mut headers = headers.ok_or_else(|| ParseError("the file is empty: expected a header line".into()))?;
+    let mut headers =
+        headers.ok_or_else(|| ParseError("the file is empty: expected a header line".into()))?;
     // Trailing empty header cells (a spreadsheet's stray separators) are not columns.
     while headers.last().is_some_and(String::is_empty) {
         headers.pop();
@@ -171,7 +178,8 @@ fn finish(headers: Option<Vec<String>>, rows: Vec<Row>) -> Result<Table, ParseEr
 }
 
 fn parse_xlsx(bytes: &[u8]) -> Result<Table, ParseError> {
-    let unreadable = |e: calamine::XlsxError| ParseError(format!("the file is not a readable .xlsx workbook: {e}"));
+    let unreadable =
+        |e: calamine::XlsxError| ParseError(format!("the file is not a readable .xlsx workbook: {e}"));
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(unreadable)?;
     let range = book
         .worksheet_range_at(0)
@@ -237,9 +245,13 @@ mod tests {
 
     #[test]
     fn comma_lf_as_google_sheets_exports() {
-        let t = csv(b"firstname,lastname,email\nAda,Lovelace,ada@example.com\nAlan,Turing,alan@example.com\n");
+        let t =
+            csv(b"firstname,lastname,email\nAda,Lovelace,ada@example.com\nAlan,Turing,alan@example.com\n");
         assert_eq!(t.headers, ["firstname", "lastname", "email"]);
-        assert_eq!(cells(&t), [["Ada", "Lovelace", "ada@example.com"], ["Alan", "Turing", "alan@example.com"]]);
+        assert_eq!(
+            cells(&t),
+            [["Ada", "Lovelace", "ada@example.com"], ["Alan", "Turing", "alan@example.com"]]
+        );
         assert_eq!(t.rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 3]);
     }
 
@@ -340,10 +352,13 @@ mod tests {
         assert_eq!(detect(None, &bytes), Format::Xlsx);
         let t = parse(&bytes, Format::Xlsx).unwrap();
         assert_eq!(t.headers, ["firstname", "lastname", "email", "personalid", "Born", "Score"]);
-        assert_eq!(cells(&t), [
-            vec!["Ada", "Lovelace", "ada@example.com", "12345", "1995-12-10", "2.5"],
-            vec!["", "", "alan@example.com", "", "", ""]
-        ]);
+        assert_eq!(
+            cells(&t),
+            [
+                vec!["Ada", "Lovelace", "ada@example.com", "12345", "1995-12-10", "2.5"],
+                vec!["", "", "alan@example.com", "", "", ""]
+            ]
+        );
         assert_eq!(t.rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4]);
     }
 

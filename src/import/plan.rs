@@ -262,13 +262,15 @@ fn read_row(
             ColumnUse::Field(Field::Comment) => v.comment = Some(opt),
             ColumnUse::Field(Field::Position) => v.position = Some(opt),
             ColumnUse::Field(Field::Role) if cell.is_empty() => {}
-            ColumnUse::Field(Field::Role) => match snapshot.roles.iter().find(|(_, k)| *k == fold_key(cell)) {
-                Some((name, _)) => v.role = Some(name.clone()),
-                None => errors.push(format!(
-                    "unknown role {cell:?} (roles: {})",
-                    snapshot.roles.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
-                )),
-            },
+            ColumnUse::Field(Field::Role) => {
+                match snapshot.roles.iter().find(|(_, k)| *k == fold_key(cell)) {
+                    Some((name, _)) => v.role = Some(name.clone()),
+                    None => errors.push(format!(
+                        "unknown role {cell:?} (roles: {})",
+                        snapshot.roles.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                    )),
+                }
+            }
             ColumnUse::Field(Field::TeamId) => match resolve_teams(cell, snapshot.teams) {
                 Ok(ids) => v.teams = ids,
                 Err(e) => errors.push(e),
@@ -279,7 +281,11 @@ fn read_row(
             },
             ColumnUse::NewCategory(n) => {
                 let Some(c) = cats.new.iter_mut().find(|c| c.name == n.name) else { continue };
-                let value = if c.kind == Kind::Dropdown { collect_dropdown(c, cell) } else { category_value(c, cell) };
+                let value = if c.kind == Kind::Dropdown {
+                    collect_dropdown(c, cell)
+                } else {
+                    category_value(c, cell)
+                };
                 match value {
                     Ok(value) => v.categories.push((c.name.clone(), c.display_name.clone(), value)),
                     Err(e) => errors.push(e),
@@ -349,7 +355,8 @@ fn resolve_team(name: &str, teams: &[TeamRow]) -> Result<Option<Uuid>, String> {
             return Ok(Some(id));
         }
     }
-    let by_external: Vec<&TeamRow> = teams.iter().filter(|t| t.external_id.as_deref() == Some(name)).collect();
+    let by_external: Vec<&TeamRow> =
+        teams.iter().filter(|t| t.external_id.as_deref() == Some(name)).collect();
     match by_external.as_slice() {
         [one] => return Ok(Some(one.id)),
         [] => {}
@@ -408,7 +415,8 @@ pub fn category_value(category: &Category, cell: &str) -> Result<Option<Value>, 
 
 /// A number: `12`, `-3.5`, or with a decimal comma (`3,5`). Whole numbers stay integers.
 fn number(cell: &str) -> Option<Value> {
-    let text = if cell.contains(',') && !cell.contains('.') { cell.replacen(',', ".", 1) } else { cell.into() };
+    let text =
+        if cell.contains(',') && !cell.contains('.') { cell.replacen(',', ".", 1) } else { cell.into() };
     if let Ok(i) = text.parse::<i64>() {
         return Some(json!(i));
     }

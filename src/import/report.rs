@@ -29,8 +29,12 @@ pub struct Report {
 fn column_view(header: &str, use_: &ColumnUse) -> Value {
     match use_ {
         ColumnUse::Field(f) => json!({"column": header, "use": "field", "field": f.name()}),
-        ColumnUse::Category(c) => json!({"column": header, "use": "category", "category": c.name, "new": false}),
-        ColumnUse::NewCategory(c) => json!({"column": header, "use": "category", "category": c.name, "new": true}),
+        ColumnUse::Category(c) => {
+            json!({"column": header, "use": "category", "category": c.name, "new": false})
+        }
+        ColumnUse::NewCategory(c) => {
+            json!({"column": header, "use": "category", "category": c.name, "new": true})
+        }
         ColumnUse::Ignore { reason } => json!({"column": header, "use": "ignored", "reason": reason}),
     }
 }
@@ -129,7 +133,7 @@ impl Report {
             Some(w) => w.totals(),
             None => Written::default().totals(),
         };
-        json!({
+        let mut out = json!({
             "tenant": self.tenant,
             "format": match self.format { Format::Csv => "csv", Format::Xlsx => "xlsx" },
             "dry_run": self.options.dry_run,
@@ -145,7 +149,15 @@ impl Report {
             "new_categories": self.new_categories,
             "suspend": self.suspend,
             "rows": self.rows,
-        })
+        });
+        // A refused apply is also an RFC 7644 §3.12 error body, so clients treat it as one.
+        if let Some(why) = &self.refused {
+            out["schemas"] = json!(["urn:ietf:params:scim:api:messages:2.0:Error"]);
+            out["status"] = json!("422");
+            out["scimType"] = json!("invalidValue");
+            out["detail"] = json!(why);
+        }
+        out
     }
 
     /// The report for people: one line per row that is not unchanged, then the totals.
@@ -153,7 +165,11 @@ impl Report {
         let mut out = String::new();
         for c in &self.columns {
             if c["use"] == "ignored" {
-                out.push_str(&format!("column {}: ignored ({})\n", c["column"], c["reason"].as_str().unwrap_or("")));
+                out.push_str(&format!(
+                    "column {}: ignored ({})\n",
+                    c["column"],
+                    c["reason"].as_str().unwrap_or("")
+                ));
             }
         }
         for w in &self.warnings {
@@ -180,10 +196,18 @@ impl Report {
             out.push('\n');
         }
         for s in &self.suspend {
-            out.push_str(&format!("suspend {} {}\n", s["personalid"].as_str().unwrap_or("-"), s["member_id"].as_str().unwrap_or("")));
+            out.push_str(&format!(
+                "suspend {} {}\n",
+                s["personalid"].as_str().unwrap_or("-"),
+                s["member_id"].as_str().unwrap_or("")
+            ));
         }
         for c in &self.new_categories {
-            out.push_str(&format!("new category {} ({})\n", c["name"].as_str().unwrap_or(""), c["kind"].as_str().unwrap_or("")));
+            out.push_str(&format!(
+                "new category {} ({})\n",
+                c["name"].as_str().unwrap_or(""),
+                c["kind"].as_str().unwrap_or("")
+            ));
         }
         let t = &self.totals;
         out.push_str(&format!(

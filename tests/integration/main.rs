@@ -13,6 +13,7 @@ mod errors;
 mod events;
 mod filters;
 mod groups;
+mod import;
 mod patch;
 mod provisioning_log;
 mod support;

@@ -11,6 +11,7 @@ use super::{admin_error, Operator};
 use crate::db;
 use crate::directory::tenants;
 use crate::error::{ScimError, ScimResult};
+use crate::http::response::scim_body;
 use crate::http::AppState;
 use crate::import::{self, Options, Upload};
 
@@ -36,7 +37,9 @@ pub struct Params {
 
 fn multipart_error(e: MultipartError) -> ScimError {
     match e {
-        MultipartError::ContentTypeMissing | MultipartError::ContentTypeParse | MultipartError::ContentTypeIncompatible => {
+        MultipartError::ContentTypeMissing
+        | MultipartError::ContentTypeParse
+        | MultipartError::ContentTypeIncompatible => {
             ScimError::unsupported_media_type("send the file as multipart/form-data with a `file` field")
         }
         other => ScimError::invalid_syntax(format!("the multipart body is malformed: {other}")),
@@ -70,7 +73,9 @@ pub async fn create(
                 let name = field.content_disposition().and_then(|d| d.get_filename()).map(str::to_string);
                 file = Some((name, read_field(&mut field, MAX_FILE_BYTES, "file").await?));
             }
-            Some("mapping") => mapping = Some(read_field(&mut field, MAX_MAPPING_BYTES, "mapping file").await?),
+            Some("mapping") => {
+                mapping = Some(read_field(&mut field, MAX_MAPPING_BYTES, "mapping file").await?)
+            }
             other => {
                 return Err(ScimError::invalid_value(format!(
                     "unknown form field {:?}: send `file` and optionally `mapping`",
@@ -85,7 +90,11 @@ pub async fn create(
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path.into_inner()).await.map_err(admin_error)?;
     let upload = Upload { file_name: name.as_deref(), bytes: &bytes, mapping: mapping.as_deref() };
-    let report = import::run(&mut conn, &tenant, upload, options, state.import_max_rows, state.clock.now()).await?;
-    let mut response = if report.refused.is_some() { HttpResponse::UnprocessableEntity() } else { HttpResponse::Ok() };
-    Ok(response.json(report.json()))
+    let report =
+        import::run(&mut conn, &tenant, upload, options, state.import_max_rows, state.clock.now()).await?;
+    if report.refused.is_some() {
+        // The report, which is then also a SCIM error body (status, scimType, detail).
+        return Ok(scim_body(&mut HttpResponse::UnprocessableEntity(), &report.json()));
+    }
+    Ok(HttpResponse::Ok().json(report.json()))
 }

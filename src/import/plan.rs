@@ -611,3 +611,212 @@ fn update(line: usize, v: Values, m: &ImportMember, snapshot: &Snapshot<'_>) -> 
         reactivates,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::import::mapping::{resolve, Mapping};
+
+    fn cat(kind: Kind, allowed: &[&str]) -> Category {
+        Category {
+            name: "C".into(),
+            name_key: "c".into(),
+            display_name: "C".into(),
+            kind,
+            allowed_values: allowed.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn team(id: u128, ext: Option<&str>, name: &str) -> TeamRow {
+        TeamRow {
+            id: Uuid::from_u128(id),
+            external_id: ext.map(str::to_string),
+            display_name: name.into(),
+            display_name_key: fold_key(name),
+        }
+    }
+
+    fn member(id: u128, origin: &str, pid: &str, email: &str, active: bool) -> ImportMember {
+        ImportMember {
+            id: Uuid::from_u128(id),
+            origin: origin.into(),
+            personal_id: Some(pid.into()),
+            user_name_key: fold_key(email),
+            resource: json!({
+                "userName": email, "name": {"givenName": "A", "familyName": "B", "formatted": "A B"},
+                "displayName": "A B", "emails": [{"value": email, "type": "work", "primary": true}], "active": active
+            }),
+            comment: None,
+            base_role: Some("member".into()),
+            active,
+            status: if active { "provisioned".into() } else { "suspended".into() },
+        }
+    }
+
+    fn rows(lines: &[&[&str]]) -> Vec<Row> {
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, cells)| Row {
+                line: i + 2,
+                cells: cells.iter().map(|c| c.to_string()).collect(),
+                extra_fields: None,
+            })
+            .collect()
+    }
+
+    fn run(headers: &[&str], lines: &[&[&str]], members: &[ImportMember], sync: bool) -> Plan {
+        let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+        let uses = resolve(&headers, &Mapping::default(), &[]).unwrap();
+        let roles =
+            vec![("editor".to_string(), "editor".to_string()), ("member".to_string(), "member".to_string())];
+        let teams = vec![team(1, Some("T-1"), "Sales")];
+        let snapshot =
+            Snapshot { roles: &roles, default_role: "member", teams: &teams, members, member_groups: &[] };
+        plan(&rows(lines), &uses, &snapshot, sync)
+    }
+
+    #[test]
+    fn category_values_by_kind() {
+        assert_eq!(category_value(&cat(Kind::Text, &[]), "x").unwrap(), Some(json!("x")));
+        assert_eq!(category_value(&cat(Kind::Text, &[]), "").unwrap(), None);
+        assert_eq!(category_value(&cat(Kind::Dropdown, &["Oslo"]), "OSLO").unwrap(), Some(json!("Oslo")));
+        assert!(category_value(&cat(Kind::Dropdown, &["Oslo"]), "Rome")
+            .unwrap_err()
+            .contains("allowed values (Oslo)"));
+        assert_eq!(category_value(&cat(Kind::Number, &[]), "12").unwrap(), Some(json!(12)));
+        assert_eq!(category_value(&cat(Kind::Number, &[]), "2,5").unwrap(), Some(json!(2.5)));
+        assert_eq!(category_value(&cat(Kind::Number, &[]), "3.0").unwrap(), Some(json!(3)));
+        assert!(category_value(&cat(Kind::Number, &[]), "NaN").is_err());
+        assert!(category_value(&cat(Kind::Number, &[]), "12 kg").is_err());
+        assert_eq!(category_value(&cat(Kind::Date, &[]), "2024-02-29").unwrap(), Some(json!("2024-02-29")));
+        assert_eq!(category_value(&cat(Kind::Date, &[]), "01.03.2024").unwrap(), Some(json!("2024-03-01")));
+        assert!(category_value(&cat(Kind::Date, &[]), "2023-02-29").is_err());
+        assert_eq!(category_value(&cat(Kind::Boolean, &[]), "Yes").unwrap(), Some(json!(true)));
+        assert_eq!(category_value(&cat(Kind::Boolean, &[]), "0").unwrap(), Some(json!(false)));
+        assert!(category_value(&cat(Kind::Boolean, &[]), "maybe").unwrap_err().contains("not a boolean"));
+    }
+
+    #[test]
+    fn teams_by_id_external_id_and_name() {
+        let teams = vec![
+            team(1, Some("T-1"), "Sales"),
+            team(2, None, "Audit, North"),
+            team(3, Some("X"), "A"),
+            team(4, Some("X"), "B"),
+        ];
+        let id1 = Uuid::from_u128(1).to_string();
+        assert_eq!(resolve_teams(&id1, &teams).unwrap(), [Uuid::from_u128(1)]);
+        assert_eq!(resolve_teams("T-1", &teams).unwrap(), [Uuid::from_u128(1)]);
+        assert_eq!(resolve_teams("audit, north", &teams).unwrap(), [Uuid::from_u128(2)]);
+        assert_eq!(resolve_teams("sales, a, T-1", &teams).unwrap(), [Uuid::from_u128(1), Uuid::from_u128(3)]);
+        assert!(resolve_teams("X", &teams).unwrap_err().contains("several groups"));
+        assert!(resolve_teams("Sales, Nope", &teams).unwrap_err().contains("unknown team \"Nope\""));
+        assert!(resolve_teams("", &teams).unwrap().is_empty());
+    }
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b.no", "first.last+tag@sub.example.com"] {
+            assert!(valid_email(ok), "{ok}");
+        }
+        for bad in ["", "a", "a@b", "@b.no", "a@@b.no", "a b@c.no", "a@b.no.", "a@.no"] {
+            assert!(!valid_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rows_are_created_updated_unchanged_skipped_or_in_error() {
+        let existing = [
+            member(10, "import", "p1", "one@x.no", true),
+            member(11, "scim", "s1", "scim@x.no", true),
+            member(12, "import", "p2", "two@x.no", true),
+            member(15, "import", "p5", "five@x.no", true),
+        ];
+        let p = run(
+            &["firstname", "lastname", "email", "personalid", "role", "teamid"],
+            &[
+                &["A", "B", "one@x.no", "p1", "", ""],
+                &["A", "C", "two@x.no", "p2", "", ""],
+                &["N", "N", "new@x.no", "", "Editor", "Sales"],
+                &["S", "S", "scim@x.no", "x9", "", ""],
+                &["E", "E", "e@x.no", "", "boss", "Nowhere"],
+                &["D", "D", "new@x.no", "other", "", ""],
+                &["T", "T", "five@x.no", "p3", "", ""],
+            ],
+            &existing,
+            false,
+        );
+        let actions: Vec<&str> = p.rows.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(actions, ["unchanged", "update", "create", "skipped", "error", "error", "error"]);
+        assert_eq!(p.rows[1].changes, ["lastname"]);
+        assert_eq!(p.rows[1].changed_attributes, ["displayName", "name"]);
+        let created = p.rows[2].desired.as_ref().unwrap();
+        assert_eq!(created.base_role.as_deref(), Some("editor"));
+        assert_eq!(created.join, [Uuid::from_u128(1)]);
+        assert_eq!(created.personal_id, "new@x.no");
+        assert_eq!(p.rows[3].member_id, Some(Uuid::from_u128(11)));
+        assert_eq!(
+            p.rows[4].reason.as_deref(),
+            Some("unknown role \"boss\" (roles: editor, member); unknown team \"Nowhere\" (use a group id, externalId or displayName)")
+        );
+        assert_eq!(p.rows[5].reason.as_deref(), Some("email is also on line 4"));
+        assert_eq!(
+            p.rows[6].reason.as_deref(),
+            Some("email is the userName of an imported member with personalid \"p5\"")
+        );
+    }
+
+    #[test]
+    fn sync_suspends_only_active_imported_members_absent_from_the_file() {
+        let existing = [
+            member(10, "import", "p1", "one@x.no", true),
+            member(11, "scim", "s1", "scim@x.no", true),
+            member(12, "import", "p2", "two@x.no", true),
+            member(13, "import", "p3", "three@x.no", false),
+            member(14, "import", "p4", "four@x.no", true),
+        ];
+        // p4's row is in error but present: a typo must not suspend anyone.
+        let p = run(
+            &["firstname", "lastname", "email", "personalid"],
+            &[&["A", "B", "one@x.no", "p1"], &["", "B", "four@x.no", "p4"]],
+            &existing,
+            true,
+        );
+        assert_eq!(
+            p.suspend,
+            [Suspension { member_id: Uuid::from_u128(12), personal_id: Some("p2".into()) }]
+        );
+        let p = run(
+            &["firstname", "lastname", "email", "personalid"],
+            &[&["A", "B", "one@x.no", "p1"]],
+            &existing,
+            false,
+        );
+        assert!(p.suspend.is_empty());
+    }
+
+    #[test]
+    fn new_dropdowns_collect_the_values_of_the_file() {
+        let headers: Vec<String> =
+            ["firstname", "lastname", "email", "By"].iter().map(|s| s.to_string()).collect();
+        let mapping =
+            Mapping::parse(br#"{"columns": {"By": {"category": "City", "create": {"kind": "dropdown"}}}}"#)
+                .unwrap();
+        let uses = resolve(&headers, &mapping, &[]).unwrap();
+        let snapshot =
+            Snapshot { roles: &[], default_role: "member", teams: &[], members: &[], member_groups: &[] };
+        let lines: &[&[&str]] = &[
+            &["A", "A", "a@x.no", "Oslo"],
+            &["B", "B", "b@x.no", "oslo"],
+            &["C", "C", "c@x.no", "Bergen"],
+            &["D", "D", "d@x.no", ""],
+        ];
+        let p = plan(&rows(lines), &uses, &snapshot, false);
+        assert_eq!(p.new_categories[0].allowed_values, ["Oslo", "Bergen"]);
+        let city = |i: usize| p.rows[i].desired.as_ref().unwrap().resource.get(USER_EXTENSION).cloned();
+        assert_eq!(city(1), Some(json!({"City": "Oslo"})));
+        assert_eq!(city(3), None);
+    }
+}

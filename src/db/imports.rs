@@ -35,23 +35,28 @@ pub struct ImportMember {
     pub active: bool,
     /// Lifecycle status.
     pub status: String,
+    /// Lower-cased email values.
+    pub email_keys: Vec<Option<String>>,
 }
 
 /// Non-removed members of the tenant that an import of these keys can touch: every member from
-/// an import (for `--sync`), and any member holding one of the personal ids or folded userNames.
+/// an import (for `--sync`), and any member holding one of the personal ids, or one of the
+/// folded emails as its userName or among its emails.
 pub async fn members(
     conn: &mut Conn,
     tenant_id: Uuid,
     personal_ids: &[String],
     user_name_keys: &[String],
 ) -> QueryResult<Vec<ImportMember>> {
+    let email_keys: Vec<Option<&str>> = user_name_keys.iter().map(|k| Some(k.as_str())).collect();
     users::table
         .filter(users::tenant_id.eq(tenant_id).and(users::status.ne(status::REMOVED)))
         .filter(
             users::origin
                 .eq("import")
                 .or(users::personal_id.eq_any(personal_ids))
-                .or(users::user_name_key.eq_any(user_name_keys)),
+                .or(users::user_name_key.eq_any(user_name_keys))
+                .or(users::email_keys.overlaps_with(&email_keys)),
         )
         .select(ImportMember::as_select())
         .order(users::id)

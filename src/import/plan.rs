@@ -168,6 +168,14 @@ pub fn plan(rows: &[Row], uses: &[ColumnUse], snapshot: &Snapshot<'_>, sync: boo
         snapshot.members.iter().filter_map(|m| m.personal_id.as_deref().map(|p| (p, m))).collect();
     let by_key: HashMap<&str, &ImportMember> =
         snapshot.members.iter().map(|m| (m.user_name_key.as_str(), m)).collect();
+    // Members the import does not own, by any of their emails (a SCIM member whose userName is
+    // not its email is still the same person).
+    let by_email: HashMap<&str, &ImportMember> = snapshot
+        .members
+        .iter()
+        .filter(|m| m.origin != "import")
+        .flat_map(|m| m.email_keys.iter().flatten().map(move |k| (k.as_str(), m)))
+        .collect();
     let mut seen_pid: HashMap<String, usize> = HashMap::new();
     let mut seen_key: HashMap<String, usize> = HashMap::new();
     let mut present: BTreeSet<String> = BTreeSet::new();
@@ -191,7 +199,8 @@ pub fn plan(rows: &[Row], uses: &[ColumnUse], snapshot: &Snapshot<'_>, sync: boo
                 } else {
                     seen_pid.insert(v.personal_id.clone(), row.line);
                     seen_key.insert(key.clone(), row.line);
-                    match_member(row.line, v, &key, &by_pid, &by_key, snapshot)
+                    let holder = by_key.get(key.as_str()).or_else(|| by_email.get(key.as_str())).copied();
+                    match_member(row.line, v, holder, &by_pid, snapshot)
                 }
             }
         };
@@ -448,13 +457,11 @@ fn boolean(cell: &str) -> Option<bool> {
 fn match_member(
     line: usize,
     v: Values,
-    key: &str,
+    holder: Option<&ImportMember>,
     by_pid: &HashMap<&str, &ImportMember>,
-    by_key: &HashMap<&str, &ImportMember>,
     snapshot: &Snapshot<'_>,
 ) -> RowPlan {
     let pid = Some(v.personal_id.clone());
-    let holder = by_key.get(key).copied();
     let existing = match by_pid.get(v.personal_id.as_str()).copied() {
         Some(m) => Some(m),
         None => match holder {
@@ -482,7 +489,7 @@ fn match_member(
             };
         }
         if holder.is_some_and(|h| h.id != m.id) {
-            return error_row(line, pid, "email is already the userName of another member".into());
+            return error_row(line, pid, "email already belongs to another member".into());
         }
         return update(line, v, m, snapshot);
     }
@@ -651,6 +658,7 @@ mod tests {
             base_role: Some("member".into()),
             active,
             status: if active { "provisioned".into() } else { "suspended".into() },
+            email_keys: vec![Some(fold_key(email))],
         }
     }
 

@@ -64,6 +64,15 @@ pub async fn members(
         .await
 }
 
+/// Serialise imports of one tenant: a transaction-level advisory lock, released at commit.
+pub async fn lock_tenant_imports(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('roster-import:' || $1::text))")
+        .bind::<SqlUuid, _>(tenant_id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// (member, group) pairs of the direct group memberships of the given members.
 pub async fn direct_groups(
     conn: &mut Conn,

@@ -19,6 +19,7 @@ mod report;
 pub use report::Report;
 
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
 use crate::db::tenants::Tenant;
@@ -71,10 +72,32 @@ pub async fn run(
         Some(bytes) => mapping::Mapping::parse(bytes).map_err(ScimError::invalid_value)?,
         None => mapping::Mapping::default(),
     };
-    let categories = catalog::load(conn, tenant.id).await?;
-    let uses = mapping::resolve(&table.headers, &mapping, &categories).map_err(ScimError::invalid_value)?;
+    if options.dry_run {
+        return plan_and_apply(conn, tenant, &table, format, &mapping, options, now).await;
+    }
+    // An apply reads the tenant's state and writes in one transaction, behind a per-tenant lock,
+    // so the plan it writes is the plan of the state it sees and two imports never interleave.
+    conn.transaction::<_, ScimError, _>(async |conn| {
+        store::lock_tenant_imports(conn, tenant.id).await?;
+        plan_and_apply(conn, tenant, &table, format, &mapping, options, now).await
+    })
+    .await
+}
 
-    let (pids, keys) = identity_keys(&table, &uses);
+/// Read the tenant's state, plan, and apply unless it is a dry run or refused.
+async fn plan_and_apply(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    table: &parse::Table,
+    format: parse::Format,
+    mapping: &mapping::Mapping,
+    options: Options,
+    now: DateTime<Utc>,
+) -> ScimResult<Report> {
+    let categories = catalog::load(conn, tenant.id).await?;
+    let uses = mapping::resolve(&table.headers, mapping, &categories).map_err(ScimError::invalid_value)?;
+
+    let (pids, keys) = identity_keys(table, &uses);
     let members = store::members(conn, tenant.id, &pids, &keys).await?;
     let member_ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
     let member_groups = store::direct_groups(conn, tenant.id, &member_ids).await?;
@@ -90,7 +113,7 @@ pub async fn run(
     };
     let mut plan = plan::plan(&table.rows, &uses, &snapshot, options.sync);
 
-    let mut report = Report::new(tenant, format, options, &table.headers, &uses, &mapping);
+    let mut report = Report::new(tenant, format, options, &table.headers, &uses, mapping);
     let errors = plan.count(plan::Action::Error);
     let written = if options.dry_run {
         None

@@ -58,6 +58,11 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_BULK_MAX_PAYLOAD_BYTES", default_value_t = 1_048_576, global = true)]
     pub bulk_max_payload_bytes: usize,
 
+    /// Most data rows one member import may have; larger files are refused before anything
+    /// is written.
+    #[arg(long, env = "ROSTER_IMPORT_MAX_ROWS", default_value_t = 10_000, global = true)]
+    pub import_max_rows: usize,
+
     /// Page size used when a list request gives no `count`.
     #[arg(long, env = "ROSTER_DEFAULT_PAGE_SIZE", default_value_t = 100, global = true)]
     pub default_page_size: u32,
@@ -134,6 +139,9 @@ impl Settings {
         }
         if self.bulk_max_operations == 0 {
             return Err(ConfigError("ROSTER_BULK_MAX_OPERATIONS must be at least 1".into()));
+        }
+        if self.import_max_rows == 0 {
+            return Err(ConfigError("ROSTER_IMPORT_MAX_ROWS must be at least 1".into()));
         }
         if self.bulk_max_payload_bytes < 1024 {
             return Err(ConfigError("ROSTER_BULK_MAX_PAYLOAD_BYTES must be at least 1024".into()));

@@ -1,11 +1,13 @@
-//! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`, `admin-token`, `webhook`, `log`. Each command uses the
-//! same database as the server (starting the private cluster when needed) and prints results
-//! for people, or one JSON object with `--json`.
+//! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`, `admin-token`, `webhook`, `log`,
+//! `import`. Each command uses the same database as the server (starting the private cluster when
+//! needed) and prints results for people, or one JSON object with `--json`.
 
 mod admin_token;
+mod import;
 mod log;
 
 pub use admin_token::AdminTokenCommand;
+pub use import::{ImportCommand, MembersArgs};
 pub use log::LogArgs;
 
 use chrono::Utc;
@@ -55,6 +57,9 @@ pub enum Command {
     Webhook(WebhookCommand),
     /// Show a tenant's provisioning log, newest first.
     Log(LogArgs),
+    /// Import members from a spreadsheet (CSV or XLSX).
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
 /// `roster webhook ...`
@@ -408,6 +413,7 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
         Command::AdminToken(command) => admin_token::run(conn, &key, command, now).await?,
         Command::Webhook(command) => webhook(conn, &key, command, now).await?,
         Command::Log(args) => log::run(conn, args).await?,
+        Command::Import(command) => import::run(conn, command, settings.import_max_rows).await?,
         Command::Serve | Command::Migrate => {}
     }
     Ok(())

@@ -123,7 +123,7 @@ diesel::table! {
         tenant_id -> Uuid,
         id -> Uuid,
         at -> Timestamptz,
-        connection_id -> Uuid,
+        connection_id -> Nullable<Uuid>,
         request_id -> Text,
         method -> Text,
         resource_type -> Nullable<Text>,
@@ -134,6 +134,7 @@ diesel::table! {
         detail -> Nullable<Text>,
         latency_ms -> Float8,
         rules -> Array<Nullable<Text>>,
+        source -> Text,
     }
 }
 

@@ -46,6 +46,8 @@ pub enum EventKind {
     /// A member of a non-SSO tenant who never joined was created, restored or reactivated: the
     /// application that sends invitations should send one.
     MemberInvitationNeeded,
+    /// A member import was applied (subject: the import id).
+    ImportCompleted,
 }
 
 impl EventKind {
@@ -64,6 +66,7 @@ impl EventKind {
             EventKind::MembershipRemoved => "membership.removed",
             EventKind::RoleChanged => "role.changed",
             EventKind::MemberInvitationNeeded => "member.invitation_needed",
+            EventKind::ImportCompleted => "import.completed",
         }
     }
 }
@@ -146,6 +149,11 @@ impl NewEvent {
     /// A member's effective role changed from `from` to `to` (either may be none).
     pub fn role_changed(member: Uuid, from: Option<&str>, to: Option<&str>) -> Self {
         Self::new(EventKind::RoleChanged, member, json!({"member_id": member, "from": from, "to": to}))
+    }
+
+    /// A member import was applied; `totals` counts what it wrote.
+    pub fn import_completed(import: Uuid, totals: Value) -> Self {
+        Self::new(EventKind::ImportCompleted, import, json!({"import_id": import, "totals": totals}))
     }
 }
 

@@ -48,6 +48,8 @@ pub struct AppState {
     pub recorder: Recorder,
     /// The operator credential of the admin API, when configured.
     pub admin_token: Option<admin::OperatorKey>,
+    /// Most data rows one member import may have.
+    pub import_max_rows: usize,
 }
 
 impl std::fmt::Debug for AppState {

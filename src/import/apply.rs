@@ -11,10 +11,11 @@ use super::plan::{Action, Plan};
 use crate::db::imports::{self as store, NewMember};
 use crate::db::provisioning_log::{self as log, Entry, SOURCE_IMPORT};
 use crate::db::users::UserColumns;
-use crate::db::{events, Conn};
+use crate::db::{events, positions, Conn};
 use crate::directory::db_precision;
 use crate::error::{ScimError, ScimResult};
 use crate::events::NewEvent;
+use crate::scim::roles::attribute_text;
 
 /// What an apply wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,6 +81,11 @@ pub async fn apply(
         let mut new_members = Vec::new();
         let mut joins = Vec::new();
         let mut touched = Vec::new();
+        let mut created = std::collections::HashSet::new();
+        // The same rules as a SCIM write: invitations in non-SSO tenants, positions from the
+        // tenant's position source, no `role.changed` for a member's first role.
+        let invite = !crate::db::tenants::sso(conn, tenant).await?;
+        let position_source = crate::db::roles::settings(conn, tenant).await?.position_source;
         for row in &plan.rows {
             let (Some(id), Some(d)) = (row.member_id, &row.desired) else { continue };
             let columns = UserColumns::from_resource(d.resource.clone(), &d.status);
@@ -100,6 +106,10 @@ pub async fn apply(
                         last_modified: now,
                     });
                     member_events.push(NewEvent::member_created(id, true, false));
+                    if invite {
+                        member_events.push(NewEvent::invitation_needed(id));
+                    }
+                    created.insert(id);
                     log_rows.push(entry(tenant, import_id, now, Some(id), "import: create".into(), 201));
                     written.created += 1;
                 }
@@ -129,6 +139,14 @@ pub async fn apply(
             }
         }
         store::insert_members(conn, &new_members).await?;
+        for row in &plan.rows {
+            if let (Some(id), Some(d), Action::Create | Action::Update) =
+                (row.member_id, &row.desired, &row.action)
+            {
+                let position = attribute_text(&d.resource, &position_source);
+                positions::assign(conn, tenant, id, position.as_deref(), now).await?;
+            }
+        }
         let suspend: Vec<Uuid> = plan.suspend.iter().map(|s| s.member_id).collect();
         if !suspend.is_empty() {
             written.suspended = store::suspend(conn, tenant, &suspend, now).await?;
@@ -149,12 +167,13 @@ pub async fn apply(
         member_events
             .extend(added.iter().map(|a| NewEvent::membership(true, a.group_id, a.member_id, "User")));
         let changes = store::recompute_roles(conn, tenant, &touched).await?;
-        written.roles_changed = changes.len();
-        member_events.extend(
-            changes
-                .iter()
-                .map(|c| NewEvent::role_changed(c.member_id, c.old_role.as_deref(), c.new_role.as_deref())),
-        );
+        let role_events: Vec<NewEvent> = changes
+            .iter()
+            .filter(|c| !created.contains(&c.member_id))
+            .map(|c| NewEvent::role_changed(c.member_id, c.old_role.as_deref(), c.new_role.as_deref()))
+            .collect();
+        written.roles_changed = role_events.len();
+        member_events.extend(role_events);
         // An import that changes nothing tells nobody anything.
         if written.changed_anything() {
             member_events.push(NewEvent::import_completed(import_id, written.totals()));

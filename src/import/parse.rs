@@ -70,12 +70,29 @@ fn line_of(bytes: &[u8], at: usize) -> usize {
     bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
-/// The line a record starting at byte `at` is on (the csv crate may place a record's start on
-/// the line break before it).
-fn record_line(bytes: &[u8], at: usize) -> usize {
-    let skip =
-        bytes.get(at..).map_or(0, |rest| rest.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count());
-    line_of(bytes, at + skip)
+/// Line numbers of records, counted incrementally (records come in file order), so a file of n
+/// lines costs O(n), not O(n²).
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: usize,
+}
+
+impl LineCounter<'_> {
+    /// The line a record starting at byte `at` is on (the csv crate may place a record's start
+    /// on the line break before it).
+    fn record_line(&mut self, at: usize) -> usize {
+        let at = at.min(self.bytes.len());
+        let skip = self.bytes[at..].iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+        let target = at + skip;
+        if target >= self.at {
+            self.line += self.bytes[self.at..target].iter().filter(|&&b| b == b'\n').count();
+            self.at = target;
+            self.line
+        } else {
+            line_of(self.bytes, target)
+        }
+    }
 }
 
 /// The delimiter of a CSV file: the most frequent of `,`, `;` and tab outside quotes in the
@@ -124,13 +141,14 @@ fn parse_csv(bytes: &[u8]) -> Result<Table, ParseError> {
         .from_reader(text.as_bytes());
     let mut headers: Option<Vec<String>> = None;
     let mut rows = Vec::new();
+    let mut lines = LineCounter { bytes: text.as_bytes(), at: 0, line: 1 };
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| line_of(text.as_bytes(), p.byte() as usize));
             ParseError(format!("line {line}: the CSV is malformed ({e}); check its quotes"))
         })?;
         // Counted from the byte offset: the csv crate's line count skips newlines inside quotes.
-        let line = record.position().map_or(0, |p| record_line(text.as_bytes(), p.byte() as usize));
+        let line = record.position().map_or(0, |p| lines.record_line(p.byte() as usize));
         let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
         push_row(&mut headers, &mut rows, line, cells);
     }

@@ -3,7 +3,7 @@
 //! categories to create; and with `--sync`, the imported members to suspend. Pure: the tenant's
 //! state comes in as data, so a dry run and an apply compute exactly the same plan.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -176,6 +176,7 @@ pub fn plan(rows: &[Row], uses: &[ColumnUse], snapshot: &Snapshot<'_>, sync: boo
         .filter(|m| m.origin != "import")
         .flat_map(|m| m.email_keys.iter().flatten().map(move |k| (k.as_str(), m)))
         .collect();
+    let groups: HashSet<(Uuid, Uuid)> = snapshot.member_groups.iter().copied().collect();
     let mut seen_pid: HashMap<String, usize> = HashMap::new();
     let mut seen_key: HashMap<String, usize> = HashMap::new();
     let mut present: BTreeSet<String> = BTreeSet::new();
@@ -200,7 +201,7 @@ pub fn plan(rows: &[Row], uses: &[ColumnUse], snapshot: &Snapshot<'_>, sync: boo
                     seen_pid.insert(v.personal_id.clone(), row.line);
                     seen_key.insert(key.clone(), row.line);
                     let holder = by_key.get(key.as_str()).or_else(|| by_email.get(key.as_str())).copied();
-                    match_member(row.line, v, holder, &by_pid, snapshot)
+                    match_member(row.line, v, holder, &by_pid, &groups, snapshot)
                 }
             }
         };
@@ -459,6 +460,7 @@ fn match_member(
     v: Values,
     holder: Option<&ImportMember>,
     by_pid: &HashMap<&str, &ImportMember>,
+    groups: &HashSet<(Uuid, Uuid)>,
     snapshot: &Snapshot<'_>,
 ) -> RowPlan {
     let pid = Some(v.personal_id.clone());
@@ -491,7 +493,7 @@ fn match_member(
         if holder.is_some_and(|h| h.id != m.id) {
             return error_row(line, pid, "email already belongs to another member".into());
         }
-        return update(line, v, m, snapshot);
+        return update(line, v, m, groups);
     }
     let base_role = Some(v.role.clone().unwrap_or_else(|| snapshot.default_role.to_string()));
     let desired = Desired {
@@ -548,7 +550,7 @@ fn text_at<'a>(r: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
     rest.iter().try_fold(r.get(*first)?, |v, k| v.get(k))
 }
 
-fn update(line: usize, v: Values, m: &ImportMember, snapshot: &Snapshot<'_>) -> RowPlan {
+fn update(line: usize, v: Values, m: &ImportMember, groups: &HashSet<(Uuid, Uuid)>) -> RowPlan {
     let old = m.resource.as_object().cloned().unwrap_or_default();
     let new = build_resource(old.clone(), &v);
     let mut changes = Vec::new();
@@ -579,9 +581,7 @@ fn update(line: usize, v: Values, m: &ImportMember, snapshot: &Snapshot<'_>) -> 
     if base_role != m.base_role {
         changes.push("role".into());
     }
-    let current: BTreeSet<Uuid> =
-        snapshot.member_groups.iter().filter(|(mm, _)| *mm == m.id).map(|(_, g)| *g).collect();
-    let join: Vec<Uuid> = v.teams.iter().copied().filter(|g| !current.contains(g)).collect();
+    let join: Vec<Uuid> = v.teams.iter().copied().filter(|g| !groups.contains(&(m.id, *g))).collect();
     if !join.is_empty() {
         changes.push("teams".into());
     }

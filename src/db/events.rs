@@ -17,14 +17,20 @@ use crate::events::NewEvent;
 /// The first key of the advisory locks that order events per subject ("RSEV").
 const SUBJECT_LOCK_CLASS: i32 = 0x5253_4556;
 
+/// Subjects share this many lock buckets (a power of two). A subject always maps to the same
+/// bucket, which is all ordering needs; bounding the buckets bounds the locks one transaction
+/// holds, so an import of 10,000 members cannot exhaust PostgreSQL's shared lock table
+/// (`max_locks_per_transaction`), at the price of rare waits between unrelated writers.
+const SUBJECT_LOCK_BUCKETS: i32 = 256;
+
 /// The PostgreSQL channel notified (at commit) by every transaction that wrote events; the
 /// dispatchers of every Roster process `LISTEN` on it to deliver at once instead of at their
 /// next poll.
 pub const NOTIFY_CHANNEL: &str = "roster_events";
 
 /// Write events (in the caller's transaction) and a pending delivery for each of the tenant's
-/// active webhooks. Before drawing ids, take a transaction-level advisory lock per subject (in
-/// key order, so writers cannot deadlock on them): a later transaction about the same subject
+/// active webhooks. Before drawing ids, take a transaction-level advisory lock per subject's
+/// bucket (in key order, so writers cannot deadlock on them): a later transaction about the same subject
 /// waits for this one to commit, so per subject, id order is commit order and a dispatcher never
 /// sees event N+1 committed while event N is still invisible. Also queues a notification on
 /// [`NOTIFY_CHANNEL`], which PostgreSQL delivers to listeners only if and when the transaction
@@ -43,11 +49,12 @@ pub async fn insert(
     let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
     diesel::sql_query(
         "SELECT pg_advisory_xact_lock($1, k) FROM \
-         (SELECT DISTINCT hashtext($2::text || s::text) AS k FROM unnest($3::uuid[]) AS s ORDER BY k) AS keys",
+         (SELECT DISTINCT hashtext($2::text || s::text) & ($4 - 1) AS k FROM unnest($3::uuid[]) AS s ORDER BY k) AS keys",
     )
     .bind::<Integer, _>(SUBJECT_LOCK_CLASS)
     .bind::<Text, _>(tenant_id.to_string())
     .bind::<Array<SqlUuid>, _>(&subjects)
+    .bind::<Integer, _>(SUBJECT_LOCK_BUCKETS)
     .execute(conn)
     .await?;
     diesel::sql_query(

@@ -253,6 +253,9 @@ pub struct Translator<'a> {
     registry: &'a Registry,
     kind: ResourceKind,
     sql: &'a mut Sql,
+    /// The placeholder of the tenant id, when the statement binds it: lets a condition walk the
+    /// group tree once instead of once per row.
+    tenant: Option<String>,
 }
 
 /// Where attribute paths are looked up: the resource, or one element of a multi-valued attribute.
@@ -304,7 +307,13 @@ fn sql_op(op: CompareOp) -> &'static str {
 impl<'a> Translator<'a> {
     /// A translator writing binds into `sql`.
     pub fn new(registry: &'a Registry, kind: ResourceKind, sql: &'a mut Sql) -> Self {
-        Translator { registry, kind, sql }
+        Translator { registry, kind, sql, tenant: None }
+    }
+
+    /// Tell the translator the placeholder holding the statement's tenant id (`r.tenant_id`).
+    pub fn with_tenant(mut self, placeholder: &str) -> Self {
+        self.tenant = Some(placeholder.to_string());
+        self
     }
 
     /// Translate a whole filter into a condition on `r`.
@@ -366,6 +375,16 @@ impl<'a> Translator<'a> {
                 ))
             }
             (ResourceKind::User, None, "groups") => {
+                // `groups.value eq "<id>"` (the membership probe): everyone the group's
+                // assignments reach, computed once by walking down the tree, rather than every
+                // user's groups walked up. Same set: a user is in G's effective members exactly
+                // when G is among the user's direct or indirect groups.
+                if let (Some(t), Some(group)) = (self.tenant.clone(), group_id_equality(cond)) {
+                    let p = self.sql.bind(Bind::Uuid(group));
+                    return Ok(format!(
+                        "r.id IN (SELECT em.member_id FROM roster_group_effective_members({t}, {p}) em)"
+                    ));
+                }
                 let g = self.sql.alias("g");
                 let inner = self.node(cond, Scope::Groups(&g))?;
                 Ok(format!(
@@ -613,6 +632,18 @@ fn present(column: &Column) -> String {
 }
 
 /// The value of a top-level `value eq "..."` conjunct of an element filter, if there is one.
+/// `value eq "<uuid>"` inside `groups`: the group id it names.
+fn group_id_equality(f: &Filter) -> Option<Uuid> {
+    match f {
+        Filter::Compare { path, op: CompareOp::Eq, value: CompValue::String(v) }
+            if path.sub.is_none() && path.urn.is_none() && path.name.eq_ignore_ascii_case("value") =>
+        {
+            Uuid::parse_str(v).ok()
+        }
+        _ => None,
+    }
+}
+
 fn email_equality(f: &Filter) -> Option<&str> {
     match f {
         Filter::Compare { path, op: CompareOp::Eq, value: CompValue::String(v) }

@@ -118,7 +118,7 @@ fn build(
     let t = sql.bind(Bind::Uuid(tenant));
     let mut conditions = format!("r.tenant_id = {t}{visible}");
     if let Some(f) = filter {
-        let cond = Translator::new(registry, kind, &mut sql).filter(f)?;
+        let cond = Translator::new(registry, kind, &mut sql).with_tenant(&t).filter(f)?;
         conditions.push_str(&format!(" AND {cond}"));
     }
     let count_sql = format!("SELECT count(*) AS n FROM {table} r WHERE {conditions}");

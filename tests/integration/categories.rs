@@ -476,7 +476,10 @@ async fn admin_api_defines_changes_and_deletes_categories() {
         .await
         .assert_error(400, Some("invalidValue"));
     let schema = app.get(&format!("/Schemas/{EXT}")).await;
-    assert_eq!(schema_attribute(&schema.body, "City")["canonicalValues"], json!(["bergen", "Oslo", "Stavanger"]));
+    assert_eq!(
+        schema_attribute(&schema.body, "City")["canonicalValues"],
+        json!(["bergen", "Oslo", "Stavanger"])
+    );
 
     // Delete clears the values (versions bumped) and the attribute disappears.
     let before = app.get(&format!("/Users/{}", ids[0])).await;

@@ -75,6 +75,8 @@ pub struct Principal {
 pub struct SigningKey {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The secret itself, only ever used as HKDF input key material ([`SigningKey::derive`]).
+    secret: std::sync::Arc<[u8]>,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -86,7 +88,23 @@ impl std::fmt::Debug for SigningKey {
 impl SigningKey {
     /// A key from secret bytes.
     pub fn from_secret(secret: &[u8]) -> Self {
-        SigningKey { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+        SigningKey {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            secret: secret.into(),
+        }
+    }
+
+    /// A 32-byte key for another purpose, derived from this secret with HKDF-SHA256 under a
+    /// `label` naming that purpose (distinct labels give independent keys; the secret itself
+    /// never leaves this type).
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
+        hkdf::Hkdf::<sha2::Sha256>::new(Some(b"roster"), &self.secret)
+            .expand(label.as_bytes(), &mut out)
+            .unwrap_or_else(|_| unreachable!());
+        out
     }
 
     /// The configured secret if given, otherwise the one kept in `data_dir/signing-key`,

@@ -58,6 +58,11 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_BULK_MAX_PAYLOAD_BYTES", default_value_t = 1_048_576, global = true)]
     pub bulk_max_payload_bytes: usize,
 
+    /// Most data rows one member import may have; larger files are refused before anything
+    /// is written.
+    #[arg(long, env = "ROSTER_IMPORT_MAX_ROWS", default_value_t = 10_000, global = true)]
+    pub import_max_rows: usize,
+
     /// Page size used when a list request gives no `count`.
     #[arg(long, env = "ROSTER_DEFAULT_PAGE_SIZE", default_value_t = 100, global = true)]
     pub default_page_size: u32,
@@ -87,6 +92,11 @@ pub struct Settings {
     /// Milliseconds between two polls of the event outbox by `roster serve`'s dispatcher.
     #[arg(long, env = "ROSTER_EVENTS_POLL_MS", default_value_t = 500, global = true)]
     pub events_poll_ms: u64,
+
+    /// PEM file of extra CA certificates trusted for https:// event receivers (besides the
+    /// built-in webpki roots), e.g. a private CA.
+    #[arg(long, env = "ROSTER_WEBHOOK_CA_FILE", global = true)]
+    pub webhook_ca_file: Option<PathBuf>,
 
     /// Log format: `pretty` for a terminal, `json` for collectors.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
@@ -129,6 +139,9 @@ impl Settings {
         }
         if self.bulk_max_operations == 0 {
             return Err(ConfigError("ROSTER_BULK_MAX_OPERATIONS must be at least 1".into()));
+        }
+        if self.import_max_rows == 0 {
+            return Err(ConfigError("ROSTER_IMPORT_MAX_ROWS must be at least 1".into()));
         }
         if self.bulk_max_payload_bytes < 1024 {
             return Err(ConfigError("ROSTER_BULK_MAX_PAYLOAD_BYTES must be at least 1024".into()));

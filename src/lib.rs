@@ -16,6 +16,7 @@ pub mod directory;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod import;
 pub mod local_pg;
 pub mod provisioning;
 pub mod scim;

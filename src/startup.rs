@@ -122,6 +122,7 @@ impl Application {
             max_body_bytes: settings.max_body_bytes,
             clock: parts.clock,
             admin_token: settings.admin_token.as_deref().map(crate::http::admin::OperatorKey::new),
+            import_max_rows: settings.import_max_rows,
         });
         let max_body = settings.max_body_bytes;
         let bulk = settings.bulk_limits();

@@ -1,11 +1,13 @@
-//! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`, `admin-token`, `webhook`, `log`. Each command uses the
-//! same database as the server (starting the private cluster when needed) and prints results
-//! for people, or one JSON object with `--json`.
+//! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`, `admin-token`, `webhook`, `log`,
+//! `import`. Each command uses the same database as the server (starting the private cluster when
+//! needed) and prints results for people, or one JSON object with `--json`.
 
 mod admin_token;
+mod import;
 mod log;
 
 pub use admin_token::AdminTokenCommand;
+pub use import::{ImportCommand, MembersArgs};
 pub use log::LogArgs;
 
 use chrono::Utc;
@@ -55,6 +57,9 @@ pub enum Command {
     Webhook(WebhookCommand),
     /// Show a tenant's provisioning log, newest first.
     Log(LogArgs),
+    /// Import members from a spreadsheet (CSV or XLSX).
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
 /// `roster webhook ...`
@@ -68,10 +73,17 @@ pub enum WebhookCommand {
         /// Where events are POSTed (http:// or https://).
         #[arg(long)]
         url: String,
-        /// Signing secret (16 to 200 characters); generated when not given.
+        /// `webhook`: Roster's JSON signed with Roster-Signature; `set`: Security Event Tokens
+        /// (RFC 8417) pushed per RFC 8935, verifiable with /.well-known/jwks.json.
+        #[arg(long, value_enum, default_value = "webhook")]
+        format: crate::events::receivers::Format,
+        /// The SET `aud` claim (`--format set` only; default: the URL).
+        #[arg(long)]
+        audience: Option<String>,
+        /// Signing secret (16 to 200 characters; `--format webhook` only); generated when not given.
         #[arg(long)]
         secret: Option<String>,
-        /// Print one JSON object (webhook, url, secret).
+        /// Print one JSON object (webhook, url, format, secret).
         #[arg(long)]
         json: bool,
     },
@@ -235,6 +247,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = cli.settings;
     settings.validate()?;
     let database = Database::open(&settings).await?;
+    seal_webhook_secrets(&settings, &database).await?;
     let result = match cli.command {
         Command::Serve => serve(&settings, &database).await,
         Command::Migrate => {
@@ -245,6 +258,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     database.close();
     result
+}
+
+/// Seal webhook secrets still stored in clear (written before they were sealed at rest).
+async fn seal_webhook_secrets(settings: &Settings, database: &Database) -> anyhow::Result<()> {
+    let key = SigningKey::load_or_create(settings.signing_key.as_deref(), &settings.data_dir)?;
+    let keys = crate::events::keys::EventKeys::derive(&key);
+    let pool = db::build_pool(&database.url, 1)?;
+    let mut conn = db::checkout(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let n = crate::events::receivers::seal_clear_secrets(&mut conn, &keys).await?;
+    if n > 0 {
+        tracing::info!(webhooks = n, "sealed webhook secrets stored in clear");
+    }
+    Ok(())
 }
 
 async fn serve(settings: &Settings, database: &Database) -> anyhow::Result<()> {
@@ -261,7 +287,10 @@ async fn serve(settings: &Settings, database: &Database) -> anyhow::Result<()> {
         clock.clone(),
     );
     let poll = std::time::Duration::from_millis(settings.events_poll_ms);
-    let dispatcher = crate::events::dispatch::spawn_dispatcher(pool, clock, poll);
+    let client = crate::events::dispatch::client_with_ca(settings.webhook_ca_file.as_deref())?;
+    let sender = crate::events::dispatch::Dispatcher::new(client, &key, app.public_url());
+    let dispatcher =
+        crate::events::dispatch::spawn_dispatcher(pool, sender, clock, poll, Some(database.url.clone()));
     tracing::info!(port = app.port(), public_url = %app.public_url(), "Roster is listening");
     println!("Roster is listening on {} (Ctrl-C stops it).", app.public_url());
     let result = app.run_until_stopped().await;
@@ -382,8 +411,9 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
             println!("Revoked token {token_id}; requests using it are refused from now on.");
         }
         Command::AdminToken(command) => admin_token::run(conn, &key, command, now).await?,
-        Command::Webhook(command) => webhook(conn, command, now).await?,
+        Command::Webhook(command) => webhook(conn, &key, command, now).await?,
         Command::Log(args) => log::run(conn, args).await?,
+        Command::Import(command) => import::run(conn, command, settings.import_max_rows).await?,
         Command::Serve | Command::Migrate => {}
     }
     Ok(())
@@ -392,36 +422,46 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
 /// Run `roster webhook ...`. The secret is printed once, when added, and never again.
 async fn webhook(
     conn: &mut db::Conn,
+    key: &SigningKey,
     command: WebhookCommand,
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<()> {
     use crate::db::webhooks as hooks;
+    use crate::events::receivers::{self, AddReceiver, Format};
     match command {
-        WebhookCommand::Add { tenant, url, secret, json } => {
+        WebhookCommand::Add { tenant, url, format, audience, secret, json } => {
             let t = tenants::tenant(conn, &tenant).await?;
-            anyhow::ensure!(
-                (url.starts_with("http://") || url.starts_with("https://")) && url.len() <= 2000,
-                "--url must be an http:// or https:// URL"
-            );
-            let secret = match secret {
-                Some(s) => {
-                    anyhow::ensure!((16..=200).contains(&s.len()), "--secret must be 16 to 200 characters");
-                    s
-                }
-                None => generate_secret(),
-            };
-            let id = Uuid::now_v7();
-            hooks::insert(conn, t.id, id, &url, &secret, now).await?;
+            let keys = crate::events::keys::EventKeys::derive(key);
+            let added = receivers::add(
+                conn,
+                &keys,
+                t.id,
+                AddReceiver { url: url.clone(), format, audience, secret },
+                now,
+            )
+            .await?;
+            let id = added.id;
             if json {
                 println!(
                     "{}",
-                    json!({"tenant": t.slug, "webhook": id.to_string(), "url": url, "secret": secret})
+                    json!({"tenant": t.slug, "webhook": id.to_string(), "url": url, "format": format.as_str(),
+                           "secret": added.secret})
                 );
             } else {
                 println!("Webhook:  {id}");
                 println!("URL:      {url}");
-                println!("Secret:   {secret}");
-                println!("The secret is shown only this once; use it to verify Roster-Signature.");
+                println!("Format:   {}", format.as_str());
+                match (&added.secret, format) {
+                    (Some(secret), _) => {
+                        println!("Secret:   {secret}");
+                        println!("The secret is shown only this once; use it to verify Roster-Signature.");
+                    }
+                    (None, Format::Set | Format::Webhook) => {
+                        println!(
+                            "SETs are signed ES256; verify them with <public URL>/.well-known/jwks.json."
+                        );
+                    }
+                }
             }
         }
         WebhookCommand::List { tenant, json } => {
@@ -430,13 +470,16 @@ async fn webhook(
             if json {
                 let rows: Vec<_> = all
                     .iter()
-                    .map(|w| json!({"webhook": w.id.to_string(), "url": w.url, "active": w.active, "created_at": w.created_at}))
+                    .map(|w| {
+                        json!({"webhook": w.id.to_string(), "url": w.url, "format": w.format,
+                        "audience": w.audience, "active": w.active, "created_at": w.created_at})
+                    })
                     .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 for w in &all {
                     let state = if w.active { "active" } else { "inactive" };
-                    println!("{}\t{}\t{}\t{}", w.id, state, w.created_at, w.url);
+                    println!("{}\t{}\t{}\t{}\t{}", w.id, state, w.format, w.created_at, w.url);
                 }
             }
         }
@@ -451,13 +494,4 @@ async fn webhook(
         }
     }
     Ok(())
-}
-
-/// A random signing secret: 32 bytes, URL-safe base64.
-fn generate_secret() -> String {
-    use base64::Engine;
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("whsec_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Bytea, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
 use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
@@ -15,11 +17,18 @@ use crate::events::NewEvent;
 /// The first key of the advisory locks that order events per subject ("RSEV").
 const SUBJECT_LOCK_CLASS: i32 = 0x5253_4556;
 
+/// The PostgreSQL channel notified (at commit) by every transaction that wrote events; the
+/// dispatchers of every Roster process `LISTEN` on it to deliver at once instead of at their
+/// next poll.
+pub const NOTIFY_CHANNEL: &str = "roster_events";
+
 /// Write events (in the caller's transaction) and a pending delivery for each of the tenant's
 /// active webhooks. Before drawing ids, take a transaction-level advisory lock per subject (in
 /// key order, so writers cannot deadlock on them): a later transaction about the same subject
 /// waits for this one to commit, so per subject, id order is commit order and a dispatcher never
-/// sees event N+1 committed while event N is still invisible.
+/// sees event N+1 committed while event N is still invisible. Also queues a notification on
+/// [`NOTIFY_CHANNEL`], which PostgreSQL delivers to listeners only if and when the transaction
+/// commits.
 pub async fn insert(
     conn: &mut Conn,
     tenant_id: Uuid,
@@ -58,8 +67,12 @@ pub async fn insert(
     .bind::<Array<Jsonb>, _>(&payloads)
     .bind::<Timestamptz, _>(now)
     .execute(conn)
-    .await
-    .map(drop)
+    .await?;
+    diesel::sql_query("SELECT pg_notify($1, '')")
+        .bind::<Text, _>(NOTIFY_CHANNEL)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// A stored event, as listed for a tenant.
@@ -123,9 +136,19 @@ pub struct DueDelivery {
     /// Webhook URL.
     #[diesel(sql_type = Text)]
     pub url: String,
-    /// Webhook signing secret.
+    /// `webhook` (signed JSON) or `set` (Security Event Token).
     #[diesel(sql_type = Text)]
-    pub secret: String,
+    pub format: String,
+    /// The SET audience, when configured (else the URL).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub audience: Option<String>,
+    /// The signing secret in clear: only on rows written before secrets were sealed and not yet
+    /// sealed by a start of Roster.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub secret: Option<String>,
+    /// The sealed signing secret (see `events::keys`).
+    #[diesel(sql_type = Nullable<Bytea>)]
+    pub secret_sealed: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for DueDelivery {
@@ -147,7 +170,7 @@ impl std::fmt::Debug for DueDelivery {
 pub async fn claim_due(conn: &mut Conn, now: DateTime<Utc>, limit: i64) -> QueryResult<Vec<DueDelivery>> {
     diesel::sql_query(
         "SELECT d.tenant_id, d.webhook_id, d.event_id, d.subject_id, d.attempts, \
-                e.kind, e.payload, e.created_at, w.url, w.secret \
+                e.kind, e.payload, e.created_at, w.url, w.format, w.audience, w.secret, w.secret_sealed \
          FROM event_deliveries d \
          JOIN event_outbox e ON e.tenant_id = d.tenant_id AND e.id = d.event_id \
          JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id \
@@ -166,18 +189,28 @@ pub async fn claim_due(conn: &mut Conn, now: DateTime<Utc>, limit: i64) -> Query
     .await
 }
 
-/// Record the outcome of one attempt: delivered (`next_attempt_at` unused) or failed, to be
-/// retried at `next_attempt_at`.
-pub async fn record_attempt(
-    conn: &mut Conn,
-    d: &DueDelivery,
-    delivered_at: Option<DateTime<Utc>>,
-    next_attempt_at: DateTime<Utc>,
-    error: Option<&str>,
-) -> QueryResult<()> {
+/// The outcome of one delivery attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt<'a> {
+    /// Acknowledged at this time.
+    Delivered(DateTime<Utc>),
+    /// Refused for good at this time (RFC 8935 §2.3), with the receiver's reason: settled, marked
+    /// `rejected`, never retried; later events about the subject go on.
+    Rejected(DateTime<Utc>, &'a str),
+    /// Failed: try again at this time.
+    Failed(DateTime<Utc>, &'a str),
+}
+
+/// Record the outcome of one attempt.
+pub async fn record_attempt(conn: &mut Conn, d: &DueDelivery, attempt: Attempt<'_>) -> QueryResult<()> {
+    let (delivered_at, next_attempt_at, error, rejected) = match attempt {
+        Attempt::Delivered(at) => (Some(at), at, None, false),
+        Attempt::Rejected(at, why) => (Some(at), at, Some(why), true),
+        Attempt::Failed(next, why) => (None, next, Some(why), false),
+    };
     diesel::sql_query(
         "UPDATE event_deliveries SET attempts = attempts + 1, delivered_at = $4, \
-                next_attempt_at = $5, last_error = left($6, 500) \
+                next_attempt_at = $5, last_error = left($6, 500), rejected = $7 \
          WHERE tenant_id = $1 AND webhook_id = $2 AND event_id = $3",
     )
     .bind::<SqlUuid, _>(d.tenant_id)
@@ -186,6 +219,7 @@ pub async fn record_attempt(
     .bind::<Nullable<Timestamptz>, _>(delivered_at)
     .bind::<Timestamptz, _>(next_attempt_at)
     .bind::<Nullable<Text>, _>(error)
+    .bind::<Bool, _>(rejected)
     .execute(conn)
     .await
     .map(drop)

@@ -7,6 +7,7 @@ pub mod categories;
 pub mod events;
 pub mod filter_sql;
 pub mod groups;
+pub mod imports;
 pub mod members;
 pub mod positions;
 pub mod provisioning_log;

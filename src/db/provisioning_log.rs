@@ -17,7 +17,7 @@ struct Row {
     tenant_id: Uuid,
     id: Uuid,
     at: DateTime<Utc>,
-    connection_id: Uuid,
+    connection_id: Option<Uuid>,
     request_id: String,
     method: String,
     resource_type: Option<String>,
@@ -28,6 +28,7 @@ struct Row {
     detail: Option<String>,
     latency_ms: f64,
     rules: Vec<Option<String>>,
+    source: String,
 }
 
 /// One entry: written by the recorder, and read back.
@@ -40,9 +41,9 @@ pub struct Entry {
     pub id: Uuid,
     /// When the request arrived.
     pub at: DateTime<Utc>,
-    /// Connection.
-    pub connection_id: Uuid,
-    /// `X-Request-Id`.
+    /// Connection (none for an import).
+    pub connection_id: Option<Uuid>,
+    /// `X-Request-Id`, or the import id for an import's entries.
     pub request_id: String,
     /// HTTP method.
     pub method: String,
@@ -62,7 +63,14 @@ pub struct Entry {
     pub latency_ms: f64,
     /// Rules and notes.
     pub rules: Vec<String>,
+    /// `scim` (a SCIM request) or `import` (a member import, [`SOURCE_IMPORT`]).
+    pub source: String,
 }
+
+/// The `source` of a SCIM request's entry.
+pub const SOURCE_SCIM: &str = "scim";
+/// The `source` of a member import's entries.
+pub const SOURCE_IMPORT: &str = "import";
 
 impl From<Row> for Entry {
     fn from(r: Row) -> Self {
@@ -81,6 +89,7 @@ impl From<Row> for Entry {
             detail: r.detail,
             latency_ms: r.latency_ms,
             rules: r.rules.into_iter().flatten().collect(),
+            source: r.source,
         }
     }
 }

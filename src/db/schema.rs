@@ -57,6 +57,7 @@ diesel::table! {
         next_attempt_at -> Timestamptz,
         delivered_at -> Nullable<Timestamptz>,
         last_error -> Nullable<Text>,
+        rejected -> Bool,
     }
 }
 
@@ -122,7 +123,7 @@ diesel::table! {
         tenant_id -> Uuid,
         id -> Uuid,
         at -> Timestamptz,
-        connection_id -> Uuid,
+        connection_id -> Nullable<Uuid>,
         request_id -> Text,
         method -> Text,
         resource_type -> Nullable<Text>,
@@ -133,6 +134,7 @@ diesel::table! {
         detail -> Nullable<Text>,
         latency_ms -> Float8,
         rules -> Array<Nullable<Text>>,
+        source -> Text,
     }
 }
 
@@ -204,9 +206,12 @@ diesel::table! {
         tenant_id -> Uuid,
         id -> Uuid,
         url -> Text,
-        secret -> Text,
+        secret -> Nullable<Text>,
         active -> Bool,
         created_at -> Timestamptz,
+        format -> Text,
+        audience -> Nullable<Text>,
+        secret_sealed -> Nullable<Bytea>,
     }
 }
 

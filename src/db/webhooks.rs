@@ -1,4 +1,6 @@
-//! A tenant's webhook endpoints. The secret is read only by the dispatcher, to sign.
+//! A tenant's webhook endpoints (event receivers). Secrets are stored sealed
+//! (`secret_sealed`, see `events::keys`); the clear `secret` column only holds rows written
+//! before sealing existed, until a Roster start seals them ([`clear_secrets`], [`seal`]).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -20,23 +22,42 @@ pub struct WebhookRow {
     pub active: bool,
     /// When it was added.
     pub created_at: DateTime<Utc>,
+    /// `webhook` (signed JSON) or `set` (Security Event Tokens).
+    pub format: String,
+    /// The SET audience when configured.
+    pub audience: Option<String>,
+}
+
+/// A webhook about to be added.
+#[derive(Clone)]
+pub struct NewWebhook<'a> {
+    /// Its id.
+    pub id: Uuid,
+    /// Where events are POSTed.
+    pub url: &'a str,
+    /// `webhook` or `set`.
+    pub format: &'a str,
+    /// SET audience (None: the URL).
+    pub audience: Option<&'a str>,
+    /// The sealed signing secret (None for SET receivers).
+    pub secret_sealed: Option<Vec<u8>>,
 }
 
 /// Add an active webhook.
 pub async fn insert(
     conn: &mut Conn,
     tenant_id: Uuid,
-    id: Uuid,
-    url: &str,
-    secret: &str,
+    hook: &NewWebhook<'_>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
     diesel::insert_into(webhooks::table)
         .values((
             webhooks::tenant_id.eq(tenant_id),
-            webhooks::id.eq(id),
-            webhooks::url.eq(url),
-            webhooks::secret.eq(secret),
+            webhooks::id.eq(hook.id),
+            webhooks::url.eq(hook.url),
+            webhooks::format.eq(hook.format),
+            webhooks::audience.eq(hook.audience),
+            webhooks::secret_sealed.eq(hook.secret_sealed.as_deref()),
             webhooks::active.eq(true),
             webhooks::created_at.eq(now),
         ))
@@ -62,4 +83,23 @@ pub async fn delete(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<b
             .execute(conn)
             .await?;
     Ok(n == 1)
+}
+
+/// Webhooks whose secret is still stored in clear: (tenant, id, secret).
+pub async fn clear_secrets(conn: &mut Conn) -> QueryResult<Vec<(Uuid, Uuid, String)>> {
+    let rows: Vec<(Uuid, Uuid, Option<String>)> = webhooks::table
+        .filter(webhooks::secret.is_not_null())
+        .select((webhooks::tenant_id, webhooks::id, webhooks::secret))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().filter_map(|(t, id, s)| Some((t, id, s?))).collect())
+}
+
+/// Store a webhook's sealed secret and erase the clear one.
+pub async fn seal(conn: &mut Conn, tenant_id: Uuid, id: Uuid, sealed: &[u8]) -> QueryResult<()> {
+    diesel::update(webhooks::table.filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id))))
+        .set((webhooks::secret_sealed.eq(sealed), webhooks::secret.eq(None::<String>)))
+        .execute(conn)
+        .await
+        .map(drop)
 }

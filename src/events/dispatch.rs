@@ -2,9 +2,11 @@
 //! records the outcome. State lives only in the database, so nothing is lost across restarts and
 //! several Roster processes can run dispatchers side by side (`FOR UPDATE SKIP LOCKED`).
 //!
-//! A delivery is done on a 2xx answer. Anything else (another status, a timeout, a refused
-//! connection) is retried after 1 s, 2 s, 4 s, ... capped at 5 minutes, forever; while a
-//! delivery is pending, later events about the same subject wait for it.
+//! A delivery is done on a 2xx answer. A SET receiver's 400 with an RFC 8935 error object
+//! (`err`, `description`) settles it as rejected: recorded (`rejected`, `last_error`), never
+//! retried, and later events about the subject go on in order. Anything else (another status,
+//! a timeout, a refused connection) is retried after 1 s, 2 s, 4 s, ... capped at 5 minutes,
+//! forever; while a delivery is pending, later events about the same subject wait for it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +16,11 @@ use diesel_async::AsyncConnection;
 use futures_util::future::join_all;
 use serde_json::json;
 
+use super::keys::EventKeys;
+use super::set::{self, PushOutcome, SetInput};
+use crate::auth::SigningKey;
 use crate::clock::Clock;
-use crate::db::events::{self as store, DueDelivery};
+use crate::db::events::{self as store, Attempt, DueDelivery};
 use crate::db::{self, DbPool};
 use crate::error::ScimError;
 
@@ -39,19 +44,38 @@ pub struct DispatchReport {
     pub delivered: usize,
     /// Deliveries that failed and were scheduled again.
     pub failed: usize,
+    /// Deliveries the receiver refused for good (RFC 8935 §2.3); not retried.
+    pub rejected: usize,
 }
 
-/// The HTTP client deliveries use (no redirects, a bounded timeout).
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+/// The HTTP client deliveries use (no redirects, a bounded timeout, rustls with the webpki
+/// roots plus, when given, the PEM certificates of `ca_file` (`ROSTER_WEBHOOK_CA_FILE`) for
+/// receivers behind a private CA).
+pub fn client_with_ca(ca_file: Option<&std::path::Path>) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Roster/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .user_agent(concat!("Roster/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("cannot read ROSTER_WEBHOOK_CA_FILE {}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            anyhow::anyhow!("ROSTER_WEBHOOK_CA_FILE {} holds no valid PEM certificate: {e}", path.display())
+        })?;
+        anyhow::ensure!(!certs.is_empty(), "ROSTER_WEBHOOK_CA_FILE {} holds no certificate", path.display());
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    Ok(builder.build()?)
 }
 
-/// The JSON body POSTed for one event.
+/// [`client_with_ca`] without extra roots.
+pub fn client() -> reqwest::Client {
+    client_with_ca(None).unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// The JSON body POSTed for one event to a `webhook`-format receiver.
 pub fn body(d: &DueDelivery) -> Vec<u8> {
     let doc = json!({
         "id": d.event_id.to_string(),
@@ -64,84 +88,186 @@ pub fn body(d: &DueDelivery) -> Vec<u8> {
     serde_json::to_vec(&doc).unwrap_or_default()
 }
 
-async fn deliver(client: &reqwest::Client, d: &DueDelivery, now: DateTime<Utc>) -> Result<(), String> {
-    let body = body(d);
-    let signature = super::signature(&d.secret, now.timestamp(), &body);
-    let response = client
-        .post(&d.url)
-        .header("content-type", "application/json")
-        .header("roster-event-id", d.event_id.to_string())
-        .header("roster-signature", signature)
-        .body(body)
-        .send()
+/// What delivers events: the HTTP client, the keys (secrets, SET signing) and the public URL
+/// SET issuers are built from.
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    client: reqwest::Client,
+    keys: Arc<EventKeys>,
+    public_url: String,
+}
+
+impl Dispatcher {
+    /// A dispatcher sending with `client`, keys derived from `signing`, SET issuers under
+    /// `public_url`.
+    pub fn new(client: reqwest::Client, signing: &SigningKey, public_url: &str) -> Self {
+        Dispatcher {
+            client,
+            keys: Arc::new(EventKeys::derive(signing)),
+            public_url: public_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    async fn deliver(&self, d: &DueDelivery, now: DateTime<Utc>) -> PushOutcome {
+        match d.format.as_str() {
+            "set" => self.push_set(d, now).await,
+            _ => self.post_webhook(d, now).await,
+        }
+    }
+
+    fn secret(&self, d: &DueDelivery) -> Result<String, String> {
+        match (&d.secret_sealed, &d.secret) {
+            (Some(sealed), _) => self.keys.open(d.tenant_id, d.webhook_id, sealed).map_err(|e| e.to_string()),
+            (None, Some(clear)) => Ok(clear.clone()),
+            (None, None) => Err("the webhook has no secret".into()),
+        }
+    }
+
+    async fn post_webhook(&self, d: &DueDelivery, now: DateTime<Utc>) -> PushOutcome {
+        let secret = match self.secret(d) {
+            Ok(s) => s,
+            Err(e) => return PushOutcome::Retry(e),
+        };
+        let body = body(d);
+        let signature = super::signature(&secret, now.timestamp(), &body);
+        let sent = self
+            .client
+            .post(&d.url)
+            .header("content-type", "application/json")
+            .header("roster-event-id", d.event_id.to_string())
+            .header("roster-signature", signature)
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => PushOutcome::Accepted,
+            Ok(r) => PushOutcome::Retry(format!("answered {}", r.status())),
+            Err(e) => PushOutcome::Retry(format!("request failed: {}", e.without_url())),
+        }
+    }
+
+    async fn push_set(&self, d: &DueDelivery, now: DateTime<Utc>) -> PushOutcome {
+        let input = SetInput {
+            tenant_id: d.tenant_id,
+            event_id: d.event_id,
+            kind: &d.kind,
+            subject_id: d.subject_id,
+            payload: &d.payload,
+            occurred_at: d.created_at,
+        };
+        let audience = d.audience.as_deref().unwrap_or(&d.url);
+        let token = match set::encode(&self.keys, &input, &self.public_url, audience, now) {
+            Ok(t) => t,
+            Err(e) => return PushOutcome::Retry(format!("signing the SET failed: {e}")),
+        };
+        let sent = self
+            .client
+            .post(&d.url)
+            .header("content-type", set::CONTENT_TYPE)
+            .header("accept", "application/json")
+            .body(token)
+            .send()
+            .await;
+        match sent {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                // Only a 400 body matters (the RFC 8935 error object); read at most what fits.
+                let body =
+                    if status == 400 { r.bytes().await.unwrap_or_default() } else { Default::default() };
+                set::push_outcome(status, &body[..body.len().min(4096)])
+            }
+            Err(e) => PushOutcome::Retry(format!("request failed: {}", e.without_url())),
+        }
+    }
+
+    /// Claim the due deliveries (at `now`), send them and record the outcomes, all in one
+    /// transaction that keeps the claimed rows locked while they are sent. Returns what happened.
+    pub async fn dispatch_once(
+        &self,
+        pool: &DbPool,
+        now: DateTime<Utc>,
+    ) -> Result<DispatchReport, ScimError> {
+        let mut conn = db::checkout(pool).await?;
+        conn.transaction::<_, ScimError, _>(async move |conn| {
+            let due = store::claim_due(conn, now, BATCH_SIZE).await?;
+            let outcomes = join_all(due.iter().map(|d| self.deliver(d, now))).await;
+            let mut report = DispatchReport::default();
+            for (d, outcome) in due.iter().zip(outcomes) {
+                match outcome {
+                    PushOutcome::Accepted => {
+                        store::record_attempt(conn, d, Attempt::Delivered(now)).await?;
+                        report.delivered += 1;
+                    }
+                    PushOutcome::Rejected(reason) => {
+                        tracing::warn!(
+                            event.id = d.event_id,
+                            webhook.id = %d.webhook_id,
+                            tenant.id = %d.tenant_id,
+                            error = %reason,
+                            "receiver rejected the event for good; not retried"
+                        );
+                        store::record_attempt(conn, d, Attempt::Rejected(now, &reason)).await?;
+                        report.rejected += 1;
+                    }
+                    PushOutcome::Retry(error) => {
+                        let failures = u32::try_from(d.attempts).unwrap_or(0).saturating_add(1);
+                        let wait = backoff(failures);
+                        let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                        tracing::warn!(
+                            event.id = d.event_id,
+                            webhook.id = %d.webhook_id,
+                            tenant.id = %d.tenant_id,
+                            attempts = failures,
+                            retry_in_s = wait.as_secs(),
+                            error = %error,
+                            "webhook delivery failed"
+                        );
+                        store::record_attempt(conn, d, Attempt::Failed(next, &error)).await?;
+                        report.failed += 1;
+                    }
+                }
+            }
+            Ok(report)
+        })
         .await
-        .map_err(|e| format!("request failed: {}", e.without_url()))?;
-    let status = response.status();
-    if status.is_success() {
-        Ok(())
-    } else {
-        Err(format!("answered {status}"))
     }
 }
 
-/// Claim the due deliveries (at `now`), send them and record the outcomes, all in one
-/// transaction that keeps the claimed rows locked while they are sent. Returns what happened.
-pub async fn dispatch_once(
-    pool: &DbPool,
-    client: &reqwest::Client,
-    now: DateTime<Utc>,
-) -> Result<DispatchReport, ScimError> {
-    let mut conn = db::checkout(pool).await?;
-    conn.transaction::<_, ScimError, _>(async move |conn| {
-        let due = store::claim_due(conn, now, BATCH_SIZE).await?;
-        let outcomes = join_all(due.iter().map(|d| deliver(client, d, now))).await;
-        let mut report = DispatchReport::default();
-        for (d, outcome) in due.iter().zip(outcomes) {
-            match outcome {
-                Ok(()) => {
-                    store::record_attempt(conn, d, Some(now), now, None).await?;
-                    report.delivered += 1;
-                }
-                Err(error) => {
-                    let failures = u32::try_from(d.attempts).unwrap_or(0).saturating_add(1);
-                    let wait = backoff(failures);
-                    let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-                    tracing::warn!(
-                        event.id = d.event_id,
-                        webhook.id = %d.webhook_id,
-                        tenant.id = %d.tenant_id,
-                        attempts = failures,
-                        retry_in_s = wait.as_secs(),
-                        error = %error,
-                        "webhook delivery failed"
-                    );
-                    store::record_attempt(conn, d, None, next, Some(&error)).await?;
-                    report.failed += 1;
-                }
-            }
-        }
-        Ok(report)
-    })
-    .await
-}
-
-/// Run [`dispatch_once`] every `poll` (immediately again while there is work). Abort the
+/// Run [`Dispatcher::dispatch_once`] whenever events were committed (any Roster process: a
+/// `LISTEN` on [`store::NOTIFY_CHANNEL`], see [`super::wake`]) and at the latest every `poll`
+/// (the fallback, and what brings retries due); immediately again while there is work. Abort the
 /// returned task to stop it; a batch cut short is simply claimed again later (at least once).
-pub fn spawn_dispatcher(pool: DbPool, clock: Arc<dyn Clock>, poll: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn_dispatcher(
+    pool: DbPool,
+    dispatcher: Dispatcher,
+    clock: Arc<dyn Clock>,
+    poll: Duration,
+    database_url: Option<String>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let client = client();
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let _listener =
+            database_url.map(|url| super::wake::AbortOnDrop(super::wake::spawn_listener(url, wake.clone())));
         loop {
-            match dispatch_once(&pool, &client, clock.now()).await {
-                Ok(r) if r.delivered + r.failed > 0 => {
-                    tracing::debug!(delivered = r.delivered, failed = r.failed, "events dispatched");
-                    if r.delivered > 0 {
+            match dispatcher.dispatch_once(&pool, clock.now()).await {
+                Ok(r) if r.delivered + r.failed + r.rejected > 0 => {
+                    tracing::debug!(
+                        delivered = r.delivered,
+                        failed = r.failed,
+                        rejected = r.rejected,
+                        "events dispatched"
+                    );
+                    if r.delivered + r.rejected > 0 {
                         continue;
                     }
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = ?e, "event dispatch failed"),
             }
-            tokio::time::sleep(poll).await;
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
         }
     })
 }

@@ -1,11 +1,17 @@
 //! Events: what a directory change tells the outside world. The directory writes them to the
 //! outbox (`db::events`) in the same transaction as the change; [`dispatch`] delivers them to
-//! the tenant's webhooks, at least once and in order per subject, HMAC-signed.
+//! the tenant's receivers, at least once and in order per subject: as HMAC-signed JSON
+//! (`webhook` format) or as Security Event Tokens ([`set`], RFC 8417/8935/9967). [`wake`] makes
+//! delivery prompt; [`keys`] seals receiver secrets at rest and signs SETs.
 //!
 //! Payloads carry ids and the changed facts only (attribute names, `active`, parent ids), never
 //! personal data: a receiver that needs the member fetches it over its own API.
 
 pub mod dispatch;
+pub mod keys;
+pub mod receivers;
+pub mod set;
+pub mod wake;
 
 use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
@@ -40,6 +46,8 @@ pub enum EventKind {
     /// A member of a non-SSO tenant who never joined was created, restored or reactivated: the
     /// application that sends invitations should send one.
     MemberInvitationNeeded,
+    /// A member import was applied (subject: the import id).
+    ImportCompleted,
 }
 
 impl EventKind {
@@ -58,6 +66,7 @@ impl EventKind {
             EventKind::MembershipRemoved => "membership.removed",
             EventKind::RoleChanged => "role.changed",
             EventKind::MemberInvitationNeeded => "member.invitation_needed",
+            EventKind::ImportCompleted => "import.completed",
         }
     }
 }
@@ -140,6 +149,11 @@ impl NewEvent {
     /// A member's effective role changed from `from` to `to` (either may be none).
     pub fn role_changed(member: Uuid, from: Option<&str>, to: Option<&str>) -> Self {
         Self::new(EventKind::RoleChanged, member, json!({"member_id": member, "from": from, "to": to}))
+    }
+
+    /// A member import was applied; `totals` counts what it wrote.
+    pub fn import_completed(import: Uuid, totals: Value) -> Self {
+        Self::new(EventKind::ImportCompleted, import, json!({"import_id": import, "totals": totals}))
     }
 }
 

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod discovery;
 pub mod extract;
 pub mod health;
+pub mod jwks;
 pub mod middleware;
 pub mod principal;
 pub mod record;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub recorder: Recorder,
     /// The operator credential of the admin API, when configured.
     pub admin_token: Option<admin::OperatorKey>,
+    /// Most data rows one member import may have.
+    pub import_max_rows: usize,
 }
 
 impl std::fmt::Debug for AppState {
@@ -75,6 +78,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, bulk: BulkLimits) {
     let method_not_allowed = || web::to(resources::method_not_allowed);
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .service(read_only("/.well-known/jwks.json", web::get().to(jwks::jwks)))
         .service(admin::routes())
         .service(
             web::scope("/scim/v2/{connection}")

@@ -11,7 +11,8 @@ pub fn json(entry: &Entry) -> Value {
     json!({
         "id": entry.id.to_string(),
         "at": entry.at.to_rfc3339_opts(SecondsFormat::Millis, true),
-        "connection": entry.connection_id.to_string(),
+        "source": entry.source,
+        "connection": entry.connection_id.map(|c| c.to_string()),
         "request_id": entry.request_id,
         "method": entry.method,
         "resource_type": entry.resource_type,
@@ -35,14 +36,17 @@ pub fn line(entry: &Entry) -> String {
         (None, _) => "-".to_string(),
     };
     let mut out = format!(
-        "{}  {}  {:<6}  {}  {}  {:.1}ms  connection={} request={}",
+        "{}  {}  {:<6}  {}  {}  {:.1}ms  {} request={}",
         entry.at.to_rfc3339_opts(SecondsFormat::Millis, true),
         entry.status,
         entry.method,
         resource,
         entry.operation,
         entry.latency_ms,
-        entry.connection_id,
+        match entry.connection_id {
+            Some(c) => format!("connection={c}"),
+            None => format!("source={}", entry.source),
+        },
         entry.request_id,
     );
     if !entry.rules.is_empty() {

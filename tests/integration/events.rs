@@ -13,7 +13,9 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use hmac::{Hmac, Mac};
 use reqwest::Method;
 use roster::db;
-use roster::events::dispatch::{dispatch_once, DispatchReport};
+use roster::events::dispatch::{DispatchReport, Dispatcher};
+use roster::events::keys::EventKeys;
+use roster::events::receivers::{self, AddReceiver, Format};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use uuid::Uuid;
@@ -30,6 +32,8 @@ struct Received {
     event_id: String,
     signature: String,
     body: Vec<u8>,
+    content_type: String,
+    accept: String,
     /// Whether the receiver answered 2xx.
     accepted: bool,
 }
@@ -44,6 +48,7 @@ impl Received {
 struct ReceiverState {
     log: Arc<Mutex<Vec<Received>>>,
     fail_left: Arc<AtomicUsize>,
+    reject_left: Arc<AtomicUsize>,
 }
 
 /// A local webhook receiver that records requests and fails the first N.
@@ -55,15 +60,27 @@ struct Receiver {
 
 async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<ReceiverState>) -> HttpResponse {
     let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let fail = state.fail_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+    let take =
+        |n: &AtomicUsize| n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+    let fail = take(&state.fail_left);
+    let reject = !fail && take(&state.reject_left);
+    let content_type = header("content-type");
     state.log.lock().unwrap().push(Received {
         event_id: header("roster-event-id"),
         signature: header("roster-signature"),
         body: body.to_vec(),
-        accepted: !fail,
+        content_type: content_type.clone(),
+        accept: header("accept"),
+        accepted: !fail && !reject,
     });
     if fail {
         HttpResponse::ServiceUnavailable().finish()
+    } else if reject {
+        // RFC 8935 §2.3 error response.
+        HttpResponse::BadRequest()
+            .json(json!({"err": "invalid_audience", "description": "The audience value was invalid."}))
+    } else if content_type == "application/secevent+jwt" {
+        HttpResponse::Accepted().finish()
     } else {
         HttpResponse::NoContent().finish()
     }
@@ -71,7 +88,17 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<ReceiverSt
 
 impl Receiver {
     async fn start(fail_first: usize) -> Receiver {
-        let state = ReceiverState { log: Arc::default(), fail_left: Arc::new(AtomicUsize::new(fail_first)) };
+        Self::start_with(fail_first, 0).await
+    }
+
+    /// Fails the first `fail_first` requests with 503, then rejects `reject_first` with an RFC 8935
+    /// 400 error object.
+    async fn start_with(fail_first: usize, reject_first: usize) -> Receiver {
+        let state = ReceiverState {
+            log: Arc::default(),
+            fail_left: Arc::new(AtomicUsize::new(fail_first)),
+            reject_left: Arc::new(AtomicUsize::new(reject_first)),
+        };
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new().app_data(data.clone()).route("/hook", web::post().to(receive))
@@ -107,10 +134,27 @@ async fn tenant_id(app: &TestApp) -> Uuid {
     roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap().id
 }
 
-async fn add_webhook(app: &TestApp, url: &str) {
+async fn add_receiver(app: &TestApp, url: &str, format: Format, audience: Option<&str>) -> Uuid {
     let tenant = tenant_id(app).await;
     let mut conn = db::checkout(&app.pool).await.unwrap();
-    db::webhooks::insert(&mut conn, tenant, Uuid::now_v7(), url, SECRET, Utc::now()).await.unwrap();
+    let secret = (format == Format::Webhook).then(|| SECRET.to_string());
+    let r = AddReceiver { url: url.into(), format, audience: audience.map(Into::into), secret };
+    receivers::add(&mut conn, &EventKeys::derive(&app.key), tenant, r, Utc::now()).await.unwrap().id
+}
+
+async fn add_webhook(app: &TestApp, url: &str) -> Uuid {
+    add_receiver(app, url, Format::Webhook, None).await
+}
+
+/// The public URL SET issuers are built from in these tests.
+const PUBLIC: &str = "https://roster.example";
+
+fn dispatcher(app: &TestApp) -> Dispatcher {
+    Dispatcher::new(roster::events::dispatch::client(), &app.key, PUBLIC)
+}
+
+async fn dispatch_once(app: &TestApp, now: DateTime<Utc>) -> DispatchReport {
+    dispatcher(app).dispatch_once(&app.pool, now).await.unwrap()
 }
 
 async fn patch(app: &TestApp, path: &str, ops: Value) -> Reply {
@@ -141,9 +185,8 @@ async fn pending(app: &TestApp) -> i64 {
 
 /// Dispatch until nothing is pending, moving the clock past every backoff. Returns the final `now`.
 async fn drain(app: &TestApp, mut now: DateTime<Utc>) -> DateTime<Utc> {
-    let client = roster::events::dispatch::client();
     for _ in 0..200 {
-        dispatch_once(&app.pool, &client, now).await.unwrap();
+        dispatch_once(app, now).await;
         if pending(app).await == 0 {
             return now;
         }
@@ -228,8 +271,7 @@ async fn a_member_lifecycle_arrives_in_order_signed_and_once() {
     let added = got.iter().map(Received::json).find(|b| b["type"] == "membership.added").unwrap();
     assert_eq!(added["data"], json!({"group_id": group, "member_id": member, "member_type": "User"}));
     // A second pass finds nothing to do.
-    let client = roster::events::dispatch::client();
-    let again = dispatch_once(&app.pool, &client, Utc::now() + Duration::days(1)).await.unwrap();
+    let again = dispatch_once(&app, Utc::now() + Duration::days(1)).await;
     assert_eq!(again, DispatchReport::default());
 }
 
@@ -242,13 +284,9 @@ async fn a_receiver_down_for_three_attempts_gets_everything_once_in_order() {
     set_active(&app, &member, "False").await;
     set_active(&app, &member, "True").await;
 
-    let client = roster::events::dispatch::client();
     let t0 = Utc::now() + Duration::seconds(1);
-    let once = |now| {
-        let (pool, client) = (app.pool.clone(), client.clone());
-        async move { dispatch_once(&pool, &client, now).await.unwrap() }
-    };
-    let failed = DispatchReport { delivered: 0, failed: 1 };
+    let once = |now| dispatch_once(&app, now);
+    let failed = DispatchReport { failed: 1, ..Default::default() };
     let idle = DispatchReport::default();
     // Attempt 1 fails; event 2 and 3 wait behind it. Retries come after 1 s, 2 s, 4 s.
     assert_eq!(once(t0).await, failed);
@@ -257,7 +295,7 @@ async fn a_receiver_down_for_three_attempts_gets_everything_once_in_order() {
     assert_eq!(once(t0 + Duration::milliseconds(2900)).await, idle);
     assert_eq!(once(t0 + Duration::seconds(3)).await, failed);
     assert_eq!(once(t0 + Duration::milliseconds(6900)).await, idle);
-    assert_eq!(once(t0 + Duration::seconds(7)).await, DispatchReport { delivered: 1, failed: 0 });
+    assert_eq!(once(t0 + Duration::seconds(7)).await, DispatchReport { delivered: 1, ..Default::default() });
     drain(&app, t0 + Duration::seconds(7)).await;
 
     let all = receiver.all();
@@ -330,11 +368,10 @@ async fn concurrent_dispatchers_never_deliver_an_event_twice() {
         set_active(&app, &id, "True").await;
         members.push(id);
     }
-    let client = roster::events::dispatch::client();
     let now = Utc::now() + Duration::seconds(1);
+    let (one, two) = (dispatcher(&app), dispatcher(&app));
     for _ in 0..100 {
-        let (a, b) =
-            tokio::join!(dispatch_once(&app.pool, &client, now), dispatch_once(&app.pool, &client, now));
+        let (a, b) = tokio::join!(one.dispatch_once(&app.pool, now), two.dispatch_once(&app.pool, now));
         a.unwrap();
         b.unwrap();
         if pending(&app).await == 0 {
@@ -499,6 +536,29 @@ async fn cli_adds_lists_and_removes_webhooks_without_showing_secrets_again() {
         .unwrap();
     assert!(!short.status.success());
 
+    let out = roster()
+        .args(["webhook", "add", "--tenant", &app.creds.tenant, "--url", "https://r.example/events"])
+        .args(["--format", "set", "--audience", "urn:example:aud", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let set: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((set["format"].as_str(), set["secret"].as_str()), (Some("set"), None));
+    let out = roster().args(["webhook", "list", "--tenant", &app.creds.tenant, "--json"]).output().unwrap();
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed[1]["format"], "set");
+    assert_eq!(listed[1]["audience"], "urn:example:aud");
+    let out = roster()
+        .args(["webhook", "add", "--tenant", &app.creds.tenant, "--url", "https://r.example/events"])
+        .args(["--format", "set", "--secret", "0123456789abcdef0123"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--secret applies to --format webhook only"));
+    let set_id = set["webhook"].as_str().unwrap();
+    let out = roster().args(["webhook", "remove", "--tenant", &app.creds.tenant, set_id]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
     let out = roster().args(["webhook", "remove", "--tenant", &app.creds.tenant, id]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = roster().args(["webhook", "list", "--tenant", &app.creds.tenant, "--json"]).output().unwrap();
@@ -599,4 +659,357 @@ async fn retention_prunes_settled_events_and_keeps_pending_ones() {
     assert_eq!(pruned, 2, "only the settled events go");
     let left = db::events::list(&mut conn, tenant).await.unwrap();
     assert_eq!(left.len(), 2);
+}
+
+/// A SET as the receiver sees it: header and claims, verified with the published JWKS.
+fn verify_set(token: &str, jwks: &Value, audience: &str) -> (jsonwebtoken::Header, Value) {
+    use jsonwebtoken::{jwk::JwkSet, Algorithm, DecodingKey, Validation};
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("secevent+jwt"));
+    assert_eq!(header.alg, Algorithm::ES256);
+    let set: JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+    let jwk = set.find(header.kid.as_deref().unwrap()).expect("kid is in the JWKS");
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["iss", "aud"]);
+    validation.validate_exp = false;
+    let data = jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+        .expect("the SET verifies with the published key");
+    (header, data.claims)
+}
+
+#[tokio::test]
+async fn set_receivers_get_signed_security_event_tokens_in_order() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(0).await;
+    let hook = add_receiver(&app, &receiver.url, Format::Set, Some("https://receiver.example/aud")).await;
+    let tenant = tenant_id(&app).await;
+    let member = app.create_user("set@example.com").await;
+    set_active(&app, &member, "False").await;
+    set_active(&app, &member, "True").await;
+    let r = patch(
+        &app,
+        &format!("/Users/{member}"),
+        json!([{"op": "replace", "path": "displayName", "value": "S"}]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let group = app.create_group("Set group", &[&member]).await;
+    assert_eq!(app.delete(&format!("/Users/{member}")).await.status, 204);
+    drain(&app, Utc::now()).await;
+
+    let jwks = app.client.get(format!("{}/.well-known/jwks.json", app.root)).send().await.unwrap();
+    assert_eq!(jwks.status(), 200);
+    let jwks: Value = jwks.json().await.unwrap();
+    assert!(jwks["keys"][0].get("d").is_none(), "no private key material is published");
+    let got = receiver.all();
+    assert!(got.iter().all(|r| r.accepted && r.content_type == "application/secevent+jwt"));
+    assert!(got.iter().all(|r| r.accept == "application/json"));
+    let sets: Vec<Value> = got
+        .iter()
+        .map(|r| verify_set(std::str::from_utf8(&r.body).unwrap(), &jwks, "https://receiver.example/aud").1)
+        .collect();
+    let mut jtis: Vec<&str> = sets.iter().map(|c| c["jti"].as_str().unwrap()).collect();
+    jtis.sort_unstable();
+    jtis.dedup();
+    assert_eq!(jtis.len(), sets.len(), "jti is unique per event");
+    for c in &sets {
+        assert_eq!(c["iss"], format!("{PUBLIC}/tenants/{tenant}"));
+        assert!(c["iat"].is_i64() && c["toe"].is_i64());
+    }
+    let user_uri = format!("/Users/{member}");
+    let uris: Vec<Vec<String>> = sets
+        .iter()
+        .filter(|c| c["sub_id"] == json!({"format": "scim", "uri": user_uri}))
+        .map(|c| c["events"].as_object().unwrap().keys().cloned().collect())
+        .collect();
+    let p = "urn:ietf:params:scim:event:prov:";
+    assert_eq!(
+        uris,
+        [
+            vec![format!("{p}create:notice")],
+            vec!["urn:ietf:params:scim:event:roster:member.invitation_needed".to_string()],
+            vec![format!("{p}deactivate")],
+            vec![format!("{p}activate")],
+            vec!["urn:ietf:params:scim:event:roster:member.invitation_needed".to_string()],
+            vec![format!("{p}patch:notice")],
+            vec![format!("{p}delete")],
+        ]
+    );
+    let patched = sets.iter().find(|c| c["events"].get(format!("{p}patch:notice")).is_some()).unwrap();
+    assert_eq!(patched["events"][format!("{p}patch:notice")], json!({"attributes": ["displayName"]}));
+    let joined = sets
+        .iter()
+        .find(|c| c["events"].get("urn:ietf:params:scim:event:roster:membership.added").is_some())
+        .expect("membership SET");
+    assert_eq!(joined["sub_id"], json!({"format": "scim", "uri": format!("/Groups/{group}")}));
+    // Personal data never travels.
+    for r in &got {
+        let claims =
+            verify_set(std::str::from_utf8(&r.body).unwrap(), &jwks, "https://receiver.example/aud").1;
+        assert!(!claims.to_string().contains("set@example.com"));
+    }
+    // The webhook's row holds no secret at all.
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        format: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        no_secret: bool,
+    }
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let row: Row = diesel::sql_query(
+        "SELECT format, secret IS NULL AND secret_sealed IS NULL AS no_secret FROM webhooks WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(hook)
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!((row.format.as_str(), row.no_secret), ("set", true));
+}
+
+#[derive(QueryableByName, Debug)]
+struct DeliveryRow {
+    #[diesel(sql_type = BigInt)]
+    event_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    rejected: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    settled: bool,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempts: i32,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    last_error: Option<String>,
+}
+
+#[tokio::test]
+async fn a_set_rejected_with_an_rfc_8935_error_is_recorded_not_retried_and_order_goes_on() {
+    let app = TestApp::spawn().await;
+    // Delivery mechanics only: an SSO tenant writes no invitation events to count around.
+    single_sign_on(&app).await;
+    let receiver = Receiver::start_with(0, 1).await;
+    add_receiver(&app, &receiver.url, Format::Set, None).await;
+    let member = app.create_user("rejected@example.com").await;
+    set_active(&app, &member, "False").await;
+    let now = drain(&app, Utc::now()).await;
+    // Nothing is retried later, however long we wait.
+    assert_eq!(dispatch_once(&app, now + Duration::days(1)).await, DispatchReport::default());
+
+    let got = receiver.all();
+    assert_eq!(got.len(), 2, "the rejected SET is sent once, the next one follows");
+    assert!(!got[0].accepted && got[1].accepted);
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let rows: Vec<DeliveryRow> = diesel::sql_query(
+        "SELECT event_id, rejected, delivered_at IS NOT NULL AS settled, attempts, last_error \
+         FROM event_deliveries ORDER BY event_id",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].rejected && rows[0].settled && rows[0].attempts == 1, "{rows:?}");
+    assert_eq!(
+        rows[0].last_error.as_deref(),
+        Some("rejected by receiver: invalid_audience: The audience value was invalid.")
+    );
+    assert!(!rows[1].rejected && rows[1].settled && rows[1].last_error.is_none(), "{rows:?}");
+    assert!(rows[0].event_id < rows[1].event_id);
+    let jwks = EventKeys::derive(&app.key).jwks();
+    let second = verify_set(std::str::from_utf8(&got[1].body).unwrap(), &jwks, &receiver.url).1;
+    assert!(second["events"].get("urn:ietf:params:scim:event:prov:deactivate").is_some());
+}
+
+#[tokio::test]
+async fn webhook_secrets_are_sealed_in_the_database_and_clear_ones_are_sealed_at_start() {
+    let app = TestApp::spawn().await;
+    // Delivery mechanics only: an SSO tenant writes no invitation events to count around.
+    single_sign_on(&app).await;
+    let receiver = Receiver::start(0).await;
+    let hook = add_webhook(&app, &receiver.url).await;
+    let tenant = tenant_id(&app).await;
+    // A row from before sealing existed: the secret in clear.
+    let legacy = Uuid::now_v7();
+    let legacy_secret = "legacy-clear-secret-0123456789";
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    diesel::sql_query(
+        "INSERT INTO webhooks (tenant_id, id, url, secret, created_at) VALUES ($1, $2, $3, $4, now())",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant)
+    .bind::<diesel::sql_types::Uuid, _>(legacy)
+    .bind::<diesel::sql_types::Text, _>(&receiver.url)
+    .bind::<diesel::sql_types::Text, _>(legacy_secret)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let keys = EventKeys::derive(&app.key);
+    assert_eq!(receivers::seal_clear_secrets(&mut conn, &keys).await.unwrap(), 1);
+    assert_eq!(receivers::seal_clear_secrets(&mut conn, &keys).await.unwrap(), 0, "idempotent");
+
+    #[derive(QueryableByName)]
+    struct Dump {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        row: String,
+    }
+    for (id, secret) in [(hook, SECRET), (legacy, legacy_secret)] {
+        let dump: Dump = diesel::sql_query(
+            "SELECT row_to_json(w)::text || encode(secret_sealed, 'escape') AS row FROM webhooks w WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+        assert!(
+            !dump.row.contains(secret) && !dump.row.contains(&secret[..12]),
+            "clear secret in {}",
+            dump.row
+        );
+        assert!(dump.row.contains("\"secret\":null"), "{}", dump.row);
+    }
+    drop(conn);
+    // Both still sign with their own secret.
+    let member = app.create_user("sealed@example.com").await;
+    drain(&app, Utc::now()).await;
+    let got = receiver.all();
+    assert_eq!(got.len(), 2);
+    assert_eq!(kinds_for(&got, &member), ["member.created", "member.created"]);
+    let verified_with = |secret: &str, r: &Received| {
+        let (t, v1) = r.signature.split_once(",v1=").unwrap();
+        roster::events::signature(secret, t.trim_start_matches("t=").parse().unwrap(), &r.body).ends_with(v1)
+    };
+    assert!(got.iter().any(|r| verified_with(SECRET, r)));
+    assert!(got.iter().any(|r| verified_with(legacy_secret, r)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dispatcher_polling_once_an_hour_still_delivers_when_woken_by_notify() {
+    let app = TestApp::spawn().await;
+    // Delivery mechanics only: an SSO tenant writes no invitation events to count around.
+    single_sign_on(&app).await;
+    let receiver = Receiver::start(0).await;
+    add_webhook(&app, &receiver.url).await;
+    let clock: Arc<dyn roster::clock::Clock> = Arc::new(roster::clock::SystemClock);
+    let task = roster::events::dispatch::spawn_dispatcher(
+        app.pool.clone(),
+        dispatcher(&app),
+        clock,
+        std::time::Duration::from_secs(3600),
+        Some(app.db_url.clone()),
+    );
+    let _stop = roster::events::wake::AbortOnDrop(task);
+    // Let the first pass run (it finds nothing); from then on only a wake-up can deliver.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let wait_for = |n: usize| {
+        let receiver = &receiver;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while receiver.all().len() < n && std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    };
+    let a = app.create_user("wake-a@example.com").await;
+    wait_for(1).await;
+    let b = app.create_user("wake-b@example.com").await;
+    set_active(&app, &b, "False").await;
+    wait_for(3).await;
+    let got = receiver.all();
+    assert_eq!(kinds_for(&got, &a), ["member.created"]);
+    assert_eq!(kinds_for(&got, &b), ["member.created", "member.suspended"]);
+}
+
+/// A one-shot-per-connection HTTPS receiver (self-signed certificate for 127.0.0.1) that records
+/// request bodies and answers 204.
+async fn https_receiver(
+) -> (String, std::path::PathBuf, Arc<Mutex<Vec<Vec<u8>>>>, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let ca_file = std::env::temp_dir().join(format!("roster-test-ca-{}.pem", Uuid::now_v7()));
+    std::fs::write(&ca_file, cert.cert.pem()).unwrap();
+    let key = PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+    let bodies: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let log = bodies.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let Ok(mut tls) = acceptor.accept(tcp).await else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read the head, then Content-Length bytes of body.
+            let body = loop {
+                let Ok(n) = tls.read(&mut chunk).await else { break None };
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    break Some(buf[end + 4..end + 4 + len].to_vec());
+                }
+            };
+            if let Some(body) = body {
+                log.lock().unwrap().push(body);
+                let _ = tls.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n").await;
+                let _ = tls.shutdown().await;
+            }
+        }
+    });
+    (url, ca_file, bodies, task)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_receivers_are_delivered_to_when_their_ca_is_trusted() {
+    let app = TestApp::spawn().await;
+    let (url, ca_file, bodies, task) = https_receiver().await;
+    let _stop = roster::events::wake::AbortOnDrop(task);
+    add_webhook(&app, &url).await;
+    let member = app.create_user("tls@example.com").await;
+    let now = Utc::now();
+    // Without the CA the certificate is refused: the delivery fails and is retried later.
+    let untrusted = dispatcher(&app).dispatch_once(&app.pool, now).await.unwrap();
+    assert_eq!(untrusted, DispatchReport { failed: 1, ..Default::default() });
+    assert!(bodies.lock().unwrap().is_empty());
+    // With ROSTER_WEBHOOK_CA_FILE's certificates trusted, it goes through.
+    let client = roster::events::dispatch::client_with_ca(Some(&ca_file)).unwrap();
+    let trusted = Dispatcher::new(client, &app.key, PUBLIC);
+    let report = trusted.dispatch_once(&app.pool, now + Duration::minutes(1)).await.unwrap();
+    assert_eq!(report, DispatchReport { delivered: 1, ..Default::default() });
+    let got = bodies.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    let body: Value = serde_json::from_slice(&got[0]).unwrap();
+    assert_eq!(
+        (body["type"].as_str(), body["subject_id"].as_str()),
+        (Some("member.created"), Some(member.as_str()))
+    );
+    // A CA file that holds no certificate is a configuration error, not a silent fallback.
+    std::fs::write(&ca_file, "not a certificate").unwrap();
+    assert!(roster::events::dispatch::client_with_ca(Some(&ca_file)).is_err());
+    let _ = std::fs::remove_file(&ca_file);
+}
+
+/// Mark the test tenant as signing in with SSO, so member creations write no
+/// `member.invitation_needed` events.
+async fn single_sign_on(app: &TestApp) {
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let changed = diesel::sql_query("UPDATE tenants SET sso = true WHERE slug = $1")
+        .bind::<diesel::sql_types::Text, _>(&app.creds.tenant)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(changed, 1);
 }

@@ -80,7 +80,7 @@ async fn every_authenticated_request_is_recorded_with_its_outcome() {
     assert_eq!(rows.len(), 6, "{rows:#?}");
     let [discovery, put, filter, entra_row, dup, create] = <[Entry; 6]>::try_from(rows.clone()).unwrap();
     for row in &rows {
-        assert_eq!(row.connection_id, app.creds.connection);
+        assert_eq!(row.connection_id, Some(app.creds.connection));
         assert!(row.latency_ms >= 0.0);
     }
 
@@ -184,10 +184,10 @@ async fn a_tenant_never_sees_another_tenants_entries() {
     assert_eq!(b_rows.len(), 2);
     assert!(b_rows
         .iter()
-        .all(|e| e.connection_id == b.connection && e.resource_id != Some(a_user.parse().unwrap())));
+        .all(|e| e.connection_id == Some(b.connection) && e.resource_id != Some(a_user.parse().unwrap())));
     let a_rows = entries(&app, "acme", LogQuery::default()).await;
     assert_eq!(a_rows.len(), 1);
-    assert_eq!(a_rows[0].connection_id, app.creds.connection);
+    assert_eq!(a_rows[0].connection_id, Some(app.creds.connection));
     // Naming the other tenant's connection or resource yields nothing, not its rows.
     assert!(entries(&app, "acme", LogQuery { connection: Some(b.connection), ..LogQuery::default() })
         .await
@@ -217,7 +217,8 @@ fn old_entry(tenant_id: Uuid, connection_id: Uuid, days_ago: i64) -> Entry {
         tenant_id,
         id: Uuid::now_v7(),
         at: Utc::now() - Duration::days(days_ago),
-        connection_id,
+        connection_id: Some(connection_id),
+        source: "scim".into(),
         request_id: format!("r-{days_ago}"),
         method: "GET".into(),
         resource_type: None,

@@ -12,6 +12,7 @@ mod admin_tokens;
 mod categories;
 mod connections;
 mod groups;
+mod imports;
 mod log;
 mod members;
 mod roles;
@@ -228,6 +229,7 @@ pub fn routes() -> actix_web::Scope {
         .route("/tenants/{tenant}/members/{member}/logins", web::post().to(members::logged_in))
         .route("/tenants/{tenant}/groups/tree", web::get().to(groups::tree))
         .route("/tenants/{tenant}/groups/{group}/parent", web::put().to(groups::set_parent))
+        .route("/tenants/{tenant}/imports", web::post().to(imports::create))
         .route("/openapi.json", web::get().to(openapi))
 }
 

@@ -182,6 +182,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         max_body_bytes: 64 * 1024,
         bulk_max_operations: 1000,
         bulk_max_payload_bytes: 1_048_576,
+        import_max_rows: 50,
         default_page_size: 100,
         max_page_size: 1000,
         db_pool_size: 4,
@@ -189,6 +190,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         admin_token: Some(TEST_ADMIN_TOKEN.into()),
         events_poll_ms: 500,
         event_retention_days: 30,
+        webhook_ca_file: None,
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }

@@ -1,0 +1,69 @@
+//! `roster import members FILE --tenant <slug>`: load members from a CSV or XLSX file (see
+//! [`crate::import`]); prints the report, or its JSON with `--json`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::db::Conn;
+use crate::directory::tenants;
+use crate::import::{self, Options, Upload};
+
+/// `roster import ...`
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import members from a CSV (comma or semicolon, UTF-8) or XLSX file.
+    Members(MembersArgs),
+}
+
+/// `roster import members ...`
+#[derive(Debug, Args)]
+pub struct MembersArgs {
+    /// The file (.csv or .xlsx).
+    pub file: PathBuf,
+    /// Tenant slug.
+    #[arg(long)]
+    pub tenant: String,
+    /// Mapping file (JSON) saying which column feeds which category (see the README).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Show what would happen; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Suspend members of earlier imports that are absent from this file.
+    #[arg(long)]
+    pub sync: bool,
+    /// Apply the valid rows even when other rows have errors.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run `roster import ...`. An apply refused because of row errors prints the report and fails.
+pub async fn run(conn: &mut Conn, command: ImportCommand, max_rows: usize) -> anyhow::Result<()> {
+    let ImportCommand::Members(args) = command;
+    let tenant = tenants::tenant(conn, &args.tenant).await?;
+    let bytes =
+        std::fs::read(&args.file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
+    let mapping = match &args.mapping {
+        Some(p) => Some(std::fs::read(p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?),
+        None => None,
+    };
+    let name = args.file.file_name().and_then(|n| n.to_str());
+    let upload = Upload { file_name: name, bytes: &bytes, mapping: mapping.as_deref() };
+    let options = Options { dry_run: args.dry_run, sync: args.sync, skip_invalid: args.skip_invalid };
+    let report = import::run(conn, &tenant, upload, options, max_rows, chrono::Utc::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+    if args.json {
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.text());
+    }
+    match &report.refused {
+        Some(why) => anyhow::bail!("{why}"),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,278 @@
+//! The SQL of member imports: what a plan reads (members an import may match, their direct groups,
+//! the tenant's groups, roles and default role) and what an apply writes (members in batches,
+//! updates, suspensions, memberships, role recomputation).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::schema::{groups, roles, tenants, users};
+use super::users::{status, UserColumns};
+use super::Conn;
+
+/// A member an import may match or suspend.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct ImportMember {
+    /// Member id.
+    pub id: Uuid,
+    /// `scim`, `import` or `admin`.
+    pub origin: String,
+    /// The import identity key.
+    pub personal_id: Option<String>,
+    /// Folded userName.
+    pub user_name_key: String,
+    /// The SCIM resource.
+    pub resource: Value,
+    /// Free-text tags.
+    pub comment: Option<String>,
+    /// The member's base role.
+    pub base_role: Option<String>,
+    /// Whether it is active.
+    pub active: bool,
+    /// Lifecycle status.
+    pub status: String,
+    /// Lower-cased email values.
+    pub email_keys: Vec<Option<String>>,
+}
+
+/// Non-removed members of the tenant that an import of these keys can touch: every member from
+/// an import (for `--sync`), and any member holding one of the personal ids, or one of the
+/// folded emails as its userName or among its emails.
+pub async fn members(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    personal_ids: &[String],
+    user_name_keys: &[String],
+) -> QueryResult<Vec<ImportMember>> {
+    let email_keys: Vec<Option<&str>> = user_name_keys.iter().map(|k| Some(k.as_str())).collect();
+    users::table
+        .filter(users::tenant_id.eq(tenant_id).and(users::status.ne(status::REMOVED)))
+        .filter(
+            users::origin
+                .eq("import")
+                .or(users::personal_id.eq_any(personal_ids))
+                .or(users::user_name_key.eq_any(user_name_keys))
+                .or(users::email_keys.overlaps_with(&email_keys)),
+        )
+        .select(ImportMember::as_select())
+        .order(users::id)
+        .load(conn)
+        .await
+}
+
+/// Serialise imports of one tenant: a transaction-level advisory lock, released at commit.
+pub async fn lock_tenant_imports(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('roster-import:' || $1::text))")
+        .bind::<SqlUuid, _>(tenant_id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// (member, group) pairs of the direct group memberships of the given members.
+pub async fn direct_groups(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    member_ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, Uuid)>> {
+    use super::schema::group_members as gm;
+    gm::table
+        .filter(gm::tenant_id.eq(tenant_id).and(gm::member_id.eq_any(member_ids)))
+        .select((gm::member_id, gm::group_id))
+        .load(conn)
+        .await
+}
+
+/// A group a `teamid` cell may name.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct TeamRow {
+    /// Group id.
+    pub id: Uuid,
+    /// externalId.
+    pub external_id: Option<String>,
+    /// displayName.
+    pub display_name: String,
+    /// Folded displayName.
+    pub display_name_key: String,
+}
+
+/// Every group of the tenant (id, externalId, displayName).
+pub async fn teams(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<TeamRow>> {
+    groups::table
+        .filter(groups::tenant_id.eq(tenant_id))
+        .select((groups::id, groups::external_id, groups::display_name, groups::display_name_key))
+        .order(groups::id)
+        .load(conn)
+        .await
+}
+
+/// The tenant's role names with their caseless keys, by rank (highest first).
+pub async fn roles(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<(String, String)>> {
+    roles::table
+        .filter(roles::tenant_id.eq(tenant_id))
+        .select((roles::name, roles::name_key))
+        .order(roles::rank.desc())
+        .load(conn)
+        .await
+}
+
+/// The role new members get.
+pub async fn default_role(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<String> {
+    tenants::table.filter(tenants::id.eq(tenant_id)).select(tenants::default_role).first(conn).await
+}
+
+/// A member to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewMember {
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// Member id.
+    pub id: Uuid,
+    /// Derived columns and the resource.
+    #[diesel(embed)]
+    pub columns: UserColumns,
+    /// Always `import`.
+    pub origin: &'static str,
+    /// Identity key.
+    pub personal_id: String,
+    /// Tags.
+    pub comment: Option<String>,
+    /// Base role.
+    pub base_role: Option<String>,
+    /// 1.
+    pub version: i64,
+    /// Now.
+    pub created_at: DateTime<Utc>,
+    /// Now.
+    pub last_modified: DateTime<Utc>,
+}
+
+/// Insert members in batches (bounded by PostgreSQL's 65,535 bind parameters).
+pub async fn insert_members(conn: &mut Conn, members: &[NewMember]) -> QueryResult<()> {
+    for chunk in members.chunks(2000) {
+        diesel::insert_into(users::table).values(chunk).execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// Write an imported member's new attributes, identity key, tags and base role, bumping its version.
+#[allow(clippy::too_many_arguments)]
+pub async fn update_member(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    id: Uuid,
+    columns: &UserColumns,
+    personal_id: &str,
+    comment: Option<&str>,
+    base_role: Option<&str>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(users::table.filter(users::tenant_id.eq(tenant_id).and(users::id.eq(id))))
+        .set((
+            columns,
+            users::personal_id.eq(personal_id),
+            users::comment.eq(comment),
+            users::base_role.eq(base_role),
+            users::version.eq(users::version + 1),
+            users::last_modified.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Suspend members (`active` false in the columns and the resource), bumping their versions.
+pub async fn suspend(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE users SET active = false, status = $3, \
+             resource = jsonb_set(resource, '{active}', 'false'::jsonb, true), \
+             version = version + 1, last_modified = $4 \
+         WHERE tenant_id = $1 AND id = ANY($2) AND status <> 'removed'",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Text, _>(status::SUSPENDED)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await
+}
+
+/// One membership row added.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Added {
+    /// Group.
+    #[diesel(sql_type = SqlUuid)]
+    pub group_id: Uuid,
+    /// Member.
+    #[diesel(sql_type = SqlUuid)]
+    pub member_id: Uuid,
+}
+
+/// Add (group, member) user memberships (present ones are left alone), bumping the versions of
+/// the groups that changed. Returns the rows added, in input order.
+pub async fn add_memberships(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    pairs: &[(Uuid, Uuid)],
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<Added>> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups: Vec<Uuid> = pairs.iter().map(|p| p.0).collect();
+    let members: Vec<Uuid> = pairs.iter().map(|p| p.1).collect();
+    diesel::sql_query(
+        "WITH added AS ( \
+             INSERT INTO group_members (tenant_id, group_id, member_id, member_type, created_at) \
+             SELECT $1, p.g, p.m, 'User', $4 FROM unnest($2::uuid[], $3::uuid[]) WITH ORDINALITY AS p(g, m, n) \
+             ORDER BY p.n ON CONFLICT DO NOTHING RETURNING group_id, member_id), \
+         bumped AS ( \
+             UPDATE groups SET version = version + 1, last_modified = $4 \
+             WHERE tenant_id = $1 AND id IN (SELECT group_id FROM added)) \
+         SELECT group_id, member_id FROM added",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(&groups)
+    .bind::<Array<SqlUuid>, _>(&members)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await
+}
+
+/// A member whose effective role changed.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct RoleChange {
+    /// Member.
+    #[diesel(sql_type = SqlUuid)]
+    pub member_id: Uuid,
+    /// Before.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub old_role: Option<String>,
+    /// After.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub new_role: Option<String>,
+}
+
+/// Recompute and store the effective roles of members; returns those that changed.
+pub async fn recompute_roles(conn: &mut Conn, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<RoleChange>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query(
+        "SELECT member_id, old_role, new_role FROM roster_recompute_roles($1, $2) ORDER BY member_id",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await
+}

@@ -1,0 +1,150 @@
+//! Member import from CSV and Excel (DESIGN §3 `import/`): organizations without an IdP load
+//! their people from a spreadsheet. One entry point, [`run`], shared by `roster import members`
+//! and `POST /admin/v1/tenants/{slug}/imports`, so both give the same [`Report`].
+//!
+//! * [`parse`]: bytes → table (CSV with detected delimiter, or the first sheet of an XLSX).
+//! * [`mapping`]: which column feeds which field or category (the mapping file).
+//! * [`catalog`]: the categories an import reads and creates.
+//! * [`plan`]: per row `create` / `update` / `unchanged` / `skipped` / `error`, and `--sync`
+//!   suspensions — pure, so a dry run shows exactly what an apply would do.
+//! * [`apply`]: the plan written in one transaction, with events and provisioning-log entries.
+
+pub mod apply;
+pub mod catalog;
+pub mod mapping;
+pub mod parse;
+pub mod plan;
+mod report;
+
+pub use report::Report;
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use uuid::Uuid;
+
+use crate::db::tenants::Tenant;
+use crate::db::{imports as store, Conn};
+use crate::error::{ScimError, ScimResult};
+use crate::scim::resource::fold_key;
+
+/// How an import runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Plan only; write nothing.
+    pub dry_run: bool,
+    /// Suspend imported members absent from the file.
+    pub sync: bool,
+    /// Apply the valid rows even when some rows have errors.
+    pub skip_invalid: bool,
+}
+
+/// An uploaded file and its optional mapping file.
+#[derive(Debug, Clone, Copy)]
+pub struct Upload<'a> {
+    /// The file name as uploaded (its extension helps to detect the format).
+    pub file_name: Option<&'a str>,
+    /// The file.
+    pub bytes: &'a [u8],
+    /// The mapping file (JSON), when given.
+    pub mapping: Option<&'a [u8]>,
+}
+
+/// Plan an import and, unless it is a dry run or has errors (without `skip_invalid`), apply it
+/// in one transaction. File-level problems (unreadable file, bad mapping, missing columns, too
+/// many rows) are errors before anything is read from or written to the tenant's members.
+pub async fn run(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    upload: Upload<'_>,
+    options: Options,
+    max_rows: usize,
+    now: DateTime<Utc>,
+) -> ScimResult<Report> {
+    let format = parse::detect(upload.file_name, upload.bytes);
+    let table = parse::parse(upload.bytes, format).map_err(|e| ScimError::invalid_value(e.0))?;
+    if table.rows.len() > max_rows {
+        return Err(ScimError::payload_too_large(format!(
+            "the file has {} rows; an import takes at most {max_rows} (ROSTER_IMPORT_MAX_ROWS): split it",
+            table.rows.len()
+        )));
+    }
+    let mapping = match upload.mapping {
+        Some(bytes) => mapping::Mapping::parse(bytes).map_err(ScimError::invalid_value)?,
+        None => mapping::Mapping::default(),
+    };
+    if options.dry_run {
+        return plan_and_apply(conn, tenant, &table, format, &mapping, options, now).await;
+    }
+    // An apply reads the tenant's state and writes in one transaction, behind a per-tenant lock,
+    // so the plan it writes is the plan of the state it sees and two imports never interleave.
+    conn.transaction::<_, ScimError, _>(async |conn| {
+        store::lock_tenant_imports(conn, tenant.id).await?;
+        plan_and_apply(conn, tenant, &table, format, &mapping, options, now).await
+    })
+    .await
+}
+
+/// Read the tenant's state, plan, and apply unless it is a dry run or refused.
+async fn plan_and_apply(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    table: &parse::Table,
+    format: parse::Format,
+    mapping: &mapping::Mapping,
+    options: Options,
+    now: DateTime<Utc>,
+) -> ScimResult<Report> {
+    let categories = catalog::load(conn, tenant.id).await?;
+    let uses = mapping::resolve(&table.headers, mapping, &categories).map_err(ScimError::invalid_value)?;
+
+    let (pids, keys) = identity_keys(table, &uses);
+    let members = store::members(conn, tenant.id, &pids, &keys).await?;
+    let member_ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
+    let member_groups = store::direct_groups(conn, tenant.id, &member_ids).await?;
+    let teams = store::teams(conn, tenant.id).await?;
+    let roles = store::roles(conn, tenant.id).await?;
+    let default_role = store::default_role(conn, tenant.id).await?;
+    let snapshot = plan::Snapshot {
+        roles: &roles,
+        default_role: &default_role,
+        teams: &teams,
+        members: &members,
+        member_groups: &member_groups,
+    };
+    let mut plan = plan::plan(&table.rows, &uses, &snapshot, options.sync);
+
+    let mut report = Report::new(tenant, format, options, &table.headers, &uses, mapping);
+    let errors = plan.count(plan::Action::Error);
+    let written = if options.dry_run {
+        None
+    } else if errors > 0 && !options.skip_invalid {
+        report.refused = Some(format!(
+            "{errors} row(s) have errors; nothing was written (fix them, or apply the valid rows with skip_invalid)"
+        ));
+        None
+    } else {
+        Some(apply::apply(conn, tenant.id, &mut plan, now).await?)
+    };
+    report.fill(&plan, written);
+    Ok(report)
+}
+
+/// The personal ids and folded emails of the file, to read only the members it can match.
+fn identity_keys(table: &parse::Table, uses: &[mapping::ColumnUse]) -> (Vec<String>, Vec<String>) {
+    use mapping::{ColumnUse, Field};
+    let col = |f: Field| uses.iter().position(|u| *u == ColumnUse::Field(f));
+    let (pid, email) = (col(Field::PersonalId), col(Field::Email));
+    let mut pids = Vec::new();
+    let mut keys = Vec::new();
+    for row in &table.rows {
+        let e = email.map(|i| row.cells[i].trim()).unwrap_or_default();
+        let p = pid.map(|i| row.cells[i].trim()).filter(|p| !p.is_empty()).unwrap_or(e);
+        if !p.is_empty() {
+            pids.push(p.to_string());
+        }
+        if !e.is_empty() {
+            keys.push(fold_key(e));
+        }
+    }
+    (pids, keys)
+}

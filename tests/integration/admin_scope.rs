@@ -1,6 +1,7 @@
-//! Tenant admin tokens on the roles and categories sections of the admin API: they manage their
-//! own tenant's catalog, bindings, overrides, settings and categories, and another tenant's
-//! answer 404 (like a tenant that does not exist) without changing anything there.
+//! Tenant admin tokens on the roles, categories and imports sections of the admin API: they
+//! manage their own tenant's catalog, bindings, overrides, settings, categories and imports, and
+//! another tenant's answer 404 (like a tenant that does not exist) without changing anything
+//! there.
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -191,4 +192,42 @@ async fn another_tenants_roles_and_categories_answer_404_to_a_tenant_admin() {
         categories["categories"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["City"]);
     assert_eq!(categories["categories"][0]["display_name"], "City");
+}
+
+/// POST a CSV to `slug`'s imports as multipart/form-data with `token`.
+async fn import_as(app: &TestApp, token: &str, slug: &str, csv: &str) -> Reply {
+    let boundary = "roster-scope-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"people.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+    );
+    send(
+        app.client
+            .post(format!("{}/admin/v1/tenants/{slug}/imports", app.root))
+            .bearer_auth(token)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_tenant_admin_imports_into_its_own_tenant_only() {
+    let app = TestApp::spawn().await;
+    let token = tenant_token(&app, &app.creds.tenant).await;
+    let globex = app.new_tenant("globex").await;
+    let csv = "firstname,lastname,email\nAda,Lovelace,ada@example.test\n";
+    let r = import_as(&app, &token, &app.creds.tenant, csv).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["applied"], true, "{}", r.body);
+    let members =
+        admin_as(&app, &token, Method::GET, &format!("/tenants/{}/members", app.creds.tenant), None).await;
+    assert_eq!(members.body["members"][0]["userName"], "ada@example.test", "{}", members.body);
+
+    let r = import_as(&app, &token, &globex.tenant, csv).await;
+    r.assert_error(404, None);
+    let members =
+        admin_as(&app, TEST_ADMIN_TOKEN, Method::GET, &format!("/tenants/{}/members", globex.tenant), None)
+            .await;
+    assert_eq!(members.body["members"], json!([]), "{}", members.body);
 }

@@ -338,7 +338,7 @@ async fn default_role_and_role_column() {
     let roles: Vec<Value> =
         events(&app).await.into_iter().filter(|(k, _)| k == "role.changed").map(|(_, p)| p).collect();
     assert_eq!(roles.len(), 2);
-    assert!(roles.iter().any(|p| p["new_role"] == "editor" && p["old_role"].is_null()));
+    assert!(roles.iter().any(|p| p["to"] == "editor" && p["from"].is_null()));
     // Changing the role column updates the base role and the effective role.
     let file = excel_csv(&["firstname;lastname;email;role", "B;B;b@example.com;chief_editor"]);
     let r = upload(&app, "", "m.csv", &file, None).await;
@@ -346,7 +346,7 @@ async fn default_role_and_role_column() {
     let ev = events(&app).await;
     let last_role = ev.iter().rev().find(|(k, _)| k == "role.changed").unwrap();
     assert_eq!(
-        (last_role.1["old_role"].as_str(), last_role.1["new_role"].as_str()),
+        (last_role.1["from"].as_str(), last_role.1["to"].as_str()),
         (Some("member"), Some("chief_editor"))
     );
 }

@@ -5,6 +5,7 @@
 
 mod admin;
 mod admin_members;
+mod admin_scope;
 mod auth;
 mod bulk;
 mod categories;

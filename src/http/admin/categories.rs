@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{admin_error, body, Operator};
+use super::{admin_error, body, AdminCaller};
 use crate::db;
 use crate::directory::categories::{self, CategoryChange, CategoryRecord, NewCategory};
 use crate::directory::tenants;
@@ -30,10 +30,11 @@ fn view(r: &CategoryRecord) -> Value {
 
 /// GET .../categories
 pub async fn list(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
     let all = categories::list_categories(&mut conn, tenant.id).await?;
@@ -42,10 +43,11 @@ pub async fn list(
 
 /// GET .../categories/{name}
 pub async fn get(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
     let record = categories::get_category(&mut conn, tenant.id, &path.1).await?;
@@ -65,12 +67,13 @@ struct NewBody {
 
 /// POST .../categories `{"name","kind","display_name"?,"allowed_values"?,"source"?}` → 201.
 pub async fn create(
-    _: Operator,
+    caller: AdminCaller,
     req: HttpRequest,
     path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
     let new: NewBody = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
@@ -102,12 +105,13 @@ struct ChangeBody {
 
 /// PATCH .../categories/{name} `{"display_name"?,"allowed_values"?,"source"? (null: unmapped)}`.
 pub async fn update(
-    _: Operator,
+    caller: AdminCaller,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
     let change: ChangeBody = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
@@ -122,10 +126,11 @@ pub async fn update(
 
 /// DELETE .../categories/{name}: the category and its values on every member.
 pub async fn delete(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
     let cleared = categories::delete_category(&mut conn, tenant.id, &path.1, state.clock.now()).await?;

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
-use super::{admin_error, Operator};
+use super::{admin_error, AdminCaller};
 use crate::db;
 use crate::directory::tenants;
 use crate::error::{ScimError, ScimResult};
@@ -59,12 +59,13 @@ async fn read_field(field: &mut Field, limit: usize, what: &str) -> ScimResult<V
 
 /// POST .../imports — multipart `file` (CSV or XLSX) and optional `mapping` (JSON).
 pub async fn create(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<String>,
     query: web::Query<Params>,
     mut body: Multipart,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
     let mut file: Option<(Option<String>, Vec<u8>)> = None;
     let mut mapping = None;
     while let Some(mut field) = body.try_next().await.map_err(multipart_error)? {

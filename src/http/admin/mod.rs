@@ -246,9 +246,11 @@ mod tests {
         let end = source.find("#[cfg(test)]").expect("tests module");
         let table = &source[start..end];
         table
-            .split(".route(\"")
+            .split(".route(")
             .skip(1)
             .map(|rest| {
+                // rustfmt puts a long route's path on its own line.
+                let rest = rest.trim_start().strip_prefix('"').expect("path literal");
                 let (path, rest) = rest.split_once('"').expect("path literal");
                 let method =
                     rest.split("web::").nth(1).and_then(|m| m.split_once('(')).expect("web::<method>()").0;

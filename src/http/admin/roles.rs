@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{admin_error, body, Operator};
+use super::{admin_error, body, AdminCaller};
 use crate::db::roles::{RoleRow, Settings};
 use crate::db::{self, positions, Conn};
 use crate::directory::role_admin::{self, RoleChanges, SettingsChange};
@@ -33,10 +33,11 @@ fn settings_view(s: &Settings) -> Value {
 
 /// GET .../roles: the catalog, highest rank first.
 pub async fn list(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path).await?;
     let all = db::roles::catalog(&mut conn, tenant).await?;
@@ -55,12 +56,13 @@ struct NewRole {
 
 /// POST .../roles `{"name", "display_name"?, "rank", "grants_admin"?}` → 201.
 pub async fn create(
-    _: Operator,
+    caller: AdminCaller,
     req: HttpRequest,
     path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
     let new: NewRole = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path).await?;
@@ -84,12 +86,13 @@ struct RolePatch {
 
 /// PATCH .../roles/{name} `{"display_name"?, "rank"?, "grants_admin"?}`.
 pub async fn update(
-    _: Operator,
+    caller: AdminCaller,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
     let patch: RolePatch = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path.0).await?;
@@ -101,10 +104,11 @@ pub async fn update(
 
 /// DELETE .../roles/{name} → 204 (409 while it is the default role).
 pub async fn delete(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path.0).await?;
     role_admin::delete_role(&mut conn, tenant, &path.1, state.clock.now()).await?;
@@ -113,10 +117,11 @@ pub async fn delete(
 
 /// GET .../role-bindings
 pub async fn bindings(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path).await?;
     let all = role_admin::bindings(&mut conn, tenant).await?;
@@ -125,10 +130,11 @@ pub async fn bindings(
 
 /// PUT .../groups/{group}/roles/{role}: 201 when new, 200 when it existed.
 pub async fn bind(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<(String, String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path.0).await?;
     let group = id("group", &path.1)?;
@@ -139,10 +145,11 @@ pub async fn bind(
 
 /// DELETE .../groups/{group}/roles/{role} → 204.
 pub async fn unbind(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<(String, String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path.0).await?;
     let group = id("group", &path.1)?;
@@ -158,12 +165,13 @@ struct Override {
 
 /// PUT .../members/{member}/role `{"role": "editor"}` or `{"role": null}` (clear the override).
 pub async fn set_override(
-    _: Operator,
+    caller: AdminCaller,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
     let value = crate::http::extract::json_body(&req, &bytes)?;
     if value.get("role").is_none() {
         return Err(ScimError::invalid_value(
@@ -190,12 +198,13 @@ struct GroupRole {
 
 /// PUT .../groups/{group}/members/{member}/group-role `{"groupRole": "manager"}` → 204.
 pub async fn set_group_role(
-    _: Operator,
+    caller: AdminCaller,
     req: HttpRequest,
     path: web::Path<(String, String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
     let wanted: GroupRole = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path.0).await?;
@@ -206,10 +215,11 @@ pub async fn set_group_role(
 
 /// GET .../settings
 pub async fn settings(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path).await?;
     let s = db::roles::settings(&mut conn, tenant).await?;
@@ -225,12 +235,13 @@ struct NewSettings {
 
 /// PUT .../settings `{"default_role"?, "position_source"?}` (absent fields are kept).
 pub async fn update_settings(
-    _: Operator,
+    caller: AdminCaller,
     req: HttpRequest,
     path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
     let new: NewSettings = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path).await?;
@@ -242,10 +253,11 @@ pub async fn update_settings(
 
 /// GET .../positions: positions with member counts.
 pub async fn positions(
-    _: Operator,
+    caller: AdminCaller,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant_id(&mut conn, &path).await?;
     let all = positions::list(&mut conn, tenant).await?;

@@ -186,12 +186,14 @@ impl Mapping {
     }
 }
 
-/// Whether a category name is a valid SCIM attribute name (as the `categories` table checks).
+/// Whether a category name is a valid SCIM attribute name (as the `categories` table checks)
+/// and not one of Roster's own User extension attributes.
 pub fn valid_category_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && name.len() <= 63
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !crate::directory::categories::RESERVED_NAMES.iter().any(|r| r.eq_ignore_ascii_case(name))
 }
 
 fn find_category<'a>(categories: &'a [Category], name: &str) -> Option<&'a Category> {
@@ -288,7 +290,7 @@ fn category_use(
     };
     if !valid_category_name(name) {
         return Err(format!(
-            "mapping of column {header:?}: {name:?} is not a valid category name (a letter, then up to 62 letters, digits, '_' or '-')"
+            "mapping of column {header:?}: {name:?} is not a valid category name (a letter, then up to 62 letters, digits, '_' or '-'; not role, status or position)"
         ));
     }
     let display_name = display.clone().unwrap_or_else(|| header.trim().to_string());
@@ -381,6 +383,9 @@ mod tests {
         let m = Mapping::parse(br#"{"columns": {"By": {"category": "9lives", "create": true}}}"#).unwrap();
         let err = resolve(&headers(&["firstname", "lastname", "email", "By"]), &m, &[]).unwrap_err();
         assert!(err.contains("not a valid category name"), "{err}");
+        let m = Mapping::parse(br#"{"columns": {"Rolle": {"category": "Role", "create": true}}}"#).unwrap();
+        let err = resolve(&headers(&["firstname", "lastname", "email", "Rolle"]), &m, &[]).unwrap_err();
+        assert!(err.contains("not a valid category name"), "Roster's own attribute: {err}");
         let m = Mapping::parse(br#"{"columns": {"By": {"category": "City", "create": {"kind": "number"}}}}"#)
             .unwrap();
         let err = resolve(&headers(&["firstname", "lastname", "email", "By"]), &m, &[city()]).unwrap_err();

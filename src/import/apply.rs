@@ -139,14 +139,15 @@ pub async fn apply(
             }
         }
         store::insert_members(conn, &new_members).await?;
-        for row in &plan.rows {
-            if let (Some(id), Some(d), Action::Create | Action::Update) =
-                (row.member_id, &row.desired, &row.action)
-            {
-                let position = attribute_text(&d.resource, &position_source);
-                positions::assign(conn, tenant, id, position.as_deref(), now).await?;
-            }
-        }
+        let positions: Vec<(Uuid, Option<String>)> = plan
+            .rows
+            .iter()
+            .filter(|r| matches!(r.action, Action::Create | Action::Update))
+            .filter_map(|r| {
+                Some((r.member_id?, attribute_text(&r.desired.as_ref()?.resource, &position_source)))
+            })
+            .collect();
+        positions::assign_many(conn, tenant, &positions, now).await?;
         let suspend: Vec<Uuid> = plan.suspend.iter().map(|s| s.member_id).collect();
         if !suspend.is_empty() {
             written.suspended = store::suspend(conn, tenant, &suspend, now).await?;

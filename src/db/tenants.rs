@@ -195,6 +195,11 @@ pub async fn live_token_mode(
         .optional()
 }
 
+/// A tenant's slug (for messages people read).
+pub async fn slug(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<String> {
+    tenants::table.filter(tenants::id.eq(tenant_id)).select(tenants::slug).first(conn).await
+}
+
 /// Whether the tenant signs its members in with SSO (then Roster never asks for invitations).
 pub async fn sso(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<bool> {
     tenants::table.filter(tenants::id.eq(tenant_id)).select(tenants::sso).first(conn).await

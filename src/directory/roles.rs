@@ -126,9 +126,10 @@ pub async fn guard_last_admin(conn: &mut Conn, tenant: Uuid, member: Uuid, actio
     store::lock_admins(conn, tenant).await?;
     let (is_admin, others) = store::admin_standing(conn, tenant, member).await?;
     if is_admin && others == 0 {
+        let slug = crate::db::tenants::slug(conn, tenant).await?;
         return Err(ScimError::forbidden(format!(
-            "cannot {action} User {member}: it is the last org admin of tenant {tenant}; make another member \
-             org_admin first"
+            "cannot {action} User {member}: it is the last org admin of tenant {slug:?}; make another member \
+             org_admin first (e.g. through a group bound to the role, or the admin API)"
         )));
     }
     Ok(())

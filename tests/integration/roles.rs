@@ -336,6 +336,7 @@ async fn the_last_org_admin_cannot_be_suspended_or_removed() {
     let p = patch(&app, &path, json!([{"op": "Replace", "path": "active", "value": "False"}])).await;
     let d = p.assert_error(403, None);
     assert!(d.contains("last org admin") && d.contains("make another member org_admin first"), "{d}");
+    assert!(d.contains(&format!("tenant {:?}", app.creds.tenant)), "names the tenant by its slug: {d}");
     let p = patch(&app, &path, json!([{"op": "replace", "value": {"active": false}}])).await;
     p.assert_error(403, None);
     let put = app.put(&path, &json!({"schemas": [USER], "userName": "admin", "active": false, "roles": [{"value": "org_admin"}]})).await;

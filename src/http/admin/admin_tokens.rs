@@ -5,11 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use uuid::Uuid;
 
-use super::{admin_error, body, Operator};
+use super::{admin_error, body, path_id, tenant, Operator};
 use crate::db::{self, admin_tokens as store};
-use crate::directory::{admin_tokens, tenants};
+use crate::directory::admin_tokens;
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 
@@ -39,7 +38,7 @@ pub async fn issue(
         return Err(ScimError::invalid_value("expires_in_days must be at least 1"));
     }
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path).await?;
     let now = state.clock.now();
     let expires = new.expires_in_days.map(|d| now + Duration::days(i64::from(d)));
     let issued = admin_tokens::issue(&mut conn, &state.signing_key, &tenant, &new.label, expires, now)
@@ -58,7 +57,7 @@ pub async fn list(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path).await?;
     let now = state.clock.now();
     let all = store::list(&mut conn, tenant.id).await?;
     Ok(HttpResponse::Ok()
@@ -71,10 +70,9 @@ pub async fn revoke(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let id =
-        Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found(format!("no admin token {}", path.1)))?;
+    let id = path_id("admin token", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path.0).await?;
     admin_tokens::revoke(&mut conn, &tenant, id, state.clock.now()).await.map_err(admin_error)?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,10 +6,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{admin_error, body, AdminCaller};
+use super::{body, tenant, AdminCaller};
 use crate::db;
 use crate::directory::categories::{self, CategoryChange, CategoryRecord, NewCategory};
-use crate::directory::tenants;
 use crate::error::ScimResult;
 use crate::http::AppState;
 
@@ -36,7 +35,7 @@ pub async fn list(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path).await?;
     let all = categories::list_categories(&mut conn, tenant.id).await?;
     Ok(HttpResponse::Ok().json(json!({"categories": all.iter().map(view).collect::<Vec<_>>()})))
 }
@@ -49,7 +48,7 @@ pub async fn get(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path.0).await?;
     let record = categories::get_category(&mut conn, tenant.id, &path.1).await?;
     Ok(HttpResponse::Ok().json(view(&record)))
 }
@@ -76,7 +75,7 @@ pub async fn create(
     caller.for_tenant(&path)?;
     let new: NewBody = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path).await?;
     let new = NewCategory {
         name: new.name,
         display_name: new.display_name,
@@ -114,7 +113,7 @@ pub async fn update(
     caller.for_tenant(&path.0)?;
     let change: ChangeBody = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path.0).await?;
     let change = CategoryChange {
         display_name: change.display_name,
         allowed_values: change.allowed_values,
@@ -132,7 +131,7 @@ pub async fn delete(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path.0).await?;
     let cleared = categories::delete_category(&mut conn, tenant.id, &path.1, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(json!({"deleted": path.1, "members_cleared": cleared})))
 }

@@ -7,10 +7,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{admin_error, body, AdminCaller};
+use super::{admin_error, body, path_id, tenant, AdminCaller};
 use crate::db::{self, tenants as store};
 use crate::directory::tenants::{self, IssuedToken};
-use crate::error::{ScimError, ScimResult};
+use crate::error::ScimResult;
 use crate::http::AppState;
 
 fn connection_view(state: &AppState, c: &store::Connection) -> Value {
@@ -34,10 +34,6 @@ fn credentials(state: &AppState, tenant: &str, connection: Uuid, token: &IssuedT
     })
 }
 
-fn connection_id(raw: &str) -> ScimResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("no connection {raw}")))
-}
-
 /// GET .../connections
 pub async fn list(
     caller: AdminCaller,
@@ -46,7 +42,7 @@ pub async fn list(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path).await?;
     let all = store::list_connections(&mut conn, tenant.id).await?;
     let views: Vec<Value> = all.iter().map(|c| connection_view(&state, c)).collect();
     Ok(HttpResponse::Ok().json(json!({"connections": views})))
@@ -69,7 +65,7 @@ pub async fn create(
     caller.for_tenant(&path)?;
     let new: NewConnection = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path).await?;
     let (c, token) =
         tenants::create_connection(&mut conn, &state.signing_key, &tenant, &new.name, state.clock.now())
             .await
@@ -94,8 +90,8 @@ pub async fn set_mode(
     caller.for_tenant(&path.0)?;
     let change: ModeChange = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
-    let c = tenants::set_quirk_mode(&mut conn, &tenant, connection_id(&path.1)?, &change.quirk_mode)
+    let tenant = tenant(&mut conn, &path.0).await?;
+    let c = tenants::set_quirk_mode(&mut conn, &tenant, path_id("connection", &path.1)?, &change.quirk_mode)
         .await
         .map_err(admin_error)?;
     Ok(HttpResponse::Ok().json(connection_view(&state, &c)))
@@ -120,8 +116,10 @@ pub async fn issue_token(
     caller.for_tenant(&path.0)?;
     let new: NewToken = if bytes.is_empty() { NewToken::default() } else { body(&req, &bytes)? };
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
-    let c = tenants::connection(&mut conn, &tenant, connection_id(&path.1)?).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path.0).await?;
+    let c = tenants::connection(&mut conn, &tenant, path_id("connection", &path.1)?)
+        .await
+        .map_err(admin_error)?;
     let now = state.clock.now();
     let expires = new.expires_in_days.map(|d| now + Duration::days(i64::from(d)));
     let token = tenants::issue_token(&mut conn, &state.signing_key, &c, &new.label, expires, now)
@@ -142,8 +140,10 @@ pub async fn rotate(
     caller.for_tenant(&path.0)?;
     let new: NewToken = if bytes.is_empty() { NewToken::default() } else { body(&req, &bytes)? };
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
-    let c = tenants::connection(&mut conn, &tenant, connection_id(&path.1)?).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path.0).await?;
+    let c = tenants::connection(&mut conn, &tenant, path_id("connection", &path.1)?)
+        .await
+        .map_err(admin_error)?;
     let now = state.clock.now();
     let expires = new.expires_in_days.map(|d| now + Duration::days(i64::from(d)));
     let label = if new.label.is_empty() { "rotated" } else { new.label.as_str() };
@@ -171,7 +171,7 @@ pub async fn list_tokens(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path).await?;
     let now = state.clock.now();
     let all = store::list_tokens(&mut conn, tenant.id, query.connection).await?;
     let views: Vec<Value> = all
@@ -196,10 +196,9 @@ pub async fn revoke_token(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path.0)?;
-    let token_id =
-        Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found(format!("no token {}", path.1)))?;
+    let token_id = path_id("token", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path.0).await?;
     tenants::revoke_token(&mut conn, &tenant, token_id, state.clock.now()).await.map_err(admin_error)?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,10 +7,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{admin_error, body, AdminCaller};
+use super::{body, path_id, tenant, AdminCaller};
 use crate::auth::Principal;
 use crate::db::{self, groups as store};
-use crate::directory::{patch, tenants, Context};
+use crate::directory::{patch, Context};
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 use crate::scim::patch::{parse_request, Mode};
@@ -29,7 +29,7 @@ pub async fn tree(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path).await?;
     let nodes: Vec<Value> =
         store::tree(&mut conn, tenant.id, None).await?.into_iter().map(|g| node_view(&g)).collect();
     Ok(HttpResponse::Ok().json(json!({"groups": nodes})))
@@ -52,8 +52,7 @@ pub async fn set_parent(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path.0)?;
     let change: NewParent = body(&req, &bytes)?;
-    let id =
-        Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found(format!("Group {} not found", path.1)))?;
+    let id = path_id("group", &path.1)?;
     let parent = change
         .parent
         .map(|p| {
@@ -61,7 +60,7 @@ pub async fn set_parent(
         })
         .transpose()?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path.0).await?;
     let op = match parent {
         Some(p) => {
             json!({"op": "replace", "path": format!("{ROSTER_GROUP_SCHEMA}:parent"), "value": p.to_string()})

@@ -7,9 +7,8 @@ use actix_web::{web, HttpResponse};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
-use super::{admin_error, AdminCaller};
+use super::{tenant, AdminCaller};
 use crate::db;
-use crate::directory::tenants;
 use crate::error::{ScimError, ScimResult};
 use crate::http::response::scim_body;
 use crate::http::AppState;
@@ -89,7 +88,7 @@ pub async fn create(
     let q = query.into_inner();
     let options = Options { dry_run: q.dry_run, sync: q.sync, skip_invalid: q.skip_invalid };
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path.into_inner()).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path.into_inner()).await?;
     let upload = Upload { file_name: name.as_deref(), bytes: &bytes, mapping: mapping.as_deref() };
     let report =
         import::run(&mut conn, &tenant, upload, options, state.import_max_rows, state.clock.now()).await?;

@@ -6,10 +6,9 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{admin_error, AdminCaller};
+use super::{tenant, AdminCaller};
 use crate::db::provisioning_log::{self as store, LogQuery, Outcome, Position};
 use crate::db::{self};
-use crate::directory::tenants;
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 use crate::provisioning::view;
@@ -65,7 +64,7 @@ pub async fn list(
     let limit = q.limit.unwrap_or(50).clamp(1, store::MAX_LIMIT);
     let after = q.after.as_deref().map(position).transpose()?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path).await?;
     let query = LogQuery {
         connection: q.connection,
         resource_id: q.resource,

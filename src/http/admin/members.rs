@@ -6,12 +6,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{admin_error, AdminCaller};
+use super::{path_id, tenant, AdminCaller};
 use crate::db::members::{self as store, MemberQuery, MemberView};
 use crate::db::users::{self as users, status, MemberGroup};
 use crate::db::{self, groups, Conn};
 use crate::directory::invitations::{self, Record};
-use crate::directory::tenants;
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 
@@ -152,7 +151,7 @@ pub async fn list(
         ))
     })?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path).await?;
     let mut q = query(&mut conn, tenant.id, params.into_inner()).await?;
     // One row more than asked says whether another page follows.
     let limit = q.limit;
@@ -167,10 +166,6 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(json!({"members": members, "next": next})))
 }
 
-fn member_id(raw: &str) -> ScimResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("no member {raw} in this tenant")))
-}
-
 /// GET .../members/{id} — one member (removed ones too: their status says so).
 pub async fn get(
     caller: AdminCaller,
@@ -178,9 +173,9 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path.0)?;
-    let id = member_id(&path.1)?;
+    let id = path_id("member", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path.0).await?;
     let q = MemberQuery { id: Some(id), limit: 1, ..MemberQuery::default() };
     let member = load(&mut conn, tenant.id, &q)
         .await?
@@ -196,9 +191,9 @@ async fn record(
     what: Record,
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path.0)?;
-    let id = member_id(&path.1)?;
+    let id = path_id("member", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path.0).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path.0).await?;
     let s = invitations::record(&mut conn, &tenant, id, what, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(json!({
         "id": id.to_string(),

@@ -171,6 +171,16 @@ fn admin_error(e: crate::directory::tenants::AdminError) -> ScimError {
     }
 }
 
+/// The tenant a `/tenants/{slug}/...` path names (404 naming the slug when there is none).
+async fn tenant(conn: &mut crate::db::Conn, slug: &str) -> Result<crate::db::tenants::Tenant, ScimError> {
+    crate::directory::tenants::tenant(conn, slug).await.map_err(admin_error)
+}
+
+/// An id from the URL path: text that is not a UUID names nothing in the tenant (404).
+fn path_id(kind: &str, raw: &str) -> Result<uuid::Uuid, ScimError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("no {kind} {raw} in this tenant")))
+}
+
 /// Parse a JSON body for the admin API (same rules as SCIM bodies).
 fn body<T: serde::de::DeserializeOwned>(req: &HttpRequest, bytes: &web::Bytes) -> Result<T, ScimError> {
     let value = super::extract::json_body(req, bytes)?;

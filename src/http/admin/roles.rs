@@ -5,23 +5,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use uuid::Uuid;
 
-use super::{admin_error, body, AdminCaller};
+use super::{body, path_id, tenant, AdminCaller};
 use crate::db::roles::{RoleRow, Settings};
-use crate::db::{self, positions, Conn};
+use crate::db::{self, positions};
 use crate::directory::role_admin::{self, RoleChanges, SettingsChange};
-use crate::directory::tenants;
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
-
-async fn tenant_id(conn: &mut Conn, slug: &str) -> ScimResult<Uuid> {
-    Ok(tenants::tenant(conn, slug).await.map_err(admin_error)?.id)
-}
-
-fn id(kind: &str, raw: &str) -> ScimResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("no {kind} {raw} in this tenant")))
-}
 
 fn role_view(r: &RoleRow) -> Value {
     json!({"name": r.name, "display_name": r.display_name, "rank": r.rank, "grants_admin": r.grants_admin})
@@ -39,7 +29,7 @@ pub async fn list(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant_id(&mut conn, &path).await?;
+    let tenant = tenant(&mut conn, &path).await?.id;
     let all = db::roles::catalog(&mut conn, tenant).await?;
     Ok(HttpResponse::Ok().json(json!({"roles": all.iter().map(role_view).collect::<Vec<_>>()})))
 }
@@ -65,7 +55,7 @@ pub async fn create(
     caller.for_tenant(&path)?;
     let new: NewRole = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant_id(&mut conn, &path).await?;
+    let tenant = tenant(&mut conn, &path).await?.id;
     let role = RoleRow {
         display_name: new.display_name.unwrap_or_else(|| new.name.clone()),
         name: new.name,
@@ -95,7 +85,7 @@ pub async fn update(
     caller.for_tenant(&path.0)?;
     let patch: RolePatch = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant_id(&mut conn, &path.0).await?;
+    let tenant = tenant(&mut conn, &path.0).await?.id;
     let changes =
         RoleChanges { display_name: patch.display_name, rank: patch.rank, grants_admin: patch.grants_admin };
     let role = role_admin::update_role(&mut conn, tenant, &path.1, changes, state.clock.now()).await?;
@@ -110,7 +100,7 @@ pub async fn delete(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant_id(&mut conn, &path.0).await?;
+    let tenant = tenant(&mut conn, &path.0).await?.id;
     role_admin::delete_role(&mut conn, tenant, &path.1, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -123,7 +113,7 @@ pub async fn bindings(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant_id(&mut conn, &path).await?;
+    let tenant = tenant(&mut conn, &path).await?.id;
     let all = role_admin::bindings(&mut conn, tenant).await?;
     Ok(HttpResponse::Ok().json(json!({"bindings": all})))
 }
@@ -136,8 +126,8 @@ pub async fn bind(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant_id(&mut conn, &path.0).await?;
-    let group = id("group", &path.1)?;
+    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let group = path_id("group", &path.1)?;
     let created = role_admin::bind(&mut conn, tenant, group, &path.2, state.clock.now()).await?;
     let view = json!({"group_id": group, "role_name": path.2});
     Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
@@ -151,8 +141,8 @@ pub async fn unbind(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant_id(&mut conn, &path.0).await?;
-    let group = id("group", &path.1)?;
+    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let group = path_id("group", &path.1)?;
     role_admin::unbind(&mut conn, tenant, group, &path.2, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -181,8 +171,8 @@ pub async fn set_override(
     let wanted: Override =
         serde_json::from_value(value).map_err(|e| ScimError::invalid_value(format!("request body: {e}")))?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant_id(&mut conn, &path.0).await?;
-    let member = id("member", &path.1)?;
+    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let member = path_id("member", &path.1)?;
     let result =
         role_admin::set_override(&mut conn, tenant, member, wanted.role.as_deref(), state.clock.now())
             .await?;
@@ -207,8 +197,8 @@ pub async fn set_group_role(
     caller.for_tenant(&path.0)?;
     let wanted: GroupRole = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant_id(&mut conn, &path.0).await?;
-    let (group, member) = (id("group", &path.1)?, id("member", &path.2)?);
+    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let (group, member) = (path_id("group", &path.1)?, path_id("member", &path.2)?);
     role_admin::set_group_role(&mut conn, tenant, group, member, &wanted.group_role).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -221,7 +211,7 @@ pub async fn settings(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant_id(&mut conn, &path).await?;
+    let tenant = tenant(&mut conn, &path).await?.id;
     let s = db::roles::settings(&mut conn, tenant).await?;
     Ok(HttpResponse::Ok().json(settings_view(&s)))
 }
@@ -244,7 +234,7 @@ pub async fn update_settings(
     caller.for_tenant(&path)?;
     let new: NewSettings = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant_id(&mut conn, &path).await?;
+    let tenant = tenant(&mut conn, &path).await?.id;
     let change = SettingsChange { default_role: new.default_role, position_source: new.position_source };
     let s =
         role_admin::update_settings(&mut conn, &state.registry, tenant, change, state.clock.now()).await?;
@@ -259,7 +249,7 @@ pub async fn positions(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant_id(&mut conn, &path).await?;
+    let tenant = tenant(&mut conn, &path).await?.id;
     let all = positions::list(&mut conn, tenant).await?;
     Ok(HttpResponse::Ok().json(json!({"positions": all})))
 }

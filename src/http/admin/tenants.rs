@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admin_error, body, AdminCaller, Operator};
+use super::{admin_error, body, tenant, AdminCaller, Operator};
 use crate::db::{self, tenants as store, Conn};
 use crate::directory::tenants;
 use crate::error::ScimResult;
@@ -61,7 +61,7 @@ pub async fn get(
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path).await?;
     Ok(HttpResponse::Ok().json(view_with_settings(&mut conn, &tenant).await?))
 }
 
@@ -82,7 +82,7 @@ pub async fn update(
     caller.for_tenant(&path)?;
     let settings: Settings = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenants::tenant(&mut conn, &path).await.map_err(admin_error)?;
+    let tenant = tenant(&mut conn, &path).await?;
     if let Some(sso) = settings.sso {
         store::set_sso(&mut conn, tenant.id, sso).await?;
     }

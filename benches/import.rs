@@ -107,10 +107,10 @@ async fn fresh_tenant(conn: &mut AsyncPgConnection, label: &str) -> anyhow::Resu
     ] {
         let category = Category {
             name: name.into(),
-            name_key: name.to_lowercase(),
             display_name: if name == "City" { "By".into() } else { name.into() },
             kind,
             allowed_values: allowed,
+            source: None,
         };
         catalog::insert(conn, tenant.id, &category, Utc::now()).await?;
     }

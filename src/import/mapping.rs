@@ -200,7 +200,7 @@ fn find_category<'a>(categories: &'a [Category], name: &str) -> Option<&'a Categ
     let k = key(name);
     categories
         .iter()
-        .find(|c| c.name_key == k)
+        .find(|c| c.name.to_lowercase() == k)
         .or_else(|| categories.iter().find(|c| key(&c.display_name) == k))
 }
 
@@ -237,7 +237,9 @@ pub fn resolve(
     for (i, a) in uses.iter().enumerate() {
         let same = |b: &ColumnUse| match (a, b) {
             (ColumnUse::Field(x), ColumnUse::Field(y)) => x == y,
-            (ColumnUse::Category(x), ColumnUse::Category(y)) => x.name_key == y.name_key,
+            (ColumnUse::Category(x), ColumnUse::Category(y)) => {
+                x.name.to_lowercase() == y.name.to_lowercase()
+            }
             (ColumnUse::NewCategory(x), ColumnUse::NewCategory(y)) => key(&x.name) == key(&y.name),
             _ => false,
         };
@@ -305,10 +307,10 @@ mod tests {
     fn city() -> Category {
         Category {
             name: "City".into(),
-            name_key: "city".into(),
             display_name: "City".into(),
             kind: Kind::Dropdown,
             allowed_values: vec!["Oslo".into(), "Bergen".into()],
+            source: None,
         }
     }
 

@@ -155,10 +155,10 @@ pub fn plan(rows: &[Row], uses: &[ColumnUse], snapshot: &Snapshot<'_>, sync: boo
             .filter_map(|u| match u {
                 ColumnUse::NewCategory(n) => Some(Category {
                     name: n.name.clone(),
-                    name_key: fold_key(&n.name),
                     display_name: n.display_name.clone(),
                     kind: n.kind,
                     allowed_values: Vec::new(),
+                    source: None,
                 }),
                 _ => None,
             })
@@ -628,10 +628,10 @@ mod tests {
     fn cat(kind: Kind, allowed: &[&str]) -> Category {
         Category {
             name: "C".into(),
-            name_key: "c".into(),
             display_name: "C".into(),
             kind,
             allowed_values: allowed.iter().map(|s| s.to_string()).collect(),
+            source: None,
         }
     }
 

@@ -444,10 +444,10 @@ async fn categories_existing_created_from_the_file_and_ignored() {
         {
             let c = Category {
                 name: name.into(),
-                name_key: name.to_lowercase(),
                 display_name: name.into(),
                 kind,
                 allowed_values: allowed.into_iter().map(String::from).collect(),
+                source: None,
             };
             catalog::insert(&mut conn, tenant, &c, chrono::Utc::now()).await.unwrap();
         }

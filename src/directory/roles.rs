@@ -143,8 +143,9 @@ pub async fn decorate(conn: &mut Conn, tenant: Uuid, members: &mut [Stored]) -> 
     }
     let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
     let derived = store::derived(conn, tenant, &ids).await?;
+    let by_id: std::collections::HashMap<Uuid, _> = derived.iter().map(|d| (d.id, d)).collect();
     for member in members.iter_mut() {
-        let Some(d) = derived.iter().find(|d| d.id == member.id) else { continue };
+        let Some(d) = by_id.get(&member.id) else { continue };
         let ext = member.attributes.entry(ROSTER_USER_SCHEMA).or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(ext) = ext {
             for (key, value) in [

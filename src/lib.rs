@@ -5,9 +5,11 @@
 //! lifecycle rules, one transaction per operation; `db` is the only place that speaks SQL;
 //! `http` is the thin actix-web layer; `provisioning` records every SCIM request in the
 //! provisioning log; `events` delivers the outbox of directory changes to webhooks;
-//! `startup`, `config`, `telemetry`, `local_pg` and `cli` run the process.
+//! `cache` keeps token checks and tenant settings in process, invalidated through
+//! LISTEN/NOTIFY; `startup`, `config`, `telemetry`, `local_pg` and `cli` run the process.
 
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;

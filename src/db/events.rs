@@ -14,27 +14,49 @@ use uuid::Uuid;
 use super::Conn;
 use crate::events::NewEvent;
 
-/// The first key of the advisory locks that order events per subject ("RSEV").
-const SUBJECT_LOCK_CLASS: i32 = 0x5253_4556;
+/// The first key of the advisory locks that order events per subject ("RSEV"; spelled out as
+/// 1381188950 in `roster_events_insert`).
+pub const SUBJECT_LOCK_CLASS: i32 = 0x5253_4556;
 
 /// Subjects share this many lock buckets (a power of two). A subject always maps to the same
 /// bucket, which is all ordering needs; bounding the buckets bounds the locks one transaction
 /// holds, so an import of 10,000 members cannot exhaust PostgreSQL's shared lock table
 /// (`max_locks_per_transaction`), at the price of rare waits between unrelated writers.
-const SUBJECT_LOCK_BUCKETS: i32 = 256;
+pub const SUBJECT_LOCK_BUCKETS: i32 = 256;
 
 /// The PostgreSQL channel notified (at commit) by every transaction that wrote events; the
 /// dispatchers of every Roster process `LISTEN` on it to deliver at once instead of at their
 /// next poll.
 pub const NOTIFY_CHANNEL: &str = "roster_events";
 
+diesel::define_sql_function! {
+    /// `roster_events_insert` (migration 000014): [`insert`]'s statements in one call.
+    fn roster_events_insert(
+        tenant: SqlUuid,
+        subjects: Array<SqlUuid>,
+        kinds: Array<Text>,
+        payloads: Array<Jsonb>,
+        now: Timestamptz,
+    ) -> Integer;
+}
+
+/// The parallel arrays `roster_events_insert` and `roster_member_written` take.
+pub fn columns(events: &[NewEvent]) -> (Vec<Uuid>, Vec<&'static str>, Vec<&Value>) {
+    (
+        events.iter().map(|e| e.subject).collect(),
+        events.iter().map(|e| e.kind.as_str()).collect(),
+        events.iter().map(|e| &e.payload).collect(),
+    )
+}
+
 /// Write events (in the caller's transaction) and a pending delivery for each of the tenant's
-/// active webhooks. Before drawing ids, take a transaction-level advisory lock per subject's
-/// bucket (in key order, so writers cannot deadlock on them): a later transaction about the same subject
-/// waits for this one to commit, so per subject, id order is commit order and a dispatcher never
-/// sees event N+1 committed while event N is still invisible. Also queues a notification on
-/// [`NOTIFY_CHANNEL`], which PostgreSQL delivers to listeners only if and when the transaction
-/// commits.
+/// active webhooks, in one prepared call of `roster_events_insert`. Before drawing ids, it takes a
+/// transaction-level advisory lock per subject's bucket ([`SUBJECT_LOCK_CLASS`],
+/// [`SUBJECT_LOCK_BUCKETS`] buckets, in key order, so writers cannot deadlock on them): a later
+/// transaction about the same subject waits for this one to commit, so per subject, id order is
+/// commit order and a dispatcher never sees event N+1 committed while event N is still
+/// invisible. It also queues a notification on [`NOTIFY_CHANNEL`], which PostgreSQL delivers to
+/// listeners only if and when the transaction commits.
 pub async fn insert(
     conn: &mut Conn,
     tenant_id: Uuid,
@@ -44,40 +66,9 @@ pub async fn insert(
     if events.is_empty() {
         return Ok(());
     }
-    let subjects: Vec<Uuid> = events.iter().map(|e| e.subject).collect();
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
-    diesel::sql_query(
-        "SELECT pg_advisory_xact_lock($1, k) FROM \
-         (SELECT DISTINCT hashtext($2::text || s::text) & ($4 - 1) AS k FROM unnest($3::uuid[]) AS s ORDER BY k) AS keys",
-    )
-    .bind::<Integer, _>(SUBJECT_LOCK_CLASS)
-    .bind::<Text, _>(tenant_id.to_string())
-    .bind::<Array<SqlUuid>, _>(&subjects)
-    .bind::<Integer, _>(SUBJECT_LOCK_BUCKETS)
-    .execute(conn)
-    .await?;
-    diesel::sql_query(
-        "WITH ev AS ( \
-             INSERT INTO event_outbox (tenant_id, subject_id, kind, payload, created_at) \
-             SELECT $1, e.subject, e.kind, e.payload, $5 \
-             FROM unnest($2::uuid[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS e(subject, kind, payload, n) \
-             ORDER BY e.n \
-             RETURNING id, subject_id) \
-         INSERT INTO event_deliveries (tenant_id, webhook_id, event_id, subject_id, next_attempt_at) \
-         SELECT $1, w.id, ev.id, ev.subject_id, $5 FROM ev CROSS JOIN webhooks w \
-         WHERE w.tenant_id = $1 AND w.active",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Array<SqlUuid>, _>(&subjects)
-    .bind::<Array<Text>, _>(&kinds)
-    .bind::<Array<Jsonb>, _>(&payloads)
-    .bind::<Timestamptz, _>(now)
-    .execute(conn)
-    .await?;
-    diesel::sql_query("SELECT pg_notify($1, '')")
-        .bind::<Text, _>(NOTIFY_CHANNEL)
-        .execute(conn)
+    let (subjects, kinds, payloads) = columns(events);
+    diesel::select(roster_events_insert(tenant_id, subjects, kinds, payloads, now))
+        .get_result::<i32>(conn)
         .await
         .map(drop)
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Bool, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
@@ -265,40 +265,77 @@ pub async fn any_binding(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<bool> 
     .await
 }
 
-/// The first key of the per-tenant advisory lock that serialises "last org admin" checks ("RSAD").
-const ADMIN_LOCK_CLASS: i32 = 0x5253_4144;
+/// The first key of the per-tenant advisory lock that serialises "last org admin" checks ("RSAD";
+/// spelled out as 1381187908 in `roster_guard_last_admin`).
+pub const ADMIN_LOCK_CLASS: i32 = 0x5253_4144;
 
-/// Take the tenant's admin lock until the transaction ends, so that two concurrent suspensions
-/// of the last two admins cannot both see the other one still active.
-pub async fn lock_admins(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-        .bind::<Integer, _>(ADMIN_LOCK_CLASS)
-        .bind::<Text, _>(tenant_id.to_string())
-        .execute(conn)
-        .await
-        .map(drop)
+diesel::define_sql_function! {
+    /// `roster_guard_last_admin` (migration 000014).
+    fn roster_guard_last_admin(tenant: SqlUuid, member: SqlUuid) -> Bool;
 }
 
-/// Whether `member` holds an admin role and is not suspended, and how many other such members
-/// the tenant has (removed and suspended members do not count).
-pub async fn admin_standing(conn: &mut Conn, tenant_id: Uuid, member: Uuid) -> QueryResult<(bool, i64)> {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Bool)]
-        is_admin: bool,
-        #[diesel(sql_type = BigInt)]
-        others: i64,
-    }
-    let row: Row = diesel::sql_query(
-        "SELECT coalesce(bool_or(u.id = $2), false) AS is_admin, count(*) FILTER (WHERE u.id <> $2) AS others \
-         FROM users u JOIN roles r ON r.tenant_id = u.tenant_id AND r.name = u.effective_role \
-         WHERE u.tenant_id = $1 AND r.grants_admin AND u.status NOT IN ('removed', 'suspended')",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<SqlUuid, _>(member)
+/// Whether suspending or removing `member` leaves the tenant a live admin, in one prepared call.
+/// Only when `member` is itself a live admin does it take the tenant's admin lock
+/// ([`ADMIN_LOCK_CLASS`]) and probe for another admin (an index lookup that stops at the first);
+/// otherwise it answers at once, so deactivations of ordinary members never serialise. The caller
+/// must hold the member's row lock.
+pub async fn leaves_an_admin(conn: &mut Conn, tenant_id: Uuid, member: Uuid) -> QueryResult<bool> {
+    diesel::select(roster_guard_last_admin(tenant_id, member)).get_result(conn).await
+}
+
+diesel::define_sql_function! {
+    /// `roster_member_written` (migration 000014).
+    #[allow(clippy::too_many_arguments)]
+    fn roster_member_written(
+        tenant: SqlUuid,
+        member: SqlUuid,
+        role_keys: Array<Text>,
+        created: Bool,
+        position: Nullable<Text>,
+        now: diesel::sql_types::Timestamptz,
+        role_event: Bool,
+        subjects: Array<SqlUuid>,
+        kinds: Array<Text>,
+        payloads: Array<diesel::sql_types::Jsonb>,
+    ) -> diesel::sql_types::Jsonb;
+}
+
+/// What follows a member write, as `roster_member_written` reports it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct AfterWrite {
+    /// The effective role now.
+    pub role: Option<String>,
+    /// The effective role before the write.
+    pub role_before: Option<String>,
+    /// Lifecycle status.
+    pub status: String,
+    /// Position name.
+    pub position: Option<String>,
+}
+
+/// Everything that follows a member write, in one prepared call: match the member's SCIM role
+/// values (`role_keys`, folded) against the catalog, give a new member the tenant's default role
+/// as base role, point it at its position (created on first use), recompute its effective role,
+/// and write `events` — plus `role.changed` when the role changed and `role_event` is set.
+#[allow(clippy::too_many_arguments)]
+pub async fn member_written(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    member: Uuid,
+    role_keys: &[String],
+    created: bool,
+    position: Option<&str>,
+    now: DateTime<Utc>,
+    role_event: bool,
+    events: &[crate::events::NewEvent],
+) -> QueryResult<AfterWrite> {
+    let (subjects, kinds, payloads) = super::events::columns(events);
+    let value: serde_json::Value = diesel::select(roster_member_written(
+        tenant_id, member, role_keys, created, position, now, role_event, subjects, kinds, payloads,
+    ))
     .get_result(conn)
     .await?;
-    Ok((row.is_admin, row.others))
+    serde_json::from_value(value).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
 /// What Roster's User extension shows for a member.

@@ -166,15 +166,15 @@ pub async fn revoke_token(
     Ok(n == 1)
 }
 
-/// The quirk mode of the token's connection when the token is currently usable: it exists,
-/// belongs to that connection of that tenant, is not revoked and not past its stored expiry.
-pub async fn live_token_mode(
+/// The mode (`tolerant` / `strict`) of a live token's connection and the token's expiry, when
+/// the token exists, belongs to that tenant and connection, and is neither revoked nor expired.
+pub async fn live_token(
     conn: &mut Conn,
     tenant_id: Uuid,
     connection_id: Uuid,
     token_id: Uuid,
     now: DateTime<Utc>,
-) -> QueryResult<Option<String>> {
+) -> QueryResult<Option<(String, Option<DateTime<Utc>>)>> {
     connection_tokens::table
         .inner_join(
             connections::table.on(connections::tenant_id
@@ -189,10 +189,29 @@ pub async fn live_token_mode(
                 .and(connection_tokens::revoked_at.is_null())
                 .and(connection_tokens::expires_at.is_null().or(connection_tokens::expires_at.gt(now))),
         )
-        .select(connections::quirk_mode)
+        .select((connections::quirk_mode, connection_tokens::expires_at))
         .first(conn)
         .await
         .optional()
+}
+
+/// The settings of a tenant the directory reads on every request.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tenants)]
+pub struct ProfileRow {
+    /// Slug.
+    pub slug: String,
+    /// SSO tenant (no invitations).
+    pub sso: bool,
+    /// The attribute positions are fed from.
+    pub position_source: String,
+    /// Days a removed member can be restored.
+    pub member_retention_days: i32,
+}
+
+/// A tenant's [`ProfileRow`].
+pub async fn profile(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Option<ProfileRow>> {
+    tenants::table.find(tenant_id).select(ProfileRow::as_select()).first(conn).await.optional()
 }
 
 /// A tenant's slug (for messages people read).

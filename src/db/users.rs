@@ -171,6 +171,55 @@ pub async fn find(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Opt
         .optional()
 }
 
+diesel::define_sql_function! {
+    /// `roster_member_groups_json` (migration 000014).
+    fn roster_member_groups_json(
+        tenant: diesel::sql_types::Uuid,
+        member: diesel::sql_types::Uuid,
+        want: diesel::sql_types::Bool,
+    ) -> diesel::sql_types::Nullable<diesel::sql_types::Jsonb>;
+}
+
+/// A member as SCIM shows it: the row, its effective role, its position, and (when asked) its
+/// effective groups as `[{value, display, type}]`.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    /// The row.
+    pub row: UserRow,
+    /// Effective role.
+    pub role: Option<String>,
+    /// Position name.
+    pub position: Option<String>,
+    /// Effective groups, when asked for and the member has any.
+    pub groups: Option<Value>,
+}
+
+/// A member visible to SCIM with everything its representation needs, in one prepared statement.
+pub async fn find_view(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    id: Uuid,
+    want_groups: bool,
+) -> QueryResult<Option<UserView>> {
+    use super::schema::positions;
+    type Found = (UserRow, Option<String>, Option<String>, Option<Value>);
+    let found: Option<Found> = users::table
+        .left_join(positions::table.on(
+            positions::tenant_id.eq(users::tenant_id).and(users::position_id.eq(positions::id.nullable())),
+        ))
+        .filter(visible(tenant_id).and(users::id.eq(id)))
+        .select((
+            UserRow::as_select(),
+            users::effective_role,
+            positions::name.nullable(),
+            roster_member_groups_json(users::tenant_id, users::id, want_groups),
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.map(|(row, role, position, groups)| UserView { row, role, position, groups }))
+}
+
 /// Like [`find`], locking the row until the transaction ends.
 pub async fn find_for_update(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<UserRow>> {
     users::table
@@ -314,52 +363,60 @@ pub async fn set_invitation_state(
 }
 
 /// A removed member that re-provisioning restores: its id, creation time and version.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone, Queryable)]
 pub struct Restorable {
     /// The member id to restore.
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
     pub id: Uuid,
     /// When it was first created.
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     pub created_at: DateTime<Utc>,
     /// Its row version.
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub version: i64,
     /// Invitations sent so far (kept while removed).
-    #[diesel(sql_type = diesel::sql_types::Integer)]
     pub invitation_count: i32,
     /// When it first logged in, if ever.
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
     pub joined_at: Option<DateTime<Utc>>,
 }
 
 /// The removed member a create should bring back (DESIGN §2): the same externalId from the same
 /// connection when one is sent (externalId is scoped to its provisioning domain), otherwise the
-/// same userName; removed within the tenant's retention period and not yet scrubbed.
+/// same userName; removed after `cutoff` (the start of the tenant's retention period) and not
+/// yet scrubbed.
 pub async fn restorable(
     conn: &mut Conn,
     tenant_id: Uuid,
     connection_id: Uuid,
     external_id: Option<&str>,
     user_name_key: &str,
-    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
 ) -> QueryResult<Option<Restorable>> {
-    use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
-    diesel::sql_query(
-        "SELECT u.id, u.created_at, u.version, u.invitation_count, u.joined_at FROM users u JOIN tenants t ON t.id = u.tenant_id \
-         WHERE u.tenant_id = $1 AND u.status = 'removed' AND u.scrubbed_at IS NULL \
-           AND u.removed_at > $5 - make_interval(days => t.member_retention_days) \
-           AND CASE WHEN $3::text IS NOT NULL THEN u.external_id = $3 AND u.connection_id = $2 \
-                    ELSE u.user_name_key = $4 END \
-         ORDER BY u.removed_at DESC LIMIT 1",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<SqlUuid, _>(connection_id)
-    .bind::<Nullable<Text>, _>(external_id)
-    .bind::<Text, _>(user_name_key)
-    .bind::<Timestamptz, _>(now)
-    .get_result(conn)
-    .await
+    let removed = users::tenant_id
+        .eq(tenant_id)
+        .and(users::status.eq(status::REMOVED))
+        .and(users::scrubbed_at.is_null())
+        .and(users::removed_at.gt(cutoff));
+    let columns = (users::id, users::created_at, users::version, users::invitation_count, users::joined_at);
+    match external_id {
+        Some(external_id) => {
+            users::table
+                .filter(
+                    removed
+                        .and(users::external_id.eq(external_id))
+                        .and(users::connection_id.eq(connection_id)),
+                )
+                .order(users::removed_at.desc())
+                .select(columns)
+                .first(conn)
+                .await
+        }
+        None => {
+            users::table
+                .filter(removed.and(users::user_name_key.eq(user_name_key)))
+                .order(users::removed_at.desc())
+                .select(columns)
+                .first(conn)
+                .await
+        }
+    }
     .optional()
 }
 

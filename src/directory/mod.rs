@@ -14,11 +14,14 @@ pub mod roles;
 pub mod tenants;
 pub mod users;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::auth::Principal;
+pub use crate::cache::TenantProfile;
 use crate::db::groups::MemberRow;
 use crate::events::NewEvent;
 use crate::scim::patch::Rule;
@@ -33,6 +36,8 @@ pub struct Context {
     pub now: DateTime<Utc>,
     /// The connection's SCIM base URL, e.g. `https://host/scim/v2/<connection>`.
     pub base_url: String,
+    /// The tenant's settings and schema registry.
+    pub profile: Arc<TenantProfile>,
 }
 
 impl Context {

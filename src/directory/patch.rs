@@ -70,12 +70,12 @@ pub async fn patch_user(
                 version: Version::new(version),
             };
             if !applied.changed && applied.password.is_none() {
-                let stored = Stored {
+                let mut stored = Stored {
                     id,
                     attributes: object(old.resource),
                     meta: meta(old.version, old.last_modified),
                 };
-                let stored = roles::decorate_one(conn, tenant, stored).await?;
+                roles::decorate(conn, tenant, std::slice::from_mut(&mut stored)).await?;
                 return Ok(Written { stored, active_change: None, fired: applied.fired });
             }
             // An absent `active` (never sent, or removed) leaves the member active.
@@ -93,18 +93,16 @@ pub async fn patch_user(
             if active_change == Some(ActiveChange::Suspended) {
                 roles::guard_last_admin(conn, tenant, id, "suspend").await?;
             }
-            let (status, invite) = users::status_after_write(conn, tenant, id, &old.status, active).await?;
+            let (status, invite) = users::status_after_write(conn, ctx, id, &old.status, active).await?;
             let columns = UserColumns::from_resource(applied.resource, &status);
             user_store::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
-            let resource = object(columns.resource);
-            let mut out = users::member_events(id, changed, active_change, invite);
-            out.extend(roles::member_written(conn, tenant, id, &resource, false, now).await?);
-            events::insert(conn, tenant, &out, now).await?;
+            let out = users::member_events(id, changed, active_change, invite);
             if let Some(change) = active_change {
                 tracing::info!(member.id = %id, active, "member {}", change.as_str());
             }
-            let stored = Stored { id, attributes: resource, meta: meta(old.version + 1, now) };
-            let stored = roles::decorate_one(conn, tenant, stored).await?;
+            let stored =
+                Stored { id, attributes: object(columns.resource), meta: meta(old.version + 1, now) };
+            let stored = roles::member_written(conn, &ctx.profile, stored, false, &out, now).await?;
             Ok(Written { stored, active_change, fired: applied.fired })
         })
         .await?;

@@ -13,8 +13,9 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::Stored;
+use crate::cache::TenantProfile;
 use crate::db::groups::{self as group_store, MemberRow};
-use crate::db::{positions, roles as store, Conn};
+use crate::db::{roles as store, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::events::NewEvent;
 use crate::scim::resource::fold_key;
@@ -43,27 +44,39 @@ pub async fn recompute_all(conn: &mut Conn, tenant: Uuid) -> ScimResult<Vec<NewE
     recompute(conn, tenant, &all).await
 }
 
-/// After a SCIM write of a member (create, restore, PUT, PATCH): match its `roles` against the
-/// catalog, give a new member the tenant's default role as base role, derive its position, and
-/// recompute its effective role. Returns the `role.changed` events (none for a new member).
+/// After a SCIM write of a member (create, restore, PUT, PATCH), in one statement: match its
+/// `roles` against the catalog, give a new member the tenant's default role as base role, derive
+/// its position from the tenant's position source, recompute its effective role, and write the
+/// write's `events` — followed by `role.changed` when the role changed, except for a new member
+/// (its first role is part of `member.created`; the receiver reads the member). Returns the
+/// member decorated with Roster's User extension as it now stands.
 pub async fn member_written(
     conn: &mut Conn,
-    tenant: Uuid,
-    member: Uuid,
-    resource: &Map<String, Value>,
+    tenant: &TenantProfile,
+    mut member: Stored,
     created: bool,
+    events: &[NewEvent],
     now: DateTime<Utc>,
-) -> ScimResult<Vec<NewEvent>> {
-    let keys: Vec<String> = role_values(resource).iter().map(|v| fold_key(v)).collect();
-    let matched = store::names_for_keys(conn, tenant, &keys).await?;
-    store::set_member_sources(conn, tenant, member, &matched, created).await?;
-    let settings = store::settings(conn, tenant).await?;
-    let position = attribute_text(resource, &settings.position_source);
-    positions::assign(conn, tenant, member, position.as_deref(), now).await?;
-    let events = recompute(conn, tenant, &[member]).await?;
-    // A new member's first role is part of its creation (`member.created`; the receiver reads
-    // the member), not a change.
-    Ok(if created { Vec::new() } else { events })
+) -> ScimResult<Stored> {
+    let keys: Vec<String> = role_values(&member.attributes).iter().map(|v| fold_key(v)).collect();
+    let position = attribute_text(&member.attributes, &tenant.position_source);
+    let after = store::member_written(
+        conn,
+        tenant.id,
+        member.id,
+        &keys,
+        created,
+        position.as_deref(),
+        now,
+        !created,
+        events,
+    )
+    .await?;
+    if after.role != after.role_before && !created {
+        tracing::info!(member.id = %member.id, from = ?after.role_before, to = ?after.role, "effective role changed");
+    }
+    set_extension(&mut member, after.role, after.status, after.position);
+    Ok(member)
 }
 
 /// The users whose groups changed with these membership rows: users added or removed directly,
@@ -119,54 +132,47 @@ pub async fn reached_before_delete(conn: &mut Conn, tenant: Uuid, group: Uuid) -
     reached_by_group(conn, tenant, group).await
 }
 
-/// Refuse to suspend or remove the tenant's last org admin (DESIGN §2). Takes the tenant's
-/// admin lock first, so concurrent suspensions of the last two admins are serialised and the
-/// second one sees the first.
+/// Refuse to suspend or remove the tenant's last org admin (DESIGN §2). One statement: only when
+/// the member is a live admin does it take the tenant's admin lock, so concurrent suspensions of
+/// the last two admins are serialised and the second one sees the first, while deactivations of
+/// other members neither lock nor scan anything. The caller holds the member's row lock.
 pub async fn guard_last_admin(conn: &mut Conn, tenant: Uuid, member: Uuid, action: &str) -> ScimResult<()> {
-    store::lock_admins(conn, tenant).await?;
-    let (is_admin, others) = store::admin_standing(conn, tenant, member).await?;
-    if is_admin && others == 0 {
-        let slug = crate::db::tenants::slug(conn, tenant).await?;
-        return Err(ScimError::forbidden(format!(
-            "cannot {action} User {member}: it is the last org admin of tenant {slug:?}; make another member \
-             org_admin first (e.g. through a group bound to the role, or the admin API)"
-        )));
+    if store::leaves_an_admin(conn, tenant, member).await? {
+        return Ok(());
     }
-    Ok(())
+    let slug = crate::db::tenants::slug(conn, tenant).await?;
+    Err(ScimError::forbidden(format!(
+        "cannot {action} User {member}: it is the last org admin of tenant {slug:?}; make another member \
+         org_admin first (e.g. through a group bound to the role, or the admin API)"
+    )))
+}
+
+/// Set Roster's User extension (`role`, `status`, `position`) of a member; other attributes of
+/// the extension (tenant categories) are kept.
+pub fn set_extension(member: &mut Stored, role: Option<String>, status: String, position: Option<String>) {
+    let ext = member.attributes.entry(ROSTER_USER_SCHEMA).or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(ext) = ext {
+        for (key, value) in [("role", role), ("status", Some(status)), ("position", position)] {
+            match value {
+                Some(v) => ext.insert(key.into(), Value::String(v)),
+                None => ext.remove(key),
+            };
+        }
+    }
 }
 
 /// Add Roster's User extension (`role`, `status`, `position`) to members, one query for all.
-/// Other attributes of the extension (tenant categories) are kept.
 pub async fn decorate(conn: &mut Conn, tenant: Uuid, members: &mut [Stored]) -> ScimResult<()> {
     if members.is_empty() {
         return Ok(());
     }
     let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
     let derived = store::derived(conn, tenant, &ids).await?;
-    let by_id: std::collections::HashMap<Uuid, _> = derived.iter().map(|d| (d.id, d)).collect();
+    let mut by_id: std::collections::HashMap<Uuid, _> = derived.into_iter().map(|d| (d.id, d)).collect();
     for member in members.iter_mut() {
-        let Some(d) = by_id.get(&member.id) else { continue };
-        let ext = member.attributes.entry(ROSTER_USER_SCHEMA).or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(ext) = ext {
-            for (key, value) in [
-                ("role", d.role.clone()),
-                ("status", Some(d.status.clone())),
-                ("position", d.position.clone()),
-            ] {
-                match value {
-                    Some(v) => ext.insert(key.into(), Value::String(v)),
-                    None => ext.remove(key),
-                };
-            }
+        if let Some(d) = by_id.remove(&member.id) {
+            set_extension(member, d.role, d.status, d.position);
         }
     }
     Ok(())
-}
-
-/// [`decorate`] for one member.
-pub async fn decorate_one(conn: &mut Conn, tenant: Uuid, member: Stored) -> ScimResult<Stored> {
-    let mut one = [member];
-    decorate(conn, tenant, &mut one).await?;
-    let [member] = one;
-    Ok(member)
 }

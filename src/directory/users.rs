@@ -12,7 +12,7 @@ use super::{
     db_precision, membership_events, object, password, roles, ActiveChange, Context, Stored, Written,
 };
 use crate::db::users::{self, status, UserColumns, UserRow};
-use crate::db::{events, groups, tenants, Conn};
+use crate::db::{events, groups, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
@@ -48,11 +48,11 @@ pub(crate) fn status_for(active: bool, invitation_count: i32, joined: bool) -> &
 }
 
 /// The status after a write that leaves `active` at `active`, and whether the member now needs
-/// an invitation. Only a reactivation reads the invitation state: otherwise an active member
-/// keeps its status and an inactive one is suspended.
+/// an invitation (never in an SSO tenant). Only a reactivation reads the invitation state:
+/// otherwise an active member keeps its status and an inactive one is suspended.
 pub(crate) async fn status_after_write(
     conn: &mut Conn,
-    tenant: Uuid,
+    ctx: &Context,
     id: Uuid,
     old_status: &str,
     active: bool,
@@ -63,14 +63,17 @@ pub(crate) async fn status_after_write(
     if old_status != status::SUSPENDED {
         return Ok((old_status.into(), false));
     }
-    let state = users::invitation_state_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+    let state =
+        users::invitation_state_for_update(conn, ctx.tenant(), id).await?.ok_or_else(|| not_found(id))?;
     let joined = state.joined_at.is_some();
-    let invite = !joined && !tenants::sso(conn, tenant).await?;
+    let invite = !joined && !ctx.profile.sso;
     Ok((status_for(true, state.invitation_count, joined).into(), invite))
 }
 
 /// Create a member; re-provisioning a removed member (same externalId from this connection, or
-/// same userName) within the tenant's retention period restores it under its old id.
+/// same userName) within the tenant's retention period restores it under its old id. Three
+/// statements: the restore probe, the insert (or restore), and everything that follows
+/// (`roles::member_written`).
 pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimResult<Stored> {
     let password_hash = match input.password {
         Some(p) => Some(password::hash(p).await?),
@@ -78,15 +81,23 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
     };
     let now = db_precision(ctx.now);
     let (tenant, connection) = (ctx.tenant(), ctx.principal.connection_id);
+    let profile = ctx.profile.clone();
     let active = input.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
     let mut columns = UserColumns::from_resource(input.resource, status_for(active, 0, false));
+    // Members who never joined a non-SSO tenant need an invitation (inactive ones do not).
+    let invite = active && !profile.sso;
+    let cutoff = now - chrono::Duration::days(i64::from(profile.member_retention_days));
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        // Members who never joined a non-SSO tenant need an invitation (inactive ones do not).
-        let invite = active && !tenants::sso(conn, tenant).await?;
         let external_id = columns.external_id.clone();
-        if let Some(old) =
-            users::restorable(conn, tenant, connection, external_id.as_deref(), &columns.user_name_key, now)
-                .await?
+        if let Some(old) = users::restorable(
+            conn,
+            tenant,
+            connection,
+            external_id.as_deref(),
+            &columns.user_name_key,
+            cutoff,
+        )
+        .await?
         {
             // A restored member keeps its invitation state, and the status it implies.
             columns.status = status_for(active, old.invitation_count, old.joined_at.is_some()).into();
@@ -94,43 +105,37 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
                 .await?
             {
                 tracing::info!(member.id = %old.id, "removed member re-provisioned: same id restored");
-                let resource = object(columns.resource);
-                // A restored member keeps its base role and override; its SCIM roles are new.
                 let mut out = vec![NewEvent::member_created(old.id, active, true)];
                 if invite && old.joined_at.is_none() {
                     out.push(NewEvent::invitation_needed(old.id));
                 }
-                out.extend(roles::member_written(conn, tenant, old.id, &resource, false, now).await?);
-                events::insert(conn, tenant, &out, now).await?;
                 let stored = Stored {
                     id: old.id,
-                    attributes: resource,
+                    attributes: object(columns.resource),
                     meta: Meta {
                         created: old.created_at,
                         last_modified: now,
                         version: Version::new(old.version + 1),
                     },
                 };
-                return roles::decorate_one(conn, tenant, stored).await;
+                // A restored member keeps its base role and override; its SCIM roles are new.
+                return roles::member_written(conn, &profile, stored, false, &out, now).await;
             }
             // Restored concurrently by another request: this one creates a new member.
             columns.status = status_for(active, 0, false).into();
         }
         let id = Uuid::now_v7();
         users::insert(conn, tenant, id, connection, &columns, password_hash.as_deref(), now).await?;
-        let resource = object(columns.resource);
         let mut out = vec![NewEvent::member_created(id, active, false)];
         if invite {
             out.push(NewEvent::invitation_needed(id));
         }
-        out.extend(roles::member_written(conn, tenant, id, &resource, true, now).await?);
-        events::insert(conn, tenant, &out, now).await?;
         let stored = Stored {
             id,
-            attributes: resource,
+            attributes: object(columns.resource),
             meta: Meta { created: now, last_modified: now, version: Version::new(1) },
         };
-        roles::decorate_one(conn, tenant, stored).await
+        roles::member_written(conn, &profile, stored, true, &out, now).await
     })
     .await
 }
@@ -169,10 +174,34 @@ pub async fn scrub_removed(conn: &mut Conn, now: chrono::DateTime<chrono::Utc>) 
     }
 }
 
-/// Read a member visible to SCIM.
-pub async fn get(conn: &mut Conn, ctx: &Context, id: Uuid) -> ScimResult<Stored> {
-    let member = users::find(conn, ctx.tenant(), id).await?.map(stored).ok_or_else(|| not_found(id))?;
-    roles::decorate_one(conn, ctx.tenant(), member).await
+/// Read a member visible to SCIM, with Roster's User extension and, when `with_groups`, its
+/// read-only `groups` — one statement.
+pub async fn get(conn: &mut Conn, ctx: &Context, id: Uuid, with_groups: bool) -> ScimResult<Stored> {
+    let view = users::find_view(conn, ctx.tenant(), id, with_groups).await?.ok_or_else(|| not_found(id))?;
+    let status = view.row.status.clone();
+    let mut member = stored(view.row);
+    roles::set_extension(&mut member, view.role, status, view.position);
+    if let Some(Value::Array(groups)) = view.groups {
+        let groups = groups
+            .iter()
+            .filter_map(|g| {
+                let id = g.get("value")?.as_str()?;
+                Some(group_ref(ctx, id, g.get("display")?.as_str()?, g.get("type")?.as_str()?))
+            })
+            .collect();
+        member.attributes.insert("groups".into(), Value::Array(groups));
+    }
+    Ok(member)
+}
+
+/// One element of a member's read-only `groups`.
+fn group_ref(ctx: &Context, id: &str, display: &str, kind: &str) -> Value {
+    serde_json::json!({
+        "value": id,
+        "$ref": format!("{}/Groups/{}", ctx.base_url, id),
+        "display": display,
+        "type": kind,
+    })
 }
 
 /// Replace a member (PUT): attributes not sent are cleared; the password is kept unless a new
@@ -207,27 +236,24 @@ pub async fn replace(
         if new_hash.is_some() {
             changed.push("password".into());
         }
-        let (status, invite) = status_after_write(conn, tenant, id, &old.status, active).await?;
+        let (status, invite) = status_after_write(conn, ctx, id, &old.status, active).await?;
         let columns = UserColumns::from_resource(resource, &status);
         let hash = new_hash.or(old.password_hash);
         users::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
-        let resource = object(columns.resource);
-        let mut out = member_events(id, changed, active_change, invite);
-        out.extend(roles::member_written(conn, tenant, id, &resource, false, now).await?);
-        events::insert(conn, tenant, &out, now).await?;
+        let out = member_events(id, changed, active_change, invite);
         if let Some(change) = active_change {
             tracing::info!(member.id = %id, active, "member {}", change.as_str());
         }
         let stored = Stored {
             id,
-            attributes: resource,
+            attributes: object(columns.resource),
             meta: Meta {
                 created: old.created_at,
                 last_modified: now,
                 version: Version::new(old.version + 1),
             },
         };
-        let stored = roles::decorate_one(conn, tenant, stored).await?;
+        let stored = roles::member_written(conn, &ctx.profile, stored, false, &out, now).await?;
         Ok(Written { stored, active_change, fired: Vec::new() })
     })
     .await
@@ -264,21 +290,13 @@ pub async fn attach_groups(conn: &mut Conn, ctx: &Context, members: &mut [Stored
         return Ok(());
     }
     let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
-    let all = users::groups_of(conn, ctx.tenant(), &ids).await?;
+    let mut by_member: std::collections::HashMap<Uuid, Vec<Value>> = std::collections::HashMap::new();
+    for g in users::groups_of(conn, ctx.tenant(), &ids).await? {
+        let value = group_ref(ctx, &g.group_id.to_string(), &g.display, &g.kind);
+        by_member.entry(g.member_id).or_default().push(value);
+    }
     for member in members.iter_mut() {
-        let groups: Vec<Value> = all
-            .iter()
-            .filter(|g| g.member_id == member.id)
-            .map(|g| {
-                serde_json::json!({
-                    "value": g.group_id.to_string(),
-                    "$ref": format!("{}/Groups/{}", ctx.base_url, g.group_id),
-                    "display": g.display,
-                    "type": g.kind,
-                })
-            })
-            .collect();
-        if !groups.is_empty() {
+        if let Some(groups) = by_member.remove(&member.id) {
             member.attributes.insert("groups".into(), Value::Array(groups));
         }
     }

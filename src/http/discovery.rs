@@ -8,13 +8,11 @@ use super::extract::query_pairs;
 use super::principal::Caller;
 use super::response::scim;
 use super::AppState;
-use crate::db;
-use crate::directory::Context;
 use crate::error::{ScimError, ScimResult};
 use crate::scim::discovery::service_provider_config as spc_document;
 use crate::scim::list::list_response;
 use crate::scim::roles::role_resource_type;
-use crate::scim::schema::{resource_type_document, schema_document, Registry, ResourceKind};
+use crate::scim::schema::{resource_type_document, schema_document, ResourceKind};
 
 /// RFC 7644 §4: a filter on a discovery endpoint is answered 403, so that no client believes it
 /// was applied.
@@ -30,25 +28,14 @@ pub async fn service_provider_config(Caller(ctx): Caller, state: web::Data<AppSt
     scim(StatusCode::OK, &spc_document(&ctx.base_url, state.limits, state.bulk))
 }
 
-/// The caller's tenant's registry: the static schemas plus its categories in Roster's User
-/// extension, so each tenant sees its own.
-async fn tenant_registry(state: &AppState, ctx: &Context) -> ScimResult<Registry> {
-    let mut conn = db::checkout(&state.pool).await?;
-    crate::directory::categories::tenant_registry(&mut conn, &state.registry, ctx.tenant()).await
-}
-
 const KINDS: [ResourceKind; 2] = [ResourceKind::User, ResourceKind::Group];
 
 /// GET /ResourceTypes.
-pub async fn resource_types(
-    req: HttpRequest,
-    Caller(ctx): Caller,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
+pub async fn resource_types(req: HttpRequest, Caller(ctx): Caller) -> ScimResult<HttpResponse> {
     refuse_filter(&req)?;
-    let registry = tenant_registry(&state, &ctx).await?;
+    let registry = &ctx.profile.registry;
     let mut docs: Vec<Value> =
-        KINDS.iter().map(|k| resource_type_document(&registry, *k, &ctx.base_url)).collect();
+        KINDS.iter().map(|k| resource_type_document(registry, *k, &ctx.base_url)).collect();
     docs.push(role_resource_type(&ctx.base_url));
     Ok(scim(StatusCode::OK, &list_response(docs.len() as u64, 1, docs)))
 }
@@ -57,7 +44,6 @@ pub async fn resource_types(
 pub async fn resource_type(
     Caller(ctx): Caller,
     path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     if path.1 == "Role" {
         return Ok(scim(StatusCode::OK, &role_resource_type(&ctx.base_url)));
@@ -66,29 +52,21 @@ pub async fn resource_type(
         .iter()
         .find(|k| k.name() == path.1)
         .ok_or_else(|| ScimError::not_found(format!("ResourceType {} not found", path.1)))?;
-    let registry = tenant_registry(&state, &ctx).await?;
-    Ok(scim(StatusCode::OK, &resource_type_document(&registry, *kind, &ctx.base_url)))
+    let registry = &ctx.profile.registry;
+    Ok(scim(StatusCode::OK, &resource_type_document(registry, *kind, &ctx.base_url)))
 }
 
 /// GET /Schemas.
-pub async fn schemas(
-    req: HttpRequest,
-    Caller(ctx): Caller,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
+pub async fn schemas(req: HttpRequest, Caller(ctx): Caller) -> ScimResult<HttpResponse> {
     refuse_filter(&req)?;
-    let registry = tenant_registry(&state, &ctx).await?;
+    let registry = &ctx.profile.registry;
     let docs: Vec<Value> = registry.schemas().map(|s| schema_document(s, &ctx.base_url)).collect();
     Ok(scim(StatusCode::OK, &list_response(docs.len() as u64, 1, docs)))
 }
 
 /// GET /Schemas/{urn}.
-pub async fn schema(
-    Caller(ctx): Caller,
-    path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    let registry = tenant_registry(&state, &ctx).await?;
+pub async fn schema(Caller(ctx): Caller, path: web::Path<(String, String)>) -> ScimResult<HttpResponse> {
+    let registry = &ctx.profile.registry;
     let schema = registry
         .schema(&path.1)
         .ok_or_else(|| ScimError::not_found(format!("Schema {} not found", path.1)))?;

@@ -1,5 +1,6 @@
 //! The `Caller` extractor: a verified, unrevoked connection token whose connection is the one in
-//! the URL, turned into the request's directory [`Context`]. It also starts the request's
+//! the URL, turned into the request's directory [`Context`] (token standing and tenant profile
+//! from the process's caches, `crate::cache`). It also starts the request's
 //! provisioning-log record: only authenticated requests are recorded for a tenant.
 
 use actix_web::dev::Payload;
@@ -10,7 +11,6 @@ use uuid::Uuid;
 
 use super::AppState;
 use crate::auth::{bearer_token, Principal};
-use crate::db;
 use crate::directory::Context;
 use crate::error::ScimError;
 use crate::provisioning::RequestRecord;
@@ -40,8 +40,9 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
         ));
     }
     let now = state.clock.now();
-    let mut conn = db::checkout(&state.pool).await?;
-    let mode = db::tenants::live_token_mode(&mut conn, claims.tenant, claims.connection, claims.jti, now)
+    let grant = state
+        .caches
+        .token(&state.pool, claims.tenant, claims.connection, claims.jti, now)
         .await?
         .ok_or_else(|| {
             ScimError::unauthorized("this token has been revoked or has expired; issue a new one")
@@ -51,15 +52,17 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
     span.record("connection.id", tracing::field::display(claims.connection));
     // From here on the request has a trusted tenant: it goes into the provisioning log.
     req.extensions_mut().insert(RequestRecord::new(claims.tenant, claims.connection));
+    let profile = state.caches.tenant(&state.pool, &state.registry, claims.tenant).await?;
     Ok(Caller(Context {
         principal: Principal {
             tenant_id: claims.tenant,
             connection_id: claims.connection,
             token_id: claims.jti,
-            strict: mode == "strict",
+            strict: grant.strict,
         },
         now,
         base_url: state.scim_base_url(claims.connection),
+        profile,
     }))
 }
 

@@ -61,6 +61,7 @@ pub async fn set_parent(
         .transpose()?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant(&mut conn, &path.0).await?;
+    let profile = state.caches.tenant(&state.pool, &state.registry, tenant.id).await?;
     let op = match parent {
         Some(p) => {
             json!({"op": "replace", "path": format!("{ROSTER_GROUP_SCHEMA}:parent"), "value": p.to_string()})
@@ -81,6 +82,7 @@ pub async fn set_parent(
         },
         now: state.clock.now(),
         base_url: format!("{}/admin/v1/tenants/{}", state.public_url, tenant.slug),
+        profile,
     };
     patch::patch_group(&mut conn, &ctx, &state.registry, id, &request, None).await?;
     let node = store::tree(&mut conn, tenant.id, Some(id))

@@ -34,8 +34,8 @@ pub async fn bulk(
         "bulk request"
     );
     let mut conn = db::checkout(&state.pool).await?;
-    let registry = super::registry_for(&state, &mut conn, &ctx, ResourceKind::User).await?;
-    let entries = execute(&mut conn, &ctx, &registry, request).await;
+    let registry = super::registry_for(&state, &ctx, ResourceKind::User);
+    let entries = execute(&mut conn, &ctx, registry, request).await;
     record_operations(&req, &ctx, &state, &entries);
     Ok(scim(StatusCode::OK, &response(&ctx.base_url, &entries)))
 }

@@ -31,8 +31,8 @@ pub async fn create(
     let projection = parse_projection(&query_pairs(&req)?)?;
     let body = write_body(&req, &ctx, kind, &body)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let registry = registry_for(&state, &mut conn, &ctx, kind).await?;
-    let input = normalize(&registry, kind, &body)?;
+    let registry = registry_for(&state, &ctx, kind);
+    let input = normalize(registry, kind, &body)?;
     log_notes(&req, kind, &input.notes);
     note(&req, |r| r.operation(summary::write("create", &input.resource)));
     let stored = match kind {
@@ -40,5 +40,5 @@ pub async fn create(
         ResourceKind::Group => groups::create(&mut conn, &ctx, input).await?,
     };
     note(&req, |r| r.resource(kind, Some(stored.id)));
-    Ok(resource_response(StatusCode::CREATED, &registry, kind, &ctx, &stored, &projection))
+    Ok(resource_response(StatusCode::CREATED, registry, kind, &ctx, &stored, &projection))
 }

@@ -32,15 +32,10 @@ pub async fn get(
     let projection = parse_projection(&query_pairs(&req)?)?;
     let if_none_match = entity_tags(&req, header::IF_NONE_MATCH)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let registry = registry_for(&state, &mut conn, &ctx, kind).await?;
+    let registry = registry_for(&state, &ctx, kind);
     let stored = match kind {
         ResourceKind::User => {
-            let mut user = [users::get(&mut conn, &ctx, id).await?];
-            if projection.wants(kind.core_schema(), "groups") {
-                users::attach_groups(&mut conn, &ctx, &mut user).await?;
-            }
-            let [user] = user;
-            user
+            users::get(&mut conn, &ctx, id, projection.wants(kind.core_schema(), "groups")).await?
         }
         ResourceKind::Group => {
             let want_members = projection.wants(kind.core_schema(), "members");
@@ -52,5 +47,5 @@ pub async fn get(
             .insert_header((header::ETAG, stored.meta.version.etag()))
             .finish());
     }
-    Ok(resource_response(StatusCode::OK, &registry, kind, &ctx, &stored, &projection))
+    Ok(resource_response(StatusCode::OK, registry, kind, &ctx, &stored, &projection))
 }

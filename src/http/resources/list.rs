@@ -59,9 +59,9 @@ pub async fn list(
     note_query(&req, Some(kind), "list", filter);
     let query = parse_list(&pairs, state.limits)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let registry = registry_for(&state, &mut conn, &ctx, kind).await?;
-    let listed = listing::list(&mut conn, &ctx, &registry, &state.signing_key, kind, &query).await?;
-    Ok(respond(&registry, &ctx, &query, listed))
+    let registry = registry_for(&state, &ctx, kind);
+    let listed = listing::list(&mut conn, &ctx, registry, &state.signing_key, kind, &query).await?;
+    Ok(respond(registry, &ctx, &query, listed))
 }
 
 /// POST /Users/.search, /Groups/.search: the same query in a SearchRequest body.
@@ -77,9 +77,9 @@ pub async fn search(
     note_query(&req, Some(kind), "search", body_filter(&body));
     let query = parse_search(&body, state.limits)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let registry = registry_for(&state, &mut conn, &ctx, kind).await?;
-    let listed = listing::list(&mut conn, &ctx, &registry, &state.signing_key, kind, &query).await?;
-    Ok(respond(&registry, &ctx, &query, listed))
+    let registry = registry_for(&state, &ctx, kind);
+    let listed = listing::list(&mut conn, &ctx, registry, &state.signing_key, kind, &query).await?;
+    Ok(respond(registry, &ctx, &query, listed))
 }
 
 /// POST /.search at the root: Users and Groups.
@@ -94,7 +94,7 @@ pub async fn search_all(
     note_query(&req, None, "search", body_filter(&body));
     let query = parse_search(&body, state.limits)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let registry = registry_for(&state, &mut conn, &ctx, ResourceKind::User).await?;
-    let listed = listing::search_all(&mut conn, &ctx, &registry, &query).await?;
-    Ok(respond(&registry, &ctx, &query, listed))
+    let registry = registry_for(&state, &ctx, ResourceKind::User);
+    let listed = listing::search_all(&mut conn, &ctx, registry, &query).await?;
+    Ok(respond(registry, &ctx, &query, listed))
 }

@@ -31,7 +31,6 @@ use crate::error::{ScimError, ScimResult};
 use crate::scim::list::Projection;
 use crate::scim::resource::render;
 use crate::scim::schema::{project, Registry, ResourceKind};
-use std::borrow::Cow;
 
 /// The resource type named by the `{endpoint}` segment of the route.
 #[derive(Debug, Clone, Copy)]
@@ -76,19 +75,12 @@ fn write_body(
     Ok(value)
 }
 
-/// The registry a request of this tenant works with: for Users the static one plus the
-/// tenant's categories (one indexed query), for Groups the static one.
-async fn registry_for<'s>(
-    state: &'s AppState,
-    conn: &mut crate::db::Conn,
-    ctx: &Context,
-    kind: ResourceKind,
-) -> ScimResult<Cow<'s, Registry>> {
+/// The registry a request of this tenant works with: for Users the tenant's (the static one
+/// plus its categories, from the tenant profile), for Groups the static one.
+fn registry_for<'s>(state: &'s AppState, ctx: &'s Context, kind: ResourceKind) -> &'s Registry {
     match kind {
-        ResourceKind::User => Ok(Cow::Owned(
-            crate::directory::categories::tenant_registry(conn, &state.registry, ctx.tenant()).await?,
-        )),
-        ResourceKind::Group => Ok(Cow::Borrowed(&state.registry)),
+        ResourceKind::User => &ctx.profile.registry,
+        ResourceKind::Group => &state.registry,
     }
 }
 

@@ -42,11 +42,11 @@ pub async fn patch(
         r.rules(&request.fired);
     });
     let mut conn = db::checkout(&state.pool).await?;
-    let registry = registry_for(&state, &mut conn, &ctx, kind).await?;
+    let registry = registry_for(&state, &ctx, kind);
     match kind {
         ResourceKind::User => {
             let written =
-                patch::patch_user(&mut conn, &ctx, &registry, id, &request, if_match.as_ref()).await?;
+                patch::patch_user(&mut conn, &ctx, registry, id, &request, if_match.as_ref()).await?;
             note(&req, |r| {
                 r.rules(&written.fired);
                 r.active_change(written.active_change);
@@ -55,11 +55,11 @@ pub async fn patch(
             if projection.wants(kind.core_schema(), "groups") {
                 crate::directory::users::attach_groups(&mut conn, &ctx, &mut user).await?;
             }
-            Ok(resource_response(StatusCode::OK, &registry, kind, &ctx, &user[0], &projection))
+            Ok(resource_response(StatusCode::OK, registry, kind, &ctx, &user[0], &projection))
         }
         ResourceKind::Group => {
             let (_, fired) =
-                patch::patch_group(&mut conn, &ctx, &registry, id, &request, if_match.as_ref()).await?;
+                patch::patch_group(&mut conn, &ctx, registry, id, &request, if_match.as_ref()).await?;
             note(&req, |r| r.rules(&fired));
             // Only `attributes`/`excludedAttributes` ask for a body; other parameters (Entra's
             // `aadOptscim062020` flag rides on every request of the flagged dialect) do not.
@@ -68,7 +68,7 @@ pub async fn patch(
             }
             let want_members = projection.wants(kind.core_schema(), "members");
             let group = groups::get(&mut conn, &ctx, id, want_members).await?;
-            Ok(resource_response(StatusCode::OK, &registry, kind, &ctx, &group, &projection))
+            Ok(resource_response(StatusCode::OK, registry, kind, &ctx, &group, &projection))
         }
     }
 }

@@ -36,19 +36,19 @@ pub async fn replace(
     let if_match = entity_tags(&req, header::IF_MATCH)?;
     let body = write_body(&req, &ctx, kind, &body)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let registry = registry_for(&state, &mut conn, &ctx, kind).await?;
-    let input = normalize(&registry, kind, &body)?;
+    let registry = registry_for(&state, &ctx, kind);
+    let input = normalize(registry, kind, &body)?;
     log_notes(&req, kind, &input.notes);
     note(&req, |r| r.operation(summary::write("replace", &input.resource)));
     let stored = match kind {
         ResourceKind::User => {
-            let written = users::replace(&mut conn, &ctx, &registry, id, input, if_match.as_ref()).await?;
+            let written = users::replace(&mut conn, &ctx, registry, id, input, if_match.as_ref()).await?;
             note(&req, |r| r.active_change(written.active_change));
             written.stored
         }
         ResourceKind::Group => {
-            groups::replace(&mut conn, &ctx, &registry, id, input, if_match.as_ref()).await?
+            groups::replace(&mut conn, &ctx, registry, id, input, if_match.as_ref()).await?
         }
     };
-    Ok(resource_response(StatusCode::OK, &registry, kind, &ctx, &stored, &projection))
+    Ok(resource_response(StatusCode::OK, registry, kind, &ctx, &stored, &projection))
 }

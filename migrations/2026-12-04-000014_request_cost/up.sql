@@ -1,0 +1,245 @@
+-- Per-request cost (issue #10): every SCIM operation a small, fixed number of statements, and
+-- deprovisioning independent of the tenant's size.
+
+-- 1. The last-admin guard probes only live members holding a given role: an index lookup that
+--    stops at the first other admin, instead of a scan of every member of the tenant.
+CREATE INDEX users_live_role ON users (tenant_id, effective_role, id)
+    WHERE status NOT IN ('removed', 'suspended');
+
+-- 2. Index paging reads the ids of a page from this index (index-only) and only the page's rows
+--    from the table, instead of visiting the table for every row it skips.
+CREATE INDEX users_visible_id ON users (tenant_id, id) WHERE status <> 'removed';
+
+-- 3. Exact `totalResults` of an unfiltered member list without counting the tenant: a count kept
+--    per tenant, spread over slots (one per backend, modulo 64) so concurrent writers of one
+--    tenant do not queue on one row. Inserts are counted per statement over the transition table
+--    (an import of 10,000 members updates a slot once); updates and deletes only when a row
+--    enters or leaves `removed`, so an ordinary PATCH never runs the trigger.
+CREATE TABLE tenant_member_counts (
+    tenant_id  uuid     NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    slot       smallint NOT NULL CHECK (slot BETWEEN 0 AND 63),
+    members    bigint   NOT NULL,
+    PRIMARY KEY (tenant_id, slot)
+);
+
+INSERT INTO tenant_member_counts (tenant_id, slot, members)
+SELECT tenant_id, 0, count(*) FROM users WHERE status <> 'removed' GROUP BY tenant_id;
+
+-- Add `p_delta` to the tenant's count (nothing when the tenant itself is being deleted).
+CREATE FUNCTION roster_count_members_add(p_tenant uuid, p_delta bigint)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_delta = 0 OR NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = p_tenant) THEN
+        RETURN;
+    END IF;
+    INSERT INTO tenant_member_counts AS c (tenant_id, slot, members)
+    VALUES (p_tenant, (pg_backend_pid() % 64)::smallint, p_delta)
+    ON CONFLICT (tenant_id, slot) DO UPDATE SET members = c.members + excluded.members;
+END
+$$;
+
+CREATE FUNCTION roster_count_members_ins() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM roster_count_members_add(n.tenant_id, n.members)
+    FROM (SELECT tenant_id, count(*) AS members FROM new_rows WHERE status <> 'removed' GROUP BY tenant_id) n;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION roster_count_members_row() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM roster_count_members_add(OLD.tenant_id, -1);
+    ELSIF NEW.status = 'removed' THEN
+        PERFORM roster_count_members_add(NEW.tenant_id, -1);
+    ELSE
+        PERFORM roster_count_members_add(NEW.tenant_id, 1);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER users_count_ins AFTER INSERT ON users
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION roster_count_members_ins();
+CREATE TRIGGER users_count_upd AFTER UPDATE OF status ON users FOR EACH ROW
+    WHEN ((OLD.status = 'removed') IS DISTINCT FROM (NEW.status = 'removed'))
+    EXECUTE FUNCTION roster_count_members_row();
+CREATE TRIGGER users_count_del AFTER DELETE ON users FOR EACH ROW
+    WHEN (OLD.status <> 'removed') EXECUTE FUNCTION roster_count_members_row();
+
+-- The members of a tenant visible to SCIM.
+CREATE FUNCTION roster_member_count(p_tenant uuid)
+RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(sum(members), 0)::bigint FROM tenant_member_counts WHERE tenant_id = p_tenant
+$$;
+
+-- 4. Cache invalidation. Roster processes cache token checks and tenant settings (categories,
+--    roles, bindings); every change to the tables behind them notifies `roster_cache` with the
+--    tenant id, at commit, to every process on the database. A trigger, so that no writer (a CLI
+--    command, another Roster version, a hand-run UPDATE) can forget it.
+CREATE FUNCTION roster_cache_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    t uuid;
+BEGIN
+    IF TG_TABLE_NAME = 'tenants' THEN
+        IF TG_OP = 'DELETE' THEN t := OLD.id; ELSE t := NEW.id; END IF;
+    ELSE
+        IF TG_OP = 'DELETE' THEN t := OLD.tenant_id; ELSE t := NEW.tenant_id; END IF;
+    END IF;
+    PERFORM pg_notify('roster_cache', t::text);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER tenants_cache AFTER INSERT OR UPDATE OR DELETE ON tenants
+    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
+CREATE TRIGGER connections_cache AFTER INSERT OR UPDATE OR DELETE ON connections
+    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
+CREATE TRIGGER connection_tokens_cache AFTER INSERT OR UPDATE OR DELETE ON connection_tokens
+    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
+CREATE TRIGGER admin_tokens_cache AFTER INSERT OR UPDATE OR DELETE ON admin_tokens
+    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
+CREATE TRIGGER categories_cache AFTER INSERT OR UPDATE OR DELETE ON categories
+    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
+CREATE TRIGGER roles_cache AFTER INSERT OR UPDATE OR DELETE ON roles
+    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
+CREATE TRIGGER group_role_bindings_cache AFTER INSERT OR UPDATE OR DELETE ON group_role_bindings
+    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
+
+-- 5. The outbox write in one call: per-subject ordering locks (in key order), the events, one
+--    delivery per active webhook, and the commit-time notification (db::events documents why).
+--    Returns how many events were written.
+CREATE FUNCTION roster_events_insert(p_tenant uuid, p_subjects uuid[], p_kinds text[], p_payloads jsonb[],
+                                     p_now timestamptz)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(cardinality(p_subjects), 0) = 0 THEN
+        RETURN 0;
+    END IF;
+    PERFORM pg_advisory_xact_lock(1381188950, k) FROM (
+        SELECT DISTINCT hashtext(p_tenant::text || s::text) & 255 AS k FROM unnest(p_subjects) AS s ORDER BY k) AS keys;
+    WITH ev AS (
+        INSERT INTO event_outbox (tenant_id, subject_id, kind, payload, created_at)
+        SELECT p_tenant, e.subject, e.kind, e.payload, p_now
+        FROM unnest(p_subjects, p_kinds, p_payloads) WITH ORDINALITY AS e(subject, kind, payload, n)
+        ORDER BY e.n
+        RETURNING id, subject_id)
+    INSERT INTO event_deliveries (tenant_id, webhook_id, event_id, subject_id, next_attempt_at)
+    SELECT p_tenant, w.id, ev.id, ev.subject_id, p_now FROM ev CROSS JOIN webhooks w
+    WHERE w.tenant_id = p_tenant AND w.active;
+    PERFORM pg_notify('roster_events', '');
+    RETURN cardinality(p_subjects);
+END
+$$;
+
+-- 6. What follows every write of a member, in one call: its SCIM roles matched against the
+--    catalog, the tenant's default role as base role for a new member, its position (created on
+--    first use), its effective role recomputed, and the write's events — with `role.changed`
+--    appended when the role changed and `p_role_event` asks for it. Returns what Roster's User
+--    extension shows: role, status and position.
+CREATE FUNCTION roster_member_written(p_tenant uuid, p_member uuid, p_role_keys text[], p_created boolean,
+                                      p_position text, p_now timestamptz, p_role_event boolean,
+                                      p_subjects uuid[], p_kinds text[], p_payloads jsonb[])
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    wanted text := nullif(btrim(p_position), '');
+    pos uuid;
+    before text;
+    after text;
+    st text;
+    subjects uuid[] := coalesce(p_subjects, '{}');
+    kinds text[] := coalesce(p_kinds, '{}');
+    payloads jsonb[] := coalesce(p_payloads, '{}');
+BEGIN
+    IF wanted IS NOT NULL THEN
+        SELECT p.id INTO pos FROM positions p WHERE p.tenant_id = p_tenant AND p.name_key = lower(wanted);
+        IF NOT FOUND THEN
+            INSERT INTO positions (tenant_id, id, name, name_key, created_at)
+            VALUES (p_tenant, gen_random_uuid(), wanted, lower(wanted), p_now)
+            ON CONFLICT (tenant_id, name_key) DO NOTHING
+            RETURNING id INTO pos;
+            IF pos IS NULL THEN
+                SELECT p.id INTO pos FROM positions p WHERE p.tenant_id = p_tenant AND p.name_key = lower(wanted);
+            END IF;
+        END IF;
+    END IF;
+    UPDATE users u SET
+        scim_roles = ARRAY(SELECT r.name FROM roles r
+                           WHERE r.tenant_id = p_tenant AND r.name_key = ANY (coalesce(p_role_keys, '{}'))
+                           ORDER BY r.rank DESC),
+        base_role = CASE WHEN p_created THEN (SELECT t.default_role FROM tenants t WHERE t.id = p_tenant)
+                         ELSE u.base_role END,
+        position_id = pos
+    WHERE u.tenant_id = p_tenant AND u.id = p_member
+    RETURNING u.effective_role, u.status INTO before, st;
+    after := roster_effective_role(p_tenant, p_member);
+    IF before IS DISTINCT FROM after THEN
+        UPDATE users u SET effective_role = after WHERE u.tenant_id = p_tenant AND u.id = p_member;
+        IF p_role_event THEN
+            subjects := subjects || p_member;
+            kinds := kinds || 'role.changed'::text;
+            payloads := payloads || jsonb_build_object('member_id', p_member, 'from', before, 'to', after);
+        END IF;
+    END IF;
+    PERFORM roster_events_insert(p_tenant, subjects, kinds, payloads, p_now);
+    RETURN jsonb_build_object('role', after, 'status', st,
+                              'position', (SELECT p.name FROM positions p WHERE p.tenant_id = p_tenant AND p.id = pos),
+                              'role_before', before);
+END
+$$;
+
+-- 7. A member's effective groups as SCIM's read-only `groups` (without `$ref`, which Roster adds
+--    from the connection's base URL), or NULL when not wanted: lets one statement read a member
+--    with its groups.
+CREATE FUNCTION roster_member_groups_json(p_tenant uuid, p_member uuid, p_want boolean)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF NOT p_want THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT jsonb_agg(jsonb_build_object('value', g.group_id, 'display', g.display, 'type', g.type)
+                             ORDER BY g.display, g.group_id)
+            FROM roster_member_groups(p_tenant, p_member) g);
+END
+$$;
+
+-- 8. Whether the tenant has a live admin other than `p_member`: an index probe per
+--    admin-granting role (users_live_role), stopping at the first hit.
+CREATE FUNCTION roster_other_admin_exists(p_tenant uuid, p_member uuid)
+RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM roles r
+        JOIN users u ON u.tenant_id = r.tenant_id AND u.effective_role = r.name
+                    AND u.status NOT IN ('removed', 'suspended')
+        WHERE r.tenant_id = p_tenant AND r.grants_admin AND u.id <> p_member)
+$$;
+
+-- 9. The last-admin guard in one call: true when suspending or removing `p_member` leaves the
+--    tenant an admin. Only when the member is a live admin does it take the tenant's admin lock
+--    (class "RSAD"), so concurrent suspensions of the last two admins serialise while
+--    deactivations of other members never wait on each other; it then looks for another admin
+--    with a fresh snapshot (this function is volatile), so it sees what the lock's last holder
+--    committed. The caller holds the member's row lock, so its role cannot change meanwhile.
+CREATE FUNCTION roster_guard_last_admin(p_tenant uuid, p_member uuid)
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM users u JOIN roles r ON r.tenant_id = u.tenant_id AND r.name = u.effective_role
+        WHERE u.tenant_id = p_tenant AND u.id = p_member AND r.grants_admin
+          AND u.status NOT IN ('removed', 'suspended')) THEN
+        RETURN true;
+    END IF;
+    PERFORM pg_advisory_xact_lock(1381187908, hashtext(p_tenant::text));
+    RETURN roster_other_admin_exists(p_tenant, p_member);
+END
+$$;

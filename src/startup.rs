@@ -78,9 +78,6 @@ pub struct Parts {
     pub signing_key: SigningKey,
     /// Time source.
     pub clock: Arc<dyn Clock>,
-    /// The database URL, for the connection that listens for cache invalidations; without it
-    /// the caches stay off and every request reads tokens and tenant settings from the database.
-    pub database_url: Option<String>,
 }
 
 impl Parts {
@@ -90,7 +87,6 @@ impl Parts {
             pool: db::build_pool(database_url, settings.db_pool_size)?,
             signing_key: SigningKey::load_or_create(settings.signing_key.as_deref(), &settings.data_dir)?,
             clock: Arc::new(SystemClock),
-            database_url: Some(database_url.to_string()),
         })
     }
 }
@@ -115,12 +111,8 @@ impl Application {
             None => format!("http://{}:{port}", settings.listen.ip()),
         };
         let recorder = Recorder::start(parts.pool.clone())?;
-        let caches = crate::cache::Caches::new();
-        if let Some(url) = parts.database_url {
-            crate::cache::spawn_listener(url, &caches)?;
-        }
         let state = web::Data::new(AppState {
-            caches,
+            caches: crate::cache::Caches::default(),
             recorder: recorder.clone(),
             pool: parts.pool,
             registry: Registry::standard(),

@@ -77,39 +77,38 @@ LANGUAGE sql STABLE AS $$
     SELECT coalesce(sum(members), 0)::bigint FROM tenant_member_counts WHERE tenant_id = p_tenant
 $$;
 
--- 4. Cache invalidation. Roster processes cache token checks and tenant settings (categories,
---    roles, bindings); every change to the tables behind them notifies `roster_cache` with the
---    tenant id, at commit, to every process on the database. A trigger, so that no writer (a CLI
---    command, another Roster version, a hand-run UPDATE) can forget it.
-CREATE FUNCTION roster_cache_notify() RETURNS trigger
+-- 4. Tenant settings cached in process, never stale: `settings_version` changes with every
+--    change to what Roster caches about a tenant (its slug and settings, its categories). Every
+--    SCIM request reads it together with its token check (one primary-key join it makes anyway)
+--    and reloads its cached profile only when the version moved — exact in every process, the
+--    next request after any commit, with no invalidation message to miss.
+ALTER TABLE tenants ADD COLUMN settings_version bigint NOT NULL DEFAULT 0;
+
+CREATE FUNCTION roster_tenant_settings_bump() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE
-    t uuid;
 BEGIN
-    IF TG_TABLE_NAME = 'tenants' THEN
-        IF TG_OP = 'DELETE' THEN t := OLD.id; ELSE t := NEW.id; END IF;
-    ELSE
-        IF TG_OP = 'DELETE' THEN t := OLD.tenant_id; ELSE t := NEW.tenant_id; END IF;
+    IF (NEW.slug, NEW.sso, NEW.position_source, NEW.member_retention_days, NEW.default_role)
+       IS DISTINCT FROM (OLD.slug, OLD.sso, OLD.position_source, OLD.member_retention_days, OLD.default_role) THEN
+        NEW.settings_version := OLD.settings_version + 1;
     END IF;
-    PERFORM pg_notify('roster_cache', t::text);
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER tenants_settings_version BEFORE UPDATE ON tenants
+    FOR EACH ROW EXECUTE FUNCTION roster_tenant_settings_bump();
+
+CREATE FUNCTION roster_categories_bump() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE tenants SET settings_version = settings_version + 1
+    WHERE id = CASE WHEN TG_OP = 'DELETE' THEN OLD.tenant_id ELSE NEW.tenant_id END;
     RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER tenants_cache AFTER INSERT OR UPDATE OR DELETE ON tenants
-    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
-CREATE TRIGGER connections_cache AFTER INSERT OR UPDATE OR DELETE ON connections
-    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
-CREATE TRIGGER connection_tokens_cache AFTER INSERT OR UPDATE OR DELETE ON connection_tokens
-    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
-CREATE TRIGGER admin_tokens_cache AFTER INSERT OR UPDATE OR DELETE ON admin_tokens
-    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
-CREATE TRIGGER categories_cache AFTER INSERT OR UPDATE OR DELETE ON categories
-    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
-CREATE TRIGGER roles_cache AFTER INSERT OR UPDATE OR DELETE ON roles
-    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
-CREATE TRIGGER group_role_bindings_cache AFTER INSERT OR UPDATE OR DELETE ON group_role_bindings
-    FOR EACH ROW EXECUTE FUNCTION roster_cache_notify();
+CREATE TRIGGER categories_settings_version AFTER INSERT OR UPDATE OR DELETE ON categories
+    FOR EACH ROW EXECUTE FUNCTION roster_categories_bump();
 
 -- 5. The outbox write in one call: per-subject ordering locks (in key order), the events, one
 --    delivery per active webhook, and the commit-time notification (db::events documents why).
@@ -142,7 +141,7 @@ $$;
 --    catalog, the tenant's default role as base role for a new member, its position (created on
 --    first use), its effective role recomputed, and the write's events — with `role.changed`
 --    appended when the role changed and `p_role_event` asks for it. Returns what Roster's User
---    extension shows: role, status and position.
+--    extension shows (role, status, position), the role before, and the member's groups.
 CREATE FUNCTION roster_member_written(p_tenant uuid, p_member uuid, p_role_keys text[], p_created boolean,
                                       p_position text, p_now timestamptz, p_role_event boolean,
                                       p_subjects uuid[], p_kinds text[], p_payloads jsonb[])
@@ -191,7 +190,8 @@ BEGIN
     PERFORM roster_events_insert(p_tenant, subjects, kinds, payloads, p_now);
     RETURN jsonb_build_object('role', after, 'status', st,
                               'position', (SELECT p.name FROM positions p WHERE p.tenant_id = p_tenant AND p.id = pos),
-                              'role_before', before);
+                              'role_before', before,
+                              'groups', roster_member_groups_json(p_tenant, p_member, true));
 END
 $$;
 

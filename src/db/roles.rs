@@ -311,6 +311,8 @@ pub struct AfterWrite {
     pub status: String,
     /// Position name.
     pub position: Option<String>,
+    /// Effective groups `[{value, display, type}]`, when any.
+    pub groups: Option<serde_json::Value>,
 }
 
 /// Everything that follows a member write, in one prepared call: match the member's SCIM role

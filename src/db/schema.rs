@@ -160,6 +160,15 @@ diesel::table! {
         default_role -> Text,
         sso -> Bool,
         position_source -> Text,
+        settings_version -> Int8,
+    }
+}
+
+diesel::table! {
+    tenant_member_counts (tenant_id, slot) {
+        tenant_id -> Uuid,
+        slot -> Int2,
+        members -> Int8,
     }
 }
 
@@ -222,6 +231,7 @@ diesel::joinable!(event_outbox -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
 diesel::joinable!(positions -> tenants (tenant_id));
 diesel::joinable!(provisioning_log -> tenants (tenant_id));
+diesel::joinable!(tenant_member_counts -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(webhooks -> tenants (tenant_id));
 
@@ -238,6 +248,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     positions,
     provisioning_log,
     roles,
+    tenant_member_counts,
     tenants,
     users,
     webhooks,

@@ -53,10 +53,27 @@ struct Count {
     n: i64,
 }
 
+/// A member as a list shows it: the row plus what Roster's User extension and `groups` need.
+#[derive(Debug, QueryableByName)]
+pub struct ListedUser {
+    /// The row (not named `row`: the derive uses that name).
+    #[diesel(embed)]
+    pub user: UserRow,
+    /// Effective role.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub role: Option<String>,
+    /// Position name.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub position: Option<String>,
+    /// Effective groups `[{value, display, type}]`, when asked for and any.
+    #[diesel(sql_type = Nullable<diesel::sql_types::Jsonb>)]
+    pub groups: Option<serde_json::Value>,
+}
+
 #[derive(QueryableByName)]
 struct KeyedUser {
     #[diesel(embed)]
-    item: UserRow,
+    item: ListedUser,
     #[diesel(sql_type = Nullable<Text>)]
     sort_key: Option<String>,
 }
@@ -121,7 +138,11 @@ fn build(
         let cond = Translator::new(registry, kind, &mut sql).with_tenant(&t).filter(f)?;
         conditions.push_str(&format!(" AND {cond}"));
     }
-    let count_sql = format!("SELECT count(*) AS n FROM {table} r WHERE {conditions}");
+    // An unfiltered member list counts from the maintained per-tenant count (migration 000014).
+    let count_sql = match (kind, filter) {
+        (ResourceKind::User, None) => format!("SELECT roster_member_count({t}) AS n"),
+        _ => format!("SELECT count(*) AS n FROM {table} r WHERE {conditions}"),
+    };
     let count_binds = sql.binds.len();
 
     let sort_col = sort.map(|s| sort_column(registry, kind, s)).transpose()?;
@@ -156,13 +177,23 @@ fn build(
     };
     let key_select = key.as_ref().map_or("NULL::text".to_string(), |k| format!("({k})::text"));
     let l = sql.bind(Bind::Text(limit.to_string()));
-    let mut page_sql = format!(
-        "SELECT {select}, {key_select} AS sort_key FROM {table} r WHERE {conditions} ORDER BY {order} LIMIT {l}::bigint"
-    );
-    if let Some(o) = offset {
-        let o = sql.bind(Bind::Text(o.to_string()));
-        page_sql.push_str(&format!(" OFFSET {o}::bigint"));
-    }
+    let page_sql = match offset {
+        None => format!(
+            "SELECT {select}, {key_select} AS sort_key FROM {table} r WHERE {conditions} ORDER BY {order} LIMIT {l}::bigint"
+        ),
+        // Index paging: find the page's ids first (for an unfiltered list an index-only scan over
+        // the rows skipped), then read only those rows — not every skipped row from the table.
+        Some(o) => {
+            let o = sql.bind(Bind::Text(o.to_string()));
+            format!(
+                "SELECT {select}, {key_select} AS sort_key FROM {table} r \
+                 JOIN (SELECT r.id AS page_id FROM {table} r WHERE {conditions} \
+                       ORDER BY {order} LIMIT {l}::bigint OFFSET {o}::bigint) page \
+                   ON r.tenant_id = {t} AND r.id = page.page_id \
+                 ORDER BY {order}"
+            )
+        }
+    };
     Ok(Statement { count_sql, count_binds, page_sql, binds: sql.binds, reverse })
 }
 
@@ -195,8 +226,8 @@ trait Keyed: QueryableByName<Pg> + Send + 'static {
 }
 
 impl Keyed for KeyedUser {
-    type Item = UserRow;
-    fn split(self) -> (UserRow, Option<String>) {
+    type Item = ListedUser;
+    fn split(self) -> (ListedUser, Option<String>) {
         (self.item, self.sort_key)
     }
 }
@@ -219,7 +250,9 @@ async fn find<K: Keyed>(conn: &mut Conn, st: Statement, window: &Window) -> Scim
     Ok(Found { total, rows: rows.into_iter().map(K::split).collect() })
 }
 
-/// A page of members matching a filter, in sort order, with the exact total.
+/// A page of members matching a filter, in sort order, with the exact total; each with its
+/// effective role, position and (when `with_groups`) effective groups.
+#[allow(clippy::too_many_arguments)]
 pub async fn users(
     conn: &mut Conn,
     registry: &Registry,
@@ -227,9 +260,15 @@ pub async fn users(
     filter: Option<&Filter>,
     sort: Option<&SortSpec>,
     window: &Window,
-) -> ScimResult<Found<UserRow>> {
-    let select = "r.id, r.resource, r.status, r.password_hash, r.version, r.created_at, r.last_modified";
-    let st = build(registry, ResourceKind::User, tenant, filter, sort, window, select)?;
+    with_groups: bool,
+) -> ScimResult<Found<ListedUser>> {
+    let select = format!(
+        "r.id, r.resource, r.status, r.password_hash, r.version, r.created_at, r.last_modified, \
+         r.effective_role AS role, \
+         (SELECT p.name FROM positions p WHERE p.tenant_id = r.tenant_id AND p.id = r.position_id) AS position, \
+         roster_member_groups_json(r.tenant_id, r.id, {with_groups}) AS groups"
+    );
+    let st = build(registry, ResourceKind::User, tenant, filter, sort, window, &select)?;
     find::<KeyedUser>(conn, st, window).await
 }
 

@@ -166,21 +166,31 @@ pub async fn revoke_token(
     Ok(n == 1)
 }
 
-/// The mode (`tolerant` / `strict`) of a live token's connection and the token's expiry, when
-/// the token exists, belongs to that tenant and connection, and is neither revoked nor expired.
+/// What the token check of a SCIM request learns, in one prepared statement.
+#[derive(Debug, Clone, Queryable)]
+pub struct LiveToken {
+    /// The connection's mode, `tolerant` or `strict`.
+    pub quirk_mode: String,
+    /// The tenant's settings version (`crate::cache`).
+    pub settings_version: i64,
+}
+
+/// The standing of token `token_id`, when it exists, belongs to that tenant and connection, and
+/// is neither revoked nor expired: its connection's mode and its tenant's settings version.
 pub async fn live_token(
     conn: &mut Conn,
     tenant_id: Uuid,
     connection_id: Uuid,
     token_id: Uuid,
     now: DateTime<Utc>,
-) -> QueryResult<Option<(String, Option<DateTime<Utc>>)>> {
+) -> QueryResult<Option<LiveToken>> {
     connection_tokens::table
         .inner_join(
             connections::table.on(connections::tenant_id
                 .eq(connection_tokens::tenant_id)
                 .and(connections::id.eq(connection_tokens::connection_id))),
         )
+        .inner_join(tenants::table.on(tenants::id.eq(connection_tokens::tenant_id)))
         .filter(
             connection_tokens::tenant_id
                 .eq(tenant_id)
@@ -189,7 +199,7 @@ pub async fn live_token(
                 .and(connection_tokens::revoked_at.is_null())
                 .and(connection_tokens::expires_at.is_null().or(connection_tokens::expires_at.gt(now))),
         )
-        .select((connections::quirk_mode, connection_tokens::expires_at))
+        .select((connections::quirk_mode, tenants::settings_version))
         .first(conn)
         .await
         .optional()
@@ -207,6 +217,8 @@ pub struct ProfileRow {
     pub position_source: String,
     /// Days a removed member can be restored.
     pub member_retention_days: i32,
+    /// Moves with every change of what the profile holds (migration 000014).
+    pub settings_version: i64,
 }
 
 /// A tenant's [`ProfileRow`].

@@ -39,14 +39,10 @@ async fn fetch(
     let (filter, sort, tenant) = (query.filter.as_ref(), query.sort.as_ref(), ctx.tenant());
     match kind {
         ResourceKind::User => {
-            let found = search::users(conn, registry, tenant, filter, sort, window).await?;
-            let (rows, keys): (Vec<_>, Vec<_>) = found.rows.into_iter().unzip();
-            let mut items: Vec<Stored> = rows.into_iter().map(users::stored).collect();
-            super::roles::decorate(conn, tenant, &mut items).await?;
-            if query.projection.wants(kind.core_schema(), "groups") {
-                users::attach_groups(conn, ctx, &mut items).await?;
-            }
-            Ok(Rows { total: found.total, items: items.into_iter().zip(keys).collect() })
+            let with_groups = query.projection.wants(kind.core_schema(), "groups");
+            let found = search::users(conn, registry, tenant, filter, sort, window, with_groups).await?;
+            let items = found.rows.into_iter().map(|(row, key)| (users::listed(ctx, row), key)).collect();
+            Ok(Rows { total: found.total, items })
         }
         ResourceKind::Group => {
             let found = search::groups(conn, registry, tenant, filter, sort, window).await?;

@@ -70,12 +70,7 @@ pub async fn patch_user(
                 version: Version::new(version),
             };
             if !applied.changed && applied.password.is_none() {
-                let mut stored = Stored {
-                    id,
-                    attributes: object(old.resource),
-                    meta: meta(old.version, old.last_modified),
-                };
-                roles::decorate(conn, tenant, std::slice::from_mut(&mut stored)).await?;
+                let stored = users::get(conn, ctx, id, true).await?;
                 return Ok(Written { stored, active_change: None, fired: applied.fired });
             }
             // An absent `active` (never sent, or removed) leaves the member active.
@@ -102,7 +97,7 @@ pub async fn patch_user(
             }
             let stored =
                 Stored { id, attributes: object(columns.resource), meta: meta(old.version + 1, now) };
-            let stored = roles::member_written(conn, &ctx.profile, stored, false, &out, now).await?;
+            let stored = roles::member_written(conn, ctx, stored, false, &out, now).await?;
             Ok(Written { stored, active_change, fired: applied.fired })
         })
         .await?;

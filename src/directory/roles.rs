@@ -12,8 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::Stored;
-use crate::cache::TenantProfile;
+use super::{Context, Stored};
 use crate::db::groups::{self as group_store, MemberRow};
 use crate::db::{roles as store, Conn};
 use crate::error::{ScimError, ScimResult};
@@ -49,20 +48,20 @@ pub async fn recompute_all(conn: &mut Conn, tenant: Uuid) -> ScimResult<Vec<NewE
 /// its position from the tenant's position source, recompute its effective role, and write the
 /// write's `events` — followed by `role.changed` when the role changed, except for a new member
 /// (its first role is part of `member.created`; the receiver reads the member). Returns the
-/// member decorated with Roster's User extension as it now stands.
+/// member as SCIM shows it now: with Roster's User extension and its read-only `groups`.
 pub async fn member_written(
     conn: &mut Conn,
-    tenant: &TenantProfile,
-    mut member: Stored,
+    ctx: &Context,
+    member: Stored,
     created: bool,
     events: &[NewEvent],
     now: DateTime<Utc>,
 ) -> ScimResult<Stored> {
     let keys: Vec<String> = role_values(&member.attributes).iter().map(|v| fold_key(v)).collect();
-    let position = attribute_text(&member.attributes, &tenant.position_source);
+    let position = attribute_text(&member.attributes, &ctx.profile.position_source);
     let after = store::member_written(
         conn,
-        tenant.id,
+        ctx.tenant(),
         member.id,
         &keys,
         created,
@@ -75,8 +74,7 @@ pub async fn member_written(
     if after.role != after.role_before && !created {
         tracing::info!(member.id = %member.id, from = ?after.role_before, to = ?after.role, "effective role changed");
     }
-    set_extension(&mut member, after.role, after.status, after.position);
-    Ok(member)
+    Ok(super::users::presented(ctx, member, after.role, after.status, after.position, after.groups))
 }
 
 /// The users whose groups changed with these membership rows: users added or removed directly,
@@ -159,20 +157,4 @@ pub fn set_extension(member: &mut Stored, role: Option<String>, status: String, 
             };
         }
     }
-}
-
-/// Add Roster's User extension (`role`, `status`, `position`) to members, one query for all.
-pub async fn decorate(conn: &mut Conn, tenant: Uuid, members: &mut [Stored]) -> ScimResult<()> {
-    if members.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
-    let derived = store::derived(conn, tenant, &ids).await?;
-    let mut by_id: std::collections::HashMap<Uuid, _> = derived.into_iter().map(|d| (d.id, d)).collect();
-    for member in members.iter_mut() {
-        if let Some(d) = by_id.remove(&member.id) {
-            set_extension(member, d.role, d.status, d.position);
-        }
-    }
-    Ok(())
 }

@@ -119,7 +119,7 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
                     },
                 };
                 // A restored member keeps its base role and override; its SCIM roles are new.
-                return roles::member_written(conn, &profile, stored, false, &out, now).await;
+                return roles::member_written(conn, ctx, stored, false, &out, now).await;
             }
             // Restored concurrently by another request: this one creates a new member.
             columns.status = status_for(active, 0, false).into();
@@ -135,7 +135,7 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
             attributes: object(columns.resource),
             meta: Meta { created: now, last_modified: now, version: Version::new(1) },
         };
-        roles::member_written(conn, &profile, stored, true, &out, now).await
+        roles::member_written(conn, ctx, stored, true, &out, now).await
     })
     .await
 }
@@ -179,9 +179,27 @@ pub async fn scrub_removed(conn: &mut Conn, now: chrono::DateTime<chrono::Utc>) 
 pub async fn get(conn: &mut Conn, ctx: &Context, id: Uuid, with_groups: bool) -> ScimResult<Stored> {
     let view = users::find_view(conn, ctx.tenant(), id, with_groups).await?.ok_or_else(|| not_found(id))?;
     let status = view.row.status.clone();
-    let mut member = stored(view.row);
-    roles::set_extension(&mut member, view.role, status, view.position);
-    if let Some(Value::Array(groups)) = view.groups {
+    Ok(presented(ctx, stored(view.row), view.role, status, view.position, view.groups))
+}
+
+/// A member of a list page, presented like [`get`].
+pub(crate) fn listed(ctx: &Context, m: crate::db::search::ListedUser) -> Stored {
+    let status = m.user.status.clone();
+    presented(ctx, stored(m.user), m.role, status, m.position, m.groups)
+}
+
+/// A member with its derived attributes (Roster's User extension) and its groups
+/// (`[{value, display, type}]` as SQL gives them; `$ref` added here).
+pub(crate) fn presented(
+    ctx: &Context,
+    mut member: Stored,
+    role: Option<String>,
+    status: String,
+    position: Option<String>,
+    groups: Option<Value>,
+) -> Stored {
+    roles::set_extension(&mut member, role, status, position);
+    if let Some(Value::Array(groups)) = groups {
         let groups = groups
             .iter()
             .filter_map(|g| {
@@ -191,7 +209,7 @@ pub async fn get(conn: &mut Conn, ctx: &Context, id: Uuid, with_groups: bool) ->
             .collect();
         member.attributes.insert("groups".into(), Value::Array(groups));
     }
-    Ok(member)
+    member
 }
 
 /// One element of a member's read-only `groups`.
@@ -253,7 +271,7 @@ pub async fn replace(
                 version: Version::new(old.version + 1),
             },
         };
-        let stored = roles::member_written(conn, &ctx.profile, stored, false, &out, now).await?;
+        let stored = roles::member_written(conn, ctx, stored, false, &out, now).await?;
         Ok(Written { stored, active_change, fired: Vec::new() })
     })
     .await
@@ -281,26 +299,6 @@ pub async fn remove(
         Ok(())
     })
     .await
-}
-
-/// Add the read-only `groups` attribute (direct and inherited groups, RFC 7643 §4.1.2) to
-/// members, with one query for all of them.
-pub async fn attach_groups(conn: &mut Conn, ctx: &Context, members: &mut [Stored]) -> ScimResult<()> {
-    if members.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
-    let mut by_member: std::collections::HashMap<Uuid, Vec<Value>> = std::collections::HashMap::new();
-    for g in users::groups_of(conn, ctx.tenant(), &ids).await? {
-        let value = group_ref(ctx, &g.group_id.to_string(), &g.display, &g.kind);
-        by_member.entry(g.member_id).or_default().push(value);
-    }
-    for member in members.iter_mut() {
-        if let Some(groups) = by_member.remove(&member.id) {
-            member.attributes.insert("groups".into(), Value::Array(groups));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
-//! Request-wide concerns: one tracing span per request (request id, tenant, connection,
+//! Three request-wide concerns: one tracing span per request (request id, tenant, connection,
 //! route, status, latency); a last line of defence that turns any non-SCIM error response
 //! (actix's own 404s, payload overflows, ...) into an RFC 7644 §3.12 body; and finishing the
-//! provisioning-log record of an authenticated request once its response is known; and, around
-//! the admin API, dropping the in-process caches after every write.
+//! provisioning-log record of an authenticated request once its response is known.
 
 use std::time::Instant;
 
@@ -93,22 +92,6 @@ pub async fn observe(
     }
     .instrument(span)
     .await
-}
-
-/// After an admin API write (any method but GET/HEAD, whatever its outcome), drop this process's
-/// caches of token checks and tenant settings at once: the write's own notification reaches the
-/// cache listener a moment later, and the next request must not beat it (`crate::cache`).
-pub async fn admin_writes_invalidate_caches(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let write = !matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD);
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let res = next.call(req).await;
-    if let (true, Some(state)) = (write, state) {
-        state.caches.invalidate_all();
-    }
-    res
 }
 
 /// The route below the connection's base URL: `/scim/v2/{connection}/Schemas` → `/Schemas`.

@@ -50,8 +50,8 @@ pub struct AppState {
     pub admin_token: Option<admin::OperatorKey>,
     /// Most data rows one member import may have.
     pub import_max_rows: usize,
-    /// Token checks and tenant profiles, invalidated through LISTEN/NOTIFY.
-    pub caches: Arc<crate::cache::Caches>,
+    /// Tenant profiles, reloaded when their settings version moves.
+    pub caches: crate::cache::Caches,
 }
 
 impl std::fmt::Debug for AppState {
@@ -81,9 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, bulk: BulkLimits) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .service(read_only("/.well-known/jwks.json", web::get().to(jwks::jwks)))
-        .service(
-            admin::routes().wrap(actix_web::middleware::from_fn(middleware::admin_writes_invalidate_caches)),
-        )
+        .service(admin::routes())
         .service(
             web::scope("/scim/v2/{connection}")
                 .service(read_only(

@@ -1,6 +1,6 @@
 //! The `Caller` extractor: a verified, unrevoked connection token whose connection is the one in
-//! the URL, turned into the request's directory [`Context`] (token standing and tenant profile
-//! from the process's caches, `crate::cache`). It also starts the request's
+//! the URL, turned into the request's directory [`Context`] (the tenant profile from the process's
+//! cache, `crate::cache`, checked fresh by the token query). It also starts the request's
 //! provisioning-log record: only authenticated requests are recorded for a tenant.
 
 use actix_web::dev::Payload;
@@ -40,25 +40,24 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
         ));
     }
     let now = state.clock.now();
-    let grant = state
-        .caches
-        .token(&state.pool, claims.tenant, claims.connection, claims.jti, now)
-        .await?
-        .ok_or_else(|| {
-            ScimError::unauthorized("this token has been revoked or has expired; issue a new one")
-        })?;
+    let live = {
+        let mut conn = crate::db::checkout(&state.pool).await?;
+        crate::db::tenants::live_token(&mut conn, claims.tenant, claims.connection, claims.jti, now).await?
+    }
+    .ok_or_else(|| ScimError::unauthorized("this token has been revoked or has expired; issue a new one"))?;
     let span = tracing::Span::current();
     span.record("tenant.id", tracing::field::display(claims.tenant));
     span.record("connection.id", tracing::field::display(claims.connection));
     // From here on the request has a trusted tenant: it goes into the provisioning log.
     req.extensions_mut().insert(RequestRecord::new(claims.tenant, claims.connection));
-    let profile = state.caches.tenant(&state.pool, &state.registry, claims.tenant).await?;
+    let profile =
+        state.caches.tenant(&state.pool, &state.registry, claims.tenant, live.settings_version).await?;
     Ok(Caller(Context {
         principal: Principal {
             tenant_id: claims.tenant,
             connection_id: claims.connection,
             token_id: claims.jti,
-            strict: grant.strict,
+            strict: live.quirk_mode == "strict",
         },
         now,
         base_url: state.scim_base_url(claims.connection),

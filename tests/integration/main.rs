@@ -8,6 +8,7 @@ mod admin_members;
 mod admin_scope;
 mod auth;
 mod bulk;
+mod caches;
 mod categories;
 mod cli;
 mod conformance;

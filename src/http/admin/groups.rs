@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{body, path_id, tenant, AdminCaller};
 use crate::auth::Principal;
 use crate::db::{self, groups as store};
-use crate::directory::{patch, Context};
+use crate::directory::{patch, Context, TenantProfile};
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 use crate::scim::patch::{parse_request, Mode};
@@ -61,7 +61,7 @@ pub async fn set_parent(
         .transpose()?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant(&mut conn, &path.0).await?;
-    let profile = state.caches.tenant(&state.pool, &state.registry, tenant.id).await?;
+    let profile = std::sync::Arc::new(TenantProfile::load(&mut conn, &state.registry, tenant.id).await?);
     let op = match parent {
         Some(p) => {
             json!({"op": "replace", "path": format!("{ROSTER_GROUP_SCHEMA}:parent"), "value": p.to_string()})

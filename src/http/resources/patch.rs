@@ -51,11 +51,7 @@ pub async fn patch(
                 r.rules(&written.fired);
                 r.active_change(written.active_change);
             });
-            let mut user = [written.stored];
-            if projection.wants(kind.core_schema(), "groups") {
-                crate::directory::users::attach_groups(&mut conn, &ctx, &mut user).await?;
-            }
-            Ok(resource_response(StatusCode::OK, registry, kind, &ctx, &user[0], &projection))
+            Ok(resource_response(StatusCode::OK, registry, kind, &ctx, &written.stored, &projection))
         }
         ResourceKind::Group => {
             let (_, fired) =

@@ -244,12 +244,7 @@ impl TestApp {
         adjust(&mut settings);
         let pool = db::build_pool(&test_db.url, 4).expect("pool");
         let key = SigningKey::from_secret(TEST_SECRET);
-        let parts = Parts {
-            pool: pool.clone(),
-            signing_key: key.clone(),
-            clock: Arc::new(SystemClock),
-            database_url: Some(test_db.url.clone()),
-        };
+        let parts = Parts { pool: pool.clone(), signing_key: key.clone(), clock: Arc::new(SystemClock) };
         let app = Application::build(&settings, parts).expect("build app");
         let root = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();

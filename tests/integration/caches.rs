@@ -1,0 +1,196 @@
+//! What Roster keeps in process (`roster::cache`: tenant settings and categories) is never
+//! stale, and token checks are exact: a change made anywhere — this process, another
+//! `roster serve` on the same database — is honoured by the next request. And the maintained
+//! member count behind `totalResults`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::support::requests::send;
+use crate::support::{TestApp, TEST_SECRET};
+
+/// A second `roster serve` process on the test's database, killed when dropped.
+struct Second {
+    child: Child,
+    root: String,
+}
+
+impl Drop for Second {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Second {
+    fn start(app: &TestApp) -> Second {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
+            .env("DATABASE_URL", &app.db_url)
+            .env("ROSTER_SIGNING_KEY", std::str::from_utf8(TEST_SECRET).unwrap())
+            .env("ROSTER_LISTEN", "127.0.0.1:0")
+            .env_remove("ROSTER_PUBLIC_URL")
+            .env("ROSTER_LOG", "warn")
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut second = Second { child, root: String::new() };
+        loop {
+            let line = rx.recv_timeout(Duration::from_secs(120)).expect("second server did not start");
+            if let Some(rest) = line.strip_prefix("Roster is listening on ") {
+                second.root = rest.split(' ').next().unwrap().to_string();
+                return second;
+            }
+        }
+    }
+
+    fn base(&self, app: &TestApp) -> String {
+        format!("{}/scim/v2/{}", self.root, app.creds.connection)
+    }
+}
+
+#[tokio::test]
+async fn a_revocation_is_honoured_by_the_next_request_in_this_process_and_in_another() {
+    let app = TestApp::spawn().await;
+    let second = Second::start(&app);
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    let connection =
+        roster::directory::tenants::connection(&mut conn, &tenant, app.creds.connection).await.unwrap();
+    let spare =
+        roster::directory::tenants::issue_token(&mut conn, &app.key, &connection, "spare", None, Utc::now())
+            .await
+            .unwrap();
+    let on = |root: &str, token: &str| {
+        app.client
+            .get(format!("{root}/scim/v2/{}/Users", app.creds.connection))
+            .bearer_auth(token.to_string())
+    };
+    // Both processes have now checked (and cached) both tokens.
+    for root in [app.root.as_str(), second.root.as_str()] {
+        assert_eq!(send(on(root, &app.creds.token)).await.status, 200);
+        assert_eq!(send(on(root, &spare.token)).await.status, 200);
+    }
+    roster::directory::tenants::revoke_token(&mut conn, &tenant, app.creds.token_id, Utc::now())
+        .await
+        .unwrap();
+    // The very next request, in either process, is refused; the other token still works.
+    send(on(&second.root, &app.creds.token)).await.assert_error(401, None);
+    send(on(&app.root, &app.creds.token)).await.assert_error(401, None);
+    assert_eq!(send(on(&second.root, &spare.token)).await.status, 200);
+
+    // A strict-mode switch made by this process reaches the other one's next request too.
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "Replace", "path": "displayName", "value": "X"}]});
+    let created = send(
+        app.client.post(format!("{}/Users", second.base(&app))).bearer_auth(&spare.token).json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "mode@example.com"})),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let user = format!("{}/Users/{}", second.base(&app), created.body["id"].as_str().unwrap());
+    assert_eq!(send(app.client.patch(&user).bearer_auth(&spare.token).json(&patch)).await.status, 200);
+    roster::directory::tenants::set_quirk_mode(&mut conn, &tenant, app.creds.connection, "strict")
+        .await
+        .unwrap();
+    // Strict mode refuses the capitalised op Entra sends.
+    send(app.client.patch(&user).bearer_auth(&spare.token).json(&patch))
+        .await
+        .assert_error(400, Some("invalidSyntax"));
+}
+
+#[tokio::test]
+async fn a_category_added_elsewhere_is_in_the_next_request_of_another_process() {
+    let app = TestApp::spawn().await;
+    let second = Second::start(&app);
+    let schema =
+        format!("{}/Schemas/urn:ietf:params:scim:schemas:extension:roster:2.0:User", second.base(&app));
+    let attributes = || async {
+        let r = send(app.client.get(&schema).bearer_auth(&app.creds.token)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(!attributes().await.contains(&"city".to_string()));
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    let new = roster::directory::categories::NewCategory {
+        name: "city".into(),
+        display_name: None,
+        kind: "text".into(),
+        allowed_values: Vec::new(),
+        source: None,
+    };
+    roster::directory::categories::create_category(
+        &mut conn,
+        &roster::scim::schema::Registry::standard(),
+        tenant.id,
+        new,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(attributes().await.contains(&"city".to_string()));
+}
+
+#[tokio::test]
+async fn the_unfiltered_total_follows_creates_removals_and_restores() {
+    let app = TestApp::spawn().await;
+    let other = app.new_tenant("globex").await;
+    let totals = || async {
+        let all = app.get("/Users").await.body["totalResults"].as_u64().unwrap();
+        // A filter is counted row by row: the maintained count must agree with it.
+        let counted = app.get("/Users?filter=userName%20pr").await.body["totalResults"].as_u64().unwrap();
+        assert_eq!(all, counted, "maintained count vs count(*)");
+        all
+    };
+    assert_eq!(totals().await, 0);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(app.create_user(&format!("u{i}@example.com")).await);
+    }
+    // Another tenant's members are not counted.
+    let r = send(app.client.post(format!("{}/Users", other.base)).bearer_auth(&other.token).json(
+        &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x@example.com"}),
+    ))
+    .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(totals().await, 3);
+    // Suspension keeps a member listed; removal does not; re-provisioning restores it.
+    let off = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                     "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    let r = send(app.req(reqwest::Method::PATCH, &format!("/Users/{}", ids[0])).json(&off)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(totals().await, 3);
+    assert_eq!(app.delete(&format!("/Users/{}", ids[1])).await.status, 204);
+    assert_eq!(totals().await, 2);
+    let back = app
+        .post(
+            "/Users",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "u1@example.com"}),
+        )
+        .await;
+    assert_eq!(back.status, 201);
+    assert_eq!(back.body["id"], ids[1].as_str(), "restored under its old id");
+    assert_eq!(totals().await, 3);
+    // Pages read through the page's ids agree with the total and with each other.
+    let page = app.get("/Users?startIndex=2&count=5").await;
+    assert_eq!(page.body["itemsPerPage"], 2);
+    assert_eq!(page.body["totalResults"], 3);
+}

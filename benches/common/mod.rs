@@ -168,6 +168,11 @@ pub struct Server {
 impl Server {
     /// Start the real binary against `url` and wait until it reports its port.
     pub fn start(url: &str, data_dir: &Path) -> anyhow::Result<Server> {
+        Server::start_with(url, data_dir, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables (e.g. `ROSTER_EVENTS_POLL_MS`).
+    pub fn start_with(url: &str, data_dir: &Path, extra_env: &[(&str, &str)]) -> anyhow::Result<Server> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
             .arg("serve")
             .env("DATABASE_URL", url)
@@ -175,6 +180,7 @@ impl Server {
             .env("ROSTER_LISTEN", "127.0.0.1:0")
             .env("ROSTER_LOG", "warn")
             .env("ROSTER_DATA_DIR", data_dir)
+            .envs(extra_env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,7 +1,6 @@
-DROP FUNCTION roster_guard_last_admin(uuid, uuid);
-DROP FUNCTION roster_other_admin_exists(uuid, uuid);
+DROP FUNCTION roster_guard_last_admin(uuid, uuid[]);
 DROP FUNCTION roster_member_groups_json(uuid, uuid, boolean);
-DROP FUNCTION roster_member_written(uuid, uuid, text[], boolean, text, timestamptz, boolean, uuid[], text[], jsonb[]);
+DROP FUNCTION roster_members_written(uuid, jsonb, timestamptz, boolean, boolean, uuid[], text[], jsonb[]);
 DROP FUNCTION roster_events_insert(uuid, uuid[], text[], jsonb[], timestamptz);
 DROP TRIGGER categories_settings_version ON categories;
 DROP FUNCTION roster_categories_bump();

@@ -137,61 +137,87 @@ BEGIN
 END
 $$;
 
--- 6. What follows every write of a member, in one call: its SCIM roles matched against the
---    catalog, the tenant's default role as base role for a new member, its position (created on
---    first use), its effective role recomputed, and the write's events — with `role.changed`
---    appended when the role changed and `p_role_event` asks for it. Returns what Roster's User
---    extension shows (role, status, position), the role before, and the member's groups.
-CREATE FUNCTION roster_member_written(p_tenant uuid, p_member uuid, p_role_keys text[], p_created boolean,
-                                      p_position text, p_now timestamptz, p_role_event boolean,
-                                      p_subjects uuid[], p_kinds text[], p_payloads jsonb[])
+-- 6. What follows every write of members, in one call, for one member (a SCIM write) or many (an
+--    import): for each item of `p_items` (`[{id, created, default_base_role, role_keys, position}]`)
+--    its SCIM roles matched against the catalog (`role_keys` null: kept), the tenant's default role
+--    as base role (`default_base_role`), its position (created on first use), and its effective
+--    role recomputed; a `role.changed` event for each member whose role changed, except new
+--    members (their first role is part of `member.created`). With `p_write_events`, the events
+--    `p_subjects`/`p_kinds`/`p_payloads` followed by the role changes are written (outbox,
+--    deliveries, notification); without, the caller writes them. Returns
+--    `{"members": [{id, role, role_before, status, position, groups}], "role_changes": [...]}`
+--    (groups only with `p_with_groups`).
+CREATE FUNCTION roster_members_written(p_tenant uuid, p_items jsonb, p_now timestamptz, p_with_groups boolean,
+                                       p_write_events boolean, p_subjects uuid[], p_kinds text[],
+                                       p_payloads jsonb[])
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
-    wanted text := nullif(btrim(p_position), '');
+    item jsonb;
+    m uuid;
+    wanted text;
     pos uuid;
     before text;
     after text;
     st text;
+    members jsonb := '[]';
+    changes jsonb := '[]';
+    change jsonb;
     subjects uuid[] := coalesce(p_subjects, '{}');
     kinds text[] := coalesce(p_kinds, '{}');
     payloads jsonb[] := coalesce(p_payloads, '{}');
+    default_role text := (SELECT t.default_role FROM tenants t WHERE t.id = p_tenant);
 BEGIN
-    IF wanted IS NOT NULL THEN
-        SELECT p.id INTO pos FROM positions p WHERE p.tenant_id = p_tenant AND p.name_key = lower(wanted);
-        IF NOT FOUND THEN
-            INSERT INTO positions (tenant_id, id, name, name_key, created_at)
-            VALUES (p_tenant, gen_random_uuid(), wanted, lower(wanted), p_now)
-            ON CONFLICT (tenant_id, name_key) DO NOTHING
-            RETURNING id INTO pos;
-            IF pos IS NULL THEN
-                SELECT p.id INTO pos FROM positions p WHERE p.tenant_id = p_tenant AND p.name_key = lower(wanted);
+    FOR item IN SELECT * FROM jsonb_array_elements(p_items) LOOP
+        m := (item ->> 'id')::uuid;
+        wanted := nullif(btrim(item ->> 'position'), '');
+        pos := NULL;
+        IF wanted IS NOT NULL THEN
+            SELECT p.id INTO pos FROM positions p WHERE p.tenant_id = p_tenant AND p.name_key = lower(wanted);
+            IF NOT FOUND THEN
+                INSERT INTO positions (tenant_id, id, name, name_key, created_at)
+                VALUES (p_tenant, gen_random_uuid(), wanted, lower(wanted), p_now)
+                ON CONFLICT (tenant_id, name_key) DO NOTHING
+                RETURNING id INTO pos;
+                IF pos IS NULL THEN
+                    SELECT p.id INTO pos FROM positions p WHERE p.tenant_id = p_tenant AND p.name_key = lower(wanted);
+                END IF;
             END IF;
         END IF;
-    END IF;
-    UPDATE users u SET
-        scim_roles = ARRAY(SELECT r.name FROM roles r
-                           WHERE r.tenant_id = p_tenant AND r.name_key = ANY (coalesce(p_role_keys, '{}'))
-                           ORDER BY r.rank DESC),
-        base_role = CASE WHEN p_created THEN (SELECT t.default_role FROM tenants t WHERE t.id = p_tenant)
-                         ELSE u.base_role END,
-        position_id = pos
-    WHERE u.tenant_id = p_tenant AND u.id = p_member
-    RETURNING u.effective_role, u.status INTO before, st;
-    after := roster_effective_role(p_tenant, p_member);
-    IF before IS DISTINCT FROM after THEN
-        UPDATE users u SET effective_role = after WHERE u.tenant_id = p_tenant AND u.id = p_member;
-        IF p_role_event THEN
-            subjects := subjects || p_member;
-            kinds := kinds || 'role.changed'::text;
-            payloads := payloads || jsonb_build_object('member_id', p_member, 'from', before, 'to', after);
+        UPDATE users u SET
+            scim_roles = CASE WHEN item -> 'role_keys' IS NULL OR jsonb_typeof(item -> 'role_keys') = 'null'
+                              THEN u.scim_roles
+                              ELSE ARRAY(SELECT r.name FROM roles r
+                                         WHERE r.tenant_id = p_tenant
+                                           AND r.name_key IN (SELECT jsonb_array_elements_text(item -> 'role_keys'))
+                                         ORDER BY r.rank DESC) END,
+            base_role = CASE WHEN (item ->> 'default_base_role')::boolean THEN default_role ELSE u.base_role END,
+            position_id = pos
+        WHERE u.tenant_id = p_tenant AND u.id = m
+        RETURNING u.effective_role, u.status INTO before, st;
+        IF NOT FOUND THEN
+            CONTINUE;
         END IF;
+        after := roster_effective_role(p_tenant, m);
+        IF before IS DISTINCT FROM after THEN
+            UPDATE users u SET effective_role = after WHERE u.tenant_id = p_tenant AND u.id = m;
+            IF NOT (item ->> 'created')::boolean THEN
+                change := jsonb_build_object('member_id', m, 'from', before, 'to', after);
+                changes := changes || jsonb_build_array(change);
+                subjects := subjects || m;
+                kinds := kinds || 'role.changed'::text;
+                payloads := payloads || change;
+            END IF;
+        END IF;
+        members := members || jsonb_build_array(jsonb_build_object(
+            'id', m, 'role', after, 'role_before', before, 'status', st,
+            'position', (SELECT p.name FROM positions p WHERE p.tenant_id = p_tenant AND p.id = pos),
+            'groups', roster_member_groups_json(p_tenant, m, p_with_groups)));
+    END LOOP;
+    IF p_write_events THEN
+        PERFORM roster_events_insert(p_tenant, subjects, kinds, payloads, p_now);
     END IF;
-    PERFORM roster_events_insert(p_tenant, subjects, kinds, payloads, p_now);
-    RETURN jsonb_build_object('role', after, 'status', st,
-                              'position', (SELECT p.name FROM positions p WHERE p.tenant_id = p_tenant AND p.id = pos),
-                              'role_before', before,
-                              'groups', roster_member_groups_json(p_tenant, p_member, true));
+    RETURN jsonb_build_object('members', members, 'role_changes', changes);
 END
 $$;
 
@@ -211,35 +237,29 @@ BEGIN
 END
 $$;
 
--- 8. Whether the tenant has a live admin other than `p_member`: an index probe per
---    admin-granting role (users_live_role), stopping at the first hit.
-CREATE FUNCTION roster_other_admin_exists(p_tenant uuid, p_member uuid)
-RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (
-        SELECT 1 FROM roles r
-        JOIN users u ON u.tenant_id = r.tenant_id AND u.effective_role = r.name
-                    AND u.status NOT IN ('removed', 'suspended')
-        WHERE r.tenant_id = p_tenant AND r.grants_admin AND u.id <> p_member)
-$$;
-
--- 9. The last-admin guard in one call: true when suspending or removing `p_member` leaves the
---    tenant an admin. Only when the member is a live admin does it take the tenant's admin lock
---    (class "RSAD"), so concurrent suspensions of the last two admins serialise while
---    deactivations of other members never wait on each other; it then looks for another admin
---    with a fresh snapshot (this function is volatile), so it sees what the lock's last holder
---    committed. The caller holds the member's row lock, so its role cannot change meanwhile.
-CREATE FUNCTION roster_guard_last_admin(p_tenant uuid, p_member uuid)
+-- 8. The last-admin guard in one call: true when suspending or removing `p_members` (one member
+--    for a SCIM write, many for an import's `--sync`) leaves the tenant a live admin. It locks
+--    the members' rows (in id order; a SCIM write already holds its member's). Only when one of
+--    them is a live admin does it take the tenant's admin lock (class "RSAD"), so concurrent
+--    suspensions of the last two admins serialise while deactivations of other members never
+--    wait on each other; it then looks for an admin outside `p_members` with a fresh snapshot
+--    (this function is volatile), so it sees what the lock's last holder committed.
+CREATE FUNCTION roster_guard_last_admin(p_tenant uuid, p_members uuid[])
 RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM 1 FROM users u WHERE u.tenant_id = p_tenant AND u.id = ANY (p_members) ORDER BY u.id FOR UPDATE;
     IF NOT EXISTS (
         SELECT 1 FROM users u JOIN roles r ON r.tenant_id = u.tenant_id AND r.name = u.effective_role
-        WHERE u.tenant_id = p_tenant AND u.id = p_member AND r.grants_admin
+        WHERE u.tenant_id = p_tenant AND u.id = ANY (p_members) AND r.grants_admin
           AND u.status NOT IN ('removed', 'suspended')) THEN
         RETURN true;
     END IF;
     PERFORM pg_advisory_xact_lock(1381187908, hashtext(p_tenant::text));
-    RETURN roster_other_admin_exists(p_tenant, p_member);
+    RETURN EXISTS (
+        SELECT 1 FROM roles r
+        JOIN users u ON u.tenant_id = r.tenant_id AND u.effective_role = r.name
+                    AND u.status NOT IN ('removed', 'suspended')
+        WHERE r.tenant_id = p_tenant AND r.grants_admin AND NOT (u.id = ANY (p_members)));
 END
 $$;

@@ -1,10 +1,10 @@
 //! The SQL of member imports: what a plan reads (members an import may match, their direct groups,
 //! the tenant's groups, roles and default role) and what an apply writes (members in batches,
-//! updates, suspensions, memberships, role recomputation).
+//! updates, suspensions, memberships; the directory's write service calls these).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
@@ -160,24 +160,33 @@ pub async fn insert_members(conn: &mut Conn, members: &[NewMember]) -> QueryResu
     Ok(())
 }
 
+/// What an import writes to a member it updates.
+#[derive(Debug, Clone)]
+pub struct ImportedUpdate<'a> {
+    /// Derived columns and the resource.
+    pub columns: &'a UserColumns,
+    /// Identity key.
+    pub personal_id: &'a str,
+    /// Tags.
+    pub comment: Option<&'a str>,
+    /// Base role (the role column, or the default).
+    pub base_role: Option<&'a str>,
+}
+
 /// Write an imported member's new attributes, identity key, tags and base role, bumping its version.
-#[allow(clippy::too_many_arguments)]
 pub async fn update_member(
     conn: &mut Conn,
     tenant_id: Uuid,
     id: Uuid,
-    columns: &UserColumns,
-    personal_id: &str,
-    comment: Option<&str>,
-    base_role: Option<&str>,
+    update: &ImportedUpdate<'_>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
     diesel::update(users::table.filter(users::tenant_id.eq(tenant_id).and(users::id.eq(id))))
         .set((
-            columns,
-            users::personal_id.eq(personal_id),
-            users::comment.eq(comment),
-            users::base_role.eq(base_role),
+            update.columns,
+            users::personal_id.eq(update.personal_id),
+            users::comment.eq(update.comment),
+            users::base_role.eq(update.base_role),
             users::version.eq(users::version + 1),
             users::last_modified.eq(now),
         ))
@@ -245,34 +254,6 @@ pub async fn add_memberships(
     .bind::<Array<SqlUuid>, _>(&groups)
     .bind::<Array<SqlUuid>, _>(&members)
     .bind::<Timestamptz, _>(now)
-    .load(conn)
-    .await
-}
-
-/// A member whose effective role changed.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct RoleChange {
-    /// Member.
-    #[diesel(sql_type = SqlUuid)]
-    pub member_id: Uuid,
-    /// Before.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub old_role: Option<String>,
-    /// After.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub new_role: Option<String>,
-}
-
-/// Recompute and store the effective roles of members; returns those that changed.
-pub async fn recompute_roles(conn: &mut Conn, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<RoleChange>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    diesel::sql_query(
-        "SELECT member_id, old_role, new_role FROM roster_recompute_roles($1, $2) ORDER BY member_id",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Array<SqlUuid>, _>(ids)
     .load(conn)
     .await
 }

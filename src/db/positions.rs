@@ -2,80 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::Conn;
-
-/// Point a member at the position named `name` (created on first use; `name_key` is
-/// `lower(btrim(name))`), or at none.
-pub async fn assign(
-    conn: &mut Conn,
-    tenant_id: Uuid,
-    member: Uuid,
-    name: Option<&str>,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    diesel::sql_query(
-        "WITH wanted AS (SELECT nullif(btrim($3), '') AS name), \
-         ins AS ( \
-             INSERT INTO positions (tenant_id, id, name, name_key, created_at) \
-             SELECT $1, $4, w.name, lower(w.name), $5 FROM wanted w WHERE w.name IS NOT NULL \
-             ON CONFLICT (tenant_id, name_key) DO NOTHING RETURNING id) \
-         UPDATE users u SET position_id = coalesce( \
-             (SELECT id FROM ins), \
-             (SELECT p.id FROM positions p, wanted w WHERE p.tenant_id = $1 AND p.name_key = lower(w.name))) \
-         WHERE u.tenant_id = $1 AND u.id = $2",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<SqlUuid, _>(member)
-    .bind::<Nullable<Text>, _>(name)
-    .bind::<SqlUuid, _>(Uuid::now_v7())
-    .bind::<Timestamptz, _>(now)
-    .execute(conn)
-    .await
-    .map(drop)
-}
-
-/// Point many members at their positions (`None`: no position) in two statements, creating
-/// the missing positions (an import's batch). Names are matched like [`assign`].
-pub async fn assign_many(
-    conn: &mut Conn,
-    tenant_id: Uuid,
-    members: &[(Uuid, Option<String>)],
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    if members.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = members.iter().map(|(id, _)| *id).collect();
-    let names: Vec<Option<&str>> = members.iter().map(|(_, n)| n.as_deref()).collect();
-    diesel::sql_query(
-        "INSERT INTO positions (tenant_id, id, name, name_key, created_at) \
-         SELECT DISTINCT ON (lower(v.name)) $1, gen_random_uuid(), v.name, lower(v.name), $3 \
-         FROM (SELECT nullif(btrim(n), '') AS name FROM unnest($2::text[]) AS n) v \
-         WHERE v.name IS NOT NULL ORDER BY lower(v.name), v.name \
-         ON CONFLICT (tenant_id, name_key) DO NOTHING",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Array<Nullable<Text>>, _>(&names)
-    .bind::<Timestamptz, _>(now)
-    .execute(conn)
-    .await?;
-    diesel::sql_query(
-        "UPDATE users u SET position_id = p.id \
-         FROM unnest($2::uuid[], $3::text[]) AS v(id, name) \
-         LEFT JOIN positions p ON p.tenant_id = $1 AND p.name_key = lower(nullif(btrim(v.name), '')) \
-         WHERE u.tenant_id = $1 AND u.id = v.id AND u.position_id IS DISTINCT FROM p.id",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Array<SqlUuid>, _>(&ids)
-    .bind::<Array<Nullable<Text>>, _>(&names)
-    .execute(conn)
-    .await
-    .map(drop)
-}
 
 /// Derive every member's position again from the attribute at `key_path` (a `jsonb` key path
 /// into `resource`), creating missing positions: two statements, whatever the tenant's size.

@@ -124,19 +124,6 @@ pub async fn delete(conn: &mut Conn, tenant_id: Uuid, name: &str) -> QueryResult
     Ok(n == 1)
 }
 
-/// The catalog names whose keys are among `keys` (folded SCIM role values).
-pub async fn names_for_keys(conn: &mut Conn, tenant_id: Uuid, keys: &[String]) -> QueryResult<Vec<String>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    roles::table
-        .filter(roles::tenant_id.eq(tenant_id).and(roles::name_key.eq_any(keys)))
-        .order(roles::rank.desc())
-        .select(roles::name)
-        .load(conn)
-        .await
-}
-
 /// The tenant's role and position settings.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = tenants)]
@@ -175,29 +162,6 @@ pub async fn set_position_source(conn: &mut Conn, tenant_id: Uuid, source: &str)
         .execute(conn)
         .await
         .map(drop)
-}
-
-/// Store a member's role sources after a SCIM write: the matched SCIM roles, and on creation
-/// the tenant's default role as base role.
-pub async fn set_member_sources(
-    conn: &mut Conn,
-    tenant_id: Uuid,
-    member: Uuid,
-    scim_roles: &[String],
-    set_default_base: bool,
-) -> QueryResult<()> {
-    diesel::sql_query(
-        "UPDATE users u SET scim_roles = $3, \
-             base_role = CASE WHEN $4 THEN (SELECT t.default_role FROM tenants t WHERE t.id = $1) ELSE u.base_role END \
-         WHERE u.tenant_id = $1 AND u.id = $2",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<SqlUuid, _>(member)
-    .bind::<Array<Text>, _>(scim_roles)
-    .bind::<Bool, _>(set_default_base)
-    .execute(conn)
-    .await
-    .map(drop)
 }
 
 /// Set or clear an admin override; false when the member does not exist (or is removed).
@@ -271,38 +235,52 @@ pub const ADMIN_LOCK_CLASS: i32 = 0x5253_4144;
 
 diesel::define_sql_function! {
     /// `roster_guard_last_admin` (migration 000014).
-    fn roster_guard_last_admin(tenant: SqlUuid, member: SqlUuid) -> Bool;
+    fn roster_guard_last_admin(tenant: SqlUuid, members: Array<SqlUuid>) -> Bool;
 }
 
-/// Whether suspending or removing `member` leaves the tenant a live admin, in one prepared call.
-/// Only when `member` is itself a live admin does it take the tenant's admin lock
-/// ([`ADMIN_LOCK_CLASS`]) and probe for another admin (an index lookup that stops at the first);
-/// otherwise it answers at once, so deactivations of ordinary members never serialise. The caller
-/// must hold the member's row lock.
-pub async fn leaves_an_admin(conn: &mut Conn, tenant_id: Uuid, member: Uuid) -> QueryResult<bool> {
-    diesel::select(roster_guard_last_admin(tenant_id, member)).get_result(conn).await
+/// Whether suspending or removing `members` leaves the tenant a live admin, in one prepared call.
+/// Locks the members' rows; only when one of them is a live admin does it take the tenant's admin
+/// lock ([`ADMIN_LOCK_CLASS`]) and probe for another admin (an index lookup that stops at the
+/// first), so deactivations of ordinary members never serialise.
+pub async fn leaves_an_admin(conn: &mut Conn, tenant_id: Uuid, members: &[Uuid]) -> QueryResult<bool> {
+    diesel::select(roster_guard_last_admin(tenant_id, members)).get_result(conn).await
 }
 
 diesel::define_sql_function! {
-    /// `roster_member_written` (migration 000014).
+    /// `roster_members_written` (migration 000014).
     #[allow(clippy::too_many_arguments)]
-    fn roster_member_written(
+    fn roster_members_written(
         tenant: SqlUuid,
-        member: SqlUuid,
-        role_keys: Array<Text>,
-        created: Bool,
-        position: Nullable<Text>,
+        items: diesel::sql_types::Jsonb,
         now: diesel::sql_types::Timestamptz,
-        role_event: Bool,
+        with_groups: Bool,
+        write_events: Bool,
         subjects: Array<SqlUuid>,
         kinds: Array<Text>,
         payloads: Array<diesel::sql_types::Jsonb>,
     ) -> diesel::sql_types::Jsonb;
 }
 
-/// What follows a member write, as `roster_member_written` reports it.
+/// One member whose row was just written, for [`members_written`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FollowUp {
+    /// The member.
+    pub id: Uuid,
+    /// Created by this write (no `role.changed` for its first role).
+    pub created: bool,
+    /// Give it the tenant's default role as base role.
+    pub default_base_role: bool,
+    /// Folded SCIM `roles` values to match against the catalog; `None` keeps its SCIM roles.
+    pub role_keys: Option<Vec<String>>,
+    /// The value of the tenant's position source, if any.
+    pub position: Option<String>,
+}
+
+/// A member after its follow-up, as `roster_members_written` reports it.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct AfterWrite {
+    /// The member.
+    pub id: Uuid,
     /// The effective role now.
     pub role: Option<String>,
     /// The effective role before the write.
@@ -311,33 +289,57 @@ pub struct AfterWrite {
     pub status: String,
     /// Position name.
     pub position: Option<String>,
-    /// Effective groups `[{value, display, type}]`, when any.
+    /// Effective groups `[{value, display, type}]`, when asked for and any.
     pub groups: Option<serde_json::Value>,
 }
 
-/// Everything that follows a member write, in one prepared call: match the member's SCIM role
-/// values (`role_keys`, folded) against the catalog, give a new member the tenant's default role
-/// as base role, point it at its position (created on first use), recompute its effective role,
-/// and write `events` — plus `role.changed` when the role changed and `role_event` is set.
-#[allow(clippy::too_many_arguments)]
-pub async fn member_written(
+/// A `role.changed` the follow-up found (or wrote).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct RoleChanged {
+    /// The member.
+    pub member_id: Uuid,
+    /// Effective role before.
+    pub from: Option<String>,
+    /// Effective role after.
+    pub to: Option<String>,
+}
+
+/// What [`members_written`] did.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct FollowedUp {
+    /// The members, in input order.
+    pub members: Vec<AfterWrite>,
+    /// Role changes of members that were not created by the write.
+    pub role_changes: Vec<RoleChanged>,
+}
+
+/// Everything that follows writing member rows, in one prepared call (`roster_members_written`):
+/// SCIM roles, base role, position, effective role; with `events`, those events and the role
+/// changes are written too (without, the caller writes them).
+pub async fn members_written(
     conn: &mut Conn,
     tenant_id: Uuid,
-    member: Uuid,
-    role_keys: &[String],
-    created: bool,
-    position: Option<&str>,
+    items: &[FollowUp],
     now: DateTime<Utc>,
-    role_event: bool,
-    events: &[crate::events::NewEvent],
-) -> QueryResult<AfterWrite> {
-    let (subjects, kinds, payloads) = super::events::columns(events);
-    let value: serde_json::Value = diesel::select(roster_member_written(
-        tenant_id, member, role_keys, created, position, now, role_event, subjects, kinds, payloads,
+    with_groups: bool,
+    events: Option<&[crate::events::NewEvent]>,
+) -> QueryResult<FollowedUp> {
+    let to_err = |e: serde_json::Error| diesel::result::Error::DeserializationError(Box::new(e));
+    let items = serde_json::to_value(items).map_err(to_err)?;
+    let (subjects, kinds, payloads) = super::events::columns(events.unwrap_or_default());
+    let value: serde_json::Value = diesel::select(roster_members_written(
+        tenant_id,
+        items,
+        now,
+        with_groups,
+        events.is_some(),
+        subjects,
+        kinds,
+        payloads,
     ))
     .get_result(conn)
     .await?;
-    serde_json::from_value(value).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+    serde_json::from_value(value).map_err(to_err)
 }
 
 /// What Roster's User extension shows for a member.

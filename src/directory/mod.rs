@@ -13,6 +13,7 @@ pub mod role_admin;
 pub mod roles;
 pub mod tenants;
 pub mod users;
+pub mod write;
 
 use std::sync::Arc;
 

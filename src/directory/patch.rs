@@ -7,8 +7,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    db_precision, groups, membership_events, object, password, roles, users, ActiveChange, Context, Stored,
-    Written,
+    db_precision, groups, membership_events, object, password, roles, users, write, ActiveChange, Context,
+    Stored, Written,
 };
 use crate::db::events;
 use crate::db::groups as group_store;
@@ -86,7 +86,7 @@ pub async fn patch_user(
             };
             let active_change = ActiveChange::between(was_active, active);
             if active_change == Some(ActiveChange::Suspended) {
-                roles::guard_last_admin(conn, tenant, id, "suspend").await?;
+                write::guard_last_admin(conn, &ctx.profile, &[id], "suspend").await?;
             }
             let (status, invite) = users::status_after_write(conn, ctx, id, &old.status, active).await?;
             let columns = UserColumns::from_resource(applied.resource, &status);
@@ -97,7 +97,7 @@ pub async fn patch_user(
             }
             let stored =
                 Stored { id, attributes: object(columns.resource), meta: meta(old.version + 1, now) };
-            let stored = roles::member_written(conn, ctx, stored, false, &out, now).await?;
+            let stored = write::member_written(conn, ctx, stored, false, &out, now).await?;
             Ok(Written { stored, active_change, fired: applied.fired })
         })
         .await?;

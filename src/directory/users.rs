@@ -9,7 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    db_precision, membership_events, object, password, roles, ActiveChange, Context, Stored, Written,
+    db_precision, membership_events, object, password, roles, write, ActiveChange, Context, Stored, Written,
 };
 use crate::db::users::{self, status, UserColumns, UserRow};
 use crate::db::{events, groups, Conn};
@@ -73,7 +73,7 @@ pub(crate) async fn status_after_write(
 /// Create a member; re-provisioning a removed member (same externalId from this connection, or
 /// same userName) within the tenant's retention period restores it under its old id. Three
 /// statements: the restore probe, the insert (or restore), and everything that follows
-/// (`roles::member_written`).
+/// (`write::member_written`).
 pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimResult<Stored> {
     let password_hash = match input.password {
         Some(p) => Some(password::hash(p).await?),
@@ -119,7 +119,7 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
                     },
                 };
                 // A restored member keeps its base role and override; its SCIM roles are new.
-                return roles::member_written(conn, ctx, stored, false, &out, now).await;
+                return write::member_written(conn, ctx, stored, false, &out, now).await;
             }
             // Restored concurrently by another request: this one creates a new member.
             columns.status = status_for(active, 0, false).into();
@@ -135,7 +135,7 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
             attributes: object(columns.resource),
             meta: Meta { created: now, last_modified: now, version: Version::new(1) },
         };
-        roles::member_written(conn, ctx, stored, true, &out, now).await
+        write::member_written(conn, ctx, stored, true, &out, now).await
     })
     .await
 }
@@ -248,7 +248,7 @@ pub async fn replace(
         let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
         let active_change = ActiveChange::between(was_active, active);
         if active_change == Some(ActiveChange::Suspended) {
-            roles::guard_last_admin(conn, tenant, id, "suspend").await?;
+            write::guard_last_admin(conn, &ctx.profile, &[id], "suspend").await?;
         }
         let mut changed = changed_attributes(&object(old.resource.clone()), &resource, &["active"]);
         if new_hash.is_some() {
@@ -271,7 +271,7 @@ pub async fn replace(
                 version: Version::new(old.version + 1),
             },
         };
-        let stored = roles::member_written(conn, ctx, stored, false, &out, now).await?;
+        let stored = write::member_written(conn, ctx, stored, false, &out, now).await?;
         Ok(Written { stored, active_change, fired: Vec::new() })
     })
     .await
@@ -289,7 +289,7 @@ pub async fn remove(
     conn.transaction::<_, ScimError, _>(async move |conn| {
         let old = users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
-        roles::guard_last_admin(conn, tenant, id, "remove").await?;
+        write::guard_last_admin(conn, &ctx.profile, &[id], "remove").await?;
         users::mark_removed(conn, tenant, id, now).await?;
         let left = groups::remove_member_everywhere(conn, tenant, id, now).await?;
         let mut out = Vec::with_capacity(left.len() + 1);

@@ -1,5 +1,7 @@
-//! Writing a plan: one transaction for categories, members, memberships, suspensions, role
-//! recomputation, events and provisioning-log entries. If anything fails, nothing is written.
+//! Writing a plan: one transaction for categories, members, memberships, suspensions (guarded:
+//! never the last org admin), the write service's follow-up (positions, roles), events and
+//! provisioning-log entries. Members are written through `directory::write`, like every other
+//! entry point's. If anything fails, nothing is written.
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -8,14 +10,15 @@ use uuid::Uuid;
 
 use super::catalog;
 use super::plan::{Action, Plan};
-use crate::db::imports::{self as store, NewMember};
+use crate::db::imports::{ImportedUpdate, NewMember};
 use crate::db::provisioning_log::{self as log, Entry, SOURCE_IMPORT};
+use crate::db::roles::FollowUp;
 use crate::db::users::UserColumns;
-use crate::db::{events, positions, Conn};
-use crate::directory::db_precision;
+use crate::db::{events, Conn};
+use crate::directory::{db_precision, write, TenantProfile};
 use crate::error::{ScimError, ScimResult};
 use crate::events::NewEvent;
-use crate::scim::roles::attribute_text;
+use crate::scim::schema::Registry;
 
 /// What an apply wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,6 +73,7 @@ pub async fn apply(
         row.member_id = Some(Uuid::now_v7());
     }
     let plan: &Plan = plan;
+    let profile = TenantProfile::load(conn, &Registry::standard(), tenant).await?;
     conn.transaction::<_, ScimError, _>(async move |conn| {
         let mut written = Written { import_id, ..Written::default() };
         for category in &plan.new_categories {
@@ -80,77 +84,68 @@ pub async fn apply(
         let mut log_rows = Vec::new();
         let mut new_members = Vec::new();
         let mut joins = Vec::new();
-        let mut touched = Vec::new();
-        let mut created = std::collections::HashSet::new();
-        // The same rules as a SCIM write: invitations in non-SSO tenants, positions from the
-        // tenant's position source, no `role.changed` for a member's first role.
-        let invite = !crate::db::tenants::sso(conn, tenant).await?;
-        let position_source = crate::db::roles::settings(conn, tenant).await?.position_source;
+        let mut follow_ups = Vec::new();
+        // The same rules as a SCIM write (invitations in non-SSO tenants; positions, roles and
+        // their events from the write service's follow-up).
+        let invite = !profile.sso;
         for row in &plan.rows {
             let (Some(id), Some(d)) = (row.member_id, &row.desired) else { continue };
+            let created = match row.action {
+                Action::Create => true,
+                Action::Update => false,
+                _ => continue,
+            };
             let columns = UserColumns::from_resource(d.resource.clone(), &d.status);
             joins.extend(d.join.iter().map(|g| (*g, id)));
-            touched.push(id);
-            match row.action {
-                Action::Create => {
-                    new_members.push(NewMember {
-                        tenant_id: tenant,
-                        id,
-                        columns,
-                        origin: "import",
-                        personal_id: d.personal_id.clone(),
-                        comment: d.comment.clone(),
-                        base_role: d.base_role.clone(),
-                        version: 1,
-                        created_at: now,
-                        last_modified: now,
-                    });
-                    member_events.push(NewEvent::member_created(id, true, false));
-                    if invite {
-                        member_events.push(NewEvent::invitation_needed(id));
-                    }
-                    created.insert(id);
-                    log_rows.push(entry(tenant, import_id, now, Some(id), "import: create".into(), 201));
-                    written.created += 1;
+            follow_ups.push(FollowUp {
+                id,
+                created,
+                default_base_role: false,
+                role_keys: None,
+                position: write::position_of(&profile, &d.resource),
+            });
+            if created {
+                new_members.push(NewMember {
+                    tenant_id: tenant,
+                    id,
+                    columns,
+                    origin: "import",
+                    personal_id: d.personal_id.clone(),
+                    comment: d.comment.clone(),
+                    base_role: d.base_role.clone(),
+                    version: 1,
+                    created_at: now,
+                    last_modified: now,
+                });
+                member_events.push(NewEvent::member_created(id, true, false));
+                if invite {
+                    member_events.push(NewEvent::invitation_needed(id));
                 }
-                Action::Update => {
-                    store::update_member(
-                        conn,
-                        tenant,
-                        id,
-                        &columns,
-                        &d.personal_id,
-                        d.comment.as_deref(),
-                        d.base_role.as_deref(),
-                        now,
-                    )
-                    .await?;
-                    if !row.changed_attributes.is_empty() {
-                        member_events.push(NewEvent::member_updated(id, row.changed_attributes.clone()));
-                    }
-                    if row.reactivates {
-                        member_events.push(NewEvent::member_active(id, true));
-                    }
-                    let op = format!("import: update {}", row.changes.join(","));
-                    log_rows.push(entry(tenant, import_id, now, Some(id), op, 200));
-                    written.updated += 1;
+                log_rows.push(entry(tenant, import_id, now, Some(id), "import: create".into(), 201));
+                written.created += 1;
+            } else {
+                let update = ImportedUpdate {
+                    columns: &columns,
+                    personal_id: &d.personal_id,
+                    comment: d.comment.as_deref(),
+                    base_role: d.base_role.as_deref(),
+                };
+                write::update_imported(conn, tenant, id, &update, now).await?;
+                if !row.changed_attributes.is_empty() {
+                    member_events.push(NewEvent::member_updated(id, row.changed_attributes.clone()));
                 }
-                _ => {}
+                if row.reactivates {
+                    member_events.push(NewEvent::member_active(id, true));
+                }
+                let op = format!("import: update {}", row.changes.join(","));
+                log_rows.push(entry(tenant, import_id, now, Some(id), op, 200));
+                written.updated += 1;
             }
         }
-        store::insert_members(conn, &new_members).await?;
-        let positions: Vec<(Uuid, Option<String>)> = plan
-            .rows
-            .iter()
-            .filter(|r| matches!(r.action, Action::Create | Action::Update))
-            .filter_map(|r| {
-                Some((r.member_id?, attribute_text(&r.desired.as_ref()?.resource, &position_source)))
-            })
-            .collect();
-        positions::assign_many(conn, tenant, &positions, now).await?;
+        write::insert_imported(conn, &new_members).await?;
         let suspend: Vec<Uuid> = plan.suspend.iter().map(|s| s.member_id).collect();
         if !suspend.is_empty() {
-            written.suspended = store::suspend(conn, tenant, &suspend, now).await?;
+            written.suspended = write::suspend_many(conn, &profile, &suspend, now).await?;
             for id in &suspend {
                 member_events.push(NewEvent::member_active(*id, false));
                 log_rows.push(entry(
@@ -163,16 +158,12 @@ pub async fn apply(
                 ));
             }
         }
-        let added = store::add_memberships(conn, tenant, &joins, now).await?;
+        let added = write::add_memberships(conn, tenant, &joins, now).await?;
         written.memberships_added = added.len();
         member_events
             .extend(added.iter().map(|a| NewEvent::membership(true, a.group_id, a.member_id, "User")));
-        let changes = store::recompute_roles(conn, tenant, &touched).await?;
-        let role_events: Vec<NewEvent> = changes
-            .iter()
-            .filter(|c| !created.contains(&c.member_id))
-            .map(|c| NewEvent::role_changed(c.member_id, c.old_role.as_deref(), c.new_role.as_deref()))
-            .collect();
+        let done = write::follow_up(conn, tenant, &follow_ups, now, false, None).await?;
+        let role_events = write::role_events(&done);
         written.roles_changed = role_events.len();
         member_events.extend(role_events);
         // An import that changes nothing tells nobody anything.

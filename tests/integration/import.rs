@@ -349,6 +349,34 @@ async fn sync_suspends_absent_imported_members_and_never_scim_members() {
 }
 
 #[tokio::test]
+async fn sync_never_suspends_the_last_org_admin() {
+    let app = TestApp::spawn().await;
+    let file = excel_csv(&[
+        "firstname;lastname;email;role",
+        "A;A;a@example.com;org_admin",
+        "B;B;b@example.com;org_admin",
+        "C;C;c@example.com;",
+    ]);
+    assert_eq!(upload(&app, "", "m.csv", &file, None).await.status, 200);
+    // Dropping one admin is fine: the other stays.
+    let without_b =
+        excel_csv(&["firstname;lastname;email;role", "A;A;a@example.com;org_admin", "C;C;c@example.com;"]);
+    let r = upload(&app, "?sync=true", "m.csv", &without_b, None).await;
+    assert_eq!(r.body["written"]["suspended"], 1, "{}", r.body);
+    // Dropping the last one is refused, and nothing of that import is written.
+    let only_c = excel_csv(&["firstname;lastname;email;role", "C;C;c@example.com;editor"]);
+    let events_before = events(&app).await.len();
+    let r = upload(&app, "?sync=true", "m.csv", &only_c, None).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("last org admin") && detail.contains("acme"), "{detail}");
+    let all = members(&app).await;
+    assert!(by_pid(&all, "a@example.com").active);
+    assert_eq!(by_pid(&all, "c@example.com").base_role.as_deref(), Some("member"), "all or nothing");
+    assert_eq!(events(&app).await.len(), events_before);
+}
+
+#[tokio::test]
 async fn default_role_and_role_column() {
     let app = TestApp::spawn().await;
     let file = excel_csv(&[

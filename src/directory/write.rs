@@ -1,0 +1,150 @@
+//! The directory's one member write service (DESIGN §3 "One write path"). Every entry point —
+//! SCIM create/PUT/PATCH/DELETE, `/Bulk` (through them), the member import — writes member rows
+//! and then calls [`follow_up`] here, which owns every rule that follows a write, in one
+//! statement whatever the batch size (`roster_members_written`, migration 000014):
+//!
+//! * SCIM `roles` values matched against the tenant's catalog (none for an import, whose role
+//!   column is the base role), the tenant's default role as base role of a new SCIM member;
+//! * the position, from the tenant's position source ([`position_of`]), created on first use;
+//! * the effective role recomputed, and `role.changed` for each member whose role changed —
+//!   never for a member the write created (its first role is part of `member.created`);
+//! * the write's events, then the role changes, to the outbox in the same transaction.
+//!
+//! The last-admin guard for suspensions and removals ([`guard_last_admin`]) is here too, for
+//! one member (SCIM) or many (an import's `--sync`): nobody loses the tenant's last org admin.
+//! `db/` keeps only the SQL.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{Context, Stored, TenantProfile};
+use crate::db::imports::{self, ImportedUpdate, NewMember};
+use crate::db::roles::{self as store, FollowUp, FollowedUp};
+use crate::db::Conn;
+use crate::error::{ScimError, ScimResult};
+use crate::events::NewEvent;
+use crate::scim::resource::fold_key;
+use crate::scim::roles::{attribute_text, role_values};
+
+/// The position a member's attributes give it under the tenant's position source.
+pub fn position_of(profile: &TenantProfile, resource: &Map<String, Value>) -> Option<String> {
+    attribute_text(resource, &profile.position_source)
+}
+
+/// The follow-up of a SCIM write of one member (create, restore, PUT, PATCH): its `roles` values
+/// matched, a new member's default base role, its position, its effective role, and `events`
+/// plus any `role.changed` written. Returns the member as SCIM shows it now: with Roster's User
+/// extension and its read-only `groups`.
+pub async fn member_written(
+    conn: &mut Conn,
+    ctx: &Context,
+    member: Stored,
+    created: bool,
+    events: &[NewEvent],
+    now: DateTime<Utc>,
+) -> ScimResult<Stored> {
+    let item = FollowUp {
+        id: member.id,
+        created,
+        default_base_role: created,
+        role_keys: Some(role_values(&member.attributes).iter().map(|v| fold_key(v)).collect()),
+        position: position_of(&ctx.profile, &member.attributes),
+    };
+    let done = follow_up(conn, ctx.tenant(), &[item], now, true, Some(events)).await?;
+    let after = done
+        .members
+        .into_iter()
+        .next()
+        .ok_or_else(|| ScimError::not_found(format!("User {} not found", member.id)))?;
+    Ok(super::users::presented(ctx, member, after.role, after.status, after.position, after.groups))
+}
+
+/// The follow-up of writing member rows, for one member or a batch (an import): one statement.
+/// With `events`, they and the role changes are written; without, the caller writes the returned
+/// role changes (after its own events) itself.
+pub async fn follow_up(
+    conn: &mut Conn,
+    tenant: Uuid,
+    items: &[FollowUp],
+    now: DateTime<Utc>,
+    with_groups: bool,
+    events: Option<&[NewEvent]>,
+) -> ScimResult<FollowedUp> {
+    let done = store::members_written(conn, tenant, items, now, with_groups, events).await?;
+    for c in &done.role_changes {
+        tracing::info!(member.id = %c.member_id, from = ?c.from, to = ?c.to, "effective role changed");
+    }
+    Ok(done)
+}
+
+/// The `role.changed` events of a follow-up whose events the caller writes.
+pub fn role_events(done: &FollowedUp) -> Vec<NewEvent> {
+    done.role_changes
+        .iter()
+        .map(|c| NewEvent::role_changed(c.member_id, c.from.as_deref(), c.to.as_deref()))
+        .collect()
+}
+
+/// Insert an import's new members (in batches; their follow-up is [`follow_up`]).
+pub async fn insert_imported(conn: &mut Conn, members: &[NewMember]) -> ScimResult<()> {
+    Ok(imports::insert_members(conn, members).await?)
+}
+
+/// Write an import's changes to a member (its follow-up is [`follow_up`]).
+pub async fn update_imported(
+    conn: &mut Conn,
+    tenant: Uuid,
+    id: Uuid,
+    update: &ImportedUpdate<'_>,
+    now: DateTime<Utc>,
+) -> ScimResult<()> {
+    Ok(imports::update_member(conn, tenant, id, update, now).await?)
+}
+
+/// Suspend many members at once (an import's `--sync`), refused when that would suspend the
+/// tenant's last org admin. Returns how many were suspended.
+pub async fn suspend_many(
+    conn: &mut Conn,
+    profile: &TenantProfile,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> ScimResult<usize> {
+    guard_last_admin(conn, profile, ids, "suspend").await?;
+    Ok(imports::suspend(conn, profile.id, ids, now).await?)
+}
+
+/// Add (group, member) user memberships; returns the rows added.
+pub async fn add_memberships(
+    conn: &mut Conn,
+    tenant: Uuid,
+    pairs: &[(Uuid, Uuid)],
+    now: DateTime<Utc>,
+) -> ScimResult<Vec<imports::Added>> {
+    Ok(imports::add_memberships(conn, tenant, pairs, now).await?)
+}
+
+/// Refuse to suspend or remove `members` when that would leave the tenant without a live org
+/// admin (DESIGN §2). One statement; it locks the members' rows, and only when one of them is a
+/// live admin does it take the tenant's admin lock, so concurrent suspensions of the last two
+/// admins are serialised and the second one sees the first, while deactivations of other
+/// members neither lock the tenant nor scan it.
+pub async fn guard_last_admin(
+    conn: &mut Conn,
+    profile: &TenantProfile,
+    members: &[Uuid],
+    action: &str,
+) -> ScimResult<()> {
+    if members.is_empty() || store::leaves_an_admin(conn, profile.id, members).await? {
+        return Ok(());
+    }
+    let who = match members {
+        [one] => format!("User {one}: it is"),
+        many => format!("{} members: they include", many.len()),
+    };
+    Err(ScimError::forbidden(format!(
+        "cannot {action} {who} the last org admin of tenant {:?}; make another member org_admin first \
+         (e.g. through a group bound to the role, or the admin API)",
+        profile.slug
+    )))
+}

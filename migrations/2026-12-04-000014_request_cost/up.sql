@@ -222,14 +222,28 @@ END
 $$;
 
 -- 7. A member's effective groups as SCIM's read-only `groups` (without `$ref`, which Roster adds
---    from the connection's base URL), or NULL when not wanted: lets one statement read a member
---    with its groups.
+--    from the connection's base URL), or NULL when not wanted or none: lets one statement read
+--    members with their groups. When none of the member's groups has a parent or is nested in
+--    another group (what IdPs push), its groups are its direct ones: four index probes instead of
+--    the tree walk of roster_member_groups, which answers every other case.
 CREATE FUNCTION roster_member_groups_json(p_tenant uuid, p_member uuid, p_want boolean)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    direct uuid[];
 BEGIN
     IF NOT p_want THEN
         RETURN NULL;
+    END IF;
+    direct := ARRAY(SELECT gm.group_id FROM group_members gm WHERE gm.tenant_id = p_tenant AND gm.member_id = p_member);
+    IF cardinality(direct) = 0 THEN
+        RETURN NULL;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM groups g WHERE g.tenant_id = p_tenant AND g.id = ANY (direct) AND g.parent_id IS NOT NULL)
+       AND NOT EXISTS (SELECT 1 FROM group_members gm WHERE gm.tenant_id = p_tenant AND gm.member_id = ANY (direct)) THEN
+        RETURN (SELECT jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct')
+                                 ORDER BY g.display_name, g.id)
+                FROM groups g WHERE g.tenant_id = p_tenant AND g.id = ANY (direct));
     END IF;
     RETURN (SELECT jsonb_agg(jsonb_build_object('value', g.group_id, 'display', g.display, 'type', g.type)
                              ORDER BY g.display, g.group_id)

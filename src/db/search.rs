@@ -241,13 +241,36 @@ impl Keyed for KeyedGroup {
 
 /// Count, then read the page (unless it is empty), in result order.
 async fn find<K: Keyed>(conn: &mut Conn, st: Statement, window: &Window) -> ScimResult<Found<K::Item>> {
-    let total = total(conn, &st).await?;
-    let mut rows: Vec<K> =
-        if window_is_empty(window) { Vec::new() } else { bound(st.page_sql, &st.binds).load(conn).await? };
+    let mut rows: Vec<K> = if window_is_empty(window) {
+        Vec::new()
+    } else {
+        bound(st.page_sql.clone(), &st.binds).load(conn).await?
+    };
+    let total = match known_total(window, rows.len()) {
+        Some(n) => n,
+        None => total(conn, &st).await?,
+    };
     if st.reverse {
         rows.reverse();
     }
     Ok(Found { total, rows: rows.into_iter().map(K::split).collect() })
+}
+
+/// The total a page already tells, without counting: a page that is not full and starts inside
+/// the result (or at its start) ends the result, so the total is the rows before it plus its own.
+/// This is the common IdP probe (`filter=userName eq "…"`: zero or one row); a full page, an
+/// empty page past the start, or a keyset page after the first needs the count.
+fn known_total(window: &Window, got: usize) -> Option<u64> {
+    let got_i = i64::try_from(got).ok()?;
+    match window {
+        Window::Offset { offset, limit } if got_i < *limit && (got > 0 || *offset == 0) => {
+            u64::try_from(offset.checked_add(got_i)?).ok()
+        }
+        Window::Keyset { position: None, direction: Direction::After, limit } if got_i < *limit => {
+            Some(got as u64)
+        }
+        _ => None,
+    }
 }
 
 /// A page of members matching a filter, in sort order, with the exact total; each with its
@@ -311,4 +334,30 @@ pub async fn remove_members_where(
          RETURNING d.group_id, d.member_id, d.member_type"
     );
     Ok(bound(text, &sql.binds).load(conn).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_that_ends_the_result_gives_the_total() {
+        let offset = |offset, limit| Window::Offset { offset, limit };
+        assert_eq!(known_total(&offset(0, 100), 0), Some(0));
+        assert_eq!(known_total(&offset(0, 100), 1), Some(1));
+        assert_eq!(known_total(&offset(40, 100), 7), Some(47));
+        // Full pages, and empty pages past the start, cannot tell.
+        assert_eq!(known_total(&offset(0, 100), 100), None);
+        assert_eq!(known_total(&offset(40, 100), 0), None);
+        assert_eq!(known_total(&offset(0, 0), 0), None);
+        let first = |limit| Window::Keyset { position: None, direction: Direction::After, limit };
+        assert_eq!(known_total(&first(101), 3), Some(3));
+        assert_eq!(known_total(&first(101), 101), None);
+        let later = Window::Keyset {
+            position: Some(Position { key: None, id: Uuid::nil() }),
+            direction: Direction::After,
+            limit: 101,
+        };
+        assert_eq!(known_total(&later, 3), None);
+    }
 }

@@ -12,6 +12,8 @@ use crate::db::{self, DbPool};
 pub const QUEUE_CAPACITY: usize = 10_000;
 /// Most entries written by one INSERT.
 const BATCH: usize = 500;
+/// How long the writer waits for more entries before writing a batch.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 
 enum Message {
     Entry(Box<Entry>),
@@ -63,17 +65,28 @@ impl Recorder {
     }
 }
 
+/// Write queued entries in batches: after the first entry of a batch, wait up to [`LINGER`] for
+/// more (unless a flush is asked for or the batch is full), so that under load one multi-row
+/// INSERT carries many requests' rows instead of one statement per request.
 async fn write_loop(pool: DbPool, mut rx: mpsc::Receiver<Message>) {
     let mut batch: Vec<Entry> = Vec::with_capacity(BATCH);
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
+        let deadline = tokio::time::Instant::now() + LINGER;
         let mut next = Some(first);
         while let Some(message) = next {
             match message {
                 Message::Entry(entry) => batch.push(*entry),
                 Message::Flush(done) => waiting.push(done),
             }
-            next = if batch.len() < BATCH { rx.try_recv().ok() } else { None };
+            next = if batch.len() >= BATCH || !waiting.is_empty() {
+                None
+            } else {
+                match rx.try_recv() {
+                    Ok(m) => Some(m),
+                    Err(_) => tokio::time::timeout_at(deadline, rx.recv()).await.ok().flatten(),
+                }
+            };
         }
         write(&pool, &mut batch).await;
         for done in waiting.drain(..) {

@@ -5,7 +5,8 @@
 //! lifecycle rules, one transaction per operation; `db` is the only place that speaks SQL;
 //! `http` is the thin actix-web layer; `provisioning` records every SCIM request in the
 //! provisioning log; `events` delivers the outbox of directory changes to webhooks;
-//! `startup`, `config`, `telemetry`, `local_pg` and `cli` run the process.
+//! `startup`, `config`, `telemetry`, `local_pg` and `cli` run the process; `text` checks and
+//! quotes text at the edges (what PostgreSQL can store, what error details may echo).
 
 pub mod auth;
 pub mod cli;
@@ -22,3 +23,4 @@ pub mod provisioning;
 pub mod scim;
 pub mod startup;
 pub mod telemetry;
+pub mod text;

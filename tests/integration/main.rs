@@ -16,6 +16,7 @@ mod errors;
 mod events;
 mod filters;
 mod groups;
+mod hostile;
 mod import;
 mod patch;
 mod provisioning_log;

@@ -2,6 +2,7 @@
 //! directory), one migrated template per test process, one database per test cloned from it,
 //! and a Roster server on port 0 talking real HTTP.
 
+pub mod bomb;
 pub mod requests;
 
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -83,9 +83,10 @@ impl AdminCaller {
     /// admin cannot learn which other tenants exist.
     pub fn for_tenant(&self, slug: &str) -> Result<(), ScimError> {
         match self {
-            AdminCaller::TenantAdmin { slug: own, .. } if own != slug => {
-                Err(ScimError::not_found(format!("no tenant with slug {slug:?} (see `roster tenant list`)")))
-            }
+            AdminCaller::TenantAdmin { slug: own, .. } if own != slug => Err(ScimError::not_found(format!(
+                "no tenant with slug {} (see `roster tenant list`)",
+                crate::text::quote(slug)
+            ))),
             _ => Ok(()),
         }
     }

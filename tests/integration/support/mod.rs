@@ -192,6 +192,8 @@ pub fn test_settings(db_url: &str) -> Settings {
         events_poll_ms: 500,
         event_retention_days: 30,
         webhook_ca_file: None,
+        // Test receivers listen on 127.0.0.1.
+        webhook_allow_private: true,
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }

@@ -66,7 +66,8 @@ impl EntityTags {
         };
         if tags.is_empty() || !tags.iter().all(well_formed) {
             return Err(ScimError::bad_request(format!(
-                "malformed entity tag list {header:?}; expected e.g. W/\"3\" or *"
+                "malformed entity tag list {}; expected e.g. W/\"3\" or *",
+                crate::text::quote(header)
             )));
         }
         Ok(EntityTags::List(tags))

@@ -24,3 +24,6 @@ pub mod scim;
 pub mod startup;
 pub mod telemetry;
 pub mod text;
+
+#[cfg(test)]
+mod fuzz;

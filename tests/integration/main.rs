@@ -15,6 +15,7 @@ mod discovery;
 mod errors;
 mod events;
 mod filters;
+mod fuzz;
 mod groups;
 mod hostile;
 mod import;

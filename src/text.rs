@@ -82,6 +82,27 @@ pub fn quote(text: &str) -> String {
     }
 }
 
+/// The JSON pointer of the first string (value or key) in `value` that holds NUL, if any:
+/// for documents whose strings are stored as they are (admin API bodies, mapping files).
+pub fn first_unstorable_in_json(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    let escape = |k: &str| k.replace('~', "~0").replace('/', "~1");
+    match value {
+        Value::String(s) => first_unstorable(s).map(|_| String::new()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| first_unstorable_in_json(v).map(|p| format!("/{i}{p}"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if first_unstorable(k).is_some() {
+                return Some(format!("/{}", excerpt(&escape(k))));
+            }
+            first_unstorable_in_json(v).map(|p| format!("/{}{p}", excerpt(&escape(k))))
+        }),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +149,14 @@ mod tests {
         assert_eq!(quote("Oslo"), "\"Oslo\"");
         assert_eq!(quote("a\0"), "\"a\\0\"");
         assert!(quote(&"y".repeat(5000)).ends_with("…\" (5000 characters)"));
+    }
+
+    #[test]
+    fn nul_is_found_anywhere_in_a_json_document() {
+        use serde_json::json;
+        assert_eq!(first_unstorable_in_json(&json!({"a": [1, "x", {"b": "\u{0}"}]})), Some("/a/2/b".into()));
+        assert_eq!(first_unstorable_in_json(&json!({"k\u{0}": 1})), Some("/k\\u{0000}".into()));
+        assert_eq!(first_unstorable_in_json(&json!("\u{0}")), Some(String::new()));
+        assert_eq!(first_unstorable_in_json(&json!({"a/b": ["ok", null, true]})), None);
     }
 }

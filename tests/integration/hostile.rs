@@ -202,3 +202,54 @@ async fn bulk_operations_with_unstorable_or_overlong_values_fail_alone() {
     assert_eq!(results[n - 1]["status"], "201", "the valid operation still runs");
     assert_eq!(totals(&app).await, (json!(2), json!(0)));
 }
+
+#[tokio::test]
+async fn admin_api_inputs_with_nul_or_overlong_text_are_4xx() {
+    use crate::support::TEST_ADMIN_TOKEN;
+    let app = TestApp::spawn().await;
+    let admin = |method: Method, path: &str| {
+        app.client.request(method, format!("{}/admin/v1{path}", app.root)).bearer_auth(TEST_ADMIN_TOKEN)
+    };
+    let t = app.creds.tenant.clone();
+    let member = app.create_user("admin-nul@x.io").await;
+    let json_requests: Vec<(Method, String, Value)> = vec![
+        (Method::POST, "/tenants".into(), json!({"slug": "nul", "name": NUL})),
+        (Method::POST, "/tenants".into(), json!({"slug": NUL, "name": "x"})),
+        (Method::POST, format!("/tenants/{t}/connections"), json!({"name": NUL})),
+        (Method::POST, format!("/tenants/{t}/admin-tokens"), json!({"label": NUL})),
+        (Method::POST, format!("/tenants/{t}/roles"), json!({"name": "r", "display_name": NUL, "rank": 5})),
+        (Method::POST, format!("/tenants/{t}/roles"), json!({"name": NUL, "rank": 6})),
+        (
+            Method::POST,
+            format!("/tenants/{t}/categories"),
+            json!({"name": "City", "kind": "text", "display_name": NUL}),
+        ),
+        (
+            Method::POST,
+            format!("/tenants/{t}/categories"),
+            json!({"name": "Dd", "kind": "dropdown", "allowed_values": [NUL]}),
+        ),
+        (Method::PUT, format!("/tenants/{t}/settings"), json!({"position_source": NUL})),
+        (Method::PUT, format!("/tenants/{t}/members/{member}/role"), json!({"role": NUL})),
+        (Method::POST, "/tenants".into(), json!({"slug": "long", "name": long(100_000)})),
+    ];
+    for (method, path, body) in json_requests {
+        let r = send(
+            admin(method.clone(), &path).header("content-type", "application/json").body(body.to_string()),
+        )
+        .await;
+        assert!(r.status.is_client_error(), "{method} {path}: {} {}", r.status, r.body);
+    }
+    for path in [
+        "/tenants/%00".to_string(),
+        format!("/tenants/{t}/roles/%00"),
+        format!("/tenants/{t}/categories/%00"),
+        format!("/tenants/{t}/members?q=%00"),
+        format!("/tenants/{t}/members?role=%00"),
+        format!("/tenants/{t}/members?origin=%00&status=%00"),
+        format!("/tenants/{t}/log?connection=%00"),
+    ] {
+        let r = send(admin(Method::GET, &path)).await;
+        assert!(r.status.is_client_error(), "GET {path}: {} {}", r.status, r.body);
+    }
+}

@@ -680,5 +680,10 @@ async fn nul_in_a_csv_cell_is_400_naming_the_cell() {
     let long = excel_csv(&[HEADER, &format!("Ada;Lovelace;ada@example.com;1;{}", "x".repeat(5000))]);
     let detail = upload(&app, "", "m.csv", &long, None).await.assert_error(400, Some("invalidValue"));
     assert_eq!(detail, "line 2, column 5: the cell is longer than 4096 characters");
+    let fine = excel_csv(&[HEADER, "Ada;Lovelace;ada@example.com;1;Boss"]);
+    let mapping = r#"{"columns": {"position": {"category": "Pos", "create": {"kind": "text", "display_name": "P\u0000"}}}}"#;
+    let detail =
+        upload(&app, "", "m.csv", &fine, Some(mapping)).await.assert_error(400, Some("invalidValue"));
+    assert!(detail.contains("U+0000"), "{detail}");
     assert!(members(&app).await.is_empty());
 }

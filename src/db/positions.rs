@@ -1,4 +1,9 @@
 //! Positions: a tenant's job positions, fed from a member attribute, matched caselessly.
+//!
+//! A position's name is the attribute's text, trimmed and cut to [`MAX_NAME_CHARS`] (the
+//! table's CHECK): `title` is refused over that length when it is written, but a tenant may
+//! feed positions from any string attribute, whose values may be longer; those name the
+//! position by their first 200 characters rather than fail the member's write.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -8,8 +13,17 @@ use uuid::Uuid;
 
 use super::Conn;
 
-/// Point a member at the position named `name` (created on first use; `name_key` is
-/// `lower(btrim(name))`), or at none.
+/// Longest position name, in characters (`positions.name` CHECK).
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// The SQL expression of the position name a text expression gives: trimmed, cut to
+/// [`MAX_NAME_CHARS`], trimmed again; NULL when empty.
+fn name_of(text: &str) -> String {
+    format!("nullif(btrim(left(btrim({text}), {MAX_NAME_CHARS})), '')")
+}
+
+/// Point a member at the position named `name` (created on first use; `name_key` is the
+/// lower-cased name, see `name_of`), or at none.
 pub async fn assign(
     conn: &mut Conn,
     tenant_id: Uuid,
@@ -17,8 +31,8 @@ pub async fn assign(
     name: Option<&str>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::sql_query(
-        "WITH wanted AS (SELECT nullif(btrim($3), '') AS name), \
+    diesel::sql_query(format!(
+        "WITH wanted AS (SELECT {} AS name), \
          ins AS ( \
              INSERT INTO positions (tenant_id, id, name, name_key, created_at) \
              SELECT $1, $4, w.name, lower(w.name), $5 FROM wanted w WHERE w.name IS NOT NULL \
@@ -27,7 +41,8 @@ pub async fn assign(
              (SELECT id FROM ins), \
              (SELECT p.id FROM positions p, wanted w WHERE p.tenant_id = $1 AND p.name_key = lower(w.name))) \
          WHERE u.tenant_id = $1 AND u.id = $2",
-    )
+        name_of("$3")
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<SqlUuid, _>(member)
     .bind::<Nullable<Text>, _>(name)
@@ -51,24 +66,26 @@ pub async fn assign_many(
     }
     let ids: Vec<Uuid> = members.iter().map(|(id, _)| *id).collect();
     let names: Vec<Option<&str>> = members.iter().map(|(_, n)| n.as_deref()).collect();
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "INSERT INTO positions (tenant_id, id, name, name_key, created_at) \
          SELECT DISTINCT ON (lower(v.name)) $1, gen_random_uuid(), v.name, lower(v.name), $3 \
-         FROM (SELECT nullif(btrim(n), '') AS name FROM unnest($2::text[]) AS n) v \
+         FROM (SELECT {} AS name FROM unnest($2::text[]) AS n) v \
          WHERE v.name IS NOT NULL ORDER BY lower(v.name), v.name \
          ON CONFLICT (tenant_id, name_key) DO NOTHING",
-    )
+        name_of("n")
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<Nullable<Text>>, _>(&names)
     .bind::<Timestamptz, _>(now)
     .execute(conn)
     .await?;
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "UPDATE users u SET position_id = p.id \
          FROM unnest($2::uuid[], $3::text[]) AS v(id, name) \
-         LEFT JOIN positions p ON p.tenant_id = $1 AND p.name_key = lower(nullif(btrim(v.name), '')) \
+         LEFT JOIN positions p ON p.tenant_id = $1 AND p.name_key = lower({}) \
          WHERE u.tenant_id = $1 AND u.id = v.id AND u.position_id IS DISTINCT FROM p.id",
-    )
+        name_of("v.name")
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Array<Nullable<Text>>, _>(&names)
@@ -85,26 +102,28 @@ pub async fn rederive_all(
     key_path: &[String],
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "INSERT INTO positions (tenant_id, id, name, name_key, created_at) \
          SELECT DISTINCT ON (lower(v.name)) $1, gen_random_uuid(), v.name, lower(v.name), $3 \
-         FROM (SELECT nullif(btrim(u.resource #>> $2), '') AS name FROM users u \
+         FROM (SELECT {} AS name FROM users u \
                WHERE u.tenant_id = $1 AND u.status <> 'removed') v \
          WHERE v.name IS NOT NULL ORDER BY lower(v.name), v.name \
          ON CONFLICT (tenant_id, name_key) DO NOTHING",
-    )
+        name_of("u.resource #>> $2")
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<Text>, _>(key_path)
     .bind::<Timestamptz, _>(now)
     .execute(conn)
     .await?;
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "UPDATE users u SET position_id = p.id \
          FROM users src LEFT JOIN positions p \
-           ON p.tenant_id = src.tenant_id AND p.name_key = lower(nullif(btrim(src.resource #>> $2), '')) \
+           ON p.tenant_id = src.tenant_id AND p.name_key = lower({}) \
          WHERE src.tenant_id = $1 AND src.id = u.id AND u.tenant_id = $1 AND u.status <> 'removed' \
            AND u.position_id IS DISTINCT FROM p.id",
-    )
+        name_of("src.resource #>> $2")
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<Text>, _>(key_path)
     .execute(conn)

@@ -118,5 +118,6 @@ async fn insert_batch(conn: &mut db::Conn, batch: &[Entry]) -> usize {
             dropped += 1;
         }
     }
+    tracing::warn!(dropped, of = batch.len(), "provisioning log batch written entry by entry");
     dropped
 }

@@ -253,3 +253,25 @@ async fn admin_api_inputs_with_nul_or_overlong_text_are_4xx() {
         assert!(r.status.is_client_error(), "GET {path}: {} {}", r.status, r.body);
     }
 }
+
+#[tokio::test]
+async fn a_long_value_of_another_position_source_names_a_position_cut_to_200_characters() {
+    use crate::support::TEST_ADMIN_TOKEN;
+    let app = TestApp::spawn().await;
+    let settings = format!("{}/admin/v1/tenants/{}/settings", app.root, app.creds.tenant);
+    let source = format!("{ENTERPRISE}:department");
+    let r = send(
+        app.client.put(settings).bearer_auth(TEST_ADMIN_TOKEN).json(&json!({"position_source": source})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let department = format!("{}{}", "d".repeat(199), "é".repeat(300));
+    let body =
+        json!({"schemas": [USER], "userName": "longdept@x.io", ENTERPRISE: {"department": department}});
+    let r = app.post("/Users", &body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let position = &r.body["urn:ietf:params:scim:schemas:extension:roster:2.0:User"]["position"];
+    assert_eq!(position.as_str().map(|p| p.chars().count()), Some(200), "{position}");
+    assert!(position.as_str().unwrap().starts_with(&"d".repeat(199)));
+    assert_eq!(r.body[ENTERPRISE]["department"], json!(department), "the attribute itself is kept whole");
+}

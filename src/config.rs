@@ -98,6 +98,17 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_WEBHOOK_CA_FILE", global = true)]
     pub webhook_ca_file: Option<PathBuf>,
 
+    /// Allow event receivers on loopback, private, link-local and other non-public addresses
+    /// (`1`, `true`, `yes`, `on`). Off by default: deliveries connect only to public addresses.
+    #[arg(
+        long,
+        env = "ROSTER_WEBHOOK_ALLOW_PRIVATE",
+        global = true,
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub webhook_allow_private: bool,
+
     /// Log format: `pretty` for a terminal, `json` for collectors.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
     pub log_format: LogFormat,

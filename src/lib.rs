@@ -5,8 +5,9 @@
 //! lifecycle rules, one transaction per operation; `db` is the only place that speaks SQL;
 //! `http` is the thin actix-web layer; `provisioning` records every SCIM request in the
 //! provisioning log; `events` delivers the outbox of directory changes to webhooks;
-//! `cache` keeps token checks and tenant settings in process, invalidated through
-//! LISTEN/NOTIFY; `startup`, `config`, `telemetry`, `local_pg` and `cli` run the process.
+//! `cache` keeps tenant settings in process, checked fresh by every token check; `startup`,
+//! `config`, `telemetry`, `local_pg` and `cli` run the process; `text` checks and quotes text at
+//! the edges (what PostgreSQL can store, what error details may echo).
 
 pub mod auth;
 pub mod cache;
@@ -24,3 +25,7 @@ pub mod provisioning;
 pub mod scim;
 pub mod startup;
 pub mod telemetry;
+pub mod text;
+
+#[cfg(test)]
+mod fuzz;

@@ -179,6 +179,7 @@ impl Server {
             .env("ROSTER_SIGNING_KEY", SECRET)
             .env("ROSTER_LISTEN", "127.0.0.1:0")
             .env("ROSTER_LOG", "warn")
+            .env("ROSTER_WEBHOOK_ALLOW_PRIVATE", "1")
             .env("ROSTER_DATA_DIR", data_dir)
             .envs(extra_env.iter().copied())
             .stdin(Stdio::null())

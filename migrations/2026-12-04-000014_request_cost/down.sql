@@ -1,6 +1,7 @@
 DROP FUNCTION roster_guard_last_admin(uuid, uuid[]);
 DROP FUNCTION roster_member_groups_json(uuid, uuid, boolean);
 DROP FUNCTION roster_members_written(uuid, jsonb, timestamptz, boolean, boolean, uuid[], text[], jsonb[]);
+DROP FUNCTION roster_position_name(text);
 DROP FUNCTION roster_events_insert(uuid, uuid[], text[], jsonb[], timestamptz);
 DROP TRIGGER categories_settings_version ON categories;
 DROP FUNCTION roster_categories_bump();

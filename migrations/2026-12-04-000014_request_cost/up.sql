@@ -137,6 +137,14 @@ BEGIN
 END
 $$;
 
+-- The name of the position a source value gives: trimmed, cut to 200 characters (the column's
+-- CHECK), trimmed again; NULL when empty. Every writer of positions uses it (db::positions).
+CREATE FUNCTION roster_position_name(p_value text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT nullif(btrim(left(btrim(p_value), 200)), '')
+$$;
+
 -- 6. What follows every write of members, in one call, for one member (a SCIM write) or many (an
 --    import): for each item of `p_items` (`[{id, created, default_base_role, role_keys, position}]`)
 --    its SCIM roles matched against the catalog (`role_keys` null: kept), the tenant's default role
@@ -170,7 +178,7 @@ DECLARE
 BEGIN
     FOR item IN SELECT * FROM jsonb_array_elements(p_items) LOOP
         m := (item ->> 'id')::uuid;
-        wanted := nullif(btrim(item ->> 'position'), '');
+        wanted := roster_position_name(item ->> 'position');
         pos := NULL;
         IF wanted IS NOT NULL THEN
             SELECT p.id INTO pos FROM positions p WHERE p.tenant_id = p_tenant AND p.name_key = lower(wanted);

@@ -19,6 +19,7 @@ use crate::auth::SigningKey;
 use crate::config::Settings;
 use crate::db::{self, tenants as store};
 use crate::directory::tenants::{self, AdminError, IssuedToken};
+use crate::events::egress::Egress;
 use crate::startup::{Application, Database, Parts};
 
 /// Roster: a SCIM 2.0 provisioning server.
@@ -287,7 +288,8 @@ async fn serve(settings: &Settings, database: &Database) -> anyhow::Result<()> {
         clock.clone(),
     );
     let poll = std::time::Duration::from_millis(settings.events_poll_ms);
-    let client = crate::events::dispatch::client_with_ca(settings.webhook_ca_file.as_deref())?;
+    let egress = Egress::from_allow_private(settings.webhook_allow_private);
+    let client = crate::events::dispatch::client_with_ca(settings.webhook_ca_file.as_deref(), egress)?;
     let sender = crate::events::dispatch::Dispatcher::new(client, &key, app.public_url());
     let dispatcher =
         crate::events::dispatch::spawn_dispatcher(pool, sender, clock, poll, Some(database.url.clone()));
@@ -411,7 +413,10 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
             println!("Revoked token {token_id}; requests using it are refused from now on.");
         }
         Command::AdminToken(command) => admin_token::run(conn, &key, command, now).await?,
-        Command::Webhook(command) => webhook(conn, &key, command, now).await?,
+        Command::Webhook(command) => {
+            let egress = Egress::from_allow_private(settings.webhook_allow_private);
+            webhook(conn, &key, command, egress, now).await?
+        }
         Command::Log(args) => log::run(conn, args).await?,
         Command::Import(command) => import::run(conn, command, settings.import_max_rows).await?,
         Command::Serve | Command::Migrate => {}
@@ -424,9 +429,11 @@ async fn webhook(
     conn: &mut db::Conn,
     key: &SigningKey,
     command: WebhookCommand,
+    egress: Egress,
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<()> {
     use crate::db::webhooks as hooks;
+    use crate::events::egress::display_url;
     use crate::events::receivers::{self, AddReceiver, Format};
     match command {
         WebhookCommand::Add { tenant, url, format, audience, secret, json } => {
@@ -437,6 +444,7 @@ async fn webhook(
                 &keys,
                 t.id,
                 AddReceiver { url: url.clone(), format, audience, secret },
+                egress,
                 now,
             )
             .await?;
@@ -471,7 +479,7 @@ async fn webhook(
                 let rows: Vec<_> = all
                     .iter()
                     .map(|w| {
-                        json!({"webhook": w.id.to_string(), "url": w.url, "format": w.format,
+                        json!({"webhook": w.id.to_string(), "url": display_url(&w.url), "format": w.format,
                         "audience": w.audience, "active": w.active, "created_at": w.created_at})
                     })
                     .collect();
@@ -479,7 +487,7 @@ async fn webhook(
             } else {
                 for w in &all {
                     let state = if w.active { "active" } else { "inactive" };
-                    println!("{}\t{}\t{}\t{}\t{}", w.id, state, w.format, w.created_at, w.url);
+                    println!("{}\t{}\t{}\t{}\t{}", w.id, state, w.format, w.created_at, display_url(&w.url));
                 }
             }
         }

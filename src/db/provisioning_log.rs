@@ -146,12 +146,48 @@ pub struct LogQuery {
     pub limit: i64,
 }
 
-/// Insert entries in one statement.
+/// Longest text each column takes, in characters (the table's CHECK constraints; `scim_type`,
+/// `rules` and the source have none, these keep them short anyway).
+mod column {
+    pub const REQUEST_ID: usize = 64;
+    pub const METHOD: usize = 16;
+    pub const OPERATION: usize = 400;
+    pub const DETAIL: usize = 2000;
+    pub const SCIM_TYPE: usize = 64;
+    pub const RULE: usize = 200;
+    pub const RULES: usize = 64;
+}
+
+impl Entry {
+    /// The entry as it can be stored whatever it holds: every text escaped (NUL and other
+    /// control characters, see [`crate::text::storable`]) and cut to its column's limit with a
+    /// `…` marker. A request's own text (a filter, a PATCH key, an id in the URL) reaches the
+    /// log through the summary and the error detail, so this is what keeps one hostile request
+    /// from failing the INSERT of a batch.
+    pub fn storable(&self) -> Entry {
+        use crate::text::storable;
+        let rules = self.rules.iter().take(column::RULES).map(|r| storable(r, column::RULE)).collect();
+        Entry {
+            request_id: storable(&self.request_id, column::REQUEST_ID),
+            method: storable(&self.method, column::METHOD),
+            operation: storable(&self.operation, column::OPERATION),
+            scim_type: self.scim_type.as_deref().map(|t| storable(t, column::SCIM_TYPE)),
+            detail: self.detail.as_deref().map(|d| storable(d, column::DETAIL)),
+            latency_ms: if self.latency_ms.is_finite() { self.latency_ms.max(0.0) } else { 0.0 },
+            status: self.status.clamp(100, 599),
+            rules,
+            ..self.clone()
+        }
+    }
+}
+
+/// Insert entries in one statement, each made [storable](Entry::storable) first.
 pub async fn insert_many(conn: &mut Conn, entries: &[Entry]) -> QueryResult<usize> {
     if entries.is_empty() {
         return Ok(0);
     }
-    diesel::insert_into(provisioning_log::table).values(entries).execute(conn).await
+    let rows: Vec<Entry> = entries.iter().map(Entry::storable).collect();
+    diesel::insert_into(provisioning_log::table).values(&rows).execute(conn).await
 }
 
 /// A tenant's entries matching `query`, newest first (ties broken by id), one page.
@@ -206,4 +242,47 @@ pub async fn delete_batch_before(
 /// Every tenant id (the retention delete walks tenants so each delete uses a tenant-first index).
 pub async fn tenant_ids(conn: &mut Conn) -> QueryResult<Vec<Uuid>> {
     tenants::table.select(tenants::id).order(tenants::id).load(conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_storable_entry_fits_every_column_and_holds_no_nul() {
+        let long = |c: &str, n: usize| c.repeat(n);
+        let entry = Entry {
+            tenant_id: Uuid::nil(),
+            id: Uuid::nil(),
+            at: Utc::now(),
+            connection_id: None,
+            request_id: long("\0", 100),
+            method: long("M", 100),
+            resource_type: Some("User".into()),
+            resource_id: None,
+            operation: format!("x\0{}", long("o", 1000)),
+            status: 1000,
+            scim_type: Some(long("t", 100)),
+            detail: Some(long("\0", 5000)),
+            latency_ms: f64::NAN,
+            rules: vec![long("r\0", 500); 100],
+            source: SOURCE_SCIM.into(),
+        };
+        let s = entry.storable();
+        let texts = [
+            &s.request_id,
+            &s.method,
+            &s.operation,
+            s.scim_type.as_ref().unwrap(),
+            s.detail.as_ref().unwrap(),
+        ];
+        for (text, max) in texts.into_iter().zip([64, 16, 400, 64, 2000]) {
+            assert!(text.chars().count() <= max && !text.contains('\0'), "{text}");
+            assert!(text.ends_with('…'), "{text}");
+        }
+        assert!(s.operation.starts_with("x\\u{0000}ooo"));
+        assert_eq!(s.rules.len(), 64);
+        assert!(s.rules.iter().all(|r| r.chars().count() <= 200 && !r.contains('\0')));
+        assert_eq!((s.status, s.latency_ms), (599, 0.0));
+    }
 }

@@ -47,8 +47,18 @@ pub(crate) fn requested(refs: &[crate::scim::patch::MemberRef]) -> ScimResult<Ve
     if malformed.is_empty() {
         Ok(out)
     } else {
-        Err(ScimError::invalid_value(format!("members: no such User or Group: {}", malformed.join(", "))))
+        Err(no_such_members(&malformed))
     }
+}
+
+/// The error for member values that are not ids: the first three quoted (bounded excerpts), then
+/// how many more, so a hostile body cannot make the detail as large as itself.
+fn no_such_members(values: &[String]) -> ScimError {
+    let mut shown: Vec<String> = values.iter().take(3).map(|v| crate::text::quote(v)).collect();
+    if values.len() > 3 {
+        shown.push(format!("and {} more", values.len() - 3));
+    }
+    ScimError::invalid_value(format!("members: no such User or Group: {}", shown.join(", ")))
 }
 
 /// Take `members` out of a normalised group resource and parse the ids. The schema layer has
@@ -72,10 +82,7 @@ fn take_members(resource: &mut Map<String, Value>) -> ScimResult<Vec<Requested>>
         }
     }
     if !malformed.is_empty() {
-        return Err(ScimError::invalid_value(format!(
-            "members: no such User or Group: {}",
-            malformed.join(", ")
-        )));
+        return Err(no_such_members(&malformed));
     }
     Ok(out)
 }
@@ -134,9 +141,9 @@ pub(crate) fn take_parent(resource: &mut Map<String, Value>) -> ScimResult<Optio
         // A reference is the group's URL (`.../Groups/<id>`); its bare id is accepted too.
         Some(text) => {
             let id = text.trim_end_matches('/').rsplit_once("/Groups/").map_or(text, |(_, id)| id);
-            Uuid::parse_str(id)
-                .map(Some)
-                .map_err(|_| ScimError::invalid_value(format!("parent: no such Group {text}")))
+            Uuid::parse_str(id).map(Some).map_err(|_| {
+                ScimError::invalid_value(format!("parent: no such Group {}", crate::text::quote(text)))
+            })
         }
     }
 }

@@ -16,6 +16,7 @@ use diesel_async::AsyncConnection;
 use futures_util::future::join_all;
 use serde_json::json;
 
+use super::egress::{self, Egress};
 use super::keys::EventKeys;
 use super::set::{self, PushOutcome, SetInput};
 use crate::auth::SigningKey;
@@ -48,14 +49,25 @@ pub struct DispatchReport {
     pub rejected: usize,
 }
 
-/// The HTTP client deliveries use (no redirects, a bounded timeout, rustls with the webpki
+/// The HTTP client deliveries use, with the egress policy it enforces.
+#[derive(Debug, Clone)]
+pub struct DeliveryClient {
+    http: reqwest::Client,
+    egress: Egress,
+}
+
+/// The HTTP client deliveries use: no redirects, a bounded timeout, rustls with the webpki
 /// roots plus, when given, the PEM certificates of `ca_file` (`ROSTER_WEBHOOK_CA_FILE`) for
-/// receivers behind a private CA).
-pub fn client_with_ca(ca_file: Option<&std::path::Path>) -> anyhow::Result<reqwest::Client> {
+/// receivers behind a private CA; under [`Egress::PublicOnly`], host names resolved by
+/// [`egress::PublicResolver`] and no proxy (see [`egress`]).
+pub fn client_with_ca(ca_file: Option<&std::path::Path>, egress: Egress) -> anyhow::Result<DeliveryClient> {
     let mut builder = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Roster/", env!("CARGO_PKG_VERSION")));
+    if egress == Egress::PublicOnly {
+        builder = builder.dns_resolver(Arc::new(egress::PublicResolver)).no_proxy();
+    }
     if let Some(path) = ca_file {
         let pem = std::fs::read(path)
             .map_err(|e| anyhow::anyhow!("cannot read ROSTER_WEBHOOK_CA_FILE {}: {e}", path.display()))?;
@@ -67,12 +79,25 @@ pub fn client_with_ca(ca_file: Option<&std::path::Path>) -> anyhow::Result<reqwe
             builder = builder.add_root_certificate(cert);
         }
     }
-    Ok(builder.build()?)
+    Ok(DeliveryClient { http: builder.build()?, egress })
 }
 
 /// [`client_with_ca`] without extra roots.
-pub fn client() -> reqwest::Client {
-    client_with_ca(None).unwrap_or_else(|_| reqwest::Client::new())
+pub fn client(egress: Egress) -> anyhow::Result<DeliveryClient> {
+    client_with_ca(None, egress)
+}
+
+/// A failed request in words: reqwest's own message says little ("error sending request"),
+/// the causes say why (a refused connection, a receiver resolving to no public address).
+fn request_failed(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut msg = format!("request failed: {e}");
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        msg.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    msg
 }
 
 /// The JSON body POSTed for one event to a `webhook`-format receiver.
@@ -92,7 +117,7 @@ pub fn body(d: &DueDelivery) -> Vec<u8> {
 /// SET issuers are built from.
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
-    client: reqwest::Client,
+    client: DeliveryClient,
     keys: Arc<EventKeys>,
     public_url: String,
 }
@@ -100,7 +125,7 @@ pub struct Dispatcher {
 impl Dispatcher {
     /// A dispatcher sending with `client`, keys derived from `signing`, SET issuers under
     /// `public_url`.
-    pub fn new(client: reqwest::Client, signing: &SigningKey, public_url: &str) -> Self {
+    pub fn new(client: DeliveryClient, signing: &SigningKey, public_url: &str) -> Self {
         Dispatcher {
             client,
             keys: Arc::new(EventKeys::derive(signing)),
@@ -109,6 +134,9 @@ impl Dispatcher {
     }
 
     async fn deliver(&self, d: &DueDelivery, now: DateTime<Utc>) -> PushOutcome {
+        if let Err(refused) = egress::check_delivery_url(&d.url, self.client.egress) {
+            return PushOutcome::Retry(refused);
+        }
         match d.format.as_str() {
             "set" => self.push_set(d, now).await,
             _ => self.post_webhook(d, now).await,
@@ -132,6 +160,7 @@ impl Dispatcher {
         let signature = super::signature(&secret, now.timestamp(), &body);
         let sent = self
             .client
+            .http
             .post(&d.url)
             .header("content-type", "application/json")
             .header("roster-event-id", d.event_id.to_string())
@@ -142,7 +171,7 @@ impl Dispatcher {
         match sent {
             Ok(r) if r.status().is_success() => PushOutcome::Accepted,
             Ok(r) => PushOutcome::Retry(format!("answered {}", r.status())),
-            Err(e) => PushOutcome::Retry(format!("request failed: {}", e.without_url())),
+            Err(e) => PushOutcome::Retry(request_failed(e)),
         }
     }
 
@@ -162,6 +191,7 @@ impl Dispatcher {
         };
         let sent = self
             .client
+            .http
             .post(&d.url)
             .header("content-type", set::CONTENT_TYPE)
             .header("accept", "application/json")
@@ -176,7 +206,7 @@ impl Dispatcher {
                     if status == 400 { r.bytes().await.unwrap_or_default() } else { Default::default() };
                 set::push_outcome(status, &body[..body.len().min(4096)])
             }
-            Err(e) => PushOutcome::Retry(format!("request failed: {}", e.without_url())),
+            Err(e) => PushOutcome::Retry(request_failed(e)),
         }
     }
 

@@ -2,12 +2,14 @@
 //! outbox (`db::events`) in the same transaction as the change; [`dispatch`] delivers them to
 //! the tenant's receivers, at least once and in order per subject: as HMAC-signed JSON
 //! (`webhook` format) or as Security Event Tokens ([`set`], RFC 8417/8935/9967). [`wake`] makes
-//! delivery prompt; [`keys`] seals receiver secrets at rest and signs SETs.
+//! delivery prompt; [`keys`] seals receiver secrets at rest and signs SETs; [`egress`] keeps
+//! deliveries off private networks unless the operator allows them.
 //!
 //! Payloads carry ids and the changed facts only (attribute names, `active`, parent ids), never
 //! personal data: a receiver that needs the member fetches it over its own API.
 
 pub mod dispatch;
+pub mod egress;
 pub mod keys;
 pub mod receivers;
 pub mod set;

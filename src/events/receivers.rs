@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use uuid::Uuid;
 
+use super::egress::{check_receiver_url, Egress};
 use super::keys::EventKeys;
 use crate::db::{self, webhooks::NewWebhook};
 
@@ -68,24 +69,27 @@ pub fn generate_secret() -> String {
     format!("whsec_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Validate and add a receiver; its secret is stored sealed.
+/// Validate and add a receiver; its secret is stored sealed. `egress` decides whether a
+/// receiver on a private network may be added (see [`super::egress`]).
 pub async fn add(
     conn: &mut db::Conn,
     keys: &EventKeys,
     tenant_id: Uuid,
     r: AddReceiver,
+    egress: Egress,
     now: DateTime<Utc>,
 ) -> Result<Added, AddError> {
     let invalid = |m: &str| AddError::Invalid(m.to_string());
     if !(r.url.starts_with("http://") || r.url.starts_with("https://")) || r.url.len() > 2000 {
         return Err(invalid("--url must be an http:// or https:// URL of at most 2000 characters"));
     }
+    check_receiver_url(&r.url, egress).map_err(AddError::Invalid)?;
     if let Some(a) = &r.audience {
         if r.format != Format::Set {
             return Err(invalid("--audience applies to --format set only"));
         }
-        if a.is_empty() || a.len() > 2000 {
-            return Err(invalid("--audience must be 1 to 2000 characters"));
+        if a.is_empty() || a.len() > 2000 || crate::text::first_unstorable(a).is_some() {
+            return Err(invalid("--audience must be 1 to 2000 characters, without NUL"));
         }
     }
     let id = Uuid::now_v7();

@@ -116,6 +116,11 @@ impl Mapping {
     pub fn parse(bytes: &[u8]) -> Result<Mapping, String> {
         let doc: Value =
             serde_json::from_slice(bytes).map_err(|e| format!("the mapping file is not valid JSON: {e}"))?;
+        if let Some(at) = crate::text::first_unstorable_in_json(&doc) {
+            return Err(format!(
+                "the mapping file: the string at {at:?} contains the character U+0000 (NUL), which cannot be stored"
+            ));
+        }
         let columns = doc
             .get("columns")
             .and_then(Value::as_object)

@@ -61,13 +61,11 @@ pub async fn run(
     now: DateTime<Utc>,
 ) -> ScimResult<Report> {
     let format = parse::detect(upload.file_name, upload.bytes);
-    let table = parse::parse(upload.bytes, format).map_err(|e| ScimError::invalid_value(e.0))?;
-    if table.rows.len() > max_rows {
-        return Err(ScimError::payload_too_large(format!(
-            "the file has {} rows; an import takes at most {max_rows} (ROSTER_IMPORT_MAX_ROWS): split it",
-            table.rows.len()
-        )));
-    }
+    let table =
+        parse::parse(upload.bytes, format, &parse::Limits::with_rows(max_rows)).map_err(|e| match e {
+            parse::ParseError::Invalid(m) => ScimError::invalid_value(m),
+            parse::ParseError::TooLarge(m) => ScimError::payload_too_large(m),
+        })?;
     let mapping = match upload.mapping {
         Some(bytes) => mapping::Mapping::parse(bytes).map_err(ScimError::invalid_value)?,
         None => mapping::Mapping::default(),

@@ -14,6 +14,7 @@ use super::parse::Row;
 use crate::db::imports::{ImportMember, TeamRow};
 use crate::db::users::status::PROVISIONED;
 use crate::scim::resource::fold_key;
+use crate::text::quote;
 
 /// Where category values live in a member's resource.
 pub const USER_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
@@ -276,7 +277,8 @@ fn read_row(
                 match snapshot.roles.iter().find(|(_, k)| *k == fold_key(cell)) {
                     Some((name, _)) => v.role = Some(name.clone()),
                     None => errors.push(format!(
-                        "unknown role {cell:?} (roles: {})",
+                        "unknown role {} (roles: {})",
+                        quote(cell),
                         snapshot.roles.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
                     )),
                 }
@@ -313,7 +315,7 @@ fn read_row(
     if v.email.is_empty() {
         errors.push("missing email".into());
     } else if !valid_email(&v.email) {
-        errors.push(format!("malformed email {:?}", v.email));
+        errors.push(format!("malformed email {}", quote(&v.email)));
     }
     for (what, text, max) in [
         ("firstname", Some(v.first.as_str()), 200),
@@ -349,7 +351,7 @@ pub fn resolve_teams(cell: &str, teams: &[TeamRow]) -> Result<Vec<Uuid>, String>
         match resolve_team(part, teams)? {
             Some(id) if !ids.contains(&id) => ids.push(id),
             Some(_) => {}
-            None => unknown.push(format!("{part:?}")),
+            None => unknown.push(quote(part)),
         }
     }
     if unknown.is_empty() {
@@ -370,7 +372,9 @@ fn resolve_team(name: &str, teams: &[TeamRow]) -> Result<Option<Uuid>, String> {
     match by_external.as_slice() {
         [one] => return Ok(Some(one.id)),
         [] => {}
-        _ => return Err(format!("team {name:?} is the externalId of several groups; use the group id")),
+        _ => {
+            return Err(format!("team {} is the externalId of several groups; use the group id", quote(name)))
+        }
     }
     let key = fold_key(name);
     Ok(teams.iter().find(|t| t.display_name_key == key).map(|t| t.id))
@@ -407,18 +411,19 @@ pub fn category_value(category: &Category, cell: &str) -> Result<Option<Value>, 
             Some(v) => Value::String(v.clone()),
             None => {
                 return Err(format!(
-                    "{name}: {cell:?} is not one of the allowed values ({})",
+                    "{name}: {} is not one of the allowed values ({})",
+                    quote(cell),
                     category.allowed_values.join(", ")
                 ))
             }
         },
-        Kind::Number => number(cell).ok_or_else(|| format!("{name}: {cell:?} is not a number"))?,
+        Kind::Number => number(cell).ok_or_else(|| format!("{name}: {} is not a number", quote(cell)))?,
         Kind::Date => date(cell)
             .map(Value::String)
-            .ok_or_else(|| format!("{name}: {cell:?} is not a date (use YYYY-MM-DD)"))?,
+            .ok_or_else(|| format!("{name}: {} is not a date (use YYYY-MM-DD)", quote(cell)))?,
         Kind::Boolean => boolean(cell)
             .map(Value::Bool)
-            .ok_or_else(|| format!("{name}: {cell:?} is not a boolean (use true or false)"))?,
+            .ok_or_else(|| format!("{name}: {} is not a boolean (use true or false)", quote(cell)))?,
     };
     Ok(Some(value))
 }

@@ -5,12 +5,12 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::summary::truncate;
 use crate::db::provisioning_log::Entry;
 use crate::directory::ActiveChange;
 use crate::error::ScimError;
 use crate::scim::patch::Rule;
 use crate::scim::schema::ResourceKind;
+use crate::text::storable;
 
 /// Longest operation summary stored, in characters.
 pub const MAX_OPERATION_CHARS: usize = 300;
@@ -112,17 +112,19 @@ impl RequestRecord {
     }
 
     fn push_rule(&mut self, text: &str) {
-        if self.rules.len() < MAX_RULES && !self.rules.iter().any(|r| r == text) {
-            self.rules.push(truncate(text, MAX_RULE_CHARS));
+        let text = storable(text, MAX_RULE_CHARS);
+        if self.rules.len() < MAX_RULES && !self.rules.contains(&text) {
+            self.rules.push(text);
         }
     }
 
-    /// The row to store: the gathered facts plus the outcome, capped to the column limits.
+    /// The row to store: the gathered facts plus the outcome, with control characters (NUL
+    /// above all, which PostgreSQL cannot store) escaped and capped to the column limits.
     pub fn finish(self, id: Uuid, outcome: Finished) -> Entry {
         let mut operation = self.operation.unwrap_or(outcome.fallback_operation);
         if let Some(change) = self.active_change {
             // Appended after the cut so that a long summary never hides a deactivation.
-            operation = truncate(&operation, MAX_OPERATION_CHARS - 24);
+            operation = storable(&operation, MAX_OPERATION_CHARS - 24);
             operation.push_str(&format!("; member {}", change.as_str()));
         }
         Entry {
@@ -135,10 +137,10 @@ impl RequestRecord {
             method: outcome.method,
             resource_type: self.resource_type.map(|k| k.name().to_string()),
             resource_id: self.resource_id,
-            operation: truncate(&operation, MAX_OPERATION_CHARS),
+            operation: storable(&operation, MAX_OPERATION_CHARS),
             status: i32::from(outcome.status),
             scim_type: outcome.scim_type,
-            detail: outcome.detail.map(|d| truncate(&d, MAX_DETAIL_CHARS)),
+            detail: outcome.detail.map(|d| storable(&d, MAX_DETAIL_CHARS)),
             latency_ms: outcome.latency_ms.max(0.0),
             rules: self.rules,
         }
@@ -180,6 +182,23 @@ mod tests {
         assert!(row.operation.ends_with("; member suspended"), "{}", row.operation);
         assert_eq!(row.rules, ["case_insensitive_op", "string_boolean", "unknown_attribute: foo"]);
         assert_eq!(row.scim_type.as_deref(), Some("invalidFilter"));
+        assert_eq!(row.detail.map(|d| d.chars().count()), Some(MAX_DETAIL_CHARS));
+    }
+
+    #[test]
+    fn nul_and_control_characters_are_escaped_before_the_cut() {
+        let mut r = RequestRecord::new(Uuid::nil(), Uuid::nil());
+        r.operation("patch: add {x\u{0}}");
+        r.notes(&[format!("unknown_attribute: a\u{0}{}", "b".repeat(500))]);
+        let err = ScimError::not_found(format!("User \u{0}{} not found", "\u{0}".repeat(3000)));
+        let row = r.finish(Uuid::nil(), finished(404).with_error(&err));
+        assert_eq!(row.operation, "patch: add {x\\u{0000}}");
+        let texts = [row.operation.as_str(), row.detail.as_deref().unwrap(), row.rules[0].as_str()];
+        for text in texts {
+            assert!(!text.contains('\0'), "{text}");
+        }
+        assert!(row.rules[0].starts_with("unknown_attribute: a\\u{0000}bbb") && row.rules[0].ends_with('…'));
+        assert_eq!(row.rules[0].chars().count(), MAX_RULE_CHARS);
         assert_eq!(row.detail.map(|d| d.chars().count()), Some(MAX_DETAIL_CHARS));
     }
 

@@ -1,7 +1,9 @@
 //! The recorder: finished requests go into a bounded queue and a background task writes them in
 //! batches, so recording never waits for the database on a request's path. When the queue is
 //! full (the database is down or far behind), entries are dropped with a warning rather than
-//! slowing down provisioning or growing memory without bound.
+//! slowing down provisioning or growing memory without bound. Entries are made storable before
+//! they are inserted, and a batch the database refuses is written again entry by entry, so one
+//! bad entry never drops the others; how many were dropped is logged.
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -99,12 +101,36 @@ async fn write(pool: &DbPool, batch: &mut Vec<Entry>) {
     if batch.is_empty() {
         return;
     }
-    let result = match db::checkout(pool).await {
-        Ok(mut conn) => store::insert_many(&mut conn, batch).await.map_err(anyhow::Error::from),
-        Err(e) => Err(anyhow::anyhow!("{e}: {:?}", e.cause())),
+    let dropped = match db::checkout(pool).await {
+        Ok(mut conn) => insert_batch(&mut conn, batch).await,
+        Err(e) => {
+            tracing::warn!(error = %format!("{e}: {:?}", e.cause()), "writing the provisioning log failed");
+            batch.len()
+        }
     };
-    if let Err(e) = result {
-        tracing::warn!(entries = batch.len(), error = %format!("{e:#}"), "writing the provisioning log failed");
+    if dropped > 0 {
+        tracing::warn!(dropped, of = batch.len(), "provisioning log entries dropped");
     }
     batch.clear();
+}
+
+/// Insert a batch in one statement; if that fails, insert its entries one by one, so that one
+/// entry the database refuses never takes the others with it. Returns how many were dropped
+/// (0 unless the database is failing: every entry is made storable before it is inserted).
+async fn insert_batch(conn: &mut db::Conn, batch: &[Entry]) -> usize {
+    let Err(e) = store::insert_many(conn, batch).await else { return 0 };
+    if batch.len() == 1 {
+        tracing::warn!(error = %e, "a provisioning log entry could not be written");
+        return 1;
+    }
+    tracing::warn!(entries = batch.len(), error = %e, "a provisioning log batch failed; writing it entry by entry");
+    let mut dropped = 0;
+    for entry in batch {
+        if let Err(e) = store::insert_many(conn, std::slice::from_ref(entry)).await {
+            tracing::warn!(error = %e, request_id = %entry.request_id, "a provisioning log entry could not be written");
+            dropped += 1;
+        }
+    }
+    tracing::warn!(dropped, of = batch.len(), "provisioning log batch written entry by entry");
+    dropped
 }

@@ -14,16 +14,7 @@ const MAX_OPS: usize = 8;
 /// Longest path or key list shown for one PATCH operation.
 const MAX_TARGET_CHARS: usize = 80;
 
-/// `text` cut to at most `max` characters, marked with `…` when cut.
-pub fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_string(),
-        Some(_) => {
-            let kept: String = text.chars().take(max.saturating_sub(1)).collect();
-            format!("{kept}…")
-        }
-    }
-}
+pub use crate::text::truncate;
 
 /// A boolean as sent: `false`, `"False"`, `"true"`...; anything else is not a boolean.
 fn as_bool(value: &Value) -> Option<bool> {

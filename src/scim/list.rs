@@ -203,7 +203,12 @@ fn build(raw: Raw, limits: PageLimits) -> ScimResult<ListQuery> {
         None | Some("") => None,
         Some(text) => match parse_path(text) {
             Ok(PatchPath::Attr(by)) => Some(SortSpec { by, descending }),
-            _ => return Err(ScimError::invalid_value(format!("sortBy {text:?} is not an attribute path"))),
+            _ => {
+                return Err(ScimError::invalid_value(format!(
+                    "sortBy {} is not an attribute path",
+                    crate::text::quote(text)
+                )))
+            }
         },
     };
     let paging = match (raw.cursor, raw.start_index) {

@@ -66,7 +66,8 @@ impl EntityTags {
         };
         if tags.is_empty() || !tags.iter().all(well_formed) {
             return Err(ScimError::bad_request(format!(
-                "malformed entity tag list {header:?}; expected e.g. W/\"3\" or *"
+                "malformed entity tag list {}; expected e.g. W/\"3\" or *",
+                crate::text::quote(header)
             )));
         }
         Ok(EntityTags::List(tags))
@@ -111,7 +112,8 @@ pub fn format_datetime(t: DateTime<Utc>) -> String {
 /// A resource id from a URL or a bulk operation's path. Ids Roster did not issue cannot exist:
 /// 404, not 400.
 pub fn resource_id(kind_name: &str, raw: &str) -> ScimResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("{kind_name} {raw} not found")))
+    uuid::Uuid::parse_str(raw)
+        .map_err(|_| ScimError::not_found(format!("{kind_name} {} not found", crate::text::excerpt(raw))))
 }
 
 /// The URL of one resource below a SCIM base URL.

@@ -41,8 +41,19 @@ fn mismatch(expected: &Value, actual: Option<&Value>, at: &str) -> Option<String
         (Value::String(s), Some(a)) if s == "$absent" => Some(format!("{at}: expected absent, got {a}")),
         (Value::String(s), Some(_)) if s == "$any" => None,
         (Value::Object(e), Some(a)) if e.contains_key("$contains") => {
-            let wanted = e["$contains"].as_array()?;
-            let items = a.as_array().map(Vec::as_slice).unwrap_or_default();
+            // A malformed expectation is an error of the case file, never a vacuous match.
+            let Some(wanted) = e["$contains"].as_array() else {
+                return Some(format!(
+                    "{at}: $contains must be an array in the case file, got {}",
+                    e["$contains"]
+                ));
+            };
+            if e.len() > 1 {
+                return Some(format!("{at}: $contains must be the only key of its object in the case file"));
+            }
+            let Some(items) = a.as_array() else {
+                return Some(format!("{at}: expected an array (for $contains), got {a}"));
+            };
             wanted.iter().enumerate().find_map(|(i, w)| {
                 if items.iter().any(|item| mismatch(w, Some(item), at).is_none()) {
                     None
@@ -167,4 +178,19 @@ fn the_matcher_can_fail() {
     assert!(mismatch(&serde_json::json!({"b": {"$contains": [2]}}), Some(&actual), "").is_none());
     assert!(mismatch(&serde_json::json!({"b": {"$contains": [3]}}), Some(&actual), "").is_some());
     assert!(mismatch(&serde_json::json!({"c": {"d": "$any"}}), Some(&actual), "").is_none());
+    // Malformed `$contains` expectations fail instead of matching anything.
+    for bad in [
+        serde_json::json!({"b": {"$contains": 2}}),
+        serde_json::json!({"b": {"$contains": {"x": 1}}}),
+        serde_json::json!({"b": {"$contains": null}}),
+        serde_json::json!({"b": {"$contains": [2], "extra": 1}}),
+        serde_json::json!({"a": {"$contains": []}}),
+        serde_json::json!({"z": {"$contains": [1]}}),
+    ] {
+        let why = mismatch(&bad, Some(&actual), "");
+        assert!(why.is_some(), "{bad} must not match");
+    }
+    assert!(mismatch(&serde_json::json!({"b": {"$contains": 2}}), Some(&actual), "")
+        .unwrap()
+        .contains("case file"));
 }

@@ -91,3 +91,30 @@ async fn non_integer_paging_is_invalid_value() {
     app.get("/Users?count=ten").await.assert_error(400, Some("invalidValue"));
     app.get("/Users?startIndex=1.5").await.assert_error(400, Some("invalidValue"));
 }
+
+#[tokio::test]
+async fn a_charset_other_than_utf8_is_415_with_a_scim_error() {
+    let app = TestApp::spawn().await;
+    let body = json!({"userName": "cs@example.com"}).to_string();
+    for charset in ["utf-16", "UTF-16LE", "iso-8859-1"] {
+        let ct = format!("application/scim+json; charset={charset}");
+        let r = send(app.req(Method::POST, "/Users").header("content-type", ct).body(body.clone())).await;
+        let detail = r.assert_error(415, None);
+        assert!(detail.contains("UTF-8"), "{detail}");
+    }
+    let utf16: Vec<u8> = body.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let r = send(
+        app.req(Method::POST, "/Users")
+            .header("content-type", "application/json; charset=utf-16")
+            .body(utf16),
+    )
+    .await;
+    r.assert_error(415, None);
+    let r = send(
+        app.req(Method::POST, "/Users")
+            .header("content-type", "application/scim+json; charset=UTF-8")
+            .body(body),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}

@@ -14,6 +14,7 @@ use hmac::{Hmac, Mac};
 use reqwest::Method;
 use roster::db;
 use roster::events::dispatch::{DispatchReport, Dispatcher};
+use roster::events::egress::Egress;
 use roster::events::keys::EventKeys;
 use roster::events::receivers::{self, AddReceiver, Format};
 use serde_json::{json, Value};
@@ -139,7 +140,12 @@ async fn add_receiver(app: &TestApp, url: &str, format: Format, audience: Option
     let mut conn = db::checkout(&app.pool).await.unwrap();
     let secret = (format == Format::Webhook).then(|| SECRET.to_string());
     let r = AddReceiver { url: url.into(), format, audience: audience.map(Into::into), secret };
-    receivers::add(&mut conn, &EventKeys::derive(&app.key), tenant, r, Utc::now()).await.unwrap().id
+    // The test receivers listen on 127.0.0.1: private targets are allowed, as with
+    // ROSTER_WEBHOOK_ALLOW_PRIVATE=1 (see `private_receivers_are_refused_unless_allowed`).
+    receivers::add(&mut conn, &EventKeys::derive(&app.key), tenant, r, Egress::AllowPrivate, Utc::now())
+        .await
+        .unwrap()
+        .id
 }
 
 async fn add_webhook(app: &TestApp, url: &str) -> Uuid {
@@ -150,7 +156,7 @@ async fn add_webhook(app: &TestApp, url: &str) -> Uuid {
 const PUBLIC: &str = "https://roster.example";
 
 fn dispatcher(app: &TestApp) -> Dispatcher {
-    Dispatcher::new(roster::events::dispatch::client(), &app.key, PUBLIC)
+    Dispatcher::new(roster::events::dispatch::client(Egress::AllowPrivate).unwrap(), &app.key, PUBLIC)
 }
 
 async fn dispatch_once(app: &TestApp, now: DateTime<Utc>) -> DispatchReport {
@@ -504,6 +510,7 @@ async fn cli_adds_lists_and_removes_webhooks_without_showing_secrets_again() {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
         cmd.env("DATABASE_URL", &app.db_url)
             .env("ROSTER_SIGNING_KEY", std::str::from_utf8(crate::support::TEST_SECRET).unwrap())
+            .env("ROSTER_WEBHOOK_ALLOW_PRIVATE", "1")
             .env("ROSTER_LOG", "warn");
         cmd
     };
@@ -615,6 +622,7 @@ async fn roster_serve_runs_the_dispatcher() {
         .env("ROSTER_SIGNING_KEY", std::str::from_utf8(crate::support::TEST_SECRET).unwrap())
         .env("ROSTER_LISTEN", "127.0.0.1:0")
         .env("ROSTER_EVENTS_POLL_MS", "20")
+        .env("ROSTER_WEBHOOK_ALLOW_PRIVATE", "1")
         .env("ROSTER_LOG", "warn")
         .arg("serve")
         .stdout(std::process::Stdio::piped())
@@ -985,7 +993,7 @@ async fn https_receivers_are_delivered_to_when_their_ca_is_trusted() {
     assert_eq!(untrusted, DispatchReport { failed: 1, ..Default::default() });
     assert!(bodies.lock().unwrap().is_empty());
     // With ROSTER_WEBHOOK_CA_FILE's certificates trusted, it goes through.
-    let client = roster::events::dispatch::client_with_ca(Some(&ca_file)).unwrap();
+    let client = roster::events::dispatch::client_with_ca(Some(&ca_file), Egress::AllowPrivate).unwrap();
     let trusted = Dispatcher::new(client, &app.key, PUBLIC);
     let report = trusted.dispatch_once(&app.pool, now + Duration::minutes(1)).await.unwrap();
     assert_eq!(report, DispatchReport { delivered: 1, ..Default::default() });
@@ -998,7 +1006,7 @@ async fn https_receivers_are_delivered_to_when_their_ca_is_trusted() {
     );
     // A CA file that holds no certificate is a configuration error, not a silent fallback.
     std::fs::write(&ca_file, "not a certificate").unwrap();
-    assert!(roster::events::dispatch::client_with_ca(Some(&ca_file)).is_err());
+    assert!(roster::events::dispatch::client_with_ca(Some(&ca_file), Egress::AllowPrivate).is_err());
     let _ = std::fs::remove_file(&ca_file);
 }
 
@@ -1012,4 +1020,132 @@ async fn single_sign_on(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(changed, 1);
+}
+
+/// The `last_error` of every delivery, in event order.
+async fn last_errors(app: &TestApp) -> Vec<Option<String>> {
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let rows: Vec<DeliveryRow> = diesel::sql_query(
+        "SELECT event_id, rejected, delivered_at IS NOT NULL AS settled, attempts, last_error \
+         FROM event_deliveries ORDER BY event_id",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    rows.into_iter().map(|r| r.last_error).collect()
+}
+
+/// A dispatcher as `roster serve` builds it without ROSTER_WEBHOOK_ALLOW_PRIVATE.
+fn public_only_dispatcher(app: &TestApp) -> Dispatcher {
+    Dispatcher::new(roster::events::dispatch::client(Egress::PublicOnly).unwrap(), &app.key, PUBLIC)
+}
+
+#[tokio::test]
+async fn deliveries_to_private_addresses_are_refused_unless_allowed() {
+    let app = TestApp::spawn().await;
+    single_sign_on(&app).await;
+    let receiver = Receiver::start(0).await;
+    let port = receiver.url.trim_start_matches("http://127.0.0.1:").trim_end_matches("/hook").to_string();
+    // Receivers added while private targets were allowed (or rows from before the check).
+    add_webhook(&app, &receiver.url).await;
+    add_webhook(&app, &format!("http://localhost:{port}/hook")).await;
+    app.create_user("egress@example.com").await;
+    let report = public_only_dispatcher(&app).dispatch_once(&app.pool, Utc::now()).await.unwrap();
+    assert_eq!(report, DispatchReport { failed: 2, ..Default::default() });
+    assert!(receiver.all().is_empty(), "nothing reached the private receiver");
+    let errors = last_errors(&app).await;
+    assert!(errors[0].as_deref().unwrap().contains("127.0.0.1 is not a public address"), "{errors:?}");
+    assert!(errors[1].as_deref().unwrap().contains("localhost is this machine"), "{errors:?}");
+    assert!(errors.iter().flatten().all(|e| e.contains("ROSTER_WEBHOOK_ALLOW_PRIVATE")), "{errors:?}");
+    // With the operator's permission the same deliveries go through.
+    let report = dispatcher(&app).dispatch_once(&app.pool, Utc::now() + Duration::minutes(10)).await.unwrap();
+    assert_eq!(report, DispatchReport { delivered: 2, ..Default::default() });
+    assert_eq!(receiver.accepted().len(), 2);
+}
+
+#[tokio::test]
+async fn a_host_name_is_checked_on_the_address_actually_connected() {
+    let app = TestApp::spawn().await;
+    single_sign_on(&app).await;
+    // This machine's own name: not `localhost`, so only the resolver can tell it is private.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let resolved: Vec<std::net::IpAddr> = match tokio::net::lookup_host((host.as_str(), 0)).await {
+        Ok(addrs) => addrs.map(|a| a.ip()).collect(),
+        Err(_) => Vec::new(),
+    };
+    if resolved.is_empty() || resolved.iter().any(|ip| roster::events::egress::is_public(*ip)) {
+        eprintln!("skipped: {host} does not resolve to private addresses only ({resolved:?})");
+        return;
+    }
+    let receiver = Receiver::start(0).await;
+    let url = receiver.url.replace("127.0.0.1", &host);
+    add_webhook(&app, &url).await;
+    app.create_user("rebind@example.com").await;
+    let report = public_only_dispatcher(&app).dispatch_once(&app.pool, Utc::now()).await.unwrap();
+    assert_eq!(report, DispatchReport { failed: 1, ..Default::default() });
+    assert!(receiver.all().is_empty());
+    let errors = last_errors(&app).await;
+    let error = errors[0].as_deref().unwrap();
+    assert!(error.contains(&format!("{host} resolves to no public address")), "{error}");
+}
+
+#[tokio::test]
+async fn private_receivers_and_credentials_are_refused_when_added() {
+    let app = TestApp::spawn().await;
+    let roster = |allow: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+        cmd.env("DATABASE_URL", &app.db_url)
+            .env("ROSTER_SIGNING_KEY", std::str::from_utf8(crate::support::TEST_SECRET).unwrap())
+            .env("ROSTER_LOG", "warn")
+            .env_remove("ROSTER_WEBHOOK_ALLOW_PRIVATE");
+        if allow {
+            cmd.env("ROSTER_WEBHOOK_ALLOW_PRIVATE", "1");
+        }
+        cmd
+    };
+    let add = |allow: bool, url: &str| {
+        roster(allow).args(["webhook", "add", "--tenant", &app.creds.tenant, "--url", url]).output().unwrap()
+    };
+    for (url, fragment) in [
+        ("http://127.0.0.1:9/hook", "127.0.0.1 is not a public address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is not a public address"),
+        ("http://10.1.2.3/hook", "10.1.2.3 is not a public address"),
+        ("http://[fd00::1]/hook", "fd00::1 is not a public address"),
+        ("http://[::ffff:192.168.0.1]/hook", "is not a public address"),
+        ("http://localhost:8080/hook", "this machine"),
+    ] {
+        let out = add(false, url);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{url} was accepted");
+        assert!(err.contains(fragment) && err.contains("ROSTER_WEBHOOK_ALLOW_PRIVATE=1"), "{url}: {err}");
+    }
+    for allow in [false, true] {
+        let out = add(allow, "https://user:hunter2@r.example/events");
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("must not contain credentials"));
+    }
+    assert!(add(false, "https://r.example/events").status.success());
+    assert!(add(true, "http://127.0.0.1:9/hook").status.success());
+    // A row written before credentials were refused is listed without them.
+    let tenant = tenant_id(&app).await;
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let legacy = roster::db::webhooks::NewWebhook {
+        id: Uuid::now_v7(),
+        url: "https://olduser:oldpass@legacy.example/events",
+        format: "set",
+        audience: None,
+        secret_sealed: None,
+    };
+    roster::db::webhooks::insert(&mut conn, tenant, &legacy, Utc::now()).await.unwrap();
+    for json in [true, false] {
+        let mut cmd = roster(false);
+        cmd.args(["webhook", "list", "--tenant", &app.creds.tenant]);
+        if json {
+            cmd.arg("--json");
+        }
+        let listed = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+        assert!(listed.contains("https://legacy.example/events"), "{listed}");
+        assert!(!listed.contains("oldpass") && !listed.contains("olduser"), "{listed}");
+        assert_eq!(listed.matches("example/events").count(), 2, "{listed}");
+    }
 }

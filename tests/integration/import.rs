@@ -676,3 +676,42 @@ async fn events_and_provisioning_log_entries_are_written() {
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert!(rows.iter().any(|r| r["operation"] == "import: update lastname"));
 }
+
+#[tokio::test]
+async fn zip_bombs_are_refused_before_they_are_read() {
+    use crate::support::bomb::{xlsx_bomb, Declared};
+    let app = TestApp::spawn().await;
+    // One cell of 1 GB, declared honestly: refused from the zip's directory.
+    let honest = xlsx_bomb(1 << 30, Declared::Truly);
+    assert!(honest.len() < 8 << 20, "{}", honest.len());
+    let detail = upload(&app, "", "bomb.xlsx", &honest, None).await.assert_error(413, None);
+    assert!(detail.contains("decompresses to more than") && detail.len() < 200, "{detail}");
+    // One cell of 100 MB whose size the zip understates: refused while it is measured.
+    let liar = xlsx_bomb(100 << 20, Declared::Lie(1000));
+    let detail = upload(&app, "", "bomb.xlsx", &liar, None).await.assert_error(413, None);
+    assert!(detail.contains("decompresses to more than") && !detail.contains("xxx"), "{detail}");
+    // Under the limits, a long cell is refused by length, not echoed.
+    let long = xlsx_bomb(100_000, Declared::Truly);
+    let detail = upload(&app, "", "long.xlsx", &long, None).await.assert_error(400, Some("invalidValue"));
+    assert_eq!(detail, "line 2, column 1: the cell is longer than 4096 characters");
+    assert!(members(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn nul_in_a_csv_cell_is_400_naming_the_cell() {
+    let app = TestApp::spawn().await;
+    let file = excel_csv(&[HEADER, "Ada;Love\u{0}lace;ada@example.com;1;Boss"]);
+    let detail = upload(&app, "", "m.csv", &file, None).await.assert_error(400, Some("invalidValue"));
+    assert!(detail.starts_with("line 2, column 2: the cell contains the character U+0000"), "{detail}");
+    let (ok, _, err) = cli_import(&app, &file, "csv", &[]);
+    assert!(!ok && err.contains("U+0000"), "{err}");
+    let long = excel_csv(&[HEADER, &format!("Ada;Lovelace;ada@example.com;1;{}", "x".repeat(5000))]);
+    let detail = upload(&app, "", "m.csv", &long, None).await.assert_error(400, Some("invalidValue"));
+    assert_eq!(detail, "line 2, column 5: the cell is longer than 4096 characters");
+    let fine = excel_csv(&[HEADER, "Ada;Lovelace;ada@example.com;1;Boss"]);
+    let mapping = r#"{"columns": {"position": {"category": "Pos", "create": {"kind": "text", "display_name": "P\u0000"}}}}"#;
+    let detail =
+        upload(&app, "", "m.csv", &fine, Some(mapping)).await.assert_error(400, Some("invalidValue"));
+    assert!(detail.contains("U+0000"), "{detail}");
+    assert!(members(&app).await.is_empty());
+}

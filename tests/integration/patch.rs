@@ -91,6 +91,31 @@ async fn if_match_is_honoured() {
     )
     .await;
     r.assert_error(412, None);
+    let current = app.get(&format!("/Users/{id}")).await.body;
+    assert_eq!(current["displayName"], Value::Null, "a refused PATCH changes nothing");
+    let mut version = current["meta"]["version"].as_str().unwrap().to_string();
+    assert_ne!(version, "W/\"99\"", "the stale version must really be stale");
+    // The current version (alone, or in a list) lets the same PATCH through; after it, the
+    // version it named is stale.
+    for (in_list, name) in [(false, "V"), (true, "W")] {
+        let tag = if in_list { format!("W/\"0\", {version}") } else { version.clone() };
+        let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": name}]});
+        let with_tag = |tag: &str| {
+            app.req(Method::PATCH, &format!("/Users/{id}"))
+                .header("if-match", tag)
+                .header("content-type", "application/scim+json")
+                .body(body.to_string())
+        };
+        let ok = send(with_tag(&tag)).await;
+        assert_eq!(ok.status, 200, "If-Match {tag}: {}", ok.body);
+        assert_eq!(ok.body["displayName"], name);
+        let new_version = ok.body["meta"]["version"].as_str().unwrap().to_string();
+        assert_ne!(new_version, version, "a PATCH moves the version");
+        assert_eq!(ok.header("etag"), new_version);
+        send(with_tag(&version)).await.assert_error(412, None);
+        assert_eq!(app.get(&format!("/Users/{id}")).await.body["displayName"], name);
+        version = new_version;
+    }
 }
 
 #[tokio::test]

@@ -300,3 +300,94 @@ async fn the_cli_prints_the_log() {
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.contains(" 400 ") && text.contains("invalidFilter"), "{text}");
 }
+
+#[tokio::test]
+async fn hostile_requests_never_cost_another_request_its_row() {
+    let app = TestApp::spawn().await;
+    let id = app.create_user("target@example.com").await;
+    app.flush_log().await;
+    let before = all_rows(&app).await;
+    let with_id = |rb: reqwest::RequestBuilder, n: usize| rb.header("x-request-id", format!("hostile-{n}"));
+    let json_req = |method: Method, path: &str, body: Value| {
+        app.req(method, path).header("content-type", "application/scim+json").body(body.to_string())
+    };
+    let requests = vec![
+        app.req(Method::GET, "/Users/%00"),
+        json_req(
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            json!({"schemas": [PATCH_OP], "Operations": [
+            {"op": "add", "value": {"x\u{0}": "y"}}]}),
+        ),
+        json_req(
+            Method::POST,
+            "/Users",
+            json!({"schemas": [USER], "userName": "k@example.com", "bad\u{0}key": 1}),
+        ),
+        json_req(
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            json!({"schemas": [PATCH_OP], "Operations": [
+            {"op": "replace", "path": "nickName\u{0}", "value": "y"}]}),
+        ),
+        app.req(Method::GET, "/Users").query(&[("filter", "userName eq \"\u{0}\"")]),
+        app.req(Method::GET, &format!("/Users/{}", "%00".repeat(2000))),
+        app.req(Method::GET, &format!("/Users/{id}")),
+        json_req(Method::POST, "/Users", json!({"schemas": [USER], "userName": "fine@example.com"})),
+        app.req(Method::GET, "/Groups"),
+    ];
+    let n = requests.len();
+    let replies =
+        futures_util::future::join_all(requests.into_iter().enumerate().map(|(i, rb)| send(with_id(rb, i))))
+            .await;
+    for r in &replies {
+        assert!(r.status.as_u16() < 500, "{}: {}", r.status, r.body);
+    }
+    assert_eq!(all_rows(&app).await, before + n as i64, "every request has its row");
+    let rows = entries(&app, &app.creds.tenant, LogQuery::default()).await;
+    for i in 0..n {
+        let row = rows
+            .iter()
+            .find(|e| e.request_id == format!("hostile-{i}"))
+            .unwrap_or_else(|| panic!("no row {i}"));
+        let texts = [Some(row.operation.as_str()), row.detail.as_deref()];
+        for text in texts.into_iter().flatten().chain(row.rules.iter().map(String::as_str)) {
+            assert!(!text.contains('\0'), "{text:?}");
+        }
+    }
+    let patched = rows.iter().find(|e| e.request_id == "hostile-1").unwrap();
+    assert!(patched.operation.contains("x\\u{0000}"), "{}", patched.operation);
+    let posted = rows.iter().find(|e| e.request_id == "hostile-2").unwrap();
+    assert!(posted.rules.iter().any(|r| r == "unknown_attribute: bad\\u{0000}key"), "{:?}", posted.rules);
+}
+
+#[tokio::test]
+async fn an_entry_the_database_refuses_does_not_drop_its_batch() {
+    let app = TestApp::spawn().await;
+    let tenant = tenant_id(&app, &app.creds.tenant).await;
+    let entry = |tenant_id: Uuid, n: usize| Entry {
+        tenant_id,
+        id: Uuid::now_v7(),
+        at: Utc::now(),
+        connection_id: Some(app.creds.connection),
+        request_id: format!("batch-{n}"),
+        method: "GET".into(),
+        resource_type: None,
+        resource_id: None,
+        operation: "get".into(),
+        status: 200,
+        scim_type: None,
+        detail: None,
+        latency_ms: 1.0,
+        rules: Vec::new(),
+        source: "scim".into(),
+    };
+    // The writer takes whatever is queued as one batch; the second entry names no tenant (a
+    // foreign key violation), so the batch's INSERT fails and each entry is tried alone.
+    app.flush_log().await;
+    let before = all_rows(&app).await;
+    for n in 0..5 {
+        app.recorder.record(entry(if n == 1 { Uuid::now_v7() } else { tenant }, n));
+    }
+    assert_eq!(all_rows(&app).await, before + 4);
+}

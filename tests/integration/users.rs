@@ -229,12 +229,20 @@ async fn get_then_put_round_trip_changes_nothing_but_the_version() {
     let created = app.post("/Users", &entra_user("okta@example.com")).await.body;
     let id = created["id"].as_str().unwrap();
     let got = app.get(&format!("/Users/{id}")).await.body;
-    let put = app.put(&format!("/Users/{id}"), &got).await.body;
+    let put = app.put(&format!("/Users/{id}"), &got).await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let put = put.body;
+    assert_ne!(put["meta"]["version"], got["meta"]["version"], "the version changes");
+    assert_eq!(put["meta"]["created"], got["meta"]["created"]);
+    assert_eq!(put["meta"]["location"], got["meta"]["location"]);
+    assert_eq!(put["meta"]["resourceType"], got["meta"]["resourceType"]);
     let strip = |mut v: Value| {
-        v.as_object_mut().unwrap().remove("meta");
+        let meta = v["meta"].as_object_mut().unwrap();
+        meta.remove("version");
+        meta.remove("lastModified");
         v
     };
-    assert_eq!(strip(put), strip(got));
+    assert_eq!(strip(put), strip(got), "nothing but the version (and lastModified) changes");
 }
 
 #[tokio::test]

@@ -83,9 +83,10 @@ impl AdminCaller {
     /// admin cannot learn which other tenants exist.
     pub fn for_tenant(&self, slug: &str) -> Result<(), ScimError> {
         match self {
-            AdminCaller::TenantAdmin { slug: own, .. } if own != slug => {
-                Err(ScimError::not_found(format!("no tenant with slug {slug:?} (see `roster tenant list`)")))
-            }
+            AdminCaller::TenantAdmin { slug: own, .. } if own != slug => Err(ScimError::not_found(format!(
+                "no tenant with slug {} (see `roster tenant list`)",
+                crate::text::quote(slug)
+            ))),
             _ => Ok(()),
         }
     }
@@ -176,6 +177,22 @@ async fn tenant(conn: &mut crate::db::Conn, slug: &str) -> Result<crate::db::ten
     crate::directory::tenants::tenant(conn, slug).await.map_err(admin_error)
 }
 
+/// Refuses a URL holding `%00` (NUL) before any handler runs: no slug, id, name or query value
+/// can hold it, and PostgreSQL cannot even compare it.
+async fn refuse_nul_in_url(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let encoded_nul = |s: &str| s.contains('\0') || s.to_ascii_lowercase().contains("%00");
+    if encoded_nul(req.path()) || encoded_nul(req.query_string()) {
+        return Err(ScimError::bad_request(
+            "the URL contains %00 (NUL), which no name, id or value can hold",
+        )
+        .into());
+    }
+    next.call(req).await
+}
+
 /// An id from the URL path: text that is not a UUID names nothing in the tenant (404).
 fn path_id(kind: &str, raw: &str) -> Result<uuid::Uuid, ScimError> {
     uuid::Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("no {kind} {raw} in this tenant")))
@@ -184,6 +201,11 @@ fn path_id(kind: &str, raw: &str) -> Result<uuid::Uuid, ScimError> {
 /// Parse a JSON body for the admin API (same rules as SCIM bodies).
 fn body<T: serde::de::DeserializeOwned>(req: &HttpRequest, bytes: &web::Bytes) -> Result<T, ScimError> {
     let value = super::extract::json_body(req, bytes)?;
+    if let Some(at) = crate::text::first_unstorable_in_json(&value) {
+        return Err(ScimError::invalid_value(format!(
+            "request body: the string at {at:?} contains the character U+0000 (NUL), which cannot be stored"
+        )));
+    }
     serde_json::from_value(value).map_err(|e| ScimError::invalid_value(format!("request body: {e}")))
 }
 
@@ -196,8 +218,17 @@ async fn openapi() -> actix_web::HttpResponse {
 }
 
 /// The admin API's routes, under `/admin/v1`.
-pub fn routes() -> actix_web::Scope {
+pub fn routes() -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
     web::scope("/admin/v1")
+        .wrap(actix_web::middleware::from_fn(refuse_nul_in_url))
         .route("/tenants", web::get().to(tenants::list))
         .route("/tenants", web::post().to(tenants::create))
         .route("/tenants/{tenant}", web::get().to(tenants::get))

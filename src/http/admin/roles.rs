@@ -162,7 +162,7 @@ pub async fn set_override(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     caller.for_tenant(&path.0)?;
-    let value = crate::http::extract::json_body(&req, &bytes)?;
+    let value: serde_json::Value = super::body(&req, &bytes)?;
     if value.get("role").is_none() {
         return Err(ScimError::invalid_value(
             "request body: `role` is required (a role name, or null to clear)",

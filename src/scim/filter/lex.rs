@@ -139,11 +139,17 @@ pub(super) fn tokenize(input: &str) -> Result<Vec<Token<'_>>, SyntaxError> {
                 if !closed {
                     return Err(SyntaxError::new(start, "unterminated string (no closing '\"')"));
                 }
-                if let Err(e) = serde_json::from_str::<String>(&input[start..end]) {
-                    return Err(SyntaxError::new(
-                        start,
-                        format!("invalid string literal: {}", serde_msg(&e)),
-                    ));
+                match serde_json::from_str::<String>(&input[start..end]) {
+                    Err(e) => {
+                        return Err(SyntaxError::new(
+                            start,
+                            format!("invalid string literal: {}", serde_msg(&e)),
+                        ))
+                    }
+                    Ok(value) if crate::text::first_unstorable(&value).is_some() => {
+                        return Err(unstorable_literal(&tokens, start))
+                    }
+                    Ok(_) => {}
                 }
             }
             Kind::Word => {
@@ -161,6 +167,21 @@ pub(super) fn tokenize(input: &str) -> Result<Vec<Token<'_>>, SyntaxError> {
         ws_before = false;
     }
     Ok(tokens)
+}
+
+/// A string literal holding `\u0000` (NUL), which no attribute can hold and PostgreSQL cannot
+/// compare: the error names the attribute it is compared with (`userName eq "a\u0000"`).
+fn unstorable_literal(before: &[Token<'_>], at: usize) -> SyntaxError {
+    let attribute = match before {
+        [.., attr, op] if op.is_compare_op() && attr.kind == Kind::Word => {
+            format!(" compared with {}", crate::text::excerpt(attr.text.trim_start_matches('.')))
+        }
+        _ => String::new(),
+    };
+    SyntaxError::new(
+        at,
+        format!("the string{attribute} contains the character U+0000 (NUL), which no value can hold"),
+    )
 }
 
 /// serde_json's message without its "at line 1 column N" suffix (positions are ours).

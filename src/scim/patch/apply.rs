@@ -13,6 +13,7 @@ use crate::scim::schema::{
     check_immutable, normalize, AttrType, Attribute, Mutability, Registry, ResourceKind,
     ENTERPRISE_USER_SCHEMA,
 };
+use crate::text::excerpt;
 
 /// Applies `request` to `resource` (the stored resource without id/meta/schemas/password and,
 /// for Groups, without `members`) and returns the re-validated result.
@@ -234,7 +235,7 @@ impl Engine<'_> {
             }
             if key.contains('[') {
                 self.tol.allow(Rule::DottedKeysInPathlessValue, || {
-                    format!("'{key}': a filtered path is not an attribute name")
+                    format!("'{}': a filtered path is not an attribute name", excerpt(key))
                 })?;
                 if let PatchPath::Filtered { path, filter, sub } = parse_path(key)? {
                     let t = self.resolve_path(&path, sub.as_deref())?;
@@ -245,7 +246,10 @@ impl Engine<'_> {
             match split_urn_key(self.registry, self.kind, key) {
                 Some((ext, rest)) => {
                     self.tol.allow(Rule::UrnKeysInPathlessValue, || {
-                        format!("'{key}': use a path, or nest extension attributes under the schema URN")
+                        format!(
+                            "'{}': use a path, or nest extension attributes under the schema URN",
+                            excerpt(key)
+                        )
                     })?;
                     self.assignment(ext, rest, key, v, &mut assignments)?;
                 }
@@ -283,7 +287,7 @@ impl Engine<'_> {
         let (name, sub) = match key.split_once('.') {
             Some((n, s)) => {
                 self.tol.allow(Rule::DottedKeysInPathlessValue, || {
-                    format!("'{original}': a dotted key is a path, not an attribute name")
+                    format!("'{}': a dotted key is a path, not an attribute name", excerpt(original))
                 })?;
                 (n, Some(s))
             }
@@ -292,7 +296,7 @@ impl Engine<'_> {
         let Some(t) = resolve(self.registry, self.kind, ext.or(Some(self.kind.core_schema())), name, sub)
         else {
             return self.tol.allow(Rule::UnknownAttributeIgnored, || {
-                format!("'{original}' is not an attribute of {}", self.kind.name())
+                format!("'{}' is not an attribute of {}", excerpt(original), self.kind.name())
             });
         };
         if t.ext.is_none() && t.attr.name == "id" && t.sub.is_none() {

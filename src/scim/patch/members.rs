@@ -101,11 +101,12 @@ fn member_refs(tol: &mut Tolerance, value: Option<&Value>) -> ScimResult<Vec<Mem
 
 /// `"user"` → `"User"`; anything but User/Group is invalid.
 fn canonical_type(t: &str) -> ScimResult<String> {
-    ["User", "Group"]
-        .into_iter()
-        .find(|c| c.eq_ignore_ascii_case(t))
-        .map(str::to_string)
-        .ok_or_else(|| ScimError::invalid_value(format!("members.type: '{t}' is not one of User, Group")))
+    ["User", "Group"].into_iter().find(|c| c.eq_ignore_ascii_case(t)).map(str::to_string).ok_or_else(|| {
+        ScimError::invalid_value(format!(
+            "members.type: '{}' is not one of User, Group",
+            crate::text::excerpt(t)
+        ))
+    })
 }
 
 /// The member type implied by a `$ref` URI (`.../Groups/<id>` → Group), if any.

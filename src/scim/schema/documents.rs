@@ -2,11 +2,22 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{AttrType, Attribute, Registry, ResourceKind, Schema, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA};
+use super::{
+    AttrType, Attribute, Registry, ResourceKind, Schema, TextLimit, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA,
+};
 
 /// `base_url` without trailing slashes.
 fn trim_base(base_url: &str) -> &str {
     base_url.trim_end_matches('/')
+}
+
+/// The attribute's description, plus its length limit when it is tighter than
+/// [`TextLimit::GENERAL`] (the general limit is in the README, not repeated on every attribute).
+fn description(attr: &Attribute) -> String {
+    if attr.limit == TextLimit::GENERAL {
+        return attr.description.to_string();
+    }
+    format!("{} {}", attr.description, attr.limit.describe())
 }
 
 /// One attribute definition in RFC 7643 §7 form.
@@ -15,7 +26,7 @@ fn attribute_document(attr: &Attribute) -> Value {
     doc.insert("name".into(), json!(attr.name));
     doc.insert("type".into(), json!(attr.ty.as_str()));
     doc.insert("multiValued".into(), json!(attr.multi_valued));
-    doc.insert("description".into(), json!(attr.description));
+    doc.insert("description".into(), json!(description(attr)));
     doc.insert("required".into(), json!(attr.required));
     if !attr.canonical_values.is_empty() {
         doc.insert("canonicalValues".into(), json!(attr.canonical_values));

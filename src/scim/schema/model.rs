@@ -109,6 +109,35 @@ impl Uniqueness {
     }
 }
 
+/// The longest value a string, reference or binary attribute accepts: Roster's limits, so that
+/// every accepted value can be stored and indexed (RFC 7643 sets none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextLimit {
+    /// Most characters (Unicode scalar values).
+    pub chars: usize,
+    /// Most bytes of UTF-8, of the value and of its case-folded form, for values kept in a
+    /// btree index (PostgreSQL refuses index rows over about 2,700 bytes); `None`: only `chars`.
+    pub bytes: Option<usize>,
+}
+
+impl TextLimit {
+    /// Any string attribute without a tighter limit.
+    pub const GENERAL: TextLimit = TextLimit { chars: 16_384, bytes: None };
+    /// Identity attributes kept in unique or lookup indexes: `userName`, `externalId`, Group
+    /// `displayName`, `emails.value`.
+    pub const IDENTITY: TextLimit = TextLimit { chars: 1_024, bytes: Some(2_048) };
+    /// `title`, which names the member's position (positions hold at most 200 characters).
+    pub const POSITION: TextLimit = TextLimit { chars: 200, bytes: None };
+
+    /// How the limit reads in a schema description, e.g. `At most 1024 characters (2048 bytes).`
+    pub fn describe(self) -> String {
+        match self.bytes {
+            Some(b) => format!("Roster accepts at most {} characters ({b} bytes of UTF-8).", self.chars),
+            None => format!("Roster accepts at most {} characters.", self.chars),
+        }
+    }
+}
+
 /// One attribute definition (RFC 7643 §7), built from `'static` data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attribute {
@@ -138,6 +167,8 @@ pub struct Attribute {
     pub reference_types: &'static [&'static str],
     /// Sub-attributes of a complex attribute.
     pub sub_attributes: &'static [Attribute],
+    /// The longest accepted value (string, reference and binary attributes; not an RFC field).
+    pub limit: TextLimit,
 }
 
 impl Attribute {
@@ -157,6 +188,7 @@ impl Attribute {
             canonical_closed: false,
             reference_types: &[],
             sub_attributes: &[],
+            limit: TextLimit::GENERAL,
         }
     }
     /// Makes the attribute multi-valued.
@@ -212,6 +244,12 @@ impl Attribute {
     /// Sets the sub-attributes of a complex attribute.
     pub const fn with_sub_attributes(mut self, subs: &'static [Attribute]) -> Self {
         self.sub_attributes = subs;
+        self
+    }
+
+    /// Sets the longest accepted value.
+    pub const fn with_limit(mut self, limit: TextLimit) -> Self {
+        self.limit = limit;
         self
     }
 

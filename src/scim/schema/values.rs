@@ -111,10 +111,12 @@ fn normalize_single(
     let out = match (attr.ty, value) {
         (_, Value::Null) => return Ok(None),
         (AttrType::String | AttrType::Reference, Value::String(s)) => {
+            check_text(attr, path, s)?;
             Value::String(canonical_value(attr, path, s)?)
         }
         (AttrType::String | AttrType::Reference, _) => return Err(wrong("a string")),
         (AttrType::Binary, Value::String(s)) => {
+            check_text(attr, path, s)?;
             if BASE64.decode(s.trim()).is_err() {
                 return Err(ScimError::invalid_value(format!("{path}: expected base64-encoded binary data")));
             }
@@ -153,10 +155,42 @@ fn canonical_value(attr: &Attribute, path: &str, s: &str) -> ScimResult<String> 
     match attr.canonical_values.iter().find(|c| c.eq_ignore_ascii_case(s)) {
         Some(c) => Ok((*c).to_string()),
         None => Err(ScimError::invalid_value(format!(
-            "{path}: '{s}' is not one of {}",
+            "{path}: '{}' is not one of {}",
+            crate::text::excerpt(s),
             attr.canonical_values.join(", ")
         ))),
     }
+}
+
+/// Checks that a string value of `attr` can be stored: no NUL (PostgreSQL text cannot hold
+/// it) and within the attribute's [`TextLimit`](super::TextLimit). The error names the
+/// attribute and the limit, never the value.
+pub fn check_text(attr: &Attribute, path: &str, s: &str) -> ScimResult<()> {
+    if let Some(at) = crate::text::first_unstorable(s) {
+        return Err(ScimError::invalid_value(format!(
+            "{path}: the value contains the character U+0000 (NUL) at position {at}, which cannot be \
+             stored; remove it"
+        )));
+    }
+    let limit = attr.limit;
+    let chars = s.chars().count();
+    if chars > limit.chars {
+        return Err(ScimError::invalid_value(format!(
+            "{path}: the value is {chars} characters long; at most {} are accepted",
+            limit.chars
+        )));
+    }
+    if let Some(max) = limit.bytes {
+        let bytes = s.len().max(crate::scim::resource::fold_key(s).len());
+        if bytes > max {
+            return Err(ScimError::invalid_value(format!(
+                "{path}: the value is {bytes} bytes of UTF-8 long; at most {max} bytes are accepted \
+                 (at most {} characters)",
+                limit.chars
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Whether `s` is an RFC 3339 / xsd:dateTime value (the time zone may be omitted).

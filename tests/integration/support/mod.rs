@@ -2,6 +2,7 @@
 //! directory), one migrated template per test process, one database per test cloned from it,
 //! and a Roster server on port 0 talking real HTTP.
 
+pub mod bomb;
 pub mod requests;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -191,6 +192,8 @@ pub fn test_settings(db_url: &str) -> Settings {
         events_poll_ms: 500,
         event_retention_days: 30,
         webhook_ca_file: None,
+        // Test receivers listen on 127.0.0.1.
+        webhook_allow_private: true,
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }

@@ -225,6 +225,10 @@ fn rejected_filters() {
         ("a eq \"x\" and (b pr", "unbalanced"),
         (&long, "longer than 4096"),
         (&deep, "deeper than 32"),
+        (r#"userName eq "a\u0000""#, "position 13: the string compared with userName contains the character U+0000"),
+        (r#"title pr and emails[value co "\u0000"]"#, "position 30: the string compared with value contains"),
+        (r#"emails[type eq "work"].value sw "x\u0000y""#, "compared with value contains the character U+0000"),
+        ("userName eq \"a\0\"", "invalid string literal: control character"),
     ];
     for (input, fragment) in table {
         let detail = filter_err(input);
@@ -336,6 +340,10 @@ fn rejected_paths() {
         (r#"emails[value[type eq "x"] pr]"#, "nested"),
         (r#"emails.value[type eq "x"]"#, "sub-attribute"),
         ("(members)", "position 1"),
+        (
+            r#"emails[value eq "\u0000"]"#,
+            "position 17: the string compared with value contains the character U+0000",
+        ),
     ];
     for (input, fragment) in table {
         let detail = path_err(input);

@@ -28,7 +28,8 @@ fn top_path() -> impl Strategy<Value = AttrPath> {
 
 fn value() -> impl Strategy<Value = CompValue> {
     prop_oneof![
-        any::<String>().prop_map(CompValue::String),
+        // NUL cannot be stored or compared: such literals are rejected (see `nul_in_a_string_is_rejected`).
+        any::<String>().prop_map(|s| CompValue::String(s.replace('\0', ""))),
         "[ -~]{0,12}".prop_map(CompValue::String),
         any::<i64>().prop_map(|n| CompValue::Number(n.into())),
         any::<u64>().prop_map(|n| CompValue::Number(n.into())),
@@ -147,6 +148,15 @@ proptest! {
             other => other.clone(),
         };
         prop_assert_eq!(parse_path(&filtered.to_string()).ok(), Some(expected));
+    }
+
+    #[test]
+    fn nul_in_a_string_is_rejected(f in filter(), before in "[ -~]{0,5}", after in "[ -~]{0,5}") {
+        let literal = CompValue::String(format!("{before}\0{after}"));
+        let with_nul = and(f, cmp(p("userName"), CompareOp::Eq, literal));
+        let err = parse_filter(&with_nul.to_string()).expect_err("NUL is rejected");
+        prop_assert_eq!(err.scim_type(), Some(ScimType::InvalidFilter));
+        prop_assert!(err.detail().contains("U+0000"), "{}", err.detail());
     }
 
     #[test]

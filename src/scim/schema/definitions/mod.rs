@@ -11,8 +11,8 @@ pub(crate) use roster::{ROLE, ROSTER_USER};
 pub(crate) use user::USER;
 
 use super::{
-    AttrType, Attribute, Mutability, Returned, Schema, Uniqueness, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA,
-    ROSTER_GROUP_SCHEMA,
+    AttrType, Attribute, Mutability, Returned, Schema, TextLimit, Uniqueness, ENTERPRISE_USER_SCHEMA,
+    GROUP_SCHEMA, ROSTER_GROUP_SCHEMA,
 };
 
 /// A string attribute with the default characteristics.
@@ -70,7 +70,8 @@ pub(crate) const COMMON: &[Attribute] = &[
         "externalId",
         "A String that is an identifier for the resource as defined by the provisioning client.",
     )
-    .case_exact(),
+    .case_exact()
+    .with_limit(TextLimit::IDENTITY),
     complex("meta", META_SUBS, "A complex attribute containing resource metadata.").read_only(),
 ];
 
@@ -124,7 +125,9 @@ const MEMBER_SUBS: &[Attribute] = &[
 ];
 
 const GROUP_ATTRS: &[Attribute] = &[
-    string("displayName", "A human-readable name for the Group. REQUIRED.").required(),
+    string("displayName", "A human-readable name for the Group. REQUIRED.")
+        .required()
+        .with_limit(TextLimit::IDENTITY),
     complex("members", MEMBER_SUBS, "A list of members of the Group.").multi(),
 ];
 

@@ -1,7 +1,9 @@
 //! The core User schema, RFC 7643 §8.7.1.
 
 use super::{boolean, complex, reference, string};
-use crate::scim::schema::{AttrType, Attribute, Mutability, Returned, Schema, Uniqueness, USER_SCHEMA};
+use crate::scim::schema::{
+    AttrType, Attribute, Mutability, Returned, Schema, TextLimit, Uniqueness, USER_SCHEMA,
+};
 
 const PRIMARY: &str = "A Boolean value indicating the 'primary' or preferred attribute value \
                        for this attribute. The primary attribute value 'true' MUST appear no \
@@ -46,7 +48,8 @@ const EMAIL_SUBS: &[Attribute] = &[
         "Email addresses for the user. The value SHOULD be canonicalized by the service \
          provider, e.g., 'bjensen@example.com' instead of 'bjensen@EXAMPLE.COM'. Canonical type \
          values of 'work', 'home', and 'other'.",
-    ),
+    )
+    .with_limit(TextLimit::IDENTITY),
     string("display", "A human-readable name, primarily used for display purposes. READ-ONLY."),
     string("type", "A label indicating the attribute's function, e.g., 'work' or 'home'.")
         .with_canonical(&["work", "home", "other"]),
@@ -156,7 +159,8 @@ const USER_ATTRS: &[Attribute] = &[
          identifier MUST be unique across the service provider's entire set of Users. REQUIRED.",
     )
     .required()
-    .with_uniqueness(Uniqueness::Server),
+    .with_uniqueness(Uniqueness::Server)
+    .with_limit(TextLimit::IDENTITY),
     complex(
         "name",
         NAME_SUBS,
@@ -179,7 +183,7 @@ const USER_ATTRS: &[Attribute] = &[
         &["external"],
         "A fully qualified URL pointing to a page representing the User's online profile.",
     ),
-    string("title", "The user's title, such as \"Vice President.\""),
+    string("title", "The user's title, such as \"Vice President.\"").with_limit(TextLimit::POSITION),
     string(
         "userType",
         "Used to identify the relationship between the organization and the user. Typical \

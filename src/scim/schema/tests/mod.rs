@@ -2,6 +2,7 @@
 
 mod documents;
 mod immutable;
+mod limits;
 mod normalize;
 mod project;
 mod registry;

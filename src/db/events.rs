@@ -162,17 +162,51 @@ impl std::fmt::Debug for DueDelivery {
     }
 }
 
-/// Claim up to `limit` due deliveries, locking them until the caller's transaction ends. Rows
-/// another dispatcher holds are skipped, and a delivery waits while an earlier one for the same
-/// webhook and subject is still pending (being delivered elsewhere, or failing and backing off).
-pub async fn claim_due(conn: &mut Conn, now: DateTime<Utc>, limit: i64) -> QueryResult<Vec<DueDelivery>> {
+/// The receivers (tenant, webhook) that have deliveries due at `now`, at most `limit`, the most
+/// overdue first. Each is then served on its own ([`claim_due`]), so one that hangs delays only
+/// its own deliveries.
+pub async fn due_receivers(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<(Uuid, Uuid)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        tenant_id: Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        webhook_id: Uuid,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT d.tenant_id, d.webhook_id FROM event_deliveries d \
+         JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id \
+         WHERE d.delivered_at IS NULL AND d.next_attempt_at <= $1 AND w.active \
+         GROUP BY d.tenant_id, d.webhook_id ORDER BY min(d.next_attempt_at) LIMIT $2",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.tenant_id, r.webhook_id)).collect())
+}
+
+/// Claim up to `limit` deliveries of one receiver that are due at `now`: not yet delivered, not
+/// locked by another dispatcher, and not waiting behind an earlier undelivered event about the
+/// same subject (per-subject order). The rows stay locked until the caller's transaction ends.
+pub async fn claim_due(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    receiver: (Uuid, Uuid),
+    limit: i64,
+) -> QueryResult<Vec<DueDelivery>> {
     diesel::sql_query(
         "SELECT d.tenant_id, d.webhook_id, d.event_id, d.subject_id, d.attempts, \
                 e.kind, e.payload, e.created_at, w.url, w.format, w.audience, w.secret, w.secret_sealed \
          FROM event_deliveries d \
          JOIN event_outbox e ON e.tenant_id = d.tenant_id AND e.id = d.event_id \
          JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id \
-         WHERE d.delivered_at IS NULL AND d.next_attempt_at <= $1 AND w.active \
+         WHERE d.tenant_id = $3 AND d.webhook_id = $4 \
+           AND d.delivered_at IS NULL AND d.next_attempt_at <= $1 AND w.active \
            AND NOT EXISTS (SELECT 1 FROM event_deliveries p \
                            WHERE p.tenant_id = d.tenant_id AND p.webhook_id = d.webhook_id \
                              AND p.subject_id = d.subject_id AND p.event_id < d.event_id \
@@ -183,6 +217,8 @@ pub async fn claim_due(conn: &mut Conn, now: DateTime<Utc>, limit: i64) -> Query
     )
     .bind::<Timestamptz, _>(now)
     .bind::<BigInt, _>(limit)
+    .bind::<SqlUuid, _>(receiver.0)
+    .bind::<SqlUuid, _>(receiver.1)
     .load(conn)
     .await
 }

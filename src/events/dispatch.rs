@@ -25,8 +25,10 @@ use crate::db::events::{self as store, Attempt, DueDelivery};
 use crate::db::{self, DbPool};
 use crate::error::ScimError;
 
-/// Most deliveries claimed (and sent concurrently) by one [`dispatch_once`].
+/// Most deliveries of one receiver claimed (and sent concurrently) at once.
 pub const BATCH_SIZE: i64 = 100;
+/// Most receivers served at once by one process.
+pub const MAX_RECEIVERS: usize = 64;
 /// Longest wait between two attempts of one delivery.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How long one POST may take before it counts as failed.
@@ -38,7 +40,7 @@ pub fn backoff(failures: u32) -> Duration {
     Duration::from_secs(1u64 << exp).min(MAX_BACKOFF)
 }
 
-/// What one [`dispatch_once`] did.
+/// What one [`Dispatcher::dispatch_once`] (or [`Dispatcher::dispatch_receiver`]) did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DispatchReport {
     /// Deliveries acknowledged with a 2xx.
@@ -210,16 +212,41 @@ impl Dispatcher {
         }
     }
 
-    /// Claim the due deliveries (at `now`), send them and record the outcomes, all in one
-    /// transaction that keeps the claimed rows locked while they are sent. Returns what happened.
+    /// Serve every receiver with deliveries due at `now` (each as [`Dispatcher::dispatch_receiver`]
+    /// does, concurrently) and add up what happened. The serving process's loop
+    /// ([`spawn_dispatcher`]) does not wait like this: it serves each receiver in a task of its own.
     pub async fn dispatch_once(
         &self,
         pool: &DbPool,
         now: DateTime<Utc>,
     ) -> Result<DispatchReport, ScimError> {
+        let receivers = {
+            let mut conn = db::checkout(pool).await?;
+            store::due_receivers(&mut conn, now, MAX_RECEIVERS as i64).await?
+        };
+        let reports = join_all(receivers.iter().map(|r| self.dispatch_receiver(pool, *r, now))).await;
+        let mut total = DispatchReport::default();
+        for report in reports {
+            let r = report?;
+            total.delivered += r.delivered;
+            total.failed += r.failed;
+            total.rejected += r.rejected;
+        }
+        Ok(total)
+    }
+
+    /// Claim one receiver's due deliveries (at `now`), send them and record the outcomes, all in
+    /// one transaction that keeps the claimed rows locked while they are sent. Only this
+    /// receiver's deliveries wait for its answers (at most [`REQUEST_TIMEOUT`]).
+    pub async fn dispatch_receiver(
+        &self,
+        pool: &DbPool,
+        receiver: (uuid::Uuid, uuid::Uuid),
+        now: DateTime<Utc>,
+    ) -> Result<DispatchReport, ScimError> {
         let mut conn = db::checkout(pool).await?;
         conn.transaction::<_, ScimError, _>(async move |conn| {
-            let due = store::claim_due(conn, now, BATCH_SIZE).await?;
+            let due = store::claim_due(conn, now, receiver, BATCH_SIZE).await?;
             let outcomes = join_all(due.iter().map(|d| self.deliver(d, now))).await;
             let mut report = DispatchReport::default();
             for (d, outcome) in due.iter().zip(outcomes) {
@@ -263,10 +290,13 @@ impl Dispatcher {
     }
 }
 
-/// Run [`Dispatcher::dispatch_once`] whenever events were committed (any Roster process: a
-/// `LISTEN` on [`store::NOTIFY_CHANNEL`], see [`super::wake`]) and at the latest every `poll`
-/// (the fallback, and what brings retries due); immediately again while there is work. Abort the
-/// returned task to stop it; a batch cut short is simply claimed again later (at least once).
+/// Serve receivers whenever events were committed (any Roster process: a `LISTEN` on
+/// [`store::NOTIFY_CHANNEL`], see [`super::wake`]) and at the latest every `poll` (the fallback,
+/// and what brings retries due). Each receiver with due deliveries is served in a task of its own
+/// ([`Dispatcher::dispatch_receiver`]), at most [`MAX_RECEIVERS`] at once and one per receiver:
+/// a receiver that hangs or fails holds only its own task, while every other receiver — of this
+/// tenant or any other — keeps being served at once. Abort the returned task to stop it; a batch
+/// cut short is simply claimed again later (at least once).
 pub fn spawn_dispatcher(
     pool: DbPool,
     dispatcher: Dispatcher,
@@ -274,32 +304,74 @@ pub fn spawn_dispatcher(
     poll: Duration,
     database_url: Option<String>,
 ) -> tokio::task::JoinHandle<()> {
+    let dispatcher = Arc::new(dispatcher);
     tokio::spawn(async move {
         let wake = Arc::new(tokio::sync::Notify::new());
         let _listener =
             database_url.map(|url| super::wake::AbortOnDrop(super::wake::spawn_listener(url, wake.clone())));
+        let busy: Arc<Busy> = Arc::default();
+        let mut tasks = tokio::task::JoinSet::new();
         loop {
-            match dispatcher.dispatch_once(&pool, clock.now()).await {
-                Ok(r) if r.delivered + r.failed + r.rejected > 0 => {
-                    tracing::debug!(
-                        delivered = r.delivered,
-                        failed = r.failed,
-                        rejected = r.rejected,
-                        "events dispatched"
-                    );
-                    if r.delivered + r.rejected > 0 {
-                        continue;
-                    }
-                }
-                Ok(_) => {}
+            match serve_due(&pool, &dispatcher, &clock, &busy, &wake, &mut tasks).await {
+                Ok(()) => {}
                 Err(e) => tracing::warn!(error = ?e, "event dispatch failed"),
             }
+            // Reap finished receiver tasks (their outcome is logged by the task itself).
+            while tasks.try_join_next().is_some() {}
             tokio::select! {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(poll) => {}
             }
         }
     })
+}
+
+/// The receivers being served by this process.
+type Busy = std::sync::Mutex<std::collections::HashSet<(uuid::Uuid, uuid::Uuid)>>;
+
+fn lock(busy: &Busy) -> std::sync::MutexGuard<'_, std::collections::HashSet<(uuid::Uuid, uuid::Uuid)>> {
+    busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Start a task for every receiver with due deliveries that is not being served already.
+async fn serve_due(
+    pool: &DbPool,
+    dispatcher: &Arc<Dispatcher>,
+    clock: &Arc<dyn Clock>,
+    busy: &Arc<Busy>,
+    wake: &Arc<tokio::sync::Notify>,
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> Result<(), ScimError> {
+    let receivers = {
+        let mut conn = db::checkout(pool).await?;
+        store::due_receivers(&mut conn, clock.now(), MAX_RECEIVERS as i64).await?
+    };
+    for receiver in receivers {
+        if tasks.len() >= MAX_RECEIVERS || !lock(busy).insert(receiver) {
+            continue;
+        }
+        let (pool, dispatcher, clock, busy, wake) =
+            (pool.clone(), dispatcher.clone(), clock.clone(), busy.clone(), wake.clone());
+        tasks.spawn(async move {
+            let result = dispatcher.dispatch_receiver(&pool, receiver, clock.now()).await;
+            lock(&busy).remove(&receiver);
+            match result {
+                Ok(r) if r.delivered + r.rejected > 0 => {
+                    tracing::debug!(
+                        delivered = r.delivered,
+                        failed = r.failed,
+                        rejected = r.rejected,
+                        "events dispatched"
+                    );
+                    // More may be waiting behind what was just delivered (per-subject order).
+                    wake.notify_one();
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = ?e, webhook.id = %receiver.1, "event dispatch failed"),
+            }
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

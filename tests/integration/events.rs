@@ -809,7 +809,7 @@ async fn a_set_rejected_with_an_rfc_8935_error_is_recorded_not_retried_and_order
     let mut conn = db::checkout(&app.pool).await.unwrap();
     let rows: Vec<DeliveryRow> = diesel::sql_query(
         "SELECT event_id, rejected, delivered_at IS NOT NULL AS settled, attempts, last_error \
-         FROM event_deliveries ORDER BY event_id",
+         FROM event_deliveries ORDER BY event_id, webhook_id",
     )
     .load(&mut conn)
     .await
@@ -925,6 +925,114 @@ async fn a_dispatcher_polling_once_an_hour_still_delivers_when_woken_by_notify()
     assert_eq!(kinds_for(&got, &b), ["member.created", "member.suspended"]);
 }
 
+/// A receiver that accepts connections and never answers; says how many it accepted and
+/// whether the client has given up on every one of them.
+struct BlackHole {
+    url: String,
+    accepted: Arc<AtomicUsize>,
+    open: Arc<AtomicUsize>,
+    _task: roster::events::wake::AbortOnDrop,
+}
+
+impl BlackHole {
+    async fn start() -> BlackHole {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let (accepted, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (a, o) = (accepted.clone(), open.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                a.fetch_add(1, Ordering::SeqCst);
+                o.fetch_add(1, Ordering::SeqCst);
+                let o = o.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    // Read until the client closes (it times out); never write a byte.
+                    while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
+                    o.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        BlackHole { url, accepted, open, _task: roster::events::wake::AbortOnDrop(task) }
+    }
+
+    /// Connections accepted so far.
+    fn accepted(&self) -> usize {
+        AtomicUsize::load(&self.accepted, Ordering::SeqCst)
+    }
+
+    /// Connections the client has not closed yet.
+    fn open(&self) -> usize {
+        AtomicUsize::load(&self.open, Ordering::SeqCst)
+    }
+}
+
+async fn wait_until(what: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !what() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_that_never_answers_delays_only_its_own_deliveries() {
+    let app = TestApp::spawn().await;
+    let globex = app.new_tenant("globex").await;
+    let hole = BlackHole::start().await;
+    add_webhook(&app, &hole.url).await;
+    let healthy = Receiver::start(0).await;
+    let globex_id = {
+        let mut conn = db::checkout(&app.pool).await.unwrap();
+        roster::directory::tenants::tenant(&mut conn, "globex").await.unwrap().id
+    };
+    {
+        let mut conn = db::checkout(&app.pool).await.unwrap();
+        let r = AddReceiver {
+            url: healthy.url.clone(),
+            format: Format::Webhook,
+            audience: None,
+            secret: Some(SECRET.into()),
+        };
+        receivers::add(
+            &mut conn,
+            &EventKeys::derive(&app.key),
+            globex_id,
+            r,
+            Egress::AllowPrivate,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    }
+    let clock: Arc<dyn roster::clock::Clock> = Arc::new(roster::clock::SystemClock);
+    let task = roster::events::dispatch::spawn_dispatcher(
+        app.pool.clone(),
+        dispatcher(&app),
+        clock,
+        std::time::Duration::from_secs(3600),
+        Some(app.db_url.clone()),
+    );
+    let _stop = roster::events::wake::AbortOnDrop(task);
+    // acme's receiver gets its event and hangs on it.
+    app.create_user("stuck@example.com").await;
+    wait_until(|| hole.accepted() >= 1).await;
+    assert_eq!(hole.open(), 1, "the hanging delivery is in flight");
+    // globex's event is delivered while acme's receiver still hangs (it would otherwise wait for
+    // the hanging request's 10 s timeout).
+    let r = send(
+        app.req_as(&globex, Method::POST, "/Users").header("content-type", "application/scim+json").body(
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ok@example.com"})
+                .to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    wait_until(|| !healthy.accepted().is_empty() || hole.open() == 0).await;
+    assert!(!healthy.accepted().is_empty(), "the healthy receiver got nothing");
+    assert_eq!(hole.open(), 1, "the healthy receiver was served only after the hanging one gave up");
+}
+
 /// A one-shot-per-connection HTTPS receiver (self-signed certificate for 127.0.0.1) that records
 /// request bodies and answers 204.
 async fn https_receiver(
@@ -1027,7 +1135,7 @@ async fn last_errors(app: &TestApp) -> Vec<Option<String>> {
     let mut conn = db::checkout(&app.pool).await.unwrap();
     let rows: Vec<DeliveryRow> = diesel::sql_query(
         "SELECT event_id, rejected, delivered_at IS NOT NULL AS settled, attempts, last_error \
-         FROM event_deliveries ORDER BY event_id",
+         FROM event_deliveries ORDER BY event_id, webhook_id",
     )
     .load(&mut conn)
     .await

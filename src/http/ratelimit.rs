@@ -5,21 +5,21 @@
 //! ends. Every refusal is a SCIM error with `Retry-After` in whole seconds (at least 1).
 //!
 //! The rate limits are `governor`'s keyed GCRA limiters; the back-off is a fixed window counted
-//! here, because a GCRA cannot say "blocked until the minute is over" without taking a cell. Both
-//! stores forget idle keys every few thousand checks, so memory follows the active keys only.
+//! here (in a sharded map, as governor's keyed store is, so checks on the hot path do not
+//! contend), because a GCRA cannot say "blocked until the minute is over" without taking a cell.
+//! Both stores forget idle keys every few thousand checks, so memory follows the active keys only.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpMessage, HttpRequest};
-use governor::clock::{Clock, DefaultClock};
+use dashmap::DashMap;
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use uuid::Uuid;
 
@@ -65,7 +65,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         }
         self.limiter
             .check_key(key)
-            .map_err(|not_until| whole_seconds(not_until.wait_time_from(DefaultClock::default().now())))
+            .map_err(|not_until| whole_seconds(not_until.wait_time_from(self.limiter.clock().now())))
     }
 }
 
@@ -77,17 +77,16 @@ fn whole_seconds(wait: Duration) -> u64 {
 /// Failed credentials per client IP in fixed windows.
 struct Backoff {
     max_failures: u32,
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    windows: DashMap<IpAddr, (Instant, u32)>,
     recorded: AtomicU64,
 }
 
 impl Backoff {
     /// `Err(seconds left in the window)` when `ip` has used up its failures.
     fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        let windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match windows.get(&ip) {
-            Some((start, failures)) if *failures >= self.max_failures => {
-                match FAILURE_WINDOW.checked_sub(now.duration_since(*start)) {
+        match self.windows.get(&ip).as_deref() {
+            Some(&(start, failures)) if failures >= self.max_failures => {
+                match FAILURE_WINDOW.checked_sub(now.duration_since(start)) {
                     Some(left) if !left.is_zero() => Err(whole_seconds(left)),
                     _ => Ok(()),
                 }
@@ -97,11 +96,10 @@ impl Backoff {
     }
 
     fn record_failure(&self, ip: IpAddr, now: Instant) {
-        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if self.recorded.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < FAILURE_WINDOW);
+            self.windows.retain(|_, (start, _)| now.duration_since(*start) < FAILURE_WINDOW);
         }
-        let window = windows.entry(ip).or_insert((now, 0));
+        let mut window = self.windows.entry(ip).or_insert((now, 0));
         if now.duration_since(window.0) >= FAILURE_WINDOW {
             *window = (now, 0);
         }
@@ -136,7 +134,7 @@ impl Throttle {
             per_ip: Limiter::new(ip, ip.saturating_mul(2)),
             backoff: (settings.auth_failures_per_min > 0).then(|| Backoff {
                 max_failures: settings.auth_failures_per_min,
-                windows: Mutex::default(),
+                windows: DashMap::new(),
                 recorded: AtomicU64::new(0),
             }),
             trust_forwarded_for: settings.trust_forwarded_for,
@@ -232,7 +230,7 @@ mod tests {
 
     #[test]
     fn backoff_blocks_until_the_window_ends() {
-        let backoff = Backoff { max_failures: 2, windows: Mutex::default(), recorded: AtomicU64::new(0) };
+        let backoff = Backoff { max_failures: 2, windows: DashMap::new(), recorded: AtomicU64::new(0) };
         let (ip, other): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         let t0 = Instant::now();
         backoff.record_failure(ip, t0);

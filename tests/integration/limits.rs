@@ -151,3 +151,74 @@ async fn new_tokens_carry_the_default_expiry_unless_one_is_given() {
     let claims = app.key.verify_admin(admin_token.body["token"].as_str().unwrap(), Utc::now()).unwrap();
     assert_eq!((claims.exp.expect("an expiry") - claims.iat) / 86_400, 30);
 }
+
+#[tokio::test]
+async fn the_cli_applies_the_default_expiry_too() {
+    let app = TestApp::spawn().await;
+    let roster = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .env("DATABASE_URL", &app.db_url)
+            .env("ROSTER_SIGNING_KEY", std::str::from_utf8(crate::support::TEST_SECRET).unwrap())
+            .env("ROSTER_LOG", "warn")
+            .env("ROSTER_TOKEN_DEFAULT_EXPIRY_DAYS", "30")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let days = |claims: (Option<i64>, i64)| (claims.0.expect("an expiry") - claims.1) / 86_400;
+    let connection_days = |token: &serde_json::Value| {
+        let claims = app.key.verify(token.as_str().unwrap(), Utc::now()).unwrap();
+        days((claims.exp, claims.iat))
+    };
+    let tenant = app.creds.tenant.as_str();
+    let created = roster(&["connection", "create", "--tenant", tenant, "--name", "Okta", "--json"]);
+    assert_eq!(connection_days(&created["token"]), 30);
+    let connection = created["connection"].as_str().unwrap();
+    let issued = roster(&["token", "issue", "--tenant", tenant, "--connection", connection, "--json"]);
+    assert_eq!(connection_days(&issued["token"]), 30);
+    let explicit = roster(&[
+        "token",
+        "issue",
+        "--tenant",
+        tenant,
+        "--connection",
+        connection,
+        "--expires-in-days",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(connection_days(&explicit["token"]), 2);
+    let admin = roster(&["admin-token", "issue", "--tenant", tenant, "--json"]);
+    let claims = app.key.verify_admin(admin["token"].as_str().unwrap(), Utc::now()).unwrap();
+    assert_eq!(days((claims.exp, claims.iat)), 30);
+}
+
+#[tokio::test]
+async fn x_forwarded_for_names_the_client_only_when_trusted() {
+    let fail_as = |app: &TestApp, ip: &'static str| {
+        app.client.get(format!("{}/Users", app.creds.base)).header("x-forwarded-for", ip).bearer_auth("wrong")
+    };
+    let trusting = TestApp::spawn_with(|s| {
+        s.auth_failures_per_min = 2;
+        s.trust_forwarded_for = true;
+    })
+    .await;
+    for _ in 0..2 {
+        send(fail_as(&trusting, "192.0.2.1")).await.assert_error(401, None);
+    }
+    // Our proxy appends the real client last; what the client wrote before it is not believed.
+    let blocked = trusting.req(Method::GET, "/Users").header("x-forwarded-for", "198.51.100.7, 192.0.2.1");
+    assert_too_many(&send(blocked).await, 60);
+    let other = trusting.req(Method::GET, "/Users").header("x-forwarded-for", "192.0.2.1, 192.0.2.2");
+    assert_eq!(send(other).await.status, 200);
+
+    let default = TestApp::spawn_with(|s| s.auth_failures_per_min = 2).await;
+    for _ in 0..2 {
+        send(fail_as(&default, "192.0.2.1")).await.assert_error(401, None);
+    }
+    // Untrusted, the header changes nothing: the peer address is what failed.
+    let spoofed = default.req(Method::GET, "/Users").header("x-forwarded-for", "192.0.2.2");
+    assert_too_many(&send(spoofed).await, 60);
+}

@@ -114,7 +114,7 @@ async fn fresh_tenant(
 ) -> anyhow::Result<Http> {
     let mut conn = db::checkout(pool).await?;
     let tenant = tenants::create_tenant(&mut conn, slug, "Bench", None, Utc::now()).await?;
-    let (c, token) = tenants::create_connection(&mut conn, key, &tenant, "Bench", Utc::now()).await?;
+    let (c, token) = tenants::create_connection(&mut conn, key, &tenant, "Bench", None, Utc::now()).await?;
     Ok(Http {
         client: client.clone(),
         root: root.to_string(),

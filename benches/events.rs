@@ -95,7 +95,8 @@ async fn run(args: &Args, url: &str, target: &std::path::Path) -> anyhow::Result
         roster::directory::tenants::create_tenant(&mut conn, "events-bench", "Events bench", None, now)
             .await?;
     let (connection, token) =
-        roster::directory::tenants::create_connection(&mut conn, &key, &tenant, "Bench IdP", now).await?;
+        roster::directory::tenants::create_connection(&mut conn, &key, &tenant, "Bench IdP", None, now)
+            .await?;
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Arrival>();
     let data = web::Data::new(tx);

@@ -20,6 +20,19 @@ const ISSUER: &str = "roster";
 /// and an admin token never verifies as a connection token.
 const ADMIN_ISSUER: &str = "roster-admin";
 const KEY_FILE: &str = "signing-key";
+/// How far in the future `iat` and `nbf` may lie, for clocks of several nodes that drift a little.
+pub const CLOCK_LEEWAY_SECS: i64 = 60;
+
+/// The token was issued (and is valid from) no later than `now`, give or take the leeway.
+fn not_from_the_future(iat: i64, nbf: Option<i64>, now: DateTime<Utc>) -> Result<(), ScimError> {
+    let limit = now.timestamp().saturating_add(CLOCK_LEEWAY_SECS);
+    if iat > limit || nbf.is_some_and(|n| n > limit) {
+        return Err(ScimError::unauthorized(
+            "the bearer token is not valid yet (issued in the future); check the issuer's clock",
+        ));
+    }
+    Ok(())
+}
 
 /// Claims of a connection token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -37,6 +50,9 @@ pub struct Claims {
     /// Optional expiry (seconds since the epoch).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub exp: Option<i64>,
+    /// Optional not-before (seconds since the epoch); Roster never sets it but honours it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub nbf: Option<i64>,
 }
 
 /// Claims of a tenant admin token (admin API, one tenant).
@@ -55,6 +71,9 @@ pub struct AdminClaims {
     /// Optional expiry (seconds since the epoch).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub exp: Option<i64>,
+    /// Optional not-before (seconds since the epoch); Roster never sets it but honours it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub nbf: Option<i64>,
 }
 
 /// Who is calling: established from a verified, unrevoked token.
@@ -149,6 +168,7 @@ impl SigningKey {
             jti: token_id,
             iat: issued_at.timestamp(),
             exp: expires_at.map(|t| t.timestamp()),
+            nbf: None,
         };
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
@@ -168,20 +188,25 @@ impl SigningKey {
             jti: token_id,
             iat: issued_at.timestamp(),
             exp: expires_at.map(|t| t.timestamp()),
+            nbf: None,
         };
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
-    /// Verify a tenant admin token: signature, issuer `roster-admin`, `typ` and expiry. A
-    /// connection token fails here (other issuer), and an admin token fails [`SigningKey::verify`].
-    pub fn verify_admin(&self, token: &str) -> Result<AdminClaims, ScimError> {
+    /// Verify a tenant admin token: signature, issuer `roster-admin`, `typ`, expiry, and `iat`
+    /// and `nbf` not after `now` (with [`CLOCK_LEEWAY_SECS`]). A connection token fails here
+    /// (other issuer), and an admin token fails [`SigningKey::verify`].
+    pub fn verify_admin(&self, token: &str, now: DateTime<Utc>) -> Result<AdminClaims, ScimError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ADMIN_ISSUER]);
         validation.set_required_spec_claims(&["iss"]);
         validation.validate_exp = true;
         validation.leeway = 5;
         match jsonwebtoken::decode::<AdminClaims>(token, &self.decoding, &validation) {
-            Ok(data) if data.claims.typ == "admin" => Ok(data.claims),
+            Ok(data) if data.claims.typ == "admin" => {
+                not_from_the_future(data.claims.iat, data.claims.nbf, now)?;
+                Ok(data.claims)
+            }
             Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
                 Err(ScimError::unauthorized("the admin token has expired; ask the operator for a new one"))
             }
@@ -211,22 +236,25 @@ impl SigningKey {
         jsonwebtoken::decode::<T>(token, &self.decoding, &validation).map(|d| d.claims)
     }
 
-    /// Verify signature, issuer and (when present) expiry. Every failure is a 401 whose detail
-    /// says what to do, never which check failed internally beyond that.
-    pub fn verify(&self, token: &str) -> Result<Claims, ScimError> {
+    /// Verify signature, issuer, (when present) expiry, and `iat` and `nbf` not after `now`
+    /// (with [`CLOCK_LEEWAY_SECS`]). Every failure is a 401 whose detail says what to do, never
+    /// which check failed internally beyond that.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, ScimError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["iss"]);
         validation.validate_exp = true;
         validation.leeway = 5;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map(|data| data.claims).map_err(
-            |e| match e.kind() {
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                     ScimError::unauthorized("the bearer token has expired; issue a new one")
                 }
                 _ => ScimError::unauthorized("the bearer token is not a valid Roster connection token"),
-            },
-        )
+            })?;
+        not_from_the_future(claims.iat, claims.nbf, now)?;
+        Ok(claims)
     }
 }
 
@@ -262,7 +290,7 @@ mod tests {
     fn issued_tokens_verify_and_carry_their_claims() {
         let (t, c, j) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let token = key().issue(t, c, j, Utc::now(), None).unwrap();
-        let claims = key().verify(&token).unwrap();
+        let claims = key().verify(&token, Utc::now()).unwrap();
         assert_eq!((claims.tenant, claims.connection, claims.jti), (t, c, j));
     }
 
@@ -270,10 +298,10 @@ mod tests {
     fn tokens_from_another_key_or_tampered_are_rejected() {
         let token = key().issue(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Utc::now(), None).unwrap();
         let other = SigningKey::from_secret(b"another-secret-another-secret-xx");
-        assert_eq!(other.verify(&token).unwrap_err().status(), 401);
+        assert_eq!(other.verify(&token, Utc::now()).unwrap_err().status(), 401);
         let mut tampered = token.clone();
         tampered.insert(tampered.len() - 3, 'x');
-        assert_eq!(key().verify(&tampered).unwrap_err().status(), 401);
+        assert_eq!(key().verify(&tampered, Utc::now()).unwrap_err().status(), 401);
     }
 
     #[test]
@@ -288,7 +316,7 @@ mod tests {
                 Some(past + chrono::Duration::minutes(1)),
             )
             .unwrap();
-        let err = key().verify(&token).unwrap_err();
+        let err = key().verify(&token, Utc::now()).unwrap_err();
         assert!(err.detail().contains("expired"), "{}", err.detail());
     }
 
@@ -296,14 +324,29 @@ mod tests {
     fn admin_and_connection_tokens_never_pass_for_each_other() {
         let (t, c, j) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let admin = key().issue_admin(t, j, Utc::now(), None).unwrap();
-        let claims = key().verify_admin(&admin).unwrap();
+        let claims = key().verify_admin(&admin, Utc::now()).unwrap();
         assert_eq!((claims.tenant, claims.jti, claims.typ.as_str()), (t, j, "admin"));
-        assert_eq!(key().verify(&admin).unwrap_err().status(), 401);
+        assert_eq!(key().verify(&admin, Utc::now()).unwrap_err().status(), 401);
         let connection = key().issue(t, c, j, Utc::now(), None).unwrap();
-        assert_eq!(key().verify_admin(&connection).unwrap_err().status(), 401);
+        assert_eq!(key().verify_admin(&connection, Utc::now()).unwrap_err().status(), 401);
         let past = Utc::now() - chrono::Duration::hours(2);
         let expired = key().issue_admin(t, j, past, Some(past + chrono::Duration::minutes(1))).unwrap();
-        assert!(key().verify_admin(&expired).unwrap_err().detail().contains("expired"));
+        assert!(key().verify_admin(&expired, Utc::now()).unwrap_err().detail().contains("expired"));
+    }
+
+    #[test]
+    fn tokens_issued_in_the_future_are_rejected_beyond_the_leeway() {
+        let (t, c, j) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let now = Utc::now();
+        let soon = now + chrono::Duration::seconds(CLOCK_LEEWAY_SECS - 5);
+        let later = now + chrono::Duration::hours(1);
+        assert!(key().verify(&key().issue(t, c, j, soon, None).unwrap(), now).is_ok(), "within the leeway");
+        let future = key().issue(t, c, j, later, None).unwrap();
+        assert!(key().verify(&future, now).unwrap_err().detail().contains("not valid yet"));
+        assert!(key().verify_admin(&key().issue_admin(t, j, later, None).unwrap(), now).is_err());
+        let mut claims = key().verify(&key().issue(t, c, j, now, None).unwrap(), now).unwrap();
+        claims.nbf = Some(later.timestamp());
+        assert_eq!(key().verify(&key().sign(&claims).unwrap(), now).unwrap_err().status(), 401);
     }
 
     #[test]
@@ -320,7 +363,7 @@ mod tests {
         let a = SigningKey::load_or_create(None, &dir).unwrap();
         let b = SigningKey::load_or_create(None, &dir).unwrap();
         let token = a.issue(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Utc::now(), None).unwrap();
-        assert!(b.verify(&token).is_ok());
+        assert!(b.verify(&token, Utc::now()).is_ok());
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir.join(KEY_FILE)).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);

@@ -109,6 +109,41 @@ pub struct Settings {
     )]
     pub webhook_allow_private: bool,
 
+    /// Requests per second one connection token may make (SCIM); bursts up to
+    /// `ROSTER_RATE_LIMIT_TOKEN_BURST`. Over it: 429 with `Retry-After`. `0` turns it off.
+    #[arg(long, env = "ROSTER_RATE_LIMIT_TOKEN_PER_SEC", default_value_t = 5000, global = true)]
+    pub rate_limit_token_per_sec: u32,
+
+    /// Burst size of the per-token limit (requests admitted at once before the rate applies).
+    #[arg(long, env = "ROSTER_RATE_LIMIT_TOKEN_BURST", default_value_t = 10000, global = true)]
+    pub rate_limit_token_burst: u32,
+
+    /// Requests per second one client IP may make on any route (burst: twice that). `0` (the
+    /// default) turns it off: behind a load balancer every IdP shares the balancer's address.
+    #[arg(long, env = "ROSTER_RATE_LIMIT_IP_PER_SEC", default_value_t = 0, global = true)]
+    pub rate_limit_ip_per_sec: u32,
+
+    /// Failed credentials (401 on `/admin/v1` or SCIM) one client IP may send per minute; past
+    /// that, its requests there get 429 until the minute has passed. `0` turns it off.
+    #[arg(long, env = "ROSTER_AUTH_FAILURES_PER_MIN", default_value_t = 10, global = true)]
+    pub auth_failures_per_min: u32,
+
+    /// Take the client IP from the last `X-Forwarded-For` entry (set by your own reverse proxy)
+    /// instead of the peer address. Off by default: the header is client-controlled.
+    #[arg(
+        long,
+        env = "ROSTER_TRUST_FORWARDED_FOR",
+        global = true,
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub trust_forwarded_for: bool,
+
+    /// Days until a new connection or admin token expires when it is issued without an explicit
+    /// expiry. Unset: such tokens never expire.
+    #[arg(long, env = "ROSTER_TOKEN_DEFAULT_EXPIRY_DAYS", global = true)]
+    pub token_default_expiry_days: Option<u32>,
+
     /// Log format: `pretty` for a terminal, `json` for collectors.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
     pub log_format: LogFormat,
@@ -166,6 +201,12 @@ impl Settings {
         if !(10..=3_600_000).contains(&self.events_poll_ms) {
             return Err(ConfigError("ROSTER_EVENTS_POLL_MS must be between 10 and 3600000".into()));
         }
+        if self.rate_limit_token_per_sec > 0 && self.rate_limit_token_burst == 0 {
+            return Err(ConfigError("ROSTER_RATE_LIMIT_TOKEN_BURST must be at least 1".into()));
+        }
+        if self.token_default_expiry_days.is_some_and(|d| !(1..=36_500).contains(&d)) {
+            return Err(ConfigError("ROSTER_TOKEN_DEFAULT_EXPIRY_DAYS must be between 1 and 36500".into()));
+        }
         if let Some(key) = &self.signing_key {
             if key.len() < 32 {
                 return Err(ConfigError("ROSTER_SIGNING_KEY must be at least 32 bytes long".into()));
@@ -189,4 +230,22 @@ impl Settings {
             None => format!("http://{}", self.listen),
         }
     }
+
+    /// The expiry of a token issued at `now`: the explicit number of days if given, otherwise
+    /// `ROSTER_TOKEN_DEFAULT_EXPIRY_DAYS`, otherwise none.
+    pub fn token_expiry(
+        &self,
+        explicit_days: Option<u32>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        token_expiry(explicit_days.or(self.token_default_expiry_days), now)
+    }
+}
+
+/// `now` plus `days`, when there are days.
+pub fn token_expiry(
+    days: Option<u32>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    days.map(|d| now + chrono::Duration::days(i64::from(d)))
 }

@@ -124,6 +124,9 @@ impl Application {
             clock: parts.clock,
             admin_token: settings.admin_token.as_deref().map(crate::http::admin::OperatorKey::new),
             import_max_rows: settings.import_max_rows,
+            // Rate limits and token expiry (issue #14).
+            throttle: crate::http::ratelimit::Throttle::from_settings(settings),
+            token_default_expiry_days: settings.token_default_expiry_days,
         });
         let max_body = settings.max_body_bytes;
         let bulk = settings.bulk_limits();

@@ -291,7 +291,7 @@ pub async fn reset_tenant(
     save_and_drop_indexes(conn).await?;
     let tenant = tenants::create_tenant(conn, slug, name, None, now).await?;
     let (connection, token) =
-        tenants::create_connection(conn, key, &tenant, &format!("{name} IdP"), now).await?;
+        tenants::create_connection(conn, key, &tenant, &format!("{name} IdP"), None, now).await?;
     Ok((tenant.id, connection.id, token.token))
 }
 

@@ -177,7 +177,8 @@ pub async fn load(url: &str, sizes: Sizes, key: &SigningKey) -> anyhow::Result<D
             let tenant =
                 tenants::create_tenant(&mut conn, slug, &format!("Cost benchmark {slug}"), None, now).await?;
             let (connection, token) =
-                tenants::create_connection(&mut conn, key, &tenant, &format!("{slug} IdP"), now).await?;
+                tenants::create_connection(&mut conn, key, &tenant, &format!("{slug} IdP"), None, now)
+                    .await?;
             loaded.push(Tenant {
                 slug,
                 id: tenant.id,

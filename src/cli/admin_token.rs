@@ -52,12 +52,13 @@ pub async fn run(
     conn: &mut Conn,
     key: &SigningKey,
     command: AdminTokenCommand,
+    default_expiry_days: Option<u32>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     match command {
         AdminTokenCommand::Issue { tenant, label, expires_in_days, json } => {
             let t = tenants::tenant(conn, &tenant).await?;
-            let expires = expires_in_days.map(|d| now + chrono::Duration::days(i64::from(d)));
+            let expires = crate::config::token_expiry(expires_in_days.or(default_expiry_days), now);
             let issued = admin_tokens::issue(conn, key, &t, &label, expires, now).await?;
             if json {
                 println!(

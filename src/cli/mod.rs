@@ -16,7 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::SigningKey;
-use crate::config::Settings;
+use crate::config::{token_expiry, Settings};
 use crate::db::{self, tenants as store};
 use crate::directory::tenants::{self, AdminError, IssuedToken};
 use crate::events::egress::Egress;
@@ -280,7 +280,7 @@ async fn serve(settings: &Settings, database: &Database) -> anyhow::Result<()> {
     let key = parts.signing_key.clone();
     let clock = parts.clock.clone();
     let app = Application::build(settings, parts)?;
-    bootstrap_demo(app.public_url(), &pool, &key).await?;
+    bootstrap_demo(app.public_url(), &pool, &key, settings.token_default_expiry_days).await?;
     let maintenance = crate::startup::spawn_maintenance(
         pool.clone(),
         settings.log_retention_days,
@@ -304,7 +304,12 @@ async fn serve(settings: &Settings, database: &Database) -> anyhow::Result<()> {
 }
 
 /// On an empty database, create a demo tenant and connection and print its credentials once.
-async fn bootstrap_demo(public_url: &str, pool: &db::DbPool, key: &SigningKey) -> anyhow::Result<()> {
+async fn bootstrap_demo(
+    public_url: &str,
+    pool: &db::DbPool,
+    key: &SigningKey,
+    expiry_days: Option<u32>,
+) -> anyhow::Result<()> {
     let mut conn = db::checkout(pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if store::any_tenant(&mut conn).await? {
         return Ok(());
@@ -316,8 +321,15 @@ async fn bootstrap_demo(public_url: &str, pool: &db::DbPool, key: &SigningKey) -
         Err(AdminError::Invalid(_)) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    let (connection, token) =
-        tenants::create_connection(&mut conn, key, &tenant, "Demo connection", now).await?;
+    let (connection, token) = tenants::create_connection(
+        &mut conn,
+        key,
+        &tenant,
+        "Demo connection",
+        token_expiry(expiry_days, now),
+        now,
+    )
+    .await?;
     let base_url = format!("{public_url}/scim/v2/{}", connection.id);
     println!("Created a demo tenant and connection on this empty database.");
     print_credentials(false, &tenant.slug, connection.id, &base_url, &token);
@@ -356,7 +368,8 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
         }
         Command::Connection(ConnectionCommand::Create { tenant, name, json }) => {
             let t = tenants::tenant(conn, &tenant).await?;
-            let (c, token) = tenants::create_connection(conn, &key, &t, &name, now).await?;
+            let expires = settings.token_expiry(None, now);
+            let (c, token) = tenants::create_connection(conn, &key, &t, &name, expires, now).await?;
             print_credentials(json, &t.slug, c.id, &base(c.id), &token);
         }
         Command::Connection(ConnectionCommand::Mode { tenant, connection, mode }) => {
@@ -382,7 +395,7 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
         Command::Token(TokenCommand::Issue { tenant, connection, label, expires_in_days, json }) => {
             let t = tenants::tenant(conn, &tenant).await?;
             let c = tenants::connection(conn, &t, connection).await?;
-            let expires = expires_in_days.map(|d| now + chrono::Duration::days(i64::from(d)));
+            let expires = settings.token_expiry(expires_in_days, now);
             let token = tenants::issue_token(conn, &key, &c, &label, expires, now).await?;
             print_credentials(json, &t.slug, c.id, &base(c.id), &token);
         }
@@ -412,7 +425,9 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
             tenants::revoke_token(conn, &t, token_id, now).await?;
             println!("Revoked token {token_id}; requests using it are refused from now on.");
         }
-        Command::AdminToken(command) => admin_token::run(conn, &key, command, now).await?,
+        Command::AdminToken(command) => {
+            admin_token::run(conn, &key, command, settings.token_default_expiry_days, now).await?
+        }
         Command::Webhook(command) => {
             let egress = Egress::from_allow_private(settings.webhook_allow_private);
             webhook(conn, &key, command, egress, now).await?

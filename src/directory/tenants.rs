@@ -139,12 +139,13 @@ pub async fn set_quirk_mode(
     Ok(c)
 }
 
-/// Create a connection and issue its first token.
+/// Create a connection and issue its first token (expiring at `expires_at`, if given).
 pub async fn create_connection(
     conn: &mut Conn,
     key: &SigningKey,
     tenant: &Tenant,
     name: &str,
+    expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(Connection, IssuedToken), AdminError> {
     validate_name("connection", name)?;
@@ -156,7 +157,7 @@ pub async fn create_connection(
         created_at: db_precision(now),
     };
     store::insert_connection(conn, &connection).await?;
-    let token = issue_token(conn, key, &connection, "initial", None, now).await?;
+    let token = issue_token(conn, key, &connection, "initial", expires_at, now).await?;
     Ok((connection, token))
 }
 

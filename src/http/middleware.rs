@@ -1,7 +1,8 @@
 //! Three request-wide concerns: one tracing span per request (request id, tenant, connection,
 //! route, status, latency); a last line of defence that turns any non-SCIM error response
 //! (actix's own 404s, payload overflows, ...) into an RFC 7644 §3.12 body; and finishing the
-//! provisioning-log record of an authenticated request once its response is known.
+//! provisioning-log record of an authenticated request once its response is known. It also asks
+//! `ratelimit` first whether the client may be served at all, and counts its 401s.
 
 use std::time::Instant;
 
@@ -13,6 +14,7 @@ use actix_web::{web, HttpMessage};
 use chrono::Utc;
 use tracing::{field, Instrument};
 
+use super::ratelimit::RetryAfter;
 use super::response::SCIM_JSON;
 use super::AppState;
 use crate::error::ScimError;
@@ -60,11 +62,19 @@ pub async fn observe(
     let method = req.method().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
     async move {
-        let res = next.call(req).await?;
-        let mut res = scim_error_body(res.map_into_boxed_body(), max_body);
+        let refused = state.as_ref().and_then(|s| s.throttle.admit_request(req.request()).err());
+        let res = match refused {
+            Some(err) => ServiceResponse::from_err(err, req.into_parts().0),
+            None => next.call(req).await?.map_into_boxed_body(),
+        };
+        let mut res = scim_error_body(res, max_body);
         if let Ok(v) = HeaderValue::from_str(&id) {
             res.headers_mut().insert(REQUEST_ID, v);
         }
+        if let Some(state) = &state {
+            state.throttle.after_response(res.request(), res.status().as_u16());
+        }
+        RetryAfter::apply(&mut res);
         let span = tracing::Span::current();
         let status = res.status().as_u16();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -8,6 +8,7 @@ pub mod health;
 pub mod jwks;
 pub mod middleware;
 pub mod principal;
+pub mod ratelimit;
 pub mod record;
 pub mod resources;
 pub mod response;
@@ -52,6 +53,10 @@ pub struct AppState {
     pub import_max_rows: usize,
     /// Tenant profiles, reloaded when their settings version moves.
     pub caches: crate::cache::Caches,
+    /// Rate limits and credential back-off.
+    pub throttle: ratelimit::Throttle,
+    /// Days until a token issued without an explicit expiry expires (`None`: never).
+    pub token_default_expiry_days: Option<u32>,
 }
 
 impl std::fmt::Debug for AppState {

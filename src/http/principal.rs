@@ -32,7 +32,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
         })?
         .to_str()
         .map_err(|_| ScimError::unauthorized("the Authorization header is not valid ASCII"))?;
-    let claims = state.signing_key.verify(bearer_token(header)?)?;
+    let claims = state.signing_key.verify(bearer_token(header)?, state.clock.now())?;
     let in_url = req.match_info().get("connection").and_then(|c| Uuid::parse_str(c).ok());
     if in_url != Some(claims.connection) {
         return Err(ScimError::unauthorized(
@@ -50,6 +50,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
     span.record("connection.id", tracing::field::display(claims.connection));
     // From here on the request has a trusted tenant: it goes into the provisioning log.
     req.extensions_mut().insert(RequestRecord::new(claims.tenant, claims.connection));
+    state.throttle.admit_token(&req, claims.jti)?;
     let profile =
         state.caches.tenant(&state.pool, &state.registry, claims.tenant, live.settings_version).await?;
     Ok(Caller(Context {

@@ -2,11 +2,11 @@
 //! shown once, on issue; lists carry ids, labels and state, never tokens.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{admin_error, body, path_id, tenant, Operator};
+use crate::config::token_expiry;
 use crate::db::{self, admin_tokens as store};
 use crate::directory::admin_tokens;
 use crate::error::{ScimError, ScimResult};
@@ -40,7 +40,7 @@ pub async fn issue(
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant(&mut conn, &path).await?;
     let now = state.clock.now();
-    let expires = new.expires_in_days.map(|d| now + Duration::days(i64::from(d)));
+    let expires = token_expiry(new.expires_in_days.or(state.token_default_expiry_days), now);
     let issued = admin_tokens::issue(&mut conn, &state.signing_key, &tenant, &new.label, expires, now)
         .await
         .map_err(admin_error)?;

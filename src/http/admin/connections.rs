@@ -2,12 +2,12 @@
 //! token), switch quirk mode, issue and revoke tokens. Tokens are shown once, never listed.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{admin_error, body, path_id, tenant, AdminCaller};
+use crate::config::token_expiry;
 use crate::db::{self, tenants as store};
 use crate::directory::tenants::{self, IssuedToken};
 use crate::error::ScimResult;
@@ -66,8 +66,10 @@ pub async fn create(
     let new: NewConnection = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant(&mut conn, &path).await?;
+    let now = state.clock.now();
+    let expires = token_expiry(state.token_default_expiry_days, now);
     let (c, token) =
-        tenants::create_connection(&mut conn, &state.signing_key, &tenant, &new.name, state.clock.now())
+        tenants::create_connection(&mut conn, &state.signing_key, &tenant, &new.name, expires, now)
             .await
             .map_err(admin_error)?;
     Ok(HttpResponse::Created().json(credentials(&state, &tenant.slug, c.id, &token)))
@@ -121,7 +123,7 @@ pub async fn issue_token(
         .await
         .map_err(admin_error)?;
     let now = state.clock.now();
-    let expires = new.expires_in_days.map(|d| now + Duration::days(i64::from(d)));
+    let expires = token_expiry(new.expires_in_days.or(state.token_default_expiry_days), now);
     let token = tenants::issue_token(&mut conn, &state.signing_key, &c, &new.label, expires, now)
         .await
         .map_err(admin_error)?;
@@ -145,7 +147,7 @@ pub async fn rotate(
         .await
         .map_err(admin_error)?;
     let now = state.clock.now();
-    let expires = new.expires_in_days.map(|d| now + Duration::days(i64::from(d)));
+    let expires = token_expiry(new.expires_in_days.or(state.token_default_expiry_days), now);
     let label = if new.label.is_empty() { "rotated" } else { new.label.as_str() };
     let (token, revoked) = tenants::rotate_token(&mut conn, &state.signing_key, &c, label, expires, now)
         .await

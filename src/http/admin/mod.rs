@@ -124,7 +124,7 @@ async fn authenticate(req: HttpRequest) -> Result<AdminCaller, ScimError> {
     if state.admin_token.as_ref().is_some_and(|key| key.matches(token)) {
         return Ok(AdminCaller::Operator);
     }
-    let claims = state.signing_key.verify_admin(token).map_err(|e| {
+    let claims = state.signing_key.verify_admin(token, state.clock.now()).map_err(|e| {
         if state.admin_token.is_none() {
             ScimError::unauthorized(
                 "the operator credential is disabled (set ROSTER_ADMIN_TOKEN to enable it) and this is \

@@ -194,6 +194,12 @@ pub fn test_settings(db_url: &str) -> Settings {
         webhook_ca_file: None,
         // Test receivers listen on 127.0.0.1.
         webhook_allow_private: true,
+        rate_limit_token_per_sec: 5000,
+        rate_limit_token_burst: 10_000,
+        rate_limit_ip_per_sec: 0,
+        auth_failures_per_min: 10,
+        trust_forwarded_for: false,
+        token_default_expiry_days: None,
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }
@@ -291,7 +297,7 @@ impl TestApp {
     pub async fn add_connection(&self, slug: &str, name: &str) -> Credentials {
         let mut conn = db::checkout(&self.pool).await.expect("checkout");
         let tenant = tenants::tenant(&mut conn, slug).await.expect("tenant exists");
-        let (c, token) = tenants::create_connection(&mut conn, &self.key, &tenant, name, Utc::now())
+        let (c, token) = tenants::create_connection(&mut conn, &self.key, &tenant, name, None, Utc::now())
             .await
             .expect("connection");
         Credentials {

@@ -168,8 +168,10 @@ DECLARE
     before text;
     after text;
     st text;
-    members jsonb := '[]';
-    changes jsonb := '[]';
+    -- Accumulated with array_append on local arrays, which PL/pgSQL extends in place: appending
+    -- to a jsonb value would copy it each time (quadratic in a 10,000-member import).
+    members jsonb[] := '{}';
+    changes jsonb[] := '{}';
     change jsonb;
     subjects uuid[] := coalesce(p_subjects, '{}');
     kinds text[] := coalesce(p_kinds, '{}');
@@ -211,13 +213,13 @@ BEGIN
             UPDATE users u SET effective_role = after WHERE u.tenant_id = p_tenant AND u.id = m;
             IF NOT (item ->> 'created')::boolean THEN
                 change := jsonb_build_object('member_id', m, 'from', before, 'to', after);
-                changes := changes || jsonb_build_array(change);
-                subjects := subjects || m;
-                kinds := kinds || 'role.changed'::text;
-                payloads := payloads || change;
+                changes := array_append(changes, change);
+                subjects := array_append(subjects, m);
+                kinds := array_append(kinds, 'role.changed'::text);
+                payloads := array_append(payloads, change);
             END IF;
         END IF;
-        members := members || jsonb_build_array(jsonb_build_object(
+        members := array_append(members, jsonb_build_object(
             'id', m, 'role', after, 'role_before', before, 'status', st,
             'position', (SELECT p.name FROM positions p WHERE p.tenant_id = p_tenant AND p.id = pos),
             'groups', roster_member_groups_json(p_tenant, m, p_with_groups)));
@@ -225,7 +227,7 @@ BEGIN
     IF p_write_events THEN
         PERFORM roster_events_insert(p_tenant, subjects, kinds, payloads, p_now);
     END IF;
-    RETURN jsonb_build_object('members', members, 'role_changes', changes);
+    RETURN jsonb_build_object('members', to_jsonb(members), 'role_changes', to_jsonb(changes));
 END
 $$;
 

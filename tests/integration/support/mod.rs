@@ -187,6 +187,13 @@ pub fn test_settings(db_url: &str) -> Settings {
         default_page_size: 100,
         max_page_size: 1000,
         db_pool_size: 4,
+        db_acquire_timeout_ms: 5_000,
+        db_connect_timeout_ms: 5_000,
+        db_statement_timeout_ms: 30_000,
+        db_idle_in_transaction_timeout_ms: 60_000,
+        http_header_timeout_ms: 5_000,
+        http_body_timeout_ms: 30_000,
+        http_keep_alive_secs: 60,
         log_retention_days: 90,
         admin_token: Some(TEST_ADMIN_TOKEN.into()),
         events_poll_ms: 500,
@@ -245,7 +252,7 @@ impl TestApp {
         let test_db = TestDb::create().await;
         let mut settings = test_settings(&test_db.url);
         adjust(&mut settings);
-        let pool = db::build_pool(&test_db.url, 4).expect("pool");
+        let pool = db::build_pool(&test_db.url, &settings.pool_options()).expect("pool");
         let key = SigningKey::from_secret(TEST_SECRET);
         let parts = Parts { pool: pool.clone(), signing_key: key.clone(), clock: Arc::new(SystemClock) };
         let app = Application::build(&settings, parts).expect("build app");

@@ -197,3 +197,36 @@ impl From<DieselError> for ScimError {
         map_error(err)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db_error(kind: DatabaseErrorKind, message: &str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn outages_answer_503_and_faults_do_not() {
+        use DatabaseErrorKind as K;
+        let table = [
+            (db_error(K::Unknown, "canceling statement due to statement timeout"), 503),
+            (db_error(K::Unknown, "canceling statement due to user request"), 503),
+            (db_error(K::Unknown, "terminating connection due to administrator command"), 503),
+            (db_error(K::Unknown, "terminating connection due to idle-in-transaction timeout"), 503),
+            (db_error(K::Unknown, "the database system is shutting down"), 503),
+            (db_error(K::Unknown, "sorry, too many clients already"), 503),
+            (db_error(K::ClosedConnection, "connection closed"), 503),
+            (db_error(K::UnableToSendCommand, "error communicating with the server"), 503),
+            (DieselError::BrokenTransactionManager, 503),
+            (db_error(K::Unknown, "syntax error at or near \"SELEC\""), 500),
+            (db_error(K::Unknown, "division by zero"), 500),
+            (db_error(K::SerializationFailure, "could not serialize access"), 409),
+            (DieselError::NotFound, 404),
+        ];
+        for (err, status) in table {
+            let shown = err.to_string();
+            assert_eq!(map_error(err).status(), status, "{shown}");
+        }
+    }
+}

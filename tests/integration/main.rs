@@ -20,6 +20,7 @@ mod fuzz;
 mod groups;
 mod hostile;
 mod import;
+mod outage;
 mod patch;
 mod provisioning_log;
 mod roles;

@@ -130,6 +130,17 @@ pub async fn checkout(pool: &DbPool) -> Result<PooledConn, ScimError> {
     pool.get().await.map_err(|e| ScimError::unavailable(anyhow::anyhow!("database pool: {e}")))
 }
 
+/// Raise `statement_timeout` and `idle_in_transaction_session_timeout` to `limit` for the rest
+/// of the caller's transaction only (`SET LOCAL`), for the few operations known to run long.
+pub async fn allow_long_statements(conn: &mut Conn, limit: Duration) -> diesel::QueryResult<()> {
+    use diesel_async::SimpleAsyncConnection;
+    let ms = limit.as_millis().min(i32::MAX as u128);
+    conn.batch_execute(&format!(
+        "SET LOCAL statement_timeout = {ms}; SET LOCAL idle_in_transaction_session_timeout = {ms}"
+    ))
+    .await
+}
+
 /// Which unique constraint a violation hit, when it is one we answer as `uniqueness`.
 pub fn unique_violation(err: &DieselError) -> Option<&str> {
     match err {

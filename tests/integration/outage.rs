@@ -149,3 +149,17 @@ async fn a_body_sent_in_time_is_not_cut() {
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
 }
+
+#[tokio::test]
+async fn the_admin_api_answers_an_outage_503_too() {
+    let app = TestApp::spawn_with(|s| s.db_statement_timeout_ms = 500).await;
+    let mut holder = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    holder.batch_execute("BEGIN; LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let url = format!("{}/admin/v1/tenants/{}", app.root, app.creds.tenant);
+    let reply = send(app.client.get(url.clone()).bearer_auth(crate::support::TEST_ADMIN_TOKEN)).await;
+    reply.assert_error(503, None);
+    assert_eq!(reply.header("retry-after"), "5");
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    let reply = send(app.client.get(url).bearer_auth(crate::support::TEST_ADMIN_TOKEN)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}

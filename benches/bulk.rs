@@ -67,7 +67,7 @@ async fn run(args: &Args, admin_url: &str, target: &std::path::Path) -> anyhow::
         .await?;
     diesel::sql_query(format!("CREATE DATABASE \"{DATABASE}\"")).execute(&mut admin).await?;
     db::run_migrations(&url).await?;
-    let pool = db::build_pool(&url, 2)?;
+    let pool = db::build_pool(&url, &db::PoolOptions::with_size(2))?;
     let key = SigningKey::from_secret(SECRET.as_bytes());
     let server = Server::start(&url, &target.join("bench-bulk-data"))?;
     let client = reqwest::Client::new();

@@ -75,6 +75,35 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub db_pool_size: usize,
 
+    /// Milliseconds a request waits for a free database connection before answering 503.
+    #[arg(long, env = "ROSTER_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5_000, global = true)]
+    pub db_acquire_timeout_ms: u64,
+
+    /// Milliseconds allowed to open a database connection.
+    #[arg(long, env = "ROSTER_DB_CONNECT_TIMEOUT_MS", default_value_t = 5_000, global = true)]
+    pub db_connect_timeout_ms: u64,
+
+    /// PostgreSQL `statement_timeout` of every connection, in milliseconds (0: none). A statement
+    /// cancelled by it answers 503. The default leaves room for a 10,000-row import.
+    #[arg(long, env = "ROSTER_DB_STATEMENT_TIMEOUT_MS", default_value_t = 30_000, global = true)]
+    pub db_statement_timeout_ms: u64,
+
+    /// PostgreSQL `idle_in_transaction_session_timeout` of every connection, in milliseconds (0: none).
+    #[arg(long, env = "ROSTER_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default_value_t = 60_000, global = true)]
+    pub db_idle_in_transaction_timeout_ms: u64,
+
+    /// Milliseconds a client has to send a request's headers (408 after).
+    #[arg(long, env = "ROSTER_HTTP_HEADER_TIMEOUT_MS", default_value_t = 5_000, global = true)]
+    pub http_header_timeout_ms: u64,
+
+    /// Milliseconds a client has to send a request's whole body (408 with a SCIM error after).
+    #[arg(long, env = "ROSTER_HTTP_BODY_TIMEOUT_MS", default_value_t = 30_000, global = true)]
+    pub http_body_timeout_ms: u64,
+
+    /// Seconds an idle keep-alive connection is kept open.
+    #[arg(long, env = "ROSTER_HTTP_KEEP_ALIVE_SECS", default_value_t = 60, global = true)]
+    pub http_keep_alive_secs: u64,
+
     /// Days of provisioning log to keep; `roster serve` deletes older entries once an hour.
     #[arg(long, env = "ROSTER_LOG_RETENTION_DAYS", default_value_t = 90, global = true)]
     pub log_retention_days: u32,
@@ -180,6 +209,21 @@ impl Settings {
         if self.max_body_bytes < 1024 {
             return Err(ConfigError("ROSTER_MAX_BODY_BYTES must be at least 1024".into()));
         }
+        for (name, value) in [
+            ("ROSTER_DB_ACQUIRE_TIMEOUT_MS", self.db_acquire_timeout_ms),
+            ("ROSTER_DB_CONNECT_TIMEOUT_MS", self.db_connect_timeout_ms),
+            ("ROSTER_HTTP_HEADER_TIMEOUT_MS", self.http_header_timeout_ms),
+            ("ROSTER_HTTP_BODY_TIMEOUT_MS", self.http_body_timeout_ms),
+        ] {
+            if !(10..=3_600_000).contains(&value) {
+                return Err(ConfigError(format!("{name} must be between 10 and 3600000")));
+            }
+        }
+        if self.db_statement_timeout_ms > i32::MAX as u64
+            || self.db_idle_in_transaction_timeout_ms > i32::MAX as u64
+        {
+            return Err(ConfigError("PostgreSQL timeouts must be at most 2147483647 ms".into()));
+        }
         if !(1..=36_500).contains(&self.log_retention_days) {
             return Err(ConfigError("ROSTER_LOG_RETENTION_DAYS must be between 1 and 36500".into()));
         }
@@ -213,6 +257,18 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The database pool's size and timeouts.
+    pub fn pool_options(&self) -> crate::db::PoolOptions {
+        use std::time::Duration;
+        crate::db::PoolOptions {
+            size: self.db_pool_size,
+            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+            connect_timeout: Duration::from_millis(self.db_connect_timeout_ms),
+            statement_timeout: Duration::from_millis(self.db_statement_timeout_ms),
+            idle_in_transaction_timeout: Duration::from_millis(self.db_idle_in_transaction_timeout_ms),
+        }
     }
 
     /// The `/Bulk` limits.

@@ -153,6 +153,10 @@ impl ScimError {
     pub fn unresolved_bulk_id(detail: impl Into<String>) -> Self {
         Self::new(409, Some(ScimType::InvalidValue), detail)
     }
+    /// 408: the client did not send the request body within the body read timeout.
+    pub fn request_timeout(detail: impl Into<String>) -> Self {
+        Self::new(408, None, detail)
+    }
     /// 412: `If-Match` did not match the current version.
     pub fn precondition_failed(detail: impl Into<String>) -> Self {
         Self::new(412, None, detail)
@@ -173,7 +177,7 @@ impl ScimError {
     pub fn with_status(status: u16, detail: impl Into<String>) -> Self {
         Self::new(status, None, detail)
     }
-    /// 503: a dependency (the database) is unavailable.
+    /// 503: a dependency (the database) is unavailable; answered with `Retry-After`.
     pub fn unavailable(cause: impl Into<anyhow::Error>) -> Self {
         ScimError {
             status: 503,
@@ -240,6 +244,9 @@ impl fmt::Display for ScimError {
 
 impl std::error::Error for ScimError {}
 
+/// Seconds a client is asked to wait (`Retry-After`) before retrying a 503.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
 /// Result alias for request-path code.
 pub type ScimResult<T> = Result<T, ScimError>;
 
@@ -270,6 +277,7 @@ mod tests {
             (ScimError::method_not_allowed("x"), 405, None),
             (ScimError::conflict("x"), 409, None),
             (ScimError::unresolved_bulk_id("x"), 409, Some(T::InvalidValue)),
+            (ScimError::request_timeout("x"), 408, None),
             (ScimError::precondition_failed("x"), 412, None),
             (ScimError::payload_too_large("x"), 413, None),
             (ScimError::unsupported_media_type("x"), 415, None),

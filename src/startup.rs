@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{middleware::from_fn, web, App, HttpServer};
@@ -84,7 +85,7 @@ impl Parts {
     /// Pool and key from settings, with the system clock.
     pub fn from_settings(settings: &Settings, database_url: &str) -> anyhow::Result<Parts> {
         Ok(Parts {
-            pool: db::build_pool(database_url, settings.db_pool_size)?,
+            pool: db::build_pool(database_url, &settings.pool_options())?,
             signing_key: SigningKey::load_or_create(settings.signing_key.as_deref(), &settings.data_dir)?,
             clock: Arc::new(SystemClock),
         })
@@ -130,6 +131,8 @@ impl Application {
         });
         let max_body = settings.max_body_bytes;
         let bulk = settings.bulk_limits();
+        let body_timeout =
+            http::body_deadline::BodyTimeout(Duration::from_millis(settings.http_body_timeout_ms));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -137,9 +140,15 @@ impl Application {
                 .app_data(web::JsonConfig::default().limit(max_body).error_handler(http::extract::json_error))
                 .app_data(web::QueryConfig::default().error_handler(http::extract::query_error))
                 .app_data(web::PathConfig::default().error_handler(http::extract::path_error))
+                .app_data(body_timeout)
+                .wrap(from_fn(http::body_deadline::body_deadline))
                 .wrap(from_fn(http::middleware::observe))
                 .configure(move |cfg| http::routes(cfg, bulk))
         })
+        // A client has this long to send its headers, and to close after its response.
+        .client_request_timeout(Duration::from_millis(settings.http_header_timeout_ms))
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .keep_alive(Duration::from_secs(settings.http_keep_alive_secs))
         .listen(listener)?
         .shutdown_timeout(30)
         .run();

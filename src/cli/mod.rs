@@ -265,7 +265,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn seal_webhook_secrets(settings: &Settings, database: &Database) -> anyhow::Result<()> {
     let key = SigningKey::load_or_create(settings.signing_key.as_deref(), &settings.data_dir)?;
     let keys = crate::events::keys::EventKeys::derive(&key);
-    let pool = db::build_pool(&database.url, 1)?;
+    let pool = db::build_pool(&database.url, &db::PoolOptions { size: 1, ..settings.pool_options() })?;
     let mut conn = db::checkout(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let n = crate::events::receivers::seal_clear_secrets(&mut conn, &keys).await?;
     if n > 0 {
@@ -338,7 +338,7 @@ async fn bootstrap_demo(
 
 async fn admin(settings: &Settings, database: &Database, command: Command) -> anyhow::Result<()> {
     let key = SigningKey::load_or_create(settings.signing_key.as_deref(), &settings.data_dir)?;
-    let pool = db::build_pool(&database.url, 1)?;
+    let pool = db::build_pool(&database.url, &db::PoolOptions { size: 1, ..settings.pool_options() })?;
     let mut conn = db::checkout(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let conn = &mut *conn;
     let now = Utc::now();

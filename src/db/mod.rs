@@ -20,6 +20,10 @@ pub mod tenants;
 pub mod users;
 pub mod webhooks;
 
+use std::time::Duration;
+
+use deadpool::managed::Timeouts;
+use deadpool::Runtime;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -39,15 +43,71 @@ pub type PooledConn = Object<AsyncPgConnection>;
 /// The connection type every query function takes.
 pub type Conn = AsyncPgConnection;
 
-/// Build a pool for `url` holding at most `size` connections. Connections are opened lazily.
-/// Recycling is `Fast` (no `SELECT 1` on every checkout: a broken connection fails its query,
-/// which answers 503, and is dropped from the pool).
-pub fn build_pool(url: &str, size: usize) -> anyhow::Result<DbPool> {
+/// How the pool sizes and bounds its connections: every wait on the database has an end.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most connections held at once.
+    pub size: usize,
+    /// Longest wait for a free connection before the request answers 503.
+    pub acquire_timeout: Duration,
+    /// Longest wait for a new connection to be established (and for a recycle check).
+    pub connect_timeout: Duration,
+    /// Server-side `statement_timeout` of every pooled connection; zero disables it.
+    pub statement_timeout: Duration,
+    /// Server-side `idle_in_transaction_session_timeout`; zero disables it.
+    pub idle_in_transaction_timeout: Duration,
+}
+
+impl PoolOptions {
+    /// `size` connections with the default timeouts (those of the configuration table).
+    pub fn with_size(size: usize) -> PoolOptions {
+        PoolOptions {
+            size,
+            acquire_timeout: Duration::from_millis(5_000),
+            connect_timeout: Duration::from_millis(5_000),
+            statement_timeout: Duration::from_millis(30_000),
+            idle_in_transaction_timeout: Duration::from_millis(60_000),
+        }
+    }
+}
+
+/// Build a pool for `url`. Connections are opened lazily; each one gets the session timeouts
+/// of `options` before it is handed out. Recycling is `Fast` (no `SELECT 1` on every
+/// checkout): a connection whose socket broke reports itself closed and is dropped on its way
+/// back to the pool, so the next checkout opens a fresh one; the query that met the broken
+/// socket answers 503.
+pub fn build_pool(url: &str, options: &PoolOptions) -> anyhow::Result<DbPool> {
     use diesel_async::pooled_connection::{ManagerConfig, RecyclingMethod};
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
+    let session = session_setup(options);
+    config.custom_setup = Box::new(move |url| {
+        let url = url.to_string();
+        let session = session.clone();
+        Box::pin(async move {
+            use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            conn.batch_execute(&session).await.map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
-    Ok(Pool::builder(manager).max_size(size).build()?)
+    let timeouts = Timeouts {
+        wait: Some(options.acquire_timeout),
+        create: Some(options.connect_timeout),
+        recycle: Some(options.connect_timeout),
+    };
+    Ok(Pool::builder(manager).max_size(options.size).timeouts(timeouts).runtime(Runtime::Tokio1).build()?)
+}
+
+/// The `SET` statements every pooled connection runs once, when it is opened.
+fn session_setup(options: &PoolOptions) -> std::sync::Arc<str> {
+    format!(
+        "SET statement_timeout = {}; SET idle_in_transaction_session_timeout = {}",
+        options.statement_timeout.as_millis(),
+        options.idle_in_transaction_timeout.as_millis()
+    )
+    .into()
 }
 
 /// Apply pending migrations. Runs the synchronous migration harness on a blocking thread.
@@ -64,9 +124,21 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
     .await?
 }
 
-/// Check a connection out of the pool; an unreachable database is a 503.
+/// Check a connection out of the pool; an unreachable database or a pool that stays exhausted
+/// past the acquire timeout is a 503.
 pub async fn checkout(pool: &DbPool) -> Result<PooledConn, ScimError> {
     pool.get().await.map_err(|e| ScimError::unavailable(anyhow::anyhow!("database pool: {e}")))
+}
+
+/// Raise `statement_timeout` and `idle_in_transaction_session_timeout` to `limit` for the rest
+/// of the caller's transaction only (`SET LOCAL`), for the few operations known to run long.
+pub async fn allow_long_statements(conn: &mut Conn, limit: Duration) -> diesel::QueryResult<()> {
+    use diesel_async::SimpleAsyncConnection;
+    let ms = limit.as_millis().min(i32::MAX as u128);
+    conn.batch_execute(&format!(
+        "SET LOCAL statement_timeout = {ms}; SET LOCAL idle_in_transaction_session_timeout = {ms}"
+    ))
+    .await
 }
 
 /// Which unique constraint a violation hit, when it is one we answer as `uniqueness`.
@@ -80,7 +152,7 @@ pub fn unique_violation(err: &DieselError) -> Option<&str> {
 }
 
 /// Turn a database error into a SCIM error: known unique constraints become 409 `uniqueness`,
-/// serialization failures 409 (retryable), lost connections 503, everything else 500.
+/// serialization failures 409 (retryable), outages 503 (see [`is_outage`]), everything else 500.
 pub fn map_error(err: DieselError) -> ScimError {
     if let Some(constraint) = unique_violation(&err) {
         return match constraint {
@@ -89,18 +161,83 @@ pub fn map_error(err: DieselError) -> ScimError {
             _ => ScimError::conflict("the request conflicts with an existing resource"),
         };
     }
+    if is_outage(&err) {
+        return ScimError::unavailable(err);
+    }
     match err {
         DieselError::NotFound => ScimError::not_found("resource not found"),
         DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
             ScimError::conflict("a concurrent change conflicted with this request; retry it")
         }
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => ScimError::unavailable(err),
         other => ScimError::internal(other),
+    }
+}
+
+/// Server messages (SQLSTATE classes 57 and 53, and 25P03) that say the database cannot serve
+/// this statement now, not that the statement is wrong. diesel does not expose the SQLSTATE of
+/// these errors, so they are recognised by their (English, `lc_messages = C`) text.
+const OUTAGE_MESSAGES: &[&str] = &[
+    "canceling statement due to statement timeout",
+    "canceling statement due to user request",
+    "canceling statement due to conflict with recovery",
+    "terminating connection due to",
+    "the database system is",
+    "sorry, too many clients already",
+    "remaining connection slots are reserved",
+];
+
+/// Whether `err` is an outage rather than a fault of the request or the code: the connection
+/// was lost or could not be used, a statement ran past `statement_timeout` or was cancelled,
+/// the server is shutting down or full. Such requests answer 503 with `Retry-After`.
+pub fn is_outage(err: &DieselError) -> bool {
+    match err {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            OUTAGE_MESSAGES.iter().any(|m| info.message().starts_with(m))
+        }
+        DieselError::BrokenTransactionManager => true,
+        _ => false,
     }
 }
 
 impl From<DieselError> for ScimError {
     fn from(err: DieselError) -> Self {
         map_error(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db_error(kind: DatabaseErrorKind, message: &str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn outages_answer_503_and_faults_do_not() {
+        use DatabaseErrorKind as K;
+        let table = [
+            (db_error(K::Unknown, "canceling statement due to statement timeout"), 503),
+            (db_error(K::Unknown, "canceling statement due to user request"), 503),
+            (db_error(K::Unknown, "terminating connection due to administrator command"), 503),
+            (db_error(K::Unknown, "terminating connection due to idle-in-transaction timeout"), 503),
+            (db_error(K::Unknown, "the database system is shutting down"), 503),
+            (db_error(K::Unknown, "sorry, too many clients already"), 503),
+            (db_error(K::ClosedConnection, "connection closed"), 503),
+            (db_error(K::UnableToSendCommand, "error communicating with the server"), 503),
+            (DieselError::BrokenTransactionManager, 503),
+            (db_error(K::Unknown, "syntax error at or near \"SELEC\""), 500),
+            (db_error(K::Unknown, "division by zero"), 500),
+            (db_error(K::SerializationFailure, "could not serialize access"), 409),
+            (DieselError::NotFound, 404),
+        ];
+        for (err, status) in table {
+            let shown = err.to_string();
+            assert_eq!(map_error(err).status(), status, "{shown}");
+        }
     }
 }

@@ -28,6 +28,9 @@ pub enum AdminError {
     /// Something named does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The database is unreachable, timed out or lost the connection: retry later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(anyhow::Error),
     /// Storage or signing failed.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -35,7 +38,11 @@ pub enum AdminError {
 
 impl From<diesel::result::Error> for AdminError {
     fn from(e: diesel::result::Error) -> Self {
-        AdminError::Internal(e.into())
+        if crate::db::is_outage(&e) {
+            AdminError::Unavailable(e.into())
+        } else {
+            AdminError::Internal(e.into())
+        }
     }
 }
 

@@ -67,7 +67,8 @@ pub async fn observe(
             Some(err) => ServiceResponse::from_err(err, req.into_parts().0),
             None => next.call(req).await?.map_into_boxed_body(),
         };
-        let mut res = scim_error_body(res, max_body);
+        // Probes answer their own JSON (a 503 from `/readyz` is not a SCIM error).
+        let mut res = if is_probe(&route) { res } else { scim_error_body(res, max_body) };
         if let Ok(v) = HeaderValue::from_str(&id) {
             res.headers_mut().insert(REQUEST_ID, v);
         }
@@ -120,6 +121,10 @@ fn record(state: &AppState, res: &ServiceResponse<BoxBody>, finished: Finished) 
     state.recorder.record(record.finish(uuid::Uuid::now_v7(), finished));
 }
 
+fn is_probe(route: &str) -> bool {
+    matches!(route, "/healthz" | "/readyz")
+}
+
 fn is_scim(res: &ServiceResponse<BoxBody>) -> bool {
     res.headers()
         .get(header::CONTENT_TYPE)
@@ -143,6 +148,8 @@ fn scim_error_body(res: ServiceResponse<BoxBody>, max_body: Option<usize>) -> Se
             None => "the request body is too large".into(),
         }),
         400 => ScimError::invalid_syntax("the request could not be read"),
+        408 => ScimError::request_timeout("the request was not received in time"),
+        503 => ScimError::unavailable(anyhow::anyhow!("non-SCIM 503 response from the framework")),
         s if s >= 500 => ScimError::internal(anyhow::anyhow!("non-SCIM {s} response from the framework")),
         s => ScimError::with_status(
             s,

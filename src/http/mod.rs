@@ -2,6 +2,7 @@
 //! thin: extract, parse into typed values, call the directory, build the response.
 
 pub mod admin;
+pub mod body_deadline;
 pub mod discovery;
 pub mod extract;
 pub mod health;

@@ -24,6 +24,9 @@ impl ResponseError for ScimError {
         if self.status() == 401 {
             builder.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"roster\""));
         }
+        if self.status() == 503 {
+            builder.insert_header((header::RETRY_AFTER, crate::error::RETRY_AFTER_SECS));
+        }
         scim_body(&mut builder, &self.body())
     }
 }

@@ -49,6 +49,11 @@ pub struct Upload<'a> {
     pub mapping: Option<&'a [u8]>,
 }
 
+/// How long one statement of an applied import (and the wait for another import of the tenant)
+/// may run, in place of `ROSTER_DB_STATEMENT_TIMEOUT_MS`: a 10,000-row file has statements
+/// that take longer than a request's 30 s on a small machine.
+pub const APPLY_STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Plan an import and, unless it is a dry run or has errors (without `skip_invalid`), apply it
 /// in one transaction. File-level problems (unreadable file, bad mapping, missing columns, too
 /// many rows) are errors before anything is read from or written to the tenant's members.
@@ -76,6 +81,7 @@ pub async fn run(
     // An apply reads the tenant's state and writes in one transaction, behind a per-tenant lock,
     // so the plan it writes is the plan of the state it sees and two imports never interleave.
     conn.transaction::<_, ScimError, _>(async |conn| {
+        crate::db::allow_long_statements(conn, APPLY_STATEMENT_TIMEOUT).await?;
         store::lock_tenant_imports(conn, tenant.id).await?;
         plan_and_apply(conn, tenant, &table, format, &mapping, options, now).await
     })

@@ -168,6 +168,7 @@ fn admin_error(e: crate::directory::tenants::AdminError) -> ScimError {
     match e {
         AdminError::Invalid(d) => ScimError::invalid_value(d),
         AdminError::NotFound(d) => ScimError::not_found(d),
+        AdminError::Unavailable(e) => ScimError::unavailable(e),
         AdminError::Internal(e) => ScimError::internal(e),
     }
 }

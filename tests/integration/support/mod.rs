@@ -3,6 +3,7 @@
 //! and a Roster server on port 0 talking real HTTP.
 
 pub mod bomb;
+pub mod proxy;
 pub mod requests;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -187,6 +188,13 @@ pub fn test_settings(db_url: &str) -> Settings {
         default_page_size: 100,
         max_page_size: 1000,
         db_pool_size: 4,
+        db_acquire_timeout_ms: 5_000,
+        db_connect_timeout_ms: 5_000,
+        db_statement_timeout_ms: 30_000,
+        db_idle_in_transaction_timeout_ms: 60_000,
+        http_header_timeout_ms: 5_000,
+        http_body_timeout_ms: 30_000,
+        http_keep_alive_secs: 60,
         log_retention_days: 90,
         admin_token: Some(TEST_ADMIN_TOKEN.into()),
         events_poll_ms: 500,
@@ -248,10 +256,31 @@ impl TestApp {
 
     /// Start a server with adjusted settings.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::start(adjust, false).await.0
+    }
+
+    /// Start a server with adjusted settings whose database connections (the server's and
+    /// [`TestApp::pool`]'s; not [`TestApp::db_url`]) pass through a proxy the test controls.
+    pub async fn spawn_with_proxy(adjust: impl FnOnce(&mut Settings)) -> (TestApp, proxy::Proxy) {
+        let (app, proxy) = Self::start(adjust, true).await;
+        (app, proxy.expect("proxy started"))
+    }
+
+    async fn start(adjust: impl FnOnce(&mut Settings), proxied: bool) -> (TestApp, Option<proxy::Proxy>) {
         let test_db = TestDb::create().await;
-        let mut settings = test_settings(&test_db.url);
+        let (url, proxy) = if proxied {
+            let mut via = url::Url::parse(&test_db.url).expect("database URL");
+            let target = format!("{}:{}", via.host_str().expect("TCP database"), via.port().unwrap_or(5432));
+            let proxy = proxy::Proxy::start(target).await;
+            via.set_host(Some("127.0.0.1")).expect("host");
+            via.set_port(Some(proxy.port)).expect("port");
+            (via.to_string(), Some(proxy))
+        } else {
+            (test_db.url.clone(), None)
+        };
+        let mut settings = test_settings(&url);
         adjust(&mut settings);
-        let pool = db::build_pool(&test_db.url, 4).expect("pool");
+        let pool = db::build_pool(&url, &settings.pool_options()).expect("pool");
         let key = SigningKey::from_secret(TEST_SECRET);
         let parts = Parts { pool: pool.clone(), signing_key: key.clone(), clock: Arc::new(SystemClock) };
         let app = Application::build(&settings, parts).expect("build app");
@@ -277,7 +306,7 @@ impl TestApp {
             _db: test_db,
         };
         test_app.creds = test_app.new_tenant("acme").await;
-        test_app
+        (test_app, proxy)
     }
 
     /// Wait until the provisioning log entries of every request answered so far are written.

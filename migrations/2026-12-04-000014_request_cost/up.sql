@@ -153,7 +153,7 @@ $$;
 --    members (their first role is part of `member.created`). With `p_write_events`, the events
 --    `p_subjects`/`p_kinds`/`p_payloads` followed by the role changes are written (outbox,
 --    deliveries, notification); without, the caller writes them. Returns
---    `{"members": [{id, role, role_before, status, position, groups}], "role_changes": [...]}`
+--    `{"members": [{id, role, status, position, groups}], "role_changes": [...]}`
 --    (groups only with `p_with_groups`).
 CREATE FUNCTION roster_members_written(p_tenant uuid, p_items jsonb, p_now timestamptz, p_with_groups boolean,
                                        p_write_events boolean, p_subjects uuid[], p_kinds text[],
@@ -165,6 +165,7 @@ DECLARE
     m uuid;
     wanted text;
     pos uuid;
+    current_role_name text;
     before text;
     after text;
     st text;
@@ -204,13 +205,14 @@ BEGIN
             base_role = CASE WHEN (item ->> 'default_base_role')::boolean THEN default_role ELSE u.base_role END,
             position_id = pos
         WHERE u.tenant_id = p_tenant AND u.id = m
-        RETURNING u.effective_role, u.status INTO before, st;
+        RETURNING u.effective_role, u.status INTO current_role_name, st;
         IF NOT FOUND THEN
             CONTINUE;
         END IF;
-        after := roster_effective_role(p_tenant, m);
-        IF before IS DISTINCT FROM after THEN
-            UPDATE users u SET effective_role = after WHERE u.tenant_id = p_tenant AND u.id = m;
+        -- The one recomputation rule (migration 000013); it answers only when the role changed.
+        SELECT c.old_role, c.new_role INTO before, after FROM roster_recompute_roles(p_tenant, ARRAY[m]) c;
+        IF FOUND THEN
+            current_role_name := after;
             IF NOT (item ->> 'created')::boolean THEN
                 change := jsonb_build_object('member_id', m, 'from', before, 'to', after);
                 changes := array_append(changes, change);
@@ -220,7 +222,7 @@ BEGIN
             END IF;
         END IF;
         members := array_append(members, jsonb_build_object(
-            'id', m, 'role', after, 'role_before', before, 'status', st,
+            'id', m, 'role', current_role_name, 'status', st,
             'position', (SELECT p.name FROM positions p WHERE p.tenant_id = p_tenant AND p.id = pos),
             'groups', roster_member_groups_json(p_tenant, m, p_with_groups)));
     END LOOP;

@@ -283,8 +283,6 @@ pub struct AfterWrite {
     pub id: Uuid,
     /// The effective role now.
     pub role: Option<String>,
-    /// The effective role before the write.
-    pub role_before: Option<String>,
     /// Lifecycle status.
     pub status: String,
     /// Position name.

@@ -3,57 +3,27 @@
 //! `roster serve` on the same database — is honoured by the next request. And the maintained
 //! member count behind `totalResults`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use chrono::Utc;
 use serde_json::json;
 
 use crate::support::requests::send;
+use crate::support::serve::{self, Serving};
 use crate::support::{TestApp, TEST_SECRET};
 
 /// A second `roster serve` process on the test's database, killed when dropped.
 struct Second {
-    child: Child,
+    _serving: Serving,
     root: String,
-}
-
-impl Drop for Second {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Second {
     fn start(app: &TestApp) -> Second {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-            .env("DATABASE_URL", &app.db_url)
+        let mut cmd = serve::command();
+        cmd.env("DATABASE_URL", &app.db_url)
             .env("ROSTER_SIGNING_KEY", std::str::from_utf8(TEST_SECRET).unwrap())
-            .env("ROSTER_LISTEN", "127.0.0.1:0")
-            .env_remove("ROSTER_PUBLIC_URL")
-            .env("ROSTER_LOG", "warn")
-            .arg("serve")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut second = Second { child, root: String::new() };
-        loop {
-            let line = rx.recv_timeout(Duration::from_secs(120)).expect("second server did not start");
-            if let Some(rest) = line.strip_prefix("Roster is listening on ") {
-                second.root = rest.split(' ').next().unwrap().to_string();
-                return second;
-            }
-        }
+            .env_remove("ROSTER_PUBLIC_URL");
+        let (serving, _, root) = serve::start(cmd);
+        Second { _serving: serving, root }
     }
 
     fn base(&self, app: &TestApp) -> String {

@@ -1,13 +1,13 @@
 //! The `roster` binary: operator commands and the embedded default, run as a user would.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::support::requests::send;
+use crate::support::serve::{self, Serving};
 use crate::support::{TestApp, TEST_SECRET};
 
 fn roster(app: &TestApp) -> Command {
@@ -129,54 +129,19 @@ fn tempdir(name: &str) -> std::path::PathBuf {
 
 /// Start `roster serve` on the embedded default and return it with the lines it printed up to
 /// its "listening" line (the demo credentials when the database was empty) and its port.
-/// A running `roster serve`, killed if the test fails before stopping it (its private cluster
-/// then stops through its parent-death signal).
-struct Serving(Option<std::process::Child>);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 fn start_embedded(data: &std::path::Path) -> (Serving, Vec<String>, u16) {
-    let mut serving = Serving(None);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-        .env_remove("DATABASE_URL")
+    let mut cmd = serve::command();
+    cmd.env_remove("DATABASE_URL")
         .env_remove("ROSTER_SIGNING_KEY")
         .env_remove("ROSTER_PUBLIC_URL")
-        .env("ROSTER_DATA_DIR", data)
-        .env("ROSTER_LISTEN", "127.0.0.1:0")
-        .env("ROSTER_LOG", "warn")
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    serving.0 = Some(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut lines = Vec::new();
-    loop {
-        let line = rx.recv_timeout(Duration::from_secs(120)).expect("server did not report that it listens");
-        if let Some(rest) = line.strip_prefix("Roster is listening on http://127.0.0.1:") {
-            let port = rest.split(' ').next().unwrap().parse().unwrap();
-            return (serving, lines, port);
-        }
-        lines.push(line);
-    }
+        .env("ROSTER_DATA_DIR", data);
+    let (serving, lines, root) = serve::start(cmd);
+    let port = root.rsplit(':').next().unwrap().parse().unwrap();
+    (serving, lines, port)
 }
 
-fn stop(mut serving: Serving) {
-    let mut child = serving.0.take().unwrap();
+fn stop(serving: Serving) {
+    let mut child = serving.into_child();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
         .unwrap();
     let started = Instant::now();

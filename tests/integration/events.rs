@@ -601,41 +601,17 @@ async fn removing_a_member_ends_its_memberships_and_restoring_it_is_a_creation()
     assert_eq!(mine[6].1, json!({"member_id": member}));
 }
 
-/// A `roster serve` child process, stopped when dropped.
-struct Serving(std::process::Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn roster_serve_runs_the_dispatcher() {
-    use std::io::{BufRead, BufReader};
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(0).await;
     add_webhook(&app, &receiver.url).await;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
-        .env("DATABASE_URL", &app.db_url)
+    let mut cmd = crate::support::serve::command();
+    cmd.env("DATABASE_URL", &app.db_url)
         .env("ROSTER_SIGNING_KEY", std::str::from_utf8(crate::support::TEST_SECRET).unwrap())
-        .env("ROSTER_LISTEN", "127.0.0.1:0")
         .env("ROSTER_EVENTS_POLL_MS", "20")
-        .env("ROSTER_WEBHOOK_ALLOW_PRIVATE", "1")
-        .env("ROSTER_LOG", "warn")
-        .arg("serve")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _serving = Serving(child);
-    tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout).lines().map_while(Result::ok).find(|l| l.starts_with("Roster is listening"))
-    })
-    .await
-    .unwrap()
-    .expect("serve reports that it listens");
+        .env("ROSTER_WEBHOOK_ALLOW_PRIVATE", "1");
+    let (_serving, _, _) = crate::support::serve::start(cmd);
 
     let member = app.create_user("serve@x.example").await;
     // The other process delivers on its own schedule: wait for it (bounded), never assert a time.

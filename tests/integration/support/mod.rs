@@ -5,6 +5,7 @@
 pub mod bomb;
 pub mod proxy;
 pub mod requests;
+pub mod serve;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};

@@ -136,7 +136,16 @@ async fn tenant_id(app: &TestApp) -> Uuid {
 }
 
 async fn add_receiver(app: &TestApp, url: &str, format: Format, audience: Option<&str>) -> Uuid {
-    let tenant = tenant_id(app).await;
+    add_receiver_to(app, tenant_id(app).await, url, format, audience).await
+}
+
+async fn add_receiver_to(
+    app: &TestApp,
+    tenant: Uuid,
+    url: &str,
+    format: Format,
+    audience: Option<&str>,
+) -> Uuid {
     let mut conn = db::checkout(&app.pool).await.unwrap();
     let secret = (format == Format::Webhook).then(|| SECRET.to_string());
     let r = AddReceiver { url: url.into(), format, audience: audience.map(Into::into), secret };
@@ -157,6 +166,19 @@ const PUBLIC: &str = "https://roster.example";
 
 fn dispatcher(app: &TestApp) -> Dispatcher {
     Dispatcher::new(roster::events::dispatch::client(Egress::AllowPrivate).unwrap(), &app.key, PUBLIC)
+}
+
+/// A dispatcher as `roster serve` runs it, but polling only once an hour: only the NOTIFY of a
+/// committed event wakes it. Stopped when the returned guard is dropped.
+fn woken_dispatcher(app: &TestApp) -> roster::events::wake::AbortOnDrop {
+    let clock: Arc<dyn roster::clock::Clock> = Arc::new(roster::clock::SystemClock);
+    roster::events::wake::AbortOnDrop(roster::events::dispatch::spawn_dispatcher(
+        app.pool.clone(),
+        dispatcher(app),
+        clock,
+        std::time::Duration::from_secs(3600),
+        Some(app.db_url.clone()),
+    ))
 }
 
 async fn dispatch_once(app: &TestApp, now: DateTime<Utc>) -> DispatchReport {
@@ -871,26 +893,11 @@ async fn a_dispatcher_polling_once_an_hour_still_delivers_when_woken_by_notify()
     single_sign_on(&app).await;
     let receiver = Receiver::start(0).await;
     add_webhook(&app, &receiver.url).await;
-    let clock: Arc<dyn roster::clock::Clock> = Arc::new(roster::clock::SystemClock);
-    let task = roster::events::dispatch::spawn_dispatcher(
-        app.pool.clone(),
-        dispatcher(&app),
-        clock,
-        std::time::Duration::from_secs(3600),
-        Some(app.db_url.clone()),
-    );
-    let _stop = roster::events::wake::AbortOnDrop(task);
+    let _stop = woken_dispatcher(&app);
     // Let the first pass run (it finds nothing); from then on only a wake-up can deliver.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let wait_for = |n: usize| {
-        let receiver = &receiver;
-        async move {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            while receiver.all().len() < n && std::time::Instant::now() < deadline {
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-        }
-    };
+    let receiver = &receiver;
+    let wait_for = |n: usize| wait_until(move || receiver.all().len() >= n);
     let a = app.create_user("wake-a@example.com").await;
     wait_for(1).await;
     let b = app.create_user("wake-b@example.com").await;
@@ -962,34 +969,8 @@ async fn a_receiver_that_never_answers_delays_only_its_own_deliveries() {
         let mut conn = db::checkout(&app.pool).await.unwrap();
         roster::directory::tenants::tenant(&mut conn, "globex").await.unwrap().id
     };
-    {
-        let mut conn = db::checkout(&app.pool).await.unwrap();
-        let r = AddReceiver {
-            url: healthy.url.clone(),
-            format: Format::Webhook,
-            audience: None,
-            secret: Some(SECRET.into()),
-        };
-        receivers::add(
-            &mut conn,
-            &EventKeys::derive(&app.key),
-            globex_id,
-            r,
-            Egress::AllowPrivate,
-            Utc::now(),
-        )
-        .await
-        .unwrap();
-    }
-    let clock: Arc<dyn roster::clock::Clock> = Arc::new(roster::clock::SystemClock);
-    let task = roster::events::dispatch::spawn_dispatcher(
-        app.pool.clone(),
-        dispatcher(&app),
-        clock,
-        std::time::Duration::from_secs(3600),
-        Some(app.db_url.clone()),
-    );
-    let _stop = roster::events::wake::AbortOnDrop(task);
+    add_receiver_to(&app, globex_id, &healthy.url, Format::Webhook, None).await;
+    let _stop = woken_dispatcher(&app);
     // acme's receiver gets its event and hangs on it.
     app.create_user("stuck@example.com").await;
     wait_until(|| hole.accepted() >= 1).await;

@@ -128,14 +128,9 @@ fn main() -> anyhow::Result<()> {
     result
 }
 
-/// Percent-encode a query value.
+/// Percent-encode a query value (the `url` crate's form encoding, as browsers and IdPs send it).
 fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// A ~1 KB user with the enterprise extension, as an IdP creates it.

@@ -240,11 +240,11 @@ impl Keyed for KeyedGroup {
 }
 
 /// Count, then read the page (unless it is empty), in result order.
-async fn find<K: Keyed>(conn: &mut Conn, st: Statement, window: &Window) -> ScimResult<Found<K::Item>> {
+async fn find<K: Keyed>(conn: &mut Conn, mut st: Statement, window: &Window) -> ScimResult<Found<K::Item>> {
     let mut rows: Vec<K> = if window_is_empty(window) {
         Vec::new()
     } else {
-        bound(st.page_sql.clone(), &st.binds).load(conn).await?
+        bound(std::mem::take(&mut st.page_sql), &st.binds).load(conn).await?
     };
     let total = match known_total(window, rows.len()) {
         Some(n) => n,

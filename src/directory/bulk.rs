@@ -13,18 +13,25 @@ use uuid::Uuid;
 use super::{groups, patch, users, Context};
 use crate::db::Conn;
 use crate::error::ScimResult;
+use crate::provisioning::summary;
 use crate::scim::bulk::{plan, Action, BulkRequest, Entry, Envelope, Outcome, Resolver, Step};
 use crate::scim::patch::parse_request;
 use crate::scim::schema::{normalize, Normalized, Registry, ResourceKind};
 
-/// Run every operation of a bulk request; the entries come back in request order, with no
-/// outcome for those `failOnErrors` kept from running.
-pub async fn execute(
-    conn: &mut Conn,
-    ctx: &Context,
-    registry: &Registry,
-    request: BulkRequest,
-) -> Vec<Entry> {
+/// A bulk request's entries in request order (no outcome for those `failOnErrors` kept from
+/// running), and for each whether its provisioning-log row was committed with its write.
+#[derive(Debug)]
+pub struct Executed {
+    /// The entries.
+    pub entries: Vec<Entry>,
+    /// `logged[i]`: entry `i`'s row is in its committed transaction; record no other.
+    pub logged: Vec<bool>,
+}
+
+/// Run every operation of a bulk request. Each operation that writes commits its own
+/// provisioning-log row in its transaction (a [`LogSlot`](crate::provisioning::LogSlot) of its
+/// own, child of the request's).
+pub async fn execute(conn: &mut Conn, ctx: &Context, registry: &Registry, request: BulkRequest) -> Executed {
     let steps = plan(&request.operations);
     let mut entries = Vec::with_capacity(request.operations.len());
     let mut actions = Vec::with_capacity(request.operations.len());
@@ -32,6 +39,7 @@ pub async fn execute(
         entries.push(Entry { envelope: op.envelope, outcome: None, latency_ms: 0.0 });
         actions.push(Some(op.action));
     }
+    let mut logged = vec![false; entries.len()];
     let mut resolver = Resolver::default();
     let mut failures = 0;
     for step in steps {
@@ -43,7 +51,13 @@ pub async fn execute(
         let outcome = match step {
             Step::Fail(_, error) => Outcome::Failed { error, target: None },
             Step::Run(_) => match actions[i].take() {
-                Some(action) => run(conn, ctx, registry, &resolver, action).await,
+                Some(action) => {
+                    let log = operation_log(ctx, i, &entries[i].envelope, &action);
+                    let op_ctx = Context { log: log.clone(), ..ctx.clone() };
+                    let outcome = run(conn, &op_ctx, registry, &resolver, action).await;
+                    logged[i] = matches!(outcome, Outcome::Done { .. }) && log.written();
+                    outcome
+                }
                 None => continue, // the plan names each operation once
             },
         };
@@ -58,7 +72,23 @@ pub async fn execute(
         entry.outcome = Some(outcome);
         entry.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     }
-    entries
+    Executed { entries, logged }
+}
+
+/// Operation `index`'s own log slot: its summary, and the status its success answers.
+fn operation_log(
+    ctx: &Context,
+    index: usize,
+    envelope: &Envelope,
+    action: &ScimResult<Action>,
+) -> crate::provisioning::LogSlot {
+    let Ok(action) = action else { return Default::default() };
+    let status = match action {
+        Action::Create { .. } => 201,
+        Action::Patch { kind: ResourceKind::Group, .. } | Action::Delete { .. } => 204,
+        Action::Replace { .. } | Action::Patch { .. } => 200,
+    };
+    ctx.log.bulk_operation(summary::bulk_operation(index, envelope), status)
 }
 
 fn log_outcome(index: usize, envelope: &Envelope, outcome: &Outcome) {

@@ -7,7 +7,7 @@ use diesel_async::AsyncConnection;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::{db_precision, membership_events, object, roles, Context, Stored};
+use super::{db_precision, logged, membership_events, object, roles, Context, Stored};
 use crate::db::groups::{self, GroupColumns, GroupRow, MemberRow};
 use crate::db::{events, users, Conn};
 use crate::error::{ScimError, ScimResult};
@@ -251,6 +251,7 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
         // A new group placed under a bound parent passes the binding to its members.
         out.extend(roles::group_changed(conn, tenant, &delta.added, None).await?);
         events::insert(conn, tenant, &out, now).await?;
+        ctx.log.commit_with(conn, logged(ResourceKind::Group, id, None, &[])).await?;
         read_back(conn, ctx, id).await
     })
     .await
@@ -300,6 +301,7 @@ pub async fn replace(
         let moved = (parent != old.parent_id).then_some(id);
         out.extend(roles::group_changed(conn, tenant, &rows, moved).await?);
         events::insert(conn, tenant, &out, now).await?;
+        ctx.log.commit_with(conn, logged(ResourceKind::Group, id, None, &[])).await?;
         read_back(conn, ctx, id).await
     })
     .await
@@ -327,6 +329,7 @@ pub async fn delete(
         out.push(NewEvent::group_deleted(id));
         out.extend(roles::recompute(conn, tenant, &reached).await?);
         events::insert(conn, tenant, &out, now).await?;
+        ctx.log.commit_with(conn, logged(ResourceKind::Group, id, None, &[])).await?;
         Ok(())
     })
     .await

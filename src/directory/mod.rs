@@ -39,6 +39,18 @@ pub struct Context {
     pub base_url: String,
     /// The tenant's settings and schema registry.
     pub profile: Arc<TenantProfile>,
+    /// The request's provisioning-log record: a successful write commits its row with it.
+    pub log: crate::provisioning::LogSlot,
+}
+
+/// What a write tells its in-transaction provisioning-log row (see [`crate::provisioning::slot`]).
+pub(crate) fn logged(
+    kind: crate::scim::schema::ResourceKind,
+    id: Uuid,
+    active_change: Option<ActiveChange>,
+    fired: &[Rule],
+) -> crate::provisioning::slot::Written<'_> {
+    crate::provisioning::slot::Written { kind, id, active_change, fired }
 }
 
 impl Context {

@@ -7,8 +7,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    db_precision, groups, membership_events, object, password, roles, users, write, ActiveChange, Context,
-    Stored, Written,
+    db_precision, groups, logged, membership_events, object, password, roles, users, write, ActiveChange,
+    Context, Stored, Written,
 };
 use crate::db::events;
 use crate::db::groups as group_store;
@@ -98,6 +98,7 @@ pub async fn patch_user(
             let stored =
                 Stored { id, attributes: object(columns.resource), meta: meta(old.version + 1, now) };
             let stored = write::member_written(conn, ctx, stored, false, &out, now).await?;
+            ctx.log.commit_with(conn, logged(ResourceKind::User, id, active_change, &applied.fired)).await?;
             Ok(Written { stored, active_change, fired: applied.fired })
         })
         .await?;
@@ -188,6 +189,9 @@ pub async fn patch_group(
                 group_store::touch(conn, tenant, id, now).await?;
             }
             let bumped = i64::from(applied.changed || members_changed);
+            if bumped == 1 {
+                ctx.log.commit_with(conn, logged(ResourceKind::Group, id, None, &applied.fired)).await?;
+            }
             Ok((Version::new(old_version + bumped), applied.fired))
         })
         .await?;

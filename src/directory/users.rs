@@ -9,7 +9,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    db_precision, membership_events, object, password, roles, write, ActiveChange, Context, Stored, Written,
+    db_precision, logged, membership_events, object, password, roles, write, ActiveChange, Context, Stored,
+    Written,
 };
 use crate::db::users::{self, status, UserColumns, UserRow};
 use crate::db::{events, groups, Conn};
@@ -88,54 +89,58 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
     let invite = active && !profile.sso;
     let cutoff = now - chrono::Duration::days(i64::from(profile.member_retention_days));
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let external_id = columns.external_id.clone();
-        if let Some(old) = users::restorable(
-            conn,
-            tenant,
-            connection,
-            external_id.as_deref(),
-            &columns.user_name_key,
-            cutoff,
-        )
-        .await?
-        {
-            // A restored member keeps its invitation state, and the status it implies.
-            columns.status = status_for(active, old.invitation_count, old.joined_at.is_some()).into();
-            if users::restore(conn, tenant, old.id, connection, &columns, password_hash.as_deref(), now)
-                .await?
+        let stored = 'write: {
+            let external_id = columns.external_id.clone();
+            if let Some(old) = users::restorable(
+                conn,
+                tenant,
+                connection,
+                external_id.as_deref(),
+                &columns.user_name_key,
+                cutoff,
+            )
+            .await?
             {
-                tracing::info!(member.id = %old.id, "removed member re-provisioned: same id restored");
-                let mut out = vec![NewEvent::member_created(old.id, active, true)];
-                if invite && old.joined_at.is_none() {
-                    out.push(NewEvent::invitation_needed(old.id));
+                // A restored member keeps its invitation state, and the status it implies.
+                columns.status = status_for(active, old.invitation_count, old.joined_at.is_some()).into();
+                if users::restore(conn, tenant, old.id, connection, &columns, password_hash.as_deref(), now)
+                    .await?
+                {
+                    tracing::info!(member.id = %old.id, "removed member re-provisioned: same id restored");
+                    let mut out = vec![NewEvent::member_created(old.id, active, true)];
+                    if invite && old.joined_at.is_none() {
+                        out.push(NewEvent::invitation_needed(old.id));
+                    }
+                    let stored = Stored {
+                        id: old.id,
+                        attributes: object(columns.resource),
+                        meta: Meta {
+                            created: old.created_at,
+                            last_modified: now,
+                            version: Version::new(old.version + 1),
+                        },
+                    };
+                    // A restored member keeps its base role and override; its SCIM roles are new.
+                    break 'write write::member_written(conn, ctx, stored, false, &out, now).await?;
                 }
-                let stored = Stored {
-                    id: old.id,
-                    attributes: object(columns.resource),
-                    meta: Meta {
-                        created: old.created_at,
-                        last_modified: now,
-                        version: Version::new(old.version + 1),
-                    },
-                };
-                // A restored member keeps its base role and override; its SCIM roles are new.
-                return write::member_written(conn, ctx, stored, false, &out, now).await;
+                // Restored concurrently by another request: this one creates a new member.
+                columns.status = status_for(active, 0, false).into();
             }
-            // Restored concurrently by another request: this one creates a new member.
-            columns.status = status_for(active, 0, false).into();
-        }
-        let id = Uuid::now_v7();
-        users::insert(conn, tenant, id, connection, &columns, password_hash.as_deref(), now).await?;
-        let mut out = vec![NewEvent::member_created(id, active, false)];
-        if invite {
-            out.push(NewEvent::invitation_needed(id));
-        }
-        let stored = Stored {
-            id,
-            attributes: object(columns.resource),
-            meta: Meta { created: now, last_modified: now, version: Version::new(1) },
+            let id = Uuid::now_v7();
+            users::insert(conn, tenant, id, connection, &columns, password_hash.as_deref(), now).await?;
+            let mut out = vec![NewEvent::member_created(id, active, false)];
+            if invite {
+                out.push(NewEvent::invitation_needed(id));
+            }
+            let stored = Stored {
+                id,
+                attributes: object(columns.resource),
+                meta: Meta { created: now, last_modified: now, version: Version::new(1) },
+            };
+            write::member_written(conn, ctx, stored, true, &out, now).await?
         };
-        write::member_written(conn, ctx, stored, true, &out, now).await
+        ctx.log.commit_with(conn, logged(ResourceKind::User, stored.id, None, &[])).await?;
+        Ok(stored)
     })
     .await
 }
@@ -272,6 +277,7 @@ pub async fn replace(
             },
         };
         let stored = write::member_written(conn, ctx, stored, false, &out, now).await?;
+        ctx.log.commit_with(conn, logged(ResourceKind::User, id, active_change, &[])).await?;
         Ok(Written { stored, active_change, fired: Vec::new() })
     })
     .await
@@ -296,6 +302,7 @@ pub async fn remove(
         membership_events(&mut out, false, &left);
         out.push(NewEvent::member_removed(id));
         events::insert(conn, tenant, &out, now).await?;
+        ctx.log.commit_with(conn, logged(ResourceKind::User, id, None, &[])).await?;
         Ok(())
     })
     .await

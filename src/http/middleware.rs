@@ -18,7 +18,7 @@ use super::ratelimit::RetryAfter;
 use super::response::SCIM_JSON;
 use super::AppState;
 use crate::error::ScimError;
-use crate::provisioning::{Finished, RequestRecord};
+use crate::provisioning::{Finished, LogSlot};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -33,9 +33,16 @@ fn request_id(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-/// The request's id (`X-Request-Id`), for handlers that record more than one log row.
+/// The request's id (`X-Request-Id`) and arrival, for the rows of its provisioning log.
 #[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub struct RequestId {
+    /// The id.
+    pub id: String,
+    /// Arrival time (from the injected clock).
+    pub at: chrono::DateTime<Utc>,
+    /// Arrival instant, for latency.
+    pub started: Instant,
+}
 
 /// Wrap a request in its span, log its outcome once, and make sure error bodies are SCIM errors.
 pub async fn observe(
@@ -60,7 +67,7 @@ pub async fn observe(
     let at = state.as_ref().map_or_else(Utc::now, |s| s.clock.now());
     let fallback_operation = format!("{} {}", req.method(), scim_route(&route));
     let method = req.method().to_string();
-    req.extensions_mut().insert(RequestId(id.clone()));
+    req.extensions_mut().insert(RequestId { id: id.clone(), at, started });
     async move {
         let refused = state.as_ref().and_then(|s| s.throttle.admit_request(req.request()).err());
         let res = match refused {
@@ -112,8 +119,10 @@ fn scim_route(pattern: &str) -> &str {
 
 /// Hand the finished record of an authenticated request to the recorder (which does not wait).
 /// Unauthenticated requests carry no record and are only traced.
+/// A write whose row went into its own committed transaction is not recorded again.
 fn record(state: &AppState, res: &ServiceResponse<BoxBody>, finished: Finished) {
-    let Some(record) = res.request().extensions_mut().remove::<RequestRecord>() else { return };
+    let Some(slot) = res.request().extensions_mut().remove::<LogSlot>() else { return };
+    let Some(record) = slot.take_unwritten(finished.status) else { return };
     let finished = match res.response().error().and_then(|e| e.as_error::<ScimError>()) {
         Some(err) => finished.with_error(err),
         None => finished,

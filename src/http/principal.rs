@@ -9,11 +9,12 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
+use super::middleware::RequestId;
 use super::AppState;
 use crate::auth::{bearer_token, Principal};
 use crate::directory::Context;
 use crate::error::ScimError;
-use crate::provisioning::RequestRecord;
+use crate::provisioning::{Arrival, LogSlot, RequestRecord};
 
 /// An authenticated SCIM caller.
 #[derive(Debug, Clone)]
@@ -49,7 +50,8 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
     span.record("tenant.id", tracing::field::display(claims.tenant));
     span.record("connection.id", tracing::field::display(claims.connection));
     // From here on the request has a trusted tenant: it goes into the provisioning log.
-    req.extensions_mut().insert(RequestRecord::new(claims.tenant, claims.connection));
+    let log = LogSlot::start(RequestRecord::new(claims.tenant, claims.connection), arrival(&req, now));
+    req.extensions_mut().insert(log.clone());
     state.throttle.admit_token(&req, claims.jti)?;
     let profile =
         state.caches.tenant(&state.pool, &state.registry, claims.tenant, live.settings_version).await?;
@@ -63,7 +65,18 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
         now,
         base_url: state.scim_base_url(claims.connection),
         profile,
+        log,
     }))
+}
+
+/// How the request arrived, as the request middleware noted it.
+fn arrival(req: &HttpRequest, now: chrono::DateTime<chrono::Utc>) -> Arrival {
+    let ext = req.extensions();
+    let (request_id, at, started) = match ext.get::<RequestId>() {
+        Some(r) => (r.id.clone(), r.at, r.started),
+        None => (String::new(), now, std::time::Instant::now()),
+    };
+    Arrival { request_id, method: req.method().to_string(), at, started }
 }
 
 impl FromRequest for Caller {

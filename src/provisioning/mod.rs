@@ -5,6 +5,8 @@
 //!   (tenant and connection from the `Caller` extractor; resource, operation summary, rules and
 //!   lifecycle changes from the handlers), finished by the request middleware with the status,
 //!   `scimType`, `detail` and latency.
+//! * [`slot`]: the [`LogSlot`] that shares the record between handler, directory write and
+//!   middleware; a successful write commits its row in its own transaction.
 //! * [`summary`]: redacted operation summaries (pure).
 //! * [`recorder`]: a bounded queue and a background writer with batched inserts, so recording
 //!   never delays a response.
@@ -17,8 +19,10 @@
 pub mod record;
 pub mod recorder;
 pub mod retention;
+pub mod slot;
 pub mod summary;
 pub mod view;
 
 pub use record::{Finished, RequestRecord};
 pub use recorder::Recorder;
+pub use slot::{Arrival, LogSlot};

@@ -3,7 +3,9 @@
 //! full (the database is down or far behind), entries are dropped with a warning rather than
 //! slowing down provisioning or growing memory without bound. Entries are made storable before
 //! they are inserted, and a batch the database refuses is written again entry by entry, so one
-//! bad entry never drops the others; how many were dropped is logged.
+//! bad entry never drops the others; how many were dropped is logged. A batch that meets an
+//! outage is kept and retried with backoff until the database is back. Rows of successful
+//! writes do not come here at all: they are committed with the write (`super::slot`).
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -90,47 +92,82 @@ async fn write_loop(pool: DbPool, mut rx: mpsc::Receiver<Message>) {
                 }
             };
         }
-        write(&pool, &mut batch).await;
+        // Through a database outage the batch is kept and tried again with backoff; entries
+        // arriving meanwhile wait in the bounded queue (and only its overflow is dropped).
+        let mut backoff = OUTAGE_BACKOFF_MIN;
+        while write(&pool, &mut batch).await == Written::NotYet {
+            for done in waiting.drain(..) {
+                let _ = done.send(());
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(OUTAGE_BACKOFF_MAX);
+        }
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
     }
 }
 
-async fn write(pool: &DbPool, batch: &mut Vec<Entry>) {
+/// First and longest wait before a batch is tried again after an outage.
+const OUTAGE_BACKOFF_MIN: std::time::Duration = std::time::Duration::from_millis(100);
+const OUTAGE_BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What became of a batch.
+#[derive(Debug, PartialEq, Eq)]
+enum Written {
+    /// Written (entries the database refused one by one are counted and logged).
+    Done,
+    /// The database could not be reached; the batch is kept.
+    NotYet,
+}
+
+async fn write(pool: &DbPool, batch: &mut Vec<Entry>) -> Written {
     if batch.is_empty() {
-        return;
+        return Written::Done;
     }
-    let dropped = match db::checkout(pool).await {
-        Ok(mut conn) => insert_batch(&mut conn, batch).await,
+    let mut conn = match db::checkout(pool).await {
+        Ok(conn) => conn,
         Err(e) => {
-            tracing::warn!(error = %format!("{e}: {:?}", e.cause()), "writing the provisioning log failed");
-            batch.len()
+            tracing::warn!(error = %format!("{e}: {:?}", e.cause()), entries = batch.len(),
+                "the provisioning log cannot reach the database; its entries are kept and retried");
+            return Written::NotYet;
         }
+    };
+    let dropped = match insert_batch(&mut conn, batch).await {
+        Some(dropped) => dropped,
+        None => return Written::NotYet,
     };
     if dropped > 0 {
         tracing::warn!(dropped, of = batch.len(), "provisioning log entries dropped");
     }
     batch.clear();
+    Written::Done
 }
 
-/// Insert a batch in one statement; if that fails, insert its entries one by one, so that one
-/// entry the database refuses never takes the others with it. Returns how many were dropped
-/// (0 unless the database is failing: every entry is made storable before it is inserted).
-async fn insert_batch(conn: &mut db::Conn, batch: &[Entry]) -> usize {
-    let Err(e) = store::insert_many(conn, batch).await else { return 0 };
-    if batch.len() == 1 {
-        tracing::warn!(error = %e, "a provisioning log entry could not be written");
-        return 1;
+/// Insert a batch in one statement; if the database refuses it, insert its entries one by one,
+/// so that one entry the database refuses never takes the others with it. Returns how many were
+/// dropped (0 unless the database refuses entries: each is made storable before it is
+/// inserted), or `None` when the connection failed (an outage: nothing is dropped, and the
+/// batch keeps only the entries not written yet).
+async fn insert_batch(conn: &mut db::Conn, batch: &mut Vec<Entry>) -> Option<usize> {
+    let Err(e) = store::insert_many(conn, batch).await else { return Some(0) };
+    if db::is_outage(&e) {
+        tracing::warn!(error = %e, entries = batch.len(), "writing the provisioning log met an outage; retrying");
+        return None;
     }
     tracing::warn!(entries = batch.len(), error = %e, "a provisioning log batch failed; writing it entry by entry");
     let mut dropped = 0;
-    for entry in batch {
+    for (i, entry) in batch.iter().enumerate() {
         if let Err(e) = store::insert_many(conn, std::slice::from_ref(entry)).await {
+            if db::is_outage(&e) {
+                // Keep only what is not written yet.
+                batch.drain(..i);
+                return None;
+            }
             tracing::warn!(error = %e, request_id = %entry.request_id, "a provisioning log entry could not be written");
             dropped += 1;
         }
     }
     tracing::warn!(dropped, of = batch.len(), "provisioning log batch written entry by entry");
-    dropped
+    Some(dropped)
 }

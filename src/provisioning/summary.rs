@@ -100,6 +100,13 @@ fn pathless(obj: &Map<String, Value>) -> String {
     truncate(&format!("{{{}}}", keys.join(", ")), MAX_TARGET_CHARS)
 }
 
+/// The operation summary of operation `index` of a bulk request: `bulk[2] PATCH /Users/…`.
+pub fn bulk_operation(index: usize, envelope: &crate::scim::bulk::Envelope) -> String {
+    let method = envelope.method.clone().unwrap_or_default().to_ascii_uppercase();
+    let path = envelope.path.as_deref().unwrap_or_default();
+    format!("bulk[{index}] {method} {}", truncate(path, 200))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -391,3 +391,168 @@ async fn an_entry_the_database_refuses_does_not_drop_its_batch() {
     }
     assert_eq!(all_rows(&app).await, before + 4);
 }
+
+/// The transaction id that wrote the current version of a row: `xmin`.
+async fn xmin(app: &TestApp, sql: &str, bind: &str) -> Option<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Xid {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        xid: String,
+    }
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    diesel::sql_query(sql).bind::<Text, _>(bind).get_result::<Xid>(&mut conn).await.ok().map(|x| x.xid)
+}
+
+async fn log_xmin(app: &TestApp, request_id: &str) -> Option<String> {
+    xmin(app, "SELECT xmin::text AS xid FROM provisioning_log WHERE request_id = $1", request_id).await
+}
+
+async fn user_xmin(app: &TestApp, id: &str) -> Option<String> {
+    xmin(app, "SELECT xmin::text AS xid FROM users WHERE id = $1::uuid", id).await
+}
+
+async fn group_xmin(app: &TestApp, id: &str) -> Option<String> {
+    xmin(app, "SELECT xmin::text AS xid FROM groups WHERE id = $1::uuid", id).await
+}
+
+async fn rows_of(app: &TestApp, request_id: &str) -> Vec<Entry> {
+    entries(app, &app.creds.tenant, LogQuery::default())
+        .await
+        .into_iter()
+        .filter(|e| e.request_id == request_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_successful_write_commits_its_row_in_its_own_transaction() {
+    let app = TestApp::spawn().await;
+    let json_req = |method: Method, path: &str, body: Value, rid: &str| {
+        app.req(method, path)
+            .header("content-type", "application/scim+json")
+            .header("x-request-id", rid)
+            .body(body.to_string())
+    };
+    let created = send(json_req(Method::POST, "/Users", user("ada@example.com"), "w-post")).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    // Same transaction: the row and the member's version carry the same xmin, whatever the
+    // recorder does (it is not flushed before this check).
+    assert_eq!(log_xmin(&app, "w-post").await, user_xmin(&app, &id).await, "POST");
+
+    let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]});
+    let r = send(json_req(Method::PATCH, &format!("/Users/{id}"), body, "w-patch")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(log_xmin(&app, "w-patch").await, user_xmin(&app, &id).await, "PATCH");
+
+    let r = send(json_req(Method::PUT, &format!("/Users/{id}"), user("ada@example.com"), "w-put")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(log_xmin(&app, "w-put").await, user_xmin(&app, &id).await, "PUT");
+
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Ops"});
+    let g = send(json_req(Method::POST, "/Groups", group, "w-group")).await;
+    assert_eq!(g.status, 201, "{}", g.body);
+    let gid = g.body["id"].as_str().unwrap().to_string();
+    assert_eq!(log_xmin(&app, "w-group").await, group_xmin(&app, &gid).await, "POST /Groups");
+    let add = json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]});
+    let r = send(json_req(Method::PATCH, &format!("/Groups/{gid}"), add, "w-members")).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(log_xmin(&app, "w-members").await, group_xmin(&app, &gid).await, "PATCH /Groups");
+
+    let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+        {"method": "POST", "path": "/Users", "bulkId": "b1", "data": user("bulk@example.com")},
+        {"method": "POST", "path": "/Users", "bulkId": "b2", "data": user("ada@example.com")}
+    ]});
+    let r = send(json_req(Method::POST, "/Bulk", bulk, "w-bulk")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let bulk_id =
+        r.body["Operations"][0]["location"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    assert_eq!(r.body["Operations"][1]["status"], "409", "{}", r.body);
+
+    let r = send(app.req(Method::DELETE, &format!("/Users/{id}")).header("x-request-id", "w-delete")).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(log_xmin(&app, "w-delete").await, user_xmin(&app, &id).await, "DELETE");
+
+    // Each request has exactly one row (the middleware did not record the committed ones
+    // again); the bulk request has its own row plus one per operation, the failed one too.
+    for rid in ["w-post", "w-patch", "w-put", "w-group", "w-members", "w-delete"] {
+        let rows = rows_of(&app, rid).await;
+        assert_eq!(rows.len(), 1, "{rid}: {rows:?}");
+    }
+    let rows = rows_of(&app, "w-bulk").await;
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let done = rows.iter().find(|e| e.operation.starts_with("bulk[0]")).expect("bulk[0] row");
+    assert_eq!((done.status, done.resource_id.map(|u| u.to_string())), (201, Some(bulk_id.clone())));
+    let tx = {
+        let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct Same {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            same: bool,
+        }
+        use diesel_async::RunQueryDsl;
+        diesel::sql_query(
+            "SELECT l.xmin = u.xmin AS same FROM provisioning_log l JOIN users u ON u.id = l.resource_id \
+             WHERE l.request_id = 'w-bulk' AND l.operation LIKE 'bulk[0]%'",
+        )
+        .get_result::<Same>(&mut conn)
+        .await
+        .unwrap()
+        .same
+    };
+    assert!(tx, "a bulk operation's row is committed with the operation");
+    let failed = rows.iter().find(|e| e.operation.starts_with("bulk[1]")).expect("bulk[1] row");
+    assert_eq!((failed.status, failed.scim_type.as_deref()), (409, Some("uniqueness")));
+    let deactivation = rows_of(&app, "w-patch").await.remove(0);
+    assert!(deactivation.operation.ends_with("; member suspended"), "{}", deactivation.operation);
+}
+
+#[tokio::test]
+async fn a_failed_write_is_recorded_once_with_its_error() {
+    let app = TestApp::spawn().await;
+    app.create_user("ada@example.com").await;
+    let r = send(
+        app.req(Method::POST, "/Users")
+            .header("content-type", "application/scim+json")
+            .header("x-request-id", "dup")
+            .body(user("ada@example.com").to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let rows = rows_of(&app, "dup").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].status, rows[0].scim_type.as_deref()), (409, Some("uniqueness")));
+}
+
+#[tokio::test]
+async fn entries_queued_during_a_database_outage_are_written_when_it_ends() {
+    let (app, proxy) = crate::support::TestApp::spawn_with_proxy(|_| {}).await;
+    let tenant = tenant_id(&app, &app.creds.tenant).await;
+    let before = all_rows(&app).await;
+    proxy.refuse();
+    for n in 0..3 {
+        app.recorder.record(Entry {
+            tenant_id: tenant,
+            id: Uuid::now_v7(),
+            at: Utc::now(),
+            connection_id: Some(app.creds.connection),
+            request_id: format!("outage-{n}"),
+            method: "GET".into(),
+            resource_type: None,
+            resource_id: None,
+            operation: "get".into(),
+            status: 200,
+            scim_type: None,
+            detail: None,
+            latency_ms: 1.0,
+            rules: Vec::new(),
+            source: "scim".into(),
+        });
+    }
+    // The writer meets the outage (flush returns after each failed attempt) ...
+    app.flush_log().await;
+    proxy.admit();
+    // ... keeps the entries, and writes them once the database answers again.
+    assert_eq!(all_rows(&app).await, before + 3);
+}

@@ -83,6 +83,7 @@ pub async fn set_parent(
         now: state.clock.now(),
         base_url: format!("{}/admin/v1/tenants/{}", state.public_url, tenant.slug),
         profile,
+        log: Default::default(),
     };
     patch::patch_group(&mut conn, &ctx, &state.registry, id, &request, None).await?;
     let node = store::tree(&mut conn, tenant.id, Some(id))

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::db;
-use crate::directory::bulk::execute;
+use crate::directory::bulk::{execute, Executed};
 use crate::directory::Context;
 use crate::error::{ScimError, ScimResult};
 use crate::http::extract::json_body;
@@ -14,7 +14,7 @@ use crate::http::principal::Caller;
 use crate::http::response::scim;
 use crate::http::AppState;
 use crate::provisioning::{summary, Finished, RequestRecord};
-use crate::scim::bulk::{parse, response, BulkLimits, Entry, Outcome};
+use crate::scim::bulk::{parse, response, BulkLimits, Outcome};
 use crate::scim::schema::ResourceKind;
 
 /// Run a bulk request. The body limit is the route's own (`maxPayloadSize`); too many
@@ -35,21 +35,25 @@ pub async fn bulk(
     );
     let mut conn = db::checkout(&state.pool).await?;
     let registry = super::registry_for(&state, &ctx, ResourceKind::User);
-    let entries = execute(&mut conn, &ctx, registry, request).await;
-    record_operations(&req, &ctx, &state, &entries);
-    Ok(scim(StatusCode::OK, &response(&ctx.base_url, &entries)))
+    let executed = execute(&mut conn, &ctx, registry, request).await;
+    record_operations(&req, &ctx, &state, &executed);
+    Ok(scim(StatusCode::OK, &response(&ctx.base_url, &executed.entries)))
 }
 
 /// One provisioning-log row per operation that ran (the request itself gets its own row from
 /// the middleware), so an IT admin sees each operation's outcome like a single request's.
-fn record_operations(req: &HttpRequest, ctx: &Context, state: &AppState, entries: &[Entry]) {
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-    for (i, entry) in entries.iter().enumerate() {
+/// Operations whose write succeeded committed their row with the write; the others (failed,
+/// or refused before writing) are recorded here.
+fn record_operations(req: &HttpRequest, ctx: &Context, state: &AppState, executed: &Executed) {
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.id.clone()).unwrap_or_default();
+    for (i, entry) in executed.entries.iter().enumerate() {
         let Some(outcome) = &entry.outcome else { continue };
+        if executed.logged[i] {
+            continue;
+        }
         let method = entry.envelope.method.clone().unwrap_or_default().to_ascii_uppercase();
-        let path = entry.envelope.path.clone().unwrap_or_default();
         let mut record = RequestRecord::new(ctx.tenant(), ctx.principal.connection_id);
-        record.operation(format!("bulk[{i}] {method} {}", summary::truncate(&path, 200)));
+        record.operation(summary::bulk_operation(i, &entry.envelope));
         let (status, error) = match outcome {
             Outcome::Done { status, kind, id, .. } => {
                 record.resource(*kind, Some(*id));

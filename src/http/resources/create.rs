@@ -9,7 +9,7 @@ use crate::directory::{groups, users};
 use crate::error::ScimResult;
 use crate::http::extract::query_pairs;
 use crate::http::principal::Caller;
-use crate::http::record::note;
+use crate::http::record::{expect_success, note};
 use crate::http::AppState;
 use crate::provisioning::summary;
 use crate::scim::list::parse_projection;
@@ -30,6 +30,7 @@ pub async fn create(
     });
     let projection = parse_projection(&query_pairs(&req)?)?;
     let body = write_body(&req, &ctx, kind, &body)?;
+    expect_success(&req, StatusCode::CREATED);
     let mut conn = db::checkout(&state.pool).await?;
     let registry = registry_for(&state, &ctx, kind);
     let input = normalize(registry, kind, &body)?;

@@ -9,7 +9,7 @@ use crate::directory::{groups, users};
 use crate::error::ScimResult;
 use crate::http::extract::{entity_tags, resource_id};
 use crate::http::principal::Caller;
-use crate::http::record::note;
+use crate::http::record::{expect_success, note};
 use crate::http::AppState;
 use crate::scim::schema::ResourceKind;
 
@@ -29,6 +29,7 @@ pub async fn delete(
     let id = resource_id(kind.name(), &path.2)?;
     note(&req, |r| r.resource(kind, Some(id)));
     let if_match = entity_tags(&req, header::IF_MATCH)?;
+    expect_success(&req, actix_web::http::StatusCode::NO_CONTENT);
     let mut conn = db::checkout(&state.pool).await?;
     match kind {
         ResourceKind::User => users::remove(&mut conn, &ctx, id, if_match.as_ref()).await?,

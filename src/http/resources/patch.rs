@@ -9,7 +9,7 @@ use crate::directory::{groups, patch};
 use crate::error::ScimResult;
 use crate::http::extract::{entity_tags, json_body, query_pairs, resource_id};
 use crate::http::principal::Caller;
-use crate::http::record::note;
+use crate::http::record::{expect_success, note};
 use crate::http::AppState;
 use crate::provisioning::summary;
 use crate::scim::list::parse_projection;
@@ -41,6 +41,12 @@ pub async fn patch(
         r.operation(summary::patch(&request));
         r.rules(&request.fired);
     });
+    // Only `attributes`/`excludedAttributes` ask a group PATCH for a body; other parameters
+    // (Entra's `aadOptscim062020` flag rides on every request of the flagged dialect) do not.
+    let group_body = !(projection.attributes.is_empty() && projection.excluded.is_empty());
+    let answer =
+        if kind == ResourceKind::Group && !group_body { StatusCode::NO_CONTENT } else { StatusCode::OK };
+    expect_success(&req, answer);
     let mut conn = db::checkout(&state.pool).await?;
     let registry = registry_for(&state, &ctx, kind);
     match kind {
@@ -57,9 +63,7 @@ pub async fn patch(
             let (_, fired) =
                 patch::patch_group(&mut conn, &ctx, registry, id, &request, if_match.as_ref()).await?;
             note(&req, |r| r.rules(&fired));
-            // Only `attributes`/`excludedAttributes` ask for a body; other parameters (Entra's
-            // `aadOptscim062020` flag rides on every request of the flagged dialect) do not.
-            if projection.attributes.is_empty() && projection.excluded.is_empty() {
+            if !group_body {
                 return Ok(HttpResponse::NoContent().finish());
             }
             let want_members = projection.wants(kind.core_schema(), "members");

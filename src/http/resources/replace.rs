@@ -9,7 +9,7 @@ use crate::directory::{groups, users};
 use crate::error::ScimResult;
 use crate::http::extract::{entity_tags, query_pairs, resource_id};
 use crate::http::principal::Caller;
-use crate::http::record::note;
+use crate::http::record::{expect_success, note};
 use crate::http::AppState;
 use crate::provisioning::summary;
 use crate::scim::list::parse_projection;
@@ -35,6 +35,7 @@ pub async fn replace(
     let projection = parse_projection(&query_pairs(&req)?)?;
     let if_match = entity_tags(&req, header::IF_MATCH)?;
     let body = write_body(&req, &ctx, kind, &body)?;
+    expect_success(&req, StatusCode::OK);
     let mut conn = db::checkout(&state.pool).await?;
     let registry = registry_for(&state, &ctx, kind);
     let input = normalize(registry, kind, &body)?;

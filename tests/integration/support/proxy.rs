@@ -1,7 +1,8 @@
 //! A TCP proxy between a test server and PostgreSQL that a test can freeze (bytes stop
 //! flowing, sockets stay open: a hung database), sever (every open connection is cut, new
 //! ones still pass: a restarted database or a dropped network path) or close (connections
-//! are refused: a database that is down).
+//! are refused: a database that is down), or refuse new connections for a while (`refuse`,
+//! undone by `admit`: a database that is down and then comes back).
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -13,6 +14,8 @@ struct Control {
     frozen: bool,
     /// Connections opened before the current epoch are cut.
     epoch: u64,
+    /// New connections are closed at once.
+    refusing: bool,
 }
 
 /// A running proxy; dropping it stops it and cuts its connections.
@@ -28,9 +31,13 @@ impl Proxy {
     pub async fn start(target: String) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let port = listener.local_addr().expect("proxy address").port();
-        let (control, rx) = watch::channel(Control { frozen: false, epoch: 0 });
+        let (control, rx) = watch::channel(Control { frozen: false, epoch: 0, refusing: false });
         let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if rx.borrow().refusing {
+                    drop(client);
+                    continue;
+                }
                 let rx = rx.clone();
                 let target = target.clone();
                 tokio::spawn(async move {
@@ -51,6 +58,19 @@ impl Proxy {
     /// Cut every open connection; new ones pass.
     pub fn sever(&self) {
         self.control.send_modify(|c| c.epoch += 1);
+    }
+
+    /// Cut every open connection and close new ones at once, until [`Proxy::admit`].
+    pub fn refuse(&self) {
+        self.control.send_modify(|c| {
+            c.refusing = true;
+            c.epoch += 1;
+        });
+    }
+
+    /// Let new connections pass again after [`Proxy::refuse`].
+    pub fn admit(&self) {
+        self.control.send_modify(|c| c.refusing = false);
     }
 
     /// Cut every open connection and refuse new ones.

@@ -495,14 +495,34 @@ async fn webhook(
                     .iter()
                     .map(|w| {
                         json!({"webhook": w.id.to_string(), "url": display_url(&w.url), "format": w.format,
-                        "audience": w.audience, "active": w.active, "created_at": w.created_at})
+                        "audience": w.audience, "active": w.active, "created_at": w.created_at,
+                        "circuit": w.circuit(now).as_str(), "consecutive_failures": w.consecutive_failures,
+                        "paused_until": w.paused_until, "last_error": w.last_error,
+                        "last_success_at": w.last_success_at})
                     })
                     .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 for w in &all {
                     let state = if w.active { "active" } else { "inactive" };
-                    println!("{}\t{}\t{}\t{}\t{}", w.id, state, w.format, w.created_at, display_url(&w.url));
+                    let circuit = match (w.circuit(now), &w.last_error) {
+                        (hooks::Circuit::Healthy, _) => "healthy".to_string(),
+                        (c, error) => format!(
+                            "{} ({} failed rounds; last error: {})",
+                            c.as_str(),
+                            w.consecutive_failures,
+                            error.as_deref().unwrap_or("-")
+                        ),
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        w.id,
+                        state,
+                        w.format,
+                        w.created_at,
+                        display_url(&w.url),
+                        circuit
+                    );
                 }
             }
         }

@@ -163,7 +163,7 @@ impl std::fmt::Debug for DueDelivery {
 }
 
 /// The receivers (tenant, webhook) that have deliveries due at `now`, at most `limit`, the most
-/// overdue first. Each is then served on its own ([`claim_due`]), so one that hangs delays only
+/// overdue first; a receiver whose circuit is open (paused) is left out until its pause ends. Each is then served on its own ([`claim_due`]), so one that hangs delays only
 /// its own deliveries.
 pub async fn due_receivers(
     conn: &mut Conn,
@@ -181,6 +181,7 @@ pub async fn due_receivers(
         "SELECT d.tenant_id, d.webhook_id FROM event_deliveries d \
          JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id \
          WHERE d.delivered_at IS NULL AND d.next_attempt_at <= $1 AND w.active \
+           AND (w.paused_until IS NULL OR w.paused_until <= $1) \
          GROUP BY d.tenant_id, d.webhook_id ORDER BY min(d.next_attempt_at) LIMIT $2",
     )
     .bind::<Timestamptz, _>(now)
@@ -221,6 +222,64 @@ pub async fn claim_due(
     .bind::<SqlUuid, _>(receiver.1)
     .load(conn)
     .await
+}
+
+/// Dispatch rounds in a row in which a receiver failed every attempt; at
+/// [`CIRCUIT_THRESHOLD`] its circuit opens.
+pub async fn circuit_failures(conn: &mut Conn, receiver: (Uuid, Uuid)) -> QueryResult<i32> {
+    use super::schema::webhooks;
+    use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+    webhooks::table
+        .filter(webhooks::tenant_id.eq(receiver.0).and(webhooks::id.eq(receiver.1)))
+        .select(webhooks::consecutive_failures)
+        .first(conn)
+        .await
+        .optional()
+        .map(Option::unwrap_or_default)
+}
+
+/// Failed rounds in a row after which a receiver is paused (its circuit opens).
+pub const CIRCUIT_THRESHOLD: i32 = 5;
+
+/// Record a dispatch round of one receiver in its circuit: any answer (`alive`) closes it;
+/// a round in which every attempt failed counts, and from [`CIRCUIT_THRESHOLD`] rounds on
+/// pauses the receiver for 30 s, 1 min, 2 min, 4 min, then 5 minutes each time. Returns the pause, if one
+/// began.
+pub async fn record_round(
+    conn: &mut Conn,
+    receiver: (Uuid, Uuid),
+    now: DateTime<Utc>,
+    alive: bool,
+    error: Option<&str>,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    #[derive(QueryableByName)]
+    struct Paused {
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        paused_until: Option<DateTime<Utc>>,
+    }
+    let row: Option<Paused> = diesel::sql_query(
+        "UPDATE webhooks SET \
+             consecutive_failures = CASE WHEN $4 THEN 0 ELSE consecutive_failures + 1 END, \
+             last_success_at = CASE WHEN $4 THEN $3 ELSE last_success_at END, \
+             last_error = CASE WHEN $4 THEN last_error ELSE left($5, 500) END, \
+             paused_until = CASE \
+                 WHEN $4 THEN NULL \
+                 WHEN consecutive_failures + 1 >= $6 THEN $3 + make_interval(secs => \
+                     least(300, 30 * power(2, least(4, consecutive_failures + 1 - $6)))) \
+                 ELSE paused_until END \
+         WHERE tenant_id = $1 AND id = $2 \
+         RETURNING paused_until",
+    )
+    .bind::<SqlUuid, _>(receiver.0)
+    .bind::<SqlUuid, _>(receiver.1)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Bool, _>(alive)
+    .bind::<Nullable<Text>, _>(error)
+    .bind::<diesel::sql_types::Integer, _>(CIRCUIT_THRESHOLD)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.and_then(|r| r.paused_until))
 }
 
 /// The outcome of one delivery attempt.

@@ -221,6 +221,10 @@ diesel::table! {
         format -> Text,
         audience -> Nullable<Text>,
         secret_sealed -> Nullable<Bytea>,
+        consecutive_failures -> Int4,
+        paused_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        last_success_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -26,6 +26,47 @@ pub struct WebhookRow {
     pub format: String,
     /// The SET audience when configured.
     pub audience: Option<String>,
+    /// Failed attempts in a row, across its deliveries (0 after any success).
+    pub consecutive_failures: i32,
+    /// While in the future: the circuit is open, nothing is sent to it until then.
+    pub paused_until: Option<DateTime<Utc>>,
+    /// The last failure's reason.
+    pub last_error: Option<String>,
+    /// The last acknowledged delivery.
+    pub last_success_at: Option<DateTime<Utc>>,
+}
+
+/// A receiver's circuit as an operator reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Circuit {
+    /// Deliveries go out normally.
+    Healthy,
+    /// Recent attempts failed; deliveries still go out, each with its backoff.
+    Failing,
+    /// Paused: nothing is sent until the pause ends, then one delivery probes it.
+    Open,
+}
+
+impl WebhookRow {
+    /// The receiver's circuit at `now`.
+    pub fn circuit(&self, now: DateTime<Utc>) -> Circuit {
+        match (self.paused_until, self.consecutive_failures) {
+            (Some(until), _) if until > now => Circuit::Open,
+            (_, 0) => Circuit::Healthy,
+            _ => Circuit::Failing,
+        }
+    }
+}
+
+impl Circuit {
+    /// `healthy`, `failing`, `paused`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Circuit::Healthy => "healthy",
+            Circuit::Failing => "failing",
+            Circuit::Open => "paused",
+        }
+    }
 }
 
 /// A webhook about to be added.

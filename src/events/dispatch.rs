@@ -7,6 +7,12 @@
 //! retried, and later events about the subject go on in order. Anything else (another status,
 //! a timeout, a refused connection) is retried after 1 s, 2 s, 4 s, ... capped at 5 minutes,
 //! forever; while a delivery is pending, later events about the same subject wait for it.
+//!
+//! Each receiver also has a circuit (`webhooks.consecutive_failures`, `paused_until`): after
+//! [`store::CIRCUIT_THRESHOLD`] dispatch rounds in a row in which every attempt failed, the
+//! receiver is paused — nothing at all is sent to it — for 30 s, 1 min, 2 min, 4 min, 5 min;
+//! then one delivery probes it, and the first answer closes the circuit and resumes the rest.
+//! Receivers are served each in a task of their own, so a dead one never holds up another.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -246,9 +252,13 @@ impl Dispatcher {
     ) -> Result<DispatchReport, ScimError> {
         let mut conn = db::checkout(pool).await?;
         conn.transaction::<_, ScimError, _>(async move |conn| {
-            let due = store::claim_due(conn, now, receiver, BATCH_SIZE).await?;
+            // A receiver whose circuit opened is probed with one delivery when its pause ends.
+            let probing = store::circuit_failures(conn, receiver).await? >= store::CIRCUIT_THRESHOLD;
+            let limit = if probing { 1 } else { BATCH_SIZE };
+            let due = store::claim_due(conn, now, receiver, limit).await?;
             let outcomes = join_all(due.iter().map(|d| self.deliver(d, now))).await;
             let mut report = DispatchReport::default();
+            let mut last_error = None;
             for (d, outcome) in due.iter().zip(outcomes) {
                 match outcome {
                     PushOutcome::Accepted => {
@@ -281,7 +291,19 @@ impl Dispatcher {
                         );
                         store::record_attempt(conn, d, Attempt::Failed(next, &error)).await?;
                         report.failed += 1;
+                        last_error = Some(error);
                     }
+                }
+            }
+            if !due.is_empty() {
+                let alive = report.delivered + report.rejected > 0;
+                let paused = store::record_round(conn, receiver, now, alive, last_error.as_deref()).await?;
+                if let Some(until) = paused {
+                    tracing::warn!(webhook.id = %receiver.1, tenant.id = %receiver.0, %until,
+                        "receiver failed every attempt repeatedly: paused (circuit open) until then");
+                } else if alive && probing {
+                    tracing::info!(webhook.id = %receiver.1, tenant.id = %receiver.0,
+                        "receiver answered again: circuit closed, deliveries resume");
                 }
             }
             Ok(report)

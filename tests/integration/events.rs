@@ -1214,3 +1214,64 @@ async fn private_receivers_and_credentials_are_refused_when_added() {
         assert_eq!(listed.matches("example/events").count(), 2, "{listed}");
     }
 }
+
+async fn webhook_row(app: &TestApp, id: Uuid) -> roster::db::webhooks::WebhookRow {
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let all = roster::db::webhooks::list(&mut conn, tenant_id(app).await).await.unwrap();
+    all.into_iter().find(|w| w.id == id).unwrap()
+}
+
+#[tokio::test]
+async fn a_receiver_failing_round_after_round_is_paused_then_probed_once_and_resumed() {
+    use roster::db::events::CIRCUIT_THRESHOLD;
+    use roster::db::webhooks::Circuit;
+    let app = TestApp::spawn().await;
+    let rounds = usize::try_from(CIRCUIT_THRESHOLD).unwrap();
+    // Two members: two subjects, so every round sends two deliveries. Every request fails until
+    // the threshold's rounds and one probe have failed.
+    let receiver = Receiver::start(2 * rounds + 1).await;
+    let hook = add_webhook(&app, &receiver.url).await;
+    app.create_user("ada@example.com").await;
+    app.create_user("grace@example.com").await;
+    let t0 = Utc::now() + Duration::seconds(1);
+    let failed_twice = DispatchReport { failed: 2, ..Default::default() };
+    // Rounds at the deliveries' own backoff: 0 s, +1 s, +2 s, +4 s, +8 s ...
+    let mut now = t0;
+    let mut last_round = t0;
+    for round in 0..rounds {
+        last_round = now;
+        assert_eq!(dispatch_once(&app, now).await, failed_twice, "round {round}");
+        let row = webhook_row(&app, hook).await;
+        assert_eq!(row.consecutive_failures, i32::try_from(round + 1).unwrap());
+        let expect = if round + 1 < rounds { Circuit::Failing } else { Circuit::Open };
+        assert_eq!(row.circuit(now), expect, "round {round}");
+        now += Duration::seconds(1 << round);
+    }
+    let row = webhook_row(&app, hook).await;
+    let paused_until = row.paused_until.expect("paused");
+    assert!(row.last_error.as_deref().unwrap_or_default().contains("503"), "{:?}", row.last_error);
+    // Paused: deliveries are due, yet nothing is sent.
+    let before = receiver.all().len();
+    assert_eq!(before, 2 * rounds);
+    assert_eq!(dispatch_once(&app, paused_until - Duration::seconds(1)).await, DispatchReport::default());
+    assert_eq!(receiver.all().len(), before);
+    // The pause ends: one delivery probes (and fails: a longer pause).
+    assert_eq!(dispatch_once(&app, paused_until).await, DispatchReport { failed: 1, ..Default::default() });
+    assert_eq!(receiver.all().len(), before + 1);
+    let row = webhook_row(&app, hook).await;
+    let longer = row.paused_until.expect("paused again");
+    assert!(longer - paused_until > paused_until - last_round, "the pause grows");
+    // The next probe is answered: the circuit closes and everything pending goes out.
+    assert_eq!(dispatch_once(&app, longer).await, DispatchReport { delivered: 1, ..Default::default() });
+    let row = webhook_row(&app, hook).await;
+    assert_eq!(
+        (row.circuit(longer), row.consecutive_failures, row.paused_until),
+        (Circuit::Healthy, 0, None)
+    );
+    let since_success = row.last_success_at.map(|t| (t - longer).num_milliseconds().abs());
+    assert_eq!(since_success, Some(0), "last success recorded");
+    drain(&app, longer).await;
+    let accepted = receiver.accepted();
+    assert_unique(&accepted);
+    assert_eq!(accepted.iter().filter(|r| r.json()["type"] == "member.created").count(), 2);
+}

@@ -71,6 +71,8 @@ pub struct Entry {
 pub const SOURCE_SCIM: &str = "scim";
 /// The `source` of a member import's entries.
 pub const SOURCE_IMPORT: &str = "import";
+/// The `source` of a join API registration's entry.
+pub const SOURCE_JOIN: &str = "join";
 
 impl From<Row> for Entry {
     fn from(r: Row) -> Self {

@@ -180,7 +180,7 @@ async fn tenant(conn: &mut crate::db::Conn, slug: &str) -> Result<crate::db::ten
 
 /// Refuses a URL holding `%00` (NUL) before any handler runs: no slug, id, name or query value
 /// can hold it, and PostgreSQL cannot even compare it.
-async fn refuse_nul_in_url(
+pub(crate) async fn refuse_nul_in_url(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
@@ -200,7 +200,7 @@ fn path_id(kind: &str, raw: &str) -> Result<uuid::Uuid, ScimError> {
 }
 
 /// Parse a JSON body for the admin API (same rules as SCIM bodies).
-fn body<T: serde::de::DeserializeOwned>(req: &HttpRequest, bytes: &web::Bytes) -> Result<T, ScimError> {
+pub(crate) fn body<T: serde::de::DeserializeOwned>(req: &HttpRequest, bytes: &web::Bytes) -> Result<T, ScimError> {
     let value = super::extract::json_body(req, bytes)?;
     if let Some(at) = crate::text::first_unstorable_in_json(&value) {
         return Err(ScimError::invalid_value(format!(

@@ -1,0 +1,87 @@
+//! The join API's handlers: what a tenant or a link offers, registering through each door, and
+//! the outcome of an access request. Outcomes answer `{"outcome": ...}`: 200 for `joined` and
+//! `pending`, 403 for `refused` (with the reason).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::admit;
+use crate::directory::join::{doors, Form, Outcome};
+use crate::error::ScimResult;
+use crate::http::admin::body;
+use crate::http::AppState;
+
+fn answer(outcome: &Outcome) -> HttpResponse {
+    match outcome {
+        Outcome::Refused { .. } => HttpResponse::Forbidden().json(outcome.body()),
+        _ => HttpResponse::Ok().json(outcome.body()),
+    }
+}
+
+/// GET /join/v1/tenants/{tenant} — the tenant's doors and what they need.
+pub async fn offer(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+    let (mut conn, tenant, _) = admit(&req, &state, &path).await?;
+    Ok(HttpResponse::Ok().json(doors::offer(&mut conn, &tenant, None, state.clock.now()).await?))
+}
+
+/// GET /join/v1/tenants/{tenant}/links/{token} — what a link offers.
+pub async fn link_offer(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let (slug, token) = path.into_inner();
+    let (mut conn, tenant, _) = admit(&req, &state, &slug).await?;
+    let now = state.clock.now();
+    let link = doors::live_link(&mut conn, tenant.id, &token, now).await?;
+    Ok(HttpResponse::Ok().json(doors::offer(&mut conn, &tenant, Some(&link), now).await?))
+}
+
+/// POST /join/v1/tenants/{tenant}/links/{token} — register through a link.
+pub async fn link_register(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let (slug, token) = path.into_inner();
+    let (mut conn, _, profile) = admit(&req, &state, &slug).await?;
+    let form: Form = body(&req, &bytes)?;
+    Ok(answer(&doors::register_with_link(&mut conn, &profile, &token, form, state.clock.now()).await?))
+}
+
+/// POST /join/v1/tenants/{tenant}/registrations — register against a pre-stored registration.
+pub async fn prestored(
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let (mut conn, _, profile) = admit(&req, &state, &path).await?;
+    let form: Form = body(&req, &bytes)?;
+    Ok(answer(&doors::register_prestored(&mut conn, &profile, form, state.clock.now()).await?))
+}
+
+/// POST /join/v1/tenants/{tenant}/requests — request access (answers `pending` with a ticket).
+pub async fn request(
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let (mut conn, _, profile) = admit(&req, &state, &path).await?;
+    let form: Form = body(&req, &bytes)?;
+    Ok(answer(&doors::request_access(&mut conn, &profile, form, state.clock.now()).await?))
+}
+
+/// GET /join/v1/tenants/{tenant}/requests/{ticket} — the outcome of an access request.
+pub async fn outcome(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let (slug, ticket) = path.into_inner();
+    let (mut conn, tenant, _) = admit(&req, &state, &slug).await?;
+    let outcome = doors::request_outcome(&mut conn, tenant.id, &ticket).await?;
+    // Reading an outcome succeeds whatever it is.
+    Ok(HttpResponse::Ok().json(outcome.body()))
+}

@@ -1,18 +1,27 @@
 //! The join API's handlers: what a tenant or a link offers, registering through each door, and
 //! the outcome of an access request. Outcomes answer `{"outcome": ...}`: 200 for `joined` and
-//! `pending`, 403 for `refused` (with the reason).
+//! `pending`, 403 for `refused` (a SCIM error body with `outcome` and `reason` added).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::admit;
 use crate::directory::join::{doors, Form, Outcome};
-use crate::error::ScimResult;
+use crate::error::{ScimError, ScimResult};
+use crate::http::response::scim_body;
 use crate::http::admin::body;
 use crate::http::AppState;
 
+/// An outcome as the answer: a refusal is a 403 SCIM error body (like every error Roster
+/// sends) that also carries `outcome` and `reason`.
 fn answer(outcome: &Outcome) -> HttpResponse {
     match outcome {
-        Outcome::Refused { .. } => HttpResponse::Forbidden().json(outcome.body()),
+        Outcome::Refused { reason } => {
+            let mut body = ScimError::forbidden(reason.clone()).body();
+            if let (Some(b), Some(extra)) = (body.as_object_mut(), outcome.body().as_object()) {
+                b.extend(extra.clone());
+            }
+            scim_body(&mut HttpResponse::Forbidden(), &body)
+        }
         _ => HttpResponse::Ok().json(outcome.body()),
     }
 }

@@ -366,7 +366,12 @@ pub async fn claim_prestored(
 }
 
 /// Record which member a pre-stored registration became.
-pub async fn set_prestored_member(conn: &mut Conn, tenant_id: Uuid, id: Uuid, member: Uuid) -> QueryResult<()> {
+pub async fn set_prestored_member(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    id: Uuid,
+    member: Uuid,
+) -> QueryResult<()> {
     diesel::update(
         join_prestored::table.filter(join_prestored::tenant_id.eq(tenant_id).and(join_prestored::id.eq(id))),
     )
@@ -438,7 +443,11 @@ pub async fn requests(
 }
 
 /// The request of a ticket digest in a tenant.
-pub async fn request_by_ticket(conn: &mut Conn, tenant_id: Uuid, hash: &[u8]) -> QueryResult<Option<Request>> {
+pub async fn request_by_ticket(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    hash: &[u8],
+) -> QueryResult<Option<Request>> {
     join_requests::table
         .filter(join_requests::tenant_id.eq(tenant_id).and(join_requests::ticket_hash.eq(hash)))
         .select(Request::as_select())
@@ -468,16 +477,18 @@ pub async fn decide_request(
     member: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::update(join_requests::table.filter(join_requests::tenant_id.eq(tenant_id).and(join_requests::id.eq(id))))
-        .set((
-            join_requests::state.eq(state),
-            join_requests::reason.eq(reason),
-            join_requests::member_id.eq(member),
-            join_requests::decided_at.eq(now),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+    diesel::update(
+        join_requests::table.filter(join_requests::tenant_id.eq(tenant_id).and(join_requests::id.eq(id))),
+    )
+    .set((
+        join_requests::state.eq(state),
+        join_requests::reason.eq(reason),
+        join_requests::member_id.eq(member),
+        join_requests::decided_at.eq(now),
+    ))
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// The live member that holds this folded userName, this email (as userName or among its
@@ -574,24 +585,24 @@ pub async fn restore_member(
     m: &Registered<'_>,
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
-    let n = diesel::update(
-        users::table
-            .filter(users::tenant_id.eq(tenant_id).and(users::id.eq(id)).and(users::status.eq(status::REMOVED))),
-    )
-    .set((
-        m.columns,
-        users::connection_id.eq(None::<Uuid>),
-        users::password_hash.eq(None::<String>),
-        users::origin.eq("registration"),
-        users::personal_id.eq(m.personal_id),
-        users::joined_at.eq(
-            diesel::dsl::sql::<Nullable<Timestamptz>>("coalesce(joined_at, ").bind::<Timestamptz, _>(now).sql(")"),
-        ),
-        users::removed_at.eq(None::<DateTime<Utc>>),
-        users::version.eq(users::version + 1),
-        users::last_modified.eq(now),
-    ))
-    .execute(conn)
-    .await?;
+    let n =
+        diesel::update(users::table.filter(
+            users::tenant_id.eq(tenant_id).and(users::id.eq(id)).and(users::status.eq(status::REMOVED)),
+        ))
+        .set((
+            m.columns,
+            users::connection_id.eq(None::<Uuid>),
+            users::password_hash.eq(None::<String>),
+            users::origin.eq("registration"),
+            users::personal_id.eq(m.personal_id),
+            users::joined_at.eq(diesel::dsl::sql::<Nullable<Timestamptz>>("coalesce(joined_at, ")
+                .bind::<Timestamptz, _>(now)
+                .sql(")")),
+            users::removed_at.eq(None::<DateTime<Utc>>),
+            users::version.eq(users::version + 1),
+            users::last_modified.eq(now),
+        ))
+        .execute(conn)
+        .await?;
     Ok(n == 1)
 }

@@ -202,7 +202,8 @@ pub async fn register(
     let email_key = columns.email.as_deref().map(str::to_lowercase);
     let personal_id = reg.personal_id.as_deref();
     if let Some(existing) =
-        store_join::live_member(conn, tenant, &columns.user_name_key, email_key.as_deref(), personal_id).await?
+        store_join::live_member(conn, tenant, &columns.user_name_key, email_key.as_deref(), personal_id)
+            .await?
     {
         return Ok(Registered::AlreadyMember(existing));
     }
@@ -233,13 +234,19 @@ pub async fn register(
         position: position_of(profile, &reg.resource),
     };
     follow_up(conn, tenant, &[item], now, false, Some(&events)).await?;
-    let operation = format!("join: {} ({})", reg.door, if restored.is_some() { "restored" } else { "created" });
+    let operation =
+        format!("join: {} ({})", reg.door, if restored.is_some() { "restored" } else { "created" });
     crate::db::provisioning_log::insert_many(conn, &[join_log_entry(tenant, member, operation, now)]).await?;
     Ok(Registered::Joined { member, restored: restored.is_some() })
 }
 
 /// The provisioning-log entry of a join API write.
-fn join_log_entry(tenant: Uuid, member: Uuid, operation: String, at: DateTime<Utc>) -> crate::db::provisioning_log::Entry {
+fn join_log_entry(
+    tenant: Uuid,
+    member: Uuid,
+    operation: String,
+    at: DateTime<Utc>,
+) -> crate::db::provisioning_log::Entry {
     crate::db::provisioning_log::Entry {
         tenant_id: tenant,
         id: Uuid::now_v7(),

@@ -156,7 +156,11 @@ impl Throttle {
     pub fn admit_join(&self, req: &HttpRequest, tenant: &str) -> Result<(), ScimError> {
         if let (Some(limiter), Some(ip)) = (&self.join_per_ip, self.client_ip(req)) {
             limiter.check(&ip).map_err(|secs| {
-                refuse(req, secs, "too many join requests from this address; retry after the Retry-After delay")
+                refuse(
+                    req,
+                    secs,
+                    "too many join requests from this address; retry after the Retry-After delay",
+                )
             })?;
         }
         if let Some(limiter) = &self.join_per_tenant {

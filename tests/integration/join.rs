@@ -99,7 +99,10 @@ async fn a_prestored_registration_joins_on_an_exact_match_and_a_mismatch_is_refu
     let used = admin(&app, Method::GET, "/join/prestored?used=true", None).await;
     assert_eq!(used.body["prestored"][0]["memberId"], m["id"]);
     let kinds = event_kinds(&app).await;
-    assert!(kinds.contains(&"member.created".to_string()) && kinds.contains(&"membership.added".to_string()), "{kinds:?}");
+    assert!(
+        kinds.contains(&"member.created".to_string()) && kinds.contains(&"membership.added".to_string()),
+        "{kinds:?}"
+    );
 }
 
 #[tokio::test]
@@ -107,10 +110,26 @@ async fn an_access_link_works_once_and_lists_as_used() {
     let app = TestApp::spawn().await;
     let token = access_link(&app, json!({"person": "Bo at the depot", "expiresInDays": 7})).await;
     let offer = public(&app, Method::GET, &format!("acme/links/{token}"), None).await;
-    assert_eq!((offer.status.as_u16(), offer.body["door"].as_str()), (200, Some("access_link")), "{}", offer.body);
+    assert_eq!(
+        (offer.status.as_u16(), offer.body["door"].as_str()),
+        (200, Some("access_link")),
+        "{}",
+        offer.body
+    );
     let path = format!("acme/links/{token}");
-    let first = public(&app, Method::POST, &path, Some(json!({"givenName": "Bo", "familyName": "Berg", "userName": "bo.berg"}))).await;
-    assert_eq!((first.status.as_u16(), first.body["outcome"].as_str()), (200, Some("joined")), "{}", first.body);
+    let first = public(
+        &app,
+        Method::POST,
+        &path,
+        Some(json!({"givenName": "Bo", "familyName": "Berg", "userName": "bo.berg"})),
+    )
+    .await;
+    assert_eq!(
+        (first.status.as_u16(), first.body["outcome"].as_str()),
+        (200, Some("joined")),
+        "{}",
+        first.body
+    );
     let second = public(&app, Method::POST, &path, Some(person("Eve", "Evil", "eve@evil.example"))).await;
     assert!(second.assert_error(410, None).contains("already used"));
     public(&app, Method::GET, &path, None).await.assert_error(410, None);
@@ -127,9 +146,16 @@ async fn an_access_link_works_once_and_lists_as_used() {
     let listed = admin(&app, Method::GET, "/join/links?state=unused", None).await;
     let id = listed.body["links"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(admin(&app, Method::DELETE, &format!("/join/links/{id}"), None).await.status, 204);
-    let r = public(&app, Method::POST, &format!("acme/links/{revoked}"), Some(person("Cy", "C", "cy@home.example"))).await;
+    let r = public(
+        &app,
+        Method::POST,
+        &format!("acme/links/{revoked}"),
+        Some(person("Cy", "C", "cy@home.example")),
+    )
+    .await;
     r.assert_error(410, None);
-    let unknown = public(&app, Method::GET, "acme/links/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", None).await;
+    let unknown =
+        public(&app, Method::GET, "acme/links/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", None).await;
     unknown.assert_error(404, None);
 }
 
@@ -145,7 +171,12 @@ async fn ten_concurrent_registrations_through_one_link_admit_exactly_one() {
     let replies = futures_util::future::join_all(attempts).await;
     let joined = replies.iter().filter(|r| r.status == 200 && r.body["outcome"] == "joined").count();
     let gone = replies.iter().filter(|r| r.status == 410).count();
-    assert_eq!((joined, gone), (1, 9), "{:?}", replies.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>());
+    assert_eq!(
+        (joined, gone),
+        (1, 9),
+        "{:?}",
+        replies.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>()
+    );
     assert_eq!(registered(&app).await.len(), 1);
 }
 
@@ -202,18 +233,33 @@ async fn email_invitations_are_pending_until_the_person_registers() {
     assert_eq!(pending.body["invitations"].as_array().unwrap().len(), 2);
 
     // Kim registers without typing the address: the invitation's is used.
-    let kim = public(&app, Method::POST, &format!("acme/links/{}", token_of(0)), Some(json!({"givenName": "Kim", "familyName": "K"}))).await;
+    let kim = public(
+        &app,
+        Method::POST,
+        &format!("acme/links/{}", token_of(0)),
+        Some(json!({"givenName": "Kim", "familyName": "K"})),
+    )
+    .await;
     assert_eq!(kim.body["outcome"], "joined", "{}", kim.body);
     let members = registered(&app).await;
     assert_eq!(members[0]["email"], "kim@home.example");
     // Lee's invitation does not admit another address.
-    let other = public(&app, Method::POST, &format!("acme/links/{}", token_of(1)), Some(person("Lee", "L", "someone@else.example"))).await;
+    let other = public(
+        &app,
+        Method::POST,
+        &format!("acme/links/{}", token_of(1)),
+        Some(person("Lee", "L", "someone@else.example")),
+    )
+    .await;
     assert_eq!(other.body["outcome"], "refused", "{}", other.body);
 
     let joined = admin(&app, Method::GET, "/join/invitations?state=joined", None).await;
     let joined = joined.body["invitations"].as_array().unwrap().clone();
     assert_eq!(joined.len(), 1);
-    assert_eq!((joined[0]["email"].as_str(), &joined[0]["memberId"]), (Some("kim@home.example"), &members[0]["id"]));
+    assert_eq!(
+        (joined[0]["email"].as_str(), &joined[0]["memberId"]),
+        (Some("kim@home.example"), &members[0]["id"])
+    );
     let still = admin(&app, Method::GET, "/join/invitations?state=pending", None).await;
     assert_eq!(still.body["invitations"][0]["email"], "lee@home.example");
 }
@@ -221,7 +267,8 @@ async fn email_invitations_are_pending_until_the_person_registers() {
 #[tokio::test]
 async fn access_requests_are_approved_or_denied_with_their_events() {
     let app = TestApp::spawn().await;
-    let closed = public(&app, Method::POST, "acme/requests", Some(person("Ann", "A", "ann@home.example"))).await;
+    let closed =
+        public(&app, Method::POST, "acme/requests", Some(person("Ann", "A", "ann@home.example"))).await;
     closed.assert_error(403, None);
     admin(&app, Method::PATCH, "/join/settings", Some(json!({"requestsEnabled": true}))).await;
     let ann = public(&app, Method::POST, "acme/requests", Some(person("Ann", "A", "ann@home.example"))).await;
@@ -238,34 +285,54 @@ async fn access_requests_are_approved_or_denied_with_their_events() {
     assert_eq!(list.len(), 1, "{}", listed.body);
     let ann_id = list[0]["id"].as_str().unwrap().to_string();
     let all = admin(&app, Method::GET, "/join/requests?state=pending", None).await;
-    let ben_id = all.body["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["email"] == "ben@home.example")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ben_id =
+        all.body["requests"].as_array().unwrap().iter().find(|r| r["email"] == "ben@home.example").unwrap()
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
 
     let approved = admin(&app, Method::POST, &format!("/join/requests/{ann_id}/approve"), None).await;
-    assert_eq!((approved.status.as_u16(), approved.body["state"].as_str()), (200, Some("approved")), "{}", approved.body);
-    let denied =
-        admin(&app, Method::POST, &format!("/join/requests/{ben_id}/deny"), Some(json!({"reason": "Not on staff"}))).await;
+    assert_eq!(
+        (approved.status.as_u16(), approved.body["state"].as_str()),
+        (200, Some("approved")),
+        "{}",
+        approved.body
+    );
+    let denied = admin(
+        &app,
+        Method::POST,
+        &format!("/join/requests/{ben_id}/deny"),
+        Some(json!({"reason": "Not on staff"})),
+    )
+    .await;
     assert_eq!(denied.body["state"], "denied", "{}", denied.body);
-    admin(&app, Method::POST, &format!("/join/requests/{ben_id}/approve"), None).await.assert_error(409, None);
+    admin(&app, Method::POST, &format!("/join/requests/{ben_id}/approve"), None)
+        .await
+        .assert_error(409, None);
 
     assert_eq!(public(&app, Method::GET, &ticket(&ann), None).await.body["outcome"], "joined");
     let ben_outcome = public(&app, Method::GET, &ticket(&ben), None).await;
-    assert_eq!((ben_outcome.body["outcome"].as_str(), ben_outcome.body["reason"].as_str()), (Some("refused"), Some("Not on staff")));
+    assert_eq!(
+        (ben_outcome.body["outcome"].as_str(), ben_outcome.body["reason"].as_str()),
+        (Some("refused"), Some("Not on staff"))
+    );
     let members = registered(&app).await;
     assert_eq!(members.len(), 1);
-    assert_eq!((members[0]["email"].as_str(), &members[0]["id"]), (Some("ann@home.example"), &approved.body["memberId"]));
+    assert_eq!(
+        (members[0]["email"].as_str(), &members[0]["id"]),
+        (Some("ann@home.example"), &approved.body["memberId"])
+    );
 
     let kinds = event_kinds(&app).await;
     let count = |k: &str| kinds.iter().filter(|x| *x == k).count();
     assert_eq!(
-        (count("access_request.created"), count("access_request.approved"), count("access_request.denied"), count("member.created")),
+        (
+            count("access_request.created"),
+            count("access_request.approved"),
+            count("access_request.denied"),
+            count("member.created")
+        ),
         (2, 1, 1, 1),
         "{kinds:?}"
     );
@@ -275,24 +342,42 @@ async fn access_requests_are_approved_or_denied_with_their_events() {
 async fn answers_do_not_reveal_who_is_already_a_member() {
     let app = TestApp::spawn().await;
     app.create_user("known@home.example").await;
-    let (a, b) = (access_link(&app, json!({"person": "A"})).await, access_link(&app, json!({"person": "B"})).await);
-    let known = public(&app, Method::POST, &format!("acme/links/{a}"), Some(person("K", "Nown", "known@home.example"))).await;
-    let new = public(&app, Method::POST, &format!("acme/links/{b}"), Some(person("N", "Ew", "new@home.example"))).await;
+    let (a, b) =
+        (access_link(&app, json!({"person": "A"})).await, access_link(&app, json!({"person": "B"})).await);
+    let known = public(
+        &app,
+        Method::POST,
+        &format!("acme/links/{a}"),
+        Some(person("K", "Nown", "known@home.example")),
+    )
+    .await;
+    let new =
+        public(&app, Method::POST, &format!("acme/links/{b}"), Some(person("N", "Ew", "new@home.example")))
+            .await;
     assert_eq!((known.status, &known.body), (new.status, &new.body), "same status and body");
     // Nothing was written for the existing member: one registration.
     assert_eq!(registered(&app).await.len(), 1);
 
     // Pre-stored: an unknown personnel number and a wrong name for a known one answer alike.
-    admin(&app, Method::POST, "/join/prestored", Some(json!({"givenName": "P", "familyName": "Q", "personalNumber": "77"}))).await;
-    let wrong_name = json!({"givenName": "X", "familyName": "Q", "personalNumber": "77", "email": "x@home.example"});
-    let unknown = json!({"givenName": "P", "familyName": "Q", "personalNumber": "78", "email": "x@home.example"});
+    admin(
+        &app,
+        Method::POST,
+        "/join/prestored",
+        Some(json!({"givenName": "P", "familyName": "Q", "personalNumber": "77"})),
+    )
+    .await;
+    let wrong_name =
+        json!({"givenName": "X", "familyName": "Q", "personalNumber": "77", "email": "x@home.example"});
+    let unknown =
+        json!({"givenName": "P", "familyName": "Q", "personalNumber": "78", "email": "x@home.example"});
     let r1 = public(&app, Method::POST, "acme/registrations", Some(wrong_name)).await;
     let r2 = public(&app, Method::POST, "acme/registrations", Some(unknown)).await;
     assert_eq!((r1.status, &r1.body), (r2.status, &r2.body));
 
     // Access requests: an existing member's request is pending like anyone's.
     admin(&app, Method::PATCH, "/join/settings", Some(json!({"requestsEnabled": true}))).await;
-    let k = public(&app, Method::POST, "acme/requests", Some(person("K", "Nown", "known@home.example"))).await;
+    let k =
+        public(&app, Method::POST, "acme/requests", Some(person("K", "Nown", "known@home.example"))).await;
     let n = public(&app, Method::POST, "acme/requests", Some(person("N", "Ew2", "new2@home.example"))).await;
     let shape = |r: &Reply| {
         let mut keys: Vec<String> = r.body.as_object().unwrap().keys().cloned().collect();
@@ -308,7 +393,8 @@ async fn the_join_api_answers_429_with_retry_after_per_ip_and_per_tenant() {
     for _ in 0..3 {
         assert_eq!(public(&app, Method::GET, "acme", None).await.status, 200);
     }
-    let limited = public(&app, Method::POST, "acme/registrations", Some(person("A", "B", "a@b.example"))).await;
+    let limited =
+        public(&app, Method::POST, "acme/registrations", Some(person("A", "B", "a@b.example"))).await;
     limited.assert_error(429, None);
     assert!(limited.header("retry-after").parse::<u64>().unwrap() >= 1);
 
@@ -355,7 +441,13 @@ async fn a_tenant_admin_of_another_tenant_can_neither_see_nor_act() {
     // Nothing changed in acme.
     let after = admin(&app, Method::GET, "/join/requests?state=pending", None).await;
     assert_eq!(after.body["requests"].as_array().unwrap().len(), 1);
-    assert_eq!(admin(&app, Method::GET, "/join/links?state=unused", None).await.body["links"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        admin(&app, Method::GET, "/join/links?state=unused", None).await.body["links"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(admin(&app, Method::GET, "/join/settings", None).await.body["requestsEnabled"], true);
     // Beta's own token works on beta.
     assert_eq!(admin_as(&app, &beta, Method::GET, "/tenants/beta/join/settings", None).await.status, 200);
@@ -406,7 +498,8 @@ async fn hostile_input_is_refused_with_400() {
         let r = admin(&app, Method::POST, path, Some(body.clone())).await;
         assert_eq!(r.status, 400, "{path} {body}: {}", r.body);
     }
-    let r = admin(&app, Method::PATCH, "/join/settings", Some(json!({"allowedDomains": ["exa mple.com"]}))).await;
+    let r =
+        admin(&app, Method::PATCH, "/join/settings", Some(json!({"allowedDomains": ["exa mple.com"]}))).await;
     r.assert_error(400, Some("invalidValue"));
 }
 

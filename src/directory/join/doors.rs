@@ -18,7 +18,8 @@ use crate::scim::resource::fold_key;
 
 /// The one refusal of a pre-stored registration: it says neither which value differed nor
 /// whether the personnel number exists.
-pub const NO_MATCH: &str = "these details do not match a registration stored by your organization: check first \
+pub const NO_MATCH: &str =
+    "these details do not match a registration stored by your organization: check first \
      name, last name and personnel number exactly as your organization has them, or ask your administrator";
 
 /// The link kinds, as the join API names them.
@@ -31,7 +32,12 @@ fn door_of(kind: &str) -> &'static str {
 }
 
 /// What a registrant sees before registering: the tenant, the door, what to fill in.
-pub async fn offer(conn: &mut Conn, tenant: &Tenant, link: Option<&Link>, now: DateTime<Utc>) -> ScimResult<Value> {
+pub async fn offer(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    link: Option<&Link>,
+    now: DateTime<Utc>,
+) -> ScimResult<Value> {
     let settings = store::settings(conn, tenant.id, now).await?;
     let categories = editable_categories(conn, tenant.id).await?;
     let mut body = json!({
@@ -91,10 +97,12 @@ async fn editable_categories(conn: &mut Conn, tenant: Uuid) -> ScimResult<Vec<Va
 /// The live link of `token` in the tenant: 404 when it was never issued here, 410 when it was
 /// used, revoked, rotated, switched off or has expired (its holder learns only about the link).
 pub async fn live_link(conn: &mut Conn, tenant: Uuid, token: &str, now: DateTime<Utc>) -> ScimResult<Link> {
-    let link = store::link_by_hash(conn, tenant, &digest(token))
-        .await?
-        .ok_or_else(|| ScimError::not_found("this link is not valid here: check that it was copied completely"))?;
-    let gone = |why: &str| Err(ScimError::with_status(410, format!("this link {why}; ask your administrator for a new one")));
+    let link = store::link_by_hash(conn, tenant, &digest(token)).await?.ok_or_else(|| {
+        ScimError::not_found("this link is not valid here: check that it was copied completely")
+    })?;
+    let gone = |why: &str| {
+        Err(ScimError::with_status(410, format!("this link {why}; ask your administrator for a new one")))
+    };
     if link.revoked_at.is_some() {
         return gone("was withdrawn");
     }
@@ -131,15 +139,18 @@ pub async fn register_with_link(
         if let (Some(bound), Some(given)) = (&link.email, &applicant.email) {
             if fold_key(given) != fold_key(bound) {
                 return Ok(Outcome::Refused {
-                    reason: "this link is for another email address; register with the address it was sent to"
-                        .into(),
+                    reason:
+                        "this link is for another email address; register with the address it was sent to"
+                            .into(),
                 });
             }
         }
         if link.kind == "tenant" {
             let settings = store::settings(conn, profile.id, now).await?;
             let Some(email) = &applicant.email else {
-                return Err(ScimError::invalid_value("email is required when registering through the invitation link"));
+                return Err(ScimError::invalid_value(
+                    "email is required when registering through the invitation link",
+                ));
             };
             let domain = email_domain(email);
             if !settings.allowed_domains.iter().flatten().any(|d| *d == domain) {
@@ -185,12 +196,12 @@ pub async fn register_prestored(
     conn.transaction::<_, ScimError, _>(async move |conn| {
         let editable = store::self_editable(conn, profile.id).await?;
         let applicant = Applicant::parse(form, &profile.registry, &editable)?;
-        let personal = applicant
-            .personal_number
-            .clone()
-            .ok_or_else(|| ScimError::invalid_value("personalNumber is required for a pre-stored registration"))?;
+        let personal = applicant.personal_number.clone().ok_or_else(|| {
+            ScimError::invalid_value("personalNumber is required for a pre-stored registration")
+        })?;
         let keys = (fold_key(&applicant.given_name), fold_key(&applicant.family_name), fold_key(&personal));
-        let Some(record) = store::claim_prestored(conn, profile.id, (&keys.0, &keys.1, &keys.2), now).await? else {
+        let Some(record) = store::claim_prestored(conn, profile.id, (&keys.0, &keys.1, &keys.2), now).await?
+        else {
             return Ok(Outcome::Refused { reason: NO_MATCH.into() });
         };
         let stored = record.categories.as_object().cloned().unwrap_or_default();

@@ -133,7 +133,11 @@ pub async fn update_settings(
 }
 
 /// Issue a new tenant invitation link (revoking the previous one): the token, shown only now.
-pub async fn rotate_invitation_link(conn: &mut Conn, tenant: Uuid, now: DateTime<Utc>) -> ScimResult<(Link, String)> {
+pub async fn rotate_invitation_link(
+    conn: &mut Conn,
+    tenant: Uuid,
+    now: DateTime<Utc>,
+) -> ScimResult<(Link, String)> {
     let now = db_precision(now);
     conn.transaction::<_, ScimError, _>(async move |conn| {
         store::revoke_tenant_link(conn, tenant, now).await?;
@@ -196,7 +200,9 @@ async fn insert(
     }
     let expires_at = match draft.expires_in_days {
         Some(d) if d == 0 || d > MAX_EXPIRY_DAYS => {
-            return Err(ScimError::invalid_value(format!("expiresInDays must be between 1 and {MAX_EXPIRY_DAYS}")));
+            return Err(ScimError::invalid_value(format!(
+                "expiresInDays must be between 1 and {MAX_EXPIRY_DAYS}"
+            )));
         }
         Some(d) => Some(now + chrono::Duration::days(i64::from(d))),
         None => None,
@@ -221,14 +227,23 @@ async fn insert(
 }
 
 /// Create a single-use access link, for a person (a label) or an email address.
-pub async fn create_link(conn: &mut Conn, tenant: Uuid, draft: NewLink, now: DateTime<Utc>) -> ScimResult<(Link, String)> {
+pub async fn create_link(
+    conn: &mut Conn,
+    tenant: Uuid,
+    draft: NewLink,
+    now: DateTime<Utc>,
+) -> ScimResult<(Link, String)> {
     let now = db_precision(now);
     let email = draft.email.as_deref().map(checked_email).transpose()?;
     if email.is_none() && draft.person.as_deref().is_none_or(|p| p.trim().is_empty()) {
-        return Err(ScimError::invalid_value("name the person (`person`) or the email (`email`) the link is for"));
+        return Err(ScimError::invalid_value(
+            "name the person (`person`) or the email (`email`) the link is for",
+        ));
     }
-    conn.transaction::<_, ScimError, _>(async move |conn| insert(conn, tenant, "access", &draft, email, now).await)
-        .await
+    conn.transaction::<_, ScimError, _>(async move |conn| {
+        insert(conn, tenant, "access", &draft, email, now).await
+    })
+    .await
 }
 
 /// Email invitations to send.
@@ -256,7 +271,8 @@ pub async fn invite(
         return Err(ScimError::invalid_value(format!("emails: between 1 and {MAX_INVITATIONS} addresses")));
     }
     let emails = new.emails.iter().map(|e| checked_email(e)).collect::<ScimResult<Vec<_>>>()?;
-    let draft = NewLink { person: None, email: None, expires_in_days: new.expires_in_days, groups: new.groups };
+    let draft =
+        NewLink { person: None, email: None, expires_in_days: new.expires_in_days, groups: new.groups };
     conn.transaction::<_, ScimError, _>(async move |conn| {
         let mut out = Vec::with_capacity(emails.len());
         for email in emails {
@@ -294,7 +310,13 @@ pub async fn list_links(
 }
 
 /// Revoke a link of some kinds (404 when there is no live one).
-pub async fn revoke(conn: &mut Conn, tenant: Uuid, id: Uuid, kinds: &[&str], now: DateTime<Utc>) -> ScimResult<()> {
+pub async fn revoke(
+    conn: &mut Conn,
+    tenant: Uuid,
+    id: Uuid,
+    kinds: &[&str],
+    now: DateTime<Utc>,
+) -> ScimResult<()> {
     if store::revoke_link(conn, tenant, id, kinds, db_precision(now)).await? {
         Ok(())
     } else {
@@ -330,23 +352,27 @@ fn stored_text(name: &str, raw: &str) -> ScimResult<String> {
     Ok(t.to_string())
 }
 
-fn record(profile: &TenantProfile, id: Uuid, input: &PrestoredInput, groups: Vec<Option<Uuid>>, now: DateTime<Utc>) -> ScimResult<Prestored> {
+fn record(
+    profile: &TenantProfile,
+    id: Uuid,
+    input: &PrestoredInput,
+    groups: Vec<Option<Uuid>>,
+    now: DateTime<Utc>,
+) -> ScimResult<Prestored> {
     let given = stored_text("givenName", &input.given_name)?;
     let family = stored_text("familyName", &input.family_name)?;
     let personal = stored_text("personalNumber", &input.personal_number)?;
     let mut categories = Map::new();
     for (name, value) in &input.categories {
-        let c = profile
-            .registry
-            .categories()
-            .iter()
-            .find(|c| fold_key(&c.name) == fold_key(name))
-            .ok_or_else(|| {
-                ScimError::invalid_value(format!(
-                    "categories: the tenant has no category {}",
-                    crate::text::quote(&crate::text::truncate(name, 100))
-                ))
-            })?;
+        let c =
+            profile.registry.categories().iter().find(|c| fold_key(&c.name) == fold_key(name)).ok_or_else(
+                || {
+                    ScimError::invalid_value(format!(
+                        "categories: the tenant has no category {}",
+                        crate::text::quote(&crate::text::truncate(name, 100))
+                    ))
+                },
+            )?;
         categories.insert(c.name.clone(), c.check_value(value)?);
     }
     Ok(Prestored {
@@ -515,11 +541,17 @@ pub async fn import_prestored(
 /// Approve a pending access request: the member is written (like any registration) and
 /// `access_request.approved` follows. 409 when the request was decided already, or when a live
 /// member holds its userName, email or personnel number (deny it instead).
-pub async fn approve(conn: &mut Conn, profile: &TenantProfile, id: Uuid, now: DateTime<Utc>) -> ScimResult<Request> {
+pub async fn approve(
+    conn: &mut Conn,
+    profile: &TenantProfile,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> ScimResult<Request> {
     let now = db_precision(now);
     conn.transaction::<_, ScimError, _>(async move |conn| {
         let mut request = pending(conn, profile.id, id).await?;
-        let applicant: Applicant = serde_json::from_value(request.registration.clone()).map_err(ScimError::internal)?;
+        let applicant: Applicant =
+            serde_json::from_value(request.registration.clone()).map_err(ScimError::internal)?;
         let reg = Registration {
             resource: applicant.resource(&Map::new()),
             personal_id: None,
@@ -545,7 +577,13 @@ pub async fn approve(conn: &mut Conn, profile: &TenantProfile, id: Uuid, now: Da
 }
 
 /// Deny a pending access request with a reason the registrant is shown.
-pub async fn deny(conn: &mut Conn, tenant: Uuid, id: Uuid, reason: &str, now: DateTime<Utc>) -> ScimResult<Request> {
+pub async fn deny(
+    conn: &mut Conn,
+    tenant: Uuid,
+    id: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> ScimResult<Request> {
     let now = db_precision(now);
     let reason = reason.trim().to_string();
     if reason.is_empty() || reason.chars().count() > 2000 || reason.chars().any(|c| c == '\0') {

@@ -18,7 +18,11 @@ use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 
 /// Admit the caller to the tenant and open a connection on it.
-pub(super) async fn open(caller: &AdminCaller, slug: &str, state: &AppState) -> ScimResult<(PooledConn, Tenant)> {
+pub(super) async fn open(
+    caller: &AdminCaller,
+    slug: &str,
+    state: &AppState,
+) -> ScimResult<(PooledConn, Tenant)> {
     caller.for_tenant(slug)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant(&mut conn, slug).await?;
@@ -68,7 +72,11 @@ fn issued(state: &AppState, slug: &str, link: &Link, token: &str, now: DateTime<
 }
 
 /// GET .../join/settings
-pub async fn settings(caller: AdminCaller, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+pub async fn settings(
+    caller: AdminCaller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
     let (mut conn, tenant) = open(&caller, &path, &state).await?;
     Ok(HttpResponse::Ok().json(manage::settings_view(&mut conn, tenant.id, state.clock.now()).await?))
 }
@@ -83,11 +91,16 @@ pub async fn update_settings(
 ) -> ScimResult<HttpResponse> {
     let change: SettingsChange = body(&req, &bytes)?;
     let (mut conn, _, profile) = open_profile(&caller, &path, &state).await?;
-    Ok(HttpResponse::Ok().json(manage::update_settings(&mut conn, &profile, change, state.clock.now()).await?))
+    Ok(HttpResponse::Ok()
+        .json(manage::update_settings(&mut conn, &profile, change, state.clock.now()).await?))
 }
 
 /// POST .../join/invitation-link — issue a new tenant invitation link (the old one stops working).
-pub async fn rotate(caller: AdminCaller, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+pub async fn rotate(
+    caller: AdminCaller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
     let (mut conn, tenant) = open(&caller, &path, &state).await?;
     let now = state.clock.now();
     let (link, token) = manage::rotate_invitation_link(&mut conn, tenant.id, now).await?;
@@ -133,7 +146,8 @@ pub async fn links(
     query: web::Query<Filter>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    list_of(caller, &path, query.into_inner(), &state, "access", ["unused", "used", "expired", "revoked"]).await
+    list_of(caller, &path, query.into_inner(), &state, "access", ["unused", "used", "expired", "revoked"])
+        .await
 }
 
 /// POST .../join/links — a single-use access link for a person or an email.
@@ -180,7 +194,8 @@ pub async fn invitations(
     query: web::Query<Filter>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    list_of(caller, &path, query.into_inner(), &state, "email", ["pending", "joined", "expired", "revoked"]).await
+    list_of(caller, &path, query.into_inner(), &state, "email", ["pending", "joined", "expired", "revoked"])
+        .await
 }
 
 /// POST .../join/invitations — one single-use invitation per address.

@@ -93,7 +93,8 @@ pub async fn import_prestored(
         return Err(ScimError::invalid_value("send the CSV or XLSX file as the request body"));
     }
     let report =
-        manage::import_prestored(&mut conn, &profile, &bytes, state.import_max_rows, state.clock.now()).await?;
+        manage::import_prestored(&mut conn, &profile, &bytes, state.import_max_rows, state.clock.now())
+            .await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

@@ -202,7 +202,10 @@ fn path_id(kind: &str, raw: &str) -> Result<uuid::Uuid, ScimError> {
 }
 
 /// Parse a JSON body for the admin API (same rules as SCIM bodies).
-pub(crate) fn body<T: serde::de::DeserializeOwned>(req: &HttpRequest, bytes: &web::Bytes) -> Result<T, ScimError> {
+pub(crate) fn body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    bytes: &web::Bytes,
+) -> Result<T, ScimError> {
     let value = super::extract::json_body(req, bytes)?;
     if let Some(at) = crate::text::first_unstorable_in_json(&value) {
         return Err(ScimError::invalid_value(format!(

@@ -36,9 +36,9 @@ async fn admit(
 ) -> ScimResult<(db::PooledConn, Tenant, TenantProfile)> {
     state.throttle.admit_join(req, slug)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = db::tenants::tenant_by_slug(&mut conn, slug)
-        .await?
-        .ok_or_else(|| ScimError::not_found("no organization with this name: check the link you were given"))?;
+    let tenant = db::tenants::tenant_by_slug(&mut conn, slug).await?.ok_or_else(|| {
+        ScimError::not_found("no organization with this name: check the link you were given")
+    })?;
     let profile = TenantProfile::load(&mut conn, &state.registry, tenant.id).await?;
     tracing::Span::current().record("tenant.id", tracing::field::display(tenant.id));
     Ok((conn, tenant, profile))

@@ -82,7 +82,11 @@ button{margin-top:1rem;padding:.5rem 1rem}#result{margin-top:1rem;font-weight:60
 "#;
 
 /// GET /join/{tenant} — the hosted registration page.
-pub async fn page(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+pub async fn page(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
     let (_, tenant, _) = admit(&req, &state, &path).await?;
     let nonce = crate::directory::join::new_token();
     let html = TEMPLATE
@@ -109,6 +113,9 @@ mod tests {
 
     #[test]
     fn escape_covers_markup_and_quotes() {
-        assert_eq!(escape(r#"<a href="x">O'Neil & co</a>"#), "&lt;a href=&quot;x&quot;&gt;O&#39;Neil &amp; co&lt;/a&gt;");
+        assert_eq!(
+            escape(r#"<a href="x">O'Neil & co</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;O&#39;Neil &amp; co&lt;/a&gt;"
+        );
     }
 }

@@ -7,8 +7,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::admit;
 use crate::directory::join::{doors, Form, Outcome};
 use crate::error::{ScimError, ScimResult};
-use crate::http::response::scim_body;
 use crate::http::admin::body;
+use crate::http::response::scim_body;
 use crate::http::AppState;
 
 /// An outcome as the answer: a refusal is a 403 SCIM error body (like every error Roster
@@ -27,7 +27,11 @@ fn answer(outcome: &Outcome) -> HttpResponse {
 }
 
 /// GET /join/v1/tenants/{tenant} — the tenant's doors and what they need.
-pub async fn offer(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+pub async fn offer(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
     let (mut conn, tenant, _) = admit(&req, &state, &path).await?;
     Ok(HttpResponse::Ok().json(doors::offer(&mut conn, &tenant, None, state.clock.now()).await?))
 }

@@ -63,7 +63,8 @@ pub struct Entry {
     pub latency_ms: f64,
     /// Rules and notes.
     pub rules: Vec<String>,
-    /// `scim` (a SCIM request) or `import` (a member import, [`SOURCE_IMPORT`]).
+    /// `scim` (a SCIM request), `import` (a member import, [`SOURCE_IMPORT`]) or `join` (a join
+    /// API registration, [`SOURCE_JOIN`]).
     pub source: String,
 }
 

@@ -563,3 +563,35 @@ async fn the_hosted_page_escapes_the_tenant_name_and_loads_nothing_from_elsewher
     assert!(!html.contains("http://") && !html.contains("https://"), "no assets from elsewhere");
     assert_eq!(app.client.get(format!("{}/join/nobody", app.root)).send().await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn a_registration_restores_a_removed_member_and_takes_self_editable_categories() {
+    let app = TestApp::spawn().await;
+    let city = admin(
+        &app,
+        Method::POST,
+        "/categories",
+        Some(json!({"name": "City", "kind": "dropdown", "allowed_values": ["Oslo", "Bergen"]})),
+    )
+    .await;
+    assert_eq!(city.status, 201, "{}", city.body);
+    let s =
+        admin(&app, Method::PATCH, "/join/settings", Some(json!({"selfEditableCategories": ["city"]}))).await;
+    assert_eq!(s.body["selfEditableCategories"], json!(["City"]), "{}", s.body);
+    let old = app.create_user("back@home.example").await;
+    assert_eq!(app.delete(&format!("/Users/{old}")).await.status, 204);
+
+    let token = access_link(&app, json!({"email": "back@home.example"})).await;
+    let offer = public(&app, Method::GET, &format!("acme/links/{token}"), None).await;
+    assert_eq!(offer.body["categories"][0]["name"], "City", "{}", offer.body);
+    assert_eq!(offer.body["email"], "back@home.example");
+    let body = json!({"givenName": "Bea", "familyName": "Back", "categories": {"city": "oslo"}});
+    let r = public(&app, Method::POST, &format!("acme/links/{token}"), Some(body)).await;
+    assert_eq!(r.body["outcome"], "joined", "{}", r.body);
+    let members = registered(&app).await;
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0]["id"], old.as_str(), "the removed member came back under its id");
+    assert_eq!(members[0]["status"], "active");
+    assert_eq!(members[0]["categories"]["City"], "Oslo", "{}", members[0]);
+    assert_eq!(app.get(&format!("/Users/{old}")).await.status, 200, "visible to SCIM again");
+}

@@ -479,6 +479,10 @@ async fn hostile_input_is_refused_with_400() {
     not_json.assert_error(400, Some("invalidSyntax"));
     let nul_path = send(app.client.get(format!("{}/join/v1/tenants/acme/links/ab%00cd", app.root))).await;
     nul_path.assert_error(400, None);
+    let nul_page = send(app.client.get(format!("{}/join/ac%00me", app.root))).await;
+    nul_page.assert_error(400, None);
+    let long_token = public(&app, Method::GET, &format!("acme/links/{}", "A".repeat(3000)), None).await;
+    long_token.assert_error(404, None);
     let form_post = send(
         app.client
             .post(format!("{}/join/v1/tenants/acme/requests", app.root))

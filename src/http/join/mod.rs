@@ -35,6 +35,10 @@ async fn admit(
     slug: &str,
 ) -> ScimResult<(db::PooledConn, Tenant, TenantProfile)> {
     state.throttle.admit_join(req, slug)?;
+    // The hosted page is outside the `/join/v1` scope and its NUL guard.
+    if slug.contains('\0') {
+        return Err(ScimError::bad_request("the URL contains %00 (NUL), which no name can hold"));
+    }
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = db::tenants::tenant_by_slug(&mut conn, slug).await?.ok_or_else(|| {
         ScimError::not_found("no organization with this name: check the link you were given")

@@ -205,6 +205,8 @@ pub async fn register(
         store_join::live_member(conn, tenant, &columns.user_name_key, email_key.as_deref(), personal_id)
             .await?
     {
+        // Logged (without the identity) so operators can see it; the registrant is not told.
+        tracing::info!(tenant.id = %tenant, door = reg.door, "registration of an existing member: nothing written");
         return Ok(Registered::AlreadyMember(existing));
     }
     let row = store_join::Registered { columns: &columns, personal_id };
@@ -237,6 +239,7 @@ pub async fn register(
     let operation =
         format!("join: {} ({})", reg.door, if restored.is_some() { "restored" } else { "created" });
     crate::db::provisioning_log::insert_many(conn, &[join_log_entry(tenant, member, operation, now)]).await?;
+    tracing::info!(tenant.id = %tenant, member.id = %member, door = reg.door, restored = restored.is_some(), "member joined");
     Ok(Registered::Joined { member, restored: restored.is_some() })
 }
 

@@ -302,3 +302,43 @@ pub async fn revoke(
         Err(ScimError::not_found(format!("no unrevoked link {id} in this tenant")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_normalised_or_refused() {
+        assert_eq!(domain(" @Example.COM ").unwrap(), "example.com");
+        assert_eq!(domain("sub.example-shop.no").unwrap(), "sub.example-shop.no");
+        for bad in ["localhost", "exa mple.com", ".example.com", "example..com", "ex@mple.com", "-x.com", ""]
+        {
+            assert_eq!(domain(bad).unwrap_err().status(), 400, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn link_states() {
+        let now = Utc::now();
+        let mut link = Link {
+            tenant_id: Uuid::nil(),
+            id: Uuid::nil(),
+            kind: "access".into(),
+            token_hash: vec![0; 32],
+            person: None,
+            email: None,
+            groups: Vec::new(),
+            created_at: now,
+            expires_at: Some(now + chrono::Duration::days(1)),
+            revoked_at: None,
+            used_at: None,
+            member_id: None,
+        };
+        assert_eq!(link_state(&link, now), "unused");
+        assert_eq!(link_state(&link, now + chrono::Duration::days(1)), "expired");
+        link.used_at = Some(now);
+        assert_eq!(link_state(&link, now), "used");
+        link.revoked_at = Some(now);
+        assert_eq!(link_state(&link, now), "revoked", "revocation wins");
+    }
+}

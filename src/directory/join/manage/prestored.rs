@@ -229,3 +229,25 @@ pub async fn import_prestored(
         "ignoredColumns": ignored,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::column;
+
+    #[test]
+    fn import_headers_match_the_member_import_keys_and_their_spellings() {
+        for (header, role) in [
+            ("firstname", Some("given")),
+            ("First Name", Some("given")),
+            ("givenName", Some("given")),
+            ("last_name", Some("family")),
+            ("Family-Name", Some("family")),
+            ("personalid", Some("personal")),
+            ("Personnel number", Some("personal")),
+            ("personalNumber", Some("personal")),
+            ("email", None),
+        ] {
+            assert_eq!(column(header), role, "{header}");
+        }
+    }
+}

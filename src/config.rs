@@ -157,6 +157,15 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_AUTH_FAILURES_PER_MIN", default_value_t = 10, global = true)]
     pub auth_failures_per_min: u32,
 
+    /// Join API requests (`/join/v1`, lookups and registrations) one client IP may send per
+    /// minute; past that, 429 with `Retry-After`. `0` turns it off.
+    #[arg(long, env = "ROSTER_JOIN_RATE_IP_PER_MIN", default_value_t = 30, global = true)]
+    pub join_rate_ip_per_min: u32,
+
+    /// Join API requests per minute for one tenant, from all addresses together. `0` turns it off.
+    #[arg(long, env = "ROSTER_JOIN_RATE_TENANT_PER_MIN", default_value_t = 600, global = true)]
+    pub join_rate_tenant_per_min: u32,
+
     /// Take the client IP from the last `X-Forwarded-For` entry (set by your own reverse proxy)
     /// instead of the peer address. Off by default: the header is client-controlled.
     #[arg(

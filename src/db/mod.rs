@@ -8,6 +8,7 @@ pub mod events;
 pub mod filter_sql;
 pub mod groups;
 pub mod imports;
+pub mod join;
 pub mod members;
 pub mod positions;
 pub mod provisioning_log;

@@ -63,7 +63,8 @@ pub struct Entry {
     pub latency_ms: f64,
     /// Rules and notes.
     pub rules: Vec<String>,
-    /// `scim` (a SCIM request) or `import` (a member import, [`SOURCE_IMPORT`]).
+    /// `scim` (a SCIM request), `import` (a member import, [`SOURCE_IMPORT`]) or `join` (a join
+    /// API registration, [`SOURCE_JOIN`]).
     pub source: String,
 }
 
@@ -71,6 +72,8 @@ pub struct Entry {
 pub const SOURCE_SCIM: &str = "scim";
 /// The `source` of a member import's entries.
 pub const SOURCE_IMPORT: &str = "import";
+/// The `source` of a join API registration's entry.
+pub const SOURCE_JOIN: &str = "join";
 
 impl From<Row> for Entry {
     fn from(r: Row) -> Self {

@@ -22,6 +22,7 @@ diesel::table! {
         allowed_values -> Array<Nullable<Text>>,
         source -> Nullable<Text>,
         created_at -> Timestamptz,
+        self_editable -> Bool,
     }
 }
 
@@ -105,6 +106,68 @@ diesel::table! {
         created_at -> Timestamptz,
         last_modified -> Timestamptz,
         parent_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    join_links (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        kind -> Text,
+        token_hash -> Bytea,
+        person -> Nullable<Text>,
+        email -> Nullable<Text>,
+        groups -> Array<Nullable<Uuid>>,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        used_at -> Nullable<Timestamptz>,
+        member_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    join_prestored (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        given_name -> Text,
+        family_name -> Text,
+        personal_id -> Text,
+        given_name_key -> Text,
+        family_name_key -> Text,
+        personal_id_key -> Text,
+        groups -> Array<Nullable<Uuid>>,
+        categories -> Jsonb,
+        created_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        member_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    join_requests (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        ticket_hash -> Bytea,
+        email -> Nullable<Text>,
+        user_name -> Text,
+        display_name -> Nullable<Text>,
+        registration -> Jsonb,
+        state -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+        member_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    join_settings (tenant_id) {
+        tenant_id -> Uuid,
+        invitation_link_enabled -> Bool,
+        allowed_domains -> Array<Nullable<Text>>,
+        requests_enabled -> Bool,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -233,6 +296,10 @@ diesel::joinable!(categories -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
 diesel::joinable!(event_outbox -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
+diesel::joinable!(join_links -> tenants (tenant_id));
+diesel::joinable!(join_prestored -> tenants (tenant_id));
+diesel::joinable!(join_requests -> tenants (tenant_id));
+diesel::joinable!(join_settings -> tenants (tenant_id));
 diesel::joinable!(positions -> tenants (tenant_id));
 diesel::joinable!(provisioning_log -> tenants (tenant_id));
 diesel::joinable!(tenant_member_counts -> tenants (tenant_id));
@@ -249,6 +316,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_members,
     group_role_bindings,
     groups,
+    join_links,
+    join_prestored,
+    join_requests,
+    join_settings,
     positions,
     provisioning_log,
     roles,

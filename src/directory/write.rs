@@ -148,3 +148,123 @@ pub async fn guard_last_admin(
         profile.slug
     )))
 }
+
+/// A registration the join API admitted through one of its doors, ready to be written.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// The member's SCIM attributes (userName, name, displayName, emails, active, categories).
+    pub resource: Map<String, Value>,
+    /// Personnel number (a pre-stored registration's), kept as the member's `personal_id`.
+    pub personal_id: Option<String>,
+    /// Groups the door assigns (ids that no longer exist are skipped).
+    pub groups: Vec<Uuid>,
+    /// Which door, for the provisioning log (`access link`, `pre-stored registration`, ...).
+    pub door: &'static str,
+}
+
+/// What [`register`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registered {
+    /// A member was created, or a removed one restored (same id), joined now.
+    Joined {
+        /// The member.
+        member: Uuid,
+        /// Whether a removed member came back.
+        restored: bool,
+    },
+    /// A live member already holds this userName, email or personnel number; nothing was written.
+    AlreadyMember(Uuid),
+}
+
+impl Registered {
+    /// The member the registration ended at.
+    pub fn member(self) -> Uuid {
+        match self {
+            Registered::Joined { member, .. } | Registered::AlreadyMember(member) => member,
+        }
+    }
+}
+
+/// Write a registration (inside the caller's transaction): a new member, or a removed member
+/// restored within retention, with origin `registration`, status `active` and `joinedAt` now,
+/// the tenant's default role, the door's groups, then the same follow-up, events
+/// (`member.created`, `membership.added`) and provisioning-log entry as any other write.
+pub async fn register(
+    conn: &mut Conn,
+    profile: &TenantProfile,
+    reg: &Registration,
+    now: DateTime<Utc>,
+) -> ScimResult<Registered> {
+    use crate::db::join as store_join;
+    use crate::db::users::{status, UserColumns};
+    let tenant = profile.id;
+    let columns = UserColumns::from_resource(reg.resource.clone(), status::ACTIVE);
+    let email_key = columns.email.as_deref().map(str::to_lowercase);
+    let personal_id = reg.personal_id.as_deref();
+    if let Some(existing) =
+        store_join::live_member(conn, tenant, &columns.user_name_key, email_key.as_deref(), personal_id)
+            .await?
+    {
+        // Logged (without the identity) so operators can see it; the registrant is not told.
+        tracing::info!(tenant.id = %tenant, door = reg.door, "registration of an existing member: nothing written");
+        return Ok(Registered::AlreadyMember(existing));
+    }
+    let row = store_join::Registered { columns: &columns, personal_id };
+    let cutoff = now - chrono::Duration::days(i64::from(profile.member_retention_days));
+    let restored = match store_join::restorable(conn, tenant, &columns.user_name_key, cutoff).await? {
+        Some(id) if store_join::restore_member(conn, tenant, id, &row, now).await? => Some(id),
+        _ => None,
+    };
+    let member = match restored {
+        Some(id) => id,
+        None => {
+            let id = Uuid::now_v7();
+            store_join::insert_member(conn, tenant, id, &row, now).await?;
+            id
+        }
+    };
+    let groups = crate::db::groups::existing_ids(conn, tenant, &reg.groups).await?;
+    let pairs: Vec<(Uuid, Uuid)> = groups.iter().map(|g| (*g, member)).collect();
+    let added = add_memberships(conn, tenant, &pairs, now).await?;
+    let mut events = vec![NewEvent::member_created(member, true, restored.is_some())];
+    events.extend(added.iter().map(|a| NewEvent::membership(true, a.group_id, a.member_id, "User")));
+    let item = FollowUp {
+        id: member,
+        created: true,
+        default_base_role: true,
+        role_keys: Some(Vec::new()),
+        position: position_of(profile, &reg.resource),
+    };
+    follow_up(conn, tenant, &[item], now, false, Some(&events)).await?;
+    let operation =
+        format!("join: {} ({})", reg.door, if restored.is_some() { "restored" } else { "created" });
+    crate::db::provisioning_log::insert_many(conn, &[join_log_entry(tenant, member, operation, now)]).await?;
+    tracing::info!(tenant.id = %tenant, member.id = %member, door = reg.door, restored = restored.is_some(), "member joined");
+    Ok(Registered::Joined { member, restored: restored.is_some() })
+}
+
+/// The provisioning-log entry of a join API write.
+fn join_log_entry(
+    tenant: Uuid,
+    member: Uuid,
+    operation: String,
+    at: DateTime<Utc>,
+) -> crate::db::provisioning_log::Entry {
+    crate::db::provisioning_log::Entry {
+        tenant_id: tenant,
+        id: Uuid::now_v7(),
+        at,
+        connection_id: None,
+        request_id: Uuid::now_v7().to_string(),
+        method: "JOIN".into(),
+        resource_type: Some("User".into()),
+        resource_id: Some(member),
+        operation,
+        status: 201,
+        scim_type: None,
+        detail: None,
+        latency_ms: 0.0,
+        rules: Vec::new(),
+        source: crate::db::provisioning_log::SOURCE_JOIN.into(),
+    }
+}

@@ -50,6 +50,12 @@ pub enum EventKind {
     MemberInvitationNeeded,
     /// A member import was applied (subject: the import id).
     ImportCompleted,
+    /// Someone requested access through the join API (subject: the request id).
+    AccessRequestCreated,
+    /// An admin approved an access request; the member was created (subject: the request id).
+    AccessRequestApproved,
+    /// An admin denied an access request (subject: the request id).
+    AccessRequestDenied,
 }
 
 impl EventKind {
@@ -69,6 +75,9 @@ impl EventKind {
             EventKind::RoleChanged => "role.changed",
             EventKind::MemberInvitationNeeded => "member.invitation_needed",
             EventKind::ImportCompleted => "import.completed",
+            EventKind::AccessRequestCreated => "access_request.created",
+            EventKind::AccessRequestApproved => "access_request.approved",
+            EventKind::AccessRequestDenied => "access_request.denied",
         }
     }
 }
@@ -156,6 +165,25 @@ impl NewEvent {
     /// A member import was applied; `totals` counts what it wrote.
     pub fn import_completed(import: Uuid, totals: Value) -> Self {
         Self::new(EventKind::ImportCompleted, import, json!({"import_id": import, "totals": totals}))
+    }
+
+    /// An access request was created (no personal data: admins fetch it over the admin API).
+    pub fn access_request_created(request: Uuid) -> Self {
+        Self::new(EventKind::AccessRequestCreated, request, json!({"request_id": request}))
+    }
+
+    /// An access request was approved and became `member`.
+    pub fn access_request_approved(request: Uuid, member: Uuid) -> Self {
+        Self::new(
+            EventKind::AccessRequestApproved,
+            request,
+            json!({"request_id": request, "member_id": member}),
+        )
+    }
+
+    /// An access request was denied (the reason stays in the admin API: it may name the person).
+    pub fn access_request_denied(request: Uuid) -> Self {
+        Self::new(EventKind::AccessRequestDenied, request, json!({"request_id": request}))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod body_deadline;
 pub mod discovery;
 pub mod extract;
 pub mod health;
+pub mod join;
 pub mod jwks;
 pub mod middleware;
 pub mod principal;
@@ -88,6 +89,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, bulk: BulkLimits) {
         .route("/readyz", web::get().to(health::readyz))
         .service(read_only("/.well-known/jwks.json", web::get().to(jwks::jwks)))
         .service(admin::routes())
+        .configure(join::routes)
         .service(
             web::scope("/scim/v2/{connection}")
                 .service(read_only(

@@ -57,6 +57,12 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         Some(Limiter { limiter: DefaultKeyedRateLimiter::keyed(quota), checks: AtomicU64::new(0) })
     }
 
+    /// `per_min` requests a minute, all of them allowed at once.
+    fn per_minute(per_min: u32) -> Option<Self> {
+        let quota = Quota::per_minute(NonZeroU32::new(per_min)?);
+        Some(Limiter { limiter: DefaultKeyedRateLimiter::keyed(quota), checks: AtomicU64::new(0) })
+    }
+
     /// `Err(seconds to wait)` when `key` is over its limit.
     fn check(&self, key: &K) -> Result<(), u64> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
@@ -112,6 +118,8 @@ pub struct Throttle {
     per_token: Option<Limiter<Uuid>>,
     per_ip: Option<Limiter<IpAddr>>,
     backoff: Option<Backoff>,
+    join_per_ip: Option<Limiter<IpAddr>>,
+    join_per_tenant: Option<Limiter<String>>,
     trust_forwarded_for: bool,
 }
 
@@ -137,8 +145,34 @@ impl Throttle {
                 windows: DashMap::new(),
                 recorded: AtomicU64::new(0),
             }),
+            join_per_ip: Limiter::per_minute(settings.join_rate_ip_per_min),
+            join_per_tenant: Limiter::per_minute(settings.join_rate_tenant_per_min),
             trust_forwarded_for: settings.trust_forwarded_for,
         }
+    }
+
+    /// The join API's limits (issue #12): requests a minute per client IP and per tenant slug,
+    /// so neither one address nor a distributed guesser aimed at one tenant gets far.
+    pub fn admit_join(&self, req: &HttpRequest, tenant: &str) -> Result<(), ScimError> {
+        if let (Some(limiter), Some(ip)) = (&self.join_per_ip, self.client_ip(req)) {
+            limiter.check(&ip).map_err(|secs| {
+                refuse(
+                    req,
+                    secs,
+                    "too many join requests from this address; retry after the Retry-After delay",
+                )
+            })?;
+        }
+        if let Some(limiter) = &self.join_per_tenant {
+            limiter.check(&tenant.to_string()).map_err(|secs| {
+                refuse(
+                    req,
+                    secs,
+                    "too many join requests for this organization; retry after the Retry-After delay",
+                )
+            })?;
+        }
+        Ok(())
     }
 
     /// The client's address: the peer, or the last `X-Forwarded-For` entry (the one our own

@@ -20,6 +20,7 @@ mod fuzz;
 mod groups;
 mod hostile;
 mod import;
+mod join;
 mod limits;
 mod outage;
 mod patch;

@@ -18,7 +18,7 @@ const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
 const STATUSES: [&str; 5] =
     [status::PROVISIONED, status::INVITED, status::ACTIVE, status::SUSPENDED, status::REMOVED];
-const ORIGINS: [&str; 3] = ["scim", "import", "admin"];
+const ORIGINS: [&str; 4] = ["scim", "import", "admin", "registration"];
 
 /// Query of the members list.
 #[derive(Debug, Deserialize)]
@@ -36,7 +36,7 @@ pub struct Params {
     /// Only members who never logged in.
     #[serde(default)]
     pub never_logged_in: bool,
-    /// scim | import | admin.
+    /// scim | import | admin | registration.
     pub origin: Option<String>,
     /// Prefix of userName, displayName, givenName, familyName or email (caseless).
     pub q: Option<String>,

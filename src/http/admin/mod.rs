@@ -13,6 +13,8 @@ mod categories;
 mod connections;
 mod groups;
 mod imports;
+mod join_links;
+mod join_members;
 mod log;
 mod members;
 mod roles;
@@ -180,7 +182,7 @@ async fn tenant(conn: &mut crate::db::Conn, slug: &str) -> Result<crate::db::ten
 
 /// Refuses a URL holding `%00` (NUL) before any handler runs: no slug, id, name or query value
 /// can hold it, and PostgreSQL cannot even compare it.
-async fn refuse_nul_in_url(
+pub(crate) async fn refuse_nul_in_url(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
@@ -200,7 +202,10 @@ fn path_id(kind: &str, raw: &str) -> Result<uuid::Uuid, ScimError> {
 }
 
 /// Parse a JSON body for the admin API (same rules as SCIM bodies).
-fn body<T: serde::de::DeserializeOwned>(req: &HttpRequest, bytes: &web::Bytes) -> Result<T, ScimError> {
+pub(crate) fn body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    bytes: &web::Bytes,
+) -> Result<T, ScimError> {
     let value = super::extract::json_body(req, bytes)?;
     if let Some(at) = crate::text::first_unstorable_in_json(&value) {
         return Err(ScimError::invalid_value(format!(
@@ -272,6 +277,24 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/groups/tree", web::get().to(groups::tree))
         .route("/tenants/{tenant}/groups/{group}/parent", web::put().to(groups::set_parent))
         .route("/tenants/{tenant}/imports", web::post().to(imports::create))
+        .route("/tenants/{tenant}/join/settings", web::get().to(join_links::settings))
+        .route("/tenants/{tenant}/join/settings", web::patch().to(join_links::update_settings))
+        .route("/tenants/{tenant}/join/invitation-link", web::post().to(join_links::rotate))
+        .route("/tenants/{tenant}/join/links", web::get().to(join_links::links))
+        .route("/tenants/{tenant}/join/links", web::post().to(join_links::create_link))
+        .route("/tenants/{tenant}/join/links/{link}", web::delete().to(join_links::revoke_link))
+        .route("/tenants/{tenant}/join/invitations", web::get().to(join_links::invitations))
+        .route("/tenants/{tenant}/join/invitations", web::post().to(join_links::invite))
+        .route("/tenants/{tenant}/join/invitations/{link}", web::delete().to(join_links::revoke_invitation))
+        .route("/tenants/{tenant}/join/prestored", web::get().to(join_members::list_prestored))
+        .route("/tenants/{tenant}/join/prestored", web::post().to(join_members::create_prestored))
+        .route("/tenants/{tenant}/join/prestored/import", web::post().to(join_members::import_prestored))
+        .route("/tenants/{tenant}/join/prestored/{record}", web::get().to(join_members::get_prestored))
+        .route("/tenants/{tenant}/join/prestored/{record}", web::put().to(join_members::update_prestored))
+        .route("/tenants/{tenant}/join/prestored/{record}", web::delete().to(join_members::delete_prestored))
+        .route("/tenants/{tenant}/join/requests", web::get().to(join_members::requests))
+        .route("/tenants/{tenant}/join/requests/{request}/approve", web::post().to(join_members::approve))
+        .route("/tenants/{tenant}/join/requests/{request}/deny", web::post().to(join_members::deny))
         .route("/openapi.json", web::get().to(openapi))
 }
 

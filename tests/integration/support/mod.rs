@@ -207,6 +207,8 @@ pub fn test_settings(db_url: &str) -> Settings {
         rate_limit_token_burst: 10_000,
         rate_limit_ip_per_sec: 0,
         auth_failures_per_min: 10,
+        join_rate_ip_per_min: 0,
+        join_rate_tenant_per_min: 0,
         trust_forwarded_for: false,
         token_default_expiry_days: None,
         log_format: LogFormat::Pretty,

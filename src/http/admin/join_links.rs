@@ -1,0 +1,224 @@
+//! `/admin/v1/tenants/{tenant}/join/...` (issue #12), the links half: join settings (invitation
+//! link on/off, allowed domains, access requests on/off, self-editable categories), the tenant
+//! invitation link (rotate), single-use access links and email invitations (create, list with
+//! their state, revoke). Tokens are in the creation answer only. The rules live in
+//! `directory::join::manage`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{body, path_id, tenant, AdminCaller};
+use crate::db::join::Link;
+use crate::db::{self, tenants::Tenant, PooledConn};
+use crate::directory::join::manage::{self, NewInvitations, NewLink, SettingsChange};
+use crate::directory::TenantProfile;
+use crate::error::{ScimError, ScimResult};
+use crate::http::AppState;
+
+/// Admit the caller to the tenant and open a connection on it.
+pub(super) async fn open(
+    caller: &AdminCaller,
+    slug: &str,
+    state: &AppState,
+) -> ScimResult<(PooledConn, Tenant)> {
+    caller.for_tenant(slug)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant(&mut conn, slug).await?;
+    Ok((conn, tenant))
+}
+
+/// As [`open`], with the tenant's profile (categories) for writes that check values.
+pub(super) async fn open_profile(
+    caller: &AdminCaller,
+    slug: &str,
+    state: &AppState,
+) -> ScimResult<(PooledConn, Tenant, TenantProfile)> {
+    let (mut conn, tenant) = open(caller, slug, state).await?;
+    let profile = TenantProfile::load(&mut conn, &state.registry, tenant.id).await?;
+    Ok((conn, tenant, profile))
+}
+
+/// A link as the admin API shows it; invitations say `pending`/`joined` for unused/used.
+fn view(link: &Link, now: DateTime<Utc>) -> Value {
+    let state = match (link.kind.as_str(), manage::link_state(link, now)) {
+        ("email", "unused") => "pending",
+        ("email", "used") => "joined",
+        (_, s) => s,
+    };
+    json!({
+        "id": link.id.to_string(),
+        "kind": link.kind,
+        "person": link.person,
+        "email": link.email,
+        "groups": link.groups.iter().flatten().map(ToString::to_string).collect::<Vec<_>>(),
+        "state": state,
+        "createdAt": link.created_at,
+        "expiresAt": link.expires_at,
+        "revokedAt": link.revoked_at,
+        "usedAt": link.used_at,
+        "memberId": link.member_id.map(|m| m.to_string()),
+    })
+}
+
+/// A new link's view plus its token and the URLs to hand out (shown only now).
+fn issued(state: &AppState, slug: &str, link: &Link, token: &str, now: DateTime<Utc>) -> Value {
+    let mut v = view(link, now);
+    v["token"] = json!(token);
+    v["pageUrl"] = json!(format!("{}/join/{slug}#link={token}", state.public_url));
+    v["apiUrl"] = json!(format!("{}/join/v1/tenants/{slug}/links/{token}", state.public_url));
+    v
+}
+
+/// GET .../join/settings
+pub async fn settings(
+    caller: AdminCaller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let (mut conn, tenant) = open(&caller, &path, &state).await?;
+    Ok(HttpResponse::Ok().json(manage::settings_view(&mut conn, tenant.id, state.clock.now()).await?))
+}
+
+/// PATCH .../join/settings
+pub async fn update_settings(
+    caller: AdminCaller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let change: SettingsChange = body(&req, &bytes)?;
+    let (mut conn, _, profile) = open_profile(&caller, &path, &state).await?;
+    Ok(HttpResponse::Ok()
+        .json(manage::update_settings(&mut conn, &profile, change, state.clock.now()).await?))
+}
+
+/// POST .../join/invitation-link — issue a new tenant invitation link (the old one stops working).
+pub async fn rotate(
+    caller: AdminCaller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let (mut conn, tenant) = open(&caller, &path, &state).await?;
+    let now = state.clock.now();
+    let (link, token) = manage::rotate_invitation_link(&mut conn, tenant.id, now).await?;
+    Ok(HttpResponse::Created().json(issued(&state, &tenant.slug, &link, &token, now)))
+}
+
+/// Query of the link lists.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    /// Links: unused | used | expired | revoked. Invitations: pending | joined | expired | revoked.
+    pub state: Option<String>,
+}
+
+async fn list_of(
+    caller: AdminCaller,
+    slug: &str,
+    filter: Filter,
+    state: &AppState,
+    kind: &str,
+    states: [&str; 4],
+) -> ScimResult<HttpResponse> {
+    let (mut conn, tenant) = open(&caller, slug, state).await?;
+    let wanted = match filter.state.as_deref() {
+        Some(s) if !states.contains(&s) => {
+            return Err(ScimError::invalid_value(format!("state must be one of {}", states.join(", "))))
+        }
+        // Invitations name two states differently.
+        Some("pending") => Some("unused"),
+        Some("joined") => Some("used"),
+        other => other,
+    };
+    let now = state.clock.now();
+    let links = manage::list_links(&mut conn, tenant.id, &[kind], wanted, now).await?;
+    let key = if kind == "email" { "invitations" } else { "links" };
+    Ok(HttpResponse::Ok().json(json!({ key: links.iter().map(|l| view(l, now)).collect::<Vec<_>>() })))
+}
+
+/// GET .../join/links?state=
+pub async fn links(
+    caller: AdminCaller,
+    path: web::Path<String>,
+    query: web::Query<Filter>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    list_of(caller, &path, query.into_inner(), &state, "access", ["unused", "used", "expired", "revoked"])
+        .await
+}
+
+/// POST .../join/links — a single-use access link for a person or an email.
+pub async fn create_link(
+    caller: AdminCaller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let draft: NewLink = body(&req, &bytes)?;
+    let (mut conn, tenant) = open(&caller, &path, &state).await?;
+    let now = state.clock.now();
+    let (link, token) = manage::create_link(&mut conn, tenant.id, draft, now).await?;
+    Ok(HttpResponse::Created().json(issued(&state, &tenant.slug, &link, &token, now)))
+}
+
+async fn revoke_of(
+    caller: AdminCaller,
+    path: (String, String),
+    state: &AppState,
+    kind: &str,
+) -> ScimResult<HttpResponse> {
+    let (slug, raw) = path;
+    let (mut conn, tenant) = open(&caller, &slug, state).await?;
+    let id = path_id("link", &raw)?;
+    manage::revoke(&mut conn, tenant.id, id, &[kind], state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// DELETE .../join/links/{link} — revoke an access link.
+pub async fn revoke_link(
+    caller: AdminCaller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    revoke_of(caller, path.into_inner(), &state, "access").await
+}
+
+/// GET .../join/invitations?state=
+pub async fn invitations(
+    caller: AdminCaller,
+    path: web::Path<String>,
+    query: web::Query<Filter>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    list_of(caller, &path, query.into_inner(), &state, "email", ["pending", "joined", "expired", "revoked"])
+        .await
+}
+
+/// POST .../join/invitations — one single-use invitation per address.
+pub async fn invite(
+    caller: AdminCaller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let new: NewInvitations = body(&req, &bytes)?;
+    let (mut conn, tenant) = open(&caller, &path, &state).await?;
+    let now = state.clock.now();
+    let made = manage::invite(&mut conn, tenant.id, new, now).await?;
+    let views: Vec<Value> = made.iter().map(|(l, t)| issued(&state, &tenant.slug, l, t, now)).collect();
+    Ok(HttpResponse::Created().json(json!({ "invitations": views })))
+}
+
+/// DELETE .../join/invitations/{link} — withdraw an invitation.
+pub async fn revoke_invitation(
+    caller: AdminCaller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    revoke_of(caller, path.into_inner(), &state, "email").await
+}

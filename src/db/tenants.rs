@@ -219,6 +219,8 @@ pub struct ProfileRow {
     pub member_retention_days: i32,
     /// Moves with every change of what the profile holds (migration 000014).
     pub settings_version: i64,
+    /// New members get an invitation (`member.invitation_needed`).
+    pub invite_new_members: bool,
 }
 
 /// A tenant's [`ProfileRow`].

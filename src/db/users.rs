@@ -287,6 +287,9 @@ pub struct MemberGroup {
     /// `direct` or `indirect`.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub kind: String,
+    /// The group role of a direct membership (`member` or `manager`); `member` for an inherited one.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub group_role: String,
 }
 
 /// The effective groups (direct and inherited) of the given members, one query for all.
@@ -296,8 +299,10 @@ pub async fn groups_of(
     member_ids: &[Uuid],
 ) -> QueryResult<Vec<MemberGroup>> {
     diesel::sql_query(
-        "SELECT m.id AS member_id, g.group_id, g.display, g.type AS kind \
+        "SELECT m.id AS member_id, g.group_id, g.display, g.type AS kind, \
+                coalesce(gm.group_role, 'member') AS group_role \
          FROM unnest($2::uuid[]) AS m(id) CROSS JOIN LATERAL roster_member_groups($1, m.id) AS g \
+         LEFT JOIN group_members gm ON gm.tenant_id = $1 AND gm.group_id = g.group_id AND gm.member_id = m.id \
          ORDER BY m.id, g.display, g.group_id",
     )
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod categories;
 pub mod groups;
 pub mod invitations;
+pub mod lifecycle;
 pub mod listing;
 pub mod password;
 pub mod patch;

@@ -21,6 +21,7 @@ mod groups;
 mod hostile;
 mod import;
 mod limits;
+mod member_rules;
 mod outage;
 mod patch;
 mod provisioning_log;

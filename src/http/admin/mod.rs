@@ -14,6 +14,7 @@ mod connections;
 mod groups;
 mod imports;
 mod log;
+mod member_writes;
 mod members;
 mod roles;
 mod tenants;
@@ -267,6 +268,11 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/categories/{name}", web::delete().to(categories::delete))
         .route("/tenants/{tenant}/members", web::get().to(members::list))
         .route("/tenants/{tenant}/members/{member}", web::get().to(members::get))
+        .route("/tenants/{tenant}/members/{member}", web::delete().to(member_writes::remove))
+        .route("/tenants/{tenant}/members/{member}/suspend", web::post().to(member_writes::suspend))
+        .route("/tenants/{tenant}/members/{member}/reactivate", web::post().to(member_writes::reactivate))
+        .route("/tenants/{tenant}/members/{member}/restore", web::post().to(member_writes::restore))
+        .route("/tenants/{tenant}/members/{member}/role", web::delete().to(member_writes::clear_override))
         .route("/tenants/{tenant}/members/{member}/invitations", web::post().to(members::invited))
         .route("/tenants/{tenant}/members/{member}/logins", web::post().to(members::logged_in))
         .route("/tenants/{tenant}/groups/tree", web::get().to(groups::tree))

@@ -1,0 +1,362 @@
+//! The member-model rules of issue #12: the admin override sets the role up or down (and its
+//! source is shown), the last org admin survives every path that could lose it — override,
+//! SCIM `roles`, bindings, memberships, the catalog, imports, the admin API, concurrently — and
+//! the admin API's member lifecycle writes (suspend, reactivate, remove, restore) behave as the
+//! SCIM writes they mirror.
+
+use reqwest::Method;
+use roster::db;
+use serde_json::{json, Value};
+
+use crate::support::requests::{send, Reply};
+use crate::support::{TestApp, TEST_ADMIN_TOKEN};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const EXT: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Reply {
+    let url = format!("{}/admin/v1/tenants/{}{path}", app.root, app.creds.tenant);
+    let mut req = app.client.request(method, url).bearer_auth(TEST_ADMIN_TOKEN);
+    if let Some(b) = body {
+        req = req.header("content-type", "application/json").body(b.to_string());
+    }
+    send(req).await
+}
+
+async fn patch(app: &TestApp, path: &str, ops: Value) -> Reply {
+    let body = json!({"schemas": [PATCH_OP], "Operations": ops});
+    send(app.req(Method::PATCH, path).header("content-type", "application/scim+json").body(body.to_string()))
+        .await
+}
+
+async fn create(app: &TestApp, name: &str, roles: &[&str]) -> String {
+    let roles: Vec<Value> = roles.iter().map(|r| json!({"value": r})).collect();
+    let r = app.post("/Users", &json!({"schemas": [USER], "userName": name, "roles": roles})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+async fn member(app: &TestApp, id: &str) -> Value {
+    let r = admin(app, Method::GET, &format!("/members/{id}"), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+async fn set_override(app: &TestApp, id: &str, role: Value) -> Reply {
+    admin(app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": role}))).await
+}
+
+/// The kinds of the events about `subject`, oldest first.
+async fn event_kinds(app: &TestApp, subject: &str) -> Vec<String> {
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    db::events::list(&mut conn, tenant.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.subject_id.to_string() == subject)
+        .map(|e| e.kind)
+        .collect()
+}
+
+/// A refusal of the last-admin rule: 403 with a detail that says how to add another admin.
+fn assert_last_admin_refusal(r: &Reply) {
+    let d = r.assert_error(403, None);
+    assert!(d.contains("org admin") && d.contains("org_admin first"), "{d}");
+}
+
+/// The tenant's only admin (through SCIM roles) and an ordinary member.
+async fn sole_admin(app: &TestApp) -> (String, String) {
+    (create(app, "boss", &["org_admin"]).await, create(app, "staff", &[]).await)
+}
+
+#[tokio::test]
+async fn the_override_sets_the_role_up_or_down_and_clearing_it_returns_the_computed_role() {
+    let app = TestApp::spawn().await;
+    let a = create(&app, "ada", &["org_admin"]).await;
+    let b = create(&app, "bob", &["org_admin"]).await;
+    let m = member(&app, &a).await;
+    assert_eq!(
+        (&m["role"], &m["roleSource"], &m["roleOverride"]),
+        (&json!("org_admin"), &json!("scim"), &Value::Null)
+    );
+
+    // Down: an org admin (through SCIM roles) lowered to member by an override.
+    let o = set_override(&app, &a, json!("member")).await;
+    assert_eq!(o.status, 200, "{}", o.body);
+    assert_eq!(o.body, json!({"member_id": a, "role_override": "member", "effective_role": "member"}));
+    let m = member(&app, &a).await;
+    assert_eq!(
+        (&m["role"], &m["roleSource"], &m["roleOverride"]),
+        (&json!("member"), &json!("override"), &json!("member"))
+    );
+    assert_eq!(app.get(&format!("/Users/{a}")).await.body[EXT]["role"], "member");
+    // A SCIM write that repeats the admin role does not undo the override.
+    let p = patch(
+        &app,
+        &format!("/Users/{a}"),
+        json!([{"op": "replace", "path": "roles", "value": [{"value": "org_admin"}]}]),
+    )
+    .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert_eq!(p.body[EXT]["role"], "member");
+    // Clearing (DELETE, or PUT null) returns to the computed role.
+    let c = admin(&app, Method::DELETE, &format!("/members/{a}/role"), None).await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(c.body["effective_role"], "org_admin");
+    // Up: an ordinary member raised above every source.
+    let s = create(&app, "sue", &["editor"]).await;
+    assert_eq!(member(&app, &s).await["roleSource"], "scim");
+    let o = set_override(&app, &s, json!("chief_editor")).await;
+    assert_eq!(o.body["effective_role"], "chief_editor");
+    let o = set_override(&app, &s, Value::Null).await;
+    assert_eq!(o.body["effective_role"], "editor");
+    assert_eq!(member(&app, &b).await["role"], "org_admin");
+
+    // Sources: the tenant default, and a group binding named by the group.
+    let d = create(&app, "dan", &[]).await;
+    assert_eq!(member(&app, &d).await["roleSource"], "default");
+    let g = app.create_group("Editors", &[&d]).await;
+    assert_eq!(admin(&app, Method::PUT, &format!("/groups/{g}/roles/editor"), None).await.status, 201);
+    let m = member(&app, &d).await;
+    assert_eq!((&m["role"], &m["roleSource"]), (&json!("editor"), &json!("group:Editors")));
+    let changes: Vec<String> =
+        event_kinds(&app, &a).await.into_iter().filter(|k| k == "role.changed").collect();
+    assert_eq!(changes.len(), 2, "down and back up");
+}
+
+#[tokio::test]
+async fn an_override_cannot_demote_the_last_admin() {
+    let app = TestApp::spawn().await;
+    let (a, _) = sole_admin(&app).await;
+    assert_last_admin_refusal(&set_override(&app, &a, json!("editor")).await);
+    let m = member(&app, &a).await;
+    assert_eq!((&m["role"], &m["roleOverride"]), (&json!("org_admin"), &Value::Null), "nothing written");
+    assert!(!event_kinds(&app, &a).await.contains(&"role.changed".to_string()));
+}
+
+#[tokio::test]
+async fn clearing_the_override_that_made_the_last_admin_is_refused() {
+    let app = TestApp::spawn().await;
+    let (a, b) = sole_admin(&app).await;
+    assert_eq!(set_override(&app, &b, json!("org_admin")).await.status, 200);
+    // a stops being an admin while b is one; then b's override is all that makes an admin.
+    assert_eq!(set_override(&app, &a, json!("member")).await.status, 200);
+    assert_last_admin_refusal(&admin(&app, Method::DELETE, &format!("/members/{b}/role"), None).await);
+    assert_eq!(member(&app, &b).await["role"], "org_admin");
+}
+
+#[tokio::test]
+async fn a_scim_roles_change_cannot_demote_the_last_admin() {
+    let app = TestApp::spawn().await;
+    let (a, _) = sole_admin(&app).await;
+    let path = format!("/Users/{a}");
+    let p =
+        patch(&app, &path, json!([{"op": "replace", "path": "roles", "value": [{"value": "member"}]}])).await;
+    assert_last_admin_refusal(&p);
+    let p = patch(&app, &path, json!([{"op": "remove", "path": "roles"}])).await;
+    assert_last_admin_refusal(&p);
+    let put = app.put(&path, &json!({"schemas": [USER], "userName": "boss"})).await;
+    assert_last_admin_refusal(&put);
+    let got = app.get(&path).await;
+    assert_eq!(
+        (got.body[EXT]["role"].clone(), got.body["meta"]["version"].clone()),
+        (json!("org_admin"), json!("W/\"1\""))
+    );
+}
+
+/// The only admin holds the role through a binding on group `Admins`; returns (admin, group).
+async fn admin_through_a_group(app: &TestApp) -> (String, String) {
+    let a = create(app, "boss", &[]).await;
+    let g = app.create_group("Admins", &[&a]).await;
+    assert_eq!(admin(app, Method::PUT, &format!("/groups/{g}/roles/org_admin"), None).await.status, 201);
+    assert_eq!(member(app, &a).await["roleSource"], "group:Admins");
+    (a, g)
+}
+
+#[tokio::test]
+async fn removing_the_binding_that_makes_the_last_admin_is_refused() {
+    let app = TestApp::spawn().await;
+    let (a, g) = admin_through_a_group(&app).await;
+    assert_last_admin_refusal(
+        &admin(&app, Method::DELETE, &format!("/groups/{g}/roles/org_admin"), None).await,
+    );
+    assert_eq!(member(&app, &a).await["role"], "org_admin");
+    // With another admin, the binding can go.
+    let other = create(&app, "second", &["org_admin"]).await;
+    assert_eq!(admin(&app, Method::DELETE, &format!("/groups/{g}/roles/org_admin"), None).await.status, 204);
+    assert_eq!(member(&app, &a).await["role"], "member");
+    assert_eq!(member(&app, &other).await["role"], "org_admin");
+}
+
+#[tokio::test]
+async fn leaving_the_group_that_makes_the_last_admin_is_refused() {
+    let app = TestApp::spawn().await;
+    let (a, g) = admin_through_a_group(&app).await;
+    let p = patch(
+        &app,
+        &format!("/Groups/{g}"),
+        json!([{"op": "remove", "path": format!("members[value eq \"{a}\"]")}]),
+    )
+    .await;
+    assert_last_admin_refusal(&p);
+    let put = app.put(&format!("/Groups/{g}"), &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Admins", "members": []})).await;
+    assert_last_admin_refusal(&put);
+    assert_last_admin_refusal(&app.delete(&format!("/Groups/{g}")).await);
+    let got = app.get(&format!("/Groups/{g}")).await;
+    assert_eq!(got.body["members"][0]["value"], a.as_str(), "membership kept: {}", got.body);
+    assert_eq!(member(&app, &a).await["role"], "org_admin");
+}
+
+#[tokio::test]
+async fn the_admin_role_cannot_stop_granting_admin_or_go_while_it_holds_the_last_admin() {
+    let app = TestApp::spawn().await;
+    let (a, _) = sole_admin(&app).await;
+    assert_last_admin_refusal(
+        &admin(&app, Method::PATCH, "/roles/org_admin", Some(json!({"grants_admin": false}))).await,
+    );
+    assert_last_admin_refusal(&admin(&app, Method::DELETE, "/roles/org_admin", None).await);
+    // Re-ranking so that another role outranks it changes nobody's role here (SCIM roles hold
+    // only org_admin), so it is allowed.
+    let roles = admin(&app, Method::GET, "/roles", None).await;
+    let org =
+        roles.body["roles"].as_array().unwrap().iter().find(|r| r["name"] == "org_admin").unwrap().clone();
+    assert_eq!(org["grants_admin"], true);
+    // Another admin role held by a live member makes it possible.
+    let r = admin(
+        &app,
+        Method::POST,
+        "/roles",
+        Some(json!({"name": "owner", "rank": 500, "grants_admin": true})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    create(&app, "owner", &["owner"]).await;
+    let r = admin(&app, Method::PATCH, "/roles/org_admin", Some(json!({"grants_admin": false}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(member(&app, &a).await["role"], "org_admin");
+}
+
+#[tokio::test]
+async fn an_import_role_column_cannot_demote_the_last_admin() {
+    let app = TestApp::spawn().await;
+    let file =
+        |role: &str| format!("firstname;lastname;email;role\r\nA;A;a@example.com;{role}\r\n").into_bytes();
+    let r = import(&app, &file("org_admin")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = import(&app, &file("editor")).await;
+    assert_last_admin_refusal(&r);
+}
+
+async fn import(app: &TestApp, file: &[u8]) -> Reply {
+    let boundary = "roster-rules-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"m.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let url = format!("{}/admin/v1/tenants/{}/imports", app.root, app.creds.tenant);
+    send(
+        app.client
+            .post(url)
+            .bearer_auth(TEST_ADMIN_TOKEN)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_admin_api_cannot_suspend_or_remove_the_last_admin() {
+    let app = TestApp::spawn().await;
+    let (a, b) = sole_admin(&app).await;
+    assert_last_admin_refusal(&admin(&app, Method::POST, &format!("/members/{a}/suspend"), None).await);
+    assert_last_admin_refusal(&admin(&app, Method::DELETE, &format!("/members/{a}"), None).await);
+    assert_eq!(member(&app, &a).await["status"], "provisioned");
+    // Others can be.
+    assert_eq!(admin(&app, Method::POST, &format!("/members/{b}/suspend"), None).await.status, 200);
+    assert_eq!(admin(&app, Method::DELETE, &format!("/members/{b}"), None).await.status, 204);
+}
+
+#[tokio::test]
+async fn concurrent_demotions_of_the_last_two_admins_cannot_both_succeed() {
+    let app = TestApp::spawn().await;
+    let a = create(&app, "a1", &["org_admin"]).await;
+    let b = create(&app, "a2", &["org_admin"]).await;
+    // One by override, one by SCIM roles: different paths, one rule.
+    let path_b = format!("/Users/{b}");
+    let (ra, rb) = tokio::join!(
+        set_override(&app, &a, json!("member")),
+        patch(&app, &path_b, json!([{"op": "replace", "path": "roles", "value": [{"value": "editor"}]}])),
+    );
+    let mut statuses = [ra.status.as_u16(), rb.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 403], "{} / {}", ra.body, rb.body);
+    let roles = [member(&app, &a).await["role"].clone(), member(&app, &b).await["role"].clone()];
+    assert!(roles.contains(&json!("org_admin")), "one admin is left: {roles:?}");
+}
+
+#[tokio::test]
+async fn the_admin_api_suspends_reactivates_removes_and_restores_like_scim() {
+    let app = TestApp::spawn().await;
+    let _admin = create(&app, "boss", &["org_admin"]).await;
+    let m = create(&app, "mia", &["editor"]).await;
+    let s = admin(&app, Method::POST, &format!("/members/{m}/suspend"), None).await;
+    assert_eq!(s.status, 200, "{}", s.body);
+    assert_eq!(s.body, json!({"id": m, "status": "suspended", "active": false, "role": "editor"}));
+    let scim = app.get(&format!("/Users/{m}")).await;
+    assert_eq!(
+        (scim.body["active"].clone(), scim.body[EXT]["status"].clone()),
+        (json!(false), json!("suspended"))
+    );
+    // Again: nothing changes, no second event.
+    assert_eq!(
+        admin(&app, Method::POST, &format!("/members/{m}/suspend"), None).await.body["status"],
+        "suspended"
+    );
+    let r = admin(&app, Method::POST, &format!("/members/{m}/reactivate"), None).await;
+    assert_eq!(r.body, json!({"id": m, "status": "provisioned", "active": true, "role": "editor"}));
+    let g = app.create_group("Team", &[&m]).await;
+    assert_eq!(admin(&app, Method::DELETE, &format!("/members/{m}"), None).await.status, 204);
+    app.get(&format!("/Users/{m}")).await.assert_error(404, None);
+    assert_eq!(member(&app, &m).await["status"], "removed");
+    let r = admin(&app, Method::POST, &format!("/members/{m}/restore"), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, json!({"id": m, "status": "provisioned", "active": true, "role": "editor"}));
+    let scim = app.get(&format!("/Users/{m}")).await;
+    assert_eq!(
+        (scim.body["userName"].clone(), scim.body["roles"].clone()),
+        (json!("mia"), json!([{"value": "editor"}]))
+    );
+    assert_eq!(
+        app.get(&format!("/Groups/{g}")).await.body["members"],
+        Value::Null,
+        "memberships went with the removal"
+    );
+    assert_eq!(
+        event_kinds(&app, &m).await,
+        [
+            "member.created",
+            "member.invitation_needed",
+            "member.suspended",
+            "member.reactivated",
+            "member.invitation_needed",
+            "membership.added",
+            "membership.removed",
+            "member.removed",
+            "member.created",
+            "member.invitation_needed"
+        ]
+    );
+    // Restoring what is not removed, or an unknown member.
+    admin(&app, Method::POST, &format!("/members/{m}/restore"), None).await.assert_error(409, None);
+    admin(&app, Method::POST, &format!("/members/{}/restore", uuid::Uuid::now_v7()), None)
+        .await
+        .assert_error(404, None);
+    // Removed by the admin API, re-provisioned over SCIM: the same member comes back, as always.
+    assert_eq!(admin(&app, Method::DELETE, &format!("/members/{m}"), None).await.status, 204);
+    assert_eq!(create(&app, "MIA", &[]).await, m);
+}

@@ -131,6 +131,20 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change a tenant's member settings (only the options given change).
+    Update {
+        /// Tenant slug.
+        slug: String,
+        /// Days a removed member stays restorable before its personal data is scrubbed.
+        #[arg(long, value_parser = clap::value_parser!(i32).range(0..=3650))]
+        member_retention_days: Option<i32>,
+        /// Whether new members get an invitation (`member.invitation_needed`): true or false.
+        #[arg(long)]
+        invite_new_members: Option<bool>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `roster connection ...`
@@ -350,6 +364,17 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
                 println!("{}", json!({"tenant": t.slug, "id": t.id.to_string(), "name": t.name}));
             } else {
                 println!("Created tenant {} ({}).", t.slug, t.name);
+            }
+        }
+        Command::Tenant(TenantCommand::Update { slug, member_retention_days, invite_new_members, json }) => {
+            let t = tenants::tenant(conn, &slug).await?;
+            let change = tenants::MemberSettings { member_retention_days, invite_new_members, sso: None };
+            let s = tenants::update_member_settings(conn, &t, change).await?;
+            let (days, invite) = (s.member_retention_days.unwrap_or_default(), s.invite_new_members.unwrap_or(true));
+            if json {
+                println!("{}", json!({"tenant": t.slug, "member_retention_days": days, "invite_new_members": invite}));
+            } else {
+                println!("Tenant {}: member retention {days} days, invite new members: {invite}.", t.slug);
             }
         }
         Command::Tenant(TenantCommand::List { json }) => {

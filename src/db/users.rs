@@ -465,7 +465,8 @@ pub async fn scrub_removed(conn: &mut Conn, now: DateTime<Utc>, batch: i64) -> Q
              LIMIT $2 FOR UPDATE OF u SKIP LOCKED) \
          UPDATE users u SET user_name = 'removed:' || u.id, user_name_key = 'removed:' || u.id, \
              external_id = NULL, display_name = NULL, given_name = NULL, family_name = NULL, email = NULL, \
-             title = NULL, email_keys = '{}', password_hash = NULL, resource = '{}'::jsonb, scrubbed_at = $1 \
+             title = NULL, email_keys = '{}', password_hash = NULL, resource = '{}'::jsonb, scrubbed_at = $1, \
+             personal_id = NULL, comment = NULL \
          FROM doomed WHERE u.tenant_id = doomed.tenant_id AND u.id = doomed.id",
     )
     .bind::<Timestamptz, _>(now)

@@ -360,3 +360,51 @@ async fn the_admin_api_suspends_reactivates_removes_and_restores_like_scim() {
     assert_eq!(admin(&app, Method::DELETE, &format!("/members/{m}"), None).await.status, 204);
     assert_eq!(create(&app, "MIA", &[]).await, m);
 }
+
+/// The raw columns the scrub must clear, by member id.
+async fn scrubbable(app: &TestApp, id: &str) -> (Option<String>, Option<String>, Value) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use roster::db::schema::users;
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    users::table
+        .filter(users::id.eq(id.parse::<uuid::Uuid>().unwrap()))
+        .select((users::personal_id, users::comment, users::resource))
+        .first(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn retention_and_invitations_are_tenant_settings_and_the_scrub_clears_import_fields() {
+    let app = TestApp::spawn().await;
+    let t = admin(&app, Method::PATCH, "", Some(json!({"member_retention_days": 7, "invite_new_members": false}))).await;
+    assert_eq!(t.status, 200, "{}", t.body);
+    assert_eq!((t.body["member_retention_days"].clone(), t.body["invite_new_members"].clone(), t.body["sso"].clone()), (json!(7), json!(false), json!(false)));
+    let d = admin(&app, Method::PATCH, "", Some(json!({"member_retention_days": 5000}))).await.assert_error(400, Some("invalidValue"));
+    assert!(d.contains("3650"), "{d}");
+    // Without invitations, a new member gets no member.invitation_needed (the SCIM profile cache
+    // sees the change at once: the setting moves the tenant's settings version).
+    let quiet = create(&app, "quiet", &[]).await;
+    assert_eq!(event_kinds(&app, &quiet).await, ["member.created"]);
+
+    let r = admin(&app, Method::POST, "/categories", Some(json!({"name": "City", "kind": "text"}))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let file = b"firstname;lastname;email;personalid;comment;City\r\nAda;Lovelace;ada@example.com;P-1;night shift;Oslo\r\n";
+    let r = import(&app, file).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let listed = admin(&app, Method::GET, "/members?origin=import", None).await;
+    let id = listed.body["members"][0]["id"].as_str().unwrap().to_string();
+    let (pid, comment, resource) = scrubbable(&app, &id).await;
+    assert_eq!((pid.as_deref(), comment.as_deref()), (Some("P-1"), Some("night shift")));
+    assert_eq!(resource[EXT]["City"], "Oslo");
+    assert_eq!(admin(&app, Method::DELETE, &format!("/members/{id}"), None).await.status, 204);
+    // Within retention nothing is scrubbed; past it, the import's fields go too.
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let now = chrono::Utc::now();
+    assert_eq!(roster::directory::users::scrub_removed(&mut conn, now + chrono::Duration::days(6)).await.unwrap(), 0);
+    assert_eq!(roster::directory::users::scrub_removed(&mut conn, now + chrono::Duration::days(8)).await.unwrap(), 1);
+    assert_eq!(scrubbable(&app, &id).await, (None, None, json!({})));
+    let d = admin(&app, Method::POST, &format!("/members/{id}/restore"), None).await.assert_error(409, None);
+    assert!(d.contains("retention"), "{d}");
+}

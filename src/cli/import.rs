@@ -36,6 +36,9 @@ pub struct MembersArgs {
     /// Apply the valid rows even when other rows have errors.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Ask for no invitations for the members this import creates or restores.
+    #[arg(long)]
+    pub no_invitations: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -53,7 +56,12 @@ pub async fn run(conn: &mut Conn, command: ImportCommand, max_rows: usize) -> an
     };
     let name = args.file.file_name().and_then(|n| n.to_str());
     let upload = Upload { file_name: name, bytes: &bytes, mapping: mapping.as_deref() };
-    let options = Options { dry_run: args.dry_run, sync: args.sync, skip_invalid: args.skip_invalid };
+    let options = Options {
+        dry_run: args.dry_run,
+        sync: args.sync,
+        skip_invalid: args.skip_invalid,
+        no_invitations: args.no_invitations,
+    };
     let report = import::run(conn, &tenant, upload, options, max_rows, chrono::Utc::now())
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;

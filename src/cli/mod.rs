@@ -370,9 +370,13 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
             let t = tenants::tenant(conn, &slug).await?;
             let change = tenants::MemberSettings { member_retention_days, invite_new_members, sso: None };
             let s = tenants::update_member_settings(conn, &t, change).await?;
-            let (days, invite) = (s.member_retention_days.unwrap_or_default(), s.invite_new_members.unwrap_or(true));
+            let (days, invite) =
+                (s.member_retention_days.unwrap_or_default(), s.invite_new_members.unwrap_or(true));
             if json {
-                println!("{}", json!({"tenant": t.slug, "member_retention_days": days, "invite_new_members": invite}));
+                println!(
+                    "{}",
+                    json!({"tenant": t.slug, "member_retention_days": days, "invite_new_members": invite})
+                );
             } else {
                 println!("Tenant {}: member retention {days} days, invite new members: {invite}.", t.slug);
             }

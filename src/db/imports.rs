@@ -257,3 +257,61 @@ pub async fn add_memberships(
     .load(conn)
     .await
 }
+
+/// Removed members an import may restore (DESIGN §2): from an import, removed after `cutoff`
+/// (the start of the tenant's retention period) and not scrubbed, holding one of the personal
+/// ids or one of the folded emails as userName; with their invitation count and whether they
+/// ever joined (their status once restored).
+pub async fn removed_members(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    personal_ids: &[String],
+    user_name_keys: &[String],
+    cutoff: DateTime<Utc>,
+) -> QueryResult<Vec<(ImportMember, i32, bool)>> {
+    users::table
+        .filter(
+            users::tenant_id
+                .eq(tenant_id)
+                .and(users::status.eq(status::REMOVED))
+                .and(users::origin.eq("import"))
+                .and(users::scrubbed_at.is_null())
+                .and(users::removed_at.gt(cutoff)),
+        )
+        .filter(users::personal_id.eq_any(personal_ids).or(users::user_name_key.eq_any(user_name_keys)))
+        .select((ImportMember::as_select(), users::invitation_count, users::joined_at.is_not_null()))
+        .order((users::removed_at.desc(), users::id))
+        .load(conn)
+        .await
+}
+
+/// Remove (group, member) user memberships, bumping the versions of the groups that changed.
+/// Returns the rows removed.
+pub async fn remove_memberships(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    pairs: &[(Uuid, Uuid)],
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<Added>> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups: Vec<Uuid> = pairs.iter().map(|p| p.0).collect();
+    let members: Vec<Uuid> = pairs.iter().map(|p| p.1).collect();
+    diesel::sql_query(
+        "WITH gone AS ( \
+             DELETE FROM group_members gm USING unnest($2::uuid[], $3::uuid[]) AS p(g, m) \
+             WHERE gm.tenant_id = $1 AND gm.group_id = p.g AND gm.member_id = p.m AND gm.member_type = 'User' \
+             RETURNING gm.group_id, gm.member_id), \
+         bumped AS ( \
+             UPDATE groups SET version = version + 1, last_modified = $4 \
+             WHERE tenant_id = $1 AND id IN (SELECT group_id FROM gone)) \
+         SELECT group_id, member_id FROM gone ORDER BY member_id, group_id",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(&groups)
+    .bind::<Array<SqlUuid>, _>(&members)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await
+}

@@ -124,6 +124,44 @@ pub async fn add_memberships(
     Ok(imports::add_memberships(conn, tenant, pairs, now).await?)
 }
 
+/// Remove (group, member) user memberships (an import's `--sync`); returns the rows removed.
+/// Their members' roles are recomputed by the batch's [`follow_up`].
+pub async fn remove_memberships(
+    conn: &mut Conn,
+    tenant: Uuid,
+    pairs: &[(Uuid, Uuid)],
+    now: DateTime<Utc>,
+) -> ScimResult<Vec<imports::Added>> {
+    Ok(imports::remove_memberships(conn, tenant, pairs, now).await?)
+}
+
+/// Bring removed members back before an import rewrites them (same id, content kept); `status`
+/// per member from its invitation state. A userName or personalId another member now holds is
+/// a 409.
+pub async fn restore_imported(
+    conn: &mut Conn,
+    tenant: Uuid,
+    members: &[(Uuid, &str)],
+    now: DateTime<Utc>,
+) -> ScimResult<()> {
+    for (id, status) in members {
+        let restored = crate::db::lifecycle::unremove(conn, tenant, *id, true, status, now).await.map_err(|e| {
+            match crate::db::unique_violation(&e) {
+                Some(_) => ScimError::conflict(format!(
+                    "removed member {id} cannot be restored: another member now has its userName or personalid"
+                )),
+                None => e.into(),
+            }
+        })?;
+        if !restored {
+            return Err(ScimError::conflict(format!(
+                "member {id} was restored concurrently; run the import again"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Refuse to suspend or remove `members` when that would leave the tenant without a live org
 /// admin (DESIGN §2). One statement; it locks the members' rows, and only when one of them is a
 /// live admin does it take the tenant's admin lock, so concurrent suspensions of the last two

@@ -20,6 +20,7 @@ mod fuzz;
 mod groups;
 mod hostile;
 mod import;
+mod import_rules;
 mod limits;
 mod member_rules;
 mod outage;

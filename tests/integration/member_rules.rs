@@ -378,10 +378,25 @@ async fn scrubbable(app: &TestApp, id: &str) -> (Option<String>, Option<String>,
 #[tokio::test]
 async fn retention_and_invitations_are_tenant_settings_and_the_scrub_clears_import_fields() {
     let app = TestApp::spawn().await;
-    let t = admin(&app, Method::PATCH, "", Some(json!({"member_retention_days": 7, "invite_new_members": false}))).await;
+    let t = admin(
+        &app,
+        Method::PATCH,
+        "",
+        Some(json!({"member_retention_days": 7, "invite_new_members": false})),
+    )
+    .await;
     assert_eq!(t.status, 200, "{}", t.body);
-    assert_eq!((t.body["member_retention_days"].clone(), t.body["invite_new_members"].clone(), t.body["sso"].clone()), (json!(7), json!(false), json!(false)));
-    let d = admin(&app, Method::PATCH, "", Some(json!({"member_retention_days": 5000}))).await.assert_error(400, Some("invalidValue"));
+    assert_eq!(
+        (
+            t.body["member_retention_days"].clone(),
+            t.body["invite_new_members"].clone(),
+            t.body["sso"].clone()
+        ),
+        (json!(7), json!(false), json!(false))
+    );
+    let d = admin(&app, Method::PATCH, "", Some(json!({"member_retention_days": 5000})))
+        .await
+        .assert_error(400, Some("invalidValue"));
     assert!(d.contains("3650"), "{d}");
     // Without invitations, a new member gets no member.invitation_needed (the SCIM profile cache
     // sees the change at once: the setting moves the tenant's settings version).
@@ -402,8 +417,14 @@ async fn retention_and_invitations_are_tenant_settings_and_the_scrub_clears_impo
     // Within retention nothing is scrubbed; past it, the import's fields go too.
     let mut conn = db::checkout(&app.pool).await.unwrap();
     let now = chrono::Utc::now();
-    assert_eq!(roster::directory::users::scrub_removed(&mut conn, now + chrono::Duration::days(6)).await.unwrap(), 0);
-    assert_eq!(roster::directory::users::scrub_removed(&mut conn, now + chrono::Duration::days(8)).await.unwrap(), 1);
+    assert_eq!(
+        roster::directory::users::scrub_removed(&mut conn, now + chrono::Duration::days(6)).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        roster::directory::users::scrub_removed(&mut conn, now + chrono::Duration::days(8)).await.unwrap(),
+        1
+    );
     assert_eq!(scrubbable(&app, &id).await, (None, None, json!({})));
     let d = admin(&app, Method::POST, &format!("/members/{id}/restore"), None).await.assert_error(409, None);
     assert!(d.contains("retention"), "{d}");

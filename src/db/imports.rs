@@ -315,3 +315,57 @@ pub async fn remove_memberships(
     .load(conn)
     .await
 }
+
+/// A member as the export writes it: the import's columns.
+#[derive(Debug, Clone, Queryable)]
+pub struct ExportRow {
+    /// Member id (for its groups).
+    pub id: Uuid,
+    /// name.givenName.
+    pub given_name: Option<String>,
+    /// name.familyName.
+    pub family_name: Option<String>,
+    /// The primary email.
+    pub email: Option<String>,
+    /// The import identity key.
+    pub personal_id: Option<String>,
+    /// Free-text tags.
+    pub comment: Option<String>,
+    /// title (the position source of an import).
+    pub title: Option<String>,
+    /// The base role (what an import's role column sets).
+    pub base_role: Option<String>,
+    /// The whole resource (category values under Roster's User extension).
+    pub resource: Value,
+}
+
+/// The tenant's live members (neither suspended nor removed), optionally of one origin, in
+/// creation order, for the export.
+pub async fn export_rows(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    origin: Option<&str>,
+) -> QueryResult<Vec<ExportRow>> {
+    let mut q = users::table
+        .filter(
+            users::tenant_id.eq(tenant_id).and(users::status.ne_all([status::REMOVED, status::SUSPENDED])),
+        )
+        .into_boxed();
+    if let Some(origin) = origin {
+        q = q.filter(users::origin.eq(origin));
+    }
+    q.select((
+        users::id,
+        users::given_name,
+        users::family_name,
+        users::email,
+        users::personal_id,
+        users::comment,
+        users::title,
+        users::base_role,
+        users::resource,
+    ))
+    .order(users::id)
+    .load(conn)
+    .await
+}

@@ -8,9 +8,11 @@
 //! * [`plan`]: per row `create` / `update` / `unchanged` / `skipped` / `error`, and `--sync`
 //!   suspensions — pure, so a dry run shows exactly what an apply would do.
 //! * [`apply`]: the plan written in one transaction, with events and provisioning-log entries.
+//! * [`export`]: members out in the same columns (CSV or XLSX), and the empty template.
 
 pub mod apply;
 pub mod catalog;
+pub mod export;
 pub mod mapping;
 pub mod parse;
 pub mod plan;

@@ -164,3 +164,98 @@ async fn an_import_can_run_without_invitations() {
     assert_eq!(event_kinds(&app).await.iter().filter(|k| *k == "member.invitation_needed").count(), 1);
     let _ = EXT;
 }
+
+async fn download(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
+    let url = format!("{}/admin/v1/tenants/{}{path}", app.root, app.creds.tenant);
+    let r = app.client.get(url).bearer_auth(TEST_ADMIN_TOKEN).send().await.unwrap();
+    let status = r.status().as_u16();
+    let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, ct, r.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn an_export_imports_back_with_no_changes_in_both_formats() {
+    let app = TestApp::spawn().await;
+    let r = admin(
+        &app,
+        Method::POST,
+        "/categories",
+        Some(json!({"name": "City", "kind": "dropdown", "allowed_values": ["Oslo", "Bergen"]})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = admin(&app, Method::POST, "/categories", Some(json!({"name": "Score", "kind": "number"}))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    app.create_group("Sales, North", &[]).await;
+    app.create_group("Ops", &[]).await;
+    let file = csv(&[
+        "firstname;lastname;email;personalid;comment;position;role;teamid;City;Score",
+        "Ada;Lovelace;ada@example.com;P-1;\"night; shift\";Clerk;editor;Ops;Oslo;12",
+        "Bo;Berg;bo@example.com;;;;;;Bergen;",
+        "Cy;Chan;cy@example.com;P-3;;;;Ops;;2.5",
+    ]);
+    let r = import(&app, "", "m.csv", &file).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sales = app.get("/Groups?filter=displayName%20eq%20%22Sales,%20North%22").await.body["Resources"][0]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cy = member_by_pid(&app, "P-3").await["id"].as_str().unwrap().to_string();
+    let p = app.put(&format!("/Groups/{sales}"), &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Sales, North", "members": [{"value": cy}]})).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    // A member from the IdP is exported too, and skipped on the way back.
+    let idp = app.post("/Users", &json!({"userName": "idp@example.com", "name": {"givenName": "Id", "familyName": "P"}, "emails": [{"value": "idp@example.com"}]})).await;
+    assert_eq!(idp.status, 201);
+
+    let (status, ct, template) = download(&app, "/imports/template").await;
+    assert_eq!((status, ct.as_str()), (200, "text/csv; charset=utf-8"));
+    assert_eq!(
+        String::from_utf8(template).unwrap(),
+        "\u{feff}firstname;lastname;email;personalid;comment;position;role;teamid;City;Score\r\n"
+    );
+    let (status, ct, _) = download(&app, "/imports/template?format=xlsx").await;
+    assert_eq!(
+        (status, ct.as_str()),
+        (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    assert_eq!(download(&app, "/exports/members?format=pdf").await.0, 400);
+
+    for (format, name) in [("csv", "export.csv"), ("xlsx", "export.xlsx")] {
+        let (status, _, bytes) = download(&app, &format!("/exports/members?format={format}")).await;
+        assert_eq!(status, 200);
+        if format == "csv" {
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            assert!(
+                text.contains(&format!("Cy;Chan;cy@example.com;P-3;;;member;{sales}, Ops;;2.5")),
+                "{text}"
+            );
+            assert!(text.contains("\"night; shift\""), "{text}");
+        }
+        let dry = import(&app, "?dry_run=true", name, &bytes).await;
+        assert_eq!(dry.status, 200, "{format}: {}", dry.body);
+        let t = &dry.body["totals"];
+        assert_eq!(
+            (
+                t["unchanged"].clone(),
+                t["skipped"].clone(),
+                t["create"].clone(),
+                t["update"].clone(),
+                t["error"].clone()
+            ),
+            (json!(3), json!(1), json!(0), json!(0), json!(0)),
+            "{format}: {}",
+            dry.body
+        );
+        // Applied with --sync: nothing is written at all.
+        let applied = import(&app, "?sync=true", name, &bytes).await;
+        assert_eq!(applied.body["written"]["suspended"], 0, "{format}: {}", applied.body);
+        assert_eq!(applied.body["written"]["memberships_removed"], 0, "{format}: {}", applied.body);
+    }
+    let only_import = download(&app, "/exports/members?origin=import").await;
+    assert_eq!(
+        String::from_utf8(only_import.2).unwrap().lines().count(),
+        4,
+        "header and three imported members"
+    );
+}

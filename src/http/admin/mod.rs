@@ -11,6 +11,7 @@
 mod admin_tokens;
 mod categories;
 mod connections;
+mod exports;
 mod groups;
 mod imports;
 mod log;
@@ -278,6 +279,8 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/groups/tree", web::get().to(groups::tree))
         .route("/tenants/{tenant}/groups/{group}/parent", web::put().to(groups::set_parent))
         .route("/tenants/{tenant}/imports", web::post().to(imports::create))
+        .route("/tenants/{tenant}/imports/template", web::get().to(exports::template))
+        .route("/tenants/{tenant}/exports/members", web::get().to(exports::members))
         .route("/openapi.json", web::get().to(openapi))
 }
 

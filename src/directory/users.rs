@@ -207,6 +207,7 @@ pub(crate) fn presented(
 ) -> Stored {
     roles::set_extension(&mut member, role, status, position);
     if let Some(Value::Array(groups)) = groups {
+        roles::set_group_roles(&mut member, &groups);
         let groups = groups
             .iter()
             .filter_map(|g| {

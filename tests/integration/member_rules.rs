@@ -429,3 +429,93 @@ async fn retention_and_invitations_are_tenant_settings_and_the_scrub_clears_impo
     let d = admin(&app, Method::POST, &format!("/members/{id}/restore"), None).await.assert_error(409, None);
     assert!(d.contains("retention"), "{d}");
 }
+
+#[tokio::test]
+async fn group_roles_show_in_the_member_view_the_group_list_and_scim_and_filter() {
+    let app = TestApp::spawn().await;
+    let (m, other) = (create(&app, "mona", &[]).await, create(&app, "olle", &[]).await);
+    let finance = app.create_group("Finance", &[&m, &other]).await;
+    let audit = app.post("/Groups", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", "urn:ietf:params:scim:schemas:extension:roster:2.0:Group"], "displayName": "Audit", "urn:ietf:params:scim:schemas:extension:roster:2.0:Group": {"parent": finance}})).await;
+    assert_eq!(audit.status, 201, "{}", audit.body);
+    let audit = audit.body["id"].as_str().unwrap().to_string();
+    let r = admin(
+        &app,
+        Method::PUT,
+        &format!("/groups/{finance}/members/{m}/group-role"),
+        Some(json!({"groupRole": "manager"})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+
+    // The member view: each membership's role, and the manager's scope (the group and below).
+    let view = member(&app, &m).await;
+    assert_eq!(
+        view["groups"],
+        json!([{"id": finance, "displayName": "Finance", "type": "direct", "groupRole": "manager"}])
+    );
+    let mut manages: Vec<(String, bool)> = view["manages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["displayName"].as_str().unwrap().to_string(), g["direct"].as_bool().unwrap()))
+        .collect();
+    manages.sort();
+    assert_eq!(manages, [("Audit".to_string(), false), ("Finance".to_string(), true)]);
+    assert_eq!(member(&app, &other).await["manages"], json!([]));
+    // The group's member list (members view filtered by group) shows the roles too.
+    let listed = admin(&app, Method::GET, &format!("/members?group={finance}"), None).await;
+    let roles: Vec<(String, String)> = listed.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["userName"].as_str().unwrap().to_string(),
+                x["groups"][0]["groupRole"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [("mona".to_string(), "manager".to_string()), ("olle".to_string(), "member".to_string())]
+    );
+
+    // SCIM: a readOnly attribute of Roster's User extension, with the groups.
+    let got = app.get(&format!("/Users/{m}")).await;
+    assert_eq!(
+        got.body[EXT]["groupRoles"],
+        json!([{"value": finance, "display": "Finance", "role": "manager"}])
+    );
+    let only = app.get(&format!("/Users/{m}?attributes={EXT}:groupRoles")).await;
+    assert_eq!(only.body[EXT]["groupRoles"][0]["role"], "manager", "{}", only.body);
+    // Filterable, in PostgreSQL.
+    let q = |f: &str| format!("/Users?filter={}", url_encode(f));
+    let managers =
+        app.get(&q(&format!("{EXT}:groupRoles[role eq \"manager\" and value eq \"{finance}\"]"))).await;
+    assert_eq!(managers.status, 200, "{}", managers.body);
+    assert_eq!(managers.body["totalResults"], 1);
+    assert_eq!(managers.body["Resources"][0]["id"], m.as_str());
+    let plain = app.get(&q(&format!("{EXT}:groupRoles.role eq \"member\""))).await;
+    assert_eq!(plain.body["Resources"][0]["id"], other.as_str());
+    assert_eq!(
+        app.get(&q(&format!("{EXT}:groupRoles.display eq \"finance\""))).await.body["totalResults"],
+        2
+    );
+    app.get(&q(&format!("{EXT}:groupRoles.type eq \"direct\"")))
+        .await
+        .assert_error(400, Some("invalidFilter"));
+    // A readOnly value sent by a client is ignored.
+    let put = app.put(&format!("/Users/{other}"), &json!({"schemas": [USER, EXT], "userName": "olle", EXT: {"groupRoles": [{"value": finance, "role": "manager"}]}})).await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(put.body[EXT]["groupRoles"][0]["role"], "member");
+    let _ = audit;
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

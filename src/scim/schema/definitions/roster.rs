@@ -8,8 +8,9 @@ use crate::scim::schema::{AttrType, Attribute, Returned, Schema, ROLE_SCHEMA, RO
 const ROSTER_USER_ATTRS: &[Attribute] = &[
     string(
         "role",
-        "The member's effective role: the highest-ranked role of the tenant's catalog given by SCIM \
-         roles, group role bindings, the tenant default and an admin override. Computed by Roster.",
+        "The member's effective role: an admin override when one is set, otherwise the highest-ranked \
+         role of the tenant's catalog given by SCIM roles, group role bindings and the tenant default. \
+         Computed by Roster.",
     )
     .read_only(),
     string("status", "The member's lifecycle state: provisioned, invited, active or suspended.")

@@ -73,16 +73,16 @@ pub async fn lock_tenant_imports(conn: &mut Conn, tenant_id: Uuid) -> QueryResul
         .map(drop)
 }
 
-/// (member, group) pairs of the direct group memberships of the given members.
+/// (member, group, group role) of the direct group memberships of the given members.
 pub async fn direct_groups(
     conn: &mut Conn,
     tenant_id: Uuid,
     member_ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, Uuid)>> {
+) -> QueryResult<Vec<(Uuid, Uuid, String)>> {
     use super::schema::group_members as gm;
     gm::table
         .filter(gm::tenant_id.eq(tenant_id).and(gm::member_id.eq_any(member_ids)))
-        .select((gm::member_id, gm::group_id))
+        .select((gm::member_id, gm::group_id, gm::group_role))
         .load(conn)
         .await
 }
@@ -227,23 +227,25 @@ pub struct Added {
     pub member_id: Uuid,
 }
 
-/// Add (group, member) user memberships (present ones are left alone), bumping the versions of
-/// the groups that changed. Returns the rows added, in input order.
+/// Add (group, member, group role) user memberships (present ones are left alone), bumping the
+/// versions of the groups that changed. Returns the rows added, in input order.
 pub async fn add_memberships(
     conn: &mut Conn,
     tenant_id: Uuid,
-    pairs: &[(Uuid, Uuid)],
+    rows: &[(Uuid, Uuid, &str)],
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<Added>> {
-    if pairs.is_empty() {
+    if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let groups: Vec<Uuid> = pairs.iter().map(|p| p.0).collect();
-    let members: Vec<Uuid> = pairs.iter().map(|p| p.1).collect();
+    let groups: Vec<Uuid> = rows.iter().map(|p| p.0).collect();
+    let members: Vec<Uuid> = rows.iter().map(|p| p.1).collect();
+    let roles: Vec<&str> = rows.iter().map(|p| p.2).collect();
     diesel::sql_query(
         "WITH added AS ( \
-             INSERT INTO group_members (tenant_id, group_id, member_id, member_type, created_at) \
-             SELECT $1, p.g, p.m, 'User', $4 FROM unnest($2::uuid[], $3::uuid[]) WITH ORDINALITY AS p(g, m, n) \
+             INSERT INTO group_members (tenant_id, group_id, member_id, member_type, created_at, group_role) \
+             SELECT $1, p.g, p.m, 'User', $4, p.r \
+             FROM unnest($2::uuid[], $3::uuid[], $5::text[]) WITH ORDINALITY AS p(g, m, r, n) \
              ORDER BY p.n ON CONFLICT DO NOTHING RETURNING group_id, member_id), \
          bumped AS ( \
              UPDATE groups SET version = version + 1, last_modified = $4 \
@@ -254,7 +256,32 @@ pub async fn add_memberships(
     .bind::<Array<SqlUuid>, _>(&groups)
     .bind::<Array<SqlUuid>, _>(&members)
     .bind::<Timestamptz, _>(now)
+    .bind::<Array<Text>, _>(&roles)
     .load(conn)
+    .await
+}
+
+/// Set the group role of existing (group, member) user memberships; returns how many changed.
+pub async fn set_group_roles(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    rows: &[(Uuid, Uuid, &str)],
+) -> QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let groups: Vec<Uuid> = rows.iter().map(|p| p.0).collect();
+    let members: Vec<Uuid> = rows.iter().map(|p| p.1).collect();
+    let roles: Vec<&str> = rows.iter().map(|p| p.2).collect();
+    diesel::sql_query(
+        "UPDATE group_members gm SET group_role = p.r FROM unnest($2::uuid[], $3::uuid[], $4::text[]) AS p(g, m, r) \
+         WHERE gm.tenant_id = $1 AND gm.group_id = p.g AND gm.member_id = p.m AND gm.group_role <> p.r",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(&groups)
+    .bind::<Array<SqlUuid>, _>(&members)
+    .bind::<Array<Text>, _>(&roles)
+    .execute(conn)
     .await
 }
 

@@ -114,14 +114,24 @@ pub async fn suspend_many(
     Ok(imports::suspend(conn, profile.id, ids, now).await?)
 }
 
-/// Add (group, member) user memberships; returns the rows added.
+/// Add (group, member, group role) user memberships; returns the rows added.
 pub async fn add_memberships(
     conn: &mut Conn,
     tenant: Uuid,
-    pairs: &[(Uuid, Uuid)],
+    rows: &[(Uuid, Uuid, &str)],
     now: DateTime<Utc>,
 ) -> ScimResult<Vec<imports::Added>> {
-    Ok(imports::add_memberships(conn, tenant, pairs, now).await?)
+    Ok(imports::add_memberships(conn, tenant, rows, now).await?)
+}
+
+/// Set the group role (`member` / `manager`) of existing (group, member) memberships (an
+/// import's `grouprole` column); returns how many changed.
+pub async fn set_group_roles(
+    conn: &mut Conn,
+    tenant: Uuid,
+    rows: &[(Uuid, Uuid, &str)],
+) -> ScimResult<usize> {
+    Ok(imports::set_group_roles(conn, tenant, rows).await?)
 }
 
 /// Remove (group, member) user memberships (an import's `--sync`); returns the rows removed.

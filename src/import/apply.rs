@@ -110,6 +110,7 @@ pub async fn apply(
             .collect();
         write::restore_imported(conn, tenant, &restores, now).await?;
         let mut leaves = Vec::new();
+        let mut regroups = Vec::new();
         for row in &plan.rows {
             let (Some(id), Some(d)) = (row.member_id, &row.desired) else { continue };
             let created = match row.action {
@@ -118,7 +119,9 @@ pub async fn apply(
                 _ => continue,
             };
             let columns = UserColumns::from_resource(d.resource.clone(), &d.status);
-            joins.extend(d.join.iter().map(|g| (*g, id)));
+            let group_role = d.group_role.as_deref().unwrap_or("member");
+            joins.extend(d.join.iter().map(|g| (*g, id, group_role)));
+            regroups.extend(d.regroup.iter().map(|g| (*g, id, group_role)));
             leaves.extend(d.leave.iter().map(|g| (*g, id)));
             follow_ups.push(FollowUp {
                 id,
@@ -194,6 +197,7 @@ pub async fn apply(
         written.memberships_added = added.len();
         member_events
             .extend(added.iter().map(|a| NewEvent::membership(true, a.group_id, a.member_id, "User")));
+        write::set_group_roles(conn, tenant, &regroups).await?;
         let removed = write::remove_memberships(conn, tenant, &leaves, now).await?;
         written.memberships_removed = removed.len();
         member_events

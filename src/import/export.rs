@@ -5,7 +5,8 @@
 //!
 //! What each column holds is what the import's column sets: `role` is the base role (not the
 //! effective role, which overrides and bindings also feed), `position` the `title`, `teamid`
-//! the direct groups by displayName (by id when a name holds a comma, the cell's separator).
+//! the direct groups by displayName (by id when a name holds a comma, the cell's separator),
+//! `grouprole` the group role they share (empty when they differ: an import then keeps them).
 //! Suspended members are left out: importing them back would reactivate them.
 
 use std::collections::HashMap;
@@ -30,7 +31,7 @@ pub struct Sheet {
 }
 
 /// The standard columns, in export order.
-const COLUMNS: [Field; 8] = [
+const COLUMNS: [Field; 9] = [
     Field::FirstName,
     Field::LastName,
     Field::Email,
@@ -39,6 +40,7 @@ const COLUMNS: [Field; 8] = [
     Field::Position,
     Field::Role,
     Field::TeamId,
+    Field::GroupRole,
 ];
 
 fn headers(categories: &[Category]) -> Vec<String> {
@@ -65,10 +67,12 @@ pub async fn members(conn: &mut Conn, tenant: Uuid, origin: Option<&str>) -> Sci
         })
         .collect();
     let mut groups: HashMap<Uuid, Vec<&str>> = HashMap::new();
+    let mut group_roles: HashMap<Uuid, Vec<&str>> = HashMap::new();
     let direct = if ids.is_empty() { Vec::new() } else { store::direct_groups(conn, tenant, &ids).await? };
-    for (member, group) in &direct {
+    for (member, group, role) in &direct {
         if let Some(name) = teams.get(group) {
             groups.entry(*member).or_default().push(name);
+            group_roles.entry(*member).or_default().push(role);
         }
     }
     let rows = members
@@ -87,6 +91,7 @@ pub async fn members(conn: &mut Conn, tenant: Uuid, origin: Option<&str>) -> Sci
                 text(m.title),
                 text(m.base_role),
                 names.join(", "),
+                common_role(group_roles.remove(&m.id).unwrap_or_default()),
             ];
             row.extend(
                 categories.iter().map(|c| ext.and_then(|e| e.get(&c.name)).map(cell).unwrap_or_default()),
@@ -95,6 +100,15 @@ pub async fn members(conn: &mut Conn, tenant: Uuid, origin: Option<&str>) -> Sci
         })
         .collect();
     Ok(Sheet { headers: headers(&categories), rows })
+}
+
+/// The `grouprole` cell: the member's group role when all its groups share it (an import gives
+/// every group of a row the same role); empty otherwise, which an import leaves alone.
+fn common_role(roles: Vec<&str>) -> String {
+    match roles.split_first() {
+        Some((first, rest)) if rest.iter().all(|r| r == first) => first.to_string(),
+        _ => String::new(),
+    }
 }
 
 /// A category value as the import reads it back.

@@ -3,7 +3,7 @@
 //! categories to create; and with `--sync`, the imported members to suspend. Pure: the tenant's
 //! state comes in as data, so a dry run and an apply compute exactly the same plan.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -63,6 +63,11 @@ pub struct Desired {
     /// Groups to leave: with `--sync` and a `teamid` column, the direct groups the row no
     /// longer lists.
     pub leave: Vec<Uuid>,
+    /// The group role (`member` / `manager`) of the row's groups, from a `grouprole` cell;
+    /// `None`: new memberships are `member`, existing ones keep theirs.
+    pub group_role: Option<String>,
+    /// Groups of the row the member is already in with another group role than `group_role`.
+    pub regroup: Vec<Uuid>,
     /// Lifecycle status (kept for an active member, `provisioned` for a new or reactivated one).
     pub status: String,
 }
@@ -130,8 +135,8 @@ pub struct Snapshot<'a> {
     pub teams: &'a [TeamRow],
     /// Members the import may match or suspend.
     pub members: &'a [ImportMember],
-    /// Their direct groups: (member, group).
-    pub member_groups: &'a [(Uuid, Uuid)],
+    /// Their direct groups: (member, group, group role).
+    pub member_groups: &'a [(Uuid, Uuid, String)],
     /// Removed members from earlier imports still within retention, each with the status it
     /// gets back when restored.
     pub removed: &'a [ImportMember],
@@ -146,10 +151,14 @@ struct Values {
     personal_id: String,
     comment: Option<Option<String>>,
     teams: Vec<Uuid>,
+    group_role: Option<String>,
     role: Option<String>,
     position: Option<Option<String>>,
     categories: Vec<(String, String, Option<Value>)>,
 }
+
+/// Direct memberships by (member, group), with their group role.
+type Groups<'a> = HashMap<(Uuid, Uuid), &'a str>;
 
 /// The categories a row may write, with dropdown values collected for new dropdowns.
 struct CategoryColumns {
@@ -185,7 +194,7 @@ pub fn plan(rows: &[Row], uses: &[ColumnUse], snapshot: &Snapshot<'_>, sync: boo
         .filter(|m| m.origin != "import")
         .flat_map(|m| m.email_keys.iter().flatten().map(move |k| (k.as_str(), m)))
         .collect();
-    let groups: HashSet<(Uuid, Uuid)> = snapshot.member_groups.iter().copied().collect();
+    let groups: Groups<'_> = snapshot.member_groups.iter().map(|(m, g, r)| ((*m, *g), r.as_str())).collect();
     let removed_pid: HashMap<&str, &ImportMember> =
         snapshot.removed.iter().filter_map(|m| m.personal_id.as_deref().map(|p| (p, m))).rev().collect();
     let removed_key: HashMap<&str, &ImportMember> =
@@ -268,7 +277,7 @@ struct Restorable<'a> {
 /// What matching a row needs besides the row.
 struct MatchContext<'a, 'b> {
     by_pid: &'b HashMap<&'a str, &'a ImportMember>,
-    groups: &'b HashSet<(Uuid, Uuid)>,
+    groups: &'b Groups<'a>,
     restorable: &'b Restorable<'a>,
     sync_teams: bool,
 }
@@ -320,6 +329,11 @@ fn read_row(
                     )),
                 }
             }
+            ColumnUse::Field(Field::GroupRole) => match cell.to_ascii_lowercase().as_str() {
+                "" => {}
+                r @ ("member" | "manager") => v.group_role = Some(r.to_string()),
+                _ => errors.push(format!("grouprole {} must be member or manager", quote(cell))),
+            },
             ColumnUse::Field(Field::TeamId) => match resolve_teams(cell, snapshot.teams) {
                 Ok(ids) => v.teams = ids,
                 Err(e) => errors.push(e),
@@ -562,6 +576,8 @@ fn match_member(
         base_role,
         join: v.teams.clone(),
         leave: Vec::new(),
+        group_role: v.group_role.clone(),
+        regroup: Vec::new(),
         status: PROVISIONED.into(),
     };
     RowPlan {
@@ -619,17 +635,13 @@ fn restored_as_is(m: &ImportMember) -> Desired {
         base_role: m.base_role.clone(),
         join: Vec::new(),
         leave: Vec::new(),
+        group_role: None,
+        regroup: Vec::new(),
         status: m.status.clone(),
     }
 }
 
-fn update(
-    line: usize,
-    v: Values,
-    m: &ImportMember,
-    groups: &HashSet<(Uuid, Uuid)>,
-    sync_teams: bool,
-) -> RowPlan {
+fn update(line: usize, v: Values, m: &ImportMember, groups: &Groups<'_>, sync_teams: bool) -> RowPlan {
     let old = m.resource.as_object().cloned().unwrap_or_default();
     let new = build_resource(old.clone(), &v);
     let mut changes = Vec::new();
@@ -660,10 +672,20 @@ fn update(
     if base_role != m.base_role {
         changes.push("role".into());
     }
-    let join: Vec<Uuid> = v.teams.iter().copied().filter(|g| !groups.contains(&(m.id, *g))).collect();
+    let join: Vec<Uuid> = v.teams.iter().copied().filter(|g| !groups.contains_key(&(m.id, *g))).collect();
+    // The row's group role for the groups it lists and already has, where it differs.
+    let regroup: Vec<Uuid> = match &v.group_role {
+        Some(role) => {
+            v.teams.iter().copied().filter(|g| groups.get(&(m.id, *g)).is_some_and(|r| r != role)).collect()
+        }
+        None => Vec::new(),
+    };
+    if !regroup.is_empty() {
+        changes.push("grouprole".into());
+    }
     let leave: Vec<Uuid> = if sync_teams {
         let mut gone: Vec<Uuid> = groups
-            .iter()
+            .keys()
             .filter(|(member, g)| *member == m.id && !v.teams.contains(g))
             .map(|(_, g)| *g)
             .collect();
@@ -695,6 +717,8 @@ fn update(
         base_role,
         join,
         leave,
+        group_role: v.group_role.clone(),
+        regroup,
         status: if m.active { m.status.clone() } else { PROVISIONED.into() },
     });
     RowPlan {

@@ -212,7 +212,7 @@ async fn an_export_imports_back_with_no_changes_in_both_formats() {
     assert_eq!((status, ct.as_str()), (200, "text/csv; charset=utf-8"));
     assert_eq!(
         String::from_utf8(template).unwrap(),
-        "\u{feff}firstname;lastname;email;personalid;comment;position;role;teamid;City;Score\r\n"
+        "\u{feff}firstname;lastname;email;personalid;comment;position;role;teamid;grouprole;City;Score\r\n"
     );
     let (status, ct, _) = download(&app, "/imports/template?format=xlsx").await;
     assert_eq!(
@@ -227,7 +227,7 @@ async fn an_export_imports_back_with_no_changes_in_both_formats() {
         if format == "csv" {
             let text = String::from_utf8(bytes.clone()).unwrap();
             assert!(
-                text.contains(&format!("Cy;Chan;cy@example.com;P-3;;;member;{sales}, Ops;;2.5")),
+                text.contains(&format!("Cy;Chan;cy@example.com;P-3;;;member;{sales}, Ops;member;;2.5")),
                 "{text}"
             );
             assert!(text.contains("\"night; shift\""), "{text}");
@@ -258,4 +258,34 @@ async fn an_export_imports_back_with_no_changes_in_both_formats() {
         4,
         "header and three imported members"
     );
+}
+
+#[tokio::test]
+async fn a_grouprole_column_sets_the_group_role_of_the_rows_groups() {
+    let app = TestApp::spawn().await;
+    app.create_group("Ops", &[]).await;
+    app.create_group("Desk", &[]).await;
+    let file = |role: &str| {
+        csv(&["firstname;lastname;email;teamid;grouprole", &format!("Ada;L;ada@example.com;Ops,Desk;{role}")])
+    };
+    let r = import(&app, "", "m.csv", &file("Manager")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let roles = |m: &Value| -> Vec<String> {
+        m["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| format!("{}={}", g["displayName"].as_str().unwrap(), g["groupRole"].as_str().unwrap()))
+            .collect()
+    };
+    let ada = member_by_pid(&app, "ada@example.com").await;
+    assert_eq!(roles(&ada), ["Desk=manager", "Ops=manager"]);
+    assert_eq!(ada["manages"].as_array().unwrap().len(), 2);
+    // Changing it back is a change of the row; an empty cell keeps the roles.
+    let r = import(&app, "", "m.csv", &file("member")).await;
+    assert_eq!(r.body["rows"][0]["changes"], json!(["grouprole"]), "{}", r.body);
+    assert_eq!(roles(&member_by_pid(&app, "ada@example.com").await), ["Desk=member", "Ops=member"]);
+    assert_eq!(import(&app, "", "m.csv", &file("")).await.body["totals"]["unchanged"], 1);
+    let r = import(&app, "?dry_run=true", "m.csv", &file("boss")).await;
+    assert_eq!(r.body["rows"][0]["reason"], "grouprole \"boss\" must be member or manager", "{}", r.body);
 }

@@ -508,7 +508,10 @@ async fn group_roles_show_in_the_member_view_the_group_list_and_scim_and_filter(
     let put = app.put(&format!("/Users/{other}"), &json!({"schemas": [USER, EXT], "userName": "olle", EXT: {"groupRoles": [{"value": finance, "role": "manager"}]}})).await;
     assert_eq!(put.status, 200, "{}", put.body);
     assert_eq!(put.body[EXT]["groupRoles"][0]["role"], "member");
-    let _ = audit;
+    assert!(
+        view["manages"].as_array().unwrap().iter().any(|g| g["id"] == audit.as_str()),
+        "the scope: {view}"
+    );
 }
 
 fn url_encode(s: &str) -> String {

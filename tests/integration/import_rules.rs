@@ -11,12 +11,7 @@ use crate::support::requests::{send, Reply};
 use crate::support::{TestApp, TEST_ADMIN_TOKEN};
 
 async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Reply {
-    let url = format!("{}/admin/v1/tenants/{}{path}", app.root, app.creds.tenant);
-    let mut req = app.client.request(method, url).bearer_auth(TEST_ADMIN_TOKEN);
-    if let Some(b) = body {
-        req = req.header("content-type", "application/json").body(b.to_string());
-    }
-    send(req).await
+    app.admin(method, path, body).await
 }
 
 /// Upload `file` (named `name`) to the admin API's import with `query`.

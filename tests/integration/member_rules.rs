@@ -8,26 +8,18 @@ use reqwest::Method;
 use roster::db;
 use serde_json::{json, Value};
 
-use crate::support::requests::{send, Reply};
-use crate::support::{TestApp, TEST_ADMIN_TOKEN};
+use crate::support::requests::Reply;
+use crate::support::TestApp;
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const EXT: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Reply {
-    let url = format!("{}/admin/v1/tenants/{}{path}", app.root, app.creds.tenant);
-    let mut req = app.client.request(method, url).bearer_auth(TEST_ADMIN_TOKEN);
-    if let Some(b) = body {
-        req = req.header("content-type", "application/json").body(b.to_string());
-    }
-    send(req).await
+    app.admin(method, path, body).await
 }
 
 async fn patch(app: &TestApp, path: &str, ops: Value) -> Reply {
-    let body = json!({"schemas": [PATCH_OP], "Operations": ops});
-    send(app.req(Method::PATCH, path).header("content-type", "application/scim+json").body(body.to_string()))
-        .await
+    app.patch_ops(path, ops).await
 }
 
 async fn create(app: &TestApp, name: &str, roles: &[&str]) -> String {
@@ -250,23 +242,7 @@ async fn an_import_role_column_cannot_demote_the_last_admin() {
 }
 
 async fn import(app: &TestApp, file: &[u8]) -> Reply {
-    let boundary = "roster-rules-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"m.csv\"\r\n\
-         Content-Type: text/csv\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let url = format!("{}/admin/v1/tenants/{}/imports", app.root, app.creds.tenant);
-    send(
-        app.client
-            .post(url)
-            .bearer_auth(TEST_ADMIN_TOKEN)
-            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-            .body(body),
-    )
-    .await
+    crate::import_rules::import(app, "", "m.csv", file).await
 }
 
 #[tokio::test]

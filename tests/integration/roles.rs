@@ -8,8 +8,8 @@ use reqwest::Method;
 use roster::db;
 use serde_json::{json, Value};
 
-use crate::support::requests::{send, Reply};
-use crate::support::{TestApp, TEST_ADMIN_TOKEN};
+use crate::support::requests::Reply;
+use crate::support::TestApp;
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -19,18 +19,11 @@ const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Reply {
-    let url = format!("{}/admin/v1/tenants/{}{path}", app.root, app.creds.tenant);
-    let mut req = app.client.request(method, url).bearer_auth(TEST_ADMIN_TOKEN);
-    if let Some(b) = body {
-        req = req.header("content-type", "application/json").body(b.to_string());
-    }
-    send(req).await
+    app.admin(method, path, body).await
 }
 
 async fn patch(app: &TestApp, path: &str, ops: Value) -> Reply {
-    let body = json!({"schemas": [PATCH_OP], "Operations": ops});
-    send(app.req(Method::PATCH, path).header("content-type", "application/scim+json").body(body.to_string()))
-        .await
+    app.patch_ops(path, ops).await
 }
 
 async fn create(app: &TestApp, body: Value) -> String {
@@ -431,7 +424,10 @@ async fn roles_are_a_read_only_resource_type() {
         .iter()
         .map(|a| (a["name"].as_str().unwrap(), a["mutability"].as_str().unwrap()))
         .collect();
-    assert_eq!(attrs, [("role", "readOnly"), ("status", "readOnly"), ("position", "readOnly")]);
+    assert_eq!(
+        attrs,
+        [("role", "readOnly"), ("status", "readOnly"), ("position", "readOnly"), ("groupRoles", "readOnly")]
+    );
     let user_type = app.get("/ResourceTypes/User").await;
     assert!(user_type.body["schemaExtensions"]
         .as_array()

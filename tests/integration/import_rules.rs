@@ -282,3 +282,56 @@ async fn a_grouprole_column_sets_the_group_role_of_the_rows_groups() {
     let r = import(&app, "?dry_run=true", "m.csv", &file("boss")).await;
     assert_eq!(r.body["rows"][0]["reason"], "grouprole \"boss\" must be member or manager", "{}", r.body);
 }
+
+#[tokio::test]
+async fn the_cli_writes_the_template_and_the_export_and_changes_tenant_settings() {
+    let app = TestApp::spawn().await;
+    let file = csv(&["firstname;lastname;email", "Ada;L;ada@example.com"]);
+    assert_eq!(import(&app, "?no_invitations=true", "m.csv", &file).await.status, 200);
+    let dir = std::env::temp_dir().join(format!("roster-export-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (template, export) = (dir.join("template.xlsx"), dir.join("members.csv"));
+    let run = |args: &[&str]| {
+        let out = crate::cli::roster(&app).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let tenant = app.creds.tenant.clone();
+    run(&["import", "template", "--tenant", &tenant, "--output", template.to_str().unwrap()]);
+    assert!(std::fs::read(&template).unwrap().starts_with(b"PK\x03\x04"), "an XLSX by its extension");
+    let out = run(&["export", "members", "--tenant", &tenant, "--output", export.to_str().unwrap()]);
+    assert!(out.contains("Wrote 1 member(s)"), "{out}");
+    let text = std::fs::read_to_string(&export).unwrap();
+    assert!(text.contains("Ada;L;ada@example.com;ada@example.com;;;member;;\r\n"), "{text}");
+    let bad = crate::cli::roster(&app)
+        .args([
+            "export",
+            "members",
+            "--tenant",
+            &tenant,
+            "--output",
+            export.to_str().unwrap(),
+            "--format",
+            "pdf",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("csv or xlsx"));
+    let out = run(&[
+        "tenant",
+        "update",
+        &tenant,
+        "--member-retention-days",
+        "90",
+        "--invite-new-members",
+        "false",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (v["member_retention_days"].clone(), v["invite_new_members"].clone()),
+        (json!(90), json!(false))
+    );
+    assert_eq!(admin(&app, Method::GET, "", None).await.body["member_retention_days"], 90);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -133,16 +133,19 @@ pub async fn insert(
     conn: &mut Conn,
     tenant_id: Uuid,
     id: Uuid,
-    connection_id: Uuid,
+    connection_id: Option<Uuid>,
     columns: &UserColumns,
     password_hash: Option<&str>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
+    // A member with a connection came over SCIM; one without was created by an admin.
+    let origin = if connection_id.is_some() { "scim" } else { "admin" };
     diesel::insert_into(users::table)
         .values((
             users::tenant_id.eq(tenant_id),
             users::id.eq(id),
             users::connection_id.eq(connection_id),
+            users::origin.eq(origin),
             columns,
             users::password_hash.eq(password_hash),
             users::version.eq(1),
@@ -389,7 +392,7 @@ pub struct Restorable {
 pub async fn restorable(
     conn: &mut Conn,
     tenant_id: Uuid,
-    connection_id: Uuid,
+    connection_id: Option<Uuid>,
     external_id: Option<&str>,
     user_name_key: &str,
     cutoff: DateTime<Utc>,
@@ -400,8 +403,8 @@ pub async fn restorable(
         .and(users::scrubbed_at.is_null())
         .and(users::removed_at.gt(cutoff));
     let columns = (users::id, users::created_at, users::version, users::invitation_count, users::joined_at);
-    match external_id {
-        Some(external_id) => {
+    match external_id.zip(connection_id) {
+        Some((external_id, connection_id)) => {
             users::table
                 .filter(
                     removed
@@ -431,7 +434,7 @@ pub async fn restore(
     conn: &mut Conn,
     tenant_id: Uuid,
     id: Uuid,
-    connection_id: Uuid,
+    connection_id: Option<Uuid>,
     columns: &UserColumns,
     password_hash: Option<&str>,
     now: DateTime<Utc>,

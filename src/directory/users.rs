@@ -82,12 +82,23 @@ pub(crate) async fn status_after_write(
 /// statements: the restore probe, the insert (or restore), and everything that follows
 /// (`write::member_written`).
 pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimResult<Stored> {
+    create_member(conn, ctx, Some(ctx.principal.connection_id), input).await
+}
+
+/// Create a member for a connection (SCIM) or, without one, for an admin (`origin = admin`;
+/// a removed member is then restored by userName only, externalIds being a connection's).
+pub async fn create_member(
+    conn: &mut Conn,
+    ctx: &Context,
+    connection: Option<Uuid>,
+    input: Normalized,
+) -> ScimResult<Stored> {
     let password_hash = match input.password {
         Some(p) => Some(password::hash(p).await?),
         None => None,
     };
     let now = db_precision(ctx.now);
-    let (tenant, connection) = (ctx.tenant(), ctx.principal.connection_id);
+    let tenant = ctx.tenant();
     let profile = ctx.profile.clone();
     let active = input.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
     let mut columns = UserColumns::from_resource(input.resource, status_for(active, 0, false));

@@ -498,3 +498,67 @@ fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn the_admin_api_creates_and_updates_members_through_the_scim_write_path() {
+    let app = TestApp::spawn().await;
+    let r = admin(&app, Method::POST, "/categories", Some(json!({"name": "City", "kind": "text"}))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let body = json!({"schemas": [USER, EXT], "userName": "Nora@example.com", "name": {"givenName": "Nora", "familyName": "N"},
+                      "title": "Clerk", "roles": [{"value": "editor"}], EXT: {"City": "Oslo"}});
+    let c = admin(&app, Method::POST, "/members", Some(body)).await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    let id = c.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (
+            c.body["origin"].clone(),
+            c.body["role"].clone(),
+            c.body["roleSource"].clone(),
+            c.body["position"].clone(),
+            c.body["categories"]["City"].clone()
+        ),
+        (json!("admin"), json!("editor"), json!("scim"), json!("Clerk"), json!("Oslo"))
+    );
+    assert_eq!(app.get(&format!("/Users/{id}")).await.body["userName"], "Nora@example.com");
+    // The same validation and uniqueness as SCIM.
+    admin(&app, Method::POST, "/members", Some(json!({"schemas": [USER], "userName": "nora@EXAMPLE.com"})))
+        .await
+        .assert_error(409, Some("uniqueness"));
+    admin(&app, Method::POST, "/members", Some(json!({"schemas": [USER]})))
+        .await
+        .assert_error(400, Some("invalidValue"));
+    admin(
+        &app,
+        Method::POST,
+        "/members",
+        Some(json!({"schemas": [USER], "userName": "x", EXT: {"City": 5}})),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+
+    let u = admin(
+        &app,
+        Method::PATCH,
+        &format!("/members/{id}"),
+        Some(json!({"title": "Manager", "active": false})),
+    )
+    .await;
+    assert_eq!(u.status, 200, "{}", u.body);
+    assert_eq!(
+        (u.body["position"].clone(), u.body["status"].clone()),
+        (json!("Manager"), json!("suspended"))
+    );
+    admin(&app, Method::PATCH, &format!("/members/{id}"), Some(json!({})))
+        .await
+        .assert_error(400, Some("invalidValue"));
+    admin(&app, Method::PATCH, &format!("/members/{id}"), Some(json!({"id": "other"})))
+        .await
+        .assert_error(400, Some("mutability"));
+    admin(&app, Method::PATCH, &format!("/members/{}", uuid::Uuid::now_v7()), Some(json!({"title": "x"})))
+        .await
+        .assert_error(404, None);
+    assert_eq!(
+        event_kinds(&app, &id).await,
+        ["member.created", "member.invitation_needed", "member.updated", "member.suspended"]
+    );
+}

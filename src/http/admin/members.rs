@@ -137,7 +137,7 @@ fn view(m: MemberView, groups: &[MemberGroup], managed: &[ManagedGroup]) -> Valu
 }
 
 /// Members with their effective groups: one query for the members, one for all their groups.
-async fn load(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> ScimResult<Vec<Value>> {
+pub(super) async fn load(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> ScimResult<Vec<Value>> {
     let rows = store::list(conn, tenant_id, q).await?;
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
     if ids.is_empty() {

@@ -30,16 +30,39 @@ async fn target(
     Ok((TenantProfile::load(conn, &state.registry, tenant.id).await?, id))
 }
 
-async fn set_active(
+/// A write on one member that takes nothing but the member.
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    Suspend,
+    Reactivate,
+    Remove,
+    Restore,
+    ClearOverride,
+}
+
+/// Run one [`Write`] through the directory: 200 with the member's new state, 204 for a removal.
+async fn member_write(
     caller: AdminCaller,
     path: (String, String),
     state: &AppState,
-    active: bool,
+    what: Write,
 ) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
     let (profile, id) = target(&mut conn, &caller, state, &path).await?;
-    let done = lifecycle::set_active(&mut conn, &profile, id, active, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(done))
+    let (c, now) = (&mut conn, state.clock.now());
+    let done = match what {
+        Write::Suspend => serde_json::to_value(lifecycle::set_active(c, &profile, id, false, now).await?),
+        Write::Reactivate => serde_json::to_value(lifecycle::set_active(c, &profile, id, true, now).await?),
+        Write::Restore => serde_json::to_value(lifecycle::restore(c, &profile, id, now).await?),
+        Write::ClearOverride => {
+            serde_json::to_value(role_admin::set_override(c, profile.id, id, None, now).await?)
+        }
+        Write::Remove => {
+            users::remove_member(c, &profile, id, None, now).await?;
+            return Ok(HttpResponse::NoContent().finish());
+        }
+    };
+    Ok(HttpResponse::Ok().json(done.map_err(ScimError::internal)?))
 }
 
 /// POST .../members/{member}/suspend — access revoked, memberships and roles kept (403 for the
@@ -49,7 +72,7 @@ pub async fn suspend(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    set_active(caller, path.into_inner(), &state, false).await
+    member_write(caller, path.into_inner(), &state, Write::Suspend).await
 }
 
 /// POST .../members/{member}/reactivate — a suspended member active again.
@@ -58,7 +81,7 @@ pub async fn reactivate(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    set_active(caller, path.into_inner(), &state, true).await
+    member_write(caller, path.into_inner(), &state, Write::Reactivate).await
 }
 
 /// DELETE .../members/{member} → 204: removed as by SCIM DELETE (403 for the last org admin);
@@ -68,10 +91,7 @@ pub async fn remove(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
-    let (profile, id) = target(&mut conn, &caller, &state, &path).await?;
-    users::remove_member(&mut conn, &profile, id, None, state.clock.now()).await?;
-    Ok(HttpResponse::NoContent().finish())
+    member_write(caller, path.into_inner(), &state, Write::Remove).await
 }
 
 /// POST .../members/{member}/restore — a removed member back under its id (409 past retention).
@@ -80,10 +100,7 @@ pub async fn restore(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
-    let (profile, id) = target(&mut conn, &caller, &state, &path).await?;
-    let done = lifecycle::restore(&mut conn, &profile, id, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(done))
+    member_write(caller, path.into_inner(), &state, Write::Restore).await
 }
 
 /// DELETE .../members/{member}/role — clear the override: the computed role applies again
@@ -93,10 +110,7 @@ pub async fn clear_override(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
-    let (profile, id) = target(&mut conn, &caller, &state, &path).await?;
-    let done = role_admin::set_override(&mut conn, profile.id, id, None, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(done))
+    member_write(caller, path.into_inner(), &state, Write::ClearOverride).await
 }
 
 /// The member as the members view shows it.
@@ -139,7 +153,7 @@ pub async fn update(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let changes: Value = super::body(&req, &bytes)?;
-    if !changes.as_object().is_some_and(|o| !o.is_empty()) {
+    if changes.as_object().is_none_or(|o| o.is_empty()) {
         return Err(ScimError::invalid_value(
             "request body: an object of SCIM User attributes to replace, e.g. {\"title\": \"Clerk\"}",
         ));

@@ -335,3 +335,27 @@ async fn the_cli_writes_the_template_and_the_export_and_changes_tenant_settings(
     assert_eq!(admin(&app, Method::GET, "", None).await.body["member_retention_days"], 90);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn sync_cannot_remove_the_membership_that_makes_the_last_admin() {
+    let app = TestApp::spawn().await;
+    let admins = app.create_group("Admins", &[]).await;
+    assert_eq!(
+        admin(&app, Method::PUT, &format!("/groups/{admins}/roles/org_admin"), None).await.status,
+        201
+    );
+    let file = csv(&["firstname;lastname;email;teamid", "Ada;L;ada@example.com;Admins"]);
+    assert_eq!(import(&app, "", "m.csv", &file).await.status, 200);
+    let ada = member_by_pid(&app, "ada@example.com").await;
+    assert_eq!((ada["role"].clone(), ada["roleSource"].clone()), (json!("org_admin"), json!("group:Admins")));
+    // The file no longer lists the group: with --sync that would drop the only admin.
+    let without = csv(&["firstname;lastname;email;teamid", "Ada;L;ada@example.com;"]);
+    let r = import(&app, "?sync=true", "m.csv", &without).await;
+    let d = r.assert_error(403, None);
+    assert!(d.contains("org_admin first"), "{d}");
+    assert_eq!(
+        member_by_pid(&app, "ada@example.com").await["groups"][0]["displayName"],
+        "Admins",
+        "nothing written"
+    );
+}

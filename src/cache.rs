@@ -40,6 +40,8 @@ pub struct TenantProfile {
     pub slug: String,
     /// Sign-in is SSO: members need no invitation.
     pub sso: bool,
+    /// New members get an invitation (a tenant setting; false: the application invites them itself).
+    pub invite_new_members: bool,
     /// The attribute path positions are fed from.
     pub position_source: String,
     /// Days a removed member can be restored.
@@ -62,6 +64,7 @@ impl TenantProfile {
             version: row.settings_version,
             slug: row.slug,
             sso: row.sso,
+            invite_new_members: row.invite_new_members,
             position_source: row.position_source,
             member_retention_days: row.member_retention_days,
             registry,
@@ -119,6 +122,7 @@ mod tests {
             version,
             slug: "t".into(),
             sso: false,
+            invite_new_members: true,
             position_source: "title".into(),
             member_retention_days: 30,
             registry: Registry::standard(),

@@ -14,6 +14,66 @@ use crate::import::{self, Options, Upload};
 pub enum ImportCommand {
     /// Import members from a CSV (comma or semicolon, UTF-8) or XLSX file.
     Members(MembersArgs),
+    /// Write the empty template (the tenant's columns) to a file.
+    Template(FileArgs),
+}
+
+/// `roster export ...`
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Write the tenant's live members in the import's columns; the file imports back unchanged.
+    Members {
+        /// Where to write it.
+        #[command(flatten)]
+        file: FileArgs,
+        /// Only members of this origin (scim, import, admin).
+        #[arg(long)]
+        origin: Option<String>,
+    },
+}
+
+/// Which tenant, which format, which file.
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// Tenant slug.
+    #[arg(long)]
+    pub tenant: String,
+    /// csv or xlsx (default: from the output file's extension, else csv).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// The file to write.
+    #[arg(long, short)]
+    pub output: PathBuf,
+}
+
+impl FileArgs {
+    fn format(&self) -> anyhow::Result<import::parse::Format> {
+        let name = match &self.format {
+            Some(f) => f.clone(),
+            None => self.output.extension().and_then(|e| e.to_str()).unwrap_or("csv").to_string(),
+        };
+        import::export::format(&name).map_err(|e| anyhow::anyhow!("{}", e.detail()))
+    }
+
+    fn write(&self, sheet: &import::export::Sheet) -> anyhow::Result<()> {
+        let bytes =
+            import::export::write(sheet, self.format()?).map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+        std::fs::write(&self.output, bytes)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", self.output.display()))?;
+        println!("Wrote {} member(s) to {}.", sheet.rows.len(), self.output.display());
+        Ok(())
+    }
+}
+
+/// Run `roster export ...`.
+pub async fn export(conn: &mut Conn, command: ExportCommand) -> anyhow::Result<()> {
+    let ExportCommand::Members { file, origin } = command;
+    let tenant = tenants::tenant(conn, &file.tenant).await?;
+    file.format()?;
+    let sheet = import::export::members(conn, tenant.id, origin.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+    file.write(&sheet)
 }
 
 /// `roster import members ...`
@@ -36,6 +96,9 @@ pub struct MembersArgs {
     /// Apply the valid rows even when other rows have errors.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Ask for no invitations for the members this import creates or restores.
+    #[arg(long)]
+    pub no_invitations: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -43,7 +106,16 @@ pub struct MembersArgs {
 
 /// Run `roster import ...`. An apply refused because of row errors prints the report and fails.
 pub async fn run(conn: &mut Conn, command: ImportCommand, max_rows: usize) -> anyhow::Result<()> {
-    let ImportCommand::Members(args) = command;
+    let args = match command {
+        ImportCommand::Members(args) => args,
+        ImportCommand::Template(file) => {
+            let tenant = tenants::tenant(conn, &file.tenant).await?;
+            let sheet = import::export::template(conn, tenant.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+            return file.write(&sheet);
+        }
+    };
     let tenant = tenants::tenant(conn, &args.tenant).await?;
     let bytes =
         std::fs::read(&args.file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
@@ -53,7 +125,12 @@ pub async fn run(conn: &mut Conn, command: ImportCommand, max_rows: usize) -> an
     };
     let name = args.file.file_name().and_then(|n| n.to_str());
     let upload = Upload { file_name: name, bytes: &bytes, mapping: mapping.as_deref() };
-    let options = Options { dry_run: args.dry_run, sync: args.sync, skip_invalid: args.skip_invalid };
+    let options = Options {
+        dry_run: args.dry_run,
+        sync: args.sync,
+        skip_invalid: args.skip_invalid,
+        no_invitations: args.no_invitations,
+    };
     let report = import::run(conn, &tenant, upload, options, max_rows, chrono::Utc::now())
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;

@@ -61,6 +61,9 @@ pub enum Command {
     /// Import members from a spreadsheet (CSV or XLSX).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Export members to a spreadsheet in the import's columns (CSV or XLSX).
+    #[command(subcommand)]
+    Export(import::ExportCommand),
 }
 
 /// `roster webhook ...`
@@ -128,6 +131,20 @@ pub enum TenantCommand {
     /// List tenants.
     List {
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a tenant's member settings (only the options given change).
+    Update {
+        /// Tenant slug.
+        slug: String,
+        /// Days a removed member stays restorable before its personal data is scrubbed.
+        #[arg(long, value_parser = clap::value_parser!(i32).range(0..=3650))]
+        member_retention_days: Option<i32>,
+        /// Whether new members get an invitation (`member.invitation_needed`): true or false.
+        #[arg(long)]
+        invite_new_members: Option<bool>,
+        /// Print one JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -352,6 +369,21 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
                 println!("Created tenant {} ({}).", t.slug, t.name);
             }
         }
+        Command::Tenant(TenantCommand::Update { slug, member_retention_days, invite_new_members, json }) => {
+            let t = tenants::tenant(conn, &slug).await?;
+            let change = tenants::MemberSettings { member_retention_days, invite_new_members, sso: None };
+            let s = tenants::update_member_settings(conn, &t, change).await?;
+            let (days, invite) =
+                (s.member_retention_days.unwrap_or_default(), s.invite_new_members.unwrap_or(true));
+            if json {
+                println!(
+                    "{}",
+                    json!({"tenant": t.slug, "member_retention_days": days, "invite_new_members": invite})
+                );
+            } else {
+                println!("Tenant {}: member retention {days} days, invite new members: {invite}.", t.slug);
+            }
+        }
         Command::Tenant(TenantCommand::List { json }) => {
             let all = store::list_tenants(conn).await?;
             if json {
@@ -434,6 +466,7 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
         }
         Command::Log(args) => log::run(conn, args).await?,
         Command::Import(command) => import::run(conn, command, settings.import_max_rows).await?,
+        Command::Export(command) => import::export(conn, command).await?,
         Command::Serve | Command::Migrate => {}
     }
     Ok(())

@@ -268,6 +268,8 @@ enum Scope<'s> {
     Members(&'s str),
     /// A row of `roster_member_groups()` aliased `gN`.
     Groups(&'s str),
+    /// A user's direct `group_members` row aliased `grN` (Roster's `groupRoles`).
+    GroupRoles(&'s str),
 }
 
 fn is_string(v: &CompValue) -> Option<&str> {
@@ -391,6 +393,15 @@ impl<'a> Translator<'a> {
                     "EXISTS (SELECT 1 FROM roster_member_groups(r.tenant_id, r.id) {g} WHERE {inner})"
                 ))
             }
+            (ResourceKind::User, Some(ROSTER_USER_SCHEMA), "groupRoles") => {
+                // The member's direct memberships (index group_members_member).
+                let gr = self.sql.alias("gr");
+                let inner = self.node(cond, Scope::GroupRoles(&gr))?;
+                Ok(format!(
+                    "EXISTS (SELECT 1 FROM group_members {gr} WHERE {gr}.tenant_id = r.tenant_id \
+                     AND {gr}.member_id = r.id AND {gr}.member_type = 'User' AND {inner})"
+                ))
+            }
             _ => {
                 let e = self.sql.alias("e");
                 let inner = self.node(cond, Scope::Json(&e, target.attr))?;
@@ -493,6 +504,24 @@ impl<'a> Translator<'a> {
                 "display" => Column::Text { sql: format!("{g}.display"), case_exact: false, folded: false },
                 _ => {
                     return Err(ScimError::invalid_filter(format!("groups.{} is not filterable", path.name)))
+                }
+            },
+            Scope::GroupRoles(gr) => match path.name.to_ascii_lowercase().as_str() {
+                n if n == ANY_ELEMENT => return Ok("true".into()),
+                "value" => Column::Uuid(format!("{gr}.group_id")),
+                "role" => Column::Text { sql: format!("{gr}.group_role"), case_exact: false, folded: false },
+                "display" => Column::Text {
+                    sql: format!(
+                        "(SELECT g.display_name FROM groups g WHERE g.tenant_id = {gr}.tenant_id AND g.id = {gr}.group_id)"
+                    ),
+                    case_exact: false,
+                    folded: false,
+                },
+                _ => {
+                    return Err(ScimError::invalid_filter(format!(
+                        "groupRoles.{} is not filterable; use value, display or role",
+                        path.name
+                    )))
                 }
             },
         };

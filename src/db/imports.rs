@@ -73,16 +73,16 @@ pub async fn lock_tenant_imports(conn: &mut Conn, tenant_id: Uuid) -> QueryResul
         .map(drop)
 }
 
-/// (member, group) pairs of the direct group memberships of the given members.
+/// (member, group, group role) of the direct group memberships of the given members.
 pub async fn direct_groups(
     conn: &mut Conn,
     tenant_id: Uuid,
     member_ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, Uuid)>> {
+) -> QueryResult<Vec<(Uuid, Uuid, String)>> {
     use super::schema::group_members as gm;
     gm::table
         .filter(gm::tenant_id.eq(tenant_id).and(gm::member_id.eq_any(member_ids)))
-        .select((gm::member_id, gm::group_id))
+        .select((gm::member_id, gm::group_id, gm::group_role))
         .load(conn)
         .await
 }
@@ -227,9 +227,94 @@ pub struct Added {
     pub member_id: Uuid,
 }
 
-/// Add (group, member) user memberships (present ones are left alone), bumping the versions of
-/// the groups that changed. Returns the rows added, in input order.
+/// Add (group, member, group role) user memberships (present ones are left alone), bumping the
+/// versions of the groups that changed. Returns the rows added, in input order.
 pub async fn add_memberships(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    rows: &[(Uuid, Uuid, &str)],
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<Added>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups: Vec<Uuid> = rows.iter().map(|p| p.0).collect();
+    let members: Vec<Uuid> = rows.iter().map(|p| p.1).collect();
+    let roles: Vec<&str> = rows.iter().map(|p| p.2).collect();
+    diesel::sql_query(
+        "WITH added AS ( \
+             INSERT INTO group_members (tenant_id, group_id, member_id, member_type, created_at, group_role) \
+             SELECT $1, p.g, p.m, 'User', $4, p.r \
+             FROM unnest($2::uuid[], $3::uuid[], $5::text[]) WITH ORDINALITY AS p(g, m, r, n) \
+             ORDER BY p.n ON CONFLICT DO NOTHING RETURNING group_id, member_id), \
+         bumped AS ( \
+             UPDATE groups SET version = version + 1, last_modified = $4 \
+             WHERE tenant_id = $1 AND id IN (SELECT group_id FROM added)) \
+         SELECT group_id, member_id FROM added",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(&groups)
+    .bind::<Array<SqlUuid>, _>(&members)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Array<Text>, _>(&roles)
+    .load(conn)
+    .await
+}
+
+/// Set the group role of existing (group, member) user memberships; returns how many changed.
+pub async fn set_group_roles(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    rows: &[(Uuid, Uuid, &str)],
+) -> QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let groups: Vec<Uuid> = rows.iter().map(|p| p.0).collect();
+    let members: Vec<Uuid> = rows.iter().map(|p| p.1).collect();
+    let roles: Vec<&str> = rows.iter().map(|p| p.2).collect();
+    diesel::sql_query(
+        "UPDATE group_members gm SET group_role = p.r FROM unnest($2::uuid[], $3::uuid[], $4::text[]) AS p(g, m, r) \
+         WHERE gm.tenant_id = $1 AND gm.group_id = p.g AND gm.member_id = p.m AND gm.group_role <> p.r",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(&groups)
+    .bind::<Array<SqlUuid>, _>(&members)
+    .bind::<Array<Text>, _>(&roles)
+    .execute(conn)
+    .await
+}
+
+/// Removed members an import may restore (DESIGN §2): from an import, removed after `cutoff`
+/// (the start of the tenant's retention period) and not scrubbed, holding one of the personal
+/// ids or one of the folded emails as userName; with their invitation count and whether they
+/// ever joined (their status once restored).
+pub async fn removed_members(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    personal_ids: &[String],
+    user_name_keys: &[String],
+    cutoff: DateTime<Utc>,
+) -> QueryResult<Vec<(ImportMember, i32, bool)>> {
+    users::table
+        .filter(
+            users::tenant_id
+                .eq(tenant_id)
+                .and(users::status.eq(status::REMOVED))
+                .and(users::origin.eq("import"))
+                .and(users::scrubbed_at.is_null())
+                .and(users::removed_at.gt(cutoff)),
+        )
+        .filter(users::personal_id.eq_any(personal_ids).or(users::user_name_key.eq_any(user_name_keys)))
+        .select((ImportMember::as_select(), users::invitation_count, users::joined_at.is_not_null()))
+        .order((users::removed_at.desc(), users::id))
+        .load(conn)
+        .await
+}
+
+/// Remove (group, member) user memberships, bumping the versions of the groups that changed.
+/// Returns the rows removed.
+pub async fn remove_memberships(
     conn: &mut Conn,
     tenant_id: Uuid,
     pairs: &[(Uuid, Uuid)],
@@ -241,19 +326,73 @@ pub async fn add_memberships(
     let groups: Vec<Uuid> = pairs.iter().map(|p| p.0).collect();
     let members: Vec<Uuid> = pairs.iter().map(|p| p.1).collect();
     diesel::sql_query(
-        "WITH added AS ( \
-             INSERT INTO group_members (tenant_id, group_id, member_id, member_type, created_at) \
-             SELECT $1, p.g, p.m, 'User', $4 FROM unnest($2::uuid[], $3::uuid[]) WITH ORDINALITY AS p(g, m, n) \
-             ORDER BY p.n ON CONFLICT DO NOTHING RETURNING group_id, member_id), \
+        "WITH gone AS ( \
+             DELETE FROM group_members gm USING unnest($2::uuid[], $3::uuid[]) AS p(g, m) \
+             WHERE gm.tenant_id = $1 AND gm.group_id = p.g AND gm.member_id = p.m AND gm.member_type = 'User' \
+             RETURNING gm.group_id, gm.member_id), \
          bumped AS ( \
              UPDATE groups SET version = version + 1, last_modified = $4 \
-             WHERE tenant_id = $1 AND id IN (SELECT group_id FROM added)) \
-         SELECT group_id, member_id FROM added",
+             WHERE tenant_id = $1 AND id IN (SELECT group_id FROM gone)) \
+         SELECT group_id, member_id FROM gone ORDER BY member_id, group_id",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(&groups)
     .bind::<Array<SqlUuid>, _>(&members)
     .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await
+}
+
+/// A member as the export writes it: the import's columns.
+#[derive(Debug, Clone, Queryable)]
+pub struct ExportRow {
+    /// Member id (for its groups).
+    pub id: Uuid,
+    /// name.givenName.
+    pub given_name: Option<String>,
+    /// name.familyName.
+    pub family_name: Option<String>,
+    /// The primary email.
+    pub email: Option<String>,
+    /// The import identity key.
+    pub personal_id: Option<String>,
+    /// Free-text tags.
+    pub comment: Option<String>,
+    /// title (the position source of an import).
+    pub title: Option<String>,
+    /// The base role (what an import's role column sets).
+    pub base_role: Option<String>,
+    /// The whole resource (category values under Roster's User extension).
+    pub resource: Value,
+}
+
+/// The tenant's live members (neither suspended nor removed), optionally of one origin, in
+/// creation order, for the export.
+pub async fn export_rows(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    origin: Option<&str>,
+) -> QueryResult<Vec<ExportRow>> {
+    let mut q = users::table
+        .filter(
+            users::tenant_id.eq(tenant_id).and(users::status.ne_all([status::REMOVED, status::SUSPENDED])),
+        )
+        .into_boxed();
+    if let Some(origin) = origin {
+        q = q.filter(users::origin.eq(origin));
+    }
+    q.select((
+        users::id,
+        users::given_name,
+        users::family_name,
+        users::email,
+        users::personal_id,
+        users::comment,
+        users::title,
+        users::base_role,
+        users::resource,
+    ))
+    .order(users::id)
     .load(conn)
     .await
 }

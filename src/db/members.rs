@@ -71,6 +71,13 @@ pub struct MemberView {
     /// The materialised effective role.
     #[diesel(sql_type = Nullable<Text>)]
     pub effective_role: Option<String>,
+    /// The admin override, when one is set (it is the effective role).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub role_override: Option<String>,
+    /// Where the effective role comes from: `override`, `scim`, `group:<name>`, `import` or
+    /// `default` (`roster_role_source`, migration 000016).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub role_source: Option<String>,
     /// The position's name.
     #[diesel(sql_type = Nullable<Text>)]
     pub position: Option<String>,
@@ -118,7 +125,8 @@ pub async fn list(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> diesel::
     let prefix = q.prefix.as_deref().map(|p| like_prefix(&p.trim().to_lowercase()));
     diesel::sql_query(
         "SELECT u.id, u.user_name, u.display_name, u.given_name, u.family_name, u.email, u.external_id, \
-                u.status, u.active, u.effective_role, p.name AS position, u.origin, u.personal_id, u.comment, \
+                u.status, u.active, u.effective_role, u.role_override, \
+                roster_role_source(u.tenant_id, u.id) AS role_source, p.name AS position, u.origin, u.personal_id, u.comment, \
                 u.resource -> 'urn:ietf:params:scim:schemas:extension:roster:2.0:User' AS categories, \
                 u.invitation_count, u.last_invited_at, u.joined_at, u.last_login_at \
          FROM users u \
@@ -150,6 +158,40 @@ pub async fn list(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> diesel::
     .bind::<Nullable<Text>, _>(prefix.as_deref())
     .bind::<Nullable<SqlUuid>, _>(q.after)
     .bind::<diesel::sql_types::BigInt, _>(q.limit)
+    .load(conn)
+    .await
+}
+
+/// A group a member manages (group role `manager`), or one below such a group: its scope.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ManagedGroup {
+    /// The manager.
+    #[diesel(sql_type = SqlUuid)]
+    pub member_id: Uuid,
+    /// The group.
+    #[diesel(sql_type = SqlUuid)]
+    pub group_id: Uuid,
+    /// Its displayName.
+    #[diesel(sql_type = Text)]
+    pub display: String,
+    /// The member is its manager directly (not through a group above it).
+    #[diesel(sql_type = Bool)]
+    pub direct: bool,
+}
+
+/// The groups the given members manage, with their scopes (`roster_managed_groups`), one query.
+pub async fn managed_groups(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    member_ids: &[Uuid],
+) -> diesel::QueryResult<Vec<ManagedGroup>> {
+    diesel::sql_query(
+        "SELECT m.id AS member_id, g.group_id, g.display, g.direct \
+         FROM unnest($2::uuid[]) AS m(id) CROSS JOIN LATERAL roster_managed_groups($1, m.id) AS g \
+         ORDER BY m.id, g.display, g.group_id",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(member_ids)
     .load(conn)
     .await
 }

@@ -9,6 +9,7 @@ pub mod filter_sql;
 pub mod groups;
 pub mod imports;
 pub mod join;
+pub mod lifecycle;
 pub mod members;
 pub mod positions;
 pub mod provisioning_log;
@@ -165,6 +166,9 @@ pub fn map_error(err: DieselError) -> ScimError {
     if is_outage(&err) {
         return ScimError::unavailable(err);
     }
+    if last_admin_refusal(&err) {
+        return ScimError::forbidden(LAST_ADMIN_DETAIL);
+    }
     match err {
         DieselError::NotFound => ScimError::not_found("resource not found"),
         DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
@@ -172,6 +176,20 @@ pub fn map_error(err: DieselError) -> ScimError {
         }
         other => ScimError::internal(other),
     }
+}
+
+/// What a change refused by the last-admin triggers (migration 000016) is answered with.
+pub const LAST_ADMIN_DETAIL: &str =
+    "this change would leave the tenant without a live org admin (the last org admin cannot be demoted, \
+     suspended or removed, on any path); make another member org_admin first — PUT \
+     /admin/v1/tenants/{tenant}/members/{member}/role {\"role\": \"org_admin\"}, a SCIM roles value, or a \
+     group bound to an admin role — then retry";
+
+/// Whether `err` is the last-admin triggers' refusal (`roster_last_admin`, migration 000016):
+/// a change, on any path, that would leave a tenant which had a live org admin without one.
+pub fn last_admin_refusal(err: &DieselError) -> bool {
+    matches!(err, DieselError::DatabaseError(DatabaseErrorKind::CheckViolation, info)
+        if info.constraint_name() == Some("roster_last_admin"))
 }
 
 /// Server messages (SQLSTATE classes 57 and 53, and 25P03) that say the database cannot serve

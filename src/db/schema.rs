@@ -224,6 +224,7 @@ diesel::table! {
         sso -> Bool,
         position_source -> Text,
         settings_version -> Int8,
+        invite_new_members -> Bool,
     }
 }
 

@@ -77,6 +77,24 @@ pub async fn set_member_retention(conn: &mut Conn, tenant_id: Uuid, days: i32) -
         .map(drop)
 }
 
+/// Set whether new members get an invitation (`member.invitation_needed`).
+pub async fn set_invite_new_members(conn: &mut Conn, tenant_id: Uuid, invite: bool) -> QueryResult<()> {
+    diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
+        .set(tenants::invite_new_members.eq(invite))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// A tenant's member settings: `(member_retention_days, invite_new_members, sso)`.
+pub async fn member_settings(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<(i32, bool, bool)> {
+    tenants::table
+        .filter(tenants::id.eq(tenant_id))
+        .select((tenants::member_retention_days, tenants::invite_new_members, tenants::sso))
+        .first(conn)
+        .await
+}
+
 /// All tenants, oldest first.
 pub async fn list_tenants(conn: &mut Conn) -> QueryResult<Vec<Tenant>> {
     tenants::table.order((tenants::created_at, tenants::id)).select(Tenant::as_select()).load(conn).await
@@ -219,6 +237,8 @@ pub struct ProfileRow {
     pub member_retention_days: i32,
     /// Moves with every change of what the profile holds (migration 000014).
     pub settings_version: i64,
+    /// New members get an invitation (`member.invitation_needed`).
+    pub invite_new_members: bool,
 }
 
 /// A tenant's [`ProfileRow`].

@@ -133,16 +133,19 @@ pub async fn insert(
     conn: &mut Conn,
     tenant_id: Uuid,
     id: Uuid,
-    connection_id: Uuid,
+    connection_id: Option<Uuid>,
     columns: &UserColumns,
     password_hash: Option<&str>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
+    // A member with a connection came over SCIM; one without was created by an admin.
+    let origin = if connection_id.is_some() { "scim" } else { "admin" };
     diesel::insert_into(users::table)
         .values((
             users::tenant_id.eq(tenant_id),
             users::id.eq(id),
             users::connection_id.eq(connection_id),
+            users::origin.eq(origin),
             columns,
             users::password_hash.eq(password_hash),
             users::version.eq(1),
@@ -287,6 +290,9 @@ pub struct MemberGroup {
     /// `direct` or `indirect`.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub kind: String,
+    /// The group role of a direct membership (`member` or `manager`); `member` for an inherited one.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub group_role: String,
 }
 
 /// The effective groups (direct and inherited) of the given members, one query for all.
@@ -296,8 +302,10 @@ pub async fn groups_of(
     member_ids: &[Uuid],
 ) -> QueryResult<Vec<MemberGroup>> {
     diesel::sql_query(
-        "SELECT m.id AS member_id, g.group_id, g.display, g.type AS kind \
+        "SELECT m.id AS member_id, g.group_id, g.display, g.type AS kind, \
+                coalesce(gm.group_role, 'member') AS group_role \
          FROM unnest($2::uuid[]) AS m(id) CROSS JOIN LATERAL roster_member_groups($1, m.id) AS g \
+         LEFT JOIN group_members gm ON gm.tenant_id = $1 AND gm.group_id = g.group_id AND gm.member_id = m.id \
          ORDER BY m.id, g.display, g.group_id",
     )
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)
@@ -384,7 +392,7 @@ pub struct Restorable {
 pub async fn restorable(
     conn: &mut Conn,
     tenant_id: Uuid,
-    connection_id: Uuid,
+    connection_id: Option<Uuid>,
     external_id: Option<&str>,
     user_name_key: &str,
     cutoff: DateTime<Utc>,
@@ -395,8 +403,8 @@ pub async fn restorable(
         .and(users::scrubbed_at.is_null())
         .and(users::removed_at.gt(cutoff));
     let columns = (users::id, users::created_at, users::version, users::invitation_count, users::joined_at);
-    match external_id {
-        Some(external_id) => {
+    match external_id.zip(connection_id) {
+        Some((external_id, connection_id)) => {
             users::table
                 .filter(
                     removed
@@ -426,7 +434,7 @@ pub async fn restore(
     conn: &mut Conn,
     tenant_id: Uuid,
     id: Uuid,
-    connection_id: Uuid,
+    connection_id: Option<Uuid>,
     columns: &UserColumns,
     password_hash: Option<&str>,
     now: DateTime<Utc>,
@@ -460,7 +468,8 @@ pub async fn scrub_removed(conn: &mut Conn, now: DateTime<Utc>, batch: i64) -> Q
              LIMIT $2 FOR UPDATE OF u SKIP LOCKED) \
          UPDATE users u SET user_name = 'removed:' || u.id, user_name_key = 'removed:' || u.id, \
              external_id = NULL, display_name = NULL, given_name = NULL, family_name = NULL, email = NULL, \
-             title = NULL, email_keys = '{}', password_hash = NULL, resource = '{}'::jsonb, scrubbed_at = $1 \
+             title = NULL, email_keys = '{}', password_hash = NULL, resource = '{}'::jsonb, scrubbed_at = $1, \
+             personal_id = NULL, comment = NULL \
          FROM doomed WHERE u.tenant_id = doomed.tenant_id AND u.id = doomed.id",
     )
     .bind::<Timestamptz, _>(now)

@@ -39,7 +39,7 @@ async fn fetch(
     let (filter, sort, tenant) = (query.filter.as_ref(), query.sort.as_ref(), ctx.tenant());
     match kind {
         ResourceKind::User => {
-            let with_groups = query.projection.wants(kind.core_schema(), "groups");
+            let with_groups = query.projection.wants_user_groups();
             let found = search::users(conn, registry, tenant, filter, sort, window, with_groups).await?;
             let items = found.rows.into_iter().map(|(row, key)| (users::listed(ctx, row), key)).collect();
             Ok(Rows { total: found.total, items })

@@ -7,6 +7,7 @@ pub mod categories;
 pub mod groups;
 pub mod invitations;
 pub mod join;
+pub mod lifecycle;
 pub mod listing;
 pub mod password;
 pub mod patch;
@@ -55,6 +56,24 @@ pub(crate) fn logged(
 }
 
 impl Context {
+    /// The context of an admin's write through the SCIM write functions (the admin API): no
+    /// connection or token acts (their ids are nil and never stored: an admin-created member has
+    /// no connection), PATCH is strict RFC 7644, and no SCIM base URL is shown.
+    pub fn for_admin(profile: Arc<TenantProfile>, now: DateTime<Utc>) -> Context {
+        Context {
+            principal: Principal {
+                tenant_id: profile.id,
+                connection_id: Uuid::nil(),
+                token_id: Uuid::nil(),
+                strict: true,
+            },
+            now,
+            base_url: String::new(),
+            profile,
+            log: Default::default(),
+        }
+    }
+
     /// The caller's tenant.
     pub fn tenant(&self) -> Uuid {
         self.principal.tenant_id

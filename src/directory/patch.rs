@@ -88,7 +88,8 @@ pub async fn patch_user(
             if active_change == Some(ActiveChange::Suspended) {
                 write::guard_last_admin(conn, &ctx.profile, &[id], "suspend").await?;
             }
-            let (status, invite) = users::status_after_write(conn, ctx, id, &old.status, active).await?;
+            let (status, invite) =
+                users::status_after_write(conn, &ctx.profile, id, &old.status, active).await?;
             let columns = UserColumns::from_resource(applied.resource, &status);
             user_store::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
             let out = users::member_events(id, changed, active_change, invite);

@@ -93,6 +93,25 @@ pub async fn reached_before_delete(conn: &mut Conn, tenant: Uuid, group: Uuid) -
     reached_by_group(conn, tenant, group).await
 }
 
+/// Set `groupRoles` in Roster's User extension from the member's groups as SQL gives them
+/// (`[{value, display, type, role?}]`, `role` on direct memberships only); absent without any.
+pub fn set_group_roles(member: &mut Stored, groups: &[Value]) {
+    let roles: Vec<Value> = groups
+        .iter()
+        .filter_map(|g| {
+            let role = g.get("role")?.as_str()?;
+            Some(serde_json::json!({"value": g.get("value")?, "display": g.get("display")?, "role": role}))
+        })
+        .collect();
+    if roles.is_empty() {
+        return;
+    }
+    let ext = member.attributes.entry(ROSTER_USER_SCHEMA).or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(ext) = ext {
+        ext.insert("groupRoles".into(), Value::Array(roles));
+    }
+}
+
 /// Set Roster's User extension (`role`, `status`, `position`) of a member; other attributes of
 /// the extension (tenant categories) are kept.
 pub fn set_extension(member: &mut Stored, role: Option<String>, status: String, position: Option<String>) {

@@ -107,6 +107,46 @@ pub async fn create_tenant(
     }
 }
 
+/// A tenant's member settings, as the admin API and the CLI show and change them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemberSettings {
+    /// Days a removed member stays restorable before its personal data is scrubbed (0–3650).
+    pub member_retention_days: Option<i32>,
+    /// Whether new (and reactivated, never-joined) members get `member.invitation_needed`.
+    pub invite_new_members: Option<bool>,
+    /// Sign-in is SSO: no invitations at all.
+    pub sso: Option<bool>,
+}
+
+/// Change a tenant's member settings (absent fields stay), in one transaction; returns them all
+/// as they are now. Shortening retention takes effect at the next scrub run: members removed
+/// longer ago than the new period are scrubbed then.
+pub async fn update_member_settings(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    change: MemberSettings,
+) -> Result<MemberSettings, AdminError> {
+    if change.member_retention_days.is_some_and(|d| !(0..=3650).contains(&d)) {
+        return Err(AdminError::Invalid("member_retention_days must be between 0 and 3650 days".into()));
+    }
+    let id = tenant.id;
+    let (days, invite, sso) = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            if let Some(days) = change.member_retention_days {
+                store::set_member_retention(conn, id, days).await?;
+            }
+            if let Some(invite) = change.invite_new_members {
+                store::set_invite_new_members(conn, id, invite).await?;
+            }
+            if let Some(sso) = change.sso {
+                store::set_sso(conn, id, sso).await?;
+            }
+            store::member_settings(conn, id).await
+        })
+        .await?;
+    Ok(MemberSettings { member_retention_days: Some(days), invite_new_members: Some(invite), sso: Some(sso) })
+}
+
 /// A tenant by slug, or a not-found error naming it.
 pub async fn tenant(conn: &mut Conn, slug: &str) -> Result<Tenant, AdminError> {
     store::tenant_by_slug(conn, slug).await?.ok_or_else(|| {

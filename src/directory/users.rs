@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{
     db_precision, logged, membership_events, object, password, roles, write, ActiveChange, Context, Stored,
-    Written,
+    TenantProfile, Written,
 };
 use crate::db::users::{self, status, UserColumns, UserRow};
 use crate::db::{events, groups, Conn};
@@ -48,12 +48,18 @@ pub(crate) fn status_for(active: bool, invitation_count: i32, joined: bool) -> &
     }
 }
 
+/// Whether the tenant wants `member.invitation_needed` for members who have not joined: not when
+/// it signs in with SSO, nor when its "invite new members" setting is off.
+pub(crate) fn invites(profile: &TenantProfile) -> bool {
+    !profile.sso && profile.invite_new_members
+}
+
 /// The status after a write that leaves `active` at `active`, and whether the member now needs
 /// an invitation (never in an SSO tenant). Only a reactivation reads the invitation state:
 /// otherwise an active member keeps its status and an inactive one is suspended.
 pub(crate) async fn status_after_write(
     conn: &mut Conn,
-    ctx: &Context,
+    profile: &TenantProfile,
     id: Uuid,
     old_status: &str,
     active: bool,
@@ -65,9 +71,9 @@ pub(crate) async fn status_after_write(
         return Ok((old_status.into(), false));
     }
     let state =
-        users::invitation_state_for_update(conn, ctx.tenant(), id).await?.ok_or_else(|| not_found(id))?;
+        users::invitation_state_for_update(conn, profile.id, id).await?.ok_or_else(|| not_found(id))?;
     let joined = state.joined_at.is_some();
-    let invite = !joined && !ctx.profile.sso;
+    let invite = !joined && invites(profile);
     Ok((status_for(true, state.invitation_count, joined).into(), invite))
 }
 
@@ -76,17 +82,28 @@ pub(crate) async fn status_after_write(
 /// statements: the restore probe, the insert (or restore), and everything that follows
 /// (`write::member_written`).
 pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimResult<Stored> {
+    create_member(conn, ctx, Some(ctx.principal.connection_id), input).await
+}
+
+/// Create a member for a connection (SCIM) or, without one, for an admin (`origin = admin`;
+/// a removed member is then restored by userName only, externalIds being a connection's).
+pub async fn create_member(
+    conn: &mut Conn,
+    ctx: &Context,
+    connection: Option<Uuid>,
+    input: Normalized,
+) -> ScimResult<Stored> {
     let password_hash = match input.password {
         Some(p) => Some(password::hash(p).await?),
         None => None,
     };
     let now = db_precision(ctx.now);
-    let (tenant, connection) = (ctx.tenant(), ctx.principal.connection_id);
+    let tenant = ctx.tenant();
     let profile = ctx.profile.clone();
     let active = input.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
     let mut columns = UserColumns::from_resource(input.resource, status_for(active, 0, false));
     // Members who never joined a non-SSO tenant need an invitation (inactive ones do not).
-    let invite = active && !profile.sso;
+    let invite = active && invites(&profile);
     let cutoff = now - chrono::Duration::days(i64::from(profile.member_retention_days));
     conn.transaction::<_, ScimError, _>(async move |conn| {
         let stored = 'write: {
@@ -205,6 +222,7 @@ pub(crate) fn presented(
 ) -> Stored {
     roles::set_extension(&mut member, role, status, position);
     if let Some(Value::Array(groups)) = groups {
+        roles::set_group_roles(&mut member, &groups);
         let groups = groups
             .iter()
             .filter_map(|g| {
@@ -259,7 +277,7 @@ pub async fn replace(
         if new_hash.is_some() {
             changed.push("password".into());
         }
-        let (status, invite) = status_after_write(conn, ctx, id, &old.status, active).await?;
+        let (status, invite) = status_after_write(conn, &ctx.profile, id, &old.status, active).await?;
         let columns = UserColumns::from_resource(resource, &status);
         let hash = new_hash.or(old.password_hash);
         users::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
@@ -283,7 +301,9 @@ pub async fn replace(
     .await
 }
 
-/// Remove a member (DELETE): gone from SCIM and from every group; the row stays.
+/// Remove a member, whoever asks (SCIM DELETE, the admin API with [`Context::for_admin`]):
+/// refused for the last org admin; its memberships go (with their events), then
+/// `member.removed`; the row stays.
 pub async fn remove(
     conn: &mut Conn,
     ctx: &Context,
@@ -291,11 +311,11 @@ pub async fn remove(
     if_match: Option<&EntityTags>,
 ) -> ScimResult<()> {
     let now = db_precision(ctx.now);
-    let tenant = ctx.tenant();
+    let (tenant, profile) = (ctx.tenant(), &ctx.profile);
     conn.transaction::<_, ScimError, _>(async move |conn| {
         let old = users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
-        write::guard_last_admin(conn, &ctx.profile, &[id], "remove").await?;
+        write::guard_last_admin(conn, profile, &[id], "remove").await?;
         users::mark_removed(conn, tenant, id, now).await?;
         let left = groups::remove_member_everywhere(conn, tenant, id, now).await?;
         let mut out = Vec::with_capacity(left.len() + 1);

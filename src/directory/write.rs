@@ -114,14 +114,62 @@ pub async fn suspend_many(
     Ok(imports::suspend(conn, profile.id, ids, now).await?)
 }
 
-/// Add (group, member) user memberships; returns the rows added.
+/// Add (group, member, group role) user memberships; returns the rows added.
 pub async fn add_memberships(
+    conn: &mut Conn,
+    tenant: Uuid,
+    rows: &[(Uuid, Uuid, &str)],
+    now: DateTime<Utc>,
+) -> ScimResult<Vec<imports::Added>> {
+    Ok(imports::add_memberships(conn, tenant, rows, now).await?)
+}
+
+/// Set the group role (`member` / `manager`) of existing (group, member) memberships (an
+/// import's `grouprole` column); returns how many changed.
+pub async fn set_group_roles(
+    conn: &mut Conn,
+    tenant: Uuid,
+    rows: &[(Uuid, Uuid, &str)],
+) -> ScimResult<usize> {
+    Ok(imports::set_group_roles(conn, tenant, rows).await?)
+}
+
+/// Remove (group, member) user memberships (an import's `--sync`); returns the rows removed.
+/// Their members' roles are recomputed by the batch's [`follow_up`].
+pub async fn remove_memberships(
     conn: &mut Conn,
     tenant: Uuid,
     pairs: &[(Uuid, Uuid)],
     now: DateTime<Utc>,
 ) -> ScimResult<Vec<imports::Added>> {
-    Ok(imports::add_memberships(conn, tenant, pairs, now).await?)
+    Ok(imports::remove_memberships(conn, tenant, pairs, now).await?)
+}
+
+/// Bring removed members back before an import rewrites them (same id, content kept); `status`
+/// per member from its invitation state. A userName or personalId another member now holds is
+/// a 409.
+pub async fn restore_imported(
+    conn: &mut Conn,
+    tenant: Uuid,
+    members: &[(Uuid, &str)],
+    now: DateTime<Utc>,
+) -> ScimResult<()> {
+    for (id, status) in members {
+        let restored = crate::db::lifecycle::unremove(conn, tenant, *id, true, status, now).await.map_err(|e| {
+            match crate::db::unique_violation(&e) {
+                Some(_) => ScimError::conflict(format!(
+                    "removed member {id} cannot be restored: another member now has its userName or personalid"
+                )),
+                None => e.into(),
+            }
+        })?;
+        if !restored {
+            return Err(ScimError::conflict(format!(
+                "member {id} was restored concurrently; run the import again"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Refuse to suspend or remove `members` when that would leave the tenant without a live org
@@ -224,7 +272,7 @@ pub async fn register(
         }
     };
     let groups = crate::db::groups::existing_ids(conn, tenant, &reg.groups).await?;
-    let pairs: Vec<(Uuid, Uuid)> = groups.iter().map(|g| (*g, member)).collect();
+    let pairs: Vec<(Uuid, Uuid, &str)> = groups.iter().map(|g| (*g, member, "member")).collect();
     let added = add_memberships(conn, tenant, &pairs, now).await?;
     let mut events = vec![NewEvent::member_created(member, true, restored.is_some())];
     events.extend(added.iter().map(|a| NewEvent::membership(true, a.group_id, a.member_id, "User")));

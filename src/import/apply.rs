@@ -33,6 +33,10 @@ pub struct Written {
     pub suspended: usize,
     /// Group memberships added.
     pub memberships_added: usize,
+    /// Group memberships removed by `--sync` (groups the file no longer lists).
+    pub memberships_removed: usize,
+    /// Removed members restored (same id).
+    pub restored: usize,
     /// Categories created.
     pub categories_created: Vec<String>,
     /// Members whose effective role changed.
@@ -42,7 +46,13 @@ pub struct Written {
 impl Written {
     /// Whether the import wrote any change to the directory.
     pub fn changed_anything(&self) -> bool {
-        self.created + self.updated + self.suspended + self.memberships_added > 0
+        self.created
+            + self.updated
+            + self.suspended
+            + self.memberships_added
+            + self.memberships_removed
+            + self.restored
+            > 0
             || !self.categories_created.is_empty()
     }
 
@@ -53,6 +63,8 @@ impl Written {
             "updated": self.updated,
             "suspended": self.suspended,
             "memberships_added": self.memberships_added,
+            "memberships_removed": self.memberships_removed,
+            "restored": self.restored,
             "categories_created": self.categories_created,
             "roles_changed": self.roles_changed,
         })
@@ -65,6 +77,7 @@ pub async fn apply(
     conn: &mut Conn,
     tenant: Uuid,
     plan: &mut Plan,
+    options: super::Options,
     now: DateTime<Utc>,
 ) -> ScimResult<Written> {
     let now = db_precision(now);
@@ -85,9 +98,19 @@ pub async fn apply(
         let mut new_members = Vec::new();
         let mut joins = Vec::new();
         let mut follow_ups = Vec::new();
-        // The same rules as a SCIM write (invitations in non-SSO tenants; positions, roles and
-        // their events from the write service's follow-up).
-        let invite = !profile.sso;
+        // The same rules as a SCIM write (invitations unless the tenant uses SSO or does not
+        // invite, or this import asks for none; positions, roles and their events from the
+        // write service's follow-up).
+        let invite = crate::directory::users::invites(&profile) && !options.no_invitations;
+        let restores: Vec<(Uuid, &str)> = plan
+            .rows
+            .iter()
+            .filter(|r| r.restores)
+            .filter_map(|r| Some((r.member_id?, r.desired.as_ref()?.status.as_str())))
+            .collect();
+        write::restore_imported(conn, tenant, &restores, now).await?;
+        let mut leaves = Vec::new();
+        let mut regroups = Vec::new();
         for row in &plan.rows {
             let (Some(id), Some(d)) = (row.member_id, &row.desired) else { continue };
             let created = match row.action {
@@ -96,7 +119,10 @@ pub async fn apply(
                 _ => continue,
             };
             let columns = UserColumns::from_resource(d.resource.clone(), &d.status);
-            joins.extend(d.join.iter().map(|g| (*g, id)));
+            let group_role = d.group_role.as_deref().unwrap_or("member");
+            joins.extend(d.join.iter().map(|g| (*g, id, group_role)));
+            regroups.extend(d.regroup.iter().map(|g| (*g, id, group_role)));
+            leaves.extend(d.leave.iter().map(|g| (*g, id)));
             follow_ups.push(FollowUp {
                 id,
                 created,
@@ -131,6 +157,15 @@ pub async fn apply(
                     base_role: d.base_role.as_deref(),
                 };
                 write::update_imported(conn, tenant, id, &update, now).await?;
+                if row.restores {
+                    member_events.push(NewEvent::member_created(id, true, true));
+                    if invite && d.status == crate::db::users::status::PROVISIONED {
+                        member_events.push(NewEvent::invitation_needed(id));
+                    }
+                    log_rows.push(entry(tenant, import_id, now, Some(id), "import: restore".into(), 200));
+                    written.restored += 1;
+                    continue;
+                }
                 if !row.changed_attributes.is_empty() {
                     member_events.push(NewEvent::member_updated(id, row.changed_attributes.clone()));
                 }
@@ -162,6 +197,11 @@ pub async fn apply(
         written.memberships_added = added.len();
         member_events
             .extend(added.iter().map(|a| NewEvent::membership(true, a.group_id, a.member_id, "User")));
+        write::set_group_roles(conn, tenant, &regroups).await?;
+        let removed = write::remove_memberships(conn, tenant, &leaves, now).await?;
+        written.memberships_removed = removed.len();
+        member_events
+            .extend(removed.iter().map(|a| NewEvent::membership(false, a.group_id, a.member_id, "User")));
         let done = write::follow_up(conn, tenant, &follow_ups, now, false, None).await?;
         let role_events = write::role_events(&done);
         written.roles_changed = role_events.len();

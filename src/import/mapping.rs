@@ -37,11 +37,13 @@ pub enum Field {
     Role,
     /// The member's `title`, from which positions are derived.
     Position,
+    /// The member's group role (`member` or `manager`) in the groups of its `teamid` cell.
+    GroupRole,
 }
 
 impl Field {
     /// Every field with its canonical column name.
-    pub const ALL: [(Field, &'static str); 8] = [
+    pub const ALL: [(Field, &'static str); 9] = [
         (Field::FirstName, "firstname"),
         (Field::LastName, "lastname"),
         (Field::Email, "email"),
@@ -50,6 +52,7 @@ impl Field {
         (Field::TeamId, "teamid"),
         (Field::Role, "role"),
         (Field::Position, "position"),
+        (Field::GroupRole, "grouprole"),
     ];
 
     /// The canonical column name (`firstname`, ...).

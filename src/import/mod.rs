@@ -8,9 +8,11 @@
 //! * [`plan`]: per row `create` / `update` / `unchanged` / `skipped` / `error`, and `--sync`
 //!   suspensions — pure, so a dry run shows exactly what an apply would do.
 //! * [`apply`]: the plan written in one transaction, with events and provisioning-log entries.
+//! * [`export`]: members out in the same columns (CSV or XLSX), and the empty template.
 
 pub mod apply;
 pub mod catalog;
+pub mod export;
 pub mod mapping;
 pub mod parse;
 pub mod plan;
@@ -36,6 +38,9 @@ pub struct Options {
     pub sync: bool,
     /// Apply the valid rows even when some rows have errors.
     pub skip_invalid: bool,
+    /// Ask for no invitations (`member.invitation_needed`) for the members this import creates
+    /// or restores, whatever the tenant's "invite new members" setting.
+    pub no_invitations: bool,
 }
 
 /// An uploaded file and its optional mapping file.
@@ -103,6 +108,7 @@ async fn plan_and_apply(
 
     let (pids, keys) = identity_keys(table, &uses);
     let members = store::members(conn, tenant.id, &pids, &keys).await?;
+    let removed = restorable(conn, tenant.id, &pids, &keys, now).await?;
     let member_ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
     let member_groups = store::direct_groups(conn, tenant.id, &member_ids).await?;
     let teams = store::teams(conn, tenant.id).await?;
@@ -114,6 +120,7 @@ async fn plan_and_apply(
         teams: &teams,
         members: &members,
         member_groups: &member_groups,
+        removed: &removed,
     };
     let mut plan = plan::plan(&table.rows, &uses, &snapshot, options.sync);
 
@@ -127,10 +134,31 @@ async fn plan_and_apply(
         ));
         None
     } else {
-        Some(apply::apply(conn, tenant.id, &mut plan, now).await?)
+        Some(apply::apply(conn, tenant.id, &mut plan, options, now).await?)
     };
     report.fill(&plan, written);
     Ok(report)
+}
+
+/// The removed members of earlier imports the file can restore (within the tenant's retention
+/// period), each with the status it gets back: what its invitation state implies.
+async fn restorable(
+    conn: &mut Conn,
+    tenant: Uuid,
+    pids: &[String],
+    keys: &[String],
+    now: DateTime<Utc>,
+) -> ScimResult<Vec<store::ImportMember>> {
+    let (retention_days, _, _) = crate::db::tenants::member_settings(conn, tenant).await?;
+    let cutoff = now - chrono::Duration::days(i64::from(retention_days));
+    let found = store::removed_members(conn, tenant, pids, keys, cutoff).await?;
+    Ok(found
+        .into_iter()
+        .map(|(mut m, invitations, joined)| {
+            m.status = crate::directory::users::status_for(true, invitations, joined).into();
+            m
+        })
+        .collect())
 }
 
 /// The personal ids and folded emails of the file, to read only the members it can match.

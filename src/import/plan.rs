@@ -3,7 +3,7 @@
 //! categories to create; and with `--sync`, the imported members to suspend. Pure: the tenant's
 //! state comes in as data, so a dry run and an apply compute exactly the same plan.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -60,6 +60,14 @@ pub struct Desired {
     pub base_role: Option<String>,
     /// Groups to join (not yet joined).
     pub join: Vec<Uuid>,
+    /// Groups to leave: with `--sync` and a `teamid` column, the direct groups the row no
+    /// longer lists.
+    pub leave: Vec<Uuid>,
+    /// The group role (`member` / `manager`) of the row's groups, from a `grouprole` cell;
+    /// `None`: new memberships are `member`, existing ones keep theirs.
+    pub group_role: Option<String>,
+    /// Groups of the row the member is already in with another group role than `group_role`.
+    pub regroup: Vec<Uuid>,
     /// Lifecycle status (kept for an active member, `provisioned` for a new or reactivated one).
     pub status: String,
 }
@@ -85,6 +93,8 @@ pub struct RowPlan {
     pub changed_attributes: Vec<String>,
     /// Whether an `update` reactivates a suspended member.
     pub reactivates: bool,
+    /// Whether an `update` restores a removed member (same id, within retention).
+    pub restores: bool,
 }
 
 /// A member `--sync` suspends.
@@ -125,8 +135,11 @@ pub struct Snapshot<'a> {
     pub teams: &'a [TeamRow],
     /// Members the import may match or suspend.
     pub members: &'a [ImportMember],
-    /// Their direct groups: (member, group).
-    pub member_groups: &'a [(Uuid, Uuid)],
+    /// Their direct groups: (member, group, group role).
+    pub member_groups: &'a [(Uuid, Uuid, String)],
+    /// Removed members from earlier imports still within retention, each with the status it
+    /// gets back when restored.
+    pub removed: &'a [ImportMember],
 }
 
 /// A row's values once read and checked.
@@ -138,10 +151,14 @@ struct Values {
     personal_id: String,
     comment: Option<Option<String>>,
     teams: Vec<Uuid>,
+    group_role: Option<String>,
     role: Option<String>,
     position: Option<Option<String>>,
     categories: Vec<(String, String, Option<Value>)>,
 }
+
+/// Direct memberships by (member, group), with their group role.
+type Groups<'a> = HashMap<(Uuid, Uuid), &'a str>;
 
 /// The categories a row may write, with dropdown values collected for new dropdowns.
 struct CategoryColumns {
@@ -177,7 +194,14 @@ pub fn plan(rows: &[Row], uses: &[ColumnUse], snapshot: &Snapshot<'_>, sync: boo
         .filter(|m| m.origin != "import")
         .flat_map(|m| m.email_keys.iter().flatten().map(move |k| (k.as_str(), m)))
         .collect();
-    let groups: HashSet<(Uuid, Uuid)> = snapshot.member_groups.iter().copied().collect();
+    let groups: Groups<'_> = snapshot.member_groups.iter().map(|(m, g, r)| ((*m, *g), r.as_str())).collect();
+    let removed_pid: HashMap<&str, &ImportMember> =
+        snapshot.removed.iter().filter_map(|m| m.personal_id.as_deref().map(|p| (p, m))).rev().collect();
+    let removed_key: HashMap<&str, &ImportMember> =
+        snapshot.removed.iter().map(|m| (m.user_name_key.as_str(), m)).rev().collect();
+    let restorable = Restorable { by_pid: removed_pid, by_key: removed_key };
+    // With `--sync`, a `teamid` column lists all of a member's groups: the others are left.
+    let sync_teams = sync && uses.contains(&ColumnUse::Field(Field::TeamId));
     let mut seen_pid: HashMap<String, usize> = HashMap::new();
     let mut seen_key: HashMap<String, usize> = HashMap::new();
     let mut present: BTreeSet<String> = BTreeSet::new();
@@ -202,7 +226,13 @@ pub fn plan(rows: &[Row], uses: &[ColumnUse], snapshot: &Snapshot<'_>, sync: boo
                     seen_pid.insert(v.personal_id.clone(), row.line);
                     seen_key.insert(key.clone(), row.line);
                     let holder = by_key.get(key.as_str()).or_else(|| by_email.get(key.as_str())).copied();
-                    match_member(row.line, v, holder, &by_pid, &groups, snapshot)
+                    let ctx = MatchContext {
+                        by_pid: &by_pid,
+                        groups: &groups,
+                        restorable: &restorable,
+                        sync_teams,
+                    };
+                    match_member(row.line, v, holder, &ctx, snapshot)
                 }
             }
         };
@@ -233,7 +263,23 @@ fn error_row(line: usize, personal_id: Option<String>, reason: String) -> RowPla
         desired: None,
         changed_attributes: Vec::new(),
         reactivates: false,
+        restores: false,
     }
+}
+
+/// Removed members a row may restore, by personal id and by folded email (the most recently
+/// removed first).
+struct Restorable<'a> {
+    by_pid: HashMap<&'a str, &'a ImportMember>,
+    by_key: HashMap<&'a str, &'a ImportMember>,
+}
+
+/// What matching a row needs besides the row.
+struct MatchContext<'a, 'b> {
+    by_pid: &'b HashMap<&'a str, &'a ImportMember>,
+    groups: &'b Groups<'a>,
+    restorable: &'b Restorable<'a>,
+    sync_teams: bool,
 }
 
 /// A plausible email address: one `@`, a local part, a dotted domain, no spaces.
@@ -283,6 +329,11 @@ fn read_row(
                     )),
                 }
             }
+            ColumnUse::Field(Field::GroupRole) => match cell.to_ascii_lowercase().as_str() {
+                "" => {}
+                r @ ("member" | "manager") => v.group_role = Some(r.to_string()),
+                _ => errors.push(format!("grouprole {} must be member or manager", quote(cell))),
+            },
             ColumnUse::Field(Field::TeamId) => match resolve_teams(cell, snapshot.teams) {
                 Ok(ids) => v.teams = ids,
                 Err(e) => errors.push(e),
@@ -464,12 +515,11 @@ fn match_member(
     line: usize,
     v: Values,
     holder: Option<&ImportMember>,
-    by_pid: &HashMap<&str, &ImportMember>,
-    groups: &HashSet<(Uuid, Uuid)>,
+    ctx: &MatchContext<'_, '_>,
     snapshot: &Snapshot<'_>,
 ) -> RowPlan {
     let pid = Some(v.personal_id.clone());
-    let existing = match by_pid.get(v.personal_id.as_str()).copied() {
+    let existing = match ctx.by_pid.get(v.personal_id.as_str()).copied() {
         Some(m) => Some(m),
         None => match holder {
             Some(m) if m.origin == "import" => {
@@ -498,7 +548,25 @@ fn match_member(
         if holder.is_some_and(|h| h.id != m.id) {
             return error_row(line, pid, "email already belongs to another member".into());
         }
-        return update(line, v, m, groups);
+        return update(line, v, m, ctx.groups, ctx.sync_teams);
+    }
+    // A removed member of an earlier import, within retention: restored under its id.
+    let key = fold_key(&v.email);
+    let removed =
+        ctx.restorable.by_pid.get(v.personal_id.as_str()).or_else(|| ctx.restorable.by_key.get(key.as_str()));
+    if let Some(m) = removed.copied() {
+        let mut row = update(line, v, m, ctx.groups, ctx.sync_teams);
+        row.action = Action::Update;
+        row.reactivates = false;
+        row.restores = true;
+        row.changes.retain(|c| c != "active");
+        row.changes.insert(0, "restored".into());
+        if let Some(d) = row.desired.as_mut() {
+            d.status = m.status.clone();
+        } else {
+            row.desired = Some(restored_as_is(m));
+        }
+        return row;
     }
     let base_role = Some(v.role.clone().unwrap_or_else(|| snapshot.default_role.to_string()));
     let desired = Desired {
@@ -507,6 +575,9 @@ fn match_member(
         comment: v.comment.clone().flatten(),
         base_role,
         join: v.teams.clone(),
+        leave: Vec::new(),
+        group_role: v.group_role.clone(),
+        regroup: Vec::new(),
         status: PROVISIONED.into(),
     };
     RowPlan {
@@ -555,7 +626,22 @@ fn text_at<'a>(r: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
     rest.iter().try_fold(r.get(*first)?, |v, k| v.get(k))
 }
 
-fn update(line: usize, v: Values, m: &ImportMember, groups: &HashSet<(Uuid, Uuid)>) -> RowPlan {
+/// What a restored member whose row changes nothing is written back as: its stored state.
+fn restored_as_is(m: &ImportMember) -> Desired {
+    Desired {
+        resource: m.resource.as_object().cloned().unwrap_or_default(),
+        personal_id: m.personal_id.clone().unwrap_or_default(),
+        comment: m.comment.clone(),
+        base_role: m.base_role.clone(),
+        join: Vec::new(),
+        leave: Vec::new(),
+        group_role: None,
+        regroup: Vec::new(),
+        status: m.status.clone(),
+    }
+}
+
+fn update(line: usize, v: Values, m: &ImportMember, groups: &Groups<'_>, sync_teams: bool) -> RowPlan {
     let old = m.resource.as_object().cloned().unwrap_or_default();
     let new = build_resource(old.clone(), &v);
     let mut changes = Vec::new();
@@ -586,8 +672,29 @@ fn update(line: usize, v: Values, m: &ImportMember, groups: &HashSet<(Uuid, Uuid
     if base_role != m.base_role {
         changes.push("role".into());
     }
-    let join: Vec<Uuid> = v.teams.iter().copied().filter(|g| !groups.contains(&(m.id, *g))).collect();
-    if !join.is_empty() {
+    let join: Vec<Uuid> = v.teams.iter().copied().filter(|g| !groups.contains_key(&(m.id, *g))).collect();
+    // The row's group role for the groups it lists and already has, where it differs.
+    let regroup: Vec<Uuid> = match &v.group_role {
+        Some(role) => {
+            v.teams.iter().copied().filter(|g| groups.get(&(m.id, *g)).is_some_and(|r| r != role)).collect()
+        }
+        None => Vec::new(),
+    };
+    if !regroup.is_empty() {
+        changes.push("grouprole".into());
+    }
+    let leave: Vec<Uuid> = if sync_teams {
+        let mut gone: Vec<Uuid> = groups
+            .keys()
+            .filter(|(member, g)| *member == m.id && !v.teams.contains(g))
+            .map(|(_, g)| *g)
+            .collect();
+        gone.sort();
+        gone
+    } else {
+        Vec::new()
+    };
+    if !join.is_empty() || !leave.is_empty() {
         changes.push("teams".into());
     }
     let reactivates = !m.active;
@@ -609,6 +716,9 @@ fn update(line: usize, v: Values, m: &ImportMember, groups: &HashSet<(Uuid, Uuid
         comment,
         base_role,
         join,
+        leave,
+        group_role: v.group_role.clone(),
+        regroup,
         status: if m.active { m.status.clone() } else { PROVISIONED.into() },
     });
     RowPlan {
@@ -621,6 +731,7 @@ fn update(line: usize, v: Values, m: &ImportMember, groups: &HashSet<(Uuid, Uuid
         desired,
         changed_attributes,
         reactivates,
+        restores: false,
     }
 }
 
@@ -685,8 +796,14 @@ mod tests {
         let roles =
             vec![("editor".to_string(), "editor".to_string()), ("member".to_string(), "member".to_string())];
         let teams = vec![team(1, Some("T-1"), "Sales")];
-        let snapshot =
-            Snapshot { roles: &roles, default_role: "member", teams: &teams, members, member_groups: &[] };
+        let snapshot = Snapshot {
+            roles: &roles,
+            default_role: "member",
+            teams: &teams,
+            members,
+            member_groups: &[],
+            removed: &[],
+        };
         plan(&rows(lines), &uses, &snapshot, sync)
     }
 
@@ -818,8 +935,14 @@ mod tests {
             Mapping::parse(br#"{"columns": {"By": {"category": "City", "create": {"kind": "dropdown"}}}}"#)
                 .unwrap();
         let uses = resolve(&headers, &mapping, &[]).unwrap();
-        let snapshot =
-            Snapshot { roles: &[], default_role: "member", teams: &[], members: &[], member_groups: &[] };
+        let snapshot = Snapshot {
+            roles: &[],
+            default_role: "member",
+            teams: &[],
+            members: &[],
+            member_groups: &[],
+            removed: &[],
+        };
         let lines: &[&[&str]] = &[
             &["A", "A", "a@x.no", "Oslo"],
             &["B", "B", "b@x.no", "oslo"],

@@ -106,6 +106,7 @@ impl Report {
             "skipped": plan.count(Action::Skipped),
             "error": plan.count(Action::Error),
             "suspend": plan.suspend.len(),
+            "restore": plan.rows.iter().filter(|r| r.restores).count(),
         });
         self.suspend = plan
             .suspend
@@ -138,6 +139,7 @@ impl Report {
             "format": match self.format { Format::Csv => "csv", Format::Xlsx => "xlsx" },
             "dry_run": self.options.dry_run,
             "sync": self.options.sync,
+            "no_invitations": self.options.no_invitations,
             "skip_invalid": self.options.skip_invalid,
             "applied": self.applied(),
             "import_id": self.written.as_ref().map(|w| w.import_id.to_string()),
@@ -216,8 +218,9 @@ impl Report {
         ));
         match (&self.written, &self.refused) {
             (Some(w), _) => out.push_str(&format!(
-                "Applied (import {}): {} created, {} updated, {} suspended, {} memberships added.\n",
-                w.import_id, w.created, w.updated, w.suspended, w.memberships_added
+                "Applied (import {}): {} created, {} updated, {} restored, {} suspended, {} memberships added, {} \
+                 removed.\n",
+                w.import_id, w.created, w.updated, w.restored, w.suspended, w.memberships_added, w.memberships_removed
             )),
             (None, Some(why)) => out.push_str(&format!("Nothing was written: {why}.\n")),
             (None, None) => out.push_str("Dry run: nothing was written.\n"),

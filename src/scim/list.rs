@@ -39,6 +39,22 @@ impl Projection {
         }
         !self.excluded.iter().any(|a| top(a) == name)
     }
+
+    /// Whether a User's `groups` must be read: the response shows them, or it asks (through
+    /// `attributes`) for Roster's User extension or its `groupRoles`, which come from the same
+    /// read (`groupRoles` is returned with the groups).
+    pub fn wants_user_groups(&self) -> bool {
+        use crate::scim::schema::{ROSTER_USER_SCHEMA, USER_SCHEMA};
+        if self.wants(USER_SCHEMA, "groups") {
+            return true;
+        }
+        let ext = ROSTER_USER_SCHEMA.to_ascii_lowercase();
+        let group_roles = format!("{ext}:grouproles");
+        self.attributes
+            .iter()
+            .map(|a| a.to_ascii_lowercase())
+            .any(|a| a == ext || a.starts_with(&group_roles))
+    }
 }
 
 /// `sortBy` / `sortOrder`.

@@ -10,7 +10,8 @@ use crate::support::requests::send;
 use crate::support::serve::{self, Serving};
 use crate::support::{TestApp, TEST_SECRET};
 
-fn roster(app: &TestApp) -> Command {
+/// The built `roster` binary against this test's database.
+pub fn roster(app: &TestApp) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
     cmd.env("DATABASE_URL", &app.db_url)
         .env("ROSTER_SIGNING_KEY", std::str::from_utf8(TEST_SECRET).unwrap())

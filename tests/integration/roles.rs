@@ -1,5 +1,6 @@
 //! Roles and positions: the effective role from its sources (tenant default, SCIM roles in
-//! Entra's forms, group bindings inherited down the tree, admin override; highest rank wins),
+//! Entra's forms, group bindings inherited down the tree, highest rank wins; an admin override
+//! replaces them),
 //! `role.changed` events exactly when it changes, the last org admin guard, `/Roles`, the role
 //! filter, positions, and the admin API's validation.
 
@@ -7,8 +8,8 @@ use reqwest::Method;
 use roster::db;
 use serde_json::{json, Value};
 
-use crate::support::requests::{send, Reply};
-use crate::support::{TestApp, TEST_ADMIN_TOKEN};
+use crate::support::requests::Reply;
+use crate::support::TestApp;
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -18,18 +19,11 @@ const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Reply {
-    let url = format!("{}/admin/v1/tenants/{}{path}", app.root, app.creds.tenant);
-    let mut req = app.client.request(method, url).bearer_auth(TEST_ADMIN_TOKEN);
-    if let Some(b) = body {
-        req = req.header("content-type", "application/json").body(b.to_string());
-    }
-    send(req).await
+    app.admin(method, path, body).await
 }
 
 async fn patch(app: &TestApp, path: &str, ops: Value) -> Reply {
-    let body = json!({"schemas": [PATCH_OP], "Operations": ops});
-    send(app.req(Method::PATCH, path).header("content-type", "application/scim+json").body(body.to_string()))
-        .await
+    app.patch_ops(path, ops).await
 }
 
 async fn create(app: &TestApp, body: Value) -> String {
@@ -273,15 +267,15 @@ async fn a_binding_on_a_parent_group_reaches_members_of_child_groups() {
 }
 
 #[tokio::test]
-async fn the_highest_ranked_source_wins_and_events_follow_changes_only() {
+async fn the_override_replaces_the_computed_role_and_ranks_decide_the_rest() {
     let app = TestApp::spawn().await;
     let id =
         create(&app, json!({"schemas": [USER], "userName": "rank", "roles": [{"value": "editor"}]})).await;
     assert_eq!(role_of(&app, &id).await, "editor");
-    // An override below the SCIM role does not lower it; one above raises it.
+    // An override replaces the computed role: below the SCIM role it lowers it, above it raises it.
     let o = admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": "member"}))).await;
     assert_eq!(o.status, 200, "{}", o.body);
-    assert_eq!(o.body["effective_role"], "editor");
+    assert_eq!(o.body["effective_role"], "member");
     let o =
         admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": "Chief_Editor"}))).await;
     assert_eq!(
@@ -296,15 +290,27 @@ async fn the_highest_ranked_source_wins_and_events_follow_changes_only() {
     assert_eq!(p.body[EXT]["role"], "chief_editor");
     let o = admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": null}))).await;
     assert_eq!(o.body["effective_role"], "editor");
-    // Re-ranking the catalog changes who wins: editor above chief_editor.
+    // Ranks decide between the other sources: a binding's chief_editor outranks the SCIM editor
+    // until the catalog is re-ranked; an override wins whatever the ranks.
+    let g = app.create_group("Desk", &[&id]).await;
+    assert_eq!(admin(&app, Method::PUT, &format!("/groups/{g}/roles/chief_editor"), None).await.status, 201);
+    assert_eq!(role_of(&app, &id).await, "chief_editor");
     let r = admin(&app, Method::PATCH, "/roles/editor", Some(json!({"rank": 350}))).await;
     assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(role_of(&app, &id).await, "editor");
     let o =
         admin(&app, Method::PUT, &format!("/members/{id}/role"), Some(json!({"role": "chief_editor"}))).await;
-    assert_eq!(o.body["effective_role"], "editor");
+    assert_eq!(o.body["effective_role"], "chief_editor");
     assert_eq!(
         role_events(&app, &id).await,
-        vec![(json!("editor"), json!("chief_editor")), (json!("chief_editor"), json!("editor")),]
+        vec![
+            (json!("editor"), json!("member")),
+            (json!("member"), json!("chief_editor")),
+            (json!("chief_editor"), json!("editor")),
+            (json!("editor"), json!("chief_editor")),
+            (json!("chief_editor"), json!("editor")),
+            (json!("editor"), json!("chief_editor")),
+        ]
     );
     // Admin API errors: unknown member 404, unknown role 400, missing field 400.
     let missing = uuid::Uuid::now_v7();
@@ -418,7 +424,10 @@ async fn roles_are_a_read_only_resource_type() {
         .iter()
         .map(|a| (a["name"].as_str().unwrap(), a["mutability"].as_str().unwrap()))
         .collect();
-    assert_eq!(attrs, [("role", "readOnly"), ("status", "readOnly"), ("position", "readOnly")]);
+    assert_eq!(
+        attrs,
+        [("role", "readOnly"), ("status", "readOnly"), ("position", "readOnly"), ("groupRoles", "readOnly")]
+    );
     let user_type = app.get("/ResourceTypes/User").await;
     assert!(user_type.body["schemaExtensions"]
         .as_array()

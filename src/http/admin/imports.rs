@@ -1,4 +1,4 @@
-//! `POST /admin/v1/tenants/{tenant}/imports?dry_run=&sync=&skip_invalid=`: a member import as a
+//! `POST /admin/v1/tenants/{tenant}/imports?dry_run=&sync=&skip_invalid=&no_invitations=`: a member import as a
 //! multipart upload (`file`, optional `mapping`), answering the same report as
 //! `roster import members --json`: 200, or 422 when rows have errors and nothing was written.
 
@@ -32,6 +32,9 @@ pub struct Params {
     /// Apply the valid rows even when others have errors.
     #[serde(default)]
     pub skip_invalid: bool,
+    /// No invitations for the members this import creates or restores.
+    #[serde(default)]
+    pub no_invitations: bool,
 }
 
 fn multipart_error(e: MultipartError) -> ScimError {
@@ -86,7 +89,12 @@ pub async fn create(
     }
     let (name, bytes) = file.ok_or_else(|| ScimError::invalid_value("the form has no `file` field"))?;
     let q = query.into_inner();
-    let options = Options { dry_run: q.dry_run, sync: q.sync, skip_invalid: q.skip_invalid };
+    let options = Options {
+        dry_run: q.dry_run,
+        sync: q.sync,
+        skip_invalid: q.skip_invalid,
+        no_invitations: q.no_invitations,
+    };
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant(&mut conn, &path.into_inner()).await?;
     let upload = Upload { file_name: name.as_deref(), bytes: &bytes, mapping: mapping.as_deref() };

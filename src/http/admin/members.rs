@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{path_id, tenant, AdminCaller};
-use crate::db::members::{self as store, MemberQuery, MemberView};
+use crate::db::members::{self as store, ManagedGroup, MemberQuery, MemberView};
 use crate::db::users::{self as users, status, MemberGroup};
 use crate::db::{self, groups, Conn};
 use crate::directory::invitations::{self, Record};
@@ -93,11 +93,19 @@ async fn query(conn: &mut Conn, tenant_id: Uuid, p: Params) -> ScimResult<Member
     })
 }
 
-fn view(m: MemberView, groups: &[MemberGroup]) -> Value {
+fn view(m: MemberView, groups: &[MemberGroup], managed: &[ManagedGroup]) -> Value {
     let groups: Vec<Value> = groups
         .iter()
         .filter(|g| g.member_id == m.id)
-        .map(|g| json!({"id": g.group_id.to_string(), "displayName": g.display, "type": g.kind}))
+        .map(|g| {
+            json!({"id": g.group_id.to_string(), "displayName": g.display, "type": g.kind,
+                   "groupRole": g.group_role})
+        })
+        .collect();
+    let manages: Vec<Value> = managed
+        .iter()
+        .filter(|g| g.member_id == m.id)
+        .map(|g| json!({"id": g.group_id.to_string(), "displayName": g.display, "direct": g.direct}))
         .collect();
     json!({
         "id": m.id.to_string(),
@@ -110,6 +118,8 @@ fn view(m: MemberView, groups: &[MemberGroup]) -> Value {
         "status": m.status,
         "active": m.active,
         "role": m.effective_role,
+        "roleOverride": m.role_override,
+        "roleSource": m.role_source,
         "position": m.position,
         "origin": m.origin,
         "personalId": m.personal_id,
@@ -122,16 +132,20 @@ fn view(m: MemberView, groups: &[MemberGroup]) -> Value {
             "lastLoginAt": m.last_login_at,
         },
         "groups": groups,
+        "manages": manages,
     })
 }
 
 /// Members with their effective groups: one query for the members, one for all their groups.
-async fn load(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> ScimResult<Vec<Value>> {
+pub(super) async fn load(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> ScimResult<Vec<Value>> {
     let rows = store::list(conn, tenant_id, q).await?;
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
-    let all_groups =
-        if ids.is_empty() { Vec::new() } else { users::groups_of(conn, tenant_id, &ids).await? };
-    Ok(rows.into_iter().map(|m| view(m, &all_groups)).collect())
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all_groups = users::groups_of(conn, tenant_id, &ids).await?;
+    let managed = store::managed_groups(conn, tenant_id, &ids).await?;
+    Ok(rows.into_iter().map(|m| view(m, &all_groups, &managed)).collect())
 }
 
 /// GET .../members?status=&role=&group=&never_invited=&never_logged_in=&origin=&q=&limit=&after=

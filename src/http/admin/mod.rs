@@ -11,11 +11,13 @@
 mod admin_tokens;
 mod categories;
 mod connections;
+mod exports;
 mod groups;
 mod imports;
 mod join_links;
 mod join_members;
 mod log;
+mod member_writes;
 mod members;
 mod roles;
 mod tenants;
@@ -271,7 +273,14 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/categories/{name}", web::patch().to(categories::update))
         .route("/tenants/{tenant}/categories/{name}", web::delete().to(categories::delete))
         .route("/tenants/{tenant}/members", web::get().to(members::list))
+        .route("/tenants/{tenant}/members", web::post().to(member_writes::create))
         .route("/tenants/{tenant}/members/{member}", web::get().to(members::get))
+        .route("/tenants/{tenant}/members/{member}", web::patch().to(member_writes::update))
+        .route("/tenants/{tenant}/members/{member}", web::delete().to(member_writes::remove))
+        .route("/tenants/{tenant}/members/{member}/suspend", web::post().to(member_writes::suspend))
+        .route("/tenants/{tenant}/members/{member}/reactivate", web::post().to(member_writes::reactivate))
+        .route("/tenants/{tenant}/members/{member}/restore", web::post().to(member_writes::restore))
+        .route("/tenants/{tenant}/members/{member}/role", web::delete().to(member_writes::clear_override))
         .route("/tenants/{tenant}/members/{member}/invitations", web::post().to(members::invited))
         .route("/tenants/{tenant}/members/{member}/logins", web::post().to(members::logged_in))
         .route("/tenants/{tenant}/groups/tree", web::get().to(groups::tree))
@@ -295,6 +304,8 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/join/requests", web::get().to(join_members::requests))
         .route("/tenants/{tenant}/join/requests/{request}/approve", web::post().to(join_members::approve))
         .route("/tenants/{tenant}/join/requests/{request}/deny", web::post().to(join_members::deny))
+        .route("/tenants/{tenant}/imports/template", web::get().to(exports::template))
+        .route("/tenants/{tenant}/exports/members", web::get().to(exports::members))
         .route("/openapi.json", web::get().to(openapi))
 }
 

@@ -1,4 +1,5 @@
-//! `/admin/v1/tenants`: list and create tenants, read and change a tenant's settings (`sso`).
+//! `/admin/v1/tenants`: list and create tenants, read and change a tenant's settings (`sso`,
+//! member retention, whether new members are invited).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -16,8 +17,11 @@ fn view(t: &store::Tenant) -> serde_json::Value {
 }
 
 async fn view_with_settings(conn: &mut Conn, t: &store::Tenant) -> ScimResult<serde_json::Value> {
+    let (retention, invite, sso) = store::member_settings(conn, t.id).await?;
     let mut v = view(t);
-    v["sso"] = json!(store::sso(conn, t.id).await?);
+    v["sso"] = json!(sso);
+    v["member_retention_days"] = json!(retention);
+    v["invite_new_members"] = json!(invite);
     Ok(v)
 }
 
@@ -69,9 +73,13 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 struct Settings {
     sso: Option<bool>,
+    member_retention_days: Option<i32>,
+    invite_new_members: Option<bool>,
 }
 
-/// PATCH /admin/v1/tenants/{slug} `{"sso": bool}` — SSO tenants get no invitations.
+/// PATCH /admin/v1/tenants/{slug} `{"sso"?, "member_retention_days"?, "invite_new_members"?}` —
+/// SSO tenants get no invitations; retention (0–3650 days) is how long removed members stay
+/// restorable; `invite_new_members: false` stops `member.invitation_needed`.
 pub async fn update(
     caller: AdminCaller,
     req: HttpRequest,
@@ -83,8 +91,11 @@ pub async fn update(
     let settings: Settings = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant(&mut conn, &path).await?;
-    if let Some(sso) = settings.sso {
-        store::set_sso(&mut conn, tenant.id, sso).await?;
-    }
+    let change = tenants::MemberSettings {
+        member_retention_days: settings.member_retention_days,
+        invite_new_members: settings.invite_new_members,
+        sso: settings.sso,
+    };
+    tenants::update_member_settings(&mut conn, &tenant, change).await.map_err(admin_error)?;
     Ok(HttpResponse::Ok().json(view_with_settings(&mut conn, &tenant).await?))
 }

@@ -34,9 +34,7 @@ pub async fn get(
     let mut conn = db::checkout(&state.pool).await?;
     let registry = registry_for(&state, &ctx, kind);
     let stored = match kind {
-        ResourceKind::User => {
-            users::get(&mut conn, &ctx, id, projection.wants(kind.core_schema(), "groups")).await?
-        }
+        ResourceKind::User => users::get(&mut conn, &ctx, id, projection.wants_user_groups()).await?,
         ResourceKind::Group => {
             let want_members = projection.wants(kind.core_schema(), "members");
             groups::get(&mut conn, &ctx, id, want_members).await?

@@ -96,6 +96,28 @@ impl TestApp {
         send(self.req(Method::DELETE, path)).await
     }
 
+    /// A SCIM PATCH with these operations, with the default credentials.
+    pub async fn patch_ops(&self, path: &str, ops: Value) -> Reply {
+        let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
+        send(
+            self.req(Method::PATCH, path)
+                .header("content-type", "application/scim+json")
+                .body(body.to_string()),
+        )
+        .await
+    }
+
+    /// An admin API request under the test tenant (`/admin/v1/tenants/<tenant><path>`) with the
+    /// operator credential, and a JSON body when given.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let url = format!("{}/admin/v1/tenants/{}{path}", self.root, self.creds.tenant);
+        let mut req = self.client.request(method, url).bearer_auth(super::TEST_ADMIN_TOKEN);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        send(req).await
+    }
+
     /// Create a user with just a userName, returning its id.
     pub async fn create_user(&self, user_name: &str) -> String {
         let r = self

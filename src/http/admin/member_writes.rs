@@ -1,0 +1,172 @@
+//! `/admin/v1/tenants/{tenant}/members[/{member}]` writes: create, update, suspend, reactivate,
+//! remove, restore and clear the role override — each one call into the directory's write
+//! service (the same functions SCIM uses), with the same validation, guards and events.
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
+
+use super::{path_id, tenant, AdminCaller};
+use crate::cache::TenantProfile;
+use crate::db::members::MemberQuery;
+use crate::db::{self, Conn};
+use crate::directory::{lifecycle, patch, role_admin, users, Context};
+use crate::error::{ScimError, ScimResult};
+use crate::http::AppState;
+use crate::scim::schema::{normalize, ResourceKind};
+
+/// The tenant of the path (after the caller's admission) and the member id, with the tenant's
+/// profile read fresh (the admin API does not go through the SCIM profile cache).
+async fn target(
+    conn: &mut Conn,
+    caller: &AdminCaller,
+    state: &AppState,
+    path: &(String, String),
+) -> ScimResult<(TenantProfile, uuid::Uuid)> {
+    caller.for_tenant(&path.0)?;
+    let id = path_id("member", &path.1)?;
+    let tenant = tenant(conn, &path.0).await?;
+    Ok((TenantProfile::load(conn, &state.registry, tenant.id).await?, id))
+}
+
+/// A write on one member that takes nothing but the member.
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    Suspend,
+    Reactivate,
+    Remove,
+    Restore,
+    ClearOverride,
+}
+
+/// Run one [`Write`] through the directory: 200 with the member's new state, 204 for a removal.
+async fn member_write(
+    caller: AdminCaller,
+    path: (String, String),
+    state: &AppState,
+    what: Write,
+) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let (profile, id) = target(&mut conn, &caller, state, &path).await?;
+    let (c, now) = (&mut conn, state.clock.now());
+    let done = match what {
+        Write::Suspend => serde_json::to_value(lifecycle::set_active(c, &profile, id, false, now).await?),
+        Write::Reactivate => serde_json::to_value(lifecycle::set_active(c, &profile, id, true, now).await?),
+        Write::Restore => serde_json::to_value(lifecycle::restore(c, &profile, id, now).await?),
+        Write::ClearOverride => {
+            serde_json::to_value(role_admin::set_override(c, profile.id, id, None, now).await?)
+        }
+        Write::Remove => {
+            users::remove(c, &crate::directory::Context::for_admin(std::sync::Arc::new(profile), now), id, None).await?;
+            return Ok(HttpResponse::NoContent().finish());
+        }
+    };
+    Ok(HttpResponse::Ok().json(done.map_err(ScimError::internal)?))
+}
+
+/// POST .../members/{member}/suspend — access revoked, memberships and roles kept (403 for the
+/// last org admin).
+pub async fn suspend(
+    caller: AdminCaller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    member_write(caller, path.into_inner(), &state, Write::Suspend).await
+}
+
+/// POST .../members/{member}/reactivate — a suspended member active again.
+pub async fn reactivate(
+    caller: AdminCaller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    member_write(caller, path.into_inner(), &state, Write::Reactivate).await
+}
+
+/// DELETE .../members/{member} → 204: removed as by SCIM DELETE (403 for the last org admin);
+/// restorable within the tenant's retention period.
+pub async fn remove(
+    caller: AdminCaller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    member_write(caller, path.into_inner(), &state, Write::Remove).await
+}
+
+/// POST .../members/{member}/restore — a removed member back under its id (409 past retention).
+pub async fn restore(
+    caller: AdminCaller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    member_write(caller, path.into_inner(), &state, Write::Restore).await
+}
+
+/// DELETE .../members/{member}/role — clear the override: the computed role applies again
+/// (403 when that would demote the last org admin).
+pub async fn clear_override(
+    caller: AdminCaller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    member_write(caller, path.into_inner(), &state, Write::ClearOverride).await
+}
+
+/// The member as the members view shows it.
+async fn view(conn: &mut Conn, tenant: uuid::Uuid, id: uuid::Uuid) -> ScimResult<Value> {
+    let q = MemberQuery { id: Some(id), limit: 1, ..MemberQuery::default() };
+    super::members::load(conn, tenant, &q)
+        .await?
+        .pop()
+        .ok_or_else(|| ScimError::not_found(format!("no member {id} in this tenant")))
+}
+
+/// POST .../members — a SCIM User resource (the tenant's schema, categories included) → 201
+/// with the member view. `origin` is `admin`, there is no connection; a removed member with the
+/// same userName within retention is restored under its id, as over SCIM.
+pub async fn create(
+    caller: AdminCaller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path)?;
+    let resource: Value = super::body(&req, &bytes)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let t = tenant(&mut conn, &path).await?;
+    let profile = Arc::new(TenantProfile::load(&mut conn, &state.registry, t.id).await?);
+    let input = normalize(&profile.registry, ResourceKind::User, &resource)?;
+    let ctx = Context::for_admin(profile, state.clock.now());
+    let stored = users::create_member(&mut conn, &ctx, None, input).await?;
+    Ok(HttpResponse::Created().json(view(&mut conn, t.id, stored.id).await?))
+}
+
+/// PATCH .../members/{member} — SCIM attributes to replace (a path-less PATCH `replace` with
+/// this object as its value, strict RFC 7644): the same checks, events and follow-up as SCIM.
+pub async fn update(
+    caller: AdminCaller,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let changes: Value = super::body(&req, &bytes)?;
+    if changes.as_object().is_none_or(|o| o.is_empty()) {
+        return Err(ScimError::invalid_value(
+            "request body: an object of SCIM User attributes to replace, e.g. {\"title\": \"Clerk\"}",
+        ));
+    }
+    let mut conn = db::checkout(&state.pool).await?;
+    let (profile, id) = target(&mut conn, &caller, &state, &path).await?;
+    let ctx = Context::for_admin(Arc::new(profile), state.clock.now());
+    let body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": changes}],
+    });
+    let request = crate::scim::patch::parse_request(&body, patch::mode(&ctx))?;
+    let profile = ctx.profile.clone();
+    patch::patch_user(&mut conn, &ctx, &profile.registry, id, &request, None).await?;
+    Ok(HttpResponse::Ok().json(view(&mut conn, ctx.tenant(), id).await?))
+}

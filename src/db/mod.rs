@@ -3,6 +3,7 @@
 //! the same function works inside a transaction.
 
 pub mod admin_tokens;
+pub mod audit;
 pub mod categories;
 pub mod events;
 pub mod filter_sql;

@@ -12,6 +12,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_log (id) {
+        tenant_id -> Nullable<Uuid>,
+        id -> Uuid,
+        at -> Timestamptz,
+        actor_kind -> Text,
+        actor_id -> Nullable<Uuid>,
+        method -> Text,
+        route -> Text,
+        targets -> Jsonb,
+        summary -> Text,
+        status -> Int4,
+    }
+}
+
+diesel::table! {
     categories (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -225,6 +240,7 @@ diesel::table! {
 }
 
 diesel::joinable!(admin_tokens -> tenants (tenant_id));
+diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(categories -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
 diesel::joinable!(event_outbox -> tenants (tenant_id));
@@ -237,6 +253,7 @@ diesel::joinable!(webhooks -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     admin_tokens,
+    audit_log,
     categories,
     connection_tokens,
     connections,

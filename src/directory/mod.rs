@@ -4,6 +4,7 @@
 pub mod admin_tokens;
 pub mod bulk;
 pub mod categories;
+pub mod group_admin;
 pub mod groups;
 pub mod invitations;
 pub mod listing;
@@ -42,9 +43,37 @@ pub struct Context {
 }
 
 impl Context {
+    /// The context of a write by an administrator (admin API, console) rather than through a
+    /// SCIM connection: no connection and no connection token (nil ids, which
+    /// [`Context::connection`] reports as `None`), strict PATCH (admin requests are built by
+    /// Roster, not by an IdP), links under `base_url`. The same directory functions serve both.
+    pub fn admin(
+        tenant_id: Uuid,
+        now: DateTime<Utc>,
+        base_url: String,
+        profile: Arc<TenantProfile>,
+    ) -> Context {
+        Context {
+            principal: Principal {
+                tenant_id,
+                connection_id: Uuid::nil(),
+                token_id: Uuid::nil(),
+                strict: true,
+            },
+            now,
+            base_url,
+            profile,
+        }
+    }
+
     /// The caller's tenant.
     pub fn tenant(&self) -> Uuid {
         self.principal.tenant_id
+    }
+
+    /// The SCIM connection the write comes through; `None` for an administrator's write.
+    pub fn connection(&self) -> Option<Uuid> {
+        Some(self.principal.connection_id).filter(|c| !c.is_nil())
     }
 }
 

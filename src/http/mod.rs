@@ -58,6 +58,8 @@ pub struct AppState {
     pub throttle: ratelimit::Throttle,
     /// Days until a token issued without an explicit expiry expires (`None`: never).
     pub token_default_expiry_days: Option<u32>,
+    /// Where event receivers added through the admin API may point (`ROSTER_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_egress: crate::events::egress::Egress,
 }
 
 impl std::fmt::Debug for AppState {

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{admin_error, body, path_id, tenant, Operator};
+use super::{admin_error, body, path_id, TenantScope};
 use crate::config::token_expiry;
 use crate::db::{self, admin_tokens as store};
 use crate::directory::admin_tokens;
@@ -27,21 +27,21 @@ fn record_view(r: &store::AdminTokenRecord, now: chrono::DateTime<chrono::Utc>) 
 
 /// POST .../admin-tokens `{"label"?, "expires_in_days"?}` → 201 with the token, shown once.
 pub async fn issue(
-    _: Operator,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    scope.operator()?;
     let new: NewAdminToken = if bytes.is_empty() { NewAdminToken::default() } else { body(&req, &bytes)? };
     if new.expires_in_days == Some(0) {
         return Err(ScimError::invalid_value("expires_in_days must be at least 1"));
     }
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let now = state.clock.now();
     let expires = token_expiry(new.expires_in_days.or(state.token_default_expiry_days), now);
-    let issued = admin_tokens::issue(&mut conn, &state.signing_key, &tenant, &new.label, expires, now)
+    let issued = admin_tokens::issue(&mut conn, &state.signing_key, tenant, &new.label, expires, now)
         .await
         .map_err(admin_error)?;
     let mut out = record_view(&issued.record, now);
@@ -51,13 +51,10 @@ pub async fn issue(
 }
 
 /// GET .../admin-tokens — ids, labels and state; never the tokens.
-pub async fn list(
-    _: Operator,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
+pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+    scope.operator()?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let now = state.clock.now();
     let all = store::list(&mut conn, tenant.id).await?;
     Ok(HttpResponse::Ok()
@@ -66,13 +63,14 @@ pub async fn list(
 
 /// DELETE .../admin-tokens/{id} — revoke; the token's next request gets 401.
 pub async fn revoke(
-    _: Operator,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    scope.operator()?;
     let id = path_id("admin token", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
-    admin_tokens::revoke(&mut conn, &tenant, id, state.clock.now()).await.map_err(admin_error)?;
+    let tenant = &scope.tenant;
+    admin_tokens::revoke(&mut conn, tenant, id, state.clock.now()).await.map_err(admin_error)?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{body, tenant, AdminCaller};
+use super::{body, TenantScope};
 use crate::db;
 use crate::directory::categories::{self, CategoryChange, CategoryRecord, NewCategory};
 use crate::error::ScimResult;
@@ -28,27 +28,21 @@ fn view(r: &CategoryRecord) -> Value {
 }
 
 /// GET .../categories
-pub async fn list(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let all = categories::list_categories(&mut conn, tenant.id).await?;
     Ok(HttpResponse::Ok().json(json!({"categories": all.iter().map(view).collect::<Vec<_>>()})))
 }
 
 /// GET .../categories/{name}
 pub async fn get(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
+    let tenant = &scope.tenant;
     let record = categories::get_category(&mut conn, tenant.id, &path.1).await?;
     Ok(HttpResponse::Ok().json(view(&record)))
 }
@@ -66,16 +60,14 @@ struct NewBody {
 
 /// POST .../categories `{"name","kind","display_name"?,"allowed_values"?,"source"?}` → 201.
 pub async fn create(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let new: NewBody = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let new = NewCategory {
         name: new.name,
         display_name: new.display_name,
@@ -104,16 +96,15 @@ struct ChangeBody {
 
 /// PATCH .../categories/{name} `{"display_name"?,"allowed_values"?,"source"? (null: unmapped)}`.
 pub async fn update(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let change: ChangeBody = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
+    let tenant = &scope.tenant;
     let change = CategoryChange {
         display_name: change.display_name,
         allowed_values: change.allowed_values,
@@ -125,13 +116,12 @@ pub async fn update(
 
 /// DELETE .../categories/{name}: the category and its values on every member.
 pub async fn delete(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
+    let tenant = &scope.tenant;
     let cleared = categories::delete_category(&mut conn, tenant.id, &path.1, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(json!({"deleted": path.1, "members_cleared": cleared})))
 }

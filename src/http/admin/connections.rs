@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{admin_error, body, path_id, tenant, AdminCaller};
+use super::{admin_error, body, path_id, TenantScope};
 use crate::config::token_expiry;
 use crate::db::{self, tenants as store};
 use crate::directory::tenants::{self, IssuedToken};
@@ -35,14 +35,9 @@ fn credentials(state: &AppState, tenant: &str, connection: Uuid, token: &IssuedT
 }
 
 /// GET .../connections
-pub async fn list(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let all = store::list_connections(&mut conn, tenant.id).await?;
     let views: Vec<Value> = all.iter().map(|c| connection_view(&state, c)).collect();
     Ok(HttpResponse::Ok().json(json!({"connections": views})))
@@ -56,16 +51,14 @@ struct NewConnection {
 
 /// POST .../connections `{"name"}` → 201 with the SCIM base URL and the first token.
 pub async fn create(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let new: NewConnection = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let now = state.clock.now();
     let expires = token_expiry(state.token_default_expiry_days, now);
     let (c, token) =
@@ -83,16 +76,15 @@ struct ModeChange {
 
 /// PATCH .../connections/{id} `{"quirk_mode": "tolerant" | "strict"}`.
 pub async fn set_mode(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let change: ModeChange = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
+    let tenant = &scope.tenant;
     let c = tenants::set_quirk_mode(&mut conn, &tenant, path_id("connection", &path.1)?, &change.quirk_mode)
         .await
         .map_err(admin_error)?;
@@ -109,16 +101,15 @@ struct NewToken {
 
 /// POST .../connections/{id}/tokens `{"label"?, "expires_in_days"?}` → 201, the token shown once.
 pub async fn issue_token(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let new: NewToken = if bytes.is_empty() { NewToken::default() } else { body(&req, &bytes)? };
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
+    let tenant = &scope.tenant;
     let c = tenants::connection(&mut conn, &tenant, path_id("connection", &path.1)?)
         .await
         .map_err(admin_error)?;
@@ -133,16 +124,15 @@ pub async fn issue_token(
 /// POST .../connections/{id}/rotate `{"label"?, "expires_in_days"?}` → 201: a new token (shown
 /// once) and every other token of the connection revoked, in one transaction.
 pub async fn rotate(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let new: NewToken = if bytes.is_empty() { NewToken::default() } else { body(&req, &bytes)? };
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
+    let tenant = &scope.tenant;
     let c = tenants::connection(&mut conn, &tenant, path_id("connection", &path.1)?)
         .await
         .map_err(admin_error)?;
@@ -166,14 +156,12 @@ pub struct TokenQuery {
 
 /// GET .../tokens[?connection=] — ids, labels and state; never the tokens.
 pub async fn list_tokens(
-    caller: AdminCaller,
-    path: web::Path<String>,
+    scope: TenantScope,
     query: web::Query<TokenQuery>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let now = state.clock.now();
     let all = store::list_tokens(&mut conn, tenant.id, query.connection).await?;
     let views: Vec<Value> = all
@@ -193,14 +181,13 @@ pub async fn list_tokens(
 
 /// DELETE .../tokens/{id} — revoke; the token's next request gets 401.
 pub async fn revoke_token(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let token_id = path_id("token", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
+    let tenant = &scope.tenant;
     tenants::revoke_token(&mut conn, &tenant, token_id, state.clock.now()).await.map_err(admin_error)?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
-use super::{tenant, AdminCaller};
+use super::TenantScope;
 use crate::db;
 use crate::error::{ScimError, ScimResult};
 use crate::http::response::scim_body;
@@ -58,13 +58,11 @@ async fn read_field(field: &mut Field, limit: usize, what: &str) -> ScimResult<V
 
 /// POST .../imports — multipart `file` (CSV or XLSX) and optional `mapping` (JSON).
 pub async fn create(
-    caller: AdminCaller,
-    path: web::Path<String>,
+    scope: TenantScope,
     query: web::Query<Params>,
     mut body: Multipart,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let mut file: Option<(Option<String>, Vec<u8>)> = None;
     let mut mapping = None;
     while let Some(mut field) = body.try_next().await.map_err(multipart_error)? {
@@ -88,7 +86,7 @@ pub async fn create(
     let q = query.into_inner();
     let options = Options { dry_run: q.dry_run, sync: q.sync, skip_invalid: q.skip_invalid };
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.into_inner()).await?;
+    let tenant = &scope.tenant;
     let upload = Upload { file_name: name.as_deref(), bytes: &bytes, mapping: mapping.as_deref() };
     let report =
         import::run(&mut conn, &tenant, upload, options, state.import_max_rows, state.clock.now()).await?;

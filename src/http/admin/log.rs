@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{tenant, AdminCaller};
+use super::TenantScope;
 use crate::db::provisioning_log::{self as store, LogQuery, Outcome, Position};
 use crate::db::{self};
 use crate::error::{ScimError, ScimResult};
@@ -33,7 +33,8 @@ pub struct Params {
     pub after: Option<String>,
 }
 
-fn position(after: &str) -> ScimResult<Position> {
+/// Parse a listing's `after` cursor (`<time>_<id>`, see [`next_cursor`]).
+pub(super) fn position(after: &str) -> ScimResult<Position> {
     let bad = || ScimError::invalid_value("after must be the `next` value of a previous page");
     let (at, id) = after.split_once('_').ok_or_else(bad)?;
     Ok(Position {
@@ -42,14 +43,17 @@ fn position(after: &str) -> ScimResult<Position> {
     })
 }
 
+/// The `after` cursor that continues a newest-first listing after the entry (`at`, `id`).
+pub(super) fn next_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}_{id}", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
 /// GET .../log?connection=&resource=&outcome=failure&since=&until=&limit=&after= — newest first.
 pub async fn list(
-    caller: AdminCaller,
-    path: web::Path<String>,
+    scope: TenantScope,
     query: web::Query<Params>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let q = query.into_inner();
     let outcome = match q.outcome.as_deref() {
         None => None,
@@ -64,7 +68,7 @@ pub async fn list(
     let limit = q.limit.unwrap_or(50).clamp(1, store::MAX_LIMIT);
     let after = q.after.as_deref().map(position).transpose()?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let query = LogQuery {
         connection: q.connection,
         resource_id: q.resource,
@@ -75,13 +79,8 @@ pub async fn list(
         limit,
     };
     let entries = store::list(&mut conn, tenant.id, &query).await?;
-    let next = (entries.len() as i64 == limit)
-        .then(|| {
-            entries
-                .last()
-                .map(|e| format!("{}_{}", e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true), e.id))
-        })
-        .flatten();
+    let next =
+        (entries.len() as i64 == limit).then(|| entries.last().map(|e| next_cursor(e.at, e.id))).flatten();
     Ok(HttpResponse::Ok().json(json!({
         "entries": entries.iter().map(view::json).collect::<Vec<_>>(),
         "next": next,

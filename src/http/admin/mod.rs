@@ -5,22 +5,29 @@
 //! (every tenant) or a tenant admin token (one tenant). Errors use the same JSON error body as
 //! SCIM. `openapi.json` describes every route of [`routes`]; a test keeps the two in step.
 //!
-//! Handlers under `/tenants/{tenant}/...` take an [`AdminCaller`] and start with
-//! `caller.for_tenant(&slug)?`; operator-only handlers take [`Operator`].
+//! Handlers under `/tenants/{tenant}/...` take a [`TenantScope`] (the caller, admitted to the
+//! path's tenant, and that tenant); operator-only handlers take [`Operator`]. Every write is
+//! recorded in the audit trail by the [`audit`] middleware.
 
 mod admin_tokens;
+pub mod audit;
 mod categories;
 mod connections;
 mod groups;
 mod imports;
 mod log;
 mod members;
+mod memberships;
 mod roles;
+mod scope;
 mod tenants;
+mod webhooks;
+
+pub use scope::TenantScope;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use sha2::{Digest, Sha256};
 
@@ -110,7 +117,8 @@ impl AdminCaller {
     }
 }
 
-async fn authenticate(req: HttpRequest) -> Result<AdminCaller, ScimError> {
+/// Who presents the request's bearer credential.
+async fn authenticate_caller(req: HttpRequest) -> Result<AdminCaller, ScimError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ScimError::internal(anyhow::anyhow!("AppState missing")))?;
@@ -141,6 +149,13 @@ async fn authenticate(req: HttpRequest) -> Result<AdminCaller, ScimError> {
         .ok_or_else(|| ScimError::unauthorized("this admin token was revoked or has expired"))?;
     tracing::Span::current().record("tenant.id", tracing::field::display(claims.tenant));
     Ok(AdminCaller::TenantAdmin { tenant_id: claims.tenant, slug, token_id: claims.jti })
+}
+
+/// [`authenticate_caller`], leaving the caller in the request's extensions for the audit entry.
+async fn authenticate(req: HttpRequest) -> Result<AdminCaller, ScimError> {
+    let caller = authenticate_caller(req.clone()).await?;
+    req.extensions_mut().insert(caller.clone());
+    Ok(caller)
 }
 
 impl FromRequest for AdminCaller {
@@ -230,6 +245,8 @@ pub fn routes() -> actix_web::Scope<
 > {
     web::scope("/admin/v1")
         .wrap(actix_web::middleware::from_fn(refuse_nul_in_url))
+        // Outermost: records writes refused by the NUL check too.
+        .wrap(actix_web::middleware::from_fn(audit::record))
         .route("/tenants", web::get().to(tenants::list))
         .route("/tenants", web::post().to(tenants::create))
         .route("/tenants/{tenant}", web::get().to(tenants::get))
@@ -270,7 +287,20 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/members/{member}/invitations", web::post().to(members::invited))
         .route("/tenants/{tenant}/members/{member}/logins", web::post().to(members::logged_in))
         .route("/tenants/{tenant}/groups/tree", web::get().to(groups::tree))
+        .route("/tenants/{tenant}/groups", web::post().to(groups::create))
+        .route("/tenants/{tenant}/groups/{group}", web::patch().to(groups::rename))
+        .route("/tenants/{tenant}/groups/{group}", web::delete().to(groups::delete))
         .route("/tenants/{tenant}/groups/{group}/parent", web::put().to(groups::set_parent))
+        .route("/tenants/{tenant}/groups/{group}/members", web::get().to(memberships::list))
+        .route("/tenants/{tenant}/groups/{group}/members/{member}", web::put().to(memberships::add))
+        .route("/tenants/{tenant}/groups/{group}/members/{member}", web::delete().to(memberships::remove))
+        .route("/tenants/{tenant}/webhooks", web::get().to(webhooks::list))
+        .route("/tenants/{tenant}/webhooks", web::post().to(webhooks::add))
+        .route("/tenants/{tenant}/webhooks/{webhook}", web::delete().to(webhooks::remove))
+        .route("/tenants/{tenant}/webhooks/{webhook}/deliveries", web::get().to(webhooks::deliveries))
+        .route("/tenants/{tenant}/webhooks/{webhook}/test", web::post().to(webhooks::test))
+        .route("/tenants/{tenant}/audit", web::get().to(audit::list))
+        .route("/audit", web::get().to(audit::list_all))
         .route("/tenants/{tenant}/imports", web::post().to(imports::create))
         .route("/openapi.json", web::get().to(openapi))
 }

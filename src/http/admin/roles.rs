@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{body, path_id, tenant, AdminCaller};
+use super::{body, path_id, TenantScope};
 use crate::db::roles::{RoleRow, Settings};
 use crate::db::{self, positions};
 use crate::directory::role_admin::{self, RoleChanges, SettingsChange};
@@ -22,14 +22,9 @@ fn settings_view(s: &Settings) -> Value {
 }
 
 /// GET .../roles: the catalog, highest rank first.
-pub async fn list(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?.id;
+    let tenant = scope.id();
     let all = db::roles::catalog(&mut conn, tenant).await?;
     Ok(HttpResponse::Ok().json(json!({"roles": all.iter().map(role_view).collect::<Vec<_>>()})))
 }
@@ -46,16 +41,14 @@ struct NewRole {
 
 /// POST .../roles `{"name", "display_name"?, "rank", "grants_admin"?}` → 201.
 pub async fn create(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let new: NewRole = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?.id;
+    let tenant = scope.id();
     let role = RoleRow {
         display_name: new.display_name.unwrap_or_else(|| new.name.clone()),
         name: new.name,
@@ -76,16 +69,15 @@ struct RolePatch {
 
 /// PATCH .../roles/{name} `{"display_name"?, "rank"?, "grants_admin"?}`.
 pub async fn update(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let patch: RolePatch = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let tenant = scope.id();
     let changes =
         RoleChanges { display_name: patch.display_name, rank: patch.rank, grants_admin: patch.grants_admin };
     let role = role_admin::update_role(&mut conn, tenant, &path.1, changes, state.clock.now()).await?;
@@ -94,39 +86,32 @@ pub async fn update(
 
 /// DELETE .../roles/{name} → 204 (409 while it is the default role).
 pub async fn delete(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let tenant = scope.id();
     role_admin::delete_role(&mut conn, tenant, &path.1, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// GET .../role-bindings
-pub async fn bindings(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+pub async fn bindings(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?.id;
+    let tenant = scope.id();
     let all = role_admin::bindings(&mut conn, tenant).await?;
     Ok(HttpResponse::Ok().json(json!({"bindings": all})))
 }
 
 /// PUT .../groups/{group}/roles/{role}: 201 when new, 200 when it existed.
 pub async fn bind(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let tenant = scope.id();
     let group = path_id("group", &path.1)?;
     let created = role_admin::bind(&mut conn, tenant, group, &path.2, state.clock.now()).await?;
     let view = json!({"group_id": group, "role_name": path.2});
@@ -135,13 +120,12 @@ pub async fn bind(
 
 /// DELETE .../groups/{group}/roles/{role} → 204.
 pub async fn unbind(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let tenant = scope.id();
     let group = path_id("group", &path.1)?;
     role_admin::unbind(&mut conn, tenant, group, &path.2, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -155,13 +139,12 @@ struct Override {
 
 /// PUT .../members/{member}/role `{"role": "editor"}` or `{"role": null}` (clear the override).
 pub async fn set_override(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let value: serde_json::Value = super::body(&req, &bytes)?;
     if value.get("role").is_none() {
         return Err(ScimError::invalid_value(
@@ -171,7 +154,7 @@ pub async fn set_override(
     let wanted: Override =
         serde_json::from_value(value).map_err(|e| ScimError::invalid_value(format!("request body: {e}")))?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let tenant = scope.id();
     let member = path_id("member", &path.1)?;
     let result =
         role_admin::set_override(&mut conn, tenant, member, wanted.role.as_deref(), state.clock.now())
@@ -188,30 +171,24 @@ struct GroupRole {
 
 /// PUT .../groups/{group}/members/{member}/group-role `{"groupRole": "manager"}` → 204.
 pub async fn set_group_role(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let wanted: GroupRole = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let tenant = scope.id();
     let (group, member) = (path_id("group", &path.1)?, path_id("member", &path.2)?);
     role_admin::set_group_role(&mut conn, tenant, group, member, &wanted.group_role).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// GET .../settings
-pub async fn settings(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+pub async fn settings(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?.id;
+    let tenant = scope.id();
     let s = db::roles::settings(&mut conn, tenant).await?;
     Ok(HttpResponse::Ok().json(settings_view(&s)))
 }
@@ -225,16 +202,14 @@ struct NewSettings {
 
 /// PUT .../settings `{"default_role"?, "position_source"?}` (absent fields are kept).
 pub async fn update_settings(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let new: NewSettings = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?.id;
+    let tenant = scope.id();
     let change = SettingsChange { default_role: new.default_role, position_source: new.position_source };
     let s =
         role_admin::update_settings(&mut conn, &state.registry, tenant, change, state.clock.now()).await?;
@@ -242,14 +217,9 @@ pub async fn update_settings(
 }
 
 /// GET .../positions: positions with member counts.
-pub async fn positions(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+pub async fn positions(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?.id;
+    let tenant = scope.id();
     let all = positions::list(&mut conn, tenant).await?;
     Ok(HttpResponse::Ok().json(json!({"positions": all})))
 }

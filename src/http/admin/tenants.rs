@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admin_error, body, tenant, AdminCaller, Operator};
+use super::{admin_error, body, AdminCaller, Operator, TenantScope};
 use crate::db::{self, tenants as store, Conn};
 use crate::directory::tenants;
 use crate::error::ScimResult;
@@ -54,15 +54,9 @@ pub async fn create(
 }
 
 /// GET /admin/v1/tenants/{slug} — the tenant with its settings.
-pub async fn get(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+pub async fn get(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
-    Ok(HttpResponse::Ok().json(view_with_settings(&mut conn, &tenant).await?))
+    Ok(HttpResponse::Ok().json(view_with_settings(&mut conn, &scope.tenant).await?))
 }
 
 #[derive(Deserialize)]
@@ -73,16 +67,14 @@ struct Settings {
 
 /// PATCH /admin/v1/tenants/{slug} `{"sso": bool}` — SSO tenants get no invitations.
 pub async fn update(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let settings: Settings = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     if let Some(sso) = settings.sso {
         store::set_sso(&mut conn, tenant.id, sso).await?;
     }

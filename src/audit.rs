@@ -94,7 +94,7 @@ pub async fn record_audit(conn: &mut Conn, entry: &AuditEntry, now: DateTime<Utc
     let row = AuditRow {
         tenant_id: entry.tenant_id,
         id: Uuid::now_v7(),
-        at: crate::directory::db_precision(now),
+        at: now,
         actor_kind: actor_kind.to_string(),
         actor_id,
         method: crate::text::storable(&entry.method, 16),

@@ -4,8 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod admin;
+mod admin_groups;
 mod admin_members;
 mod admin_scope;
+mod admin_webhooks;
+mod audit;
 mod auth;
 mod bulk;
 mod caches;

@@ -96,6 +96,15 @@ impl TestApp {
         send(self.req(Method::DELETE, path)).await
     }
 
+    /// An admin API request (`/admin/v1{path}`) with `token`, and a JSON body when given.
+    pub async fn admin_call(&self, token: &str, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        let mut req = self.client.request(method, format!("{}/admin/v1{path}", self.root)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        send(req).await
+    }
+
     /// Create a user with just a userName, returning its id.
     pub async fn create_user(&self, user_name: &str) -> String {
         let r = self

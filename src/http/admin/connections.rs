@@ -62,7 +62,7 @@ pub async fn create(
     let now = state.clock.now();
     let expires = token_expiry(state.token_default_expiry_days, now);
     let (c, token) =
-        tenants::create_connection(&mut conn, &state.signing_key, &tenant, &new.name, expires, now)
+        tenants::create_connection(&mut conn, &state.signing_key, tenant, &new.name, expires, now)
             .await
             .map_err(admin_error)?;
     Ok(HttpResponse::Created().json(credentials(&state, &tenant.slug, c.id, &token)))
@@ -85,7 +85,7 @@ pub async fn set_mode(
     let change: ModeChange = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = &scope.tenant;
-    let c = tenants::set_quirk_mode(&mut conn, &tenant, path_id("connection", &path.1)?, &change.quirk_mode)
+    let c = tenants::set_quirk_mode(&mut conn, tenant, path_id("connection", &path.1)?, &change.quirk_mode)
         .await
         .map_err(admin_error)?;
     Ok(HttpResponse::Ok().json(connection_view(&state, &c)))
@@ -110,7 +110,7 @@ pub async fn issue_token(
     let new: NewToken = if bytes.is_empty() { NewToken::default() } else { body(&req, &bytes)? };
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = &scope.tenant;
-    let c = tenants::connection(&mut conn, &tenant, path_id("connection", &path.1)?)
+    let c = tenants::connection(&mut conn, tenant, path_id("connection", &path.1)?)
         .await
         .map_err(admin_error)?;
     let now = state.clock.now();
@@ -133,7 +133,7 @@ pub async fn rotate(
     let new: NewToken = if bytes.is_empty() { NewToken::default() } else { body(&req, &bytes)? };
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = &scope.tenant;
-    let c = tenants::connection(&mut conn, &tenant, path_id("connection", &path.1)?)
+    let c = tenants::connection(&mut conn, tenant, path_id("connection", &path.1)?)
         .await
         .map_err(admin_error)?;
     let now = state.clock.now();
@@ -188,6 +188,6 @@ pub async fn revoke_token(
     let token_id = path_id("token", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = &scope.tenant;
-    tenants::revoke_token(&mut conn, &tenant, token_id, state.clock.now()).await.map_err(admin_error)?;
+    tenants::revoke_token(&mut conn, tenant, token_id, state.clock.now()).await.map_err(admin_error)?;
     Ok(HttpResponse::NoContent().finish())
 }

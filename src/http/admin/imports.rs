@@ -89,7 +89,7 @@ pub async fn create(
     let tenant = &scope.tenant;
     let upload = Upload { file_name: name.as_deref(), bytes: &bytes, mapping: mapping.as_deref() };
     let report =
-        import::run(&mut conn, &tenant, upload, options, state.import_max_rows, state.clock.now()).await?;
+        import::run(&mut conn, tenant, upload, options, state.import_max_rows, state.clock.now()).await?;
     if report.refused.is_some() {
         // The report, which is then also a SCIM error body (status, scimType, detail).
         return Ok(scim_body(&mut HttpResponse::UnprocessableEntity(), &report.json()));

@@ -78,5 +78,5 @@ pub async fn update(
     if let Some(sso) = settings.sso {
         store::set_sso(&mut conn, tenant.id, sso).await?;
     }
-    Ok(HttpResponse::Ok().json(view_with_settings(&mut conn, &tenant).await?))
+    Ok(HttpResponse::Ok().json(view_with_settings(&mut conn, tenant).await?))
 }

@@ -50,13 +50,17 @@ async fn a_group_created_through_the_admin_api_is_a_scim_group_with_its_event() 
     let dup = op(&app, Method::POST, "/groups", Some(json!({"displayName": "SALES"}))).await;
     assert_eq!(dup.status, 409, "{}", dup.body);
     assert_eq!(dup.body["scimType"], "uniqueness");
-    let unknown = op(&app, Method::POST, "/groups", Some(json!({"displayName": "X", "parent": "nope"}))).await;
+    let unknown =
+        op(&app, Method::POST, "/groups", Some(json!({"displayName": "X", "parent": "nope"}))).await;
     assert_eq!(unknown.status, 400, "{}", unknown.body);
     let missing = uuid::Uuid::now_v7();
-    let unknown = op(&app, Method::POST, "/groups", Some(json!({"displayName": "X", "parent": missing}))).await;
+    let unknown =
+        op(&app, Method::POST, "/groups", Some(json!({"displayName": "X", "parent": missing}))).await;
     assert_eq!(unknown.status, 400, "{}", unknown.body);
     assert!(unknown.body["detail"].as_str().unwrap().contains("parent"), "{}", unknown.body);
-    for bad in [json!({"displayName": "a\u{0}b"}), json!({"displayName": ""}), json!({"name": "x"}), json!([])] {
+    for bad in
+        [json!({"displayName": "a\u{0}b"}), json!({"displayName": ""}), json!({"name": "x"}), json!([])]
+    {
         let r = op(&app, Method::POST, "/groups", Some(bad.clone())).await;
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
     }
@@ -70,7 +74,9 @@ async fn rename_move_and_delete_are_the_scim_writes() {
     let finance = create_group(&app, "Finance", None).await;
     let audit = create_group(&app, "Audit", Some(&finance)).await;
 
-    let r = op(&app, Method::PATCH, &format!("/groups/{audit}"), Some(json!({"displayName": "Internal audit"}))).await;
+    let r =
+        op(&app, Method::PATCH, &format!("/groups/{audit}"), Some(json!({"displayName": "Internal audit"})))
+            .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["displayName"], "Internal audit");
     assert_eq!(r.body["parentId"], finance.as_str());
@@ -87,11 +93,15 @@ async fn rename_move_and_delete_are_the_scim_writes() {
     assert_eq!(app.get(&format!("/Groups/{finance}")).await.status, 404);
     assert!(outbox(&app).await.contains(&("group.deleted".to_string(), finance.clone())));
     let tree = op(&app, Method::GET, "/groups/tree", None).await;
-    assert_eq!(tree.body["groups"], json!([{"id": audit, "displayName": "Internal audit", "kind": null,
-                                            "parentId": null, "directMembers": 0}]));
+    assert_eq!(
+        tree.body["groups"],
+        json!([{"id": audit, "displayName": "Internal audit", "kind": null,
+                                            "parentId": null, "directMembers": 0}])
+    );
     let again = op(&app, Method::DELETE, &format!("/groups/{finance}"), None).await;
     assert_eq!(again.status, 404, "{}", again.body);
-    let r = op(&app, Method::PATCH, &format!("/groups/{finance}"), Some(json!({"displayName": "Back"}))).await;
+    let r =
+        op(&app, Method::PATCH, &format!("/groups/{finance}"), Some(json!({"displayName": "Back"}))).await;
     assert_eq!(r.status, 404, "{}", r.body);
 }
 
@@ -101,8 +111,13 @@ async fn a_membership_added_through_the_admin_api_shows_in_the_member_view() {
     let ada = app.create_user("ada@example.com").await;
     let stores = create_group(&app, "Stores", None).await;
 
-    let r = op(&app, Method::PUT, &format!("/groups/{stores}/members/{ada}"), Some(json!({"groupRole": "manager"})))
-        .await;
+    let r = op(
+        &app,
+        Method::PUT,
+        &format!("/groups/{stores}/members/{ada}"),
+        Some(json!({"groupRole": "manager"})),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["memberId"], ada.as_str());
     assert_eq!(r.body["groupRole"], "manager");
@@ -144,8 +159,9 @@ async fn a_refused_membership_writes_nothing() {
     let before = outbox(&app).await.len();
 
     // A bad group role after the add: the whole write is rolled back.
-    let r = op(&app, Method::PUT, &format!("/groups/{stores}/members/{ada}"), Some(json!({"groupRole": "boss"})))
-        .await;
+    let r =
+        op(&app, Method::PUT, &format!("/groups/{stores}/members/{ada}"), Some(json!({"groupRole": "boss"})))
+            .await;
     assert_eq!(r.status, 400, "{}", r.body);
     let nobody = uuid::Uuid::now_v7();
     let r = op(&app, Method::PUT, &format!("/groups/{stores}/members/{nobody}"), None).await;
@@ -171,13 +187,21 @@ async fn a_tenant_admin_writes_groups_of_its_own_tenant_only() {
     let token = issued.body["token"].as_str().unwrap();
 
     let acme = &app.creds.tenant;
-    let r = app.admin_call(token, Method::POST, &format!("/tenants/{acme}/groups"), Some(&json!({"displayName": "X"})))
+    let r = app
+        .admin_call(
+            token,
+            Method::POST,
+            &format!("/tenants/{acme}/groups"),
+            Some(&json!({"displayName": "X"})),
+        )
         .await;
     assert_eq!(r.status, 404, "{}", r.body);
     let tree = op(&app, Method::GET, "/groups/tree", None).await;
     assert_eq!(tree.body["groups"], json!([]));
 
-    let r = app.admin_call(token, Method::POST, "/tenants/globex/groups", Some(&json!({"displayName": "X"}))).await;
+    let r = app
+        .admin_call(token, Method::POST, "/tenants/globex/groups", Some(&json!({"displayName": "X"})))
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.body["id"].as_str().unwrap();
     let scim = send(app.req_as(&globex, Method::GET, &format!("/Groups/{id}"))).await;

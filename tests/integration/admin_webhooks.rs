@@ -34,7 +34,7 @@ async fn a_test_event_reaches_a_local_receiver_signed() {
     let r = op(&app, Method::POST, &format!("/webhooks/{id}/test"), None).await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body["kind"], "webhook.test");
-    let event_id = r.body["eventId"].as_str().unwrap().to_string();
+    let event_id = r.body["event_id"].as_str().unwrap().to_string();
     let list = op(&app, Method::GET, "/webhooks", None).await;
     assert_eq!(list.body["webhooks"][0]["delivery"]["state"], "pending", "{}", list.body);
 
@@ -48,7 +48,7 @@ async fn a_test_event_reaches_a_local_receiver_signed() {
 
     let d = op(&app, Method::GET, &format!("/webhooks/{id}/deliveries"), None).await;
     assert_eq!(d.status, 200, "{}", d.body);
-    assert_eq!(d.body["deliveries"][0]["eventId"], event_id.as_str());
+    assert_eq!(d.body["deliveries"][0]["event_id"], event_id.as_str());
     assert_eq!(d.body["deliveries"][0]["state"], "delivered");
     assert_eq!(d.body["delivery"]["state"], "ok");
     let list = op(&app, Method::GET, "/webhooks", None).await;
@@ -61,7 +61,9 @@ async fn a_generated_secret_is_shown_once_and_never_listed() {
     let hook = add(&app, json!({"url": "https://hooks.example.com/roster"})).await;
     let secret = hook["secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("whsec_"), "{hook}");
-    let set = add(&app, json!({"url": "https://set.example.com/events", "format": "set", "audience": "urn:x"})).await;
+    let set =
+        add(&app, json!({"url": "https://set.example.com/events", "format": "set", "audience": "urn:x"}))
+            .await;
     assert!(set.get("secret").is_none(), "{set}");
     assert_eq!(set["audience"], "urn:x");
 
@@ -98,7 +100,9 @@ async fn a_generated_secret_is_shown_once_and_never_listed() {
 #[tokio::test]
 async fn private_receivers_are_refused_unless_allowed() {
     let strict = TestApp::spawn_with(|s| s.webhook_allow_private = false).await;
-    for url in ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest", "http://10.0.0.5/", "http://localhost/x"] {
+    for url in
+        ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest", "http://10.0.0.5/", "http://localhost/x"]
+    {
         let r = op(&strict, Method::POST, "/webhooks", Some(json!({"url": url}))).await;
         assert_eq!(r.status, 400, "{url}: {}", r.body);
         assert!(r.body["detail"].as_str().unwrap().contains("ROSTER_WEBHOOK_ALLOW_PRIVATE"), "{}", r.body);
@@ -123,7 +127,7 @@ async fn failing_and_rejected_deliveries_show_in_the_receiver_state() {
     assert_eq!(d.status, 200, "{}", d.body);
     assert_eq!(d.body["delivery"]["state"], "failing", "{}", d.body);
     assert_eq!(d.body["delivery"]["failing"], 1);
-    assert!(d.body["delivery"]["lastError"].as_str().unwrap().contains("503"), "{}", d.body);
+    assert!(d.body["delivery"]["last_error"].as_str().unwrap().contains("503"), "{}", d.body);
     assert_eq!(d.body["deliveries"][0]["state"], "failing");
     assert_eq!(d.body["deliveries"][0]["attempts"], 1);
     let none = op(&app, Method::GET, &format!("/webhooks/{id}/deliveries?state=delivered"), None).await;
@@ -140,7 +144,7 @@ async fn failing_and_rejected_deliveries_show_in_the_receiver_state() {
     let list = op(&app, Method::GET, "/webhooks", None).await;
     let state = &list.body["webhooks"][1]["delivery"];
     assert_eq!(state["rejected"], 1, "{}", list.body);
-    assert!(state["lastRejection"].as_str().unwrap().contains("invalid_audience"), "{}", list.body);
+    assert!(state["last_rejection"].as_str().unwrap().contains("invalid_audience"), "{}", list.body);
     let d = op(&app, Method::GET, &format!("/webhooks/{set_id}/deliveries?state=rejected"), None).await;
     assert_eq!(d.body["deliveries"][0]["state"], "rejected", "{}", d.body);
     // The failing receiver got its event on the retry.

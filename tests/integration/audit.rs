@@ -32,11 +32,18 @@ async fn writes_by_the_operator_and_by_a_tenant_admin_appear_with_their_actor() 
     let acme = app.creds.tenant.clone();
     let (token, token_id) = tenant_token(&app, &acme).await;
 
-    let created = op(&app, Method::POST, &format!("/tenants/{acme}/groups"), Some(json!({"displayName": "Sales"}))).await;
+    let created =
+        op(&app, Method::POST, &format!("/tenants/{acme}/groups"), Some(json!({"displayName": "Sales"})))
+            .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let group = created.body["id"].as_str().unwrap().to_string();
     let renamed = app
-        .admin_call(&token, Method::PATCH, &format!("/tenants/{acme}/groups/{group}"), Some(&json!({"displayName": "Sales EU"})))
+        .admin_call(
+            &token,
+            Method::PATCH,
+            &format!("/tenants/{acme}/groups/{group}"),
+            Some(&json!({"displayName": "Sales EU"})),
+        )
         .await;
     assert_eq!(renamed.status, 200, "{}", renamed.body);
     // Reads are not recorded.
@@ -83,7 +90,10 @@ async fn refused_writes_are_recorded_with_their_status() {
     assert_eq!(r.status, 403, "{}", r.body);
     // A duplicate group: 409.
     let body = json!({"displayName": "Sales"});
-    assert_eq!(op(&app, Method::POST, &format!("/tenants/{acme}/groups"), Some(body.clone())).await.status, 201);
+    assert_eq!(
+        op(&app, Method::POST, &format!("/tenants/{acme}/groups"), Some(body.clone())).await.status,
+        201
+    );
     assert_eq!(op(&app, Method::POST, &format!("/tenants/{acme}/groups"), Some(body)).await.status, 409);
 
     let failures = trail(&app, &acme, "?outcome=failure").await;
@@ -134,7 +144,8 @@ async fn a_tenant_admin_reads_its_own_trail_only() {
 
     let own = app.admin_call(&globex_token, Method::GET, "/tenants/globex/audit", None).await;
     assert_eq!(own.status, 200, "{}", own.body);
-    let routes: Vec<&str> = own.body["entries"].as_array().unwrap().iter().map(|e| e["route"].as_str().unwrap()).collect();
+    let routes: Vec<&str> =
+        own.body["entries"].as_array().unwrap().iter().map(|e| e["route"].as_str().unwrap()).collect();
     assert_eq!(routes, ["/admin/v1/tenants/{tenant}/groups", "/admin/v1/tenants/{tenant}/admin-tokens"]);
     let acme_view = app.admin_call(&acme_token, Method::GET, &format!("/tenants/{acme}/audit"), None).await;
     assert_eq!(acme_view.body["entries"].as_array().unwrap().len(), 1, "{}", acme_view.body);
@@ -145,10 +156,17 @@ async fn secrets_never_reach_the_trail() {
     let app = TestApp::spawn().await;
     let acme = app.creds.tenant.clone();
     let secret = "my-very-own-webhook-secret-42";
-    let r = op(&app, Method::POST, &format!("/tenants/{acme}/webhooks"), Some(json!({"url": "https://h.example.com/x", "secret": secret}))).await;
+    let r = op(
+        &app,
+        Method::POST,
+        &format!("/tenants/{acme}/webhooks"),
+        Some(json!({"url": "https://h.example.com/x", "secret": secret})),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let (token, _) = tenant_token(&app, &acme).await;
-    let r = op(&app, Method::POST, &format!("/tenants/{acme}/connections"), Some(json!({"name": "Entra"}))).await;
+    let r =
+        op(&app, Method::POST, &format!("/tenants/{acme}/connections"), Some(json!({"name": "Entra"}))).await;
     let everything = op(&app, Method::GET, "/audit", None).await;
     assert_eq!(everything.status, 200);
     let text = everything.body.to_string();

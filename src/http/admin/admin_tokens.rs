@@ -2,8 +2,9 @@
 //! shown once, on issue; lists carry ids, labels and state, never tokens.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::{admin_error, body, path_id, TenantScope};
 use crate::config::token_expiry;
@@ -20,9 +21,52 @@ struct NewAdminToken {
     expires_in_days: Option<u32>,
 }
 
-fn record_view(r: &store::AdminTokenRecord, now: chrono::DateTime<chrono::Utc>) -> Value {
-    json!({"token_id": r.id.to_string(), "label": r.label, "state": r.state(now),
-           "created_at": r.created_at, "expires_at": r.expires_at, "revoked_at": r.revoked_at})
+/// A tenant admin token as listed: never the token itself.
+#[derive(Debug, Serialize)]
+pub struct AdminTokenView {
+    /// Token id.
+    pub token_id: Uuid,
+    /// What it is for.
+    pub label: String,
+    /// `active`, `expired` or `revoked`.
+    pub state: &'static str,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// When it expires (null: never).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+fn record_view(r: &store::AdminTokenRecord, now: DateTime<Utc>) -> AdminTokenView {
+    AdminTokenView {
+        token_id: r.id,
+        label: r.label.clone(),
+        state: r.state(now),
+        created_at: r.created_at,
+        expires_at: r.expires_at,
+        revoked_at: r.revoked_at,
+    }
+}
+
+/// A token just issued: its record, its tenant and the token, shown this once (no `Debug`, so
+/// it cannot end up in a log line).
+#[derive(Serialize)]
+pub struct IssuedView {
+    /// The token's record.
+    #[serde(flatten)]
+    pub record: AdminTokenView,
+    /// The tenant's slug.
+    pub tenant: String,
+    /// The bearer token (never shown again).
+    pub token: String,
+}
+
+/// The listing.
+#[derive(Debug, Serialize)]
+pub struct AdminTokensView {
+    /// Oldest first.
+    pub admin_tokens: Vec<AdminTokenView>,
 }
 
 /// POST .../admin-tokens `{"label"?, "expires_in_days"?}` → 201 with the token, shown once.
@@ -44,9 +88,11 @@ pub async fn issue(
     let issued = admin_tokens::issue(&mut conn, &state.signing_key, tenant, &new.label, expires, now)
         .await
         .map_err(admin_error)?;
-    let mut out = record_view(&issued.record, now);
-    out["tenant"] = json!(tenant.slug);
-    out["token"] = json!(issued.token);
+    let out = IssuedView {
+        record: record_view(&issued.record, now),
+        tenant: tenant.slug.clone(),
+        token: issued.token,
+    };
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -58,7 +104,7 @@ pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<
     let now = state.clock.now();
     let all = store::list(&mut conn, tenant.id).await?;
     Ok(HttpResponse::Ok()
-        .json(json!({"admin_tokens": all.iter().map(|r| record_view(r, now)).collect::<Vec<_>>()})))
+        .json(AdminTokensView { admin_tokens: all.iter().map(|r| record_view(r, now)).collect() }))
 }
 
 /// DELETE .../admin-tokens/{id} — revoke; the token's next request gets 401.

@@ -18,11 +18,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::log::{next_cursor, position};
-use super::{AdminCaller, Operator, TenantScope};
+use super::log::{next_cursor, outcome, position};
+use super::{page_limit, AdminCaller, Operator, TenantScope};
 use crate::audit::{record_audit, target_value, Actor, AuditEntry, ACTOR_KINDS};
 use crate::db::audit::{self as store, AuditQuery, AuditRow, Scope};
-use crate::db::provisioning_log::Outcome;
 use crate::db::{self};
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
@@ -242,21 +241,8 @@ fn query(scope: Scope, p: Params) -> ScimResult<AuditQuery> {
             )));
         }
     }
-    let outcome = match p.outcome.as_deref() {
-        None => None,
-        Some("success") => Some(Outcome::Success),
-        Some("failure") => Some(Outcome::Failure),
-        Some(other) => {
-            return Err(ScimError::invalid_value(format!(
-                "outcome must be success or failure, not {}",
-                crate::text::quote(other)
-            )))
-        }
-    };
-    let limit = p.limit.unwrap_or(50);
-    if !(1..=store::MAX_LIMIT).contains(&limit) {
-        return Err(ScimError::invalid_value(format!("limit must be between 1 and {}", store::MAX_LIMIT)));
-    }
+    let outcome = outcome(p.outcome.as_deref())?;
+    let limit = page_limit(p.limit, 50, store::MAX_LIMIT)?;
     Ok(AuditQuery {
         scope,
         actor_kind: p.actor_kind,

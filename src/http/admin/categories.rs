@@ -3,8 +3,9 @@
 //! rules live in `directory::categories`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::{body, TenantScope};
 use crate::db;
@@ -13,18 +14,54 @@ use crate::error::ScimResult;
 use crate::http::AppState;
 
 /// A category as the admin API shows it.
-fn view(r: &CategoryRecord) -> Value {
+#[derive(Debug, Serialize)]
+pub struct CategoryView {
+    /// Name (the attribute's name in the tenant's SCIM extension).
+    pub name: String,
+    /// Human-readable name.
+    pub display_name: String,
+    /// text, dropdown, number, date or boolean.
+    pub kind: &'static str,
+    /// A dropdown's values.
+    pub allowed_values: Vec<String>,
+    /// The User attribute it is mapped from, if any.
+    pub source: Option<String>,
+    /// Its SCIM attribute path (for filters).
+    pub scim_path: String,
+    /// Category id.
+    pub id: Uuid,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+fn view(r: &CategoryRecord) -> CategoryView {
     let c = &r.category;
-    json!({
-        "name": c.name,
-        "display_name": c.display_name,
-        "kind": c.kind.as_str(),
-        "allowed_values": c.allowed_values,
-        "source": c.source,
-        "scim_path": c.path(),
-        "id": r.id.to_string(),
-        "created_at": r.created_at,
-    })
+    CategoryView {
+        name: c.name.clone(),
+        display_name: c.display_name.clone(),
+        kind: c.kind.as_str(),
+        allowed_values: c.allowed_values.clone(),
+        source: c.source.clone(),
+        scim_path: c.path(),
+        id: r.id,
+        created_at: r.created_at,
+    }
+}
+
+/// The categories.
+#[derive(Debug, Serialize)]
+pub struct CategoriesView {
+    /// The tenant's categories.
+    pub categories: Vec<CategoryView>,
+}
+
+/// What deleting a category did.
+#[derive(Debug, Serialize)]
+pub struct DeletedView {
+    /// The category's name.
+    pub deleted: String,
+    /// Members whose value was cleared.
+    pub members_cleared: usize,
 }
 
 /// GET .../categories
@@ -32,7 +69,7 @@ pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = &scope.tenant;
     let all = categories::list_categories(&mut conn, tenant.id).await?;
-    Ok(HttpResponse::Ok().json(json!({"categories": all.iter().map(view).collect::<Vec<_>>()})))
+    Ok(HttpResponse::Ok().json(CategoriesView { categories: all.iter().map(view).collect() }))
 }
 
 /// GET .../categories/{name}
@@ -123,5 +160,5 @@ pub async fn delete(
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = &scope.tenant;
     let cleared = categories::delete_category(&mut conn, tenant.id, &path.1, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(json!({"deleted": path.1, "members_cleared": cleared})))
+    Ok(HttpResponse::Ok().json(DeletedView { deleted: path.1.clone(), members_cleared: cleared }))
 }

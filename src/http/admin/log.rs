@@ -2,8 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::TenantScope;
@@ -43,6 +42,28 @@ pub(super) fn position(after: &str) -> ScimResult<Position> {
     })
 }
 
+/// A page of the log.
+#[derive(Debug, Serialize)]
+pub struct LogPage {
+    /// Newest first, each as `roster log --json` shows it.
+    pub entries: Vec<serde_json::Value>,
+    /// Pass as `after` for the next page (null: no more).
+    pub next: Option<String>,
+}
+
+/// A listing's `outcome` filter: `success` (status below 400) or `failure`.
+pub(super) fn outcome(raw: Option<&str>) -> ScimResult<Option<Outcome>> {
+    match raw {
+        None => Ok(None),
+        Some("success") => Ok(Some(Outcome::Success)),
+        Some("failure") => Ok(Some(Outcome::Failure)),
+        Some(other) => Err(ScimError::invalid_value(format!(
+            "outcome must be success or failure, not {}",
+            crate::text::quote(other)
+        ))),
+    }
+}
+
 /// The `after` cursor that continues a newest-first listing after the entry (`at`, `id`).
 pub(super) fn next_cursor(at: DateTime<Utc>, id: Uuid) -> String {
     format!("{}_{id}", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
@@ -55,16 +76,7 @@ pub async fn list(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let q = query.into_inner();
-    let outcome = match q.outcome.as_deref() {
-        None => None,
-        Some("success") => Some(Outcome::Success),
-        Some("failure") => Some(Outcome::Failure),
-        Some(other) => {
-            return Err(ScimError::invalid_value(format!(
-                "outcome must be success or failure, not {other:?}"
-            )))
-        }
-    };
+    let outcome = outcome(q.outcome.as_deref())?;
     let limit = q.limit.unwrap_or(50).clamp(1, store::MAX_LIMIT);
     let after = q.after.as_deref().map(position).transpose()?;
     let mut conn = db::checkout(&state.pool).await?;
@@ -81,8 +93,5 @@ pub async fn list(
     let entries = store::list(&mut conn, tenant.id, &query).await?;
     let next =
         (entries.len() as i64 == limit).then(|| entries.last().map(|e| next_cursor(e.at, e.id))).flatten();
-    Ok(HttpResponse::Ok().json(json!({
-        "entries": entries.iter().map(view::json).collect::<Vec<_>>(),
-        "next": next,
-    })))
+    Ok(HttpResponse::Ok().json(LogPage { entries: entries.iter().map(view::json).collect(), next }))
 }

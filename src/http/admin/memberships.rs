@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::audit::{noted, AuditNote};
-use super::{body, path_id, TenantScope};
+use super::{body, cursor, page_limit, path_id, TenantScope};
 use crate::db::groups::{self as store, GroupMemberRow};
 use crate::db::{self};
 use crate::directory::group_admin;
@@ -78,18 +78,8 @@ pub async fn list(
 ) -> ScimResult<HttpResponse> {
     let group = path_id("group", &path.1)?;
     let p = query.into_inner();
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ScimError::invalid_value(format!("limit must be between 1 and {MAX_LIMIT}")));
-    }
-    let after = p
-        .after
-        .as_deref()
-        .map(|a| {
-            Uuid::parse_str(a)
-                .map_err(|_| ScimError::invalid_value("after must be the `next` value of a previous page"))
-        })
-        .transpose()?;
+    let limit = page_limit(p.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let after = cursor("after", p.after.as_deref(), |a| Uuid::parse_str(a).ok())?;
     let mut conn = db::checkout(&state.pool).await?;
     if store::existing_ids(&mut conn, scope.id(), &[group]).await?.is_empty() {
         return Err(ScimError::not_found(format!("Group {group} not found")));

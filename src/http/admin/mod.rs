@@ -214,6 +214,31 @@ fn path_id(kind: &str, raw: &str) -> Result<uuid::Uuid, ScimError> {
     uuid::Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("no {kind} {raw} in this tenant")))
 }
 
+/// A page size from a listing's query: `default` when absent, else 1 to `max` (400 otherwise).
+fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, ScimError> {
+    let limit = limit.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ScimError::invalid_value(format!("limit must be between 1 and {max}")))
+    }
+}
+
+/// A listing's keyset cursor (`after` / `before`): the `next` value of a previous page, parsed
+/// with `parse` (400 when it is not one).
+fn cursor<T>(
+    name: &str,
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ScimError> {
+    raw.map(|r| {
+        parse(r).ok_or_else(|| {
+            ScimError::invalid_value(format!("{name} must be the `next` value of a previous page"))
+        })
+    })
+    .transpose()
+}
+
 /// Parse a JSON body for the admin API (same rules as SCIM bodies).
 fn body<T: serde::de::DeserializeOwned>(req: &HttpRequest, bytes: &web::Bytes) -> Result<T, ScimError> {
     let value = super::extract::json_body(req, bytes)?;

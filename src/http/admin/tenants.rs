@@ -1,8 +1,9 @@
 //! `/admin/v1/tenants`: list and create tenants, read and change a tenant's settings (`sso`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::{admin_error, body, AdminCaller, Operator, TenantScope};
 use crate::db::{self, tenants as store, Conn};
@@ -11,14 +12,34 @@ use crate::error::ScimResult;
 use crate::http::AppState;
 
 /// A tenant as the admin API shows it.
-fn view(t: &store::Tenant) -> serde_json::Value {
-    json!({"slug": t.slug, "id": t.id.to_string(), "name": t.name, "created_at": t.created_at})
+#[derive(Debug, Serialize)]
+pub struct TenantView {
+    /// URL-safe unique name.
+    pub slug: String,
+    /// Tenant id.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Whether members sign in with SSO (no invitations); shown on a single tenant only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sso: Option<bool>,
 }
 
-async fn view_with_settings(conn: &mut Conn, t: &store::Tenant) -> ScimResult<serde_json::Value> {
-    let mut v = view(t);
-    v["sso"] = json!(store::sso(conn, t.id).await?);
-    Ok(v)
+fn view(t: &store::Tenant) -> TenantView {
+    TenantView { slug: t.slug.clone(), id: t.id, name: t.name.clone(), created_at: t.created_at, sso: None }
+}
+
+async fn view_with_settings(conn: &mut Conn, t: &store::Tenant) -> ScimResult<TenantView> {
+    Ok(TenantView { sso: Some(store::sso(conn, t.id).await?), ..view(t) })
+}
+
+/// The tenant listing.
+#[derive(Debug, Serialize)]
+pub struct TenantsView {
+    /// By slug.
+    pub tenants: Vec<TenantView>,
 }
 
 /// GET /admin/v1/tenants — every tenant for the operator, its own for a tenant admin.
@@ -26,7 +47,7 @@ pub async fn list(caller: AdminCaller, state: web::Data<AppState>) -> ScimResult
     let mut conn = db::checkout(&state.pool).await?;
     let all = store::list_tenants(&mut conn).await?;
     let visible = all.iter().filter(|t| caller.tenant_slug().is_none_or(|own| own == t.slug));
-    Ok(HttpResponse::Ok().json(json!({"tenants": visible.map(view).collect::<Vec<_>>()})))
+    Ok(HttpResponse::Ok().json(TenantsView { tenants: visible.map(view).collect() }))
 }
 
 #[derive(Deserialize)]

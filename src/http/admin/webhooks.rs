@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::audit::{noted, AuditNote};
-use super::{body, path_id, TenantScope};
+use super::{body, cursor, page_limit, path_id, TenantScope};
 use crate::db::webhooks::{self as store, DeliveryFilter, DeliveryRow, DeliveryState, WebhookRow};
 use crate::db::{self, Conn};
 use crate::error::{ScimError, ScimResult};
@@ -21,7 +21,6 @@ use crate::http::AppState;
 
 /// A receiver's delivery state.
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct DeliveryStateView {
     /// `ok` (nothing waiting), `pending` (waiting, no failure yet) or `failing`.
     pub state: &'static str,
@@ -58,9 +57,9 @@ impl From<DeliveryState> for DeliveryStateView {
     }
 }
 
-/// A receiver as listed: never its secret, its URL without credentials.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A receiver as listed: never its secret, its URL without credentials. No `Debug`: the answer
+/// to the POST that adds it holds the generated secret.
+#[derive(Serialize)]
 pub struct WebhookView {
     /// Receiver id.
     pub id: Uuid,
@@ -95,7 +94,7 @@ fn view(w: WebhookRow, state: Option<DeliveryState>) -> WebhookView {
 }
 
 /// The listing.
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct WebhooksView {
     /// Oldest first.
     pub webhooks: Vec<WebhookView>,
@@ -190,7 +189,6 @@ pub async fn remove(
 
 /// One delivery as listed.
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct DeliveryView {
     /// The event id.
     pub event_id: String,
@@ -279,18 +277,8 @@ pub async fn deliveries(
             )))
         }
     };
-    let limit = p.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(ScimError::invalid_value("limit must be between 1 and 1000"));
-    }
-    let before = p
-        .before
-        .as_deref()
-        .map(|b| {
-            b.parse::<i64>()
-                .map_err(|_| ScimError::invalid_value("before must be the `next` value of a previous page"))
-        })
-        .transpose()?;
+    let limit = page_limit(p.limit, 50, 1000)?;
+    let before = cursor("before", p.before.as_deref(), |b| b.parse::<i64>().ok())?;
     let mut conn = db::checkout(&state.pool).await?;
     webhook(&mut conn, scope.id(), id).await?;
     let rows = store::deliveries(&mut conn, scope.id(), id, filter, before, limit).await?;
@@ -306,7 +294,6 @@ pub async fn deliveries(
 
 /// The answer to a test event.
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct TestEventView {
     /// The queued event's id (see `.../deliveries`).
     pub event_id: String,

@@ -128,6 +128,7 @@ impl Application {
             // Rate limits and token expiry (issue #14).
             throttle: crate::http::ratelimit::Throttle::from_settings(settings),
             token_default_expiry_days: settings.token_default_expiry_days,
+            console: crate::http::console::SessionPolicy::from_settings(settings, &public_url),
         });
         let max_body = settings.max_body_bytes;
         let bulk = settings.bulk_limits();

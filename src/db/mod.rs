@@ -4,6 +4,7 @@
 
 pub mod admin_tokens;
 pub mod categories;
+pub mod console;
 pub mod events;
 pub mod filter_sql;
 pub mod groups;

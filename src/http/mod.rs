@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod body_deadline;
+pub mod console;
 pub mod discovery;
 pub mod extract;
 pub mod health;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub throttle: ratelimit::Throttle,
     /// Days until a token issued without an explicit expiry expires (`None`: never).
     pub token_default_expiry_days: Option<u32>,
+    /// Console session lifetimes (issue #11).
+    pub console: console::SessionPolicy,
 }
 
 impl std::fmt::Debug for AppState {
@@ -88,6 +91,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, bulk: BulkLimits) {
         .route("/readyz", web::get().to(health::readyz))
         .service(read_only("/.well-known/jwks.json", web::get().to(jwks::jwks)))
         .service(admin::routes())
+        .service(console::routes())
         .service(
             web::scope("/scim/v2/{connection}")
                 .service(read_only(

@@ -61,7 +61,21 @@ pub async fn set_parent(
         .transpose()?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant(&mut conn, &path.0).await?;
-    let profile = std::sync::Arc::new(TenantProfile::load(&mut conn, &state.registry, tenant.id).await?);
+    let node = move_group(&mut conn, &state, &tenant, id, parent).await?;
+    Ok(HttpResponse::Ok().json(node_view(&node)))
+}
+
+/// Move group `id` under `parent` (`None`: to the top) through the same directory operation as a
+/// SCIM PATCH of its `parent` (cycle checks, event); returns its tree node. The admin API and the
+/// console both move groups with this.
+pub(crate) async fn move_group(
+    conn: &mut db::Conn,
+    state: &AppState,
+    tenant: &crate::db::tenants::Tenant,
+    id: Uuid,
+    parent: Option<Uuid>,
+) -> ScimResult<store::TreeNode> {
+    let profile = std::sync::Arc::new(TenantProfile::load(conn, &state.registry, tenant.id).await?);
     let op = match parent {
         Some(p) => {
             json!({"op": "replace", "path": format!("{ROSTER_GROUP_SCHEMA}:parent"), "value": p.to_string()})
@@ -84,10 +98,9 @@ pub async fn set_parent(
         base_url: format!("{}/admin/v1/tenants/{}", state.public_url, tenant.slug),
         profile,
     };
-    patch::patch_group(&mut conn, &ctx, &state.registry, id, &request, None).await?;
-    let node = store::tree(&mut conn, tenant.id, Some(id))
+    patch::patch_group(conn, &ctx, &state.registry, id, &request, None).await?;
+    store::tree(conn, tenant.id, Some(id))
         .await?
         .pop()
-        .ok_or_else(|| ScimError::not_found(format!("Group {id} not found")))?;
-    Ok(HttpResponse::Ok().json(node_view(&node)))
+        .ok_or_else(|| ScimError::not_found(format!("Group {id} not found")))
 }

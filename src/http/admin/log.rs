@@ -33,7 +33,8 @@ pub struct Params {
     pub after: Option<String>,
 }
 
-fn position(after: &str) -> ScimResult<Position> {
+/// The keyset position a `next` value names.
+pub(crate) fn position(after: &str) -> ScimResult<Position> {
     let bad = || ScimError::invalid_value("after must be the `next` value of a previous page");
     let (at, id) = after.split_once('_').ok_or_else(bad)?;
     Ok(Position {
@@ -75,15 +76,20 @@ pub async fn list(
         limit,
     };
     let entries = store::list(&mut conn, tenant.id, &query).await?;
-    let next = (entries.len() as i64 == limit)
+    let next = next_page(&entries, limit);
+    Ok(HttpResponse::Ok().json(json!({
+        "entries": entries.iter().map(view::json).collect::<Vec<_>>(),
+        "next": next,
+    })))
+}
+
+/// The `next` value after a page of `limit` entries (none when the page was not full).
+pub(crate) fn next_page(entries: &[store::Entry], limit: i64) -> Option<String> {
+    (entries.len() as i64 == limit)
         .then(|| {
             entries
                 .last()
                 .map(|e| format!("{}_{}", e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true), e.id))
         })
-        .flatten();
-    Ok(HttpResponse::Ok().json(json!({
-        "entries": entries.iter().map(view::json).collect::<Vec<_>>(),
-        "next": next,
-    })))
+        .flatten()
 }

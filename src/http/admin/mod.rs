@@ -11,10 +11,10 @@
 mod admin_tokens;
 mod categories;
 mod connections;
-mod groups;
+pub(crate) mod groups;
 mod imports;
-mod log;
-mod members;
+pub(crate) mod log;
+pub(crate) mod members;
 mod roles;
 mod tenants;
 
@@ -121,6 +121,12 @@ async fn authenticate(req: HttpRequest) -> Result<AdminCaller, ScimError> {
             )
         })?;
     let token = crate::auth::bearer_token(presented)?;
+    authenticate_token(state, token).await
+}
+
+/// Who presents `token`: the operator credential or a live tenant admin token (also the console's
+/// sign-in).
+pub(crate) async fn authenticate_token(state: &AppState, token: &str) -> Result<AdminCaller, ScimError> {
     if state.admin_token.as_ref().is_some_and(|key| key.matches(token)) {
         return Ok(AdminCaller::Operator);
     }
@@ -163,7 +169,7 @@ impl FromRequest for Operator {
 }
 
 /// Turn an operator-command error into the API's error.
-fn admin_error(e: crate::directory::tenants::AdminError) -> ScimError {
+pub(crate) fn admin_error(e: crate::directory::tenants::AdminError) -> ScimError {
     use crate::directory::tenants::AdminError;
     match e {
         AdminError::Invalid(d) => ScimError::invalid_value(d),
@@ -174,7 +180,7 @@ fn admin_error(e: crate::directory::tenants::AdminError) -> ScimError {
 }
 
 /// The tenant a `/tenants/{slug}/...` path names (404 naming the slug when there is none).
-async fn tenant(conn: &mut crate::db::Conn, slug: &str) -> Result<crate::db::tenants::Tenant, ScimError> {
+pub(crate) async fn tenant(conn: &mut crate::db::Conn, slug: &str) -> Result<crate::db::tenants::Tenant, ScimError> {
     crate::directory::tenants::tenant(conn, slug).await.map_err(admin_error)
 }
 

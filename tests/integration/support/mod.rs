@@ -209,6 +209,8 @@ pub fn test_settings(db_url: &str) -> Settings {
         auth_failures_per_min: 10,
         trust_forwarded_for: false,
         token_default_expiry_days: None,
+        console_idle_minutes: 30,
+        console_session_hours: 12,
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }

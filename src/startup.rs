@@ -209,7 +209,7 @@ pub async fn prune_events(
 /// Background maintenance of a serving process, now and then hourly: prune the provisioning
 /// log past `ROSTER_LOG_RETENTION_DAYS` and settled events past `ROSTER_EVENT_RETENTION_DAYS`,
 /// and scrub the personal data of members removed longer ago than their tenant's retention period
-/// (DESIGN §2). Several nodes may run it at once: member rows are claimed with
+/// (DESIGN §2), and delete ended console sessions. Several nodes may run it at once: member rows are claimed with
 /// `FOR UPDATE SKIP LOCKED`, deletes are idempotent. Abort the returned task to stop it.
 pub fn spawn_maintenance(
     pool: DbPool,
@@ -254,6 +254,10 @@ pub fn spawn_maintenance(
                     tracing::info!(members = n, "scrubbed personal data of removed members past retention")
                 }
                 Err(e) => tracing::warn!(error = %e, "scrubbing removed members failed"),
+            }
+            // Console sessions that ended (expired or signed out) a day ago or more (issue #11).
+            if let Err(e) = db::console::delete_ended_sessions(&mut conn, now - chrono::Duration::days(1)).await {
+                tracing::warn!(error = %e, "deleting ended console sessions failed");
             }
         }
     })

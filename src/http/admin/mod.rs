@@ -16,6 +16,7 @@ mod imports;
 pub(crate) mod log;
 pub(crate) mod members;
 mod roles;
+mod setup_links;
 mod tenants;
 
 use actix_web::dev::Payload;
@@ -278,6 +279,7 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/groups/tree", web::get().to(groups::tree))
         .route("/tenants/{tenant}/groups/{group}/parent", web::put().to(groups::set_parent))
         .route("/tenants/{tenant}/imports", web::post().to(imports::create))
+        .route("/tenants/{tenant}/setup-links", web::post().to(setup_links::create))
         .route("/openapi.json", web::get().to(openapi))
 }
 

@@ -12,6 +12,7 @@ mod caches;
 mod categories;
 mod cli;
 mod conformance;
+mod console;
 mod discovery;
 mod errors;
 mod events;

@@ -5,6 +5,7 @@
 pub mod admin_tokens;
 pub mod audit;
 pub mod categories;
+pub mod console;
 pub mod events;
 pub mod filter_sql;
 pub mod groups;

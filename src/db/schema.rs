@@ -63,6 +63,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (id) {
+        id -> Uuid,
+        secret_hash -> Bytea,
+        kind -> Text,
+        tenant_id -> Nullable<Uuid>,
+        admin_token_id -> Nullable<Uuid>,
+        setup_link_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    console_setup_links (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     event_deliveries (tenant_id, webhook_id, event_id) {
         tenant_id -> Uuid,
         webhook_id -> Uuid,
@@ -243,6 +269,8 @@ diesel::joinable!(admin_tokens -> tenants (tenant_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(categories -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
+diesel::joinable!(console_sessions -> tenants (tenant_id));
+diesel::joinable!(console_setup_links -> tenants (tenant_id));
 diesel::joinable!(event_outbox -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
 diesel::joinable!(positions -> tenants (tenant_id));
@@ -257,6 +285,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     categories,
     connection_tokens,
     connections,
+    console_sessions,
+    console_setup_links,
     event_deliveries,
     event_outbox,
     group_members,

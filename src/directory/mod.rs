@@ -12,6 +12,7 @@ pub mod password;
 pub mod patch;
 pub mod role_admin;
 pub mod roles;
+pub mod setup_links;
 pub mod tenants;
 pub mod users;
 pub mod write;

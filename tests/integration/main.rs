@@ -15,6 +15,7 @@ mod caches;
 mod categories;
 mod cli;
 mod conformance;
+mod console;
 mod discovery;
 mod errors;
 mod events;

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::audit::{noted, AuditNote};
+use super::scope::admin_context;
 use super::{body, path_id, TenantScope};
+use crate::db::tenants::Tenant;
 use crate::db::{self, groups as store, Conn};
 use crate::directory::group_admin;
 use crate::error::{ScimError, ScimResult};
@@ -168,4 +170,21 @@ pub async fn delete(
     group_admin::delete(&mut conn, &ctx, id).await?;
     let note = AuditNote { targets: Vec::new(), summary: "deleted group".into() };
     Ok(noted(HttpResponse::NoContent().finish(), note))
+}
+
+/// Move group `id` under `parent` (`None`: to the top) as [`set_parent`] does, for the console;
+/// returns its tree node.
+pub(crate) async fn move_group(
+    conn: &mut Conn,
+    state: &AppState,
+    tenant: &Tenant,
+    id: Uuid,
+    parent: Option<Uuid>,
+) -> ScimResult<store::TreeNode> {
+    let ctx = admin_context(conn, state, tenant).await?;
+    group_admin::set_parent(conn, &ctx, &state.registry, id, parent).await?;
+    store::tree(conn, tenant.id, Some(id))
+        .await?
+        .pop()
+        .ok_or_else(|| ScimError::not_found(format!("Group {id} not found")))
 }

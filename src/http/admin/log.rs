@@ -33,7 +33,7 @@ pub struct Params {
 }
 
 /// Parse a listing's `after` cursor (`<time>_<id>`, see [`next_cursor`]).
-pub(super) fn position(after: &str) -> ScimResult<Position> {
+pub(crate) fn position(after: &str) -> ScimResult<Position> {
     let bad = || ScimError::invalid_value("after must be the `next` value of a previous page");
     let (at, id) = after.split_once('_').ok_or_else(bad)?;
     Ok(Position {
@@ -91,7 +91,11 @@ pub async fn list(
         limit,
     };
     let entries = store::list(&mut conn, tenant.id, &query).await?;
-    let next =
-        (entries.len() as i64 == limit).then(|| entries.last().map(|e| next_cursor(e.at, e.id))).flatten();
+    let next = next_page(&entries, limit);
     Ok(HttpResponse::Ok().json(LogPage { entries: entries.iter().map(view::json).collect(), next }))
+}
+
+/// The `next` value after a page of `limit` entries (none when the page was not full).
+pub(crate) fn next_page(entries: &[store::Entry], limit: i64) -> Option<String> {
+    (entries.len() as i64 == limit).then(|| entries.last().map(|e| next_cursor(e.at, e.id))).flatten()
 }

@@ -13,13 +13,14 @@ mod admin_tokens;
 pub mod audit;
 mod categories;
 mod connections;
-mod groups;
+pub(crate) mod groups;
 mod imports;
-mod log;
-mod members;
+pub(crate) mod log;
+pub(crate) mod members;
 mod memberships;
 mod roles;
 mod scope;
+mod setup_links;
 mod tenants;
 mod webhooks;
 
@@ -129,6 +130,12 @@ async fn authenticate_caller(req: HttpRequest) -> Result<AdminCaller, ScimError>
             )
         })?;
     let token = crate::auth::bearer_token(presented)?;
+    authenticate_token(state, token).await
+}
+
+/// Who presents `token`: the operator credential or a live tenant admin token (also the console's
+/// sign-in).
+pub(crate) async fn authenticate_token(state: &AppState, token: &str) -> Result<AdminCaller, ScimError> {
     if state.admin_token.as_ref().is_some_and(|key| key.matches(token)) {
         return Ok(AdminCaller::Operator);
     }
@@ -178,7 +185,7 @@ impl FromRequest for Operator {
 }
 
 /// Turn an operator-command error into the API's error.
-fn admin_error(e: crate::directory::tenants::AdminError) -> ScimError {
+pub(crate) fn admin_error(e: crate::directory::tenants::AdminError) -> ScimError {
     use crate::directory::tenants::AdminError;
     match e {
         AdminError::Invalid(d) => ScimError::invalid_value(d),
@@ -189,7 +196,10 @@ fn admin_error(e: crate::directory::tenants::AdminError) -> ScimError {
 }
 
 /// The tenant a `/tenants/{slug}/...` path names (404 naming the slug when there is none).
-async fn tenant(conn: &mut crate::db::Conn, slug: &str) -> Result<crate::db::tenants::Tenant, ScimError> {
+pub(crate) async fn tenant(
+    conn: &mut crate::db::Conn,
+    slug: &str,
+) -> Result<crate::db::tenants::Tenant, ScimError> {
     crate::directory::tenants::tenant(conn, slug).await.map_err(admin_error)
 }
 
@@ -327,6 +337,7 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/audit", web::get().to(audit::list))
         .route("/audit", web::get().to(audit::list_all))
         .route("/tenants/{tenant}/imports", web::post().to(imports::create))
+        .route("/tenants/{tenant}/setup-links", web::post().to(setup_links::create))
         .route("/openapi.json", web::get().to(openapi))
 }
 

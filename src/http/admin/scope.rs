@@ -40,10 +40,16 @@ impl TenantScope {
 
     /// The directory context of an admin write in this tenant (its profile read fresh).
     pub async fn context(&self, conn: &mut Conn, state: &AppState) -> ScimResult<Context> {
-        let profile = Arc::new(TenantProfile::load(conn, &state.registry, self.tenant.id).await?);
-        let base_url = format!("{}/admin/v1/tenants/{}", state.public_url, self.tenant.slug);
-        Ok(Context::admin(self.tenant.id, state.clock.now(), base_url, profile))
+        admin_context(conn, state, &self.tenant).await
     }
+}
+
+/// The directory context of an administrator's write in `tenant` (admin API or console): no
+/// connection, the tenant's profile read fresh, links under the tenant's admin API path.
+pub(crate) async fn admin_context(conn: &mut Conn, state: &AppState, tenant: &Tenant) -> ScimResult<Context> {
+    let profile = Arc::new(TenantProfile::load(conn, &state.registry, tenant.id).await?);
+    let base_url = format!("{}/admin/v1/tenants/{}", state.public_url, tenant.slug);
+    Ok(Context::admin(tenant.id, state.clock.now(), base_url, profile))
 }
 
 async fn admit(req: HttpRequest) -> ScimResult<TenantScope> {

@@ -3,6 +3,7 @@
 //! and a Roster server on port 0 talking real HTTP.
 
 pub mod bomb;
+pub mod console;
 pub mod proxy;
 pub mod requests;
 pub mod serve;
@@ -209,6 +210,8 @@ pub fn test_settings(db_url: &str) -> Settings {
         auth_failures_per_min: 10,
         trust_forwarded_for: false,
         token_default_expiry_days: None,
+        console_idle_minutes: 30,
+        console_session_hours: 12,
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }

@@ -22,7 +22,7 @@ use super::log::{next_cursor, outcome, position};
 use super::{page_limit, AdminCaller, Operator, TenantScope};
 use crate::audit::{record_audit, target_value, Actor, AuditEntry, ACTOR_KINDS};
 use crate::db::audit::{self as store, AuditQuery, AuditRow, Scope};
-use crate::db::{self};
+use crate::db::{self, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 
@@ -231,7 +231,8 @@ pub struct AuditPage {
     pub next: Option<String>,
 }
 
-fn query(scope: Scope, p: Params) -> ScimResult<AuditQuery> {
+/// Check a listing's parameters and turn them into the query for `scope`.
+pub(crate) fn query(scope: Scope, p: Params) -> ScimResult<AuditQuery> {
     if let Some(kind) = &p.actor_kind {
         if !ACTOR_KINDS.contains(&kind.as_str()) {
             return Err(ScimError::invalid_value(format!(
@@ -256,11 +257,16 @@ fn query(scope: Scope, p: Params) -> ScimResult<AuditQuery> {
     })
 }
 
+/// A page of entries for `q` (the admin API's and the console's listing).
+pub(crate) async fn entries(conn: &mut Conn, q: &AuditQuery) -> ScimResult<AuditPage> {
+    let rows = store::list(conn, q).await?;
+    let next = (rows.len() as i64 == q.limit).then(|| rows.last().map(|r| next_cursor(r.at, r.id))).flatten();
+    Ok(AuditPage { entries: rows.into_iter().map(AuditView::from).collect(), next })
+}
+
 async fn page(state: &AppState, q: AuditQuery) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let rows = store::list(&mut conn, &q).await?;
-    let next = (rows.len() as i64 == q.limit).then(|| rows.last().map(|r| next_cursor(r.at, r.id))).flatten();
-    Ok(HttpResponse::Ok().json(AuditPage { entries: rows.into_iter().map(AuditView::from).collect(), next }))
+    Ok(HttpResponse::Ok().json(entries(&mut conn, &q).await?))
 }
 
 /// GET .../tenants/{tenant}/audit?actor_kind=&actor=&method=&outcome=&since=&until=&limit=&after=

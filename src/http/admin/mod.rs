@@ -22,7 +22,7 @@ mod roles;
 mod scope;
 mod setup_links;
 mod tenants;
-mod webhooks;
+pub(crate) mod webhooks;
 
 pub use scope::TenantScope;
 

@@ -107,35 +107,88 @@ async fn webhook(conn: &mut Conn, tenant: Uuid, id: Uuid) -> ScimResult<WebhookR
         .ok_or_else(|| ScimError::not_found(format!("no webhook {id} in this tenant")))
 }
 
-/// GET .../webhooks — every receiver with its delivery state.
-pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
-    let hooks = store::list(&mut conn, scope.id()).await?;
-    let mut states = store::delivery_states(&mut conn, scope.id(), None).await?;
-    let webhooks = hooks
+/// The tenant's receivers with their delivery state (the admin API's and the console's listing).
+pub(crate) async fn receivers_of(conn: &mut Conn, tenant: Uuid) -> ScimResult<Vec<WebhookView>> {
+    let hooks = store::list(conn, tenant).await?;
+    let mut states = store::delivery_states(conn, tenant, None).await?;
+    Ok(hooks
         .into_iter()
         .map(|w| {
             let found = states.iter().position(|s| s.webhook_id == w.id).map(|i| states.swap_remove(i));
             view(w, found)
         })
-        .collect();
-    Ok(HttpResponse::Ok().json(WebhooksView { webhooks }))
+        .collect())
 }
 
-#[derive(Deserialize)]
+/// GET .../webhooks — every receiver with its delivery state.
+pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    Ok(HttpResponse::Ok().json(WebhooksView { webhooks: receivers_of(&mut conn, scope.id()).await? }))
+}
+
+/// A receiver's delivery format, as requests name it.
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "lowercase")]
-enum FormatName {
+pub enum FormatName {
+    /// Signed JSON.
     Webhook,
+    /// Security Event Tokens.
     Set,
 }
 
+/// A receiver to add (the admin API's body, the console's form).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewWebhook {
-    url: String,
-    format: Option<FormatName>,
-    audience: Option<String>,
-    secret: Option<String>,
+pub struct NewWebhook {
+    /// Where events go.
+    pub url: String,
+    /// `webhook` (default) or `set`.
+    pub format: Option<FormatName>,
+    /// SET audience.
+    pub audience: Option<String>,
+    /// HMAC secret (generated when absent).
+    pub secret: Option<String>,
+}
+
+/// Add a receiver to `tenant` with the CLI's rules; the view carries the secret when Roster
+/// generated it (the only time it is ever shown).
+pub(crate) async fn add_receiver(
+    conn: &mut Conn,
+    state: &AppState,
+    tenant: Uuid,
+    new: NewWebhook,
+) -> ScimResult<WebhookView> {
+    let format = match new.format {
+        None | Some(FormatName::Webhook) => Format::Webhook,
+        Some(FormatName::Set) => Format::Set,
+    };
+    let generated = new.secret.is_none();
+    let receiver = AddReceiver { url: new.url, format, audience: new.audience, secret: new.secret };
+    let keys = EventKeys::derive(&state.signing_key);
+    let added = receivers::add(conn, &keys, tenant, receiver, state.webhook_egress, state.clock.now())
+        .await
+        .map_err(|e| match e {
+            AddError::Invalid(detail) => ScimError::invalid_value(detail),
+            AddError::Db(e) => ScimError::from(e),
+        })?;
+    let mut out = view(webhook(conn, tenant, added.id).await?, None);
+    out.secret = added.secret.filter(|_| generated);
+    Ok(out)
+}
+
+/// Remove a receiver and its pending deliveries (404 when the tenant has none with that id).
+pub(crate) async fn remove_receiver(conn: &mut Conn, tenant: Uuid, id: Uuid) -> ScimResult<()> {
+    if store::delete(conn, tenant, id).await? {
+        Ok(())
+    } else {
+        Err(ScimError::not_found(format!("no webhook {id} in this tenant")))
+    }
+}
+
+/// Queue a `webhook.test` event for receiver `id` alone; returns the event id.
+pub(crate) async fn send_test(conn: &mut Conn, state: &AppState, tenant: Uuid, id: Uuid) -> ScimResult<i64> {
+    webhook(conn, tenant, id).await?;
+    Ok(store::insert_test_event(conn, tenant, id, state.clock.now()).await?)
 }
 
 /// POST .../webhooks `{"url", "format"?: "webhook" | "set", "audience"?, "secret"?}` → 201 with
@@ -148,25 +201,10 @@ pub async fn add(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let new: NewWebhook = body(&req, &bytes)?;
-    let format = match new.format {
-        None | Some(FormatName::Webhook) => Format::Webhook,
-        Some(FormatName::Set) => Format::Set,
-    };
-    let generated = new.secret.is_none();
-    let receiver = AddReceiver { url: new.url, format, audience: new.audience, secret: new.secret };
     let mut conn = db::checkout(&state.pool).await?;
-    let keys = EventKeys::derive(&state.signing_key);
-    let added =
-        receivers::add(&mut conn, &keys, scope.id(), receiver, state.webhook_egress, state.clock.now())
-            .await
-            .map_err(|e| match e {
-                AddError::Invalid(detail) => ScimError::invalid_value(detail),
-                AddError::Db(e) => ScimError::from(e),
-            })?;
-    let mut out = view(webhook(&mut conn, scope.id(), added.id).await?, None);
-    out.secret = added.secret.filter(|_| generated);
+    let out = add_receiver(&mut conn, &state, scope.id(), new).await?;
     let note = AuditNote {
-        targets: vec![("webhook", added.id.to_string())],
+        targets: vec![("webhook", out.id.to_string())],
         summary: format!("added {} receiver {}", out.format, crate::text::truncate(&out.url, 200)),
     };
     Ok(noted(HttpResponse::Created().json(out), note))
@@ -180,9 +218,7 @@ pub async fn remove(
 ) -> ScimResult<HttpResponse> {
     let id = path_id("webhook", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
-    if !store::delete(&mut conn, scope.id(), id).await? {
-        return Err(ScimError::not_found(format!("no webhook {id} in this tenant")));
-    }
+    remove_receiver(&mut conn, scope.id(), id).await?;
     let note = AuditNote { targets: Vec::new(), summary: "removed webhook receiver".into() };
     Ok(noted(HttpResponse::NoContent().finish(), note))
 }
@@ -310,8 +346,7 @@ pub async fn test(
 ) -> ScimResult<HttpResponse> {
     let id = path_id("webhook", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
-    webhook(&mut conn, scope.id(), id).await?;
-    let event = store::insert_test_event(&mut conn, scope.id(), id, state.clock.now()).await?;
+    let event = send_test(&mut conn, &state, scope.id(), id).await?;
     let note = AuditNote { targets: vec![("event", event.to_string())], summary: "sent a test event".into() };
     Ok(noted(
         HttpResponse::Accepted().json(TestEventView { event_id: event.to_string(), kind: "webhook.test" }),

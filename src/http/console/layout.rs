@@ -10,12 +10,14 @@ use super::csrf::FIELD;
 use super::session::{Kind, Session};
 
 /// The tenant pages' navigation entries: (path below `/console/t/{slug}`, label, directory page).
-const NAV: [(&str, &str, bool); 5] = [
+const NAV: [(&str, &str, bool); 7] = [
     ("", "Connections", false),
     ("/log", "Provisioning log", false),
     ("/members", "Members", true),
     ("/groups", "Groups", true),
     ("/roles", "Roles & settings", true),
+    ("/webhooks", "Webhooks", true),
+    ("/audit", "Audit log", true),
 ];
 
 /// A page's context: who is signed in and which tenant it is about.

@@ -21,6 +21,7 @@
 //! `http::admin::groups`), never a write of their own.
 
 pub mod assets;
+pub mod audit;
 mod catalog;
 mod connect;
 mod connection;
@@ -30,6 +31,7 @@ pub mod layout;
 mod members;
 pub mod session;
 mod signin;
+mod webhooks;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -173,6 +175,11 @@ pub fn routes() -> actix_web::Scope<
         .route("/t/{tenant}/groups/{group}/roles/{role}/unbind", web::post().to(groups::unbind))
         .route("/t/{tenant}/roles", web::get().to(catalog::show))
         .route("/t/{tenant}/settings", web::post().to(catalog::update_settings))
+        .route("/t/{tenant}/webhooks", web::get().to(webhooks::show))
+        .route("/t/{tenant}/webhooks", web::post().to(webhooks::add))
+        .route("/t/{tenant}/webhooks/{webhook}/test", web::post().to(webhooks::test))
+        .route("/t/{tenant}/webhooks/{webhook}/remove", web::post().to(webhooks::remove))
+        .route("/t/{tenant}/audit", web::get().to(audit::show))
         .default_service(web::to(not_found))
 }
 

@@ -2,10 +2,12 @@
 //! contact (connection setup, tokens and the provisioning log only). The URL is shown once.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use super::{admin_error, body, tenant, AdminCaller};
+use super::audit::{noted, AuditNote};
+use super::{admin_error, body, TenantScope};
 use crate::db;
 use crate::directory::setup_links;
 use crate::error::ScimResult;
@@ -17,26 +19,35 @@ struct NewLink {
     expires_in_hours: Option<u32>,
 }
 
+/// A setup link just made: its URL (holding the link's secret) is shown this once; no `Debug`,
+/// so it cannot end up in a log line.
+#[derive(Serialize)]
+pub struct SetupLinkView {
+    /// Link id.
+    pub id: Uuid,
+    /// The tenant's slug.
+    pub tenant: String,
+    /// The console URL to send to the IT contact.
+    pub url: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// POST .../setup-links `{"expires_in_hours"?}` → 201 `{"id", "url", "expires_at"}`.
 pub async fn create(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let new: NewLink = if bytes.is_empty() { NewLink::default() } else { body(&req, &bytes)? };
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let link =
-        setup_links::create(&mut conn, &tenant, &state.public_url, new.expires_in_hours, state.clock.now())
+        setup_links::create(&mut conn, tenant, &state.public_url, new.expires_in_hours, state.clock.now())
             .await
             .map_err(admin_error)?;
-    Ok(HttpResponse::Created().json(json!({
-        "id": link.id.to_string(),
-        "tenant": tenant.slug,
-        "url": link.url,
-        "expires_at": link.expires_at,
-    })))
+    let view = SetupLinkView { id: link.id, tenant: tenant.slug.clone(), url: link.url, expires_at: link.expires_at };
+    let note = AuditNote { targets: vec![("setup_link", link.id.to_string())], summary: "created a setup link".into() };
+    Ok(noted(HttpResponse::Created().json(view), note))
 }

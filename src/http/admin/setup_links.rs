@@ -47,7 +47,15 @@ pub async fn create(
         setup_links::create(&mut conn, tenant, &state.public_url, new.expires_in_hours, state.clock.now())
             .await
             .map_err(admin_error)?;
-    let view = SetupLinkView { id: link.id, tenant: tenant.slug.clone(), url: link.url, expires_at: link.expires_at };
-    let note = AuditNote { targets: vec![("setup_link", link.id.to_string())], summary: "created a setup link".into() };
+    let view = SetupLinkView {
+        id: link.id,
+        tenant: tenant.slug.clone(),
+        url: link.url,
+        expires_at: link.expires_at,
+    };
+    let note = AuditNote {
+        targets: vec![("setup_link", link.id.to_string())],
+        summary: "created a setup link".into(),
+    };
     Ok(noted(HttpResponse::Created().json(view), note))
 }

@@ -142,11 +142,25 @@ async fn a_tenant_admin_reads_its_own_trail_only() {
     let r = app.admin_call(&globex_token, Method::GET, "/audit", None).await;
     assert_eq!(r.status, 403, "{}", r.body);
 
+    // A write refused on another tenant is recorded in the caller's own tenant, not in that one.
+    let r = app
+        .admin_call(
+            &globex_token,
+            Method::POST,
+            &format!("/tenants/{acme}/groups"),
+            Some(&json!({"displayName": "X"})),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+
     let own = app.admin_call(&globex_token, Method::GET, "/tenants/globex/audit", None).await;
     assert_eq!(own.status, 200, "{}", own.body);
-    let routes: Vec<&str> =
-        own.body["entries"].as_array().unwrap().iter().map(|e| e["route"].as_str().unwrap()).collect();
-    assert_eq!(routes, ["/admin/v1/tenants/{tenant}/groups", "/admin/v1/tenants/{tenant}/admin-tokens"]);
+    let entries = own.body["entries"].as_array().unwrap();
+    let routes: Vec<&str> = entries.iter().map(|e| e["route"].as_str().unwrap()).collect();
+    let (groups, tokens) = ("/admin/v1/tenants/{tenant}/groups", "/admin/v1/tenants/{tenant}/admin-tokens");
+    assert_eq!(routes, [groups, groups, tokens]);
+    assert_eq!(entries[0]["status"], 404);
+    assert_eq!(entries[0]["targets"]["tenant"], acme.as_str());
     let acme_view = app.admin_call(&acme_token, Method::GET, &format!("/tenants/{acme}/audit"), None).await;
     assert_eq!(acme_view.body["entries"].as_array().unwrap().len(), 1, "{}", acme_view.body);
 }

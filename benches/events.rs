@@ -168,7 +168,8 @@ impl DeadReceivers {
     ) -> anyhow::Result<DeadReceivers> {
         use roster::directory::tenants;
         let tenant = tenants::create_tenant(conn, "events-dead", "Dead receivers", None, now).await?;
-        let (connection, token) = tenants::create_connection(conn, key, &tenant, "Dead IdP", None, now).await?;
+        let (connection, token) =
+            tenants::create_connection(conn, key, &tenant, "Dead IdP", None, now).await?;
         let held: Arc<std::sync::Mutex<Vec<tokio::net::TcpStream>>> = Arc::default();
         let mut tasks = Vec::new();
         for _ in 0..n {
@@ -207,7 +208,9 @@ impl DeadReceivers {
                 .await?
                 .json()
                 .await?;
-            ids.push(created["id"].as_str().ok_or_else(|| anyhow::anyhow!("no id in {created}"))?.to_string());
+            ids.push(
+                created["id"].as_str().ok_or_else(|| anyhow::anyhow!("no id in {created}"))?.to_string(),
+            );
         }
         Ok(tokio::spawn(async move {
             for round in 0u64.. {

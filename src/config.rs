@@ -182,6 +182,14 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_TOKEN_DEFAULT_EXPIRY_DAYS", global = true)]
     pub token_default_expiry_days: Option<u32>,
 
+    /// Minutes a console session may sit unused before it ends (issue #11).
+    #[arg(long, env = "ROSTER_CONSOLE_IDLE_MINUTES", default_value_t = 30, global = true)]
+    pub console_idle_minutes: u32,
+
+    /// Hours after sign-in when a console session ends however busy it is (issue #11).
+    #[arg(long, env = "ROSTER_CONSOLE_SESSION_HOURS", default_value_t = 12, global = true)]
+    pub console_session_hours: u32,
+
     /// Log format: `pretty` for a terminal, `json` for collectors.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
     pub log_format: LogFormat,
@@ -256,6 +264,16 @@ impl Settings {
         }
         if self.rate_limit_token_per_sec > 0 && self.rate_limit_token_burst == 0 {
             return Err(ConfigError("ROSTER_RATE_LIMIT_TOKEN_BURST must be at least 1".into()));
+        }
+        if !(1..=10_080).contains(&self.console_idle_minutes) {
+            return Err(ConfigError(
+                "ROSTER_CONSOLE_IDLE_MINUTES must be between 1 and 10080 (a week)".into(),
+            ));
+        }
+        if !(1..=720).contains(&self.console_session_hours) {
+            return Err(ConfigError(
+                "ROSTER_CONSOLE_SESSION_HOURS must be between 1 and 720 (30 days)".into(),
+            ));
         }
         if self.token_default_expiry_days.is_some_and(|d| !(1..=36_500).contains(&d)) {
             return Err(ConfigError("ROSTER_TOKEN_DEFAULT_EXPIRY_DAYS must be between 1 and 36500".into()));

@@ -9,6 +9,7 @@
 //! `config`, `telemetry`, `local_pg` and `cli` run the process; `text` checks and quotes text at
 //! the edges (what PostgreSQL can store, what error details may echo).
 
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod cli;

@@ -128,6 +128,8 @@ impl Application {
             // Rate limits and token expiry (issue #14).
             throttle: crate::http::ratelimit::Throttle::from_settings(settings),
             token_default_expiry_days: settings.token_default_expiry_days,
+            webhook_egress: crate::events::egress::Egress::from_allow_private(settings.webhook_allow_private),
+            console: crate::http::console::SessionPolicy::from_settings(settings, &public_url),
         });
         let max_body = settings.max_body_bytes;
         let bulk = settings.bulk_limits();
@@ -208,7 +210,7 @@ pub async fn prune_events(
 /// Background maintenance of a serving process, now and then hourly: prune the provisioning
 /// log past `ROSTER_LOG_RETENTION_DAYS` and settled events past `ROSTER_EVENT_RETENTION_DAYS`,
 /// and scrub the personal data of members removed longer ago than their tenant's retention period
-/// (DESIGN §2). Several nodes may run it at once: member rows are claimed with
+/// (DESIGN §2), and delete ended console sessions. Several nodes may run it at once: member rows are claimed with
 /// `FOR UPDATE SKIP LOCKED`, deletes are idempotent. Abort the returned task to stop it.
 pub fn spawn_maintenance(
     pool: DbPool,
@@ -253,6 +255,12 @@ pub fn spawn_maintenance(
                     tracing::info!(members = n, "scrubbed personal data of removed members past retention")
                 }
                 Err(e) => tracing::warn!(error = %e, "scrubbing removed members failed"),
+            }
+            // Console sessions that ended (expired or signed out) a day ago or more (issue #11).
+            if let Err(e) =
+                db::console::delete_ended_sessions(&mut conn, now - chrono::Duration::days(1)).await
+            {
+                tracing::warn!(error = %e, "deleting ended console sessions failed");
             }
         }
     })

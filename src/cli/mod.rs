@@ -1,14 +1,16 @@
 //! The command line: `serve`, `migrate`, `tenant`, `connection`, `token`, `admin-token`, `webhook`, `log`,
-//! `import`. Each command uses the same database as the server (starting the private cluster when
+//! `import`, `setup-link`. Each command uses the same database as the server (starting the private cluster when
 //! needed) and prints results for people, or one JSON object with `--json`.
 
 mod admin_token;
 mod import;
 mod log;
+mod setup_link;
 
 pub use admin_token::AdminTokenCommand;
 pub use import::{ImportCommand, MembersArgs};
 pub use log::LogArgs;
+pub use setup_link::SetupLinkArgs;
 
 use chrono::Utc;
 use clap::{Parser, Subcommand};
@@ -64,6 +66,8 @@ pub enum Command {
     /// Export members to a spreadsheet in the import's columns (CSV or XLSX).
     #[command(subcommand)]
     Export(import::ExportCommand),
+    /// Print a single-use, expiring admin-console link for a tenant's IT contact.
+    SetupLink(SetupLinkArgs),
 }
 
 /// `roster webhook ...`
@@ -465,6 +469,7 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
             webhook(conn, &key, command, egress, now).await?
         }
         Command::Log(args) => log::run(conn, args).await?,
+        Command::SetupLink(args) => setup_link::run(conn, args, &settings.public_base_url(), now).await?,
         Command::Import(command) => import::run(conn, command, settings.import_max_rows).await?,
         Command::Export(command) => import::export(conn, command).await?,
         Command::Serve | Command::Migrate => {}

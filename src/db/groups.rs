@@ -80,7 +80,7 @@ pub async fn insert(
     conn: &mut Conn,
     tenant_id: Uuid,
     id: Uuid,
-    connection_id: Uuid,
+    connection_id: Option<Uuid>,
     columns: &GroupColumns,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
@@ -408,4 +408,72 @@ pub async fn tree(conn: &mut Conn, tenant_id: Uuid, only: Option<Uuid>) -> Query
     .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(only)
     .load(conn)
     .await
+}
+
+/// One direct member of a group as the admin API lists it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct GroupMemberRow {
+    /// The member (a user or a group).
+    #[diesel(sql_type = SqlUuid)]
+    pub member_id: Uuid,
+    /// `User` or `Group`.
+    #[diesel(sql_type = Text)]
+    pub member_type: String,
+    /// `member` or `manager`.
+    #[diesel(sql_type = Text)]
+    pub group_role: String,
+    /// A user's userName, a group's displayName.
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub name: Option<String>,
+    /// A user's displayName.
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub display_name: Option<String>,
+    /// When the membership was added.
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// The select list and joins of [`GroupMemberRow`] queries (`gm`: the membership rows).
+const MEMBER_VIEW: &str = "SELECT gm.member_id, gm.member_type, gm.group_role, gm.created_at, \
+        COALESCE(u.user_name, g.display_name) AS name, u.display_name \
+    FROM group_members gm \
+    LEFT JOIN users u ON gm.member_type = 'User' AND u.tenant_id = gm.tenant_id AND u.id = gm.member_id \
+    LEFT JOIN groups g ON gm.member_type = 'Group' AND g.tenant_id = gm.tenant_id AND g.id = gm.member_id";
+
+/// A page of a group's direct members, by member id, after `after` (keyset).
+pub async fn members_page(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<GroupMemberRow>> {
+    diesel::sql_query(format!(
+        "{MEMBER_VIEW} WHERE gm.tenant_id = $1 AND gm.group_id = $2 AND ($3::uuid IS NULL OR gm.member_id > $3) \
+         ORDER BY gm.member_id LIMIT $4"
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(group_id)
+    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(after)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// One direct membership of `member` in `group`, if there is one.
+pub async fn direct_member(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    member_id: Uuid,
+) -> QueryResult<Option<GroupMemberRow>> {
+    diesel::sql_query(format!(
+        "{MEMBER_VIEW} WHERE gm.tenant_id = $1 AND gm.group_id = $2 AND gm.member_id = $3"
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(group_id)
+    .bind::<SqlUuid, _>(member_id)
+    .get_result(conn)
+    .await
+    .optional()
 }

@@ -3,7 +3,9 @@
 //! the same function works inside a transaction.
 
 pub mod admin_tokens;
+pub mod audit;
 pub mod categories;
+pub mod console;
 pub mod events;
 pub mod filter_sql;
 pub mod groups;

@@ -12,6 +12,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_log (id) {
+        tenant_id -> Nullable<Uuid>,
+        id -> Uuid,
+        at -> Timestamptz,
+        actor_kind -> Text,
+        actor_id -> Nullable<Uuid>,
+        method -> Text,
+        route -> Text,
+        targets -> Jsonb,
+        summary -> Text,
+        status -> Int4,
+    }
+}
+
+diesel::table! {
     categories (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -45,6 +60,32 @@ diesel::table! {
         name -> Text,
         quirk_mode -> Text,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    console_sessions (id) {
+        id -> Uuid,
+        secret_hash -> Bytea,
+        kind -> Text,
+        tenant_id -> Nullable<Uuid>,
+        admin_token_id -> Nullable<Uuid>,
+        setup_link_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    console_setup_links (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -293,8 +334,11 @@ diesel::table! {
 }
 
 diesel::joinable!(admin_tokens -> tenants (tenant_id));
+diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(categories -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
+diesel::joinable!(console_sessions -> tenants (tenant_id));
+diesel::joinable!(console_setup_links -> tenants (tenant_id));
 diesel::joinable!(event_outbox -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
 diesel::joinable!(join_links -> tenants (tenant_id));
@@ -309,9 +353,12 @@ diesel::joinable!(webhooks -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     admin_tokens,
+    audit_log,
     categories,
     connection_tokens,
     connections,
+    console_sessions,
+    console_setup_links,
     event_deliveries,
     event_outbox,
     group_members,

@@ -238,7 +238,7 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
     let id = Uuid::now_v7();
     let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
-    let connection = ctx.principal.connection_id;
+    let connection = ctx.connection();
     let columns = GroupColumns::from_resource(resource, parent);
     conn.transaction::<_, ScimError, _>(async move |conn| {
         // Place the group in the tree first, so that member cycle checks see its parent.

@@ -4,6 +4,7 @@
 pub mod admin_tokens;
 pub mod bulk;
 pub mod categories;
+pub mod group_admin;
 pub mod groups;
 pub mod invitations;
 pub mod join;
@@ -13,6 +14,7 @@ pub mod password;
 pub mod patch;
 pub mod role_admin;
 pub mod roles;
+pub mod setup_links;
 pub mod tenants;
 pub mod users;
 pub mod write;
@@ -56,27 +58,43 @@ pub(crate) fn logged(
 }
 
 impl Context {
-    /// The context of an admin's write through the SCIM write functions (the admin API): no
-    /// connection or token acts (their ids are nil and never stored: an admin-created member has
-    /// no connection), PATCH is strict RFC 7644, and no SCIM base URL is shown.
-    pub fn for_admin(profile: Arc<TenantProfile>, now: DateTime<Utc>) -> Context {
+    /// The context of a write by an administrator (admin API, console) rather than through a
+    /// SCIM connection: no connection and no connection token (nil ids, which
+    /// [`Context::connection`] reports as `None`), strict PATCH (admin requests are built by
+    /// Roster, not by an IdP), links under `base_url`. The same directory functions serve both.
+    pub fn admin(
+        tenant_id: Uuid,
+        now: DateTime<Utc>,
+        base_url: String,
+        profile: Arc<TenantProfile>,
+    ) -> Context {
         Context {
             principal: Principal {
-                tenant_id: profile.id,
+                tenant_id,
                 connection_id: Uuid::nil(),
                 token_id: Uuid::nil(),
                 strict: true,
             },
             now,
-            base_url: String::new(),
+            base_url,
             profile,
             log: Default::default(),
         }
     }
 
+    /// [`Context::admin`] for the admin API's member writes, which show no links.
+    pub fn for_admin(profile: Arc<TenantProfile>, now: DateTime<Utc>) -> Context {
+        Context::admin(profile.id, now, String::new(), profile)
+    }
+
     /// The caller's tenant.
     pub fn tenant(&self) -> Uuid {
         self.principal.tenant_id
+    }
+
+    /// The SCIM connection the write comes through; `None` for an administrator's write.
+    pub fn connection(&self) -> Option<Uuid> {
+        Some(self.principal.connection_id).filter(|c| !c.is_nil())
     }
 }
 

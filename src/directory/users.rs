@@ -82,7 +82,7 @@ pub(crate) async fn status_after_write(
 /// statements: the restore probe, the insert (or restore), and everything that follows
 /// (`write::member_written`).
 pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimResult<Stored> {
-    create_member(conn, ctx, Some(ctx.principal.connection_id), input).await
+    create_member(conn, ctx, ctx.connection(), input).await
 }
 
 /// Create a member for a connection (SCIM) or, without one, for an admin (`origin = admin`;

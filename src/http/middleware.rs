@@ -141,10 +141,18 @@ fn is_scim(res: &ServiceResponse<BoxBody>) -> bool {
         .is_some_and(|v| v.starts_with(SCIM_JSON))
 }
 
+/// The console's error pages are HTML and stay so.
+fn is_html(res: &ServiceResponse<BoxBody>) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+}
+
 /// Replace the body of an error response that did not come from a `ScimError`.
 fn scim_error_body(res: ServiceResponse<BoxBody>, max_body: Option<usize>) -> ServiceResponse<BoxBody> {
     let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_scim(&res) {
+    if !(status.is_client_error() || status.is_server_error()) || is_scim(&res) || is_html(&res) {
         return res;
     }
     let err = match status.as_u16() {

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod body_deadline;
+pub mod console;
 pub mod discovery;
 pub mod extract;
 pub mod health;
@@ -59,6 +60,10 @@ pub struct AppState {
     pub throttle: ratelimit::Throttle,
     /// Days until a token issued without an explicit expiry expires (`None`: never).
     pub token_default_expiry_days: Option<u32>,
+    /// Where event receivers added through the admin API may point (`ROSTER_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_egress: crate::events::egress::Egress,
+    /// Console session lifetimes (issue #11).
+    pub console: console::SessionPolicy,
 }
 
 impl std::fmt::Debug for AppState {
@@ -90,6 +95,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, bulk: BulkLimits) {
         .service(read_only("/.well-known/jwks.json", web::get().to(jwks::jwks)))
         .service(admin::routes())
         .configure(join::routes)
+        .service(console::routes())
         .service(
             web::scope("/scim/v2/{connection}")
                 .service(read_only(

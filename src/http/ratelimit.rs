@@ -227,10 +227,13 @@ impl Throttle {
     }
 }
 
-/// The routes whose 401s mean a failed credential.
+/// The routes whose 401s mean a failed credential (the console's sign-in and setup links too).
 fn guarded(req: &HttpRequest) -> bool {
     let path = req.path();
-    path.starts_with("/admin/") || path.starts_with("/scim/")
+    path.starts_with("/admin/")
+        || path.starts_with("/scim/")
+        || path == "/console/sign-in"
+        || path.starts_with("/console/setup/")
 }
 
 fn refuse(req: &HttpRequest, secs: u64, detail: &str) -> ScimError {

@@ -25,12 +25,12 @@ use crate::support::requests::{send, Reply};
 use crate::support::TestApp;
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const SECRET: &str = "test-webhook-secret-0123456789";
+pub(crate) const SECRET: &str = "test-webhook-secret-0123456789";
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    event_id: String,
+pub(crate) struct Received {
+    pub(crate) event_id: String,
     signature: String,
     body: Vec<u8>,
     content_type: String,
@@ -40,7 +40,7 @@ struct Received {
 }
 
 impl Received {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 }
@@ -53,8 +53,8 @@ struct ReceiverState {
 }
 
 /// A local webhook receiver that records requests and fails the first N.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     state: ReceiverState,
     handle: actix_web::dev::ServerHandle,
 }
@@ -88,13 +88,13 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<ReceiverSt
 }
 
 impl Receiver {
-    async fn start(fail_first: usize) -> Receiver {
+    pub(crate) async fn start(fail_first: usize) -> Receiver {
         Self::start_with(fail_first, 0).await
     }
 
     /// Fails the first `fail_first` requests with 503, then rejects `reject_first` with an RFC 8935
     /// 400 error object.
-    async fn start_with(fail_first: usize, reject_first: usize) -> Receiver {
+    pub(crate) async fn start_with(fail_first: usize, reject_first: usize) -> Receiver {
         let state = ReceiverState {
             log: Arc::default(),
             fail_left: Arc::new(AtomicUsize::new(fail_first)),
@@ -115,7 +115,7 @@ impl Receiver {
         Receiver { url: format!("http://127.0.0.1:{port}/hook"), state, handle }
     }
 
-    fn all(&self) -> Vec<Received> {
+    pub(crate) fn all(&self) -> Vec<Received> {
         self.state.log.lock().unwrap().clone()
     }
 
@@ -181,7 +181,7 @@ fn woken_dispatcher(app: &TestApp) -> roster::events::wake::AbortOnDrop {
     ))
 }
 
-async fn dispatch_once(app: &TestApp, now: DateTime<Utc>) -> DispatchReport {
+pub(crate) async fn dispatch_once(app: &TestApp, now: DateTime<Utc>) -> DispatchReport {
     dispatcher(app).dispatch_once(&app.pool, now).await.unwrap()
 }
 
@@ -212,7 +212,7 @@ async fn pending(app: &TestApp) -> i64 {
 }
 
 /// Dispatch until nothing is pending, moving the clock past every backoff. Returns the final `now`.
-async fn drain(app: &TestApp, mut now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) async fn drain(app: &TestApp, mut now: DateTime<Utc>) -> DateTime<Utc> {
     for _ in 0..200 {
         dispatch_once(app, now).await;
         if pending(app).await == 0 {
@@ -223,7 +223,7 @@ async fn drain(app: &TestApp, mut now: DateTime<Utc>) -> DateTime<Utc> {
     panic!("deliveries still pending after 200 rounds");
 }
 
-fn verify(r: &Received) {
+pub(crate) fn verify(r: &Received) {
     let (t, v1) = r.signature.split_once(",v1=").expect("signature has v1");
     let t = t.strip_prefix("t=").expect("signature has t");
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();

@@ -4,14 +4,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod admin;
+mod admin_groups;
 mod admin_members;
 mod admin_scope;
+mod admin_webhooks;
+mod audit;
 mod auth;
 mod bulk;
 mod caches;
 mod categories;
 mod cli;
 mod conformance;
+mod console;
+mod console_webhooks;
 mod discovery;
 mod errors;
 mod events;
@@ -20,8 +25,8 @@ mod fuzz;
 mod groups;
 mod hostile;
 mod import;
-mod join;
 mod import_rules;
+mod join;
 mod limits;
 mod member_rules;
 mod outage;

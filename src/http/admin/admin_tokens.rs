@@ -2,10 +2,11 @@
 //! shown once, on issue; lists carry ids, labels and state, never tokens.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use super::{admin_error, body, path_id, tenant, Operator};
+use super::{admin_error, body, path_id, TenantScope};
 use crate::config::token_expiry;
 use crate::db::{self, admin_tokens as store};
 use crate::directory::admin_tokens;
@@ -20,59 +21,102 @@ struct NewAdminToken {
     expires_in_days: Option<u32>,
 }
 
-fn record_view(r: &store::AdminTokenRecord, now: chrono::DateTime<chrono::Utc>) -> Value {
-    json!({"token_id": r.id.to_string(), "label": r.label, "state": r.state(now),
-           "created_at": r.created_at, "expires_at": r.expires_at, "revoked_at": r.revoked_at})
+/// A tenant admin token as listed: never the token itself.
+#[derive(Debug, Serialize)]
+pub struct AdminTokenView {
+    /// Token id.
+    pub token_id: Uuid,
+    /// What it is for.
+    pub label: String,
+    /// `active`, `expired` or `revoked`.
+    pub state: &'static str,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// When it expires (null: never).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+fn record_view(r: &store::AdminTokenRecord, now: DateTime<Utc>) -> AdminTokenView {
+    AdminTokenView {
+        token_id: r.id,
+        label: r.label.clone(),
+        state: r.state(now),
+        created_at: r.created_at,
+        expires_at: r.expires_at,
+        revoked_at: r.revoked_at,
+    }
+}
+
+/// A token just issued: its record, its tenant and the token, shown this once (no `Debug`, so
+/// it cannot end up in a log line).
+#[derive(Serialize)]
+pub struct IssuedView {
+    /// The token's record.
+    #[serde(flatten)]
+    pub record: AdminTokenView,
+    /// The tenant's slug.
+    pub tenant: String,
+    /// The bearer token (never shown again).
+    pub token: String,
+}
+
+/// The listing.
+#[derive(Debug, Serialize)]
+pub struct AdminTokensView {
+    /// Oldest first.
+    pub admin_tokens: Vec<AdminTokenView>,
 }
 
 /// POST .../admin-tokens `{"label"?, "expires_in_days"?}` → 201 with the token, shown once.
 pub async fn issue(
-    _: Operator,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    scope.operator()?;
     let new: NewAdminToken = if bytes.is_empty() { NewAdminToken::default() } else { body(&req, &bytes)? };
     if new.expires_in_days == Some(0) {
         return Err(ScimError::invalid_value("expires_in_days must be at least 1"));
     }
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let now = state.clock.now();
     let expires = token_expiry(new.expires_in_days.or(state.token_default_expiry_days), now);
-    let issued = admin_tokens::issue(&mut conn, &state.signing_key, &tenant, &new.label, expires, now)
+    let issued = admin_tokens::issue(&mut conn, &state.signing_key, tenant, &new.label, expires, now)
         .await
         .map_err(admin_error)?;
-    let mut out = record_view(&issued.record, now);
-    out["tenant"] = json!(tenant.slug);
-    out["token"] = json!(issued.token);
+    let out = IssuedView {
+        record: record_view(&issued.record, now),
+        tenant: tenant.slug.clone(),
+        token: issued.token,
+    };
     Ok(HttpResponse::Created().json(out))
 }
 
 /// GET .../admin-tokens — ids, labels and state; never the tokens.
-pub async fn list(
-    _: Operator,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
+pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+    scope.operator()?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let now = state.clock.now();
     let all = store::list(&mut conn, tenant.id).await?;
     Ok(HttpResponse::Ok()
-        .json(json!({"admin_tokens": all.iter().map(|r| record_view(r, now)).collect::<Vec<_>>()})))
+        .json(AdminTokensView { admin_tokens: all.iter().map(|r| record_view(r, now)).collect() }))
 }
 
 /// DELETE .../admin-tokens/{id} — revoke; the token's next request gets 401.
 pub async fn revoke(
-    _: Operator,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    scope.operator()?;
     let id = path_id("admin token", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
-    admin_tokens::revoke(&mut conn, &tenant, id, state.clock.now()).await.map_err(admin_error)?;
+    let tenant = &scope.tenant;
+    admin_tokens::revoke(&mut conn, tenant, id, state.clock.now()).await.map_err(admin_error)?;
     Ok(HttpResponse::NoContent().finish())
 }

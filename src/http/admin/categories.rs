@@ -3,52 +3,83 @@
 //! rules live in `directory::categories`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use super::{body, tenant, AdminCaller};
+use super::{body, TenantScope};
 use crate::db;
 use crate::directory::categories::{self, CategoryChange, CategoryRecord, NewCategory};
 use crate::error::ScimResult;
 use crate::http::AppState;
 
 /// A category as the admin API shows it.
-fn view(r: &CategoryRecord) -> Value {
+#[derive(Debug, Serialize)]
+pub struct CategoryView {
+    /// Name (the attribute's name in the tenant's SCIM extension).
+    pub name: String,
+    /// Human-readable name.
+    pub display_name: String,
+    /// text, dropdown, number, date or boolean.
+    pub kind: &'static str,
+    /// A dropdown's values.
+    pub allowed_values: Vec<String>,
+    /// The User attribute it is mapped from, if any.
+    pub source: Option<String>,
+    /// Its SCIM attribute path (for filters).
+    pub scim_path: String,
+    /// Category id.
+    pub id: Uuid,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+fn view(r: &CategoryRecord) -> CategoryView {
     let c = &r.category;
-    json!({
-        "name": c.name,
-        "display_name": c.display_name,
-        "kind": c.kind.as_str(),
-        "allowed_values": c.allowed_values,
-        "source": c.source,
-        "scim_path": c.path(),
-        "id": r.id.to_string(),
-        "created_at": r.created_at,
-    })
+    CategoryView {
+        name: c.name.clone(),
+        display_name: c.display_name.clone(),
+        kind: c.kind.as_str(),
+        allowed_values: c.allowed_values.clone(),
+        source: c.source.clone(),
+        scim_path: c.path(),
+        id: r.id,
+        created_at: r.created_at,
+    }
+}
+
+/// The categories.
+#[derive(Debug, Serialize)]
+pub struct CategoriesView {
+    /// The tenant's categories.
+    pub categories: Vec<CategoryView>,
+}
+
+/// What deleting a category did.
+#[derive(Debug, Serialize)]
+pub struct DeletedView {
+    /// The category's name.
+    pub deleted: String,
+    /// Members whose value was cleared.
+    pub members_cleared: usize,
 }
 
 /// GET .../categories
-pub async fn list(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let all = categories::list_categories(&mut conn, tenant.id).await?;
-    Ok(HttpResponse::Ok().json(json!({"categories": all.iter().map(view).collect::<Vec<_>>()})))
+    Ok(HttpResponse::Ok().json(CategoriesView { categories: all.iter().map(view).collect() }))
 }
 
 /// GET .../categories/{name}
 pub async fn get(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
+    let tenant = &scope.tenant;
     let record = categories::get_category(&mut conn, tenant.id, &path.1).await?;
     Ok(HttpResponse::Ok().json(view(&record)))
 }
@@ -66,16 +97,14 @@ struct NewBody {
 
 /// POST .../categories `{"name","kind","display_name"?,"allowed_values"?,"source"?}` → 201.
 pub async fn create(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let new: NewBody = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let new = NewCategory {
         name: new.name,
         display_name: new.display_name,
@@ -104,16 +133,15 @@ struct ChangeBody {
 
 /// PATCH .../categories/{name} `{"display_name"?,"allowed_values"?,"source"? (null: unmapped)}`.
 pub async fn update(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let change: ChangeBody = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
+    let tenant = &scope.tenant;
     let change = CategoryChange {
         display_name: change.display_name,
         allowed_values: change.allowed_values,
@@ -125,13 +153,12 @@ pub async fn update(
 
 /// DELETE .../categories/{name}: the category and its values on every member.
 pub async fn delete(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
+    let tenant = &scope.tenant;
     let cleared = categories::delete_category(&mut conn, tenant.id, &path.1, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(json!({"deleted": path.1, "members_cleared": cleared})))
+    Ok(HttpResponse::Ok().json(DeletedView { deleted: path.1.clone(), members_cleared: cleared }))
 }

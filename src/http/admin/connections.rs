@@ -2,50 +2,114 @@
 //! token), switch quirk mode, issue and revoke tokens. Tokens are shown once, never listed.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{admin_error, body, path_id, tenant, AdminCaller};
+use super::{admin_error, body, path_id, TenantScope};
 use crate::config::token_expiry;
 use crate::db::{self, tenants as store};
 use crate::directory::tenants::{self, IssuedToken};
 use crate::error::ScimResult;
 use crate::http::AppState;
 
-fn connection_view(state: &AppState, c: &store::Connection) -> Value {
-    json!({
-        "connection": c.id.to_string(),
-        "name": c.name,
-        "quirk_mode": c.quirk_mode,
-        "scim_base_url": state.scim_base_url(c.id),
-        "created_at": c.created_at,
-    })
+/// A connection as the admin API shows it.
+#[derive(Debug, Serialize)]
+pub struct ConnectionView {
+    /// Connection id.
+    pub connection: Uuid,
+    /// Its name.
+    pub name: String,
+    /// `tolerant` or `strict`.
+    pub quirk_mode: String,
+    /// The SCIM base URL an IdP is given.
+    pub scim_base_url: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
 }
 
-fn credentials(state: &AppState, tenant: &str, connection: Uuid, token: &IssuedToken) -> Value {
-    json!({
-        "tenant": tenant,
-        "connection": connection.to_string(),
-        "scim_base_url": state.scim_base_url(connection),
-        "token": token.token,
-        "token_id": token.record.id.to_string(),
-        "expires_at": token.record.expires_at,
-    })
+fn connection_view(state: &AppState, c: &store::Connection) -> ConnectionView {
+    ConnectionView {
+        connection: c.id,
+        name: c.name.clone(),
+        quirk_mode: c.quirk_mode.clone(),
+        scim_base_url: state.scim_base_url(c.id),
+        created_at: c.created_at,
+    }
+}
+
+/// The connections listing.
+#[derive(Debug, Serialize)]
+pub struct ConnectionsView {
+    /// Oldest first.
+    pub connections: Vec<ConnectionView>,
+}
+
+/// What an IdP needs, with a token shown this once (no `Debug`: it holds the token).
+#[derive(Serialize)]
+pub struct CredentialsView {
+    /// The tenant's slug.
+    pub tenant: String,
+    /// Connection id.
+    pub connection: Uuid,
+    /// The SCIM base URL.
+    pub scim_base_url: String,
+    /// The bearer token (never shown again).
+    pub token: String,
+    /// Its id (to revoke it).
+    pub token_id: Uuid,
+    /// When it expires (null: never).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Tokens a rotation revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<Vec<Uuid>>,
+}
+
+fn credentials(state: &AppState, tenant: &str, connection: Uuid, token: IssuedToken) -> CredentialsView {
+    CredentialsView {
+        tenant: tenant.to_string(),
+        connection,
+        scim_base_url: state.scim_base_url(connection),
+        token: token.token,
+        token_id: token.record.id,
+        expires_at: token.record.expires_at,
+        revoked: None,
+    }
+}
+
+/// A connection token as listed: never the token.
+#[derive(Debug, Serialize)]
+pub struct TokenView {
+    /// Token id.
+    pub token_id: Uuid,
+    /// Its connection.
+    pub connection: Uuid,
+    /// What it is for.
+    pub label: String,
+    /// `active`, `expired` or `revoked`.
+    pub state: &'static str,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// When it expires (null: never).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The token listing.
+#[derive(Debug, Serialize)]
+pub struct TokensView {
+    /// The tenant's tokens.
+    pub tokens: Vec<TokenView>,
 }
 
 /// GET .../connections
-pub async fn list(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let all = store::list_connections(&mut conn, tenant.id).await?;
-    let views: Vec<Value> = all.iter().map(|c| connection_view(&state, c)).collect();
-    Ok(HttpResponse::Ok().json(json!({"connections": views})))
+    let connections = all.iter().map(|c| connection_view(&state, c)).collect();
+    Ok(HttpResponse::Ok().json(ConnectionsView { connections }))
 }
 
 #[derive(Deserialize)]
@@ -56,23 +120,21 @@ struct NewConnection {
 
 /// POST .../connections `{"name"}` → 201 with the SCIM base URL and the first token.
 pub async fn create(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let new: NewConnection = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let now = state.clock.now();
     let expires = token_expiry(state.token_default_expiry_days, now);
     let (c, token) =
-        tenants::create_connection(&mut conn, &state.signing_key, &tenant, &new.name, expires, now)
+        tenants::create_connection(&mut conn, &state.signing_key, tenant, &new.name, expires, now)
             .await
             .map_err(admin_error)?;
-    Ok(HttpResponse::Created().json(credentials(&state, &tenant.slug, c.id, &token)))
+    Ok(HttpResponse::Created().json(credentials(&state, &tenant.slug, c.id, token)))
 }
 
 #[derive(Deserialize)]
@@ -83,17 +145,16 @@ struct ModeChange {
 
 /// PATCH .../connections/{id} `{"quirk_mode": "tolerant" | "strict"}`.
 pub async fn set_mode(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let change: ModeChange = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
-    let c = tenants::set_quirk_mode(&mut conn, &tenant, path_id("connection", &path.1)?, &change.quirk_mode)
+    let tenant = &scope.tenant;
+    let c = tenants::set_quirk_mode(&mut conn, tenant, path_id("connection", &path.1)?, &change.quirk_mode)
         .await
         .map_err(admin_error)?;
     Ok(HttpResponse::Ok().json(connection_view(&state, &c)))
@@ -109,51 +170,46 @@ struct NewToken {
 
 /// POST .../connections/{id}/tokens `{"label"?, "expires_in_days"?}` → 201, the token shown once.
 pub async fn issue_token(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let new: NewToken = if bytes.is_empty() { NewToken::default() } else { body(&req, &bytes)? };
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
-    let c = tenants::connection(&mut conn, &tenant, path_id("connection", &path.1)?)
-        .await
-        .map_err(admin_error)?;
+    let tenant = &scope.tenant;
+    let c =
+        tenants::connection(&mut conn, tenant, path_id("connection", &path.1)?).await.map_err(admin_error)?;
     let now = state.clock.now();
     let expires = token_expiry(new.expires_in_days.or(state.token_default_expiry_days), now);
     let token = tenants::issue_token(&mut conn, &state.signing_key, &c, &new.label, expires, now)
         .await
         .map_err(admin_error)?;
-    Ok(HttpResponse::Created().json(credentials(&state, &tenant.slug, c.id, &token)))
+    Ok(HttpResponse::Created().json(credentials(&state, &tenant.slug, c.id, token)))
 }
 
 /// POST .../connections/{id}/rotate `{"label"?, "expires_in_days"?}` → 201: a new token (shown
 /// once) and every other token of the connection revoked, in one transaction.
 pub async fn rotate(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let new: NewToken = if bytes.is_empty() { NewToken::default() } else { body(&req, &bytes)? };
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
-    let c = tenants::connection(&mut conn, &tenant, path_id("connection", &path.1)?)
-        .await
-        .map_err(admin_error)?;
+    let tenant = &scope.tenant;
+    let c =
+        tenants::connection(&mut conn, tenant, path_id("connection", &path.1)?).await.map_err(admin_error)?;
     let now = state.clock.now();
     let expires = token_expiry(new.expires_in_days.or(state.token_default_expiry_days), now);
     let label = if new.label.is_empty() { "rotated" } else { new.label.as_str() };
     let (token, revoked) = tenants::rotate_token(&mut conn, &state.signing_key, &c, label, expires, now)
         .await
         .map_err(admin_error)?;
-    let mut out = credentials(&state, &tenant.slug, c.id, &token);
-    out["revoked"] = json!(revoked.iter().map(Uuid::to_string).collect::<Vec<_>>());
+    let out = CredentialsView { revoked: Some(revoked), ..credentials(&state, &tenant.slug, c.id, token) };
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -166,41 +222,42 @@ pub struct TokenQuery {
 
 /// GET .../tokens[?connection=] — ids, labels and state; never the tokens.
 pub async fn list_tokens(
-    caller: AdminCaller,
-    path: web::Path<String>,
+    scope: TenantScope,
     query: web::Query<TokenQuery>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let now = state.clock.now();
     let all = store::list_tokens(&mut conn, tenant.id, query.connection).await?;
-    let views: Vec<Value> = all
-        .iter()
-        .map(|r| {
-            let status = match (r.revoked_at, r.expires_at) {
+    let tokens = all
+        .into_iter()
+        .map(|r| TokenView {
+            state: match (r.revoked_at, r.expires_at) {
                 (Some(_), _) => "revoked",
                 (None, Some(e)) if e <= now => "expired",
                 _ => "active",
-            };
-            json!({"token_id": r.id.to_string(), "connection": r.connection_id.to_string(), "label": r.label,
-                   "state": status, "created_at": r.created_at, "expires_at": r.expires_at, "revoked_at": r.revoked_at})
+            },
+            token_id: r.id,
+            connection: r.connection_id,
+            label: r.label,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"tokens": views})))
+    Ok(HttpResponse::Ok().json(TokensView { tokens }))
 }
 
 /// DELETE .../tokens/{id} — revoke; the token's next request gets 401.
 pub async fn revoke_token(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let token_id = path_id("token", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
-    tenants::revoke_token(&mut conn, &tenant, token_id, state.clock.now()).await.map_err(admin_error)?;
+    let tenant = &scope.tenant;
+    tenants::revoke_token(&mut conn, tenant, token_id, state.clock.now()).await.map_err(admin_error)?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,38 +1,131 @@
-//! `/admin/v1/tenants/{tenant}/groups`: the group tree, and moving a group in it. The move goes
-//! through the same directory operation as a SCIM PATCH of the group's `parent` (same cycle
-//! checks, same `group.updated` event, and whatever else that operation does).
+//! `/admin/v1/tenants/{tenant}/groups`: the group tree, and creating, renaming, moving and
+//! deleting groups. Every write is the SCIM operation itself ([`group_admin`]: group create,
+//! PATCH, DELETE with an admin context), so the same cycle checks, events and role follow-ups
+//! apply whichever door a change comes through.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{body, path_id, tenant, AdminCaller};
-use crate::auth::Principal;
-use crate::db::{self, groups as store};
-use crate::directory::{patch, Context, TenantProfile};
+use super::audit::{noted, AuditNote};
+use super::scope::admin_context;
+use super::{body, path_id, TenantScope};
+use crate::db::tenants::Tenant;
+use crate::db::{self, groups as store, Conn};
+use crate::directory::group_admin;
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
-use crate::scim::patch::{parse_request, Mode};
-use crate::scim::schema::ROSTER_GROUP_SCHEMA;
 
-fn node_view(g: &store::TreeNode) -> Value {
-    json!({"id": g.id.to_string(), "displayName": g.display_name, "kind": g.kind,
-           "parentId": g.parent_id.map(|p| p.to_string()), "directMembers": g.direct_members})
+/// A group as the tree lists it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeView {
+    /// Group id.
+    pub id: Uuid,
+    /// displayName.
+    pub display_name: String,
+    /// Roster's group `kind`, if set.
+    pub kind: Option<String>,
+    /// The parent group (null: a root).
+    pub parent_id: Option<Uuid>,
+    /// Users that are direct members.
+    pub direct_members: i64,
+}
+
+impl From<store::TreeNode> for NodeView {
+    fn from(g: store::TreeNode) -> Self {
+        NodeView {
+            id: g.id,
+            display_name: g.display_name,
+            kind: g.kind,
+            parent_id: g.parent_id,
+            direct_members: g.direct_members,
+        }
+    }
+}
+
+/// The tree listing.
+#[derive(Debug, Serialize)]
+pub struct TreeView {
+    /// Every group, by name.
+    pub groups: Vec<NodeView>,
+}
+
+/// One group's node after a write.
+async fn node(conn: &mut Conn, tenant: Uuid, id: Uuid) -> ScimResult<NodeView> {
+    store::tree(conn, tenant, Some(id))
+        .await?
+        .pop()
+        .map(NodeView::from)
+        .ok_or_else(|| ScimError::not_found(format!("Group {id} not found")))
+}
+
+/// A group id given in a body (`parent`): text that is not an id names no group (400).
+fn body_group_id(field: &str, raw: &str) -> ScimResult<Uuid> {
+    Uuid::parse_str(raw)
+        .map_err(|_| ScimError::invalid_value(format!("{field}: no such Group {}", crate::text::quote(raw))))
 }
 
 /// GET .../groups/tree — every group, flat, each with its `parentId` (null for roots), by name.
-pub async fn tree(
-    caller: AdminCaller,
-    path: web::Path<String>,
+pub async fn tree(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let groups = store::tree(&mut conn, scope.id(), None).await?.into_iter().map(NodeView::from).collect();
+    Ok(HttpResponse::Ok().json(TreeView { groups }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewGroup {
+    display_name: String,
+    parent: Option<String>,
+}
+
+/// POST .../groups `{"displayName", "parent"?}` → 201 with the group's node. A duplicate name
+/// is 409 `uniqueness`, an unknown parent 400 `invalidValue`.
+pub async fn create(
+    scope: TenantScope,
+    req: HttpRequest,
+    bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+    let new: NewGroup = body(&req, &bytes)?;
+    let parent = new.parent.as_deref().map(|p| body_group_id("parent", p)).transpose()?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
-    let nodes: Vec<Value> =
-        store::tree(&mut conn, tenant.id, None).await?.into_iter().map(|g| node_view(&g)).collect();
-    Ok(HttpResponse::Ok().json(json!({"groups": nodes})))
+    let ctx = scope.context(&mut conn, &state).await?;
+    let group = group_admin::create(&mut conn, &ctx, &state.registry, &new.display_name, parent).await?;
+    let view = node(&mut conn, scope.id(), group.id).await?;
+    let note = AuditNote {
+        targets: vec![("group", group.id.to_string())],
+        summary: format!("created group {}", crate::text::quote(&view.display_name)),
+    };
+    Ok(noted(HttpResponse::Created().json(view), note))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Rename {
+    display_name: String,
+}
+
+/// PATCH .../groups/{group} `{"displayName"}` → 200 with the group's node.
+pub async fn rename(
+    scope: TenantScope,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let id = path_id("group", &path.1)?;
+    let change: Rename = body(&req, &bytes)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let ctx = scope.context(&mut conn, &state).await?;
+    group_admin::rename(&mut conn, &ctx, &state.registry, id, &change.display_name).await?;
+    let view = node(&mut conn, scope.id(), id).await?;
+    let note = AuditNote {
+        targets: Vec::new(),
+        summary: format!("renamed group to {}", crate::text::quote(&view.display_name)),
+    };
+    Ok(noted(HttpResponse::Ok().json(view), note))
 }
 
 #[derive(Deserialize)]
@@ -41,54 +134,57 @@ struct NewParent {
     parent: Option<String>,
 }
 
-/// PUT .../groups/{id}/parent `{"parent": "<group id>" | null}` — 200 with the group's node.
+/// PUT .../groups/{group}/parent `{"parent": "<group id>" | null}` — 200 with the group's node.
 /// A cycle or an unknown parent is 400 `invalidValue`.
 pub async fn set_parent(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let change: NewParent = body(&req, &bytes)?;
     let id = path_id("group", &path.1)?;
-    let parent = change
-        .parent
-        .map(|p| {
-            Uuid::parse_str(&p).map_err(|_| ScimError::invalid_value(format!("parent: no such Group {p:?}")))
-        })
-        .transpose()?;
+    let parent = change.parent.as_deref().map(|p| body_group_id("parent", p)).transpose()?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
-    let profile = std::sync::Arc::new(TenantProfile::load(&mut conn, &state.registry, tenant.id).await?);
-    let op = match parent {
-        Some(p) => {
-            json!({"op": "replace", "path": format!("{ROSTER_GROUP_SCHEMA}:parent"), "value": p.to_string()})
-        }
-        None => json!({"op": "remove", "path": format!("{ROSTER_GROUP_SCHEMA}:parent")}),
+    let ctx = scope.context(&mut conn, &state).await?;
+    group_admin::set_parent(&mut conn, &ctx, &state.registry, id, parent).await?;
+    let view = node(&mut conn, scope.id(), id).await?;
+    let summary = match parent {
+        Some(p) => format!("moved group {} under {p}", crate::text::quote(&view.display_name)),
+        None => format!("moved group {} to the top of the tree", crate::text::quote(&view.display_name)),
     };
-    let request = parse_request(
-        &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [op]}),
-        Mode::Strict,
-    )?;
-    // The admin API acts for no connection: no token and no connection id.
-    let ctx = Context {
-        principal: Principal {
-            tenant_id: tenant.id,
-            connection_id: Uuid::nil(),
-            token_id: Uuid::nil(),
-            strict: true,
-        },
-        now: state.clock.now(),
-        base_url: format!("{}/admin/v1/tenants/{}", state.public_url, tenant.slug),
-        profile,
-        log: Default::default(),
-    };
-    patch::patch_group(&mut conn, &ctx, &state.registry, id, &request, None).await?;
-    let node = store::tree(&mut conn, tenant.id, Some(id))
+    Ok(noted(HttpResponse::Ok().json(view), AuditNote { targets: Vec::new(), summary }))
+}
+
+/// DELETE .../groups/{group} → 204. Its memberships end; its children move up to the top of the
+/// tree (as a SCIM DELETE does).
+pub async fn delete(
+    scope: TenantScope,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let id = path_id("group", &path.1)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let ctx = scope.context(&mut conn, &state).await?;
+    group_admin::delete(&mut conn, &ctx, id).await?;
+    let note = AuditNote { targets: Vec::new(), summary: "deleted group".into() };
+    Ok(noted(HttpResponse::NoContent().finish(), note))
+}
+
+/// Move group `id` under `parent` (`None`: to the top) as [`set_parent`] does, for the console;
+/// returns its tree node.
+pub(crate) async fn move_group(
+    conn: &mut Conn,
+    state: &AppState,
+    tenant: &Tenant,
+    id: Uuid,
+    parent: Option<Uuid>,
+) -> ScimResult<store::TreeNode> {
+    let ctx = admin_context(conn, state, tenant).await?;
+    group_admin::set_parent(conn, &ctx, &state.registry, id, parent).await?;
+    store::tree(conn, tenant.id, Some(id))
         .await?
         .pop()
-        .ok_or_else(|| ScimError::not_found(format!("Group {id} not found")))?;
-    Ok(HttpResponse::Ok().json(node_view(&node)))
+        .ok_or_else(|| ScimError::not_found(format!("Group {id} not found")))
 }

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
-use super::{tenant, AdminCaller};
+use super::TenantScope;
 use crate::db;
 use crate::error::{ScimError, ScimResult};
 use crate::http::response::scim_body;
@@ -61,13 +61,11 @@ async fn read_field(field: &mut Field, limit: usize, what: &str) -> ScimResult<V
 
 /// POST .../imports — multipart `file` (CSV or XLSX) and optional `mapping` (JSON).
 pub async fn create(
-    caller: AdminCaller,
-    path: web::Path<String>,
+    scope: TenantScope,
     query: web::Query<Params>,
     mut body: Multipart,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let mut file: Option<(Option<String>, Vec<u8>)> = None;
     let mut mapping = None;
     while let Some(mut field) = body.try_next().await.map_err(multipart_error)? {
@@ -96,10 +94,10 @@ pub async fn create(
         no_invitations: q.no_invitations,
     };
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.into_inner()).await?;
+    let tenant = &scope.tenant;
     let upload = Upload { file_name: name.as_deref(), bytes: &bytes, mapping: mapping.as_deref() };
     let report =
-        import::run(&mut conn, &tenant, upload, options, state.import_max_rows, state.clock.now()).await?;
+        import::run(&mut conn, tenant, upload, options, state.import_max_rows, state.clock.now()).await?;
     if report.refused.is_some() {
         // The report, which is then also a SCIM error body (status, scimType, detail).
         return Ok(scim_body(&mut HttpResponse::UnprocessableEntity(), &report.json()));

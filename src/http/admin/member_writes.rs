@@ -58,7 +58,13 @@ async fn member_write(
             serde_json::to_value(role_admin::set_override(c, profile.id, id, None, now).await?)
         }
         Write::Remove => {
-            users::remove(c, &crate::directory::Context::for_admin(std::sync::Arc::new(profile), now), id, None).await?;
+            users::remove(
+                c,
+                &crate::directory::Context::for_admin(std::sync::Arc::new(profile), now),
+                id,
+                None,
+            )
+            .await?;
             return Ok(HttpResponse::NoContent().finish());
         }
     };

@@ -60,7 +60,8 @@ fn parse_uuid(name: &str, raw: &str) -> ScimResult<Uuid> {
         .map_err(|_| ScimError::invalid_value(format!("{name} must be a member or group id, not {raw:?}")))
 }
 
-async fn query(conn: &mut Conn, tenant_id: Uuid, p: Params) -> ScimResult<MemberQuery> {
+/// Check the list parameters and turn them into the members query (also the console's filters).
+pub(crate) async fn query(conn: &mut Conn, tenant_id: Uuid, p: Params) -> ScimResult<MemberQuery> {
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ScimError::invalid_value(format!("limit must be between 1 and {MAX_LIMIT}")));

@@ -5,26 +5,34 @@
 //! (every tenant) or a tenant admin token (one tenant). Errors use the same JSON error body as
 //! SCIM. `openapi.json` describes every route of [`routes`]; a test keeps the two in step.
 //!
-//! Handlers under `/tenants/{tenant}/...` take an [`AdminCaller`] and start with
-//! `caller.for_tenant(&slug)?`; operator-only handlers take [`Operator`].
+//! Handlers under `/tenants/{tenant}/...` take a [`TenantScope`] (the caller, admitted to the
+//! path's tenant, and that tenant); operator-only handlers take [`Operator`]. Every write is
+//! recorded in the audit trail by the [`audit`] middleware.
 
 mod admin_tokens;
+pub mod audit;
 mod categories;
 mod connections;
 mod exports;
-mod groups;
+pub(crate) mod groups;
 mod imports;
 mod join_links;
 mod join_members;
-mod log;
+pub(crate) mod log;
 mod member_writes;
-mod members;
+pub(crate) mod members;
+mod memberships;
 mod roles;
+mod scope;
+mod setup_links;
 mod tenants;
+pub(crate) mod webhooks;
+
+pub use scope::TenantScope;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use sha2::{Digest, Sha256};
 
@@ -114,7 +122,8 @@ impl AdminCaller {
     }
 }
 
-async fn authenticate(req: HttpRequest) -> Result<AdminCaller, ScimError> {
+/// Who presents the request's bearer credential.
+async fn authenticate_caller(req: HttpRequest) -> Result<AdminCaller, ScimError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ScimError::internal(anyhow::anyhow!("AppState missing")))?;
@@ -125,6 +134,12 @@ async fn authenticate(req: HttpRequest) -> Result<AdminCaller, ScimError> {
             )
         })?;
     let token = crate::auth::bearer_token(presented)?;
+    authenticate_token(state, token).await
+}
+
+/// Who presents `token`: the operator credential or a live tenant admin token (also the console's
+/// sign-in).
+pub(crate) async fn authenticate_token(state: &AppState, token: &str) -> Result<AdminCaller, ScimError> {
     if state.admin_token.as_ref().is_some_and(|key| key.matches(token)) {
         return Ok(AdminCaller::Operator);
     }
@@ -147,6 +162,13 @@ async fn authenticate(req: HttpRequest) -> Result<AdminCaller, ScimError> {
     Ok(AdminCaller::TenantAdmin { tenant_id: claims.tenant, slug, token_id: claims.jti })
 }
 
+/// [`authenticate_caller`], leaving the caller in the request's extensions for the audit entry.
+async fn authenticate(req: HttpRequest) -> Result<AdminCaller, ScimError> {
+    let caller = authenticate_caller(req.clone()).await?;
+    req.extensions_mut().insert(caller.clone());
+    Ok(caller)
+}
+
 impl FromRequest for AdminCaller {
     type Error = ScimError;
     type Future = LocalBoxFuture<'static, Result<Self, ScimError>>;
@@ -167,7 +189,7 @@ impl FromRequest for Operator {
 }
 
 /// Turn an operator-command error into the API's error.
-fn admin_error(e: crate::directory::tenants::AdminError) -> ScimError {
+pub(crate) fn admin_error(e: crate::directory::tenants::AdminError) -> ScimError {
     use crate::directory::tenants::AdminError;
     match e {
         AdminError::Invalid(d) => ScimError::invalid_value(d),
@@ -178,7 +200,10 @@ fn admin_error(e: crate::directory::tenants::AdminError) -> ScimError {
 }
 
 /// The tenant a `/tenants/{slug}/...` path names (404 naming the slug when there is none).
-async fn tenant(conn: &mut crate::db::Conn, slug: &str) -> Result<crate::db::tenants::Tenant, ScimError> {
+pub(crate) async fn tenant(
+    conn: &mut crate::db::Conn,
+    slug: &str,
+) -> Result<crate::db::tenants::Tenant, ScimError> {
     crate::directory::tenants::tenant(conn, slug).await.map_err(admin_error)
 }
 
@@ -201,6 +226,31 @@ pub(crate) async fn refuse_nul_in_url(
 /// An id from the URL path: text that is not a UUID names nothing in the tenant (404).
 fn path_id(kind: &str, raw: &str) -> Result<uuid::Uuid, ScimError> {
     uuid::Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("no {kind} {raw} in this tenant")))
+}
+
+/// A page size from a listing's query: `default` when absent, else 1 to `max` (400 otherwise).
+fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, ScimError> {
+    let limit = limit.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ScimError::invalid_value(format!("limit must be between 1 and {max}")))
+    }
+}
+
+/// A listing's keyset cursor (`after` / `before`): the `next` value of a previous page, parsed
+/// with `parse` (400 when it is not one).
+fn cursor<T>(
+    name: &str,
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ScimError> {
+    raw.map(|r| {
+        parse(r).ok_or_else(|| {
+            ScimError::invalid_value(format!("{name} must be the `next` value of a previous page"))
+        })
+    })
+    .transpose()
 }
 
 /// Parse a JSON body for the admin API (same rules as SCIM bodies).
@@ -237,6 +287,8 @@ pub fn routes() -> actix_web::Scope<
 > {
     web::scope("/admin/v1")
         .wrap(actix_web::middleware::from_fn(refuse_nul_in_url))
+        // Outermost: records writes refused by the NUL check too.
+        .wrap(actix_web::middleware::from_fn(audit::record))
         .route("/tenants", web::get().to(tenants::list))
         .route("/tenants", web::post().to(tenants::create))
         .route("/tenants/{tenant}", web::get().to(tenants::get))
@@ -284,7 +336,20 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/members/{member}/invitations", web::post().to(members::invited))
         .route("/tenants/{tenant}/members/{member}/logins", web::post().to(members::logged_in))
         .route("/tenants/{tenant}/groups/tree", web::get().to(groups::tree))
+        .route("/tenants/{tenant}/groups", web::post().to(groups::create))
+        .route("/tenants/{tenant}/groups/{group}", web::patch().to(groups::rename))
+        .route("/tenants/{tenant}/groups/{group}", web::delete().to(groups::delete))
         .route("/tenants/{tenant}/groups/{group}/parent", web::put().to(groups::set_parent))
+        .route("/tenants/{tenant}/groups/{group}/members", web::get().to(memberships::list))
+        .route("/tenants/{tenant}/groups/{group}/members/{member}", web::put().to(memberships::add))
+        .route("/tenants/{tenant}/groups/{group}/members/{member}", web::delete().to(memberships::remove))
+        .route("/tenants/{tenant}/webhooks", web::get().to(webhooks::list))
+        .route("/tenants/{tenant}/webhooks", web::post().to(webhooks::add))
+        .route("/tenants/{tenant}/webhooks/{webhook}", web::delete().to(webhooks::remove))
+        .route("/tenants/{tenant}/webhooks/{webhook}/deliveries", web::get().to(webhooks::deliveries))
+        .route("/tenants/{tenant}/webhooks/{webhook}/test", web::post().to(webhooks::test))
+        .route("/tenants/{tenant}/audit", web::get().to(audit::list))
+        .route("/audit", web::get().to(audit::list_all))
         .route("/tenants/{tenant}/imports", web::post().to(imports::create))
         .route("/tenants/{tenant}/join/settings", web::get().to(join_links::settings))
         .route("/tenants/{tenant}/join/settings", web::patch().to(join_links::update_settings))
@@ -306,6 +371,7 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/join/requests/{request}/deny", web::post().to(join_members::deny))
         .route("/tenants/{tenant}/imports/template", web::get().to(exports::template))
         .route("/tenants/{tenant}/exports/members", web::get().to(exports::members))
+        .route("/tenants/{tenant}/setup-links", web::post().to(setup_links::create))
         .route("/openapi.json", web::get().to(openapi))
 }
 

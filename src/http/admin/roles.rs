@@ -3,35 +3,99 @@
 //! it affects and writes their `role.changed` events in the same transaction.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use super::{body, path_id, tenant, AdminCaller};
-use crate::db::roles::{RoleRow, Settings};
+use super::{body, path_id, TenantScope};
+use crate::db::roles::{Binding, RoleRow, Settings};
 use crate::db::{self, positions};
 use crate::directory::role_admin::{self, RoleChanges, SettingsChange};
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 
-fn role_view(r: &RoleRow) -> Value {
-    json!({"name": r.name, "display_name": r.display_name, "rank": r.rank, "grants_admin": r.grants_admin})
+/// A role of the catalog.
+#[derive(Debug, Serialize)]
+pub struct RoleView {
+    /// Name (SCIM `roles[].value`).
+    pub name: String,
+    /// Human-readable name.
+    pub display_name: String,
+    /// The highest rank wins.
+    pub rank: i32,
+    /// Whether holders are the tenant's administrators.
+    pub grants_admin: bool,
 }
 
-fn settings_view(s: &Settings) -> Value {
-    json!({"default_role": s.default_role, "position_source": s.position_source})
+fn role_view(r: RoleRow) -> RoleView {
+    RoleView { name: r.name, display_name: r.display_name, rank: r.rank, grants_admin: r.grants_admin }
+}
+
+/// The catalog.
+#[derive(Debug, Serialize)]
+pub struct RolesView {
+    /// Highest rank first.
+    pub roles: Vec<RoleView>,
+}
+
+/// A tenant's role and position settings.
+#[derive(Debug, Serialize)]
+pub struct SettingsView {
+    /// The role new members get.
+    pub default_role: String,
+    /// The User attribute positions are fed from.
+    pub position_source: String,
+}
+
+fn settings_view(s: Settings) -> SettingsView {
+    SettingsView { default_role: s.default_role, position_source: s.position_source }
+}
+
+/// A group→role binding.
+#[derive(Debug, Serialize)]
+pub struct BindingView {
+    /// The group.
+    pub group_id: Uuid,
+    /// The role its direct and inherited members get.
+    pub role_name: String,
+}
+
+impl From<Binding> for BindingView {
+    fn from(b: Binding) -> Self {
+        BindingView { group_id: b.group_id, role_name: b.role_name }
+    }
+}
+
+/// The bindings.
+#[derive(Debug, Serialize)]
+pub struct BindingsView {
+    /// By group, then role.
+    pub bindings: Vec<BindingView>,
+}
+
+/// A position with how many members hold it.
+#[derive(Debug, Serialize)]
+pub struct PositionView {
+    /// Position id.
+    pub id: Uuid,
+    /// Name as first seen.
+    pub name: String,
+    /// Members (not removed) holding it.
+    pub members: i64,
+}
+
+/// The positions.
+#[derive(Debug, Serialize)]
+pub struct PositionsView {
+    /// By name.
+    pub positions: Vec<PositionView>,
 }
 
 /// GET .../roles: the catalog, highest rank first.
-pub async fn list(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?.id;
+    let tenant = scope.id();
     let all = db::roles::catalog(&mut conn, tenant).await?;
-    Ok(HttpResponse::Ok().json(json!({"roles": all.iter().map(role_view).collect::<Vec<_>>()})))
+    Ok(HttpResponse::Ok().json(RolesView { roles: all.into_iter().map(role_view).collect() }))
 }
 
 #[derive(Deserialize)]
@@ -46,16 +110,14 @@ struct NewRole {
 
 /// POST .../roles `{"name", "display_name"?, "rank", "grants_admin"?}` → 201.
 pub async fn create(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let new: NewRole = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?.id;
+    let tenant = scope.id();
     let role = RoleRow {
         display_name: new.display_name.unwrap_or_else(|| new.name.clone()),
         name: new.name,
@@ -63,7 +125,7 @@ pub async fn create(
         grants_admin: new.grants_admin,
     };
     let role = role_admin::create_role(&mut conn, tenant, role, state.clock.now()).await?;
-    Ok(HttpResponse::Created().json(role_view(&role)))
+    Ok(HttpResponse::Created().json(role_view(role)))
 }
 
 #[derive(Deserialize)]
@@ -76,72 +138,63 @@ struct RolePatch {
 
 /// PATCH .../roles/{name} `{"display_name"?, "rank"?, "grants_admin"?}`.
 pub async fn update(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let patch: RolePatch = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let tenant = scope.id();
     let changes =
         RoleChanges { display_name: patch.display_name, rank: patch.rank, grants_admin: patch.grants_admin };
     let role = role_admin::update_role(&mut conn, tenant, &path.1, changes, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(role_view(&role)))
+    Ok(HttpResponse::Ok().json(role_view(role)))
 }
 
 /// DELETE .../roles/{name} → 204 (409 while it is the default role).
 pub async fn delete(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let tenant = scope.id();
     role_admin::delete_role(&mut conn, tenant, &path.1, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// GET .../role-bindings
-pub async fn bindings(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+pub async fn bindings(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?.id;
+    let tenant = scope.id();
     let all = role_admin::bindings(&mut conn, tenant).await?;
-    Ok(HttpResponse::Ok().json(json!({"bindings": all})))
+    Ok(HttpResponse::Ok().json(BindingsView { bindings: all.into_iter().map(BindingView::from).collect() }))
 }
 
 /// PUT .../groups/{group}/roles/{role}: 201 when new, 200 when it existed.
 pub async fn bind(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let tenant = scope.id();
     let group = path_id("group", &path.1)?;
     let created = role_admin::bind(&mut conn, tenant, group, &path.2, state.clock.now()).await?;
-    let view = json!({"group_id": group, "role_name": path.2});
+    let view = BindingView { group_id: group, role_name: path.2.clone() };
     Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
 }
 
 /// DELETE .../groups/{group}/roles/{role} → 204.
 pub async fn unbind(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let tenant = scope.id();
     let group = path_id("group", &path.1)?;
     role_admin::unbind(&mut conn, tenant, group, &path.2, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -155,13 +208,12 @@ struct Override {
 
 /// PUT .../members/{member}/role `{"role": "editor"}` or `{"role": null}` (clear the override).
 pub async fn set_override(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let value: serde_json::Value = super::body(&req, &bytes)?;
     if value.get("role").is_none() {
         return Err(ScimError::invalid_value(
@@ -171,7 +223,7 @@ pub async fn set_override(
     let wanted: Override =
         serde_json::from_value(value).map_err(|e| ScimError::invalid_value(format!("request body: {e}")))?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let tenant = scope.id();
     let member = path_id("member", &path.1)?;
     let result =
         role_admin::set_override(&mut conn, tenant, member, wanted.role.as_deref(), state.clock.now())
@@ -188,32 +240,26 @@ struct GroupRole {
 
 /// PUT .../groups/{group}/members/{member}/group-role `{"groupRole": "manager"}` → 204.
 pub async fn set_group_role(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let wanted: GroupRole = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?.id;
+    let tenant = scope.id();
     let (group, member) = (path_id("group", &path.1)?, path_id("member", &path.2)?);
     role_admin::set_group_role(&mut conn, tenant, group, member, &wanted.group_role).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// GET .../settings
-pub async fn settings(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+pub async fn settings(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?.id;
+    let tenant = scope.id();
     let s = db::roles::settings(&mut conn, tenant).await?;
-    Ok(HttpResponse::Ok().json(settings_view(&s)))
+    Ok(HttpResponse::Ok().json(settings_view(s)))
 }
 
 #[derive(Deserialize)]
@@ -225,31 +271,26 @@ struct NewSettings {
 
 /// PUT .../settings `{"default_role"?, "position_source"?}` (absent fields are kept).
 pub async fn update_settings(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let new: NewSettings = body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?.id;
+    let tenant = scope.id();
     let change = SettingsChange { default_role: new.default_role, position_source: new.position_source };
     let s =
         role_admin::update_settings(&mut conn, &state.registry, tenant, change, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(settings_view(&s)))
+    Ok(HttpResponse::Ok().json(settings_view(s)))
 }
 
 /// GET .../positions: positions with member counts.
-pub async fn positions(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
+pub async fn positions(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?.id;
+    let tenant = scope.id();
     let all = positions::list(&mut conn, tenant).await?;
-    Ok(HttpResponse::Ok().json(json!({"positions": all})))
+    let positions =
+        all.into_iter().map(|p| PositionView { id: p.id, name: p.name, members: p.members }).collect();
+    Ok(HttpResponse::Ok().json(PositionsView { positions }))
 }

@@ -3,6 +3,7 @@
 //! and a Roster server on port 0 talking real HTTP.
 
 pub mod bomb;
+pub mod console;
 pub mod proxy;
 pub mod requests;
 pub mod serve;
@@ -211,6 +212,8 @@ pub fn test_settings(db_url: &str) -> Settings {
         join_rate_tenant_per_min: 0,
         trust_forwarded_for: false,
         token_default_expiry_days: None,
+        console_idle_minutes: 30,
+        console_session_hours: 12,
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }

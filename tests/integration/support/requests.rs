@@ -110,8 +110,13 @@ impl TestApp {
     /// An admin API request under the test tenant (`/admin/v1/tenants/<tenant><path>`) with the
     /// operator credential, and a JSON body when given.
     pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        let url = format!("{}/admin/v1/tenants/{}{path}", self.root, self.creds.tenant);
-        let mut req = self.client.request(method, url).bearer_auth(super::TEST_ADMIN_TOKEN);
+        let path = format!("/tenants/{}{path}", self.creds.tenant);
+        self.admin_call(super::TEST_ADMIN_TOKEN, method, &path, body.as_ref()).await
+    }
+
+    /// An admin API request (`/admin/v1{path}`) with `token`, and a JSON body when given.
+    pub async fn admin_call(&self, token: &str, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        let mut req = self.client.request(method, format!("{}/admin/v1{path}", self.root)).bearer_auth(token);
         if let Some(b) = body {
             req = req.header("content-type", "application/json").body(b.to_string());
         }

@@ -1,0 +1,80 @@
+//! CSRF protection of every state-changing console request: a synchronizer token bound to the
+//! session ([`super::session::csrf_token`]) that each form carries in a hidden `_csrf` field.
+//! [`Protected`] is the only way a console POST handler gets its form: it extracts the session,
+//! reads the urlencoded body, and refuses the request with 403 unless `_csrf` matches (compared
+//! in constant time). The SameSite=Strict cookie is a second line, not the only one.
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use super::session::Session;
+use super::{ConsoleError, ConsoleResult};
+use crate::error::ScimError;
+
+/// The hidden field every console form carries.
+pub const FIELD: &str = "_csrf";
+
+/// Largest console form body (a form holds names and choices, never files).
+const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// A POST's session and its form, admitted only with the session's CSRF token.
+#[derive(Debug)]
+pub struct Protected<T> {
+    /// The session.
+    pub session: Session,
+    /// The form's fields (without `_csrf`).
+    pub form: T,
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Check a form body's `_csrf` against the session and parse the rest into `T`.
+pub fn check<T: DeserializeOwned>(session: &Session, body: &[u8]) -> ConsoleResult<T> {
+    let presented = url::form_urlencoded::parse(body).find(|(k, _)| k == FIELD).map(|(_, v)| v.into_owned());
+    match presented {
+        Some(token) if same(&token, &session.csrf) => {}
+        _ => {
+            return Err(ScimError::forbidden(
+                "this form is missing its CSRF token or it does not match your session; reload the page and try again",
+            )
+            .into())
+        }
+    }
+    if url::form_urlencoded::parse(body).any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(ScimError::invalid_value("a form field contains the character U+0000 (NUL)").into());
+    }
+    // Form types do not deny unknown fields, so `_csrf` is simply not one of theirs.
+    serde_urlencoded::from_bytes(body).map_err(|e| ScimError::invalid_value(format!("form: {e}")).into())
+}
+
+async fn extract<T: DeserializeOwned>(req: HttpRequest, mut payload: Payload) -> ConsoleResult<Protected<T>> {
+    let session = Session::from_request(&req, &mut Payload::None).await?;
+    let body = web::Bytes::from_request(&req, &mut payload)
+        .await
+        .map_err(|e| ConsoleError::Scim(ScimError::bad_request(format!("form body: {e}"))))?;
+    if body.len() > MAX_FORM_BYTES {
+        return Err(ScimError::payload_too_large(format!(
+            "a console form is at most {MAX_FORM_BYTES} bytes"
+        ))
+        .into());
+    }
+    let form = check(&session, &body)?;
+    Ok(Protected { session, form })
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Protected<T> {
+    type Error = ConsoleError;
+    type Future = LocalBoxFuture<'static, Result<Self, ConsoleError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        Box::pin(extract(req.clone(), payload.take()))
+    }
+}
+
+/// A form with no fields of its own (sign-out, rotate, record an invitation).
+#[derive(Debug, serde::Deserialize)]
+pub struct NoFields {}

@@ -1,0 +1,322 @@
+//! *Members*: the list with the admin API's filters and keyset paging (the same parameter checks,
+//! `http::admin::members::query`), and a member's page — attributes, groups direct and indirect,
+//! the effective role with every source offering one, position, categories, invitation state and
+//! history (its provisioning-log entries and events). Actions that exist today: set or clear the
+//! role override (`role_admin::set_override`) and record an invitation (`invitations::record`).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::connection::log_table;
+use super::csrf::{NoFields, Protected};
+use super::layout::{self, csrf, maybe_time, page, time, Frame};
+use super::session::Session;
+use super::ConsoleResult;
+use crate::db::members::{self as store, MemberQuery, MemberView};
+use crate::db::provisioning_log::{self as log_store, LogQuery};
+use crate::db::{self, console as console_store, users};
+use crate::directory::invitations::{self, Record};
+use crate::directory::role_admin;
+use crate::error::ScimError;
+use crate::http::admin::members::{query, Params};
+use crate::http::admin::tenant;
+use crate::http::AppState;
+
+/// Members per page.
+const PAGE: i64 = 50;
+
+/// The query string without empty values (an empty filter field means "any").
+fn filled(raw: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.as_bytes())
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn value<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("")
+}
+
+fn invitation(m: &MemberView) -> String {
+    match (m.invitation_count, m.last_login_at) {
+        (_, Some(at)) => format!("last login {}", time(at)),
+        (0, None) => "never invited".into(),
+        (n, None) => format!("invited {n}×, never logged in"),
+    }
+}
+
+/// GET /console/t/{t}/members?status=&role=&group=&never_invited=&never_logged_in=&origin=&q=&after=
+pub async fn list(
+    session: Session,
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    session.for_tenant(&path)?;
+    session.directory()?;
+    let pairs = filled(req.query_string());
+    let encoded = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    let params = web::Query::<Params>::from_query(&encoded)
+        .map_err(|e| ScimError::invalid_value(format!("filters: {e}")))?
+        .into_inner();
+    let mut conn = db::checkout(&state.pool).await?;
+    let t = tenant(&mut conn, &path).await?;
+    let mut q = query(&mut conn, t.id, Params { limit: Some(PAGE), ..params }).await?;
+    q.limit = PAGE + 1;
+    let mut members = store::list(&mut conn, t.id, &q).await?;
+    let next = (members.len() as i64 > PAGE).then(|| {
+        members.truncate(PAGE as usize);
+        members.last().map(|m| m.id)
+    });
+    let roles = db::roles::catalog(&mut conn, t.id).await?;
+    let groups = db::groups::tree(&mut conn, t.id, None).await?;
+    let next_query = next.flatten().map(|after| {
+        let mut p: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "after").cloned().collect();
+        p.push(("after".into(), after.to_string()));
+        serde_urlencoded::to_string(&p).unwrap_or_default()
+    });
+    let v = |k: &str| value(&pairs, k).to_string();
+    Ok(layout::respond(page(
+        "Members",
+        Frame::tenant(&session, &t.slug, "Members"),
+        html! {
+            h1 { "Members" }
+            form.filters method="get" action={ "/console/t/" (t.slug) "/members" } {
+                label { "Search" input type="text" name="q" value=(v("q")) placeholder="name, userName or email"; }
+                label { "Status"
+                    select name="status" {
+                        option value="" { "all but removed" }
+                        @for s in ["provisioned", "invited", "active", "suspended", "removed"] {
+                            option value=(s) selected[v("status") == s] { (s) }
+                        }
+                    }
+                }
+                label { "Role"
+                    select name="role" {
+                        option value="" { "any" }
+                        @for r in &roles { option value=(r.name) selected[v("role") == r.name] { (r.display_name) } }
+                    }
+                }
+                label { "Group (with subgroups)"
+                    select name="group" {
+                        option value="" { "any" }
+                        @for g in &groups {
+                            option value=(g.id) selected[v("group") == g.id.to_string()] { (g.display_name) }
+                        }
+                    }
+                }
+                label { "Origin"
+                    select name="origin" {
+                        option value="" { "any" }
+                        @for o in ["scim", "import", "admin"] { option value=(o) selected[v("origin") == o] { (o) } }
+                    }
+                }
+                label { span { input type="checkbox" name="never_invited" value="true" checked[v("never_invited") == "true"]; " never invited" } }
+                label { span { input type="checkbox" name="never_logged_in" value="true" checked[v("never_logged_in") == "true"]; " never logged in" } }
+                button type="submit" { "Filter" }
+            }
+            @if members.is_empty() { p.muted { "No members match." } } @else {
+                table.members {
+                    tr { th { "userName" } th { "Name" } th { "Status" } th { "Role" } th { "Position" } th { "Origin" } th { "Invitation" } }
+                    @for m in &members {
+                        tr.member {
+                            td { a href={ "/console/t/" (t.slug) "/members/" (m.id) } { (m.user_name) } }
+                            td.display-name { (m.display_name.as_deref().unwrap_or("")) }
+                            td { (m.status) }
+                            td { (m.effective_role.as_deref().unwrap_or("—")) }
+                            td { (m.position.as_deref().unwrap_or("—")) }
+                            td { (m.origin) }
+                            td { (invitation(m)) }
+                        }
+                    }
+                }
+            }
+            @if let Some(q) = next_query {
+                p { a href={ "/console/t/" (t.slug) "/members?" (q) } { "Next page →" } }
+            }
+        },
+    )))
+}
+
+fn member_id(raw: &str) -> ConsoleResult<Uuid> {
+    Ok(Uuid::parse_str(raw).map_err(|_| ScimError::not_found("no such member in this tenant"))?)
+}
+
+fn source_label(source: &str, via: Option<&str>) -> Markup {
+    html! {
+        @match source {
+            "override" => "admin override",
+            "idp" => "the identity provider (SCIM roles)",
+            "group" => { "binding of group " strong { (via.unwrap_or("?")) } },
+            _ => "default / import role",
+        }
+    }
+}
+
+/// GET /console/t/{t}/members/{m}
+pub async fn show(
+    session: Session,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    session.for_tenant(&path.0)?;
+    session.directory()?;
+    let id = member_id(&path.1)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let t = tenant(&mut conn, &path.0).await?;
+    let q = MemberQuery { id: Some(id), limit: 1, ..MemberQuery::default() };
+    let m = store::list(&mut conn, t.id, &q)
+        .await?
+        .pop()
+        .ok_or_else(|| ScimError::not_found(format!("no member {id} in this tenant")))?;
+    let groups = users::groups_of(&mut conn, t.id, &[id]).await?;
+    let sources = console_store::role_sources(&mut conn, t.id, id).await?;
+    let roles = db::roles::catalog(&mut conn, t.id).await?;
+    let log = log_store::list(
+        &mut conn,
+        t.id,
+        &LogQuery { resource_id: Some(id), limit: 20, ..LogQuery::default() },
+    )
+    .await?;
+    let events = console_store::events_of(&mut conn, t.id, id, 20).await?;
+    let override_role = sources.iter().find(|s| s.source == "override").map(|s| s.role.clone());
+    let giving = sources.iter().find(|s| Some(&s.role) == m.effective_role.as_ref());
+    let base = format!("/console/t/{}/members/{}", t.slug, m.id);
+    let title = m.display_name.clone().unwrap_or_else(|| m.user_name.clone());
+    Ok(layout::respond(page(
+        &title,
+        Frame::tenant(&session, &t.slug, "Members"),
+        html! {
+            h1 { (title) }
+            @if m.origin == "scim" {
+                div.notice { "This member is managed by your identity provider: its attributes, status and \
+                              groups come from there. The role override and invitations below do not fight it." }
+            }
+            section.card {
+                h2 { "Attributes" }
+                dl.facts {
+                    dt { "userName" } dd { (m.user_name) }
+                    dt { "displayName" } dd.display-name { (m.display_name.as_deref().unwrap_or("—")) }
+                    dt { "Name" } dd { (m.given_name.as_deref().unwrap_or("")) " " (m.family_name.as_deref().unwrap_or("")) }
+                    dt { "Email" } dd { (m.email.as_deref().unwrap_or("—")) }
+                    dt { "externalId" } dd { (m.external_id.as_deref().unwrap_or("—")) }
+                    dt { "Status" } dd { (m.status) }
+                    dt { "Origin" } dd { (m.origin) }
+                    dt { "Position" } dd { (m.position.as_deref().unwrap_or("—")) }
+                    dt { "Categories" } dd {
+                        @if let Some(serde_json::Value::Object(c)) = &m.categories {
+                            @for (k, v) in c { (k) ": " (category_value(v)) br; }
+                        } @else { "—" }
+                    }
+                }
+            }
+            section.card #role {
+                h2 { "Role" }
+                p.effective-role {
+                    "Effective role: " strong { (m.effective_role.as_deref().unwrap_or("none")) }
+                    @if let Some(s) = giving { ", from " (source_label(&s.source, s.via.as_deref())) }
+                }
+                @if !sources.is_empty() {
+                    table {
+                        tr { th { "Source" } th { "Offers" } th { "Rank" } }
+                        @for s in &sources {
+                            tr { td { (source_label(&s.source, s.via.as_deref())) } td { (s.role) } td { (s.rank) } }
+                        }
+                    }
+                }
+                form method="post" action={ (base) "/role" } {
+                    (csrf(&session))
+                    label for="override" { "Role override " }
+                    select #override name="role" {
+                        option value="" { "— none (use the computed role) —" }
+                        @for r in &roles { option value=(r.name) selected[override_role.as_deref() == Some(r.name.as_str())] { (r.display_name) } }
+                    }
+                    " " button type="submit" class="secondary" { "Save override" }
+                }
+            }
+            section.card {
+                h2 { "Groups" }
+                @if groups.is_empty() { p.muted { "No groups." } } @else {
+                    table {
+                        tr { th { "Group" } th { "Membership" } }
+                        @for g in &groups { tr { td { (g.display) } td { (g.kind) } } }
+                    }
+                }
+            }
+            section.card {
+                h2 { "Invitation" }
+                dl.facts {
+                    dt { "Invitations sent" } dd { (m.invitation_count) }
+                    dt { "Last invited" } dd { (maybe_time(m.last_invited_at)) }
+                    dt { "Joined" } dd { (maybe_time(m.joined_at)) }
+                    dt { "Last login" } dd { (maybe_time(m.last_login_at)) }
+                }
+                form method="post" action={ (base) "/invitations" } {
+                    (csrf(&session))
+                    button type="submit" class="secondary" { "Record an invitation sent" }
+                }
+            }
+            section.card {
+                h2 { "History" }
+                h3 { "Provisioning log" }
+                (log_table(&log))
+                h3 { "Events" }
+                @if events.is_empty() { p.muted { "No events." } } @else {
+                    table {
+                        tr { th { "Time (UTC)" } th { "Event" } }
+                        @for e in &events { tr { td { (time(e.created_at)) } td { code { (e.kind) } } } }
+                    }
+                }
+            }
+        },
+    )))
+}
+
+fn category_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The override form.
+#[derive(Deserialize)]
+pub struct Override {
+    #[serde(default)]
+    role: String,
+}
+
+/// POST /console/t/{t}/members/{m}/role — set the override, or clear it with an empty choice.
+pub async fn set_override(
+    form: Protected<Override>,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let Protected { session, form } = form;
+    session.for_tenant(&path.0)?;
+    session.directory()?;
+    let id = member_id(&path.1)?;
+    let role = Some(form.role.trim()).filter(|r| !r.is_empty());
+    let mut conn = db::checkout(&state.pool).await?;
+    let t = tenant(&mut conn, &path.0).await?;
+    role_admin::set_override(&mut conn, t.id, id, role, state.clock.now()).await?;
+    Ok(layout::see_other(&format!("/console/t/{}/members/{id}#role", t.slug)))
+}
+
+/// POST /console/t/{t}/members/{m}/invitations — one invitation was sent.
+pub async fn record_invitation(
+    form: Protected<NoFields>,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let session = form.session;
+    session.for_tenant(&path.0)?;
+    session.directory()?;
+    let id = member_id(&path.1)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let t = tenant(&mut conn, &path.0).await?;
+    invitations::record(&mut conn, &t, id, Record::Invitation, state.clock.now()).await?;
+    Ok(layout::see_other(&format!("/console/t/{}/members/{id}", t.slug)))
+}

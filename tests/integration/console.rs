@@ -1,0 +1,350 @@
+//! The admin console over plain HTTP (issue #11): sessions and their cookie, CSRF, tenant
+//! scoping, setup links, escaping, assets and headers. The browser tests are in
+//! `console_browser`.
+
+use chrono::Utc;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::console::Console;
+use crate::support::requests::send;
+use crate::support::{TestApp, TEST_ADMIN_TOKEN};
+use roster::db;
+
+const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+
+/// A tenant admin token for `slug`, issued through the directory as the CLI does.
+async fn admin_token(app: &TestApp, slug: &str) -> (uuid::Uuid, String) {
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let t = roster::directory::tenants::tenant(&mut conn, slug).await.unwrap();
+    let issued = roster::directory::admin_tokens::issue(&mut conn, &app.key, &t, "console", None, Utc::now())
+        .await
+        .unwrap();
+    (issued.record.id, issued.token)
+}
+
+async fn setup_link(app: &TestApp, slug: &str) -> Value {
+    let r = send(
+        app.client
+            .post(format!("{}/admin/v1/tenants/{slug}/setup-links", app.root))
+            .bearer_auth(TEST_ADMIN_TOKEN)
+            .header("content-type", "application/json")
+            .body(json!({"expires_in_hours": 2}).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn sign_in_opens_a_server_side_session_with_a_hardened_cookie_and_sign_out_revokes_it() {
+    let app = TestApp::spawn().await;
+    let mut console = Console::new(&app);
+    assert_eq!(console.get("/console/").await.location(), "/console/sign-in");
+
+    let signed_in = console.post("/console/sign-in", &[("credential", TEST_ADMIN_TOKEN)]).await;
+    assert_eq!(signed_in.status, 303);
+    let set_cookie = signed_in.headers.get("set-cookie").unwrap().to_str().unwrap().to_string();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(set_cookie.contains(attribute), "{attribute} missing: {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Secure"), "http public URL: no Secure flag: {set_cookie}");
+    let secret = console.cookie.clone().unwrap();
+    let secret = secret.trim_start_matches("roster_console=");
+    assert!(secret.len() >= 43, "at least 256 bits, base64: {secret}");
+
+    // The session row holds a digest, never the cookie's secret.
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use roster::db::schema::console_sessions;
+    let hashes: Vec<Vec<u8>> =
+        console_sessions::table.select(console_sessions::secret_hash).load(&mut conn).await.unwrap();
+    assert_eq!(hashes.len(), 1);
+    assert_ne!(hashes[0], secret.as_bytes());
+
+    let tenants = console.get("/console/tenants").await;
+    assert_eq!(tenants.status, 200);
+    assert!(tenants.body.contains("/console/t/acme/"), "the operator sees every tenant");
+
+    let out = console.submit("/console/tenants", "/console/sign-out", &[]).await;
+    assert_eq!((out.status.as_u16(), out.location()), (303, "/console/sign-in"));
+    // The old cookie no longer opens anything, even if a copy of it was kept.
+    let mut replay = Console::new(&app);
+    replay.cookie = Some(format!("roster_console={secret}"));
+    assert_eq!(replay.get("/console/tenants").await.location(), "/console/sign-in");
+}
+
+#[tokio::test]
+async fn a_secure_cookie_when_the_public_url_is_https() {
+    let app = TestApp::spawn_with(|s| s.public_url = Some("https://roster.example.com".into())).await;
+    let mut console = Console::new(&app);
+    let page = console.post("/console/sign-in", &[("credential", TEST_ADMIN_TOKEN)]).await;
+    let set_cookie = page.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(set_cookie.contains("Secure"), "{set_cookie}");
+}
+
+#[tokio::test]
+async fn a_wrong_credential_is_401_and_counts_toward_the_credential_back_off() {
+    let app = TestApp::spawn_with(|s| s.auth_failures_per_min = 3).await;
+    let mut console = Console::new(&app);
+    for _ in 0..3 {
+        let page = console.post("/console/sign-in", &[("credential", "not-a-credential")]).await;
+        assert_eq!(page.status, 401);
+        assert!(page.body.contains("not valid"), "{}", page.body);
+        assert!(console.cookie.is_none());
+    }
+    // Past the limit even the right credential waits.
+    let page = console.post("/console/sign-in", &[("credential", TEST_ADMIN_TOKEN)]).await;
+    assert_eq!(page.status, 429);
+    assert!(page.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn a_post_without_the_sessions_csrf_token_is_refused_with_403_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let member = app.create_user("csrf@example.com").await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let path = format!("/console/t/acme/members/{member}/invitations");
+
+    let missing = console.post(&path, &[]).await;
+    assert_eq!(missing.status, 403, "{}", missing.body);
+    assert!(missing.body.contains("CSRF"), "{}", missing.body);
+    let wrong = console.post(&path, &[("_csrf", "0000")]).await;
+    assert_eq!(wrong.status, 403);
+    // Another session's token is no good either.
+    let other = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let mut other = other;
+    let foreign = other.get("/console/tenants").await.csrf();
+    assert_eq!(console.post(&path, &[("_csrf", &foreign)]).await.status, 403);
+
+    let page = console.get(&format!("/console/t/acme/members/{member}")).await;
+    assert!(page.body.contains("Invitations sent</dt><dd>0"), "nothing recorded: {}", page.body);
+    let ok = console.submit(&format!("/console/t/acme/members/{member}"), &path, &[]).await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let page = console.get(&format!("/console/t/acme/members/{member}")).await;
+    assert!(page.body.contains("Invitations sent</dt><dd>1"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn a_tenant_admin_sees_only_its_tenant_and_another_tenant_answers_404() {
+    let app = TestApp::spawn().await;
+    app.new_tenant("globex").await;
+    let (token_id, token) = admin_token(&app, "acme").await;
+    let mut console = Console::sign_in(&app, &token).await;
+    assert_eq!(console.get("/console/").await.location(), "/console/t/acme/");
+    assert_eq!(console.get("/console/tenants").await.location(), "/console/t/acme/");
+    assert_eq!(console.get("/console/t/acme/members").await.status, 200);
+    for path in ["/console/t/globex/", "/console/t/globex/members", "/console/t/globex/log"] {
+        assert_eq!(console.get(path).await.status, 404, "{path}");
+    }
+    // A write into the other tenant is refused too, with a valid CSRF token.
+    let bind = console.submit(
+        "/console/t/acme/groups",
+        "/console/t/globex/settings",
+        &[("default_role", "org_admin"), ("position_source", "title"), ("sso", "true")],
+    );
+    assert_eq!(bind.await.status, 404);
+
+    // Revoking the admin token ends the session it opened.
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let t = roster::directory::tenants::tenant(&mut conn, "acme").await.unwrap();
+    roster::db::admin_tokens::revoke(&mut conn, t.id, token_id, Utc::now()).await.unwrap();
+    assert_eq!(console.get("/console/t/acme/members").await.location(), "/console/sign-in");
+}
+
+#[tokio::test]
+async fn an_idle_session_ends_and_must_sign_in_again() {
+    let app = TestApp::spawn().await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    assert_eq!(console.get("/console/tenants").await.status, 200);
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use roster::db::schema::console_sessions;
+    // 31 minutes without a request (the idle limit is 30).
+    diesel::update(console_sessions::table)
+        .set(console_sessions::last_seen_at.eq(Utc::now() - chrono::Duration::minutes(31)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(console.get("/console/tenants").await.location(), "/console/sign-in");
+
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    diesel::update(console_sessions::table)
+        .set(console_sessions::expires_at.eq(Utc::now() - chrono::Duration::seconds(1)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(console.get("/console/tenants").await.location(), "/console/sign-in", "absolute expiry");
+}
+
+#[tokio::test]
+async fn a_setup_link_works_once_for_its_tenants_connection_pages_only() {
+    let app = TestApp::spawn().await;
+    app.new_tenant("globex").await;
+    let link = setup_link(&app, "acme").await;
+    let url = link["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/console/setup/", app.root)), "{url}");
+    let path = url.trim_start_matches(&app.root).to_string();
+
+    let mut holder = Console::new(&app);
+    // Opening the link (a mail scanner would) does not use it up.
+    assert_eq!(holder.get(&path).await.status, 200);
+    let used = holder.post(&path, &[]).await;
+    assert_eq!((used.status.as_u16(), used.location()), (303, "/console/"));
+    assert_eq!(holder.get("/console/").await.location(), "/console/t/acme/");
+    assert_eq!(holder.get("/console/t/acme/").await.status, 200);
+    assert_eq!(holder.get("/console/t/acme/log").await.status, 200);
+    assert_eq!(
+        holder.get(&format!("/console/t/acme/connections/{}", app.creds.connection)).await.status,
+        200
+    );
+    for page in ["members", "groups", "roles"] {
+        assert_eq!(holder.get(&format!("/console/t/acme/{page}")).await.status, 403, "{page}");
+    }
+    assert_eq!(holder.get("/console/t/globex/").await.status, 404);
+
+    let mut again = Console::new(&app);
+    let second = again.post(&path, &[]).await;
+    assert_eq!(second.status, 401, "single use");
+    assert!(again.cookie.is_none());
+
+    // An unknown tenant, a bad expiry.
+    let r = send(
+        app.client
+            .post(format!("{}/admin/v1/tenants/acme/setup-links", app.root))
+            .bearer_auth(TEST_ADMIN_TOKEN)
+            .header("content-type", "application/json")
+            .body(json!({"expires_in_hours": 0}).to_string()),
+    )
+    .await;
+    r.assert_error(400, Some("invalidValue"));
+    let r = send(
+        app.client
+            .post(format!("{}/admin/v1/tenants/nope/setup-links", app.root))
+            .bearer_auth(TEST_ADMIN_TOKEN),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn an_expired_setup_link_does_not_open_a_session() {
+    let app = TestApp::spawn().await;
+    let link = setup_link(&app, "acme").await;
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use roster::db::schema::console_setup_links;
+    diesel::update(console_setup_links::table)
+        .set(console_setup_links::expires_at.eq(Utc::now() - chrono::Duration::seconds(1)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let path = link["url"].as_str().unwrap().trim_start_matches(&app.root).to_string();
+    let mut holder = Console::new(&app);
+    assert_eq!(holder.post(&path, &[]).await.status, 401);
+}
+
+#[tokio::test]
+async fn a_hostile_display_name_is_shown_as_text() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .post(
+            "/Users",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "mallory@example.com",
+                    "displayName": HOSTILE}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    for path in ["/console/t/acme/members".to_string(), format!("/console/t/acme/members/{id}")] {
+        let page = console.get(&path).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("&lt;img src=x onerror=alert(1)&gt;"), "{path}: {}", page.body);
+        assert!(!page.body.contains("<img"), "{path} holds markup from the member");
+    }
+}
+
+#[tokio::test]
+async fn pages_carry_a_self_only_csp_and_assets_come_from_the_binary_with_long_caching() {
+    let app = TestApp::spawn().await;
+    let mut console = Console::new(&app);
+    let page = console.get("/console/sign-in").await;
+    assert_eq!(page.status, 200);
+    let csp = page.headers.get("content-security-policy").unwrap().to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    assert_eq!(page.headers.get("cache-control").unwrap(), "no-store");
+    assert!(!page.body.contains("https://"), "nothing loaded from elsewhere: {}", page.body);
+    for asset in ["htmx.min.js", "console.css", "console.js", "htmx.LICENSE"] {
+        let r = console.get(&format!("/console/assets/{asset}")).await;
+        assert_eq!(r.status, 200, "{asset}");
+        assert!(r.headers.get("cache-control").unwrap().to_str().unwrap().contains("max-age=31536000"));
+        assert!(!r.body.is_empty());
+    }
+    assert!(console.get("/console/assets/htmx.min.js").await.body.contains("htmx"));
+    assert_eq!(console.get("/console/assets/../Cargo.toml").await.status, 404);
+    assert_eq!(console.get("/console/no-such-page").await.status, 404);
+}
+
+#[tokio::test]
+async fn a_rejected_scim_request_shows_in_the_log_with_its_detail() {
+    let app = TestApp::spawn().await;
+    let bad = send(
+        app.req_as(&app.creds, Method::POST, "/Users")
+            .header("content-type", "application/scim+json")
+            .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}).to_string()),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    let detail = bad.body["detail"].as_str().unwrap().to_string();
+    app.flush_log().await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let page = console.get("/console/t/acme/log?outcome=failure").await;
+    assert_eq!(page.status, 200);
+    let escaped =
+        detail.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    assert!(page.body.contains(&escaped), "{detail} not in {}", page.body);
+    assert!(page.body.contains("invalidValue") || page.body.contains("invalidSyntax"), "{}", page.body);
+    let ok_only = console.get("/console/t/acme/log?outcome=success").await;
+    assert!(!ok_only.body.contains(&escaped));
+    let bad_filter = console.get("/console/t/acme/log?since=yesterday").await;
+    assert_eq!(bad_filter.status, 400);
+    assert!(bad_filter.body.contains("since must be"), "{}", bad_filter.body);
+}
+
+#[tokio::test]
+async fn a_tree_move_into_its_own_subtree_shows_the_cycle_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let parent = app.create_group("Finance", &[]).await;
+    let child = app.create_group("Accounting", &[]).await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let moved = console
+        .submit(
+            "/console/t/acme/groups",
+            &format!("/console/t/acme/groups/{child}/parent"),
+            &[("parent", &parent)],
+        )
+        .await;
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    let cycle = console
+        .submit(
+            "/console/t/acme/groups",
+            &format!("/console/t/acme/groups/{parent}/parent"),
+            &[("parent", &child)],
+        )
+        .await;
+    assert_eq!(cycle.status, 400);
+    assert!(cycle.body.contains("move-error"), "{}", cycle.body);
+    assert!(cycle.body.to_lowercase().contains("cycle"), "{}", cycle.body);
+    let tree = app
+        .client
+        .get(format!("{}/admin/v1/tenants/acme/groups/tree", app.root))
+        .bearer_auth(TEST_ADMIN_TOKEN);
+    let tree = send(tree).await;
+    let finance =
+        tree.body["groups"].as_array().unwrap().iter().find(|g| g["id"] == parent.as_str()).unwrap();
+    assert_eq!(finance["parentId"], Value::Null);
+}

@@ -34,7 +34,8 @@ ALTER TABLE event_outbox ADD CONSTRAINT event_outbox_kind_check CHECK (kind IN (
     'member.created', 'member.updated', 'member.suspended', 'member.reactivated',
     'member.removed', 'group.created', 'group.updated', 'group.deleted',
     'membership.added', 'membership.removed', 'role.changed', 'member.invitation_needed',
-    'import.completed', 'webhook.test'));
+    'import.completed', 'access_request.created', 'access_request.approved', 'access_request.denied',
+    'webhook.test'));
 
 -- A receiver's rejected deliveries (the admin API's delivery state counts and lists them).
 CREATE INDEX event_deliveries_rejected ON event_deliveries (tenant_id, webhook_id, event_id) WHERE rejected;

@@ -59,6 +59,26 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind (the outbox's CHECK constraint must admit each; a test keeps them in step).
+    pub const ALL: [EventKind; 16] = [
+        EventKind::MemberCreated,
+        EventKind::MemberUpdated,
+        EventKind::MemberSuspended,
+        EventKind::MemberReactivated,
+        EventKind::MemberRemoved,
+        EventKind::GroupCreated,
+        EventKind::GroupUpdated,
+        EventKind::GroupDeleted,
+        EventKind::MembershipAdded,
+        EventKind::MembershipRemoved,
+        EventKind::RoleChanged,
+        EventKind::MemberInvitationNeeded,
+        EventKind::ImportCompleted,
+        EventKind::AccessRequestCreated,
+        EventKind::AccessRequestApproved,
+        EventKind::AccessRequestDenied,
+    ];
+
     /// The kind as sent to receivers (`member.created`, ...).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1275,3 +1275,19 @@ async fn a_receiver_failing_round_after_round_is_paused_then_probed_once_and_res
     assert_unique(&accepted);
     assert_eq!(accepted.iter().filter(|r| r.json()["type"] == "member.created").count(), 2);
 }
+
+#[tokio::test]
+async fn the_outbox_admits_every_event_kind_the_code_writes() {
+    // Migrations that widen the outbox's kind list one feature at a time once dropped another
+    // feature's kinds; every kind must be storable.
+    use roster::events::{EventKind, NewEvent};
+    let app = TestApp::spawn().await;
+    let tenant = tenant_id(&app).await;
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    for kind in EventKind::ALL {
+        let event = NewEvent { subject: Uuid::now_v7(), kind, payload: json!({}) };
+        roster::db::events::insert(&mut conn, tenant, &[event], Utc::now())
+            .await
+            .unwrap_or_else(|e| panic!("{} refused by the outbox: {e}", kind.as_str()));
+    }
+}

@@ -9,6 +9,8 @@ pub mod filter_sql;
 pub mod groups;
 pub mod imports;
 pub mod members;
+pub mod oauth;
+pub mod ops;
 pub mod positions;
 pub mod provisioning_log;
 pub mod roles;

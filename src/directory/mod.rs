@@ -7,6 +7,7 @@ pub mod categories;
 pub mod groups;
 pub mod invitations;
 pub mod listing;
+pub mod oauth;
 pub mod password;
 pub mod patch;
 pub mod role_admin;

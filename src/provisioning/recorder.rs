@@ -26,6 +26,8 @@ enum Message {
 #[derive(Debug, Clone)]
 pub struct Recorder {
     tx: mpsc::Sender<Message>,
+    /// Entries dropped so far (queue full, writer stopped, or refused by the database).
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Message {
@@ -43,8 +45,9 @@ impl Recorder {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| anyhow::anyhow!("the provisioning log writer needs a tokio runtime"))?;
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        runtime.spawn(write_loop(pool, rx));
-        Ok(Recorder { tx })
+        let dropped = std::sync::Arc::default();
+        runtime.spawn(write_loop(pool, rx, std::sync::Arc::clone(&dropped)));
+        Ok(Recorder { tx, dropped })
     }
 
     /// Queue an entry without waiting.
@@ -54,8 +57,19 @@ impl Recorder {
                 mpsc::error::TrySendError::Full(_) => "queue full",
                 mpsc::error::TrySendError::Closed(_) => "writer stopped",
             };
+            self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(reason, "provisioning log entry dropped");
         }
+    }
+
+    /// Entries queued and not yet written (metrics).
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// Entries dropped since the recorder started (metrics; should stay 0).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Wait until every entry queued before this call has been written (or failed to be).
@@ -70,7 +84,11 @@ impl Recorder {
 /// Write queued entries in batches: after the first entry of a batch, wait up to [`LINGER`] for
 /// more (unless a flush is asked for or the batch is full), so that under load one multi-row
 /// INSERT carries many requests' rows instead of one statement per request.
-async fn write_loop(pool: DbPool, mut rx: mpsc::Receiver<Message>) {
+async fn write_loop(
+    pool: DbPool,
+    mut rx: mpsc::Receiver<Message>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
     let mut batch: Vec<Entry> = Vec::with_capacity(BATCH);
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -90,16 +108,18 @@ async fn write_loop(pool: DbPool, mut rx: mpsc::Receiver<Message>) {
                 }
             };
         }
-        write(&pool, &mut batch).await;
+        let lost = write(&pool, &mut batch).await;
+        dropped.fetch_add(lost as u64, std::sync::atomic::Ordering::Relaxed);
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
     }
 }
 
-async fn write(pool: &DbPool, batch: &mut Vec<Entry>) {
+/// Write a batch; returns how many of its entries were dropped.
+async fn write(pool: &DbPool, batch: &mut Vec<Entry>) -> usize {
     if batch.is_empty() {
-        return;
+        return 0;
     }
     let dropped = match db::checkout(pool).await {
         Ok(mut conn) => insert_batch(&mut conn, batch).await,
@@ -112,6 +132,7 @@ async fn write(pool: &DbPool, batch: &mut Vec<Entry>) {
         tracing::warn!(dropped, of = batch.len(), "provisioning log entries dropped");
     }
     batch.clear();
+    dropped
 }
 
 /// Insert a batch in one statement; if that fails, insert its entries one by one, so that one

@@ -33,7 +33,10 @@ async fn readyz_is_ready_with_its_checks_when_the_database_answers() {
     let app = TestApp::spawn().await;
     let (status, retry, body, _) = readyz(&app).await;
     assert_eq!((status, retry), (200, None));
-    assert_eq!(body, json!({"status": "ready", "checks": {"database": "ok"}}));
+    assert_eq!(
+        body,
+        json!({"status": "ready", "checks": {"database": "ok", "migrations": "ok", "dispatcher": "not_running"}})
+    );
 }
 
 #[tokio::test]

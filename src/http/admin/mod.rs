@@ -43,7 +43,8 @@ impl OperatorKey {
         OperatorKey(Sha256::digest(token.as_bytes()).into())
     }
 
-    fn matches(&self, presented: &str) -> bool {
+    /// Whether `presented` is the credential (constant time).
+    pub fn matches(&self, presented: &str) -> bool {
         let other: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         // Digests have a fixed length; fold the differences so timing does not depend on them.
         self.0.iter().zip(other.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0

@@ -42,6 +42,9 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// The operator credential of test servers' admin API.
 pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-test-admin-token-0123";
 
+/// The credential of test servers' `/metrics`.
+pub const TEST_METRICS_TOKEN: &str = "test-metrics-token-test-metrics-token-01";
+
 /// The signing secret of test servers.
 pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret";
 
@@ -176,6 +179,7 @@ impl Drop for TestDb {
 /// Settings for a test server: port 0, test limits, test secret.
 pub fn test_settings(db_url: &str) -> Settings {
     Settings {
+        config: None,
         listen: "127.0.0.1:0".parse().expect("literal address"),
         public_url: None,
         data_dir: std::env::temp_dir().join("roster-tests-unused"),
@@ -209,6 +213,9 @@ pub fn test_settings(db_url: &str) -> Settings {
         auth_failures_per_min: 10,
         trust_forwarded_for: false,
         token_default_expiry_days: None,
+        oauth_token_lifetime_secs: 3600,
+        oauth_secret_overlap_secs: 86_400,
+        metrics_token: Some(TEST_METRICS_TOKEN.into()),
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }

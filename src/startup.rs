@@ -264,6 +264,12 @@ pub fn spawn_maintenance(
                 }
                 Err(e) => tracing::warn!(error = %e, "pruning the event outbox failed"),
             }
+            // OAuth (issue #13): assertion ids past their expiry, access tokens expired a day ago.
+            match db::oauth::prune(&mut conn, now, now - chrono::Duration::days(1)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "expired OAuth assertion ids and access tokens pruned"),
+                Err(e) => tracing::warn!(error = %e, "pruning expired OAuth rows failed"),
+            }
             match crate::directory::users::scrub_removed(&mut conn, now).await {
                 Ok(0) => {}
                 Ok(n) => {

@@ -9,14 +9,16 @@ use uuid::Uuid;
 use super::{admin_error, body, path_id, tenant, AdminCaller};
 use crate::config::token_expiry;
 use crate::db::{self, tenants as store};
+use crate::directory::oauth as oauth_clients;
 use crate::directory::tenants::{self, IssuedToken};
-use crate::error::ScimResult;
+use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 
-fn connection_view(state: &AppState, c: &store::Connection) -> Value {
+fn connection_view(state: &AppState, c: &store::Connection, oauth: bool) -> Value {
     json!({
         "connection": c.id.to_string(),
         "name": c.name,
+        "auth": if oauth { "oauth" } else { "bearer" },
         "quirk_mode": c.quirk_mode,
         "scim_base_url": state.scim_base_url(c.id),
         "created_at": c.created_at,
@@ -44,7 +46,8 @@ pub async fn list(
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant(&mut conn, &path).await?;
     let all = store::list_connections(&mut conn, tenant.id).await?;
-    let views: Vec<Value> = all.iter().map(|c| connection_view(&state, c)).collect();
+    let oauth = db::oauth::oauth_connections(&mut conn, tenant.id).await?;
+    let views: Vec<Value> = all.iter().map(|c| connection_view(&state, c, oauth.contains(&c.id))).collect();
     Ok(HttpResponse::Ok().json(json!({"connections": views})))
 }
 
@@ -52,9 +55,18 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 struct NewConnection {
     name: String,
+    /// `bearer` (default) or `oauth`.
+    #[serde(default)]
+    auth: Option<String>,
+    /// `private_key_jwt` key of an `oauth` connection.
+    #[serde(default)]
+    jwks_url: Option<String>,
+    #[serde(default)]
+    public_key: Option<String>,
 }
 
-/// POST .../connections `{"name"}` → 201 with the SCIM base URL and the first token.
+/// POST .../connections `{"name", "auth"?, "jwks_url"?, "public_key"?}` → 201 with the SCIM base
+/// URL and the first token, or, with `"auth": "oauth"`, the token endpoint, client id and secret.
 pub async fn create(
     caller: AdminCaller,
     req: HttpRequest,
@@ -67,6 +79,22 @@ pub async fn create(
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant(&mut conn, &path).await?;
     let now = state.clock.now();
+    let key = oauth_clients::ClientKey { jwks_url: new.jwks_url, public_key: new.public_key };
+    match new.auth.as_deref() {
+        None | Some("bearer") if key == oauth_clients::ClientKey::default() => {}
+        Some("oauth") => {
+            let (c, client) = oauth_clients::create_connection(&mut conn, &tenant, &new.name, &key, state.oauth.egress, now)
+                .await
+                .map_err(admin_error)?;
+            let mut out = super::oauth_clients::client_view(&state, &tenant.slug, c.id, &client);
+            out["name"] = json!(c.name);
+            return Ok(HttpResponse::Created().json(out));
+        }
+        None | Some("bearer") => {
+            return Err(ScimError::invalid_value("jwks_url and public_key need \"auth\": \"oauth\""))
+        }
+        Some(_) => return Err(ScimError::invalid_value("auth must be \"bearer\" or \"oauth\"")),
+    }
     let expires = token_expiry(state.token_default_expiry_days, now);
     let (c, token) =
         tenants::create_connection(&mut conn, &state.signing_key, &tenant, &new.name, expires, now)
@@ -96,7 +124,8 @@ pub async fn set_mode(
     let c = tenants::set_quirk_mode(&mut conn, &tenant, path_id("connection", &path.1)?, &change.quirk_mode)
         .await
         .map_err(admin_error)?;
-    Ok(HttpResponse::Ok().json(connection_view(&state, &c)))
+    let oauth = db::oauth::of_connection(&mut conn, tenant.id, c.id).await?.is_some();
+    Ok(HttpResponse::Ok().json(connection_view(&state, &c, oauth)))
 }
 
 #[derive(Deserialize, Default)]
@@ -122,6 +151,7 @@ pub async fn issue_token(
     let c = tenants::connection(&mut conn, &tenant, path_id("connection", &path.1)?)
         .await
         .map_err(admin_error)?;
+    oauth_clients::require_bearer(&mut conn, &c).await.map_err(admin_error)?;
     let now = state.clock.now();
     let expires = token_expiry(new.expires_in_days.or(state.token_default_expiry_days), now);
     let token = tenants::issue_token(&mut conn, &state.signing_key, &c, &new.label, expires, now)
@@ -146,6 +176,7 @@ pub async fn rotate(
     let c = tenants::connection(&mut conn, &tenant, path_id("connection", &path.1)?)
         .await
         .map_err(admin_error)?;
+    oauth_clients::require_bearer(&mut conn, &c).await.map_err(admin_error)?;
     let now = state.clock.now();
     let expires = token_expiry(new.expires_in_days.or(state.token_default_expiry_days), now);
     let label = if new.label.is_empty() { "rotated" } else { new.label.as_str() };

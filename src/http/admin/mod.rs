@@ -15,6 +15,7 @@ mod groups;
 mod imports;
 mod log;
 mod members;
+mod oauth_clients;
 mod roles;
 mod tenants;
 
@@ -243,6 +244,9 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/connections/{connection}", web::patch().to(connections::set_mode))
         .route("/tenants/{tenant}/connections/{connection}/tokens", web::post().to(connections::issue_token))
         .route("/tenants/{tenant}/connections/{connection}/rotate", web::post().to(connections::rotate))
+        .route("/tenants/{tenant}/connections/{connection}/oauth", web::delete().to(oauth_clients::revoke))
+        .route("/tenants/{tenant}/connections/{connection}/oauth/rotate", web::post().to(oauth_clients::rotate))
+        .route("/tenants/{tenant}/connections/{connection}/oauth/key", web::put().to(oauth_clients::set_key))
         .route("/tenants/{tenant}/tokens", web::get().to(connections::list_tokens))
         .route("/tenants/{tenant}/tokens/{token}", web::delete().to(connections::revoke_token))
         .route("/tenants/{tenant}/log", web::get().to(log::list))

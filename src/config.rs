@@ -276,7 +276,9 @@ impl Settings {
             return Err(ConfigError("ROSTER_OAUTH_TOKEN_LIFETIME_SECS must be between 1 and 86400".into()));
         }
         if self.oauth_secret_overlap_secs > 2_592_000 {
-            return Err(ConfigError("ROSTER_OAUTH_SECRET_OVERLAP_SECS must be at most 2592000 (30 days)".into()));
+            return Err(ConfigError(
+                "ROSTER_OAUTH_SECRET_OVERLAP_SECS must be at most 2592000 (30 days)".into(),
+            ));
         }
         if self.metrics_token.as_ref().is_some_and(|t| t.len() < 32) {
             return Err(ConfigError("ROSTER_METRICS_TOKEN must be at least 32 characters long".into()));

@@ -124,7 +124,8 @@ mod tests {
             assert!(names.contains(&name.to_string()), "{name}");
         }
         assert!(!names.contains(&"config".to_string()));
-        let parsed = parse("listen = \"0.0.0.0:9\"\ndb_pool_size = 7\nwebhook_allow_private = true\n").unwrap();
+        let parsed =
+            parse("listen = \"0.0.0.0:9\"\ndb_pool_size = 7\nwebhook_allow_private = true\n").unwrap();
         let pairs: Vec<(String, String)> = parsed.into_iter().map(|(k, v)| (k.env, v)).collect();
         assert!(pairs.contains(&("ROSTER_LISTEN".into(), "0.0.0.0:9".into())));
         assert!(pairs.contains(&("ROSTER_DB_POOL_SIZE".into(), "7".into())));
@@ -141,7 +142,8 @@ mod tests {
 
     #[test]
     fn the_path_comes_from_the_flag() {
-        let args: Vec<OsString> = ["roster", "--config", "a.toml", "serve"].iter().map(OsString::from).collect();
+        let args: Vec<OsString> =
+            ["roster", "--config", "a.toml", "serve"].iter().map(OsString::from).collect();
         assert_eq!(path_from(&args), Some(PathBuf::from("a.toml")));
         let args: Vec<OsString> = ["roster", "--config=b.toml"].iter().map(OsString::from).collect();
         assert_eq!(path_from(&args), Some(PathBuf::from("b.toml")));

@@ -59,7 +59,9 @@ pub fn run(settings: &Settings, command: &ConfigCommand) -> anyhow::Result<()> {
     match command {
         ConfigCommand::Check => {
             match &settings.config {
-                Some(path) => println!("# configuration file: {} (environment and flags override it)", path.display()),
+                Some(path) => {
+                    println!("# configuration file: {} (environment and flags override it)", path.display())
+                }
                 None => println!("# no configuration file (give one with --config or ROSTER_CONFIG)"),
             }
             for line in effective(settings)? {

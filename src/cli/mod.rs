@@ -10,9 +10,9 @@ mod oauth;
 
 pub use admin_token::AdminTokenCommand;
 pub use config::ConfigCommand;
-pub use oauth::{KeyArgs, OAuthCommand};
 pub use import::{ImportCommand, MembersArgs};
 pub use log::LogArgs;
+pub use oauth::{KeyArgs, OAuthCommand};
 
 use chrono::Utc;
 use clap::{Parser, Subcommand};
@@ -391,7 +391,9 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
                 }
             }
         }
-        Command::Connection(ConnectionCommand::Create { tenant, name, auth, key, json }) if auth == "oauth" => {
+        Command::Connection(ConnectionCommand::Create { tenant, name, auth, key, json })
+            if auth == "oauth" =>
+        {
             oauth::create(conn, settings, &tenant, &name, &key, json, now).await?
         }
         Command::Connection(ConnectionCommand::Create { tenant, name, key: client_key, json, .. }) => {
@@ -404,7 +406,9 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
             let (c, token) = tenants::create_connection(conn, &key, &t, &name, expires, now).await?;
             print_credentials(json, &t.slug, c.id, &base(c.id), &token);
         }
-        Command::Connection(ConnectionCommand::Oauth(command)) => oauth::run(conn, settings, command, now).await?,
+        Command::Connection(ConnectionCommand::Oauth(command)) => {
+            oauth::run(conn, settings, command, now).await?
+        }
         Command::Connection(ConnectionCommand::Mode { tenant, connection, mode }) => {
             let t = tenants::tenant(conn, &tenant).await?;
             let c = tenants::set_quirk_mode(conn, &t, connection, &mode).await?;

@@ -123,11 +123,18 @@ pub async fn create(
 }
 
 /// Run `roster connection oauth ...`.
-pub async fn run(conn: &mut Conn, settings: &Settings, command: OAuthCommand, now: DateTime<Utc>) -> anyhow::Result<()> {
+pub async fn run(
+    conn: &mut Conn,
+    settings: &Settings,
+    command: OAuthCommand,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     match command {
         OAuthCommand::RotateSecret { tenant, connection, overlap_secs, json } => {
             let t = tenants::tenant(conn, &tenant).await?;
-            let overlap = chrono::Duration::seconds(i64::from(overlap_secs.unwrap_or(settings.oauth_secret_overlap_secs)));
+            let overlap = chrono::Duration::seconds(i64::from(
+                overlap_secs.unwrap_or(settings.oauth_secret_overlap_secs),
+            ));
             let client = clients::rotate_secret(conn, &t, connection, overlap, now).await?;
             print_client(json, settings, &t.slug, connection, &client);
         }
@@ -138,7 +145,9 @@ pub async fn run(conn: &mut Conn, settings: &Settings, command: OAuthCommand, no
             let client_id = clients::set_key(conn, &t, connection, &key, egress).await?;
             match (&key.jwks_url, &key.public_key) {
                 (None, None) => println!("Client {client_id} has no private_key_jwt key now (secret only)."),
-                _ => println!("Client {client_id} now verifies private_key_jwt assertions with the given key."),
+                _ => {
+                    println!("Client {client_id} now verifies private_key_jwt assertions with the given key.")
+                }
             }
         }
         OAuthCommand::Revoke { tenant, connection } => {

@@ -153,7 +153,9 @@ pub async fn revoke_access_tokens(
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
     let issued = oauth_access_tokens::table
-        .filter(oauth_access_tokens::tenant_id.eq(tenant_id).and(oauth_access_tokens::client_id.eq(client_id)))
+        .filter(
+            oauth_access_tokens::tenant_id.eq(tenant_id).and(oauth_access_tokens::client_id.eq(client_id)),
+        )
         .select(oauth_access_tokens::token_id);
     diesel::update(
         connection_tokens::table.filter(
@@ -177,7 +179,9 @@ pub async fn cap_access_tokens(
     until: DateTime<Utc>,
 ) -> QueryResult<usize> {
     let issued = oauth_access_tokens::table
-        .filter(oauth_access_tokens::tenant_id.eq(tenant_id).and(oauth_access_tokens::client_id.eq(client_id)))
+        .filter(
+            oauth_access_tokens::tenant_id.eq(tenant_id).and(oauth_access_tokens::client_id.eq(client_id)),
+        )
         .select(oauth_access_tokens::token_id);
     diesel::update(
         connection_tokens::table.filter(

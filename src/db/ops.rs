@@ -69,9 +69,5 @@ pub async fn pending_migrations(conn: &mut Conn) -> diesel::QueryResult<Vec<Stri
     let applied: std::collections::HashSet<String> = applied.into_iter().map(|a| a.version).collect();
     let embedded = MigrationSource::<diesel::pg::Pg>::migrations(&super::MIGRATIONS)
         .map_err(|e| diesel::result::Error::QueryBuilderError(e))?;
-    Ok(embedded
-        .iter()
-        .map(|m| m.name().version().to_string())
-        .filter(|v| !applied.contains(v))
-        .collect())
+    Ok(embedded.iter().map(|m| m.name().version().to_string()).filter(|v| !applied.contains(v)).collect())
 }

@@ -45,7 +45,9 @@ impl ClientKey {
     /// Check the key: at most one of the two, a JWKS URL Roster may call, an inline key it can use.
     pub fn check(&self, egress: Egress) -> Result<(), AdminError> {
         match (&self.jwks_url, &self.public_key) {
-            (Some(_), Some(_)) => Err(AdminError::Invalid("give a JWKS URL or a public key, not both".into())),
+            (Some(_), Some(_)) => {
+                Err(AdminError::Invalid("give a JWKS URL or a public key, not both".into()))
+            }
             (Some(url), None) => check_receiver_url(url, egress)
                 .map(drop)
                 .map_err(|e| AdminError::Invalid(format!("jwks_url: {}", e.trim_start_matches("--url ")))),
@@ -94,12 +96,17 @@ pub async fn create_connection(
         store::insert(conn, &client).await
     })
     .await?;
-    let issued = IssuedClient { client_id: client.client_id, client_secret: secret, previous_valid_until: None };
+    let issued =
+        IssuedClient { client_id: client.client_id, client_secret: secret, previous_valid_until: None };
     Ok((connection, issued))
 }
 
 /// The live (unrevoked) client of a tenant's connection, or an error saying what to do.
-pub async fn client(conn: &mut Conn, tenant: &Tenant, connection_id: Uuid) -> Result<ClientRecord, AdminError> {
+pub async fn client(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    connection_id: Uuid,
+) -> Result<ClientRecord, AdminError> {
     let c = tenants::connection(conn, tenant, connection_id).await?;
     match store::of_connection(conn, tenant.id, c.id).await? {
         Some(client) if client.revoked_at.is_none() => Ok(client),
@@ -145,7 +152,11 @@ pub async fn rotate_secret(
         store::cap_access_tokens(conn, tenant.id, &current.client_id, until).await.map(drop)
     })
     .await?;
-    Ok(IssuedClient { client_id: current.client_id, client_secret: secret, previous_valid_until: Some(until) })
+    Ok(IssuedClient {
+        client_id: current.client_id,
+        client_secret: secret,
+        previous_valid_until: Some(until),
+    })
 }
 
 /// Set (or, with an empty [`ClientKey`], remove) the client's `private_key_jwt` key.
@@ -238,7 +249,9 @@ pub async fn grant(conn: &mut Conn, auth: &ClientAuth, grant: Grant<'_>) -> Resu
         ClientAuth::Secret { secret, .. } => {
             if !oauth::secret_matches(&client.secret_hash, secret) {
                 let previous_ok = match (&client.previous_secret_hash, client.previous_valid_until) {
-                    (Some(hash), Some(until)) if until > now => oauth::secret_matches(hash, secret).then_some(until),
+                    (Some(hash), Some(until)) if until > now => {
+                        oauth::secret_matches(hash, secret).then_some(until)
+                    }
                     _ => None,
                 };
                 cap = Some(previous_ok.ok_or_else(unknown)?);
@@ -249,7 +262,8 @@ pub async fn grant(conn: &mut Conn, auth: &ClientAuth, grant: Grant<'_>) -> Resu
             seen_jti = Some(assertion::verify(assertion, &client.client_id, &keys, grant.audience, now)?);
         }
     }
-    let expires_at = db_precision(cap.map_or(now + grant.lifetime, |c: DateTime<Utc>| c.min(now + grant.lifetime)));
+    let expires_at =
+        db_precision(cap.map_or(now + grant.lifetime, |c: DateTime<Utc>| c.min(now + grant.lifetime)));
     let record = TokenRecord {
         tenant_id: client.tenant_id,
         id: Uuid::now_v7(),
@@ -280,9 +294,15 @@ pub async fn grant(conn: &mut Conn, auth: &ClientAuth, grant: Grant<'_>) -> Resu
         .await
         .map_err(db_failure)?;
     if !fresh {
-        return Err(OAuthError::invalid_client("this client assertion was used before (jti replayed); sign a new one"));
+        return Err(OAuthError::invalid_client(
+            "this client assertion was used before (jti replayed); sign a new one",
+        ));
     }
-    Ok(AccessToken { token, expires_in: (expires_at - now).num_seconds().max(0), connection_id: client.connection_id })
+    Ok(AccessToken {
+        token,
+        expires_in: (expires_at - now).num_seconds().max(0),
+        connection_id: client.connection_id,
+    })
 }
 
 /// The client's `private_key_jwt` keys: the inline key, or its JWKS URL fetched now.
@@ -294,7 +314,8 @@ async fn client_keys(client: &ClientRecord, http: &DeliveryClient) -> Result<Pub
                 tracing::warn!(client_id = %client.client_id, error = %e, "fetching a client's JWKS failed");
                 OAuthError::invalid_client("the client's JWKS URL could not be fetched")
             })?;
-            String::from_utf8(body).map_err(|_| OAuthError::invalid_client("the client's JWKS is not UTF-8"))?
+            String::from_utf8(body)
+                .map_err(|_| OAuthError::invalid_client("the client's JWKS is not UTF-8"))?
         }
         (None, None) => {
             return Err(OAuthError::invalid_client(
@@ -302,5 +323,6 @@ async fn client_keys(client: &ClientRecord, http: &DeliveryClient) -> Result<Pub
             ))
         }
     };
-    assertion::parse_keys(&text).map_err(|e| OAuthError::invalid_client(format!("the client's key cannot be used: {e}")))
+    assertion::parse_keys(&text)
+        .map_err(|e| OAuthError::invalid_client(format!("the client's key cannot be used: {e}")))
 }

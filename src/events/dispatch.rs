@@ -95,7 +95,8 @@ impl DeliveryClient {
     /// JWKS URLs of OAuth clients (`private_key_jwt`).
     pub async fn fetch(&self, url: &str, limit: usize) -> Result<Vec<u8>, String> {
         egress::check_delivery_url(url, self.egress)?;
-        let mut res = self.http.get(url).header("accept", "application/json").send().await.map_err(request_failed)?;
+        let mut res =
+            self.http.get(url).header("accept", "application/json").send().await.map_err(request_failed)?;
         if !res.status().is_success() {
             return Err(format!("answered {}", res.status()));
         }

@@ -65,7 +65,12 @@ pub struct Observed<'a> {
     pub rules: &'a [String],
 }
 
-fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
+fn counter(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
     let c = IntCounterVec::new(Opts::new(name, help), labels)?;
     registry.register(Box::new(c.clone()))?;
     Ok(c)
@@ -77,7 +82,12 @@ fn gauge(registry: &Registry, name: &str, help: &str) -> prometheus::Result<IntG
     Ok(g)
 }
 
-fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntGaugeVec> {
+fn gauge_vec(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntGaugeVec> {
     let g = IntGaugeVec::new(Opts::new(name, help), labels)?;
     registry.register(Box::new(g.clone()))?;
     Ok(g)
@@ -88,8 +98,11 @@ impl Metrics {
     pub fn new(token: Option<&str>) -> prometheus::Result<Metrics> {
         let r = Registry::new_custom(Some("roster".into()), None)?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "Request latency by route template and method")
-                .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Request latency by route template and method",
+            )
+            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
             &["route", "method"],
         )?;
         r.register(Box::new(latency.clone()))?;
@@ -108,16 +121,34 @@ impl Metrics {
             )?,
             latency,
             tolerance: counter(&r, "tolerance_rules_total", "IdP tolerance rules fired, by rule", &["rule"])?,
-            scim_errors: counter(&r, "scim_errors_total", "Error responses by scimType (none: no scimType)", &["scim_type"])?,
+            scim_errors: counter(
+                &r,
+                "scim_errors_total",
+                "Error responses by scimType (none: no scimType)",
+                &["scim_type"],
+            )?,
             auth_failures: counter(
                 &r,
                 "auth_failures_total",
                 "Failed credentials (401) by surface: scim, admin, oauth, metrics",
                 &["surface"],
             )?,
-            pool: gauge_vec(&r, "db_pool_connections", "Database pool connections by state (in_use, idle, waiting)", &["state"])?,
-            log_queue: gauge(&r, "provisioning_log_queue_depth", "Provisioning-log entries queued, not yet written")?,
-            log_dropped: gauge(&r, "provisioning_log_dropped_total", "Provisioning-log entries dropped (should stay 0)")?,
+            pool: gauge_vec(
+                &r,
+                "db_pool_connections",
+                "Database pool connections by state (in_use, idle, waiting)",
+                &["state"],
+            )?,
+            log_queue: gauge(
+                &r,
+                "provisioning_log_queue_depth",
+                "Provisioning-log entries queued, not yet written",
+            )?,
+            log_dropped: gauge(
+                &r,
+                "provisioning_log_dropped_total",
+                "Provisioning-log entries dropped (should stay 0)",
+            )?,
             outbox_pending: gauge(&r, "outbox_pending_deliveries", "Event deliveries not yet made")?,
             outbox_oldest,
             outbox_failing: gauge_vec(
@@ -127,7 +158,11 @@ impl Metrics {
                 &["receiver"],
             )?,
             imports: gauge(&r, "imports_running", "Member imports running in this process")?,
-            database_up: gauge(&r, "metrics_database_up", "1 when the scrape could read the database-backed gauges")?,
+            database_up: gauge(
+                &r,
+                "metrics_database_up",
+                "1 when the scrape could read the database-backed gauges",
+            )?,
             registry: r,
         })
     }
@@ -176,7 +211,9 @@ impl Metrics {
             Some(o) => {
                 self.database_up.set(1);
                 self.outbox_pending.set(o.pending);
-                let age = o.oldest_pending.map_or(0.0, |t| (state.clock.now() - t).num_milliseconds() as f64 / 1000.0);
+                let age = o
+                    .oldest_pending
+                    .map_or(0.0, |t| (state.clock.now() - t).num_milliseconds() as f64 / 1000.0);
                 self.outbox_oldest.set(age.max(0.0));
                 self.outbox_failing.reset();
                 for (receiver, n) in o.failing {
@@ -186,7 +223,9 @@ impl Metrics {
             None => self.database_up.set(0),
         }
         let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out).map_err(|e| ScimError::internal(anyhow::anyhow!(e)))?;
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .map_err(|e| ScimError::internal(anyhow::anyhow!(e)))?;
         String::from_utf8(out).map_err(|e| ScimError::internal(anyhow::anyhow!(e)))
     }
 
@@ -198,7 +237,9 @@ impl Metrics {
             .and_then(|h| crate::auth::bearer_token(h).ok());
         match (&self.token, presented) {
             (Some(key), Some(p)) if key.matches(p) => Ok(()),
-            (None, _) => Err(ScimError::unauthorized("metrics are disabled: set ROSTER_METRICS_TOKEN and scrape with it as a bearer token")),
+            (None, _) => Err(ScimError::unauthorized(
+                "metrics are disabled: set ROSTER_METRICS_TOKEN and scrape with it as a bearer token",
+            )),
             _ => Err(ScimError::unauthorized("send `Authorization: Bearer <ROSTER_METRICS_TOKEN>`")),
         }
     }

@@ -130,7 +130,13 @@ fn is_probe(route: &str) -> bool {
 }
 
 /// Count the request in the metrics (before the provisioning log takes its record).
-fn observe_metrics(state: &AppState, res: &ServiceResponse<BoxBody>, route: &str, method: &str, seconds: f64) {
+fn observe_metrics(
+    state: &AppState,
+    res: &ServiceResponse<BoxBody>,
+    route: &str,
+    method: &str,
+    seconds: f64,
+) {
     let extensions = res.request().extensions();
     let record = extensions.get::<RequestRecord>();
     let error = res.response().error().and_then(|e| e.as_error::<ScimError>());

@@ -53,7 +53,8 @@ fn error_response(err: &OAuthError) -> HttpResponse {
 /// POST /oauth/token.
 pub async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     let header_text = |name| req.headers().get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
-    let parsed = oauth::request::parse(header_text(header::CONTENT_TYPE), &body, header_text(header::AUTHORIZATION));
+    let parsed =
+        oauth::request::parse(header_text(header::CONTENT_TYPE), &body, header_text(header::AUTHORIZATION));
     let request = match parsed {
         Ok(r) => r,
         Err(e) => return error_response(&e),

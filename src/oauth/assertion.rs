@@ -53,10 +53,14 @@ pub fn parse_keys(text: &str) -> Result<PublicKeys, String> {
         let usable = [DecodingKey::from_rsa_pem, DecodingKey::from_ec_pem, DecodingKey::from_ed_pem]
             .iter()
             .any(|f| f(text.as_bytes()).is_ok());
-        return if usable { Ok(PublicKeys::Pem(text.to_string())) } else { Err("the PEM public key cannot be read".into()) };
+        return if usable {
+            Ok(PublicKeys::Pem(text.to_string()))
+        } else {
+            Err("the PEM public key cannot be read".into())
+        };
     }
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|_| "the public key must be a JWK, a JWK Set or a PEM public key".to_string())?;
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|_| "the public key must be a JWK, a JWK Set or a PEM public key".to_string())?;
     let set: JwkSet = if value.get("keys").is_some() {
         serde_json::from_value(value).map_err(|e| format!("the JWK Set cannot be read: {e}"))?
     } else {
@@ -70,7 +74,12 @@ pub fn parse_keys(text: &str) -> Result<PublicKeys, String> {
         if matches!(jwk.algorithm, AlgorithmParameters::OctetKey(_)) {
             return Err("symmetric (kty \"oct\") keys are not accepted; register a public key".into());
         }
-        if jwk.common.public_key_use.as_ref().is_some_and(|u| *u == jsonwebtoken::jwk::PublicKeyUse::Encryption) {
+        if jwk
+            .common
+            .public_key_use
+            .as_ref()
+            .is_some_and(|u| *u == jsonwebtoken::jwk::PublicKeyUse::Encryption)
+        {
             continue;
         }
         DecodingKey::from_jwk(jwk).map_err(|e| format!("a JWK cannot be used: {e}"))?;
@@ -110,7 +119,11 @@ pub fn claimed_issuer(assertion: &str) -> Result<String, OAuthError> {
         .ok_or_else(|| OAuthError::invalid_client("the client assertion is not a JWT with an iss claim"))
 }
 
-fn keys_for<'k>(keys: &'k PublicKeys, alg: Algorithm, kid: Option<&str>) -> Result<Vec<DecodingKey>, OAuthError> {
+fn keys_for<'k>(
+    keys: &'k PublicKeys,
+    alg: Algorithm,
+    kid: Option<&str>,
+) -> Result<Vec<DecodingKey>, OAuthError> {
     match keys {
         PublicKeys::Pem(pem) => {
             let pem = pem.as_bytes();
@@ -169,7 +182,9 @@ pub fn verify(
         }
     }
     Err(OAuthError::invalid_client(match last.as_ref().map(|e| e.kind()) {
-        Some(ErrorKind::InvalidAudience) => format!("the client assertion's aud must be the token endpoint {audience}"),
+        Some(ErrorKind::InvalidAudience) => {
+            format!("the client assertion's aud must be the token endpoint {audience}")
+        }
         Some(ErrorKind::InvalidIssuer) | Some(ErrorKind::InvalidSubject) => {
             "the client assertion's iss and sub must both be the client id".to_string()
         }
@@ -190,7 +205,9 @@ fn check_times(claims: Claims, now: DateTime<Utc>) -> Result<Verified, OAuthErro
     }
     let limit = now_s + CLOCK_LEEWAY_SECS;
     if claims.iat.is_some_and(|t| t > limit) || claims.nbf.is_some_and(|t| t > limit) {
-        return Err(OAuthError::invalid_client("the client assertion is not valid yet; check the client's clock"));
+        return Err(OAuthError::invalid_client(
+            "the client assertion is not valid yet; check the client's clock",
+        ));
     }
     let jti = claims
         .jti
@@ -220,7 +237,8 @@ mod tests {
         let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
         let der = secret.to_pkcs8_der().unwrap();
         let public = secret.public_key();
-        let der64 = base64::engine::general_purpose::STANDARD.encode(public.to_public_key_der().unwrap().as_bytes());
+        let der64 =
+            base64::engine::general_purpose::STANDARD.encode(public.to_public_key_der().unwrap().as_bytes());
         let pem = format!("-----BEGIN PUBLIC KEY-----\n{der64}\n-----END PUBLIC KEY-----\n");
         let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&public, false);
         let (x, y) = (URL_SAFE_NO_PAD.encode(point.x().unwrap()), URL_SAFE_NO_PAD.encode(point.y().unwrap()));
@@ -275,7 +293,12 @@ mod tests {
             assert_eq!(err.error, "invalid_client");
             assert!(err.description.contains(fragment), "{fragment}: {}", err.description);
         }
-        let hmac = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims(exp), &EncodingKey::from_secret(b"x")).unwrap();
+        let hmac = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims(exp),
+            &EncodingKey::from_secret(b"x"),
+        )
+        .unwrap();
         assert!(verify(&hmac, "c1", &keys, AUD, now).unwrap_err().description.contains("asymmetric"));
     }
 

@@ -54,8 +54,9 @@ pub fn parse(
             "send the token request as Content-Type: application/x-www-form-urlencoded (RFC 6749 §4.4.2)",
         ));
     }
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-        .map_err(|_| OAuthError::invalid_request("the request body is not a valid form (UTF-8, URL-encoded)"))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
+        OAuthError::invalid_request("the request body is not a valid form (UTF-8, URL-encoded)")
+    })?;
     let mut form = std::collections::BTreeMap::new();
     for (name, value) in pairs {
         if value.len() > MAX_VALUE || value.contains('\0') {
@@ -83,17 +84,28 @@ pub fn parse(
     if let Some(scope) = &scope {
         check_scope(scope)?;
     }
-    let auth = client_auth(authorization, take("client_id"), take("client_secret"), take("client_assertion"), take("client_assertion_type"))?;
+    let auth = client_auth(
+        authorization,
+        take("client_id"),
+        take("client_secret"),
+        take("client_assertion"),
+        take("client_assertion_type"),
+    )?;
     Ok(TokenRequest { auth, scope })
 }
 
 /// RFC 6749 §3.3: space-separated tokens of `%x21 / %x23-5B / %x5D-7E`.
 fn check_scope(scope: &str) -> Result<(), OAuthError> {
-    let token_ok = |t: &str| !t.is_empty() && t.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+    let token_ok = |t: &str| {
+        !t.is_empty()
+            && t.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+    };
     if scope.split(' ').all(token_ok) {
         Ok(())
     } else {
-        Err(OAuthError::invalid_scope("scope must be space-separated tokens of printable ASCII (RFC 6749 §3.3)"))
+        Err(OAuthError::invalid_scope(
+            "scope must be space-separated tokens of printable ASCII (RFC 6749 §3.3)",
+        ))
     }
 }
 
@@ -105,7 +117,9 @@ fn client_auth(
     assertion_type: Option<String>,
 ) -> Result<ClientAuth, OAuthError> {
     let one_method = || {
-        OAuthError::invalid_request("use exactly one client authentication method (Basic, form secret or client assertion)")
+        OAuthError::invalid_request(
+            "use exactly one client authentication method (Basic, form secret or client assertion)",
+        )
     };
     if let Some(header) = authorization {
         if client_secret.is_some() || assertion.is_some() {
@@ -113,13 +127,17 @@ fn client_auth(
         }
         let (id, secret) = basic(header)?;
         if client_id.as_ref().is_some_and(|c| *c != id) {
-            return Err(OAuthError::invalid_request("client_id in the form differs from the one in the Authorization header"));
+            return Err(OAuthError::invalid_request(
+                "client_id in the form differs from the one in the Authorization header",
+            ));
         }
         return Ok(ClientAuth::Secret { client_id: id, secret, method: "client_secret_basic" });
     }
     match (client_secret, assertion, assertion_type) {
         (Some(_), Some(_), _) => Err(one_method()),
-        (None, Some(assertion), Some(kind)) if kind == JWT_BEARER => Ok(ClientAuth::Assertion { client_id, assertion }),
+        (None, Some(assertion), Some(kind)) if kind == JWT_BEARER => {
+            Ok(ClientAuth::Assertion { client_id, assertion })
+        }
         (None, Some(_), _) | (None, None, Some(_)) => Err(OAuthError::invalid_request(format!(
             "a client assertion needs client_assertion_type={JWT_BEARER} and client_assertion"
         ))),
@@ -136,7 +154,9 @@ fn client_auth(
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
 fn basic(header: &str) -> Result<(String, String), OAuthError> {
-    let bad = || OAuthError::invalid_client("the Authorization header must be `Basic base64(client_id:client_secret)`");
+    let bad = || {
+        OAuthError::invalid_client("the Authorization header must be `Basic base64(client_id:client_secret)`")
+    };
     let (scheme, value) = header.trim().split_once(' ').ok_or_else(bad)?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(bad());
@@ -145,7 +165,8 @@ fn basic(header: &str) -> Result<(String, String), OAuthError> {
     let text = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
     let unescape = |s: &str| -> Result<String, OAuthError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&format!("v={s}")).map_err(|_| bad())?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(&format!("v={s}")).map_err(|_| bad())?;
         pairs.into_iter().next().map(|(_, v)| v).ok_or_else(bad)
     };
     let (id, secret) = (unescape(id)?, unescape(secret)?);
@@ -168,11 +189,24 @@ mod tests {
     #[test]
     fn basic_and_post_and_assertion_are_recognised() {
         let r = parse(FORM, b"grant_type=client_credentials", Some(&b64("roster-a:s%2Bx"))).unwrap();
-        assert_eq!(r.auth, ClientAuth::Secret { client_id: "roster-a".into(), secret: "s+x".into(), method: "client_secret_basic" });
-        let r = parse(FORM, b"grant_type=client_credentials&client_id=c&client_secret=s&scope=scim", None).unwrap();
-        assert_eq!(r.auth, ClientAuth::Secret { client_id: "c".into(), secret: "s".into(), method: "client_secret_post" });
+        assert_eq!(
+            r.auth,
+            ClientAuth::Secret {
+                client_id: "roster-a".into(),
+                secret: "s+x".into(),
+                method: "client_secret_basic"
+            }
+        );
+        let r = parse(FORM, b"grant_type=client_credentials&client_id=c&client_secret=s&scope=scim", None)
+            .unwrap();
+        assert_eq!(
+            r.auth,
+            ClientAuth::Secret { client_id: "c".into(), secret: "s".into(), method: "client_secret_post" }
+        );
         assert_eq!(r.scope.as_deref(), Some("scim"));
-        let body = format!("grant_type=client_credentials&client_assertion_type={JWT_BEARER}&client_assertion=a.b.c");
+        let body = format!(
+            "grant_type=client_credentials&client_assertion_type={JWT_BEARER}&client_assertion=a.b.c"
+        );
         let r = parse(FORM, body.as_bytes(), None).unwrap();
         assert_eq!(r.auth, ClientAuth::Assertion { client_id: None, assertion: "a.b.c".into() });
     }
@@ -187,15 +221,26 @@ mod tests {
             (FORM, b"grant_type=client_credentials&grant_type=client_credentials", None, "invalid_request"),
             (FORM, b"grant_type=client_credentials", None, "invalid_client"),
             (FORM, b"grant_type=client_credentials&client_id=c", None, "invalid_client"),
-            (FORM, b"grant_type=client_credentials&client_id=c&client_secret=s&scope=a%22b", None, "invalid_scope"),
-            (FORM, b"grant_type=client_credentials&client_secret=s&client_assertion=x", None, "invalid_request"),
+            (
+                FORM,
+                b"grant_type=client_credentials&client_id=c&client_secret=s&scope=a%22b",
+                None,
+                "invalid_scope",
+            ),
+            (
+                FORM,
+                b"grant_type=client_credentials&client_secret=s&client_assertion=x",
+                None,
+                "invalid_request",
+            ),
             (FORM, b"grant_type=client_credentials&client_id=c&client_secret=s%00", None, "invalid_request"),
         ];
         for (ct, body, auth, code) in cases {
             let err = parse(ct, body, auth).unwrap_err();
             assert_eq!(err.error, code, "{}", String::from_utf8_lossy(body));
         }
-        let both = parse(FORM, b"grant_type=client_credentials&client_secret=s", Some(&b64("c:s"))).unwrap_err();
+        let both =
+            parse(FORM, b"grant_type=client_credentials&client_secret=s", Some(&b64("c:s"))).unwrap_err();
         assert_eq!(both.error, "invalid_request");
         let bearer = parse(FORM, b"grant_type=client_credentials", Some("Bearer x")).unwrap_err();
         assert_eq!((bearer.error, bearer.status), ("invalid_client", 401));

@@ -21,6 +21,8 @@ mod groups;
 mod hostile;
 mod import;
 mod limits;
+mod metrics;
+mod oauth;
 mod outage;
 mod patch;
 mod provisioning_log;

@@ -83,9 +83,16 @@ pub async fn create(
     match new.auth.as_deref() {
         None | Some("bearer") if key == oauth_clients::ClientKey::default() => {}
         Some("oauth") => {
-            let (c, client) = oauth_clients::create_connection(&mut conn, &tenant, &new.name, &key, state.oauth.egress, now)
-                .await
-                .map_err(admin_error)?;
+            let (c, client) = oauth_clients::create_connection(
+                &mut conn,
+                &tenant,
+                &new.name,
+                &key,
+                state.oauth.egress,
+                now,
+            )
+            .await
+            .map_err(admin_error)?;
             let mut out = super::oauth_clients::client_view(&state, &tenant.slug, c.id, &client);
             out["name"] = json!(c.name);
             return Ok(HttpResponse::Created().json(out));

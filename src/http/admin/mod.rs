@@ -245,7 +245,10 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/connections/{connection}/tokens", web::post().to(connections::issue_token))
         .route("/tenants/{tenant}/connections/{connection}/rotate", web::post().to(connections::rotate))
         .route("/tenants/{tenant}/connections/{connection}/oauth", web::delete().to(oauth_clients::revoke))
-        .route("/tenants/{tenant}/connections/{connection}/oauth/rotate", web::post().to(oauth_clients::rotate))
+        .route(
+            "/tenants/{tenant}/connections/{connection}/oauth/rotate",
+            web::post().to(oauth_clients::rotate),
+        )
         .route("/tenants/{tenant}/connections/{connection}/oauth/key", web::put().to(oauth_clients::set_key))
         .route("/tenants/{tenant}/tokens", web::get().to(connections::list_tokens))
         .route("/tenants/{tenant}/tokens/{token}", web::delete().to(connections::revoke_token))

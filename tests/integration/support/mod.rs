@@ -15,7 +15,7 @@ use diesel::sql_types::{Integer, Text};
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use roster::auth::SigningKey;
-use roster::clock::SystemClock;
+use roster::clock::{Clock, SystemClock};
 use roster::config::{LogFormat, Settings};
 use roster::db;
 use roster::directory::tenants;
@@ -264,17 +264,26 @@ impl TestApp {
 
     /// Start a server with adjusted settings.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-        Self::start(adjust, false).await.0
+        Self::start(adjust, false, Arc::new(SystemClock)).await.0
+    }
+
+    /// Start a server with adjusted settings and a clock the test controls.
+    pub async fn spawn_with_clock(adjust: impl FnOnce(&mut Settings), clock: Arc<dyn Clock>) -> TestApp {
+        Self::start(adjust, false, clock).await.0
     }
 
     /// Start a server with adjusted settings whose database connections (the server's and
     /// [`TestApp::pool`]'s; not [`TestApp::db_url`]) pass through a proxy the test controls.
     pub async fn spawn_with_proxy(adjust: impl FnOnce(&mut Settings)) -> (TestApp, proxy::Proxy) {
-        let (app, proxy) = Self::start(adjust, true).await;
+        let (app, proxy) = Self::start(adjust, true, Arc::new(SystemClock)).await;
         (app, proxy.expect("proxy started"))
     }
 
-    async fn start(adjust: impl FnOnce(&mut Settings), proxied: bool) -> (TestApp, Option<proxy::Proxy>) {
+    async fn start(
+        adjust: impl FnOnce(&mut Settings),
+        proxied: bool,
+        clock: Arc<dyn Clock>,
+    ) -> (TestApp, Option<proxy::Proxy>) {
         let test_db = TestDb::create().await;
         let (url, proxy) = if proxied {
             let mut via = url::Url::parse(&test_db.url).expect("database URL");
@@ -290,7 +299,7 @@ impl TestApp {
         adjust(&mut settings);
         let pool = db::build_pool(&url, &settings.pool_options()).expect("pool");
         let key = SigningKey::from_secret(TEST_SECRET);
-        let parts = Parts { pool: pool.clone(), signing_key: key.clone(), clock: Arc::new(SystemClock) };
+        let parts = Parts { pool: pool.clone(), signing_key: key.clone(), clock };
         let app = Application::build(&settings, parts).expect("build app");
         let root = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();

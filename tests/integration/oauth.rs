@@ -1,0 +1,397 @@
+//! Issue #13: OAuth 2.0 client credentials for connections, run the way Entra ID runs it (token
+//! request by HTTP Basic or form post, SCIM calls with the access token, expiry and renewal,
+//! revoked client, rotated secret with an overlap), and `private_key_jwt` with a key Roster has
+//! never seen (inline JWK, PEM, JWKS URL), replayed assertions, wrong audiences, expired ones.
+
+use std::sync::{Arc, Mutex};
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::requests::{send, Reply};
+use crate::support::{TestApp, TEST_ADMIN_TOKEN};
+
+/// A clock the test moves.
+#[derive(Debug)]
+struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl roster::clock::Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl ManualClock {
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+/// An OAuth connection's credentials as the admin API shows them once.
+struct Client {
+    connection: String,
+    base: String,
+    client_id: String,
+    secret: String,
+}
+
+fn admin(app: &TestApp, method: Method, path: &str) -> reqwest::RequestBuilder {
+    app.client
+        .request(method, format!("{}/admin/v1/tenants/{}{path}", app.root, app.creds.tenant))
+        .bearer_auth(TEST_ADMIN_TOKEN)
+}
+
+async fn oauth_connection(app: &TestApp, extra: Value) -> Client {
+    let mut body = json!({"name": "Entra ID (OAuth)", "auth": "oauth"});
+    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    let r = send(admin(app, Method::POST, "/connections").json(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["token_endpoint"], format!("{}/oauth/token", app.root));
+    assert_eq!(r.body["auth"], "oauth");
+    Client {
+        connection: r.body["connection"].as_str().unwrap().into(),
+        base: r.body["scim_base_url"].as_str().unwrap().into(),
+        client_id: r.body["client_id"].as_str().unwrap().into(),
+        secret: r.body["client_secret"].as_str().unwrap().into(),
+    }
+}
+
+fn token_request(app: &TestApp) -> reqwest::RequestBuilder {
+    app.client
+        .post(format!("{}/oauth/token", app.root))
+        .header("content-type", "application/x-www-form-urlencoded")
+}
+
+/// A token request by HTTP Basic (`client_secret_basic`), the way Entra ID sends it.
+async fn by_basic(app: &TestApp, id: &str, secret: &str) -> Reply {
+    let basic = STANDARD.encode(format!("{id}:{secret}"));
+    send(
+        token_request(app)
+            .header("authorization", format!("Basic {basic}"))
+            .body("grant_type=client_credentials"),
+    )
+    .await
+}
+
+/// A token request with the credentials in the form (`client_secret_post`).
+async fn by_post(app: &TestApp, id: &str, secret: &str) -> Reply {
+    let form = serde_urlencoded::to_string([
+        ("grant_type", "client_credentials"),
+        ("client_id", id),
+        ("client_secret", secret),
+        ("scope", "scim"),
+    ])
+    .unwrap();
+    send(token_request(app).body(form)).await
+}
+
+fn access_token(r: &Reply) -> String {
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("cache-control"), "no-store");
+    assert_eq!(r.header("pragma"), "no-cache");
+    assert_eq!(r.body["token_type"], "Bearer");
+    r.body["access_token"].as_str().unwrap().to_string()
+}
+
+/// An RFC 6749 §5.2 error with its status (and `WWW-Authenticate` on 401).
+fn assert_oauth_error(r: &Reply, status: u16, code: &str) -> String {
+    assert_eq!((r.status.as_u16(), r.body["error"].as_str()), (status, Some(code)), "{}", r.body);
+    assert_eq!(r.header("cache-control"), "no-store");
+    if status == 401 {
+        assert!(r.header("www-authenticate").starts_with("Basic"), "{}", r.header("www-authenticate"));
+    }
+    r.body["error_description"].as_str().unwrap().to_string()
+}
+
+async fn scim_status(app: &TestApp, base: &str, token: &str) -> u16 {
+    send(app.client.get(format!("{base}/Users")).bearer_auth(token)).await.status.as_u16()
+}
+
+#[tokio::test]
+async fn client_credentials_flow_as_entra_runs_it() {
+    let app = TestApp::spawn().await;
+    let client = oauth_connection(&app, json!({})).await;
+
+    let r = by_basic(&app, &client.client_id, &client.secret).await;
+    let token = access_token(&r);
+    assert_eq!(r.body["expires_in"], 3600);
+    let created = send(
+        app.client
+            .post(format!("{}/Users", client.base))
+            .bearer_auth(&token)
+            .header("content-type", "application/scim+json")
+            .body(json!({"userName": "oauth@example.com"}).to_string()),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let listed = send(app.client.get(format!("{}/Users", client.base)).bearer_auth(&token)).await;
+    assert_eq!(listed.body["totalResults"], 1);
+
+    // The form post works as well, and both tokens are valid at once.
+    let second = access_token(&by_post(&app, &client.client_id, &client.secret).await);
+    assert_eq!(scim_status(&app, &client.base, &second).await, 200);
+    assert_eq!(scim_status(&app, &client.base, &token).await, 200);
+    // The access token is bound to its connection.
+    assert_eq!(scim_status(&app, &app.creds.base, &token).await, 401);
+
+    // The secret is stored as a digest only and never shown again.
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let row = roster::db::oauth::by_client_id(&mut conn, &client.client_id).await.unwrap().unwrap();
+    assert_ne!(row.secret_hash, client.secret.as_bytes());
+    let listed = send(admin(&app, Method::GET, "/connections")).await;
+    assert!(!listed.body.to_string().contains(&client.secret));
+    let oauth_row = listed.body["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["connection"] == client.connection.as_str());
+    assert_eq!(oauth_row.unwrap()["auth"], "oauth");
+
+    // An OAuth connection gets no static tokens.
+    let path = format!("/connections/{}/tokens", client.connection);
+    send(admin(&app, Method::POST, &path)).await.assert_error(400, Some("invalidValue"));
+
+    // The authorization server metadata (RFC 8414) names the endpoint and the methods.
+    let meta = send(app.client.get(format!("{}/.well-known/oauth-authorization-server", app.root))).await;
+    assert_eq!(meta.body["token_endpoint"], format!("{}/oauth/token", app.root));
+    assert_eq!(meta.body["grant_types_supported"], json!(["client_credentials"]));
+    let methods = meta.body["token_endpoint_auth_methods_supported"].to_string();
+    for m in ["client_secret_basic", "client_secret_post", "private_key_jwt"] {
+        assert!(methods.contains(m), "{methods}");
+    }
+}
+
+#[tokio::test]
+async fn bad_token_requests_get_rfc_6749_errors() {
+    let app = TestApp::spawn().await;
+    let client = oauth_connection(&app, json!({})).await;
+    let wrong_grant =
+        send(token_request(&app).body(format!(
+            "grant_type=password&client_id={}&client_secret={}",
+            client.client_id, client.secret
+        )))
+        .await;
+    assert_oauth_error(&wrong_grant, 400, "unsupported_grant_type");
+    assert_oauth_error(&by_basic(&app, &client.client_id, "wrong-secret").await, 401, "invalid_client");
+    assert_oauth_error(&by_post(&app, "roster-nobody", &client.secret).await, 401, "invalid_client");
+    let no_auth = send(token_request(&app).body("grant_type=client_credentials")).await;
+    assert_oauth_error(&no_auth, 401, "invalid_client");
+    let json_body = send(
+        app.client
+            .post(format!("{}/oauth/token", app.root))
+            .json(&json!({"grant_type": "client_credentials"})),
+    )
+    .await;
+    assert_oauth_error(&json_body, 400, "invalid_request");
+    let twice =
+        send(token_request(&app).body("grant_type=client_credentials&grant_type=client_credentials")).await;
+    assert_oauth_error(&twice, 400, "invalid_request");
+    let get = send(app.client.get(format!("{}/oauth/token", app.root))).await;
+    assert_eq!(get.status, 405);
+    // A static connection token is not a client credential.
+    let bearer =
+        send(token_request(&app).bearer_auth(&app.creds.token).body("grant_type=client_credentials")).await;
+    assert_oauth_error(&bearer, 401, "invalid_client");
+}
+
+#[tokio::test]
+async fn failed_client_authentications_are_rate_limited() {
+    let app = TestApp::spawn_with(|s| s.auth_failures_per_min = 3).await;
+    let client = oauth_connection(&app, json!({})).await;
+    for _ in 0..3 {
+        assert_oauth_error(&by_basic(&app, &client.client_id, "guess").await, 401, "invalid_client");
+    }
+    // Past the failures the right secret from the same address is refused too, until the window ends.
+    let refused = by_basic(&app, &client.client_id, &client.secret).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert!(refused.header("retry-after").parse::<u64>().unwrap() >= 1);
+}
+
+#[tokio::test]
+async fn access_tokens_expire_and_are_renewed() {
+    let clock = Arc::new(ManualClock(Mutex::new(Utc::now())));
+    let app = TestApp::spawn_with_clock(|_| {}, clock.clone()).await;
+    let client = oauth_connection(&app, json!({})).await;
+    let token = access_token(&by_basic(&app, &client.client_id, &client.secret).await);
+    assert_eq!(scim_status(&app, &client.base, &token).await, 200);
+    clock.advance(Duration::seconds(3601));
+    assert_eq!(scim_status(&app, &client.base, &token).await, 401, "an hour later the token has expired");
+    // Entra renews with the same credentials.
+    let renewed = access_token(&by_basic(&app, &client.client_id, &client.secret).await);
+    assert_eq!(scim_status(&app, &client.base, &renewed).await, 200);
+}
+
+#[tokio::test]
+async fn a_short_configured_lifetime_is_what_tokens_get() {
+    let app = TestApp::spawn_with(|s| s.oauth_token_lifetime_secs = 120).await;
+    let client = oauth_connection(&app, json!({})).await;
+    assert_eq!(by_post(&app, &client.client_id, &client.secret).await.body["expires_in"], 120);
+}
+
+#[tokio::test]
+async fn a_revoked_client_and_its_tokens_are_refused_at_once() {
+    let app = TestApp::spawn().await;
+    let client = oauth_connection(&app, json!({})).await;
+    let token = access_token(&by_basic(&app, &client.client_id, &client.secret).await);
+    assert_eq!(scim_status(&app, &client.base, &token).await, 200);
+    let r = send(admin(&app, Method::DELETE, &format!("/connections/{}/oauth", client.connection))).await;
+    assert_eq!((r.status.as_u16(), r.body["revoked_access_tokens"].as_u64()), (200, Some(1)), "{}", r.body);
+    assert_eq!(scim_status(&app, &client.base, &token).await, 401);
+    assert_oauth_error(&by_basic(&app, &client.client_id, &client.secret).await, 401, "invalid_client");
+}
+
+#[tokio::test]
+async fn a_rotated_secret_overlaps_then_the_old_one_and_its_tokens_end() {
+    let clock = Arc::new(ManualClock(Mutex::new(Utc::now())));
+    let app = TestApp::spawn_with_clock(|_| {}, clock.clone()).await;
+    let client = oauth_connection(&app, json!({})).await;
+    let before = access_token(&by_basic(&app, &client.client_id, &client.secret).await);
+
+    let path = format!("/connections/{}/oauth/rotate", client.connection);
+    let rotated = send(admin(&app, Method::POST, &path).json(&json!({"overlap_seconds": 600}))).await;
+    assert_eq!(rotated.status, 201, "{}", rotated.body);
+    assert_eq!(rotated.body["client_id"], client.client_id.as_str());
+    let new_secret = rotated.body["client_secret"].as_str().unwrap().to_string();
+    assert_ne!(new_secret, client.secret);
+
+    // During the overlap both secrets work; a token from the old one lives no longer than it.
+    let old = by_basic(&app, &client.client_id, &client.secret).await;
+    let during = access_token(&old);
+    assert!(old.body["expires_in"].as_i64().unwrap() <= 600, "{}", old.body);
+    let fresh = access_token(&by_basic(&app, &client.client_id, &new_secret).await);
+    for token in [&before, &during, &fresh] {
+        assert_eq!(scim_status(&app, &client.base, token).await, 200);
+    }
+
+    clock.advance(Duration::seconds(601));
+    assert_oauth_error(&by_basic(&app, &client.client_id, &client.secret).await, 401, "invalid_client");
+    assert_eq!(scim_status(&app, &client.base, &before).await, 401, "old-secret tokens end with the overlap");
+    assert_eq!(scim_status(&app, &client.base, &during).await, 401);
+    assert_eq!(scim_status(&app, &client.base, &fresh).await, 200);
+    access_token(&by_post(&app, &client.client_id, &new_secret).await);
+}
+
+/// A fresh P-256 key: its signing key, its public JWK (`kid` k1) and its PEM public key.
+struct FreshKey {
+    signing: jsonwebtoken::EncodingKey,
+    jwk: Value,
+    pem: String,
+}
+
+fn fresh_key() -> FreshKey {
+    use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
+    let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
+    let public = secret.public_key();
+    let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&public, false);
+    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
+                     "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()), "y": URL_SAFE_NO_PAD.encode(point.y().unwrap())});
+    let der = STANDARD.encode(public.to_public_key_der().unwrap().as_bytes());
+    let pem = format!("-----BEGIN PUBLIC KEY-----\n{der}\n-----END PUBLIC KEY-----\n");
+    let signing = jsonwebtoken::EncodingKey::from_ec_der(secret.to_pkcs8_der().unwrap().as_bytes());
+    FreshKey { signing, jwk, pem }
+}
+
+fn assertion(key: &FreshKey, client_id: &str, aud: &str, exp: DateTime<Utc>, jti: &str) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("k1".into());
+    let claims = json!({"iss": client_id, "sub": client_id, "aud": aud, "exp": exp.timestamp(),
+                        "iat": Utc::now().timestamp(), "jti": jti});
+    jsonwebtoken::encode(&header, &claims, &key.signing).unwrap()
+}
+
+async fn by_assertion(app: &TestApp, jwt: &str) -> Reply {
+    let form = serde_urlencoded::to_string([
+        ("grant_type", "client_credentials"),
+        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+        ("client_assertion", jwt),
+    ])
+    .unwrap();
+    send(token_request(app).body(form)).await
+}
+
+#[tokio::test]
+async fn private_key_jwt_with_a_fresh_key_replays_and_wrong_audiences() {
+    let app = TestApp::spawn().await;
+    let key = fresh_key();
+    let client = oauth_connection(&app, json!({"public_key": key.jwk.to_string()})).await;
+    let aud = format!("{}/oauth/token", app.root);
+    let soon = Utc::now() + Duration::seconds(120);
+
+    let jwt = assertion(&key, &client.client_id, &aud, soon, "jti-1");
+    let token = access_token(&by_assertion(&app, &jwt).await);
+    assert_eq!(scim_status(&app, &client.base, &token).await, 200);
+
+    let replay = assert_oauth_error(&by_assertion(&app, &jwt).await, 401, "invalid_client");
+    assert!(replay.contains("used before"), "{replay}");
+    let wrong_aud = assertion(&key, &client.client_id, &format!("{}/other", app.root), soon, "jti-2");
+    let detail = assert_oauth_error(&by_assertion(&app, &wrong_aud).await, 401, "invalid_client");
+    assert!(detail.contains("aud"), "{detail}");
+    let expired = assertion(&key, &client.client_id, &aud, Utc::now() - Duration::seconds(10), "jti-3");
+    assert_oauth_error(&by_assertion(&app, &expired).await, 401, "invalid_client");
+    let stranger = assertion(&fresh_key(), &client.client_id, &aud, soon, "jti-4");
+    assert_oauth_error(&by_assertion(&app, &stranger).await, 401, "invalid_client");
+    // The client's secret still works alongside its key.
+    access_token(&by_basic(&app, &client.client_id, &client.secret).await);
+
+    // A PEM public key registered later replaces the JWK.
+    let other = fresh_key();
+    let path = format!("/connections/{}/oauth/key", client.connection);
+    let set = send(admin(&app, Method::PUT, &path).json(&json!({"public_key": other.pem}))).await;
+    assert_eq!((set.status.as_u16(), set.body["key"].as_str()), (200, Some("public_key")), "{}", set.body);
+    access_token(&by_assertion(&app, &assertion(&other, &client.client_id, &aud, soon, "jti-5")).await);
+    let old_key = assertion(&key, &client.client_id, &aud, soon, "jti-6");
+    assert_oauth_error(&by_assertion(&app, &old_key).await, 401, "invalid_client");
+    // Symmetric keys are refused when registered.
+    let oct = json!({"public_key": json!({"kty": "oct", "k": "c2VjcmV0"}).to_string()});
+    send(admin(&app, Method::PUT, &path).json(&oct)).await.assert_error(400, Some("invalidValue"));
+}
+
+/// A one-route HTTP server answering every request with `body` as JSON; its URL.
+async fn serve_json(body: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/jwks.json")
+}
+
+#[tokio::test]
+async fn private_key_jwt_with_a_jwks_url_under_the_egress_policy() {
+    let app = TestApp::spawn().await;
+    let key = fresh_key();
+    let url = serve_json(json!({"keys": [key.jwk]}).to_string()).await;
+    let client = oauth_connection(&app, json!({"jwks_url": url})).await;
+    let aud = format!("{}/oauth/token", app.root);
+    let jwt = assertion(&key, &client.client_id, &aud, Utc::now() + Duration::seconds(60), "jwks-1");
+    let token = access_token(&by_assertion(&app, &jwt).await);
+    assert_eq!(scim_status(&app, &client.base, &token).await, 200);
+
+    // Without ROSTER_WEBHOOK_ALLOW_PRIVATE a JWKS URL on a private address is refused.
+    let strict = TestApp::spawn_with(|s| s.webhook_allow_private = false).await;
+    let r = send(
+        strict
+            .client
+            .post(format!("{}/admin/v1/tenants/{}/connections", strict.root, strict.creds.tenant))
+            .bearer_auth(TEST_ADMIN_TOKEN)
+            .json(&json!({"name": "x", "auth": "oauth", "jwks_url": url})),
+    )
+    .await;
+    let detail = r.assert_error(400, Some("invalidValue"));
+    assert!(detail.contains("not a public address"), "{detail}");
+}

@@ -91,3 +91,28 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             .json(json!({"status": "unavailable", "checks": checks}))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_dispatcher_that_stops_is_reported() {
+        let liveness = Liveness::default();
+        assert_eq!(liveness.dispatcher(), "not_running");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let _abort = liveness.watch_dispatcher(tokio::spawn(async move {
+            let _ = rx.await;
+            panic!("dispatcher failure");
+        }));
+        assert_eq!(liveness.dispatcher(), "ok");
+        drop(tx);
+        for _ in 0..1000 {
+            if liveness.dispatcher() == "stopped" {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the stopped dispatcher was not noticed");
+    }
+}

@@ -395,3 +395,52 @@ async fn private_key_jwt_with_a_jwks_url_under_the_egress_policy() {
     let detail = r.assert_error(400, Some("invalidValue"));
     assert!(detail.contains("not a public address"), "{detail}");
 }
+
+fn roster_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .env("DATABASE_URL", &app.db_url)
+        .env("ROSTER_SIGNING_KEY", std::str::from_utf8(crate::support::TEST_SECRET).unwrap())
+        .env("ROSTER_PUBLIC_URL", &app.root)
+        .env("ROSTER_LOG", "warn")
+        .args(args)
+        .output()
+        .expect("roster runs")
+}
+
+fn cli_json(app: &TestApp, args: &[&str]) -> Value {
+    let out = roster_cli(app, args);
+    assert!(out.status.success(), "roster {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn cli_creates_an_oauth_connection_and_rotates_its_secret() {
+    let app = TestApp::spawn().await;
+    let tenant = app.creds.tenant.clone();
+    let created =
+        cli_json(&app, &["connection", "create", "--tenant", &tenant, "--name", "Okta", "--auth", "oauth", "--json"]);
+    assert_eq!(created["token_endpoint"], format!("{}/oauth/token", app.root));
+    let (id, secret) = (created["client_id"].as_str().unwrap(), created["client_secret"].as_str().unwrap());
+    let base = created["scim_base_url"].as_str().unwrap();
+    let token = access_token(&by_post(&app, id, secret).await);
+    assert_eq!(scim_status(&app, base, &token).await, 200);
+
+    let connection = created["connection"].as_str().unwrap();
+    let issue = roster_cli(&app, &["token", "issue", "--tenant", &tenant, "--connection", connection]);
+    assert!(!issue.status.success());
+    assert!(String::from_utf8_lossy(&issue.stderr).contains("OAuth client credentials"));
+
+    let rotated = cli_json(
+        &app,
+        &["connection", "oauth", "rotate-secret", "--tenant", &tenant, "--connection", connection, "--overlap-secs", "0", "--json"],
+    );
+    let new_secret = rotated["client_secret"].as_str().unwrap();
+    // No overlap: the old secret and its token end now, the new one works.
+    assert_oauth_error(&by_post(&app, id, secret).await, 401, "invalid_client");
+    assert_eq!(scim_status(&app, base, &token).await, 401);
+    access_token(&by_basic(&app, id, new_secret).await);
+
+    let revoked = roster_cli(&app, &["connection", "oauth", "revoke", "--tenant", &tenant, "--connection", connection]);
+    assert!(revoked.status.success());
+    assert_oauth_error(&by_basic(&app, id, new_secret).await, 401, "invalid_client");
+}

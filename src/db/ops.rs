@@ -68,6 +68,6 @@ pub async fn pending_migrations(conn: &mut Conn) -> diesel::QueryResult<Vec<Stri
         diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load(conn).await?;
     let applied: std::collections::HashSet<String> = applied.into_iter().map(|a| a.version).collect();
     let embedded = MigrationSource::<diesel::pg::Pg>::migrations(&super::MIGRATIONS)
-        .map_err(|e| diesel::result::Error::QueryBuilderError(e))?;
+        .map_err(diesel::result::Error::QueryBuilderError)?;
     Ok(embedded.iter().map(|m| m.name().version().to_string()).filter(|v| !applied.contains(v)).collect())
 }

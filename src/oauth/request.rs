@@ -182,6 +182,9 @@ mod tests {
 
     const FORM: Option<&str> = Some("application/x-www-form-urlencoded; charset=UTF-8");
 
+    /// Content type, body, Authorization header, expected error code.
+    type Case<'a> = (Option<&'a str>, &'a [u8], Option<&'a str>, &'a str);
+
     fn b64(s: &str) -> String {
         format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s))
     }
@@ -213,7 +216,7 @@ mod tests {
 
     #[test]
     fn bad_requests_get_the_rfc_error_codes() {
-        let cases: [(Option<&str>, &[u8], Option<&str>, &str); 10] = [
+        let cases: [Case<'_>; 10] = [
             (Some("application/json"), b"{}", None, "invalid_request"),
             (FORM, b"client_id=c&client_secret=s", None, "invalid_request"),
             (FORM, b"grant_type=password&client_id=c&client_secret=s", None, "unsupported_grant_type"),

@@ -417,8 +417,10 @@ fn cli_json(app: &TestApp, args: &[&str]) -> Value {
 async fn cli_creates_an_oauth_connection_and_rotates_its_secret() {
     let app = TestApp::spawn().await;
     let tenant = app.creds.tenant.clone();
-    let created =
-        cli_json(&app, &["connection", "create", "--tenant", &tenant, "--name", "Okta", "--auth", "oauth", "--json"]);
+    let created = cli_json(
+        &app,
+        &["connection", "create", "--tenant", &tenant, "--name", "Okta", "--auth", "oauth", "--json"],
+    );
     assert_eq!(created["token_endpoint"], format!("{}/oauth/token", app.root));
     let (id, secret) = (created["client_id"].as_str().unwrap(), created["client_secret"].as_str().unwrap());
     let base = created["scim_base_url"].as_str().unwrap();
@@ -432,7 +434,18 @@ async fn cli_creates_an_oauth_connection_and_rotates_its_secret() {
 
     let rotated = cli_json(
         &app,
-        &["connection", "oauth", "rotate-secret", "--tenant", &tenant, "--connection", connection, "--overlap-secs", "0", "--json"],
+        &[
+            "connection",
+            "oauth",
+            "rotate-secret",
+            "--tenant",
+            &tenant,
+            "--connection",
+            connection,
+            "--overlap-secs",
+            "0",
+            "--json",
+        ],
     );
     let new_secret = rotated["client_secret"].as_str().unwrap();
     // No overlap: the old secret and its token end now, the new one works.
@@ -440,7 +453,8 @@ async fn cli_creates_an_oauth_connection_and_rotates_its_secret() {
     assert_eq!(scim_status(&app, base, &token).await, 401);
     access_token(&by_basic(&app, id, new_secret).await);
 
-    let revoked = roster_cli(&app, &["connection", "oauth", "revoke", "--tenant", &tenant, "--connection", connection]);
+    let revoked =
+        roster_cli(&app, &["connection", "oauth", "revoke", "--tenant", &tenant, "--connection", connection]);
     assert!(revoked.status.success());
     assert_oauth_error(&by_basic(&app, id, new_secret).await, 401, "invalid_client");
 }

@@ -145,56 +145,47 @@ pub async fn link_access_token(
         .map(drop)
 }
 
-/// Revoke every unrevoked access token of a client; returns how many.
-pub async fn revoke_access_tokens(
-    conn: &mut Conn,
-    tenant_id: Uuid,
-    client_id: &str,
-    now: DateTime<Utc>,
-) -> QueryResult<usize> {
-    let issued = oauth_access_tokens::table
-        .filter(
-            oauth_access_tokens::tenant_id.eq(tenant_id).and(oauth_access_tokens::client_id.eq(client_id)),
-        )
-        .select(oauth_access_tokens::token_id);
-    diesel::update(
-        connection_tokens::table.filter(
-            connection_tokens::tenant_id
-                .eq(tenant_id)
-                .and(connection_tokens::id.eq_any(issued))
-                .and(connection_tokens::revoked_at.is_null()),
-        ),
-    )
-    .set(connection_tokens::revoked_at.eq(Some(now)))
-    .execute(conn)
-    .await
+/// How [`end_access_tokens`] ends a client's live access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// Revoke them now (the client is revoked).
+    Revoke(DateTime<Utc>),
+    /// Let them live until then at the latest (the secret they were obtained with ends then).
+    ExpireBy(DateTime<Utc>),
 }
 
-/// End every live access token of a client at `until` at the latest (a secret rotation: tokens
-/// obtained with the old secret live no longer than the old secret); returns how many changed.
-pub async fn cap_access_tokens(
+/// End every live (unrevoked) access token of a client as `end` says; returns how many changed.
+pub async fn end_access_tokens(
     conn: &mut Conn,
     tenant_id: Uuid,
     client_id: &str,
-    until: DateTime<Utc>,
+    end: End,
 ) -> QueryResult<usize> {
+    use connection_tokens::{expires_at, revoked_at};
     let issued = oauth_access_tokens::table
         .filter(
             oauth_access_tokens::tenant_id.eq(tenant_id).and(oauth_access_tokens::client_id.eq(client_id)),
         )
         .select(oauth_access_tokens::token_id);
-    diesel::update(
-        connection_tokens::table.filter(
-            connection_tokens::tenant_id
-                .eq(tenant_id)
-                .and(connection_tokens::id.eq_any(issued))
-                .and(connection_tokens::revoked_at.is_null())
-                .and(connection_tokens::expires_at.is_null().or(connection_tokens::expires_at.gt(until))),
-        ),
-    )
-    .set(connection_tokens::expires_at.eq(Some(until)))
-    .execute(conn)
-    .await
+    let live = connection_tokens::tenant_id
+        .eq(tenant_id)
+        .and(connection_tokens::id.eq_any(issued))
+        .and(revoked_at.is_null());
+    match end {
+        End::Revoke(now) => {
+            diesel::update(connection_tokens::table.filter(live))
+                .set(revoked_at.eq(Some(now)))
+                .execute(conn)
+                .await
+        }
+        End::ExpireBy(until) => {
+            let later = expires_at.is_null().or(expires_at.gt(until));
+            diesel::update(connection_tokens::table.filter(live.and(later)))
+                .set(expires_at.eq(Some(until)))
+                .execute(conn)
+                .await
+        }
+    }
 }
 
 /// Remember an assertion id until `expires_at`; false when it was seen before (a replay).

@@ -149,7 +149,9 @@ pub async fn rotate_secret(
     let secret = oauth::new_secret();
     conn.transaction::<_, diesel::result::Error, _>(async |conn| {
         store::rotate_secret(conn, &current.client_id, &oauth::secret_digest(&secret), until, now).await?;
-        store::cap_access_tokens(conn, tenant.id, &current.client_id, until).await.map(drop)
+        store::end_access_tokens(conn, tenant.id, &current.client_id, store::End::ExpireBy(until))
+            .await
+            .map(drop)
     })
     .await?;
     Ok(IssuedClient {
@@ -186,7 +188,7 @@ pub async fn revoke_client(
     let n = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
             store::revoke(conn, &current.client_id, now).await?;
-            store::revoke_access_tokens(conn, tenant.id, &current.client_id, now).await
+            store::end_access_tokens(conn, tenant.id, &current.client_id, store::End::Revoke(now)).await
         })
         .await?;
     Ok(n)

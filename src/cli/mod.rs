@@ -417,15 +417,17 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
         Command::Connection(ConnectionCommand::List { tenant, json }) => {
             let t = tenants::tenant(conn, &tenant).await?;
             let all = store::list_connections(conn, t.id).await?;
+            let oauth = db::oauth::oauth_connections(conn, t.id).await?;
+            let auth = |c: &store::Connection| if oauth.contains(&c.id) { "oauth" } else { "bearer" };
             if json {
                 let rows: Vec<_> = all
                     .iter()
-                    .map(|c| json!({"connection": c.id.to_string(), "name": c.name, "scim_base_url": base(c.id), "quirk_mode": c.quirk_mode}))
+                    .map(|c| json!({"connection": c.id.to_string(), "name": c.name, "scim_base_url": base(c.id), "quirk_mode": c.quirk_mode, "auth": auth(c)}))
                     .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 for c in all {
-                    println!("{}\t{}\t{}", c.id, c.name, base(c.id));
+                    println!("{}\t{}\t{}\t{}", c.id, c.name, auth(&c), base(c.id));
                 }
             }
         }

@@ -303,6 +303,26 @@ mod tests {
     }
 
     #[test]
+    fn rs256_assertions_verify_with_a_pem_public_key() {
+        // A test-only RSA key pair (openssl genpkey), used by nothing else.
+        let private = include_str!("testdata/rsa-test-key.pem");
+        let public = parse_keys(include_str!("testdata/rsa-test-key.pub.pem")).unwrap();
+        let signing = EncodingKey::from_rsa_pem(private.as_bytes()).unwrap();
+        let now = Utc::now();
+        let jwt =
+            jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims(now.timestamp() + 60), &signing)
+                .unwrap();
+        assert_eq!(verify(&jwt, "c1", &public, AUD, now).unwrap().jti, "j1");
+        let ps =
+            jsonwebtoken::encode(&Header::new(Algorithm::PS256), &claims(now.timestamp() + 60), &signing)
+                .unwrap();
+        assert!(verify(&ps, "c1", &public, AUD, now).is_ok(), "PS256 with the same key");
+        // An EC key registered for the client does not verify an RSA signature.
+        let ec = parse_keys(&key().pem).unwrap();
+        assert_eq!(verify(&jwt, "c1", &ec, AUD, now).unwrap_err().error, "invalid_client");
+    }
+
+    #[test]
     fn registered_keys_are_checked() {
         assert!(parse_keys(r#"{"kty":"oct","k":"c2VjcmV0"}"#).unwrap_err().contains("symmetric"));
         assert!(parse_keys("-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----").is_err());

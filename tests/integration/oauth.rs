@@ -428,6 +428,9 @@ async fn cli_creates_an_oauth_connection_and_rotates_its_secret() {
     assert_eq!(scim_status(&app, base, &token).await, 200);
 
     let connection = created["connection"].as_str().unwrap();
+    let listed = cli_json(&app, &["connection", "list", "--tenant", &tenant, "--json"]);
+    let auth: Vec<&str> = listed.as_array().unwrap().iter().map(|c| c["auth"].as_str().unwrap()).collect();
+    assert_eq!(auth, ["bearer", "oauth"]);
     let issue = roster_cli(&app, &["token", "issue", "--tenant", &tenant, "--connection", connection]);
     assert!(!issue.status.success());
     assert!(String::from_utf8_lossy(&issue.stderr).contains("OAuth client credentials"));

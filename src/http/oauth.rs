@@ -50,8 +50,25 @@ fn error_response(err: &OAuthError) -> HttpResponse {
     builder.json(err.body())
 }
 
-/// POST /oauth/token.
-pub async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+/// POST /oauth/token. A body that cannot be read (too large, cut off) is an `invalid_request`
+/// with the body read error's status, in the RFC 6749 form like every other answer here.
+pub async fn token(
+    req: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            let status = e.as_response_error().status_code().as_u16();
+            let mut err = OAuthError::invalid_request(match status {
+                413 => format!("the request body is larger than {} bytes", state.max_body_bytes),
+                _ => "the request body could not be read".to_string(),
+            });
+            err.status = status;
+            return error_response(&err);
+        }
+    };
     let header_text = |name| req.headers().get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
     let parsed =
         oauth::request::parse(header_text(header::CONTENT_TYPE), &body, header_text(header::AUTHORIZATION));

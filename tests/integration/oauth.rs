@@ -191,6 +191,22 @@ async fn bad_token_requests_get_rfc_6749_errors() {
     assert_oauth_error(&twice, 400, "invalid_request");
     let get = send(app.client.get(format!("{}/oauth/token", app.root))).await;
     assert_eq!(get.status, 405);
+    // Hostile values get a clear error, never a 500.
+    let long_id = "x".repeat(3000);
+    assert_oauth_error(&by_post(&app, &long_id, &client.secret).await, 401, "invalid_client");
+    let nul =
+        send(token_request(&app).body(format!(
+            "grant_type=client_credentials&client_id={}&client_secret=a%00b",
+            client.client_id
+        )))
+        .await;
+    assert_oauth_error(&nul, 400, "invalid_request");
+    let garbage = assertion_request("not.a.jwt");
+    assert_oauth_error(&send(token_request(&app).body(garbage)).await, 401, "invalid_client");
+    let huge =
+        send(token_request(&app).body(format!("grant_type=client_credentials&pad={}", "x".repeat(100_000))))
+            .await;
+    assert_eq!(huge.status, 413);
     // A static connection token is not a client credential.
     let bearer =
         send(token_request(&app).bearer_auth(&app.creds.token).body("grant_type=client_credentials")).await;
@@ -302,14 +318,17 @@ fn assertion(key: &FreshKey, client_id: &str, aud: &str, exp: DateTime<Utc>, jti
     jsonwebtoken::encode(&header, &claims, &key.signing).unwrap()
 }
 
-async fn by_assertion(app: &TestApp, jwt: &str) -> Reply {
-    let form = serde_urlencoded::to_string([
+fn assertion_request(jwt: &str) -> String {
+    serde_urlencoded::to_string([
         ("grant_type", "client_credentials"),
         ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
         ("client_assertion", jwt),
     ])
-    .unwrap();
-    send(token_request(app).body(form)).await
+    .unwrap()
+}
+
+async fn by_assertion(app: &TestApp, jwt: &str) -> Reply {
+    send(token_request(app).body(assertion_request(jwt))).await
 }
 
 #[tokio::test]
@@ -460,4 +479,22 @@ async fn cli_creates_an_oauth_connection_and_rotates_its_secret() {
         roster_cli(&app, &["connection", "oauth", "revoke", "--tenant", &tenant, "--connection", connection]);
     assert!(revoked.status.success());
     assert_oauth_error(&by_basic(&app, id, new_secret).await, 401, "invalid_client");
+}
+
+#[tokio::test]
+async fn the_oauth_migration_reverts_and_applies_again() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let app = TestApp::spawn().await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/2026-12-05-000017_oauth_clients");
+    let (up, down) = (
+        std::fs::read_to_string(format!("{dir}/up.sql")).unwrap(),
+        std::fs::read_to_string(format!("{dir}/down.sql")).unwrap(),
+    );
+    oauth_connection(&app, json!({})).await;
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    conn.batch_execute(&down).await.unwrap();
+    let left = conn.batch_execute("SELECT 1 FROM oauth_clients").await;
+    assert!(left.is_err(), "oauth_clients survived down.sql");
+    conn.batch_execute(&up).await.unwrap();
+    conn.batch_execute("SELECT client_id FROM oauth_clients").await.unwrap();
 }

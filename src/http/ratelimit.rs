@@ -194,10 +194,13 @@ impl Throttle {
 }
 
 /// The routes whose 401s mean a failed credential (the OAuth token endpoint's failed client
-/// authentications included, issue #13).
+/// authentications and `/metrics` included, issue #13).
 fn guarded(req: &HttpRequest) -> bool {
     let path = req.path();
-    path.starts_with("/admin/") || path.starts_with("/scim/") || path.starts_with("/oauth/")
+    path.starts_with("/admin/")
+        || path.starts_with("/scim/")
+        || path.starts_with("/oauth/")
+        || path == "/metrics"
 }
 
 fn refuse(req: &HttpRequest, secs: u64, detail: &str) -> ScimError {

@@ -23,6 +23,7 @@ mod import;
 mod limits;
 mod metrics;
 mod oauth;
+mod oauth_jwt;
 mod outage;
 mod patch;
 mod provisioning_log;

@@ -1,11 +1,11 @@
 //! Issue #13: OAuth 2.0 client credentials for connections, run the way Entra ID runs it (token
 //! request by HTTP Basic or form post, SCIM calls with the access token, expiry and renewal,
-//! revoked client, rotated secret with an overlap), and `private_key_jwt` with a key Roster has
-//! never seen (inline JWK, PEM, JWKS URL), replayed assertions, wrong audiences, expired ones.
+//! revoked client, rotated secret with an overlap), bad requests, the CLI, the migration.
+//! `private_key_jwt` is in `oauth_jwt`.
 
 use std::sync::{Arc, Mutex};
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use reqwest::Method;
@@ -31,20 +31,20 @@ impl ManualClock {
 }
 
 /// An OAuth connection's credentials as the admin API shows them once.
-struct Client {
-    connection: String,
-    base: String,
-    client_id: String,
-    secret: String,
+pub(crate) struct Client {
+    pub(crate) connection: String,
+    pub(crate) base: String,
+    pub(crate) client_id: String,
+    pub(crate) secret: String,
 }
 
-fn admin(app: &TestApp, method: Method, path: &str) -> reqwest::RequestBuilder {
+pub(crate) fn admin(app: &TestApp, method: Method, path: &str) -> reqwest::RequestBuilder {
     app.client
         .request(method, format!("{}/admin/v1/tenants/{}{path}", app.root, app.creds.tenant))
         .bearer_auth(TEST_ADMIN_TOKEN)
 }
 
-async fn oauth_connection(app: &TestApp, extra: Value) -> Client {
+pub(crate) async fn oauth_connection(app: &TestApp, extra: Value) -> Client {
     let mut body = json!({"name": "Entra ID (OAuth)", "auth": "oauth"});
     body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     let r = send(admin(app, Method::POST, "/connections").json(&body)).await;
@@ -59,14 +59,14 @@ async fn oauth_connection(app: &TestApp, extra: Value) -> Client {
     }
 }
 
-fn token_request(app: &TestApp) -> reqwest::RequestBuilder {
+pub(crate) fn token_request(app: &TestApp) -> reqwest::RequestBuilder {
     app.client
         .post(format!("{}/oauth/token", app.root))
         .header("content-type", "application/x-www-form-urlencoded")
 }
 
 /// A token request by HTTP Basic (`client_secret_basic`), the way Entra ID sends it.
-async fn by_basic(app: &TestApp, id: &str, secret: &str) -> Reply {
+pub(crate) async fn by_basic(app: &TestApp, id: &str, secret: &str) -> Reply {
     let basic = STANDARD.encode(format!("{id}:{secret}"));
     send(
         token_request(app)
@@ -88,7 +88,7 @@ async fn by_post(app: &TestApp, id: &str, secret: &str) -> Reply {
     send(token_request(app).body(form)).await
 }
 
-fn access_token(r: &Reply) -> String {
+pub(crate) fn access_token(r: &Reply) -> String {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("cache-control"), "no-store");
     assert_eq!(r.header("pragma"), "no-cache");
@@ -97,7 +97,7 @@ fn access_token(r: &Reply) -> String {
 }
 
 /// An RFC 6749 §5.2 error with its status (and `WWW-Authenticate` on 401).
-fn assert_oauth_error(r: &Reply, status: u16, code: &str) -> String {
+pub(crate) fn assert_oauth_error(r: &Reply, status: u16, code: &str) -> String {
     assert_eq!((r.status.as_u16(), r.body["error"].as_str()), (status, Some(code)), "{}", r.body);
     assert_eq!(r.header("cache-control"), "no-store");
     if status == 401 {
@@ -106,7 +106,7 @@ fn assert_oauth_error(r: &Reply, status: u16, code: &str) -> String {
     r.body["error_description"].as_str().unwrap().to_string()
 }
 
-async fn scim_status(app: &TestApp, base: &str, token: &str) -> u16 {
+pub(crate) async fn scim_status(app: &TestApp, base: &str, token: &str) -> u16 {
     send(app.client.get(format!("{base}/Users")).bearer_auth(token)).await.status.as_u16()
 }
 
@@ -290,129 +290,13 @@ async fn a_rotated_secret_overlaps_then_the_old_one_and_its_tokens_end() {
     access_token(&by_post(&app, &client.client_id, &new_secret).await);
 }
 
-/// A fresh P-256 key: its signing key, its public JWK (`kid` k1) and its PEM public key.
-struct FreshKey {
-    signing: jsonwebtoken::EncodingKey,
-    jwk: Value,
-    pem: String,
-}
-
-fn fresh_key() -> FreshKey {
-    use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
-    let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
-    let public = secret.public_key();
-    let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&public, false);
-    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
-                     "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()), "y": URL_SAFE_NO_PAD.encode(point.y().unwrap())});
-    let der = STANDARD.encode(public.to_public_key_der().unwrap().as_bytes());
-    let pem = format!("-----BEGIN PUBLIC KEY-----\n{der}\n-----END PUBLIC KEY-----\n");
-    let signing = jsonwebtoken::EncodingKey::from_ec_der(secret.to_pkcs8_der().unwrap().as_bytes());
-    FreshKey { signing, jwk, pem }
-}
-
-fn assertion(key: &FreshKey, client_id: &str, aud: &str, exp: DateTime<Utc>, jti: &str) -> String {
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-    header.kid = Some("k1".into());
-    let claims = json!({"iss": client_id, "sub": client_id, "aud": aud, "exp": exp.timestamp(),
-                        "iat": Utc::now().timestamp(), "jti": jti});
-    jsonwebtoken::encode(&header, &claims, &key.signing).unwrap()
-}
-
-fn assertion_request(jwt: &str) -> String {
+pub(crate) fn assertion_request(jwt: &str) -> String {
     serde_urlencoded::to_string([
         ("grant_type", "client_credentials"),
         ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
         ("client_assertion", jwt),
     ])
     .unwrap()
-}
-
-async fn by_assertion(app: &TestApp, jwt: &str) -> Reply {
-    send(token_request(app).body(assertion_request(jwt))).await
-}
-
-#[tokio::test]
-async fn private_key_jwt_with_a_fresh_key_replays_and_wrong_audiences() {
-    let app = TestApp::spawn().await;
-    let key = fresh_key();
-    let client = oauth_connection(&app, json!({"public_key": key.jwk.to_string()})).await;
-    let aud = format!("{}/oauth/token", app.root);
-    let soon = Utc::now() + Duration::seconds(120);
-
-    let jwt = assertion(&key, &client.client_id, &aud, soon, "jti-1");
-    let token = access_token(&by_assertion(&app, &jwt).await);
-    assert_eq!(scim_status(&app, &client.base, &token).await, 200);
-
-    let replay = assert_oauth_error(&by_assertion(&app, &jwt).await, 401, "invalid_client");
-    assert!(replay.contains("used before"), "{replay}");
-    let wrong_aud = assertion(&key, &client.client_id, &format!("{}/other", app.root), soon, "jti-2");
-    let detail = assert_oauth_error(&by_assertion(&app, &wrong_aud).await, 401, "invalid_client");
-    assert!(detail.contains("aud"), "{detail}");
-    let expired = assertion(&key, &client.client_id, &aud, Utc::now() - Duration::seconds(10), "jti-3");
-    assert_oauth_error(&by_assertion(&app, &expired).await, 401, "invalid_client");
-    let stranger = assertion(&fresh_key(), &client.client_id, &aud, soon, "jti-4");
-    assert_oauth_error(&by_assertion(&app, &stranger).await, 401, "invalid_client");
-    // The client's secret still works alongside its key.
-    access_token(&by_basic(&app, &client.client_id, &client.secret).await);
-
-    // A PEM public key registered later replaces the JWK.
-    let other = fresh_key();
-    let path = format!("/connections/{}/oauth/key", client.connection);
-    let set = send(admin(&app, Method::PUT, &path).json(&json!({"public_key": other.pem}))).await;
-    assert_eq!((set.status.as_u16(), set.body["key"].as_str()), (200, Some("public_key")), "{}", set.body);
-    access_token(&by_assertion(&app, &assertion(&other, &client.client_id, &aud, soon, "jti-5")).await);
-    let old_key = assertion(&key, &client.client_id, &aud, soon, "jti-6");
-    assert_oauth_error(&by_assertion(&app, &old_key).await, 401, "invalid_client");
-    // Symmetric keys are refused when registered.
-    let oct = json!({"public_key": json!({"kty": "oct", "k": "c2VjcmV0"}).to_string()});
-    send(admin(&app, Method::PUT, &path).json(&oct)).await.assert_error(400, Some("invalidValue"));
-}
-
-/// A one-route HTTP server answering every request with `body` as JSON; its URL.
-async fn serve_json(body: String) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let body = body.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let _ = socket.read(&mut buf).await;
-                let reply = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(reply.as_bytes()).await;
-            });
-        }
-    });
-    format!("http://127.0.0.1:{port}/jwks.json")
-}
-
-#[tokio::test]
-async fn private_key_jwt_with_a_jwks_url_under_the_egress_policy() {
-    let app = TestApp::spawn().await;
-    let key = fresh_key();
-    let url = serve_json(json!({"keys": [key.jwk]}).to_string()).await;
-    let client = oauth_connection(&app, json!({"jwks_url": url})).await;
-    let aud = format!("{}/oauth/token", app.root);
-    let jwt = assertion(&key, &client.client_id, &aud, Utc::now() + Duration::seconds(60), "jwks-1");
-    let token = access_token(&by_assertion(&app, &jwt).await);
-    assert_eq!(scim_status(&app, &client.base, &token).await, 200);
-
-    // Without ROSTER_WEBHOOK_ALLOW_PRIVATE a JWKS URL on a private address is refused.
-    let strict = TestApp::spawn_with(|s| s.webhook_allow_private = false).await;
-    let r = send(
-        strict
-            .client
-            .post(format!("{}/admin/v1/tenants/{}/connections", strict.root, strict.creds.tenant))
-            .bearer_auth(TEST_ADMIN_TOKEN)
-            .json(&json!({"name": "x", "auth": "oauth", "jwks_url": url})),
-    )
-    .await;
-    let detail = r.assert_error(400, Some("invalidValue"));
-    assert!(detail.contains("not a public address"), "{detail}");
 }
 
 fn roster_cli(app: &TestApp, args: &[&str]) -> std::process::Output {

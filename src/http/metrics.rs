@@ -65,21 +65,27 @@ pub struct Observed<'a> {
     pub rules: &'a [String],
 }
 
+/// Register `collector` in `registry` and hand it back (collectors are shared handles).
+fn registered<C: prometheus::core::Collector + Clone + 'static>(
+    registry: &Registry,
+    collector: prometheus::Result<C>,
+) -> prometheus::Result<C> {
+    let collector = collector?;
+    registry.register(Box::new(collector.clone()))?;
+    Ok(collector)
+}
+
 fn counter(
     registry: &Registry,
     name: &str,
     help: &str,
     labels: &[&str],
 ) -> prometheus::Result<IntCounterVec> {
-    let c = IntCounterVec::new(Opts::new(name, help), labels)?;
-    registry.register(Box::new(c.clone()))?;
-    Ok(c)
+    registered(registry, IntCounterVec::new(Opts::new(name, help), labels))
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str) -> prometheus::Result<IntGauge> {
-    let g = IntGauge::new(name, help)?;
-    registry.register(Box::new(g.clone()))?;
-    Ok(g)
+    registered(registry, IntGauge::new(name, help))
 }
 
 fn gauge_vec(
@@ -88,29 +94,32 @@ fn gauge_vec(
     help: &str,
     labels: &[&str],
 ) -> prometheus::Result<IntGaugeVec> {
-    let g = IntGaugeVec::new(Opts::new(name, help), labels)?;
-    registry.register(Box::new(g.clone()))?;
-    Ok(g)
+    registered(registry, IntGaugeVec::new(Opts::new(name, help), labels))
 }
 
 impl Metrics {
     /// Register every family; `token` protects the endpoint (unset: every scrape gets 401).
     pub fn new(token: Option<&str>) -> prometheus::Result<Metrics> {
         let r = Registry::new_custom(Some("roster".into()), None)?;
-        let latency = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "Request latency by route template and method",
-            )
-            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
-            &["route", "method"],
+        let buckets = vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+        let latency = registered(
+            &r,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "http_request_duration_seconds",
+                    "Request latency by route template and method",
+                )
+                .buckets(buckets),
+                &["route", "method"],
+            ),
         )?;
-        r.register(Box::new(latency.clone()))?;
-        let outbox_oldest = Gauge::new(
-            "outbox_oldest_pending_age_seconds",
-            "Age of the oldest event still waiting for a delivery (0 when none)",
+        let outbox_oldest = registered(
+            &r,
+            Gauge::new(
+                "outbox_oldest_pending_age_seconds",
+                "Age of the oldest event still waiting for a delivery (0 when none)",
+            ),
         )?;
-        r.register(Box::new(outbox_oldest.clone()))?;
         Ok(Metrics {
             token: token.map(OperatorKey::new),
             requests: counter(

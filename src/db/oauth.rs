@@ -52,6 +52,19 @@ pub async fn by_client_id(conn: &mut Conn, client_id: &str) -> QueryResult<Optio
         .optional()
 }
 
+/// Lock the client's row against revocation for the rest of the transaction (`FOR SHARE`);
+/// false when it is revoked (or gone) by now.
+pub async fn lock_live(conn: &mut Conn, client_id: &str) -> QueryResult<bool> {
+    oauth_clients::table
+        .filter(oauth_clients::client_id.eq(client_id).and(oauth_clients::revoked_at.is_null()))
+        .select(oauth_clients::client_id)
+        .for_share()
+        .first::<String>(conn)
+        .await
+        .optional()
+        .map(|c| c.is_some())
+}
+
 /// The client of a connection, if it has one.
 pub async fn of_connection(
     conn: &mut Conn,

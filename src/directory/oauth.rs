@@ -282,23 +282,26 @@ pub async fn grant(conn: &mut Conn, auth: &ClientAuth, grant: Grant<'_>) -> Resu
             tracing::error!(error = %e, "signing an access token failed");
             OAuthError::server_error(500, "internal error")
         })?;
-    let fresh = conn
+    // The client row is locked first: a revocation that commits meanwhile either is seen here or
+    // waits, and then revokes this token with the others.
+    let refused = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
+            if !store::lock_live(conn, &client.client_id).await? {
+                return Ok(Some("unknown client, wrong secret or revoked client"));
+            }
             if let Some(v) = &seen_jti {
                 if !store::remember_jti(conn, &client.client_id, &v.jti, v.expires_at).await? {
-                    return Ok(false);
+                    return Ok(Some("this client assertion was used before (jti replayed); sign a new one"));
                 }
             }
             connections::insert_token(conn, &record).await?;
             store::link_access_token(conn, record.tenant_id, record.id, &client.client_id).await?;
-            Ok(true)
+            Ok(None)
         })
         .await
         .map_err(db_failure)?;
-    if !fresh {
-        return Err(OAuthError::invalid_client(
-            "this client assertion was used before (jti replayed); sign a new one",
-        ));
+    if let Some(reason) = refused {
+        return Err(OAuthError::invalid_client(reason));
     }
     Ok(AccessToken {
         token,

@@ -8,7 +8,8 @@ use clap::{Args, ValueEnum};
 use crate::scim::bulk::BulkLimits;
 
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable, for a terminal.
     Pretty,
@@ -16,9 +17,15 @@ pub enum LogFormat {
     Json,
 }
 
-/// Settings shared by every command. Each flag has an environment variable of the same meaning.
-#[derive(Debug, Clone, Args)]
+/// Settings shared by every command. Each flag has an environment variable of the same meaning,
+/// and a key of the same name in the configuration file (`crate::config_file`).
+#[derive(Debug, Clone, Args, serde::Serialize)]
 pub struct Settings {
+    /// TOML file of settings (keys named like the flags, with underscores). The environment
+    /// and flags override it. Unknown keys are an error.
+    #[arg(long, env = "ROSTER_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+
     /// Address the HTTP server listens on.
     #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080", global = true)]
     pub listen: SocketAddr,
@@ -189,6 +196,19 @@ pub struct Settings {
     /// Hours after sign-in when a console session ends however busy it is (issue #11).
     #[arg(long, env = "ROSTER_CONSOLE_SESSION_HOURS", default_value_t = 12, global = true)]
     pub console_session_hours: u32,
+    /// Seconds an OAuth access token from `POST /oauth/token` is valid (1 to 86400).
+    #[arg(long, env = "ROSTER_OAUTH_TOKEN_LIFETIME_SECS", default_value_t = 3600, global = true)]
+    pub oauth_token_lifetime_secs: u32,
+
+    /// Seconds the previous client secret stays valid after a rotation, unless the rotation says
+    /// otherwise (0 to 2592000).
+    #[arg(long, env = "ROSTER_OAUTH_SECRET_OVERLAP_SECS", default_value_t = 86_400, global = true)]
+    pub oauth_secret_overlap_secs: u32,
+
+    /// Credential (at least 32 characters) Prometheus sends as `Authorization: Bearer <it>` to
+    /// scrape `GET /metrics`. Unset: `/metrics` answers 401 to everyone.
+    #[arg(long, env = "ROSTER_METRICS_TOKEN", hide_env_values = true, global = true)]
+    pub metrics_token: Option<String>,
 
     /// Log format: `pretty` for a terminal, `json` for collectors.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
@@ -277,6 +297,17 @@ impl Settings {
         }
         if self.token_default_expiry_days.is_some_and(|d| !(1..=36_500).contains(&d)) {
             return Err(ConfigError("ROSTER_TOKEN_DEFAULT_EXPIRY_DAYS must be between 1 and 36500".into()));
+        }
+        if !(1..=86_400).contains(&self.oauth_token_lifetime_secs) {
+            return Err(ConfigError("ROSTER_OAUTH_TOKEN_LIFETIME_SECS must be between 1 and 86400".into()));
+        }
+        if self.oauth_secret_overlap_secs > 2_592_000 {
+            return Err(ConfigError(
+                "ROSTER_OAUTH_SECRET_OVERLAP_SECS must be at most 2592000 (30 days)".into(),
+            ));
+        }
+        if self.metrics_token.as_ref().is_some_and(|t| t.len() < 32) {
+            return Err(ConfigError("ROSTER_METRICS_TOKEN must be at least 32 characters long".into()));
         }
         if let Some(key) = &self.signing_key {
             if key.len() < 32 {

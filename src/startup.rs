@@ -98,6 +98,7 @@ pub struct Application {
     port: u16,
     public_url: String,
     recorder: Recorder,
+    liveness: http::health::Liveness,
 }
 
 impl Application {
@@ -112,6 +113,7 @@ impl Application {
             None => format!("http://{}:{port}", settings.listen.ip()),
         };
         let recorder = Recorder::start(parts.pool.clone())?;
+        let egress = crate::events::egress::Egress::from_allow_private(settings.webhook_allow_private);
         let state = web::Data::new(AppState {
             caches: crate::cache::Caches::default(),
             recorder: recorder.clone(),
@@ -130,7 +132,17 @@ impl Application {
             token_default_expiry_days: settings.token_default_expiry_days,
             webhook_egress: crate::events::egress::Egress::from_allow_private(settings.webhook_allow_private),
             console: crate::http::console::SessionPolicy::from_settings(settings, &public_url),
+            // OAuth client credentials, metrics and readiness (issue #13).
+            oauth: http::oauth::OAuthSettings {
+                token_lifetime: chrono::Duration::seconds(i64::from(settings.oauth_token_lifetime_secs)),
+                secret_overlap: chrono::Duration::seconds(i64::from(settings.oauth_secret_overlap_secs)),
+                http: crate::events::dispatch::client_with_ca(settings.webhook_ca_file.as_deref(), egress)?,
+                egress,
+            },
+            metrics: http::metrics::Metrics::new(settings.metrics_token.as_deref())?,
+            liveness: http::health::Liveness::default(),
         });
+        let liveness = state.liveness.clone();
         let max_body = settings.max_body_bytes;
         let bulk = settings.bulk_limits();
         let body_timeout =
@@ -154,7 +166,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(30)
         .run();
-        Ok(Application { server, port, public_url, recorder })
+        Ok(Application { server, port, public_url, recorder, liveness })
     }
 
     /// The bound port.
@@ -170,6 +182,11 @@ impl Application {
     /// A handle that can stop the server.
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
+    }
+
+    /// What `/readyz` watches: hand it the event dispatcher ([`http::health::Liveness::watch_dispatcher`]).
+    pub fn liveness(&self) -> &http::health::Liveness {
+        &self.liveness
     }
 
     /// The provisioning log recorder of this server (`flush` waits for queued entries).
@@ -248,6 +265,12 @@ pub fn spawn_maintenance(
                     tracing::info!(deleted = n, retention_days = event_retention_days, "event outbox pruned")
                 }
                 Err(e) => tracing::warn!(error = %e, "pruning the event outbox failed"),
+            }
+            // OAuth (issue #13): assertion ids past their expiry, access tokens expired a day ago.
+            match db::oauth::prune(&mut conn, now, now - chrono::Duration::days(1)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "expired OAuth assertion ids and access tokens pruned"),
+                Err(e) => tracing::warn!(error = %e, "pruning expired OAuth rows failed"),
             }
             match crate::directory::users::scrub_removed(&mut conn, now).await {
                 Ok(0) => {}

@@ -3,13 +3,17 @@
 //! needed) and prints results for people, or one JSON object with `--json`.
 
 mod admin_token;
+mod config;
 mod import;
 mod log;
+mod oauth;
 mod setup_link;
 
 pub use admin_token::AdminTokenCommand;
+pub use config::ConfigCommand;
 pub use import::{ImportCommand, MembersArgs};
 pub use log::LogArgs;
+pub use oauth::{KeyArgs, OAuthCommand};
 pub use setup_link::SetupLinkArgs;
 
 use chrono::Utc;
@@ -68,6 +72,9 @@ pub enum Command {
     Export(import::ExportCommand),
     /// Print a single-use, expiring admin-console link for a tenant's IT contact.
     SetupLink(SetupLinkArgs),
+    /// Check the configuration (file, environment, flags).
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
 
 /// `roster webhook ...`
@@ -157,7 +164,8 @@ pub enum TenantCommand {
 /// `roster connection ...`
 #[derive(Debug, Subcommand)]
 pub enum ConnectionCommand {
-    /// Create a connection and print its SCIM base URL and first token.
+    /// Create a connection and print its SCIM base URL and first token (or, with `--auth oauth`,
+    /// its token endpoint, client id and client secret).
     Create {
         /// Tenant slug.
         #[arg(long)]
@@ -165,10 +173,19 @@ pub enum ConnectionCommand {
         /// Display name, e.g. "Entra ID".
         #[arg(long)]
         name: String,
+        /// How the IdP authenticates: `bearer` (a static token) or `oauth` (client credentials).
+        #[arg(long, value_parser = ["bearer", "oauth"], default_value = "bearer")]
+        auth: String,
+        /// `--auth oauth`: the client's key for private_key_jwt (optional).
+        #[command(flatten)]
+        key: KeyArgs,
         /// Print one JSON object (tenant, connection, scim_base_url, token).
         #[arg(long)]
         json: bool,
     },
+    /// Manage the OAuth client of a connection created with `--auth oauth`.
+    #[command(subcommand)]
+    Oauth(OAuthCommand),
     /// Switch a connection between `tolerant` (accept IdP dialects, the default) and `strict`
     /// (RFC 7644 only: dialect inputs are rejected with the right scimType).
     Mode {
@@ -267,6 +284,9 @@ fn print_credentials(json_out: bool, tenant: &str, connection: Uuid, base_url: &
 /// Run a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = cli.settings;
+    if let Command::Config(command) = &cli.command {
+        return config::run(&settings, command);
+    }
     settings.validate()?;
     let database = Database::open(&settings).await?;
     seal_webhook_secrets(&settings, &database).await?;
@@ -312,8 +332,13 @@ async fn serve(settings: &Settings, database: &Database) -> anyhow::Result<()> {
     let egress = Egress::from_allow_private(settings.webhook_allow_private);
     let client = crate::events::dispatch::client_with_ca(settings.webhook_ca_file.as_deref(), egress)?;
     let sender = crate::events::dispatch::Dispatcher::new(client, &key, app.public_url());
-    let dispatcher =
-        crate::events::dispatch::spawn_dispatcher(pool, sender, clock, poll, Some(database.url.clone()));
+    let dispatcher = app.liveness().watch_dispatcher(crate::events::dispatch::spawn_dispatcher(
+        pool,
+        sender,
+        clock,
+        poll,
+        Some(database.url.clone()),
+    ));
     tracing::info!(port = app.port(), public_url = %app.public_url(), "Roster is listening");
     println!("Roster is listening on {} (Ctrl-C stops it).", app.public_url());
     let result = app.run_until_stopped().await;
@@ -402,11 +427,23 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
                 }
             }
         }
-        Command::Connection(ConnectionCommand::Create { tenant, name, json }) => {
+        Command::Connection(ConnectionCommand::Create { tenant, name, auth, key, json })
+            if auth == "oauth" =>
+        {
+            oauth::create(conn, settings, &tenant, &name, &key, json, now).await?
+        }
+        Command::Connection(ConnectionCommand::Create { tenant, name, key: client_key, json, .. }) => {
+            anyhow::ensure!(
+                client_key.jwks_url.is_none() && client_key.public_key_file.is_none(),
+                "--jwks-url and --public-key-file need --auth oauth"
+            );
             let t = tenants::tenant(conn, &tenant).await?;
             let expires = settings.token_expiry(None, now);
             let (c, token) = tenants::create_connection(conn, &key, &t, &name, expires, now).await?;
             print_credentials(json, &t.slug, c.id, &base(c.id), &token);
+        }
+        Command::Connection(ConnectionCommand::Oauth(command)) => {
+            oauth::run(conn, settings, command, now).await?
         }
         Command::Connection(ConnectionCommand::Mode { tenant, connection, mode }) => {
             let t = tenants::tenant(conn, &tenant).await?;
@@ -416,21 +453,24 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
         Command::Connection(ConnectionCommand::List { tenant, json }) => {
             let t = tenants::tenant(conn, &tenant).await?;
             let all = store::list_connections(conn, t.id).await?;
+            let oauth = db::oauth::oauth_connections(conn, t.id).await?;
+            let auth = |c: &store::Connection| if oauth.contains(&c.id) { "oauth" } else { "bearer" };
             if json {
                 let rows: Vec<_> = all
                     .iter()
-                    .map(|c| json!({"connection": c.id.to_string(), "name": c.name, "scim_base_url": base(c.id), "quirk_mode": c.quirk_mode}))
+                    .map(|c| json!({"connection": c.id.to_string(), "name": c.name, "scim_base_url": base(c.id), "quirk_mode": c.quirk_mode, "auth": auth(c)}))
                     .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 for c in all {
-                    println!("{}\t{}\t{}", c.id, c.name, base(c.id));
+                    println!("{}\t{}\t{}\t{}", c.id, c.name, auth(&c), base(c.id));
                 }
             }
         }
         Command::Token(TokenCommand::Issue { tenant, connection, label, expires_in_days, json }) => {
             let t = tenants::tenant(conn, &tenant).await?;
             let c = tenants::connection(conn, &t, connection).await?;
+            crate::directory::oauth::require_bearer(conn, &c).await?;
             let expires = settings.token_expiry(expires_in_days, now);
             let token = tenants::issue_token(conn, &key, &c, &label, expires, now).await?;
             print_credentials(json, &t.slug, c.id, &base(c.id), &token);
@@ -472,7 +512,7 @@ async fn admin(settings: &Settings, database: &Database, command: Command) -> an
         Command::SetupLink(args) => setup_link::run(conn, args, &settings.public_base_url(), now).await?,
         Command::Import(command) => import::run(conn, command, settings.import_max_rows).await?,
         Command::Export(command) => import::export(conn, command).await?,
-        Command::Serve | Command::Migrate => {}
+        Command::Serve | Command::Migrate | Command::Config(_) => {}
     }
     Ok(())
 }

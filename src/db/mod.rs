@@ -13,6 +13,8 @@ pub mod imports;
 pub mod join;
 pub mod lifecycle;
 pub mod members;
+pub mod oauth;
+pub mod ops;
 pub mod positions;
 pub mod provisioning_log;
 pub mod roles;

@@ -213,6 +213,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    oauth_access_tokens (tenant_id, token_id) {
+        tenant_id -> Uuid,
+        token_id -> Uuid,
+        client_id -> Text,
+    }
+}
+
+diesel::table! {
+    oauth_assertion_jtis (client_id, jti) {
+        client_id -> Text,
+        jti -> Text,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    oauth_clients (client_id) {
+        client_id -> Text,
+        tenant_id -> Uuid,
+        connection_id -> Uuid,
+        secret_hash -> Bytea,
+        previous_secret_hash -> Nullable<Bytea>,
+        previous_valid_until -> Nullable<Timestamptz>,
+        jwks_url -> Nullable<Text>,
+        public_key -> Nullable<Text>,
+        created_at -> Timestamptz,
+        rotated_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     positions (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -345,6 +377,8 @@ diesel::joinable!(join_links -> tenants (tenant_id));
 diesel::joinable!(join_prestored -> tenants (tenant_id));
 diesel::joinable!(join_requests -> tenants (tenant_id));
 diesel::joinable!(join_settings -> tenants (tenant_id));
+diesel::joinable!(oauth_access_tokens -> oauth_clients (client_id));
+diesel::joinable!(oauth_assertion_jtis -> oauth_clients (client_id));
 diesel::joinable!(positions -> tenants (tenant_id));
 diesel::joinable!(provisioning_log -> tenants (tenant_id));
 diesel::joinable!(tenant_member_counts -> tenants (tenant_id));
@@ -368,6 +402,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     join_prestored,
     join_requests,
     join_settings,
+    oauth_access_tokens,
+    oauth_assertion_jtis,
+    oauth_clients,
     positions,
     provisioning_log,
     roles,

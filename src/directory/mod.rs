@@ -10,6 +10,7 @@ pub mod invitations;
 pub mod join;
 pub mod lifecycle;
 pub mod listing;
+pub mod oauth;
 pub mod password;
 pub mod patch;
 pub mod role_admin;

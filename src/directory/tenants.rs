@@ -61,7 +61,7 @@ pub fn validate_slug(slug: &str) -> Result<(), AdminError> {
     }
 }
 
-fn validate_name(what: &str, name: &str) -> Result<(), AdminError> {
+pub(crate) fn validate_name(what: &str, name: &str) -> Result<(), AdminError> {
     if name.trim().is_empty() || name.len() > 200 {
         return Err(AdminError::Invalid(format!("{what} name must be 1-200 characters")));
     }

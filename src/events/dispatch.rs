@@ -95,6 +95,28 @@ pub fn client(egress: Egress) -> anyhow::Result<DeliveryClient> {
     client_with_ca(None, egress)
 }
 
+impl DeliveryClient {
+    /// GET `url` under the same egress policy as deliveries (an IP literal checked here, a host
+    /// name by the resolver) and return its 2xx body, refused past `limit` bytes. Used for the
+    /// JWKS URLs of OAuth clients (`private_key_jwt`).
+    pub async fn fetch(&self, url: &str, limit: usize) -> Result<Vec<u8>, String> {
+        egress::check_delivery_url(url, self.egress)?;
+        let mut res =
+            self.http.get(url).header("accept", "application/json").send().await.map_err(request_failed)?;
+        if !res.status().is_success() {
+            return Err(format!("answered {}", res.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(request_failed)? {
+            if body.len() + chunk.len() > limit {
+                return Err(format!("the body is larger than {limit} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
 /// A failed request in words: reqwest's own message says little ("error sending request"),
 /// the causes say why (a refused connection, a receiver resolving to no public address).
 fn request_failed(e: reqwest::Error) -> String {

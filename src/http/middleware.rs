@@ -74,7 +74,8 @@ pub async fn observe(
             Some(err) => ServiceResponse::from_err(err, req.into_parts().0),
             None => next.call(req).await?.map_into_boxed_body(),
         };
-        // Probes answer their own JSON (a 503 from `/readyz` is not a SCIM error).
+        // Probes and the OAuth endpoints answer their own bodies (a 503 from `/readyz` is not a
+        // SCIM error, nor is an RFC 6749 error).
         let mut res = if is_probe(&route) { res } else { scim_error_body(res, max_body) };
         if let Ok(v) = HeaderValue::from_str(&id) {
             res.headers_mut().insert(REQUEST_ID, v);
@@ -92,6 +93,9 @@ pub async fn observe(
             tracing::warn!("request finished");
         } else {
             tracing::info!("request finished");
+        }
+        if let Some(state) = &state {
+            observe_metrics(state, &res, &route, &method, latency_ms / 1000.0);
         }
         if let Some(state) = state {
             let finished = Finished {
@@ -131,7 +135,31 @@ fn record(state: &AppState, res: &ServiceResponse<BoxBody>, finished: Finished) 
 }
 
 fn is_probe(route: &str) -> bool {
-    matches!(route, "/healthz" | "/readyz")
+    matches!(route, "/healthz" | "/readyz" | "/oauth/token" | "/.well-known/oauth-authorization-server")
+}
+
+/// Count the request in the metrics (before the provisioning log takes its record).
+fn observe_metrics(
+    state: &AppState,
+    res: &ServiceResponse<BoxBody>,
+    route: &str,
+    method: &str,
+    seconds: f64,
+) {
+    let extensions = res.request().extensions();
+    let record = extensions.get::<LogSlot>().and_then(|s| s.peek(|r| (r.connection_id, r.fired().to_vec())));
+    let error = res.response().error().and_then(|e| e.as_error::<ScimError>());
+    let status = res.status().as_u16();
+    let scim_type = (status >= 400).then(|| error.and_then(|e| e.scim_type()).map_or("none", |t| t.as_str()));
+    state.metrics.observe(&crate::http::metrics::Observed {
+        route,
+        method,
+        status,
+        connection: record.as_ref().map(|r| r.0),
+        seconds,
+        scim_type,
+        rules: record.as_ref().map_or(&[], |r| &r.1),
+    });
 }
 
 fn is_scim(res: &ServiceResponse<BoxBody>) -> bool {

@@ -9,7 +9,9 @@ pub mod extract;
 pub mod health;
 pub mod join;
 pub mod jwks;
+pub mod metrics;
 pub mod middleware;
+pub mod oauth;
 pub mod principal;
 pub mod ratelimit;
 pub mod record;
@@ -64,6 +66,12 @@ pub struct AppState {
     pub webhook_egress: crate::events::egress::Egress,
     /// Console session lifetimes (issue #11).
     pub console: console::SessionPolicy,
+    /// The OAuth token endpoint's settings (issue #13).
+    pub oauth: oauth::OAuthSettings,
+    /// Prometheus metrics (issue #13).
+    pub metrics: metrics::Metrics,
+    /// Background tasks readiness watches (issue #13).
+    pub liveness: health::Liveness,
 }
 
 impl std::fmt::Debug for AppState {
@@ -93,6 +101,13 @@ pub fn routes(cfg: &mut web::ServiceConfig, bulk: BulkLimits) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .service(read_only("/.well-known/jwks.json", web::get().to(jwks::jwks)))
+        .service(read_only("/.well-known/oauth-authorization-server", web::get().to(oauth::metadata)))
+        .service(
+            web::resource(crate::oauth::TOKEN_PATH)
+                .route(web::post().to(oauth::token))
+                .default_service(web::to(oauth::token_method_not_allowed)),
+        )
+        .service(read_only("/metrics", web::get().to(metrics::metrics)))
         .service(admin::routes())
         .configure(join::routes)
         .service(console::routes())

@@ -1,7 +1,7 @@
 //! Rate limits and credential back-off (issue #14): requests per second per connection token
 //! (checked right after authentication, so a 429 still reaches the provisioning log) and per
 //! client IP (every route, checked first), and a per-IP window of failed credentials on
-//! `/admin/v1` and `/scim/v2` past which even a correct credential gets 429 until the window
+//! `/admin/v1`, `/scim/v2` and `/oauth/token` past which even a correct credential gets 429 until the window
 //! ends. Every refusal is a SCIM error with `Retry-After` in whole seconds (at least 1).
 //!
 //! The rate limits are `governor`'s keyed GCRA limiters; the back-off is a fixed window counted
@@ -227,13 +227,16 @@ impl Throttle {
     }
 }
 
-/// The routes whose 401s mean a failed credential (the console's sign-in and setup links too).
+/// The routes whose 401s mean a failed credential (the console's sign-in and setup links, the
+/// OAuth token endpoint's failed client authentications and `/metrics` included).
 fn guarded(req: &HttpRequest) -> bool {
     let path = req.path();
     path.starts_with("/admin/")
         || path.starts_with("/scim/")
         || path == "/console/sign-in"
         || path.starts_with("/console/setup/")
+        || path.starts_with("/oauth/")
+        || path == "/metrics"
 }
 
 fn refuse(req: &HttpRequest, secs: u64, detail: &str) -> ScimError {

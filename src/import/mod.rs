@@ -59,6 +59,30 @@ pub struct Upload<'a> {
 /// that take longer than a request's 30 s on a small machine.
 pub const APPLY_STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
+/// Imports running in this process (the `roster_imports_running` gauge of `GET /metrics`).
+static RUNNING: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// How many imports this process is running now.
+pub fn running() -> i64 {
+    RUNNING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Counts one running import for as long as it lives.
+struct Running;
+
+impl Running {
+    fn start() -> Running {
+        RUNNING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Plan an import and, unless it is a dry run or has errors (without `skip_invalid`), apply it
 /// in one transaction. File-level problems (unreadable file, bad mapping, missing columns, too
 /// many rows) are errors before anything is read from or written to the tenant's members.
@@ -70,6 +94,7 @@ pub async fn run(
     max_rows: usize,
     now: DateTime<Utc>,
 ) -> ScimResult<Report> {
+    let _running = Running::start();
     let format = parse::detect(upload.file_name, upload.bytes);
     let table =
         parse::parse(upload.bytes, format, &parse::Limits::with_rows(max_rows)).map_err(|e| match e {

@@ -97,6 +97,11 @@ impl RequestRecord {
         self.active_change = change;
     }
 
+    /// The tolerance rules and notes recorded so far (metrics count them by name).
+    pub fn fired(&self) -> &[String] {
+        &self.rules
+    }
+
     /// Tolerance rules that fired, by name; each kept once.
     pub fn rules(&mut self, fired: &[Rule]) {
         for rule in fired {

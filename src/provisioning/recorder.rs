@@ -28,6 +28,8 @@ enum Message {
 #[derive(Debug, Clone)]
 pub struct Recorder {
     tx: mpsc::Sender<Message>,
+    /// Entries dropped so far (queue full, writer stopped, or refused by the database).
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Message {
@@ -45,8 +47,9 @@ impl Recorder {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| anyhow::anyhow!("the provisioning log writer needs a tokio runtime"))?;
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        runtime.spawn(write_loop(pool, rx));
-        Ok(Recorder { tx })
+        let dropped = std::sync::Arc::default();
+        runtime.spawn(write_loop(pool, rx, std::sync::Arc::clone(&dropped)));
+        Ok(Recorder { tx, dropped })
     }
 
     /// Queue an entry without waiting.
@@ -56,8 +59,19 @@ impl Recorder {
                 mpsc::error::TrySendError::Full(_) => "queue full",
                 mpsc::error::TrySendError::Closed(_) => "writer stopped",
             };
+            self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(reason, "provisioning log entry dropped");
         }
+    }
+
+    /// Entries queued and not yet written (metrics).
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// Entries dropped since the recorder started (metrics; should stay 0).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Wait until every entry queued before this call has been written (or failed to be).
@@ -72,7 +86,11 @@ impl Recorder {
 /// Write queued entries in batches: after the first entry of a batch, wait up to [`LINGER`] for
 /// more (unless a flush is asked for or the batch is full), so that under load one multi-row
 /// INSERT carries many requests' rows instead of one statement per request.
-async fn write_loop(pool: DbPool, mut rx: mpsc::Receiver<Message>) {
+async fn write_loop(
+    pool: DbPool,
+    mut rx: mpsc::Receiver<Message>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
     let mut batch: Vec<Entry> = Vec::with_capacity(BATCH);
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -95,7 +113,7 @@ async fn write_loop(pool: DbPool, mut rx: mpsc::Receiver<Message>) {
         // Through a database outage the batch is kept and tried again with backoff; entries
         // arriving meanwhile wait in the bounded queue (and only its overflow is dropped).
         let mut backoff = OUTAGE_BACKOFF_MIN;
-        while write(&pool, &mut batch).await == Written::NotYet {
+        while write(&pool, &mut batch, &dropped).await == Written::NotYet {
             for done in waiting.drain(..) {
                 let _ = done.send(());
             }
@@ -121,7 +139,8 @@ enum Written {
     NotYet,
 }
 
-async fn write(pool: &DbPool, batch: &mut Vec<Entry>) -> Written {
+/// Write a batch, counting in `lost` the entries the database refused.
+async fn write(pool: &DbPool, batch: &mut Vec<Entry>, lost: &std::sync::atomic::AtomicU64) -> Written {
     if batch.is_empty() {
         return Written::Done;
     }
@@ -138,6 +157,7 @@ async fn write(pool: &DbPool, batch: &mut Vec<Entry>) -> Written {
         None => return Written::NotYet,
     };
     if dropped > 0 {
+        lost.fetch_add(dropped as u64, std::sync::atomic::Ordering::Relaxed);
         tracing::warn!(dropped, of = batch.len(), "provisioning log entries dropped");
     }
     batch.clear();

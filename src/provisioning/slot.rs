@@ -76,6 +76,11 @@ impl LogSlot {
         self.0.as_ref().map(|slot| f(&mut slot.lock().unwrap_or_else(PoisonError::into_inner)))
     }
 
+    /// Read the record (the request metrics take its connection and rules).
+    pub fn peek<T>(&self, read: impl FnOnce(&RequestRecord) -> T) -> Option<T> {
+        self.with(|s| read(&s.record))
+    }
+
     /// Fill in the record (resource, operation, rules, ...).
     pub fn note(&self, fill: impl FnOnce(&mut RequestRecord)) {
         self.with(|s| fill(&mut s.record));

@@ -33,7 +33,10 @@ async fn readyz_is_ready_with_its_checks_when_the_database_answers() {
     let app = TestApp::spawn().await;
     let (status, retry, body, _) = readyz(&app).await;
     assert_eq!((status, retry), (200, None));
-    assert_eq!(body, json!({"status": "ready", "checks": {"database": "ok"}}));
+    assert_eq!(
+        body,
+        json!({"status": "ready", "checks": {"database": "ok", "migrations": "ok", "dispatcher": "not_running"}})
+    );
 }
 
 #[tokio::test]
@@ -55,7 +58,10 @@ async fn readyz_answers_503_within_a_second_when_the_database_is_frozen() {
     proxy.freeze();
     let (status, retry, body, took) = readyz(&app).await;
     assert_eq!((status, retry.as_deref()), (503, Some("5")), "{body}");
-    assert_eq!(body, json!({"status": "unavailable", "checks": {"database": "timeout"}}));
+    assert_eq!(
+        body,
+        json!({"status": "unavailable", "checks": {"database": "timeout", "migrations": "unknown", "dispatcher": "not_running"}})
+    );
     assert!(took < Duration::from_secs(3), "readyz took {took:?}");
 }
 

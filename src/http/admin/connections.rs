@@ -9,8 +9,9 @@ use uuid::Uuid;
 use super::{admin_error, body, path_id, TenantScope};
 use crate::config::token_expiry;
 use crate::db::{self, tenants as store};
+use crate::directory::oauth as oauth_clients;
 use crate::directory::tenants::{self, IssuedToken};
-use crate::error::ScimResult;
+use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 
 /// A connection as the admin API shows it.
@@ -20,6 +21,8 @@ pub struct ConnectionView {
     pub connection: Uuid,
     /// Its name.
     pub name: String,
+    /// `bearer` (connection tokens) or `oauth` (client credentials).
+    pub auth: &'static str,
     /// `tolerant` or `strict`.
     pub quirk_mode: String,
     /// The SCIM base URL an IdP is given.
@@ -28,10 +31,11 @@ pub struct ConnectionView {
     pub created_at: DateTime<Utc>,
 }
 
-fn connection_view(state: &AppState, c: &store::Connection) -> ConnectionView {
+fn connection_view(state: &AppState, c: &store::Connection, oauth: bool) -> ConnectionView {
     ConnectionView {
         connection: c.id,
         name: c.name.clone(),
+        auth: if oauth { "oauth" } else { "bearer" },
         quirk_mode: c.quirk_mode.clone(),
         scim_base_url: state.scim_base_url(c.id),
         created_at: c.created_at,
@@ -108,7 +112,8 @@ pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = &scope.tenant;
     let all = store::list_connections(&mut conn, tenant.id).await?;
-    let connections = all.iter().map(|c| connection_view(&state, c)).collect();
+    let oauth = db::oauth::oauth_connections(&mut conn, tenant.id).await?;
+    let connections = all.iter().map(|c| connection_view(&state, c, oauth.contains(&c.id))).collect();
     Ok(HttpResponse::Ok().json(ConnectionsView { connections }))
 }
 
@@ -116,9 +121,18 @@ pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<
 #[serde(deny_unknown_fields)]
 struct NewConnection {
     name: String,
+    /// `bearer` (default) or `oauth`.
+    #[serde(default)]
+    auth: Option<String>,
+    /// `private_key_jwt` key of an `oauth` connection.
+    #[serde(default)]
+    jwks_url: Option<String>,
+    #[serde(default)]
+    public_key: Option<String>,
 }
 
-/// POST .../connections `{"name"}` → 201 with the SCIM base URL and the first token.
+/// POST .../connections `{"name", "auth"?, "jwks_url"?, "public_key"?}` → 201 with the SCIM base
+/// URL and the first token, or, with `"auth": "oauth"`, the token endpoint, client id and secret.
 pub async fn create(
     scope: TenantScope,
     req: HttpRequest,
@@ -129,6 +143,23 @@ pub async fn create(
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = &scope.tenant;
     let now = state.clock.now();
+    let key = oauth_clients::ClientKey { jwks_url: new.jwks_url, public_key: new.public_key };
+    match new.auth.as_deref() {
+        None | Some("bearer") if key == oauth_clients::ClientKey::default() => {}
+        Some("oauth") => {
+            let (c, client) =
+                oauth_clients::create_connection(&mut conn, tenant, &new.name, &key, state.oauth.egress, now)
+                    .await
+                    .map_err(admin_error)?;
+            let mut out = super::oauth_clients::client_view(&state, &tenant.slug, c.id, &client);
+            out["name"] = serde_json::json!(c.name);
+            return Ok(HttpResponse::Created().json(out));
+        }
+        None | Some("bearer") => {
+            return Err(ScimError::invalid_value("jwks_url and public_key need \"auth\": \"oauth\""))
+        }
+        Some(_) => return Err(ScimError::invalid_value("auth must be \"bearer\" or \"oauth\"")),
+    }
     let expires = token_expiry(state.token_default_expiry_days, now);
     let (c, token) =
         tenants::create_connection(&mut conn, &state.signing_key, tenant, &new.name, expires, now)
@@ -157,7 +188,8 @@ pub async fn set_mode(
     let c = tenants::set_quirk_mode(&mut conn, tenant, path_id("connection", &path.1)?, &change.quirk_mode)
         .await
         .map_err(admin_error)?;
-    Ok(HttpResponse::Ok().json(connection_view(&state, &c)))
+    let oauth = db::oauth::of_connection(&mut conn, tenant.id, c.id).await?.is_some();
+    Ok(HttpResponse::Ok().json(connection_view(&state, &c, oauth)))
 }
 
 #[derive(Deserialize, Default)]
@@ -181,6 +213,7 @@ pub async fn issue_token(
     let tenant = &scope.tenant;
     let c =
         tenants::connection(&mut conn, tenant, path_id("connection", &path.1)?).await.map_err(admin_error)?;
+    oauth_clients::require_bearer(&mut conn, &c).await.map_err(admin_error)?;
     let now = state.clock.now();
     let expires = token_expiry(new.expires_in_days.or(state.token_default_expiry_days), now);
     let token = tenants::issue_token(&mut conn, &state.signing_key, &c, &new.label, expires, now)
@@ -203,6 +236,7 @@ pub async fn rotate(
     let tenant = &scope.tenant;
     let c =
         tenants::connection(&mut conn, tenant, path_id("connection", &path.1)?).await.map_err(admin_error)?;
+    oauth_clients::require_bearer(&mut conn, &c).await.map_err(admin_error)?;
     let now = state.clock.now();
     let expires = token_expiry(new.expires_in_days.or(state.token_default_expiry_days), now);
     let label = if new.label.is_empty() { "rotated" } else { new.label.as_str() };

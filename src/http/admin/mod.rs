@@ -22,6 +22,7 @@ pub(crate) mod log;
 mod member_writes;
 pub(crate) mod members;
 mod memberships;
+mod oauth_clients;
 mod roles;
 mod scope;
 mod setup_links;
@@ -55,7 +56,8 @@ impl OperatorKey {
         OperatorKey(Sha256::digest(token.as_bytes()).into())
     }
 
-    fn matches(&self, presented: &str) -> bool {
+    /// Whether `presented` is the credential (constant time).
+    pub fn matches(&self, presented: &str) -> bool {
         let other: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         // Digests have a fixed length; fold the differences so timing does not depend on them.
         self.0.iter().zip(other.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
@@ -301,6 +303,12 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/connections/{connection}", web::patch().to(connections::set_mode))
         .route("/tenants/{tenant}/connections/{connection}/tokens", web::post().to(connections::issue_token))
         .route("/tenants/{tenant}/connections/{connection}/rotate", web::post().to(connections::rotate))
+        .route("/tenants/{tenant}/connections/{connection}/oauth", web::delete().to(oauth_clients::revoke))
+        .route(
+            "/tenants/{tenant}/connections/{connection}/oauth/rotate",
+            web::post().to(oauth_clients::rotate),
+        )
+        .route("/tenants/{tenant}/connections/{connection}/oauth/key", web::put().to(oauth_clients::set_key))
         .route("/tenants/{tenant}/tokens", web::get().to(connections::list_tokens))
         .route("/tenants/{tenant}/tokens/{token}", web::delete().to(connections::revoke_token))
         .route("/tenants/{tenant}/log", web::get().to(log::list))

@@ -16,7 +16,7 @@ use diesel::sql_types::{Integer, Text};
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use roster::auth::SigningKey;
-use roster::clock::SystemClock;
+use roster::clock::{Clock, SystemClock};
 use roster::config::{LogFormat, Settings};
 use roster::db;
 use roster::directory::tenants;
@@ -42,6 +42,9 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// The operator credential of test servers' admin API.
 pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-test-admin-token-0123";
+
+/// The credential of test servers' `/metrics`.
+pub const TEST_METRICS_TOKEN: &str = "test-metrics-token-test-metrics-token-01";
 
 /// The signing secret of test servers.
 pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret";
@@ -177,6 +180,7 @@ impl Drop for TestDb {
 /// Settings for a test server: port 0, test limits, test secret.
 pub fn test_settings(db_url: &str) -> Settings {
     Settings {
+        config: None,
         listen: "127.0.0.1:0".parse().expect("literal address"),
         public_url: None,
         data_dir: std::env::temp_dir().join("roster-tests-unused"),
@@ -214,6 +218,9 @@ pub fn test_settings(db_url: &str) -> Settings {
         token_default_expiry_days: None,
         console_idle_minutes: 30,
         console_session_hours: 12,
+        oauth_token_lifetime_secs: 3600,
+        oauth_secret_overlap_secs: 86_400,
+        metrics_token: Some(TEST_METRICS_TOKEN.into()),
         log_format: LogFormat::Pretty,
         log_filter: "warn".into(),
     }
@@ -262,17 +269,26 @@ impl TestApp {
 
     /// Start a server with adjusted settings.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-        Self::start(adjust, false).await.0
+        Self::start(adjust, false, Arc::new(SystemClock)).await.0
+    }
+
+    /// Start a server with adjusted settings and a clock the test controls.
+    pub async fn spawn_with_clock(adjust: impl FnOnce(&mut Settings), clock: Arc<dyn Clock>) -> TestApp {
+        Self::start(adjust, false, clock).await.0
     }
 
     /// Start a server with adjusted settings whose database connections (the server's and
     /// [`TestApp::pool`]'s; not [`TestApp::db_url`]) pass through a proxy the test controls.
     pub async fn spawn_with_proxy(adjust: impl FnOnce(&mut Settings)) -> (TestApp, proxy::Proxy) {
-        let (app, proxy) = Self::start(adjust, true).await;
+        let (app, proxy) = Self::start(adjust, true, Arc::new(SystemClock)).await;
         (app, proxy.expect("proxy started"))
     }
 
-    async fn start(adjust: impl FnOnce(&mut Settings), proxied: bool) -> (TestApp, Option<proxy::Proxy>) {
+    async fn start(
+        adjust: impl FnOnce(&mut Settings),
+        proxied: bool,
+        clock: Arc<dyn Clock>,
+    ) -> (TestApp, Option<proxy::Proxy>) {
         let test_db = TestDb::create().await;
         let (url, proxy) = if proxied {
             let mut via = url::Url::parse(&test_db.url).expect("database URL");
@@ -288,7 +304,7 @@ impl TestApp {
         adjust(&mut settings);
         let pool = db::build_pool(&url, &settings.pool_options()).expect("pool");
         let key = SigningKey::from_secret(TEST_SECRET);
-        let parts = Parts { pool: pool.clone(), signing_key: key.clone(), clock: Arc::new(SystemClock) };
+        let parts = Parts { pool: pool.clone(), signing_key: key.clone(), clock };
         let app = Application::build(&settings, parts).expect("build app");
         let root = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();

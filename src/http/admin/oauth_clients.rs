@@ -1,0 +1,106 @@
+//! `/admin/v1/tenants/{tenant}/connections/{connection}/oauth`: the OAuth client of a connection
+//! (issue #13): rotate its secret with an overlap, register its `private_key_jwt` key, revoke it.
+//! Secrets are shown once, when created or rotated.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{admin_error, body, path_id, tenant, AdminCaller};
+use crate::db;
+use crate::directory::oauth::{self as clients, ClientKey, IssuedClient};
+use crate::error::ScimResult;
+use crate::http::AppState;
+
+/// The credentials an IdP needs, as shown once.
+pub fn client_view(state: &AppState, tenant: &str, connection: Uuid, client: &IssuedClient) -> Value {
+    json!({
+        "tenant": tenant,
+        "connection": connection.to_string(),
+        "auth": "oauth",
+        "scim_base_url": state.scim_base_url(connection),
+        "token_endpoint": state.token_endpoint(),
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "previous_secret_valid_until": client.previous_valid_until,
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Rotation {
+    overlap_seconds: Option<u32>,
+}
+
+/// POST .../connections/{id}/oauth/rotate `{"overlap_seconds"?}` → 201: a new secret (shown
+/// once); the previous one stays valid for the overlap (default `ROSTER_OAUTH_SECRET_OVERLAP_SECS`).
+pub async fn rotate(
+    caller: AdminCaller,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
+    let rotation: Rotation = if bytes.is_empty() { Rotation::default() } else { body(&req, &bytes)? };
+    let connection = path_id("connection", &path.1)?;
+    let overlap = rotation
+        .overlap_seconds
+        .map_or(state.oauth.secret_overlap, |s| chrono::Duration::seconds(i64::from(s)));
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant(&mut conn, &path.0).await?;
+    let client = clients::rotate_secret(&mut conn, &tenant, connection, overlap, state.clock.now())
+        .await
+        .map_err(admin_error)?;
+    Ok(HttpResponse::Created().json(client_view(&state, &tenant.slug, connection, &client)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct KeyChange {
+    jwks_url: Option<String>,
+    public_key: Option<String>,
+}
+
+/// PUT .../connections/{id}/oauth/key `{"jwks_url"}` or `{"public_key"}` (`{}` removes it): the
+/// key `private_key_jwt` assertions are verified with.
+pub async fn set_key(
+    caller: AdminCaller,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    bytes: web::Bytes,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
+    let change: KeyChange = body(&req, &bytes)?;
+    let connection = path_id("connection", &path.1)?;
+    let key = ClientKey { jwks_url: change.jwks_url, public_key: change.public_key };
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant(&mut conn, &path.0).await?;
+    let client_id = clients::set_key(&mut conn, &tenant, connection, &key, state.oauth.egress)
+        .await
+        .map_err(admin_error)?;
+    let kind = match (&key.jwks_url, &key.public_key) {
+        (Some(_), _) => "jwks_url",
+        (None, Some(_)) => "public_key",
+        (None, None) => "none",
+    };
+    Ok(HttpResponse::Ok().json(json!({"client_id": client_id, "key": kind, "jwks_url": key.jwks_url})))
+}
+
+/// DELETE .../connections/{id}/oauth: revoke the client and every access token it was issued.
+pub async fn revoke(
+    caller: AdminCaller,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    caller.for_tenant(&path.0)?;
+    let connection = path_id("connection", &path.1)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let tenant = tenant(&mut conn, &path.0).await?;
+    let revoked = clients::revoke_client(&mut conn, &tenant, connection, state.clock.now())
+        .await
+        .map_err(admin_error)?;
+    Ok(HttpResponse::Ok().json(json!({"revoked_access_tokens": revoked})))
+}

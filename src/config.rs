@@ -257,10 +257,14 @@ impl Settings {
             return Err(ConfigError("ROSTER_RATE_LIMIT_TOKEN_BURST must be at least 1".into()));
         }
         if !(1..=10_080).contains(&self.console_idle_minutes) {
-            return Err(ConfigError("ROSTER_CONSOLE_IDLE_MINUTES must be between 1 and 10080 (a week)".into()));
+            return Err(ConfigError(
+                "ROSTER_CONSOLE_IDLE_MINUTES must be between 1 and 10080 (a week)".into(),
+            ));
         }
         if !(1..=720).contains(&self.console_session_hours) {
-            return Err(ConfigError("ROSTER_CONSOLE_SESSION_HOURS must be between 1 and 720 (30 days)".into()));
+            return Err(ConfigError(
+                "ROSTER_CONSOLE_SESSION_HOURS must be between 1 and 720 (30 days)".into(),
+            ));
         }
         if self.token_default_expiry_days.is_some_and(|d| !(1..=36_500).contains(&d)) {
             return Err(ConfigError("ROSTER_TOKEN_DEFAULT_EXPIRY_DAYS must be between 1 and 36500".into()));

@@ -256,7 +256,9 @@ pub fn spawn_maintenance(
                 Err(e) => tracing::warn!(error = %e, "scrubbing removed members failed"),
             }
             // Console sessions that ended (expired or signed out) a day ago or more (issue #11).
-            if let Err(e) = db::console::delete_ended_sessions(&mut conn, now - chrono::Duration::days(1)).await {
+            if let Err(e) =
+                db::console::delete_ended_sessions(&mut conn, now - chrono::Duration::days(1)).await
+            {
                 tracing::warn!(error = %e, "deleting ended console sessions failed");
             }
         }

@@ -24,7 +24,12 @@ pub struct SetupLinkArgs {
 }
 
 /// Run `roster setup-link`.
-pub async fn run(conn: &mut Conn, args: SetupLinkArgs, public_url: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+pub async fn run(
+    conn: &mut Conn,
+    args: SetupLinkArgs,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     let t = tenants::tenant(conn, &args.tenant).await?;
     let link = setup_links::create(conn, &t, public_url, args.expires_in_hours, now).await?;
     if args.json {
@@ -34,7 +39,10 @@ pub async fn run(conn: &mut Conn, args: SetupLinkArgs, public_url: &str, now: Da
         );
     } else {
         println!("Setup link for {}: {}", t.slug, link.url);
-        println!("It works once, until {} (UTC), and opens the console's connection pages only.", link.expires_at);
+        println!(
+            "It works once, until {} (UTC), and opens the console's connection pages only.",
+            link.expires_at
+        );
         println!("It is shown only this once; Roster keeps only a digest of it.");
     }
     Ok(())

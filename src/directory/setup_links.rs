@@ -77,7 +77,11 @@ pub async fn create(
 
 /// Use a link: its tenant and link id, or `None` when the token is unknown, used or expired
 /// (the three are not told apart, so a guess learns nothing).
-pub async fn redeem(conn: &mut Conn, token: &str, now: DateTime<Utc>) -> Result<Option<(Uuid, Uuid)>, AdminError> {
+pub async fn redeem(
+    conn: &mut Conn,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(Uuid, Uuid)>, AdminError> {
     if token.len() > 100 {
         return Ok(None);
     }

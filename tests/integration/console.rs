@@ -139,11 +139,11 @@ async fn a_tenant_admin_sees_only_its_tenant_and_another_tenant_answers_404() {
         assert_eq!(console.get(path).await.status, 404, "{path}");
     }
     // A write into the other tenant is refused too, with a valid CSRF token.
-    let bind = console.submit("/console/t/acme/groups", "/console/t/globex/settings", &[
-        ("default_role", "org_admin"),
-        ("position_source", "title"),
-        ("sso", "true"),
-    ]);
+    let bind = console.submit(
+        "/console/t/acme/groups",
+        "/console/t/globex/settings",
+        &[("default_role", "org_admin"), ("position_source", "title"), ("sso", "true")],
+    );
     assert_eq!(bind.await.status, 404);
 
     // Revoking the admin token ends the session it opened.
@@ -196,7 +196,10 @@ async fn a_setup_link_works_once_for_its_tenants_connection_pages_only() {
     assert_eq!(holder.get("/console/").await.location(), "/console/t/acme/");
     assert_eq!(holder.get("/console/t/acme/").await.status, 200);
     assert_eq!(holder.get("/console/t/acme/log").await.status, 200);
-    assert_eq!(holder.get(&format!("/console/t/acme/connections/{}", app.creds.connection)).await.status, 200);
+    assert_eq!(
+        holder.get(&format!("/console/t/acme/connections/{}", app.creds.connection)).await.status,
+        200
+    );
     for page in ["members", "groups", "roles"] {
         assert_eq!(holder.get(&format!("/console/t/acme/{page}")).await.status, 403, "{page}");
     }
@@ -218,7 +221,9 @@ async fn a_setup_link_works_once_for_its_tenants_connection_pages_only() {
     .await;
     r.assert_error(400, Some("invalidValue"));
     let r = send(
-        app.client.post(format!("{}/admin/v1/tenants/nope/setup-links", app.root)).bearer_auth(TEST_ADMIN_TOKEN),
+        app.client
+            .post(format!("{}/admin/v1/tenants/nope/setup-links", app.root))
+            .bearer_auth(TEST_ADMIN_TOKEN),
     )
     .await;
     assert_eq!(r.status, 404);
@@ -299,7 +304,8 @@ async fn a_rejected_scim_request_shows_in_the_log_with_its_detail() {
     let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
     let page = console.get("/console/t/acme/log?outcome=failure").await;
     assert_eq!(page.status, 200);
-    let escaped = detail.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let escaped =
+        detail.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     assert!(page.body.contains(&escaped), "{detail} not in {}", page.body);
     assert!(page.body.contains("invalidValue") || page.body.contains("invalidSyntax"), "{}", page.body);
     let ok_only = console.get("/console/t/acme/log?outcome=success").await;
@@ -316,17 +322,29 @@ async fn a_tree_move_into_its_own_subtree_shows_the_cycle_and_changes_nothing() 
     let child = app.create_group("Accounting", &[]).await;
     let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
     let moved = console
-        .submit("/console/t/acme/groups", &format!("/console/t/acme/groups/{child}/parent"), &[("parent", &parent)])
+        .submit(
+            "/console/t/acme/groups",
+            &format!("/console/t/acme/groups/{child}/parent"),
+            &[("parent", &parent)],
+        )
         .await;
     assert_eq!(moved.status, 303, "{}", moved.body);
     let cycle = console
-        .submit("/console/t/acme/groups", &format!("/console/t/acme/groups/{parent}/parent"), &[("parent", &child)])
+        .submit(
+            "/console/t/acme/groups",
+            &format!("/console/t/acme/groups/{parent}/parent"),
+            &[("parent", &child)],
+        )
         .await;
     assert_eq!(cycle.status, 400);
     assert!(cycle.body.contains("move-error"), "{}", cycle.body);
     assert!(cycle.body.to_lowercase().contains("cycle"), "{}", cycle.body);
-    let tree = app.client.get(format!("{}/admin/v1/tenants/acme/groups/tree", app.root)).bearer_auth(TEST_ADMIN_TOKEN);
+    let tree = app
+        .client
+        .get(format!("{}/admin/v1/tenants/acme/groups/tree", app.root))
+        .bearer_auth(TEST_ADMIN_TOKEN);
     let tree = send(tree).await;
-    let finance = tree.body["groups"].as_array().unwrap().iter().find(|g| g["id"] == parent.as_str()).unwrap();
+    let finance =
+        tree.body["groups"].as_array().unwrap().iter().find(|g| g["id"] == parent.as_str()).unwrap();
     assert_eq!(finance["parentId"], Value::Null);
 }

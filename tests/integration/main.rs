@@ -13,6 +13,7 @@ mod categories;
 mod cli;
 mod conformance;
 mod console;
+mod console_browser;
 mod discovery;
 mod errors;
 mod events;

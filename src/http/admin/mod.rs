@@ -181,7 +181,10 @@ pub(crate) fn admin_error(e: crate::directory::tenants::AdminError) -> ScimError
 }
 
 /// The tenant a `/tenants/{slug}/...` path names (404 naming the slug when there is none).
-pub(crate) async fn tenant(conn: &mut crate::db::Conn, slug: &str) -> Result<crate::db::tenants::Tenant, ScimError> {
+pub(crate) async fn tenant(
+    conn: &mut crate::db::Conn,
+    slug: &str,
+) -> Result<crate::db::tenants::Tenant, ScimError> {
     crate::directory::tenants::tenant(conn, slug).await.map_err(admin_error)
 }
 

@@ -29,9 +29,10 @@ pub async fn create(
     let new: NewLink = if bytes.is_empty() { NewLink::default() } else { body(&req, &bytes)? };
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = tenant(&mut conn, &path).await?;
-    let link = setup_links::create(&mut conn, &tenant, &state.public_url, new.expires_in_hours, state.clock.now())
-        .await
-        .map_err(admin_error)?;
+    let link =
+        setup_links::create(&mut conn, &tenant, &state.public_url, new.expires_in_hours, state.clock.now())
+            .await
+            .map_err(admin_error)?;
     Ok(HttpResponse::Created().json(json!({
         "id": link.id.to_string(),
         "tenant": tenant.slug,

@@ -25,7 +25,11 @@ const ASSETS: [Asset; 4] = [
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("assets/htmx.min.js"),
     },
-    Asset { name: "console.css", content_type: "text/css; charset=utf-8", body: include_bytes!("assets/console.css") },
+    Asset {
+        name: "console.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("assets/console.css"),
+    },
     Asset {
         name: "console.js",
         content_type: "text/javascript; charset=utf-8",
@@ -40,7 +44,10 @@ const ASSETS: [Asset; 4] = [
 
 /// A short digest of every asset's content, computed once.
 static VERSIONS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    ASSETS.iter().map(|a| Sha256::digest(a.body).iter().take(6).map(|b| format!("{b:02x}")).collect()).collect()
+    ASSETS
+        .iter()
+        .map(|a| Sha256::digest(a.body).iter().take(6).map(|b| format!("{b:02x}")).collect())
+        .collect()
 });
 
 /// The URL of asset `name`, with its content digest (for long caching).

@@ -118,7 +118,8 @@ pub async fn update_settings(
     let current = db::roles::settings(&mut conn, t.id).await?;
     let change = SettingsChange {
         default_role: Some(form.default_role.trim().to_string()).filter(|r| *r != current.default_role),
-        position_source: Some(form.position_source.trim().to_string()).filter(|p| *p != current.position_source),
+        position_source: Some(form.position_source.trim().to_string())
+            .filter(|p| *p != current.position_source),
     };
     role_admin::update_settings(&mut conn, &state.registry, t.id, change, state.clock.now()).await?;
     db::tenants::set_sso(&mut conn, t.id, form.sso == "true").await?;

@@ -64,7 +64,11 @@ impl Idp {
 }
 
 /// GET /console/t/{t}/ — the tenant's connections with their activity, and the way to add one.
-pub async fn home(session: Session, path: web::Path<String>, state: web::Data<AppState>) -> ConsoleResult<HttpResponse> {
+pub async fn home(
+    session: Session,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
     session.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
     let t = tenant(&mut conn, &path).await?;
@@ -101,7 +105,11 @@ pub async fn home(session: Session, path: web::Path<String>, state: web::Data<Ap
 }
 
 /// GET /console/t/{t}/connect — choose the IdP.
-pub async fn choose(session: Session, path: web::Path<String>, state: web::Data<AppState>) -> ConsoleResult<HttpResponse> {
+pub async fn choose(
+    session: Session,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
     session.for_tenant(&path)?;
     let mut conn = db::checkout(&state.pool).await?;
     let t = tenant(&mut conn, &path).await?;
@@ -157,7 +165,8 @@ pub async fn create(
     let t = tenant(&mut conn, &path).await?;
     let now = state.clock.now();
     let expires = token_expiry(state.token_default_expiry_days, now);
-    let (c, token) = tenants::create_connection(&mut conn, &state.signing_key, &t, name, expires, now).await?;
+    let (c, token) =
+        tenants::create_connection(&mut conn, &state.signing_key, &t, name, expires, now).await?;
     let base_url = state.scim_base_url(c.id);
     Ok(layout::respond(page(
         "Connect an IdP",
@@ -208,7 +217,8 @@ fn steps(idp: Idp, base_url: &str, token: &str) -> Markup {
             }
         }
         Idp::Okta => {
-            let (url, secret) = secrets("SCIM connector base URL", "Authorization (Bearer token)", base_url, token);
+            let (url, secret) =
+                secrets("SCIM connector base URL", "Authorization (Bearer token)", base_url, token);
             html! {
                 li { "In the Okta Admin Console open " strong { "Applications → Create App Integration" }
                      " (SAML 2.0 or SWA), then on " strong { "General → App Settings" } " select "
@@ -267,7 +277,11 @@ fn steps(idp: Idp, base_url: &str, token: &str) -> Markup {
 }
 
 /// The status box: waiting (polled every 2 s by htmx) or connected (polling stops).
-pub(super) fn waiting_box(slug: &str, connection: Uuid, first: Option<chrono::DateTime<chrono::Utc>>) -> Markup {
+pub(super) fn waiting_box(
+    slug: &str,
+    connection: Uuid,
+    first: Option<chrono::DateTime<chrono::Utc>>,
+) -> Markup {
     match first {
         Some(at) => html! {
             div.connected #connection-status { "Connected: first request at " (time(at)) " UTC" }
@@ -291,7 +305,8 @@ pub async fn waiting(
     session.for_tenant(&path.0)?;
     let mut conn = db::checkout(&state.pool).await?;
     let t = tenant(&mut conn, &path.0).await?;
-    let id = Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found("no such connection in this tenant"))?;
+    let id =
+        Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found("no such connection in this tenant"))?;
     let c = tenants::connection(&mut conn, &t, id).await?;
     let a = store::activity(&mut conn, t.id, c.id, state.clock.now()).await?;
     Ok(layout::fragment(waiting_box(&t.slug, c.id, a.first_at)))

@@ -103,8 +103,12 @@ pub async fn show(
     )))
 }
 
-
-fn token_table(session: &Session, base: &str, tokens: &[db::tenants::TokenRecord], now: DateTime<Utc>) -> Markup {
+fn token_table(
+    session: &Session,
+    base: &str,
+    tokens: &[db::tenants::TokenRecord],
+    now: DateTime<Utc>,
+) -> Markup {
     html! {
         @if tokens.is_empty() { p.muted { "No tokens." } } @else {
             table {
@@ -153,12 +157,20 @@ impl NewToken {
         }
         match raw.parse::<u32>() {
             Ok(d) if (1..=36_500).contains(&d) => Ok(Some(d)),
-            _ => Err(ScimError::invalid_value("expires in days must be a whole number from 1 to 36500").into()),
+            _ => {
+                Err(ScimError::invalid_value("expires in days must be a whole number from 1 to 36500").into())
+            }
         }
     }
 }
 
-fn token_shown_once(session: &Session, t: &Tenant, c: &Connection, state: &AppState, token: &IssuedToken) -> HttpResponse {
+fn token_shown_once(
+    session: &Session,
+    t: &Tenant,
+    c: &Connection,
+    state: &AppState,
+    token: &IssuedToken,
+) -> HttpResponse {
     layout::respond(page(
         "New token",
         Frame::tenant(session, &t.slug, "Connections"),
@@ -188,7 +200,8 @@ pub async fn issue_token(
     let (t, c) = load(&mut conn, &path.0, &path.1).await?;
     let now = state.clock.now();
     let expires = token_expiry(days.or(state.token_default_expiry_days), now);
-    let token = tenants::issue_token(&mut conn, &state.signing_key, &c, form.label.trim(), expires, now).await?;
+    let token =
+        tenants::issue_token(&mut conn, &state.signing_key, &c, form.label.trim(), expires, now).await?;
     Ok(token_shown_once(&session, &t, &c, &state, &token))
 }
 
@@ -204,7 +217,8 @@ pub async fn rotate(
     let (t, c) = load(&mut conn, &path.0, &path.1).await?;
     let now = state.clock.now();
     let expires = token_expiry(state.token_default_expiry_days, now);
-    let (token, _) = tenants::rotate_token(&mut conn, &state.signing_key, &c, "rotated", expires, now).await?;
+    let (token, _) =
+        tenants::rotate_token(&mut conn, &state.signing_key, &c, "rotated", expires, now).await?;
     Ok(token_shown_once(&session, &t, &c, &state, &token))
 }
 
@@ -278,7 +292,8 @@ fn when(name: &str, raw: &str) -> ConsoleResult<Option<DateTime<Utc>>> {
             return Ok(Some(t.and_utc()));
         }
     }
-    Err(ScimError::invalid_value(format!("{name} must be a date and time such as 2026-12-05T09:30 (UTC)")).into())
+    Err(ScimError::invalid_value(format!("{name} must be a date and time such as 2026-12-05T09:30 (UTC)"))
+        .into())
 }
 
 fn optional_id(name: &str, raw: &str) -> ConsoleResult<Option<Uuid>> {

@@ -57,7 +57,10 @@ async fn extract<T: DeserializeOwned>(req: HttpRequest, mut payload: Payload) ->
         .await
         .map_err(|e| ConsoleError::Scim(ScimError::bad_request(format!("form body: {e}"))))?;
     if body.len() > MAX_FORM_BYTES {
-        return Err(ScimError::payload_too_large(format!("a console form is at most {MAX_FORM_BYTES} bytes")).into());
+        return Err(ScimError::payload_too_large(format!(
+            "a console form is at most {MAX_FORM_BYTES} bytes"
+        ))
+        .into());
     }
     let form = check(&session, &body)?;
     Ok(Protected { session, form })

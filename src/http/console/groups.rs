@@ -31,7 +31,14 @@ struct Facts {
     roles: Vec<RoleRow>,
 }
 
-fn node(session: &Session, slug: &str, g: &TreeNode, all: &[TreeNode], facts: &Facts, depth: usize) -> Markup {
+fn node(
+    session: &Session,
+    slug: &str,
+    g: &TreeNode,
+    all: &[TreeNode],
+    facts: &Facts,
+    depth: usize,
+) -> Markup {
     let children: Vec<&TreeNode> = all.iter().filter(|c| c.parent_id == Some(g.id)).collect();
     let bound = facts.bindings.get(&g.id).cloned().unwrap_or_default();
     let base = format!("/console/t/{slug}/groups/{}", g.id);
@@ -91,7 +98,8 @@ async fn render(
     status: StatusCode,
 ) -> ConsoleResult<HttpResponse> {
     let all = db::groups::tree(conn, t.id, None).await?;
-    let effective = store::effective_counts(conn, t.id).await?.into_iter().map(|c| (c.id, c.members)).collect();
+    let effective =
+        store::effective_counts(conn, t.id).await?.into_iter().map(|c| (c.id, c.members)).collect();
     let mut bindings: HashMap<Uuid, Vec<String>> = HashMap::new();
     for b in role_admin::bindings(conn, t.id).await? {
         bindings.entry(b.group_id).or_default().push(b.role_name);
@@ -119,7 +127,11 @@ async fn render(
 }
 
 /// GET /console/t/{t}/groups
-pub async fn tree(session: Session, path: web::Path<String>, state: web::Data<AppState>) -> ConsoleResult<HttpResponse> {
+pub async fn tree(
+    session: Session,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
     session.for_tenant(&path)?;
     session.directory()?;
     let mut conn = db::checkout(&state.pool).await?;

@@ -54,7 +54,8 @@ pub fn maybe_time(t: Option<DateTime<Utc>>) -> String {
 /// A read-only field with a copy button.
 pub fn copyable(id: &str, label: &str, value: &str) -> Markup {
     html! {
-        label for=(id) { (label) }
+        // The step around the field already names it; the label is for screen readers.
+        label.visually-hidden for=(id) { (label) }
         div.secret {
             input type="text" id=(id) readonly value=(value);
             button type="button" class="secondary" data-copy=(id) { "Copy" }

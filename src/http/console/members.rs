@@ -174,8 +174,12 @@ pub async fn show(
     let groups = users::groups_of(&mut conn, t.id, &[id]).await?;
     let sources = console_store::role_sources(&mut conn, t.id, id).await?;
     let roles = db::roles::catalog(&mut conn, t.id).await?;
-    let log = log_store::list(&mut conn, t.id, &LogQuery { resource_id: Some(id), limit: 20, ..LogQuery::default() })
-        .await?;
+    let log = log_store::list(
+        &mut conn,
+        t.id,
+        &LogQuery { resource_id: Some(id), limit: 20, ..LogQuery::default() },
+    )
+    .await?;
     let events = console_store::events_of(&mut conn, t.id, id, 20).await?;
     let override_role = sources.iter().find(|s| s.source == "override").map(|s| s.role.clone());
     let giving = sources.iter().find(|s| Some(&s.role) == m.effective_role.as_ref());
@@ -269,7 +273,6 @@ pub async fn show(
         },
     )))
 }
-
 
 fn category_value(v: &serde_json::Value) -> String {
     match v {

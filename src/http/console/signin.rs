@@ -84,9 +84,10 @@ pub async fn sign_in(
     let caller = match authenticate_token(&state, credential).await {
         Ok(caller) => caller,
         Err(e) if e.status() == 401 || e.status() == 400 => {
-            return Ok(HttpResponse::Unauthorized()
-                .content_type("text/html; charset=utf-8")
-                .body(sign_in_page(Some("That credential is not valid (or was revoked or has expired).")).into_string()))
+            return Ok(HttpResponse::Unauthorized().content_type("text/html; charset=utf-8").body(
+                sign_in_page(Some("That credential is not valid (or was revoked or has expired)."))
+                    .into_string(),
+            ))
         }
         Err(e) => return Err(e.into()),
     };

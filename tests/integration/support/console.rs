@@ -27,7 +27,8 @@ impl Page {
     /// The `_csrf` value of the page's first form.
     pub fn csrf(&self) -> String {
         let marker = r#"name="_csrf" value=""#;
-        let start = self.body.find(marker).unwrap_or_else(|| panic!("no CSRF field in {}", self.body)) + marker.len();
+        let start =
+            self.body.find(marker).unwrap_or_else(|| panic!("no CSRF field in {}", self.body)) + marker.len();
         self.body[start..].split('"').next().unwrap().to_string()
     }
 }

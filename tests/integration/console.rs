@@ -348,3 +348,33 @@ async fn a_tree_move_into_its_own_subtree_shows_the_cycle_and_changes_nothing() 
         tree.body["groups"].as_array().unwrap().iter().find(|g| g["id"] == parent.as_str()).unwrap();
     assert_eq!(finance["parentId"], Value::Null);
 }
+
+#[tokio::test]
+async fn the_setup_link_command_prints_a_link_that_signs_in_once() {
+    let app = TestApp::spawn().await;
+    let roster = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+        cmd.env("DATABASE_URL", &app.db_url)
+            .env("ROSTER_SIGNING_KEY", std::str::from_utf8(crate::support::TEST_SECRET).unwrap())
+            .env("ROSTER_PUBLIC_URL", &app.root)
+            .env("ROSTER_LOG", "warn");
+        cmd
+    };
+    let out = roster()
+        .args(["setup-link", "--tenant", "acme", "--expires-in-hours", "1", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let link: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let path = link["url"].as_str().unwrap().trim_start_matches(&app.root).to_string();
+    let mut holder = Console::new(&app);
+    assert_eq!(holder.post(&path, &[]).await.status, 303);
+    assert_eq!(holder.get("/console/").await.location(), "/console/t/acme/");
+    assert_eq!(Console::new(&app).post(&path, &[]).await.status, 401);
+
+    let bad = roster().args(["setup-link", "--tenant", "acme", "--expires-in-hours", "0"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("between 1 and 720"));
+    let unknown = roster().args(["setup-link", "--tenant", "nope"]).output().unwrap();
+    assert!(!unknown.status.success());
+}

@@ -51,6 +51,7 @@ fn node(
                     " · " span.counts { (g.direct_members) " direct, "
                         (facts.effective.get(&g.id).copied().unwrap_or(0)) " effective" }
                     @for r in &bound { " " span.pill.ok { "role: " (r) } }
+                    " · " a href={ "/console/t/" (slug) "/members?group=" (g.id) } { "members" }
                 }
                 div.group-actions {
                     form.inline.move method="post" action={ (base) "/parent" } {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::connect::waiting_box;
 use super::csrf::{NoFields, Protected};
 use super::layout::{self, copyable, csrf, maybe_time, page, time, Frame};
-use super::session::Session;
+use super::session::{Area, Session};
 use super::ConsoleResult;
 use crate::config::token_expiry;
 use crate::db::provisioning_log::{self as log_store, Entry, LogQuery, Outcome};
@@ -21,7 +21,6 @@ use crate::db::{self, console as store, Conn};
 use crate::directory::tenants::{self, IssuedToken};
 use crate::error::ScimError;
 use crate::http::admin::log::{next_page, position};
-use crate::http::admin::tenant;
 use crate::http::AppState;
 
 /// Log entries per page.
@@ -31,10 +30,8 @@ fn connection_id(raw: &str) -> ConsoleResult<Uuid> {
     Ok(Uuid::parse_str(raw).map_err(|_| ScimError::not_found("no such connection in this tenant"))?)
 }
 
-async fn load(conn: &mut Conn, slug: &str, raw: &str) -> ConsoleResult<(Tenant, Connection)> {
-    let t = tenant(conn, slug).await?;
-    let c = tenants::connection(conn, &t, connection_id(raw)?).await?;
-    Ok((t, c))
+async fn connection(conn: &mut Conn, t: &Tenant, raw: &str) -> ConsoleResult<Connection> {
+    Ok(tenants::connection(conn, t, connection_id(raw)?).await?)
 }
 
 /// GET /console/t/{t}/connections/{c}
@@ -43,9 +40,8 @@ pub async fn show(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    session.for_tenant(&path.0)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let (t, c) = load(&mut conn, &path.0, &path.1).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Connections).await?;
+    let c = connection(&mut conn, &t, &path.1).await?;
     let now = state.clock.now();
     let activity = store::activity(&mut conn, t.id, c.id, now - Duration::hours(24)).await?;
     let tokens = db::tenants::list_tokens(&mut conn, t.id, Some(c.id)).await?;
@@ -194,10 +190,9 @@ pub async fn issue_token(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let Protected { session, form } = form;
-    session.for_tenant(&path.0)?;
     let days = form.days()?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let (t, c) = load(&mut conn, &path.0, &path.1).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Connections).await?;
+    let c = connection(&mut conn, &t, &path.1).await?;
     let now = state.clock.now();
     let expires = token_expiry(days.or(state.token_default_expiry_days), now);
     let token =
@@ -212,9 +207,8 @@ pub async fn rotate(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let session = form.session;
-    session.for_tenant(&path.0)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let (t, c) = load(&mut conn, &path.0, &path.1).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Connections).await?;
+    let c = connection(&mut conn, &t, &path.1).await?;
     let now = state.clock.now();
     let expires = token_expiry(state.token_default_expiry_days, now);
     let (token, _) =
@@ -229,10 +223,8 @@ pub async fn revoke_token(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let session = form.session;
-    session.for_tenant(&path.0)?;
     let id = Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found("no such token in this tenant"))?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path.0).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Connections).await?;
     let record = db::tenants::list_tokens(&mut conn, t.id, None).await?.into_iter().find(|r| r.id == id);
     tenants::revoke_token(&mut conn, &t, id, state.clock.now()).await?;
     Ok(layout::see_other(&match record {
@@ -254,9 +246,8 @@ pub async fn set_mode(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let Protected { session, form } = form;
-    session.for_tenant(&path.0)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let (t, c) = load(&mut conn, &path.0, &path.1).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Connections).await?;
+    let c = connection(&mut conn, &t, &path.1).await?;
     tenants::set_quirk_mode(&mut conn, &t, c.id, &form.quirk_mode).await?;
     Ok(layout::see_other(&format!("/console/t/{}/connections/{}", t.slug, c.id)))
 }
@@ -345,10 +336,8 @@ pub async fn log(
     filters: web::Query<LogFilters>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    session.for_tenant(&path)?;
     let query = filters.query()?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path, Area::Connections).await?;
     let connections = db::tenants::list_connections(&mut conn, t.id).await?;
     let entries = log_store::list(&mut conn, t.id, &query).await?;
     let next = next_page(&entries, PAGE);

@@ -143,3 +143,51 @@ async fn members_filter_tree_move_role_binding_and_a_hostile_display_name_in_the
     assert_eq!(browser.alert_text().await, None);
     browser.screenshot("console-member.png").await;
 }
+
+#[tokio::test]
+async fn the_import_wizard_maps_a_new_category_previews_and_applies() {
+    let app = TestApp::spawn().await;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("console-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("people.csv");
+    std::fs::write(
+        &file,
+        "email,firstname,lastname,Office\nada@example.com,Ada,Lovelace,London\ngrace@example.com,Grace,Hopper,Arlington\n",
+    )
+    .unwrap();
+
+    let browser = Browser::exclusive().await;
+    sign_in(&app, &browser).await;
+    browser.goto(&format!("{}/console/t/acme/import", app.root)).await;
+    browser.type_into(&browser.find("input[type=file]").await, file.to_str().unwrap()).await;
+    browser.click(&browser.find("main button[type=submit]").await).await;
+
+    // The columns with samples; standard fields chosen by name, Office made a new text category.
+    let office = browser.wait_for_text("tr.column[data-column=Office]", "London").await;
+    assert!(office.contains("Arlington"), "{office}");
+    browser.click(&browser.find("tr.column[data-column=Office] option[value='new:text']").await).await;
+    browser.click(&browser.find("main button[type=submit]").await).await;
+
+    // The dry run: two creations and the new category, nothing written yet.
+    let totals = browser.wait_for_text("p.totals", "create: 2").await;
+    assert!(totals.contains("error: 0"), "{totals}");
+    browser.wait_for_text("main", "New categories: Office (text)").await;
+    let before = send(
+        app.client.get(format!("{}/admin/v1/tenants/acme/members", app.root)).bearer_auth(TEST_ADMIN_TOKEN),
+    )
+    .await;
+    assert_eq!(before.body["members"].as_array().unwrap().len(), 0, "a dry run writes nothing");
+
+    browser.click(&browser.find("main button[type=submit]").await).await;
+    browser.wait_for_text(".import-applied", "created: 2").await;
+    let after = send(
+        app.client.get(format!("{}/admin/v1/tenants/acme/members", app.root)).bearer_auth(TEST_ADMIN_TOKEN),
+    )
+    .await;
+    let members = after.body["members"].as_array().unwrap();
+    assert_eq!(members.len(), 2, "{}", after.body);
+    let ada = members.iter().find(|m| m["userName"] == "ada@example.com").unwrap();
+    assert_eq!(ada["categories"]["Office"], "London", "{ada}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -16,12 +16,14 @@ use crate::error::ScimError;
 /// The hidden field every console form carries.
 pub const FIELD: &str = "_csrf";
 
-/// Largest console form body (a form holds names and choices, never files).
-const MAX_FORM_BYTES: usize = 16 * 1024;
+/// Largest console form body by default (a form holds names and choices; the import wizard's
+/// forms, which carry a file, allow more).
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
-/// A POST's session and its form, admitted only with the session's CSRF token.
+/// A POST's session and its form (at most `MAX` bytes), admitted only with the session's CSRF
+/// token.
 #[derive(Debug)]
-pub struct Protected<T> {
+pub struct Protected<T, const MAX: usize = MAX_FORM_BYTES> {
     /// The session.
     pub session: Session,
     /// The form's fields (without `_csrf`).
@@ -32,18 +34,21 @@ fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Refuse (403) a token that is missing or is not the session's.
+pub fn verify(session: &Session, presented: Option<&str>) -> ConsoleResult<()> {
+    match presented {
+        Some(token) if same(token, &session.csrf) => Ok(()),
+        _ => Err(ScimError::forbidden(
+            "this form is missing its CSRF token or it does not match your session; reload the page and try again",
+        )
+        .into()),
+    }
+}
+
 /// Check a form body's `_csrf` against the session and parse the rest into `T`.
 pub fn check<T: DeserializeOwned>(session: &Session, body: &[u8]) -> ConsoleResult<T> {
     let presented = url::form_urlencoded::parse(body).find(|(k, _)| k == FIELD).map(|(_, v)| v.into_owned());
-    match presented {
-        Some(token) if same(&token, &session.csrf) => {}
-        _ => {
-            return Err(ScimError::forbidden(
-                "this form is missing its CSRF token or it does not match your session; reload the page and try again",
-            )
-            .into())
-        }
-    }
+    verify(session, presented.as_deref())?;
     if url::form_urlencoded::parse(body).any(|(k, v)| k.contains('\0') || v.contains('\0')) {
         return Err(ScimError::invalid_value("a form field contains the character U+0000 (NUL)").into());
     }
@@ -51,7 +56,10 @@ pub fn check<T: DeserializeOwned>(session: &Session, body: &[u8]) -> ConsoleResu
     serde_urlencoded::from_bytes(body).map_err(|e| ScimError::invalid_value(format!("form: {e}")).into())
 }
 
-async fn extract<T: DeserializeOwned>(req: HttpRequest, mut payload: Payload) -> ConsoleResult<Protected<T>> {
+async fn extract<T: DeserializeOwned, const MAX: usize>(
+    req: HttpRequest,
+    mut payload: Payload,
+) -> ConsoleResult<Protected<T, MAX>> {
     let session = Session::from_request(&req, &mut Payload::None).await?;
     let body = web::Bytes::from_request(&req, &mut payload)
         .await
@@ -66,7 +74,7 @@ async fn extract<T: DeserializeOwned>(req: HttpRequest, mut payload: Payload) ->
     Ok(Protected { session, form })
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for Protected<T> {
+impl<T: DeserializeOwned + 'static, const MAX: usize> FromRequest for Protected<T, MAX> {
     type Error = ConsoleError;
     type Future = LocalBoxFuture<'static, Result<Self, ConsoleError>>;
 

@@ -10,12 +10,13 @@ use super::csrf::FIELD;
 use super::session::{Kind, Session};
 
 /// The tenant pages' navigation entries: (path below `/console/t/{slug}`, label, directory page).
-const NAV: [(&str, &str, bool); 5] = [
+const NAV: [(&str, &str, bool); 6] = [
     ("", "Connections", false),
     ("/log", "Provisioning log", false),
     ("/members", "Members", true),
     ("/groups", "Groups", true),
     ("/roles", "Roles & settings", true),
+    ("/import", "Import", true),
 ];
 
 /// A page's context: who is signed in and which tenant it is about.

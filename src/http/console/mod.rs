@@ -26,6 +26,7 @@ mod connect;
 mod connection;
 pub mod csrf;
 mod groups;
+mod import;
 pub mod layout;
 mod members;
 pub mod session;
@@ -172,6 +173,18 @@ pub fn routes() -> actix_web::Scope<
         .route("/t/{tenant}/groups/{group}/parent", web::post().to(groups::move_group))
         .route("/t/{tenant}/groups/{group}/roles", web::post().to(groups::bind))
         .route("/t/{tenant}/groups/{group}/roles/{role}/unbind", web::post().to(groups::unbind))
+        .route("/t/{tenant}/import", web::get().to(import::start))
+        .route("/t/{tenant}/import/columns", web::post().to(import::columns))
+        .service(
+            web::resource("/t/{tenant}/import/plan")
+                .app_data(web::PayloadConfig::new(import::MAX_FORM_BYTES))
+                .route(web::post().to(import::plan)),
+        )
+        .service(
+            web::resource("/t/{tenant}/import/apply")
+                .app_data(web::PayloadConfig::new(import::MAX_FORM_BYTES))
+                .route(web::post().to(import::apply)),
+        )
         .route("/t/{tenant}/roles", web::get().to(catalog::show))
         .route("/t/{tenant}/settings", web::post().to(catalog::update_settings))
         .default_service(web::to(not_found))

@@ -57,6 +57,8 @@ pub async fn start(
                     input type="file" name="file" accept=".csv,.txt,.xlsx" required;
                     " " button type="submit" { "Upload" }
                 }
+                p { a href={ (base(&t)) "/template.csv" } download { "Download a template" }
+                    " with the standard columns and this tenant's categories." }
                 p.muted { "The first row names the columns. Up to " (MAX_FILE_BYTES / 1024 / 1024) " MiB here; larger files go through "
                           code { "roster import members" } " or the admin API." }
             }
@@ -356,4 +358,27 @@ pub async fn apply(
             }
         },
     )))
+}
+
+/// GET /console/t/{t}/import/template.csv — a header row: the standard columns, then the
+/// tenant's categories.
+pub async fn template(
+    session: Session,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
+    let categories = crate::db::categories::list(&mut conn, t.id).await?;
+    let headers: Vec<&str> =
+        Field::ALL.iter().map(|(_, n)| *n).chain(categories.iter().map(|c| c.name.as_str())).collect();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(&headers).map_err(|e| ScimError::internal(anyhow::anyhow!("template: {e}")))?;
+    let body = out.into_inner().map_err(|e| ScimError::internal(anyhow::anyhow!("template: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}-members.csv\"", t.slug),
+        ))
+        .body(body))
 }

@@ -174,6 +174,7 @@ pub fn routes() -> actix_web::Scope<
         .route("/t/{tenant}/groups/{group}/roles", web::post().to(groups::bind))
         .route("/t/{tenant}/groups/{group}/roles/{role}/unbind", web::post().to(groups::unbind))
         .route("/t/{tenant}/import", web::get().to(import::start))
+        .route("/t/{tenant}/import/template.csv", web::get().to(import::template))
         .route("/t/{tenant}/import/columns", web::post().to(import::columns))
         .service(
             web::resource("/t/{tenant}/import/plan")

@@ -423,3 +423,20 @@ fn truncate(s: &str, max: usize) -> String {
         None => s.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_filters_take_rfc3339_or_a_browsers_local_time_as_utc() {
+        let at = |s: &str| when("since", s).unwrap().map(|t| t.to_rfc3339());
+        assert_eq!(at(""), None);
+        assert_eq!(at("2026-12-05T09:30").as_deref(), Some("2026-12-05T09:30:00+00:00"));
+        assert_eq!(at("2026-12-05T09:30:15").as_deref(), Some("2026-12-05T09:30:15+00:00"));
+        assert_eq!(at("2026-12-05T10:30:00+01:00").as_deref(), Some("2026-12-05T09:30:00+00:00"));
+        assert!(when("since", "yesterday").is_err());
+        assert_eq!(truncate("abcdef", 3), "abc…");
+        assert_eq!(truncate("ab", 3), "ab");
+    }
+}

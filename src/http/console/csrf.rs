@@ -86,3 +86,37 @@ impl<T: DeserializeOwned + 'static, const MAX: usize> FromRequest for Protected<
 /// A form with no fields of its own (sign-out, rotate, record an invitation).
 #[derive(Debug, serde::Deserialize)]
 pub struct NoFields {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::console::session::{csrf_token, Kind};
+
+    fn session(secret: &str) -> Session {
+        Session { id: uuid::Uuid::nil(), kind: Kind::Operator, tenant: None, csrf: csrf_token(secret) }
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Form {
+        name: String,
+    }
+
+    #[test]
+    fn a_form_needs_its_sessions_token() {
+        let s = session("secret-one");
+        let token = csrf_token("secret-one");
+        assert_ne!(token, csrf_token("secret-two"), "bound to the session");
+        let ok: Form = check(&s, format!("name=x&_csrf={token}").as_bytes()).unwrap();
+        assert_eq!(ok, Form { name: "x".into() });
+        for body in [
+            "name=x".to_string(),
+            "name=x&_csrf=".into(),
+            format!("name=x&_csrf={}", csrf_token("secret-two")),
+        ] {
+            let err = check::<Form>(&s, body.as_bytes()).unwrap_err();
+            assert!(matches!(err, ConsoleError::Scim(ref e) if e.status() == 403), "{body}: {err}");
+        }
+        let nul = check::<Form>(&s, format!("name=a%00b&_csrf={token}").as_bytes()).unwrap_err();
+        assert!(matches!(nul, ConsoleError::Scim(ref e) if e.status() == 400));
+    }
+}

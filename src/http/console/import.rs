@@ -382,3 +382,45 @@ pub async fn template(
         ))
         .body(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choices(pairs: &[(&str, &str)]) -> Choices {
+        let mut body = vec![("file_name", "f.csv"), ("file", "")];
+        body.extend_from_slice(pairs);
+        serde_urlencoded::from_str(&serde_urlencoded::to_string(&body).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_choices_become_the_import_mapping() {
+        let headers: Vec<String> =
+            ["E-mail", "Office", "Notes", "Team"].iter().map(|s| s.to_string()).collect();
+        let c = choices(&[
+            ("use_0", "field:email"),
+            ("use_1", "new:dropdown"),
+            ("name_1", "office"),
+            ("use_2", "ignore"),
+            ("use_3", "auto"),
+            ("sync", "true"),
+        ]);
+        assert_eq!(c.sync, "true");
+        let m = mapping(&headers, &c).unwrap();
+        assert_eq!(
+            m,
+            json!({"columns": {
+                "E-mail": "email",
+                "Office": {"category": "office", "create": {"kind": "dropdown", "display_name": "Office"}},
+                "Notes": "ignore",
+            }})
+        );
+        for bad in [
+            vec![("use_0", "new:colour")],
+            vec![("use_0", "new:text"), ("name_0", " ")],
+            vec![("use_0", "x:y")],
+        ] {
+            assert!(mapping(&headers, &choices(&bad)).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -9,9 +9,9 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::connection::log_table;
 use super::csrf::{NoFields, Protected};
 use super::layout::{self, csrf, maybe_time, page, time, Frame};
+use super::log::log_table;
 use super::session::{Area, Session};
 use super::ConsoleResult;
 use crate::db::members::{self as store, MemberQuery, MemberView};

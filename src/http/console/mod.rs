@@ -28,6 +28,7 @@ pub mod csrf;
 mod groups;
 mod import;
 pub mod layout;
+mod log;
 mod members;
 pub mod session;
 mod signin;
@@ -164,7 +165,7 @@ pub fn routes() -> actix_web::Scope<
         .route("/t/{tenant}/connections/{connection}/rotate", web::post().to(connection::rotate))
         .route("/t/{tenant}/connections/{connection}/mode", web::post().to(connection::set_mode))
         .route("/t/{tenant}/tokens/{token}/revoke", web::post().to(connection::revoke_token))
-        .route("/t/{tenant}/log", web::get().to(connection::log))
+        .route("/t/{tenant}/log", web::get().to(log::list))
         .route("/t/{tenant}/members", web::get().to(members::list))
         .route("/t/{tenant}/members/{member}", web::get().to(members::show))
         .route("/t/{tenant}/members/{member}/role", web::post().to(members::set_override))

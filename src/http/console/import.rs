@@ -34,6 +34,15 @@ const SAMPLES: usize = 3;
 /// Category kinds a new category may have.
 const KINDS: [&str; 5] = ["text", "dropdown", "number", "date", "boolean"];
 
+/// A page of the wizard.
+fn step(session: &Session, t: &Tenant, body: Markup) -> HttpResponse {
+    layout::respond(page(
+        "Import members",
+        Frame::tenant(session, &t.slug, "Import"),
+        html! { h1 { "Import members" } (body) },
+    ))
+}
+
 fn base(t: &Tenant) -> String {
     format!("/console/t/{}/import", t.slug)
 }
@@ -45,11 +54,10 @@ pub async fn start(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let (_, t) = session.open_tenant(&state, &path, Area::Directory).await?;
-    Ok(layout::respond(page(
-        "Import members",
-        Frame::tenant(&session, &t.slug, "Import"),
+    Ok(step(
+        &session,
+        &t,
         html! {
-            h1 { "Import members" }
             section.card {
                 h2 { "1. Upload a CSV or XLSX file" }
                 form method="post" action={ (base(&t)) "/columns" } enctype="multipart/form-data" {
@@ -63,7 +71,7 @@ pub async fn start(
                           code { "roster import members" } " or the admin API." }
             }
         },
-    )))
+    ))
 }
 
 /// The uploaded file as the wizard carries it between steps.
@@ -144,11 +152,10 @@ pub async fn columns(
     let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
     let table = table_of(&file_name, &bytes, state.import_max_rows)?;
     let categories = crate::db::categories::list(&mut conn, t.id).await?;
-    Ok(layout::respond(page(
-        "Import members",
-        Frame::tenant(&session, &t.slug, "Import"),
+    Ok(step(
+        &session,
+        &t,
         html! {
-            h1 { "Import members" }
             form method="post" action={ (base(&t)) "/plan" } {
                 (csrf_field(&session))
                 (carried(&file_name, &bytes))
@@ -191,7 +198,7 @@ pub async fn columns(
                 }
             }
         },
-    )))
+    ))
 }
 
 /// The choices form (also the apply form).
@@ -294,21 +301,31 @@ fn report_table(report: &Value) -> Markup {
     }
 }
 
+/// Run the import of a choices form (a dry run or not): its session, tenant, form and report.
+async fn report_of(
+    form: Protected<Choices, MAX_FORM_BYTES>,
+    slug: &str,
+    state: &AppState,
+    dry_run: bool,
+) -> ConsoleResult<(Session, Tenant, Choices, Value)> {
+    let Protected { session, form } = form;
+    let (mut conn, t) = session.open_tenant(state, slug, Area::Directory).await?;
+    let report = run(state, &mut conn, &t, &form, dry_run).await?;
+    Ok((session, t, form, report))
+}
+
 /// POST /console/t/{t}/import/plan — the dry run as a table, and the apply button.
 pub async fn plan(
     form: Protected<Choices, MAX_FORM_BYTES>,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    let Protected { session, form } = form;
-    let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
-    let report = run(&state, &mut conn, &t, &form, true).await?;
+    let (session, t, form, report) = report_of(form, &path, &state, true).await?;
     let errors = report["totals"]["error"].as_u64().unwrap_or(0);
-    Ok(layout::respond(page(
-        "Import members",
-        Frame::tenant(&session, &t.slug, "Import"),
+    Ok(step(
+        &session,
+        &t,
         html! {
-            h1 { "Import members" }
             section.card {
                 h2 { "3. Preview" }
                 (report_table(&report))
@@ -327,7 +344,7 @@ pub async fn plan(
                 }
             }
         },
-    )))
+    ))
 }
 
 /// POST /console/t/{t}/import/apply — apply in one transaction and show the result.
@@ -336,14 +353,11 @@ pub async fn apply(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    let Protected { session, form } = form;
-    let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
-    let report = run(&state, &mut conn, &t, &form, false).await?;
-    Ok(layout::respond(page(
-        "Import members",
-        Frame::tenant(&session, &t.slug, "Import"),
+    let (session, t, _, report) = report_of(form, &path, &state, false).await?;
+    Ok(step(
+        &session,
+        &t,
         html! {
-            h1 { "Import members" }
             section.card {
                 h2 { "4. Result" }
                 @if report["applied"] == true {
@@ -357,7 +371,7 @@ pub async fn apply(
                 p { a href={ "/console/t/" (t.slug) "/members" } { "Go to the members" } }
             }
         },
-    )))
+    ))
 }
 
 /// GET /console/t/{t}/import/template.csv — a header row: the standard columns, then the

@@ -348,3 +348,110 @@ async fn a_tree_move_into_its_own_subtree_shows_the_cycle_and_changes_nothing() 
         tree.body["groups"].as_array().unwrap().iter().find(|g| g["id"] == parent.as_str()).unwrap();
     assert_eq!(finance["parentId"], Value::Null);
 }
+
+#[tokio::test]
+async fn the_setup_link_command_prints_a_link_that_signs_in_once() {
+    let app = TestApp::spawn().await;
+    let roster = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+        cmd.env("DATABASE_URL", &app.db_url)
+            .env("ROSTER_SIGNING_KEY", std::str::from_utf8(crate::support::TEST_SECRET).unwrap())
+            .env("ROSTER_PUBLIC_URL", &app.root)
+            .env("ROSTER_LOG", "warn");
+        cmd
+    };
+    let out = roster()
+        .args(["setup-link", "--tenant", "acme", "--expires-in-hours", "1", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let link: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let path = link["url"].as_str().unwrap().trim_start_matches(&app.root).to_string();
+    let mut holder = Console::new(&app);
+    assert_eq!(holder.post(&path, &[]).await.status, 303);
+    assert_eq!(holder.get("/console/").await.location(), "/console/t/acme/");
+    assert_eq!(Console::new(&app).post(&path, &[]).await.status, 401);
+
+    let bad = roster().args(["setup-link", "--tenant", "acme", "--expires-in-hours", "0"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("between 1 and 720"));
+    let unknown = roster().args(["setup-link", "--tenant", "nope"]).output().unwrap();
+    assert!(!unknown.status.success());
+}
+
+/// A multipart body with the given text fields and one file.
+fn multipart(fields: &[(&str, &str)], file: &str) -> (String, Vec<u8>) {
+    let boundary = "console-test-boundary-7f3a";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"people.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n--{boundary}--\r\n"
+    ));
+    (format!("multipart/form-data; boundary={boundary}"), body.into_bytes())
+}
+
+#[tokio::test]
+async fn the_import_upload_needs_the_csrf_token_and_the_template_names_the_tenants_columns() {
+    let app = TestApp::spawn().await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let csv = "email,firstname\nada@example.com,Ada\n";
+    let upload = |fields: Vec<(&'static str, String)>| {
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        multipart(&borrowed, csv)
+    };
+    let cookie = console.cookie.clone().unwrap();
+    let post = |(content_type, body): (String, Vec<u8>)| {
+        app.client
+            .post(format!("{}/console/t/acme/import/columns", app.root))
+            .header("cookie", cookie.clone())
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    assert_eq!(post(upload(vec![])).await.unwrap().status(), 403);
+    assert_eq!(post(upload(vec![("_csrf", "nope".into())])).await.unwrap().status(), 403);
+    let token = console.get("/console/t/acme/import").await.csrf();
+    let ok = post(upload(vec![("_csrf", token)])).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.text().await.unwrap().contains("ada@example.com"), "samples shown");
+
+    let template = console.get("/console/t/acme/import/template.csv").await;
+    assert_eq!(template.status, 200);
+    assert!(template.body.starts_with("firstname,lastname,email,personalid"), "{}", template.body);
+}
+
+#[tokio::test]
+async fn hostile_form_values_are_refused_with_a_reason_not_a_500() {
+    let app = TestApp::spawn().await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let long = "x".repeat(3000);
+    let too_long = console
+        .submit("/console/t/acme/connect", "/console/t/acme/connect", &[("idp", "okta"), ("name", &long)])
+        .await;
+    assert_eq!(too_long.status, 400, "{}", too_long.body);
+    let nul = console
+        .submit("/console/t/acme/connect", "/console/t/acme/connect", &[("idp", "okta"), ("name", "a\0b")])
+        .await;
+    assert_eq!(nul.status, 400, "{}", nul.body);
+    assert!(nul.body.contains("NUL"), "{}", nul.body);
+    let unknown =
+        console.submit("/console/t/acme/connect", "/console/t/acme/connect", &[("idp", "ldap")]).await;
+    assert_eq!(unknown.status, 400);
+    assert!(unknown.body.contains("idp must be one of"), "{}", unknown.body);
+    let bad_filter = console.get("/console/t/acme/members?status=gone").await;
+    assert_eq!(bad_filter.status, 400);
+    assert!(bad_filter.body.contains("status must be one of"), "{}", bad_filter.body);
+    let bad_override = console
+        .submit(
+            "/console/t/acme/roles",
+            &format!("/console/t/acme/members/{}/role", app.create_user("eve@example.com").await),
+            &[("role", "emperor")],
+        )
+        .await;
+    assert_eq!(bad_override.status, 400);
+    assert!(bad_override.body.contains("emperor"), "{}", bad_override.body);
+}

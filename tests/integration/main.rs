@@ -16,6 +16,7 @@ mod categories;
 mod cli;
 mod conformance;
 mod console;
+mod console_browser;
 mod console_webhooks;
 mod discovery;
 mod errors;

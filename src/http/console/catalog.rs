@@ -9,11 +9,10 @@ use serde::Deserialize;
 
 use super::csrf::Protected;
 use super::layout::{self, csrf, page, Frame};
-use super::session::Session;
+use super::session::{Area, Session};
 use super::ConsoleResult;
 use crate::db;
 use crate::directory::role_admin::{self, SettingsChange};
-use crate::http::admin::tenant;
 use crate::http::AppState;
 
 /// GET /console/t/{t}/roles
@@ -22,10 +21,7 @@ pub async fn show(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    session.for_tenant(&path)?;
-    session.directory()?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
     let roles = db::roles::catalog(&mut conn, t.id).await?;
     let settings = db::roles::settings(&mut conn, t.id).await?;
     let positions = db::positions::list(&mut conn, t.id).await?;
@@ -111,10 +107,7 @@ pub async fn update_settings(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let Protected { session, form } = form;
-    session.for_tenant(&path)?;
-    session.directory()?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
     let current = db::roles::settings(&mut conn, t.id).await?;
     let change = SettingsChange {
         default_role: Some(form.default_role.trim().to_string()).filter(|r| *r != current.default_role),

@@ -11,13 +11,12 @@ use uuid::Uuid;
 
 use super::csrf::Protected;
 use super::layout::{self, copyable, csrf, maybe_time, page, time, Frame};
-use super::session::Session;
+use super::session::{Area, Session};
 use super::ConsoleResult;
 use crate::config::token_expiry;
 use crate::db::{self, console as store};
 use crate::directory::tenants;
 use crate::error::ScimError;
-use crate::http::admin::tenant;
 use crate::http::AppState;
 
 /// An identity provider the wizard knows.
@@ -69,9 +68,7 @@ pub async fn home(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    session.for_tenant(&path)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path, Area::Connections).await?;
     let all = db::tenants::list_connections(&mut conn, t.id).await?;
     let since = state.clock.now() - Duration::hours(24);
     let mut rows = Vec::with_capacity(all.len());
@@ -110,9 +107,7 @@ pub async fn choose(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    session.for_tenant(&path)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path).await?;
+    let (_, t) = session.open_tenant(&state, &path, Area::Connections).await?;
     Ok(layout::respond(page(
         "Connect an IdP",
         Frame::tenant(&session, &t.slug, "Connections"),
@@ -156,13 +151,11 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let Protected { session, form } = form;
-    session.for_tenant(&path)?;
     let idp = Idp::parse(&form.idp).ok_or_else(|| {
         ScimError::invalid_value("idp must be one of entra, okta, onelogin, jumpcloud or generic")
     })?;
     let name = if form.name.trim().is_empty() { idp.name() } else { form.name.trim() };
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path, Area::Connections).await?;
     let now = state.clock.now();
     let expires = token_expiry(state.token_default_expiry_days, now);
     let (c, token) =
@@ -302,9 +295,7 @@ pub async fn waiting(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    session.for_tenant(&path.0)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path.0).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Connections).await?;
     let id =
         Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found("no such connection in this tenant"))?;
     let c = tenants::connection(&mut conn, &t, id).await?;

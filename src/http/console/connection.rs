@@ -1,10 +1,9 @@
 //! *Connection*: a connection's status (first and last request, requests and failures over 24 h),
-//! its tokens (issue, rotate, revoke — a new token shown once), tolerant/strict mode, and the
-//! provisioning log with filters (connection, outcome, resource, time), each entry's detail and
-//! keyset paging. The writes are the admin API's directory functions (`directory::tenants`).
+//! its tokens (issue, rotate, revoke — a new token shown once), tolerant/strict mode and its
+//! latest requests. The writes are the admin API's directory functions (`directory::tenants`).
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use maud::{html, Markup};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -12,29 +11,23 @@ use uuid::Uuid;
 use super::connect::waiting_box;
 use super::csrf::{NoFields, Protected};
 use super::layout::{self, copyable, csrf, maybe_time, page, time, Frame};
-use super::session::Session;
+use super::log::log_table;
+use super::session::{Area, Session};
 use super::ConsoleResult;
 use crate::config::token_expiry;
-use crate::db::provisioning_log::{self as log_store, Entry, LogQuery, Outcome};
+use crate::db::provisioning_log::{self as log_store, LogQuery};
 use crate::db::tenants::{Connection, Tenant};
 use crate::db::{self, console as store, Conn};
 use crate::directory::tenants::{self, IssuedToken};
 use crate::error::ScimError;
-use crate::http::admin::log::{next_page, position};
-use crate::http::admin::tenant;
 use crate::http::AppState;
-
-/// Log entries per page.
-const PAGE: i64 = 50;
 
 fn connection_id(raw: &str) -> ConsoleResult<Uuid> {
     Ok(Uuid::parse_str(raw).map_err(|_| ScimError::not_found("no such connection in this tenant"))?)
 }
 
-async fn load(conn: &mut Conn, slug: &str, raw: &str) -> ConsoleResult<(Tenant, Connection)> {
-    let t = tenant(conn, slug).await?;
-    let c = tenants::connection(conn, &t, connection_id(raw)?).await?;
-    Ok((t, c))
+async fn connection(conn: &mut Conn, t: &Tenant, raw: &str) -> ConsoleResult<Connection> {
+    Ok(tenants::connection(conn, t, connection_id(raw)?).await?)
 }
 
 /// GET /console/t/{t}/connections/{c}
@@ -43,9 +36,8 @@ pub async fn show(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    session.for_tenant(&path.0)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let (t, c) = load(&mut conn, &path.0, &path.1).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Connections).await?;
+    let c = connection(&mut conn, &t, &path.1).await?;
     let now = state.clock.now();
     let activity = store::activity(&mut conn, t.id, c.id, now - Duration::hours(24)).await?;
     let tokens = db::tenants::list_tokens(&mut conn, t.id, Some(c.id)).await?;
@@ -194,10 +186,9 @@ pub async fn issue_token(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let Protected { session, form } = form;
-    session.for_tenant(&path.0)?;
     let days = form.days()?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let (t, c) = load(&mut conn, &path.0, &path.1).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Connections).await?;
+    let c = connection(&mut conn, &t, &path.1).await?;
     let now = state.clock.now();
     let expires = token_expiry(days.or(state.token_default_expiry_days), now);
     let token =
@@ -212,9 +203,8 @@ pub async fn rotate(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let session = form.session;
-    session.for_tenant(&path.0)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let (t, c) = load(&mut conn, &path.0, &path.1).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Connections).await?;
+    let c = connection(&mut conn, &t, &path.1).await?;
     let now = state.clock.now();
     let expires = token_expiry(state.token_default_expiry_days, now);
     let (token, _) =
@@ -229,10 +219,8 @@ pub async fn revoke_token(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let session = form.session;
-    session.for_tenant(&path.0)?;
     let id = Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found("no such token in this tenant"))?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path.0).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Connections).await?;
     let record = db::tenants::list_tokens(&mut conn, t.id, None).await?.into_iter().find(|r| r.id == id);
     tenants::revoke_token(&mut conn, &t, id, state.clock.now()).await?;
     Ok(layout::see_other(&match record {
@@ -254,183 +242,8 @@ pub async fn set_mode(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let Protected { session, form } = form;
-    session.for_tenant(&path.0)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let (t, c) = load(&mut conn, &path.0, &path.1).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Connections).await?;
+    let c = connection(&mut conn, &t, &path.1).await?;
     tenants::set_quirk_mode(&mut conn, &t, c.id, &form.quirk_mode).await?;
     Ok(layout::see_other(&format!("/console/t/{}/connections/{}", t.slug, c.id)))
-}
-
-/// The log page's filters.
-#[derive(Deserialize, Default)]
-pub struct LogFilters {
-    #[serde(default)]
-    connection: String,
-    #[serde(default)]
-    outcome: String,
-    #[serde(default)]
-    resource: String,
-    #[serde(default)]
-    since: String,
-    #[serde(default)]
-    until: String,
-    #[serde(default)]
-    after: String,
-}
-
-/// A time filter: RFC 3339, or a browser's `datetime-local` value taken as UTC.
-fn when(name: &str, raw: &str) -> ConsoleResult<Option<DateTime<Utc>>> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(Some(t.with_timezone(&Utc)));
-    }
-    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(raw, format) {
-            return Ok(Some(t.and_utc()));
-        }
-    }
-    Err(ScimError::invalid_value(format!("{name} must be a date and time such as 2026-12-05T09:30 (UTC)"))
-        .into())
-}
-
-fn optional_id(name: &str, raw: &str) -> ConsoleResult<Option<Uuid>> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(Uuid::parse_str(raw).map_err(|_| ScimError::invalid_value(format!("{name} must be an id")))?))
-}
-
-impl LogFilters {
-    fn query(&self) -> ConsoleResult<LogQuery> {
-        let outcome = match self.outcome.as_str() {
-            "" => None,
-            "success" => Some(Outcome::Success),
-            "failure" => Some(Outcome::Failure),
-            _ => return Err(ScimError::invalid_value("outcome must be success or failure").into()),
-        };
-        let after = if self.after.is_empty() { None } else { Some(position(&self.after)?) };
-        Ok(LogQuery {
-            connection: optional_id("connection", &self.connection)?,
-            resource_id: optional_id("resource", &self.resource)?,
-            outcome,
-            since: when("since", &self.since)?,
-            until: when("until", &self.until)?,
-            after,
-            limit: PAGE,
-        })
-    }
-
-    /// This page's query string with `after` replaced.
-    fn with_after(&self, after: &str) -> String {
-        serde_urlencoded::to_string([
-            ("connection", self.connection.as_str()),
-            ("outcome", self.outcome.as_str()),
-            ("resource", self.resource.as_str()),
-            ("since", self.since.as_str()),
-            ("until", self.until.as_str()),
-            ("after", after),
-        ])
-        .unwrap_or_default()
-    }
-}
-
-/// GET /console/t/{t}/log?connection=&outcome=&resource=&since=&until=&after=
-pub async fn log(
-    session: Session,
-    path: web::Path<String>,
-    filters: web::Query<LogFilters>,
-    state: web::Data<AppState>,
-) -> ConsoleResult<HttpResponse> {
-    session.for_tenant(&path)?;
-    let query = filters.query()?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path).await?;
-    let connections = db::tenants::list_connections(&mut conn, t.id).await?;
-    let entries = log_store::list(&mut conn, t.id, &query).await?;
-    let next = next_page(&entries, PAGE);
-    let f = &*filters;
-    Ok(layout::respond(page(
-        "Provisioning log",
-        Frame::tenant(&session, &t.slug, "Provisioning log"),
-        html! {
-            h1 { "Provisioning log" }
-            form.filters method="get" action={ "/console/t/" (t.slug) "/log" } {
-                label { "Connection"
-                    select name="connection" {
-                        option value="" { "all" }
-                        @for c in &connections {
-                            option value=(c.id) selected[f.connection == c.id.to_string()] { (c.name) }
-                        }
-                    }
-                }
-                label { "Outcome"
-                    select name="outcome" {
-                        option value="" { "all" }
-                        option value="success" selected[f.outcome == "success"] { "success" }
-                        option value="failure" selected[f.outcome == "failure"] { "failure" }
-                    }
-                }
-                label { "Resource id" input type="text" name="resource" value=(f.resource) size="36"; }
-                label { "Since (UTC)" input type="datetime-local" name="since" value=(f.since); }
-                label { "Until (UTC)" input type="datetime-local" name="until" value=(f.until); }
-                button type="submit" { "Filter" }
-            }
-            (log_table(&entries))
-            @if let Some(next) = next {
-                p { a href={ "/console/t/" (t.slug) "/log?" (f.with_after(&next)) } { "Older entries →" } }
-            }
-        },
-    )))
-}
-
-/// Log entries, each with its detail behind a disclosure.
-pub fn log_table(entries: &[Entry]) -> Markup {
-    html! {
-        @if entries.is_empty() { p.muted { "No requests logged." } } @else {
-            table.log {
-                tr { th { "Time (UTC)" } th { "Request" } th { "Status" } th { "Detail" } }
-                @for e in entries {
-                    tr.log-entry {
-                        td { (time(e.at)) }
-                        td { code { (e.method) } " " (e.operation) }
-                        td { span.pill.ok[!e.failed()].bad[e.failed()] { (e.status) } }
-                        td {
-                            details {
-                                summary { @if let Some(d) = &e.detail { (truncate(d, 80)) } @else { "details" } }
-                                dl.facts {
-                                    dt { "Operation" } dd { code { (e.method) } " " (e.operation) }
-                                    dt { "Status" } dd { (e.status) }
-                                    dt { "scimType" } dd { (e.scim_type.as_deref().unwrap_or("—")) }
-                                    dt { "Detail" } dd.detail { (e.detail.as_deref().unwrap_or("—")) }
-                                    dt { "Resource" } dd {
-                                        (e.resource_type.as_deref().unwrap_or("—")) " "
-                                        @if let Some(id) = e.resource_id { code { (id) } }
-                                    }
-                                    dt { "Tolerance rules" } dd {
-                                        @if e.rules.is_empty() { "none" } @else {
-                                            @for r in &e.rules { code { (r) } " " }
-                                        }
-                                    }
-                                    dt { "Request id" } dd { code { (e.request_id) } }
-                                    dt { "Latency" } dd { (format!("{:.1}", e.latency_ms)) " ms" }
-                                    dt { "Source" } dd { (e.source) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::csrf::{NoFields, Protected};
 use super::layout::{self, csrf, page, Frame};
-use super::session::Session;
+use super::session::{Area, Session};
 use super::{ConsoleError, ConsoleResult};
 use crate::db::groups::TreeNode;
 use crate::db::roles::RoleRow;
@@ -21,7 +21,6 @@ use crate::db::{self, console as store, Conn};
 use crate::directory::role_admin;
 use crate::error::ScimError;
 use crate::http::admin::groups::move_group as move_in_tree;
-use crate::http::admin::tenant;
 use crate::http::AppState;
 
 /// What the tree shows of each group besides its node.
@@ -51,6 +50,7 @@ fn node(
                     " · " span.counts { (g.direct_members) " direct, "
                         (facts.effective.get(&g.id).copied().unwrap_or(0)) " effective" }
                     @for r in &bound { " " span.pill.ok { "role: " (r) } }
+                    " · " a href={ "/console/t/" (slug) "/members?group=" (g.id) } { "members" }
                 }
                 div.group-actions {
                     form.inline.move method="post" action={ (base) "/parent" } {
@@ -132,10 +132,7 @@ pub async fn tree(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    session.for_tenant(&path)?;
-    session.directory()?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
     render(&mut conn, &session, &t, None, StatusCode::OK).await
 }
 
@@ -158,15 +155,12 @@ pub async fn move_group(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let Protected { session, form } = form;
-    session.for_tenant(&path.0)?;
-    session.directory()?;
     let id = group_id(&path.1)?;
     let parent = match form.parent.trim() {
         "" => None,
         p => Some(Uuid::parse_str(p).map_err(|_| ScimError::invalid_value("parent: no such group"))?),
     };
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path.0).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
     match move_in_tree(&mut conn, &state, &t, id, parent).await {
         Ok(_) => Ok(layout::see_other(&format!("/console/t/{}/groups", t.slug))),
         Err(e) if e.status() == 400 => {
@@ -190,11 +184,8 @@ pub async fn bind(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let Protected { session, form } = form;
-    session.for_tenant(&path.0)?;
-    session.directory()?;
     let id = group_id(&path.1)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path.0).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
     role_admin::bind(&mut conn, t.id, id, form.role.trim(), state.clock.now()).await?;
     Ok(layout::see_other(&format!("/console/t/{}/groups", t.slug)))
 }
@@ -206,11 +197,8 @@ pub async fn unbind(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let session = form.session;
-    session.for_tenant(&path.0)?;
-    session.directory()?;
     let id = group_id(&path.1)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path.0).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
     role_admin::unbind(&mut conn, t.id, id, &path.2, state.clock.now()).await?;
     Ok(layout::see_other(&format!("/console/t/{}/groups", t.slug)))
 }

@@ -10,12 +10,13 @@ use super::csrf::FIELD;
 use super::session::{Kind, Session};
 
 /// The tenant pages' navigation entries: (path below `/console/t/{slug}`, label, directory page).
-const NAV: [(&str, &str, bool); 7] = [
+const NAV: [(&str, &str, bool); 8] = [
     ("", "Connections", false),
     ("/log", "Provisioning log", false),
     ("/members", "Members", true),
     ("/groups", "Groups", true),
     ("/roles", "Roles & settings", true),
+    ("/import", "Import", true),
     ("/webhooks", "Webhooks", true),
     ("/audit", "Audit log", true),
 ];
@@ -56,7 +57,8 @@ pub fn maybe_time(t: Option<DateTime<Utc>>) -> String {
 /// A read-only field with a copy button.
 pub fn copyable(id: &str, label: &str, value: &str) -> Markup {
     html! {
-        label for=(id) { (label) }
+        // The step around the field already names it; the label is for screen readers.
+        label.visually-hidden for=(id) { (label) }
         div.secret {
             input type="text" id=(id) readonly value=(value);
             button type="button" class="secondary" data-copy=(id) { "Copy" }

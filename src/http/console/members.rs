@@ -9,10 +9,10 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::connection::log_table;
 use super::csrf::{NoFields, Protected};
 use super::layout::{self, csrf, maybe_time, page, time, Frame};
-use super::session::Session;
+use super::log::log_table;
+use super::session::{Area, Session};
 use super::ConsoleResult;
 use crate::db::members::{self as store, MemberQuery, MemberView};
 use crate::db::provisioning_log::{self as log_store, LogQuery};
@@ -21,7 +21,6 @@ use crate::directory::invitations::{self, Record};
 use crate::directory::role_admin;
 use crate::error::ScimError;
 use crate::http::admin::members::{query, Params};
-use crate::http::admin::tenant;
 use crate::http::AppState;
 
 /// Members per page.
@@ -54,15 +53,12 @@ pub async fn list(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    session.for_tenant(&path)?;
-    session.directory()?;
     let pairs = filled(req.query_string());
     let encoded = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     let params = web::Query::<Params>::from_query(&encoded)
         .map_err(|e| ScimError::invalid_value(format!("filters: {e}")))?
         .into_inner();
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
     let mut q = query(&mut conn, t.id, Params { limit: Some(PAGE), ..params }).await?;
     q.limit = PAGE + 1;
     let mut members = store::list(&mut conn, t.id, &q).await?;
@@ -161,11 +157,8 @@ pub async fn show(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    session.for_tenant(&path.0)?;
-    session.directory()?;
     let id = member_id(&path.1)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path.0).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
     let q = MemberQuery { id: Some(id), limit: 1, ..MemberQuery::default() };
     let m = store::list(&mut conn, t.id, &q)
         .await?
@@ -295,12 +288,9 @@ pub async fn set_override(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let Protected { session, form } = form;
-    session.for_tenant(&path.0)?;
-    session.directory()?;
     let id = member_id(&path.1)?;
     let role = Some(form.role.trim()).filter(|r| !r.is_empty());
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path.0).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
     role_admin::set_override(&mut conn, t.id, id, role, state.clock.now()).await?;
     Ok(layout::see_other(&format!("/console/t/{}/members/{id}#role", t.slug)))
 }
@@ -312,11 +302,8 @@ pub async fn record_invitation(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let session = form.session;
-    session.for_tenant(&path.0)?;
-    session.directory()?;
     let id = member_id(&path.1)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path.0).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
     invitations::record(&mut conn, &t, id, Record::Invitation, state.clock.now()).await?;
     Ok(layout::see_other(&format!("/console/t/{}/members/{id}", t.slug)))
 }

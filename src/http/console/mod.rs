@@ -27,7 +27,9 @@ mod connect;
 mod connection;
 pub mod csrf;
 mod groups;
+mod import;
 pub mod layout;
+mod log;
 mod members;
 pub mod session;
 mod signin;
@@ -125,8 +127,9 @@ async fn security_headers(
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // A setup link's token is in its path: never send it on as a referrer.
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // A setup link's token is in its path: never send it to another site as a referrer. (Not
+    // `no-referrer`: that makes browsers send `Origin: null`, which the sign-in forms refuse.)
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if !is_asset {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -164,7 +167,7 @@ pub fn routes() -> actix_web::Scope<
         .route("/t/{tenant}/connections/{connection}/rotate", web::post().to(connection::rotate))
         .route("/t/{tenant}/connections/{connection}/mode", web::post().to(connection::set_mode))
         .route("/t/{tenant}/tokens/{token}/revoke", web::post().to(connection::revoke_token))
-        .route("/t/{tenant}/log", web::get().to(connection::log))
+        .route("/t/{tenant}/log", web::get().to(log::list))
         .route("/t/{tenant}/members", web::get().to(members::list))
         .route("/t/{tenant}/members/{member}", web::get().to(members::show))
         .route("/t/{tenant}/members/{member}/role", web::post().to(members::set_override))
@@ -173,6 +176,19 @@ pub fn routes() -> actix_web::Scope<
         .route("/t/{tenant}/groups/{group}/parent", web::post().to(groups::move_group))
         .route("/t/{tenant}/groups/{group}/roles", web::post().to(groups::bind))
         .route("/t/{tenant}/groups/{group}/roles/{role}/unbind", web::post().to(groups::unbind))
+        .route("/t/{tenant}/import", web::get().to(import::start))
+        .route("/t/{tenant}/import/template.csv", web::get().to(import::template))
+        .route("/t/{tenant}/import/columns", web::post().to(import::columns))
+        .service(
+            web::resource("/t/{tenant}/import/plan")
+                .app_data(web::PayloadConfig::new(import::MAX_FORM_BYTES))
+                .route(web::post().to(import::plan)),
+        )
+        .service(
+            web::resource("/t/{tenant}/import/apply")
+                .app_data(web::PayloadConfig::new(import::MAX_FORM_BYTES))
+                .route(web::post().to(import::apply)),
+        )
         .route("/t/{tenant}/roles", web::get().to(catalog::show))
         .route("/t/{tenant}/settings", web::post().to(catalog::update_settings))
         .route("/t/{tenant}/webhooks", web::get().to(webhooks::show))

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::{ConsoleError, ConsoleResult};
 use crate::config::Settings;
 use crate::db::console::{self as store, NewSession};
+use crate::db::tenants::Tenant;
 use crate::directory::setup_links::{digest, random_secret};
 use crate::error::ScimError;
 use crate::http::admin::AdminCaller;
@@ -111,10 +112,31 @@ impl Session {
         }
     }
 
-    /// The operator, or 403.
-    pub fn operator(&self) -> ConsoleResult<()> {
-        Ok(self.caller().operator().map(drop)?)
+    /// Admit the session to tenant `slug`'s pages of `area` and load the tenant, with a database
+    /// connection for the rest of the request: the first step of every tenant page.
+    pub async fn open_tenant(
+        &self,
+        state: &AppState,
+        slug: &str,
+        area: Area,
+    ) -> ConsoleResult<(crate::db::PooledConn, Tenant)> {
+        self.for_tenant(slug)?;
+        if area == Area::Directory {
+            self.directory()?;
+        }
+        let mut conn = crate::db::checkout(&state.pool).await?;
+        let t = crate::http::admin::tenant(&mut conn, slug).await?;
+        Ok((conn, t))
     }
+}
+
+/// Which part of the console a page belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    /// Connections, tokens and the provisioning log (setup links too).
+    Connections,
+    /// Members, groups, roles and settings (not setup links).
+    Directory,
 }
 
 /// The CSRF token of the session whose cookie secret is `secret`: a digest of it, so it is bound

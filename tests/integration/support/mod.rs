@@ -3,6 +3,7 @@
 //! and a Roster server on port 0 talking real HTTP.
 
 pub mod bomb;
+pub mod browser;
 pub mod console;
 pub mod proxy;
 pub mod requests;

@@ -21,3 +21,15 @@ document.addEventListener("click", function (event) {
     done();
   }
 });
+
+// Tables filtered by a select: <select data-filter-table="ID"> shows the rows of table ID whose
+// data-action equals the chosen value (all rows for an empty value).
+document.addEventListener("change", function (event) {
+  var select = event.target.closest("[data-filter-table]");
+  if (!select) return;
+  var table = document.getElementById(select.getAttribute("data-filter-table"));
+  if (!table) return;
+  table.querySelectorAll("tr[data-action]").forEach(function (row) {
+    row.hidden = select.value !== "" && row.getAttribute("data-action") !== select.value;
+  });
+});

@@ -347,6 +347,17 @@ async fn a_tree_move_into_its_own_subtree_shows_the_cycle_and_changes_nothing() 
     let finance =
         tree.body["groups"].as_array().unwrap().iter().find(|g| g["id"] == parent.as_str()).unwrap();
     assert_eq!(finance["parentId"], Value::Null);
+    // Both console writes are in the audit trail as the session's, the refused one with its status.
+    let audit = app.admin(Method::GET, "/audit?actor_kind=console_session", None).await;
+    assert_eq!(audit.status, 200, "{}", audit.body);
+    let moves: Vec<(i64, String)> = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["route"] == "/console/t/{tenant}/groups/{group}/parent")
+        .map(|e| (e["status"].as_i64().unwrap(), e["targets"]["group"].as_str().unwrap_or("").to_string()))
+        .collect();
+    assert_eq!(moves, vec![(400, parent.clone()), (303, child.clone())], "{}", audit.body);
 }
 
 #[tokio::test]

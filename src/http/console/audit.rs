@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::layout::{self, page, Frame};
-use super::session::Session;
+use super::session::{Session, SessionSeen};
 use super::ConsoleResult;
 use crate::audit::{record_audit, Actor, AuditEntry, ACTOR_KINDS};
 use crate::db::audit::Scope;
@@ -21,6 +21,10 @@ use crate::error::ScimResult;
 use crate::http::admin::audit::{entries, query, Params};
 use crate::http::admin::tenant;
 use crate::http::AppState;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::HttpMessage;
 
 /// Entries per page.
 const PAGE: i64 = 50;
@@ -79,9 +83,60 @@ pub async fn record<T>(
         summary,
         status,
     };
+    session.audited.set(true);
     if let Err(e) = record_audit(conn, &entry, state.clock.now()).await {
         tracing::error!(error = ?e, route = write.route, "could not record the audit entry");
     }
+}
+
+/// Every console POST made in a session leaves an audit entry, refused ones too: the pages that
+/// describe their write ([`record`]) leave theirs; for the others this middleware records the
+/// route template, the ids in the path, and the status after the response. Sign-in has no
+/// session yet and is not recorded (its failures count toward the credential back-off).
+pub async fn audit_writes(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() != actix_web::http::Method::POST {
+        return next.call(req).await;
+    }
+    let res = next.call(req).await?;
+    let seen = res.request().extensions().get::<SessionSeen>().cloned();
+    let Some(seen) = seen.filter(|s| !s.audited.get()) else { return Ok(res) };
+    let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() else { return Ok(res) };
+    let route = res.request().match_pattern().unwrap_or_else(|| res.request().path().to_string());
+    let info = res.request().match_info();
+    let slug = info.get("tenant").map(str::to_string);
+    let targets: Map<String, Value> = info
+        .iter()
+        .filter(|(k, _)| *k != "tenant")
+        .map(|(k, v)| (k.to_string(), crate::audit::target_value(v)))
+        .collect();
+    let status = res.status().as_u16();
+    let outcome = if res.status().is_success() || res.status().is_redirection() { "done" } else { "refused" };
+    let summary = format!("console {route}: {outcome} ({status})");
+    let recorded = async {
+        let mut conn = db::checkout(&state.pool).await?;
+        let tenant_id = match (seen.tenant, slug) {
+            (Some(own), _) => Some(own),
+            (None, Some(slug)) => crate::db::tenants::tenant_by_slug(&mut conn, &slug).await?.map(|t| t.id),
+            (None, None) => None,
+        };
+        let entry = AuditEntry {
+            tenant_id,
+            actor: Actor::ConsoleSession(seen.id),
+            method: "POST".into(),
+            route,
+            targets,
+            summary,
+            status,
+        };
+        record_audit(&mut conn, &entry, state.clock.now()).await
+    };
+    if let Err(e) = recorded.await {
+        tracing::error!(error = ?e, "could not record the console audit entry");
+    }
+    Ok(res)
 }
 
 /// GET /console/t/{t}/audit?actor_kind=&outcome=&after=

@@ -93,7 +93,13 @@ mod tests {
     use crate::http::console::session::{csrf_token, Kind};
 
     fn session(secret: &str) -> Session {
-        Session { id: uuid::Uuid::nil(), kind: Kind::Operator, tenant: None, csrf: csrf_token(secret) }
+        Session {
+            id: uuid::Uuid::nil(),
+            kind: Kind::Operator,
+            tenant: None,
+            csrf: csrf_token(secret),
+            audited: Default::default(),
+        }
     }
 
     #[derive(Debug, serde::Deserialize, PartialEq)]

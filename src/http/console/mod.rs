@@ -147,6 +147,7 @@ pub fn routes() -> actix_web::Scope<
     >,
 > {
     web::scope("/console")
+        .wrap(from_fn(audit::audit_writes))
         .wrap(from_fn(security_headers))
         .route("", web::get().to(signin::index))
         .route("/", web::get().to(signin::index))

@@ -72,6 +72,20 @@ pub struct Session {
     pub tenant: Option<(Uuid, String)>,
     /// The session's CSRF token (derived from its secret; see [`csrf_token`]).
     pub csrf: String,
+    /// Set when the request's write recorded its own audit entry (`audit::record`); otherwise
+    /// the console's audit middleware records it (`super::audit::audit_writes`).
+    pub audited: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+/// What the console's audit middleware knows of a request's session (request extensions).
+#[derive(Debug, Clone)]
+pub struct SessionSeen {
+    /// Session id.
+    pub id: Uuid,
+    /// The session's own tenant (tenant admin, setup link); `None` for the operator.
+    pub tenant: Option<Uuid>,
+    /// See [`Session::audited`].
+    pub audited: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
 impl Session {
@@ -220,7 +234,10 @@ async fn load(req: HttpRequest) -> ConsoleResult<Session> {
         _ => Kind::SetupLink,
     };
     let tenant = live.tenant_id.zip(live.slug);
-    Ok(Session { id: live.id, kind, tenant, csrf: csrf_token(&secret) })
+    let audited = std::rc::Rc::new(std::cell::Cell::new(false));
+    let seen = SessionSeen { id: live.id, tenant: live.tenant_id, audited: audited.clone() };
+    actix_web::HttpMessage::extensions_mut(&req).insert(seen);
+    Ok(Session { id: live.id, kind, tenant, csrf: csrf_token(&secret), audited })
 }
 
 impl FromRequest for Session {

@@ -466,3 +466,37 @@ async fn hostile_form_values_are_refused_with_a_reason_not_a_500() {
     assert_eq!(bad_override.status, 400);
     assert!(bad_override.body.contains("emperor"), "{}", bad_override.body);
 }
+
+async fn member(app: &TestApp, id: &str) -> crate::support::requests::Reply {
+    app.admin(Method::GET, &format!("/members/{id}"), None).await
+}
+
+#[tokio::test]
+async fn a_member_without_an_idp_is_suspended_reactivated_and_removed_from_its_page() {
+    let app = TestApp::spawn().await;
+    let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "frontline@example.com"});
+    let created = app.admin(Method::POST, "/members", Some(user)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let scim_member = app.create_user("from-idp@example.com").await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let page = format!("/console/t/acme/members/{id}");
+    let suspended = console.submit(&page, &format!("{page}/lifecycle"), &[("action", "suspend")]).await;
+    assert_eq!(suspended.status, 303, "{}", suspended.body);
+    assert_eq!(member(&app, &id).await.body["status"], "suspended");
+    let back = console.submit(&page, &format!("{page}/lifecycle"), &[("action", "reactivate")]).await;
+    assert_eq!(back.status, 303, "{}", back.body);
+    assert_ne!(member(&app, &id).await.body["status"], "suspended");
+    // A member the IdP manages offers no such buttons, and a forged form is refused.
+    let idp_page = format!("/console/t/acme/members/{scim_member}");
+    assert!(!console.get(&idp_page).await.body.contains("/lifecycle"));
+    let forged = console.submit(&idp_page, &format!("{idp_page}/lifecycle"), &[("action", "suspend")]).await;
+    assert_eq!(forged.status, 409, "{}", forged.body);
+    assert_ne!(member(&app, &scim_member).await.body["status"], "suspended");
+    let bad = console.submit(&page, &format!("{page}/lifecycle"), &[("action", "explode")]).await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let removed = console.submit(&page, &format!("{page}/lifecycle"), &[("action", "remove")]).await;
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    assert_eq!(member(&app, &id).await.body["status"], "removed");
+    assert_eq!(app.get(&format!("/Users/{id}")).await.status, 404, "gone from SCIM");
+}

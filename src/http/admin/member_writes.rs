@@ -30,9 +30,9 @@ async fn target(
     Ok((TenantProfile::load(conn, &state.registry, tenant.id).await?, id))
 }
 
-/// A write on one member that takes nothing but the member.
+/// A write on one member that takes nothing but the member (the console's member actions too).
 #[derive(Debug, Clone, Copy)]
-enum Write {
+pub(crate) enum Write {
     Suspend,
     Reactivate,
     Remove,
@@ -40,16 +40,14 @@ enum Write {
     ClearOverride,
 }
 
-/// Run one [`Write`] through the directory: 200 with the member's new state, 204 for a removal.
-async fn member_write(
-    caller: AdminCaller,
-    path: (String, String),
-    state: &AppState,
+/// Run one [`Write`] through the directory: the member's new state, or `None` for a removal.
+pub(crate) async fn run(
+    c: &mut Conn,
+    profile: TenantProfile,
+    id: uuid::Uuid,
     what: Write,
-) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
-    let (profile, id) = target(&mut conn, &caller, state, &path).await?;
-    let (c, now) = (&mut conn, state.clock.now());
+    now: chrono::DateTime<chrono::Utc>,
+) -> ScimResult<Option<Value>> {
     let done = match what {
         Write::Suspend => serde_json::to_value(lifecycle::set_active(c, &profile, id, false, now).await?),
         Write::Reactivate => serde_json::to_value(lifecycle::set_active(c, &profile, id, true, now).await?),
@@ -58,17 +56,26 @@ async fn member_write(
             serde_json::to_value(role_admin::set_override(c, profile.id, id, None, now).await?)
         }
         Write::Remove => {
-            users::remove(
-                c,
-                &crate::directory::Context::for_admin(std::sync::Arc::new(profile), now),
-                id,
-                None,
-            )
-            .await?;
-            return Ok(HttpResponse::NoContent().finish());
+            users::remove(c, &Context::for_admin(Arc::new(profile), now), id, None).await?;
+            return Ok(None);
         }
     };
-    Ok(HttpResponse::Ok().json(done.map_err(ScimError::internal)?))
+    Ok(Some(done.map_err(ScimError::internal)?))
+}
+
+/// Run one [`Write`]: 200 with the member's new state, 204 for a removal.
+async fn member_write(
+    caller: AdminCaller,
+    path: (String, String),
+    state: &AppState,
+    what: Write,
+) -> ScimResult<HttpResponse> {
+    let mut conn = db::checkout(&state.pool).await?;
+    let (profile, id) = target(&mut conn, &caller, state, &path).await?;
+    Ok(match run(&mut conn, profile, id, what, state.clock.now()).await? {
+        Some(state) => HttpResponse::Ok().json(state),
+        None => HttpResponse::NoContent().finish(),
+    })
 }
 
 /// POST .../members/{member}/suspend — access revoked, memberships and roles kept (403 for the

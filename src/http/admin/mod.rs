@@ -19,7 +19,7 @@ mod imports;
 mod join_links;
 mod join_members;
 pub(crate) mod log;
-mod member_writes;
+pub(crate) mod member_writes;
 pub(crate) mod members;
 mod memberships;
 mod oauth_clients;

@@ -1,8 +1,10 @@
 //! *Members*: the list with the admin API's filters and keyset paging (the same parameter checks,
 //! `http::admin::members::query`), and a member's page — attributes, groups direct and indirect,
 //! the effective role with every source offering one, position, categories, invitation state and
-//! history (its provisioning-log entries and events). Actions that exist today: set or clear the
-//! role override (`role_admin::set_override`) and record an invitation (`invitations::record`).
+//! history (its provisioning-log entries and events). Actions: set or clear the role override
+//! (`role_admin::set_override`), record an invitation (`invitations::record`), and suspend,
+//! reactivate or remove a member the IdP does not manage — through the admin API's member writes
+//! (`http::admin::member_writes::run`), so the same guards (last org admin) and events apply.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -205,6 +207,24 @@ pub async fn show(
                     }
                 }
             }
+            @if m.origin != "scim" {
+                section.card #status {
+                    h2 { "Status" }
+                    p { "Status: " strong.member-status { (m.status) } }
+                    form method="post" action={ (base) "/lifecycle" } {
+                        (csrf(&session))
+                        @if m.status == "suspended" {
+                            button type="submit" name="action" value="reactivate" class="secondary" { "Reactivate" }
+                        } @else {
+                            button type="submit" name="action" value="suspend" class="secondary" { "Suspend" }
+                        }
+                        " "
+                        button type="submit" name="action" value="remove" class="danger" { "Remove" }
+                    }
+                }
+            } @else {
+                p.muted { "Suspend or remove this member in your identity provider; Roster follows it." }
+            }
             section.card #role {
                 h2 { "Role" }
                 p.effective-role {
@@ -306,4 +326,47 @@ pub async fn record_invitation(
     let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
     invitations::record(&mut conn, &t, id, Record::Invitation, state.clock.now()).await?;
     Ok(layout::see_other(&format!("/console/t/{}/members/{id}", t.slug)))
+}
+
+/// The status form: which action.
+#[derive(Deserialize)]
+pub struct LifecycleAction {
+    action: String,
+}
+
+/// POST /console/t/{t}/members/{m}/lifecycle `action=suspend|reactivate|remove` — refused for a
+/// member the IdP manages (the IdP would undo it) and, like every path, for the last org admin.
+pub async fn lifecycle(
+    form: Protected<LifecycleAction>,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    use crate::http::admin::member_writes::{run, Write};
+    let Protected { session, form } = form;
+    let id = member_id(&path.1)?;
+    let what = match form.action.as_str() {
+        "suspend" => Write::Suspend,
+        "reactivate" => Write::Reactivate,
+        "remove" => Write::Remove,
+        _ => return Err(ScimError::invalid_value("action must be suspend, reactivate or remove").into()),
+    };
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
+    let q = MemberQuery { id: Some(id), limit: 1, ..MemberQuery::default() };
+    let m = store::list(&mut conn, t.id, &q)
+        .await?
+        .pop()
+        .ok_or_else(|| ScimError::not_found(format!("no member {id} in this tenant")))?;
+    if m.origin == "scim" {
+        return Err(ScimError::conflict(
+            "this member is managed by your identity provider: suspend or remove it there",
+        )
+        .into());
+    }
+    let profile = crate::cache::TenantProfile::load(&mut conn, &state.registry, t.id).await?;
+    let removed = run(&mut conn, profile, id, what, state.clock.now()).await?.is_none();
+    Ok(layout::see_other(&if removed {
+        format!("/console/t/{}/members", t.slug)
+    } else {
+        format!("/console/t/{}/members/{id}#status", t.slug)
+    }))
 }

@@ -173,6 +173,7 @@ pub fn routes() -> actix_web::Scope<
         .route("/t/{tenant}/members/{member}", web::get().to(members::show))
         .route("/t/{tenant}/members/{member}/role", web::post().to(members::set_override))
         .route("/t/{tenant}/members/{member}/invitations", web::post().to(members::record_invitation))
+        .route("/t/{tenant}/members/{member}/lifecycle", web::post().to(members::lifecycle))
         .route("/t/{tenant}/groups", web::get().to(groups::tree))
         .route("/t/{tenant}/groups/{group}/parent", web::post().to(groups::move_group))
         .route("/t/{tenant}/groups/{group}/roles", web::post().to(groups::bind))

@@ -500,3 +500,29 @@ async fn a_member_without_an_idp_is_suspended_reactivated_and_removed_from_its_p
     assert_eq!(member(&app, &id).await.body["status"], "removed");
     assert_eq!(app.get(&format!("/Users/{id}")).await.status, 404, "gone from SCIM");
 }
+
+#[tokio::test]
+async fn groups_are_created_renamed_and_deleted_from_the_tree_and_refusals_are_explained() {
+    let app = TestApp::spawn().await;
+    let finance = app.create_group("Finance", &[]).await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let tree = "/console/t/acme/groups";
+    let created = console.submit(tree, tree, &[("name", "Audit"), ("parent", &finance)]).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let listed = app.get("/Groups?filter=displayName%20eq%20%22Audit%22").await;
+    assert_eq!(listed.body["totalResults"], 1, "{}", listed.body);
+    let audit = listed.body["Resources"][0]["id"].as_str().unwrap().to_string();
+    // A taken name (caseless) is refused on the page with the reason; nothing is written.
+    let taken = console.submit(tree, tree, &[("name", "finance"), ("parent", "")]).await;
+    assert_eq!(taken.status, 409, "{}", taken.body);
+    assert!(taken.body.contains("was not created"), "{}", taken.body);
+    assert_eq!(app.get("/Groups").await.body["totalResults"], 2);
+    let renamed = console
+        .submit(tree, &format!("/console/t/acme/groups/{audit}/rename"), &[("name", "Internal audit")])
+        .await;
+    assert_eq!(renamed.status, 303, "{}", renamed.body);
+    assert_eq!(app.get(&format!("/Groups/{audit}")).await.body["displayName"], "Internal audit");
+    let deleted = console.submit(tree, &format!("/console/t/acme/groups/{audit}/delete"), &[]).await;
+    assert_eq!(deleted.status, 303, "{}", deleted.body);
+    assert_eq!(app.get(&format!("/Groups/{audit}")).await.status, 404);
+}

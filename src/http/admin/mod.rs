@@ -29,6 +29,7 @@ mod setup_links;
 mod tenants;
 pub(crate) mod webhooks;
 
+pub(crate) use scope::admin_context;
 pub use scope::TenantScope;
 
 use actix_web::dev::Payload;

@@ -1,6 +1,7 @@
-//! *Groups*: the tree (expand/collapse, direct and effective member counts), moving a group (a
-//! parent picker; a cycle is shown on the tree page) and group→role bindings. The move is the
-//! admin API's `move_group` (the SCIM PATCH of `parent`); bindings are `role_admin::bind/unbind`.
+//! *Groups*: the tree (expand/collapse, direct and effective member counts), creating, renaming,
+//! deleting and moving a group (a parent picker; a refusal such as a cycle or a taken name is
+//! shown on the tree page) and group→role bindings. Writes are the admin API's: `group_admin`
+//! (the SCIM group create, PATCH and DELETE) and `role_admin::bind/unbind`.
 
 use std::collections::HashMap;
 
@@ -18,8 +19,9 @@ use crate::db::groups::TreeNode;
 use crate::db::roles::RoleRow;
 use crate::db::tenants::Tenant;
 use crate::db::{self, console as store, Conn};
-use crate::directory::role_admin;
+use crate::directory::{group_admin, role_admin};
 use crate::error::ScimError;
+use crate::http::admin::admin_context;
 use crate::http::admin::groups::move_group as move_in_tree;
 use crate::http::AppState;
 
@@ -53,6 +55,17 @@ fn node(
                     " · " a href={ "/console/t/" (slug) "/members?group=" (g.id) } { "members" }
                 }
                 div.group-actions {
+                    form.inline.rename method="post" action={ (base) "/rename" } {
+                        (csrf(session))
+                        input type="text" name="name" value=(g.display_name) maxlength="1024" required;
+                        " " button type="submit" class="secondary" { "Rename" }
+                    }
+                    " "
+                    form.inline.delete method="post" action={ (base) "/delete" } {
+                        (csrf(session))
+                        button type="submit" class="danger" { "Delete" }
+                    }
+                    " "
                     form.inline.move method="post" action={ (base) "/parent" } {
                         (csrf(session))
                         label { "Parent " }
@@ -117,7 +130,19 @@ async fn render(
             @if let Some(e) = error { div.error #move-error { (e) } }
             p.muted { "A member of a group is an effective member of every group above it; a role bound to a \
                        group goes to its direct and effective members." }
-            @if all.is_empty() { p.muted { "No groups yet: they arrive from your identity provider or an import." } }
+            form.create method="post" action={ "/console/t/" (t.slug) "/groups" } {
+                (csrf(session))
+                label { "New group " input type="text" name="name" maxlength="1024" required; }
+                " "
+                label { "under "
+                    select name="parent" {
+                        option value="" { "(top level)" }
+                        @for p in &all { option value=(p.id) { (p.display_name) } }
+                    }
+                }
+                " " button type="submit" { "Create group" }
+            }
+            @if all.is_empty() { p.muted { "No groups yet: create one, or they arrive from your identity provider or an import." } }
             @else {
                 ul.tree { @for g in roots { (node(session, &t.slug, g, &all, &facts, 0)) } }
             }
@@ -156,19 +181,88 @@ pub async fn move_group(
 ) -> ConsoleResult<HttpResponse> {
     let Protected { session, form } = form;
     let id = group_id(&path.1)?;
-    let parent = match form.parent.trim() {
-        "" => None,
-        p => Some(Uuid::parse_str(p).map_err(|_| ScimError::invalid_value("parent: no such group"))?),
-    };
+    let parent = parent_choice(&form.parent)?;
     let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
-    match move_in_tree(&mut conn, &state, &t, id, parent).await {
-        Ok(_) => Ok(layout::see_other(&format!("/console/t/{}/groups", t.slug))),
-        Err(e) if e.status() == 400 => {
-            let detail = format!("The group was not moved: {}", e.detail());
-            render(&mut conn, &session, &t, Some(&detail), StatusCode::BAD_REQUEST).await
+    let moved = move_in_tree(&mut conn, &state, &t, id, parent).await.map(drop);
+    settled(&mut conn, &session, &t, moved, "moved").await
+}
+
+/// Back to the tree after a group write; a refusal the person can act on (400 such as a cycle,
+/// 409 such as a taken name) shows the tree again with the reason and that status.
+async fn settled(
+    conn: &mut Conn,
+    session: &Session,
+    t: &Tenant,
+    result: crate::error::ScimResult<()>,
+    what: &str,
+) -> ConsoleResult<HttpResponse> {
+    match result {
+        Ok(()) => Ok(layout::see_other(&format!("/console/t/{}/groups", t.slug))),
+        Err(e) if matches!(e.status(), 400 | 409) => {
+            let detail = format!("The group was not {what}: {}", e.detail());
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            render(conn, session, t, Some(&detail), status).await
         }
         Err(e) => Err(ConsoleError::from(e)),
     }
+}
+
+/// The create and rename forms.
+#[derive(Deserialize)]
+pub struct Named {
+    name: String,
+    #[serde(default)]
+    parent: String,
+}
+
+fn parent_choice(raw: &str) -> ConsoleResult<Option<Uuid>> {
+    match raw.trim() {
+        "" => Ok(None),
+        p => Ok(Some(Uuid::parse_str(p).map_err(|_| ScimError::invalid_value("parent: no such group"))?)),
+    }
+}
+
+/// POST /console/t/{t}/groups `name`, `parent` — create a group (the SCIM group create).
+pub async fn create(
+    form: Protected<Named>,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let Protected { session, form } = form;
+    let parent = parent_choice(&form.parent)?;
+    let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
+    let ctx = admin_context(&mut conn, &state, &t).await?;
+    let created =
+        group_admin::create(&mut conn, &ctx, &state.registry, form.name.trim(), parent).await.map(drop);
+    settled(&mut conn, &session, &t, created, "created").await
+}
+
+/// POST /console/t/{t}/groups/{g}/rename `name` (the SCIM PATCH of `displayName`).
+pub async fn rename(
+    form: Protected<Named>,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let Protected { session, form } = form;
+    let id = group_id(&path.1)?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
+    let ctx = admin_context(&mut conn, &state, &t).await?;
+    let renamed = group_admin::rename(&mut conn, &ctx, &state.registry, id, form.name.trim()).await;
+    settled(&mut conn, &session, &t, renamed, "renamed").await
+}
+
+/// POST /console/t/{t}/groups/{g}/delete (the SCIM DELETE: memberships end, children move up).
+pub async fn delete(
+    form: Protected<NoFields>,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let session = form.session;
+    let id = group_id(&path.1)?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
+    let ctx = admin_context(&mut conn, &state, &t).await?;
+    let deleted = group_admin::delete(&mut conn, &ctx, id).await;
+    settled(&mut conn, &session, &t, deleted, "deleted").await
 }
 
 /// The bind form.

@@ -526,3 +526,63 @@ async fn groups_are_created_renamed_and_deleted_from_the_tree_and_refusals_are_e
     assert_eq!(deleted.status, 303, "{}", deleted.body);
     assert_eq!(app.get(&format!("/Groups/{audit}")).await.status, 404);
 }
+
+#[tokio::test]
+async fn access_requests_are_switched_on_approved_and_denied_in_the_console() {
+    let app = TestApp::spawn().await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let page = "/console/t/acme/join";
+    let on = console
+        .submit(page, &format!("{page}/settings"), &[("requests", "on"), ("domains", "example.com")])
+        .await;
+    assert_eq!(on.status, 303, "{}", on.body);
+    let settings = app.admin(Method::GET, "/join/settings", None).await;
+    assert_eq!(
+        (settings.body["requestsEnabled"].clone(), settings.body["allowedDomains"].clone()),
+        (json!(true), json!(["example.com"])),
+        "{}",
+        settings.body
+    );
+    let ask = |given: &str, email: &str| {
+        let body = json!({"givenName": given, "familyName": HOSTILE, "email": email});
+        app.client
+            .post(format!("{}/join/v1/tenants/acme/requests", app.root))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    for (given, email) in [("Ann", "ann@home.example"), ("Ben", "ben@home.example")] {
+        let r = send(ask(given, email)).await;
+        assert_eq!(r.body["outcome"], "pending", "{}", r.body);
+    }
+    let listed = console.get(page).await;
+    assert!(listed.body.contains("ann@home.example") && listed.body.contains("ben@home.example"));
+    assert!(!listed.body.contains(HOSTILE), "the registrant's name is escaped");
+    let pending = app.admin(Method::GET, "/join/requests?state=pending", None).await;
+    let id_of = |email: &str| {
+        pending.body["requests"].as_array().unwrap().iter().find(|r| r["email"] == email).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (ann, ben) = (id_of("ann@home.example"), id_of("ben@home.example"));
+    let approved = console.submit(page, &format!("{page}/requests/{ann}/approve"), &[]).await;
+    assert_eq!(approved.status, 303, "{}", approved.body);
+    let no_reason = console.submit(page, &format!("{page}/requests/{ben}/deny"), &[("reason", " ")]).await;
+    assert_eq!(no_reason.status, 400, "{}", no_reason.body);
+    let denied =
+        console.submit(page, &format!("{page}/requests/{ben}/deny"), &[("reason", "Not on staff")]).await;
+    assert_eq!(denied.status, 303, "{}", denied.body);
+    let decided = app.admin(Method::GET, "/join/requests", None).await;
+    let state_of = |email: &str| {
+        decided.body["requests"].as_array().unwrap().iter().find(|r| r["email"] == email).unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(
+        (state_of("ann@home.example"), state_of("ben@home.example")),
+        (json!("approved"), json!("denied"))
+    );
+    let members = app.admin(Method::GET, "/members?origin=registration", None).await;
+    let joined: Vec<&str> =
+        members.body["members"].as_array().unwrap().iter().filter_map(|m| m["email"].as_str()).collect();
+    assert_eq!(joined, ["ann@home.example"], "{}", members.body);
+}

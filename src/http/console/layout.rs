@@ -10,11 +10,12 @@ use super::csrf::FIELD;
 use super::session::{Kind, Session};
 
 /// The tenant pages' navigation entries: (path below `/console/t/{slug}`, label, directory page).
-const NAV: [(&str, &str, bool); 8] = [
+const NAV: [(&str, &str, bool); 9] = [
     ("", "Connections", false),
     ("/log", "Provisioning log", false),
     ("/members", "Members", true),
     ("/groups", "Groups", true),
+    ("/join", "Join", true),
     ("/roles", "Roles & settings", true),
     ("/import", "Import", true),
     ("/webhooks", "Webhooks", true),

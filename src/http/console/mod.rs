@@ -28,6 +28,7 @@ mod connection;
 pub mod csrf;
 mod groups;
 mod import;
+mod join;
 pub mod layout;
 mod log;
 mod members;
@@ -194,6 +195,10 @@ pub fn routes() -> actix_web::Scope<
                 .app_data(web::PayloadConfig::new(import::MAX_FORM_BYTES))
                 .route(web::post().to(import::apply)),
         )
+        .route("/t/{tenant}/join", web::get().to(join::show))
+        .route("/t/{tenant}/join/settings", web::post().to(join::update_settings))
+        .route("/t/{tenant}/join/requests/{request}/approve", web::post().to(join::approve))
+        .route("/t/{tenant}/join/requests/{request}/deny", web::post().to(join::deny))
         .route("/t/{tenant}/roles", web::get().to(catalog::show))
         .route("/t/{tenant}/settings", web::post().to(catalog::update_settings))
         .route("/t/{tenant}/webhooks", web::get().to(webhooks::show))

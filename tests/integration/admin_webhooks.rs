@@ -134,6 +134,14 @@ async fn failing_and_rejected_deliveries_show_in_the_receiver_state() {
     assert_eq!(none.body["deliveries"], json!([]), "{}", none.body);
     let bad = op(&app, Method::GET, &format!("/webhooks/{id}/deliveries?state=lost"), None).await;
     assert_eq!(bad.status, 400, "{}", bad.body);
+    // The receiver's circuit counts the failed round (paused only after several in a row).
+    let listed = op(&app, Method::GET, "/webhooks", None).await;
+    let circuit = &listed.body["webhooks"][0]["circuit"];
+    assert_eq!(
+        (circuit["state"].clone(), circuit["consecutive_failures"].clone()),
+        (json!("failing"), json!(1))
+    );
+    assert!(circuit["last_error"].as_str().unwrap().contains("503"), "{}", listed.body);
 
     // A SET receiver that refuses the event for good (RFC 8935 §2.3).
     let refusing = Receiver::start_with(0, 1).await;
@@ -149,6 +157,7 @@ async fn failing_and_rejected_deliveries_show_in_the_receiver_state() {
     assert_eq!(d.body["deliveries"][0]["state"], "rejected", "{}", d.body);
     // The failing receiver got its event on the retry.
     assert_eq!(list.body["webhooks"][0]["delivery"]["state"], "ok", "{}", list.body);
+    assert_eq!(list.body["webhooks"][0]["circuit"]["state"], "healthy", "{}", list.body);
 }
 
 #[tokio::test]

@@ -75,13 +75,38 @@ pub struct WebhookView {
     pub created_at: DateTime<Utc>,
     /// Its delivery state.
     pub delivery: Option<DeliveryStateView>,
+    /// Its circuit: `healthy`, `failing` or `paused` (see README "Isolated receivers").
+    pub circuit: CircuitView,
     /// The HMAC secret Roster generated: in the answer to the POST that added it, only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }
 
-fn view(w: WebhookRow, state: Option<DeliveryState>) -> WebhookView {
+/// A receiver's circuit.
+#[derive(Debug, Serialize)]
+pub struct CircuitView {
+    /// `healthy`, `failing` or `paused`.
+    pub state: &'static str,
+    /// Dispatch rounds in a row in which every attempt failed.
+    pub consecutive_failures: i32,
+    /// While paused: nothing is sent before this time.
+    pub paused_until: Option<DateTime<Utc>>,
+    /// The last failure's reason.
+    pub last_error: Option<String>,
+    /// The last acknowledged delivery.
+    pub last_success_at: Option<DateTime<Utc>>,
+}
+
+fn view(w: WebhookRow, state: Option<DeliveryState>, now: DateTime<Utc>) -> WebhookView {
+    let circuit = CircuitView {
+        state: w.circuit(now).as_str(),
+        consecutive_failures: w.consecutive_failures,
+        paused_until: w.paused_until,
+        last_error: w.last_error.clone(),
+        last_success_at: w.last_success_at,
+    };
     WebhookView {
+        circuit,
         id: w.id,
         url: display_url(&w.url),
         format: w.format,
@@ -108,14 +133,18 @@ async fn webhook(conn: &mut Conn, tenant: Uuid, id: Uuid) -> ScimResult<WebhookR
 }
 
 /// The tenant's receivers with their delivery state (the admin API's and the console's listing).
-pub(crate) async fn receivers_of(conn: &mut Conn, tenant: Uuid) -> ScimResult<Vec<WebhookView>> {
+pub(crate) async fn receivers_of(
+    conn: &mut Conn,
+    tenant: Uuid,
+    now: DateTime<Utc>,
+) -> ScimResult<Vec<WebhookView>> {
     let hooks = store::list(conn, tenant).await?;
     let mut states = store::delivery_states(conn, tenant, None).await?;
     Ok(hooks
         .into_iter()
         .map(|w| {
             let found = states.iter().position(|s| s.webhook_id == w.id).map(|i| states.swap_remove(i));
-            view(w, found)
+            view(w, found, now)
         })
         .collect())
 }
@@ -123,7 +152,8 @@ pub(crate) async fn receivers_of(conn: &mut Conn, tenant: Uuid) -> ScimResult<Ve
 /// GET .../webhooks — every receiver with its delivery state.
 pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    Ok(HttpResponse::Ok().json(WebhooksView { webhooks: receivers_of(&mut conn, scope.id()).await? }))
+    Ok(HttpResponse::Ok()
+        .json(WebhooksView { webhooks: receivers_of(&mut conn, scope.id(), state.clock.now()).await? }))
 }
 
 /// A receiver's delivery format, as requests name it.
@@ -171,7 +201,7 @@ pub(crate) async fn add_receiver(
             AddError::Invalid(detail) => ScimError::invalid_value(detail),
             AddError::Db(e) => ScimError::from(e),
         })?;
-    let mut out = view(webhook(conn, tenant, added.id).await?, None);
+    let mut out = view(webhook(conn, tenant, added.id).await?, None, state.clock.now());
     out.secret = added.secret.filter(|_| generated);
     Ok(out)
 }

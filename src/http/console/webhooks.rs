@@ -38,8 +38,9 @@ async fn render(
     t: &Tenant,
     outcome: Outcome,
     status: StatusCode,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> ConsoleResult<HttpResponse> {
-    let hooks = receivers_of(conn, t.id).await?;
+    let hooks = receivers_of(conn, t.id, now).await?;
     let base = format!("/console/t/{}/webhooks", t.slug);
     let body: Markup = html! {
         h1 { "Webhooks" }
@@ -130,12 +131,13 @@ async fn refused(
     t: &Tenant,
     e: ScimError,
     what: &str,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> ConsoleResult<HttpResponse> {
     match e.status() {
         400 | 404 => {
             let outcome = Outcome { error: Some(format!("{what}: {}", e.detail())), ..Outcome::default() };
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            render(conn, session, t, outcome, status).await
+            render(conn, session, t, outcome, status, now).await
         }
         _ => Err(ConsoleError::from(e)),
     }
@@ -149,7 +151,7 @@ pub async fn show(
 ) -> ConsoleResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
     let t = admitted(&mut conn, &session, &path).await?;
-    render(&mut conn, &session, &t, Outcome::default(), StatusCode::OK).await
+    render(&mut conn, &session, &t, Outcome::default(), StatusCode::OK, state.clock.now()).await
 }
 
 /// The add form.
@@ -191,9 +193,9 @@ pub async fn add(
         Ok(added) => {
             let notice = Some(format!("Receiver {} added.", added.url));
             let outcome = Outcome { notice, added: Some(added), ..Outcome::default() };
-            render(&mut conn, &session, &t, outcome, StatusCode::OK).await
+            render(&mut conn, &session, &t, outcome, StatusCode::OK, state.clock.now()).await
         }
-        Err(e) => refused(&mut conn, &session, &t, e, "The receiver was not added").await,
+        Err(e) => refused(&mut conn, &session, &t, e, "The receiver was not added", state.clock.now()).await,
     }
 }
 
@@ -224,9 +226,17 @@ pub async fn test(
     match result {
         Ok(event) => {
             let notice = Some(format!("Test event {event} queued; its delivery shows below once attempted."));
-            render(&mut conn, &session, &t, Outcome { notice, ..Outcome::default() }, StatusCode::OK).await
+            render(
+                &mut conn,
+                &session,
+                &t,
+                Outcome { notice, ..Outcome::default() },
+                StatusCode::OK,
+                state.clock.now(),
+            )
+            .await
         }
-        Err(e) => refused(&mut conn, &session, &t, e, "No test event was sent").await,
+        Err(e) => refused(&mut conn, &session, &t, e, "No test event was sent", state.clock.now()).await,
     }
 }
 
@@ -252,6 +262,8 @@ pub async fn remove(
     .await;
     match result {
         Ok(()) => Ok(layout::see_other(&format!("/console/t/{}/webhooks", t.slug))),
-        Err(e) => refused(&mut conn, &session, &t, e, "The receiver was not removed").await,
+        Err(e) => {
+            refused(&mut conn, &session, &t, e, "The receiver was not removed", state.clock.now()).await
+        }
     }
 }

@@ -586,3 +586,36 @@ async fn access_requests_are_switched_on_approved_and_denied_in_the_console() {
         members.body["members"].as_array().unwrap().iter().filter_map(|m| m["email"].as_str()).collect();
     assert_eq!(joined, ["ann@home.example"], "{}", members.body);
 }
+
+#[tokio::test]
+async fn a_member_is_added_in_the_console_through_the_scim_create_and_bad_values_are_refused() {
+    let app = TestApp::spawn().await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let list = "/console/t/acme/members";
+    let fields = [
+        ("user_name", "kiosk.ann"),
+        ("given_name", "Ann"),
+        ("family_name", HOSTILE),
+        ("email", "ann@home.example"),
+        ("title", "Cashier"),
+    ];
+    let added = console.submit(list, list, &fields).await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let id = added.location().rsplit('/').next().unwrap().to_string();
+    let m = member(&app, &id).await;
+    assert_eq!(
+        (m.body["origin"].clone(), m.body["userName"].clone(), m.body["position"].clone()),
+        (json!("admin"), json!("kiosk.ann"), json!("Cashier")),
+        "{}",
+        m.body
+    );
+    let page = console.get(&format!("{list}/{id}")).await;
+    assert!(!page.body.contains(HOSTILE), "the name is escaped on the member page");
+    // userName is unique per tenant, caseless: 409, and nothing more is written.
+    let taken = console.submit(list, list, &[("user_name", "KIOSK.ann")]).await;
+    assert_eq!(taken.status, 409, "{}", taken.body);
+    let nul = console.submit(list, list, &[("user_name", "a\u{0}b")]).await;
+    assert_eq!(nul.status, 400, "{}", nul.body);
+    let all = app.admin(Method::GET, "/members?origin=admin", None).await;
+    assert_eq!(all.body["members"].as_array().unwrap().len(), 1, "{}", all.body);
+}

@@ -149,11 +149,23 @@ pub async fn create(
     let resource: Value = super::body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let t = tenant(&mut conn, &path).await?;
-    let profile = Arc::new(TenantProfile::load(&mut conn, &state.registry, t.id).await?);
-    let input = normalize(&profile.registry, ResourceKind::User, &resource)?;
+    let id = create_member(&mut conn, state.get_ref(), t.id, &resource).await?;
+    Ok(HttpResponse::Created().json(view(&mut conn, t.id, id).await?))
+}
+
+/// Create a member from a SCIM User resource for an admin (origin `admin`, no connection):
+/// the SCIM create with its validation, restore rule, follow-up and events. The admin API's and
+/// the console's member creation.
+pub(crate) async fn create_member(
+    conn: &mut Conn,
+    state: &AppState,
+    tenant: uuid::Uuid,
+    resource: &Value,
+) -> ScimResult<uuid::Uuid> {
+    let profile = Arc::new(TenantProfile::load(conn, &state.registry, tenant).await?);
+    let input = normalize(&profile.registry, ResourceKind::User, resource)?;
     let ctx = Context::for_admin(profile, state.clock.now());
-    let stored = users::create_member(&mut conn, &ctx, None, input).await?;
-    Ok(HttpResponse::Created().json(view(&mut conn, t.id, stored.id).await?))
+    Ok(users::create_member(conn, &ctx, None, input).await?.id)
 }
 
 /// PATCH .../members/{member} — SCIM attributes to replace (a path-less PATCH `replace` with

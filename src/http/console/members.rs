@@ -81,6 +81,18 @@ pub async fn list(
         Frame::tenant(&session, &t.slug, "Members"),
         html! {
             h1 { "Members" }
+            details.add-member {
+                summary { "Add a member without an identity provider" }
+                form method="post" action={ "/console/t/" (t.slug) "/members" } {
+                    (csrf(&session))
+                    label { "userName " input type="text" name="user_name" maxlength="1024" required; }
+                    label { " First name " input type="text" name="given_name" maxlength="1024"; }
+                    label { " Last name " input type="text" name="family_name" maxlength="1024"; }
+                    label { " Email " input type="email" name="email" maxlength="1024"; }
+                    label { " Title " input type="text" name="title" maxlength="200"; }
+                    " " button type="submit" { "Add member" }
+                }
+            }
             form.filters method="get" action={ "/console/t/" (t.slug) "/members" } {
                 label { "Search" input type="text" name="q" value=(v("q")) placeholder="name, userName or email"; }
                 label { "Status"
@@ -369,4 +381,47 @@ pub async fn lifecycle(
     } else {
         format!("/console/t/{}/members/{id}#status", t.slug)
     }))
+}
+
+/// The "add a member" form.
+#[derive(Deserialize)]
+pub struct NewMember {
+    user_name: String,
+    #[serde(default)]
+    given_name: String,
+    #[serde(default)]
+    family_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    title: String,
+}
+
+/// POST /console/t/{t}/members — add a member without an IdP (origin `admin`): the admin API's
+/// member create (the SCIM create: validation, a taken userName is 409, events).
+pub async fn create(
+    form: Protected<NewMember>,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let Protected { session, form } = form;
+    let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
+    let mut resource = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": form.user_name.trim(),
+    });
+    let (given, family) = (form.given_name.trim(), form.family_name.trim());
+    if !given.is_empty() || !family.is_empty() {
+        resource["name"] = serde_json::json!({"givenName": given, "familyName": family});
+        resource["displayName"] = serde_json::json!(format!("{given} {family}").trim());
+    }
+    if !form.email.trim().is_empty() {
+        resource["emails"] =
+            serde_json::json!([{"value": form.email.trim(), "type": "work", "primary": true}]);
+    }
+    if !form.title.trim().is_empty() {
+        resource["title"] = serde_json::json!(form.title.trim());
+    }
+    let id = crate::http::admin::member_writes::create_member(&mut conn, &state, t.id, &resource).await?;
+    Ok(layout::see_other(&format!("/console/t/{}/members/{id}", t.slug)))
 }

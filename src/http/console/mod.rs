@@ -171,6 +171,7 @@ pub fn routes() -> actix_web::Scope<
         .route("/t/{tenant}/tokens/{token}/revoke", web::post().to(connection::revoke_token))
         .route("/t/{tenant}/log", web::get().to(log::list))
         .route("/t/{tenant}/members", web::get().to(members::list))
+        .route("/t/{tenant}/members", web::post().to(members::create))
         .route("/t/{tenant}/members/{member}", web::get().to(members::show))
         .route("/t/{tenant}/members/{member}/role", web::post().to(members::set_override))
         .route("/t/{tenant}/members/{member}/invitations", web::post().to(members::record_invitation))

@@ -619,3 +619,40 @@ async fn a_member_is_added_in_the_console_through_the_scim_create_and_bad_values
     let all = app.admin(Method::GET, "/members?origin=admin", None).await;
     assert_eq!(all.body["members"].as_array().unwrap().len(), 1, "{}", all.body);
 }
+
+#[tokio::test]
+async fn a_member_without_an_idp_joins_and_leaves_groups_from_its_page() {
+    let app = TestApp::spawn().await;
+    let group = app.create_group("Night shift", &[]).await;
+    let user =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "night@example.com"});
+    let id = app.admin(Method::POST, "/members", Some(user)).await.body["id"].as_str().unwrap().to_string();
+    let scim_member = app.create_user("idp@example.com").await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let page = format!("/console/t/acme/members/{id}");
+    let joined = console
+        .submit(&page, &format!("{page}/groups"), &[("group", &group), ("group_role", "manager")])
+        .await;
+    assert_eq!(joined.status, 303, "{}", joined.body);
+    let members = app.admin(Method::GET, &format!("/groups/{group}/members"), None).await;
+    let row = &members.body["members"][0];
+    assert_eq!(
+        (row["memberId"].clone(), row["groupRole"].clone()),
+        (json!(id), json!("manager")),
+        "{}",
+        members.body
+    );
+    let scim_group = app.get(&format!("/Groups/{group}")).await;
+    assert_eq!(scim_group.body["members"][0]["value"], id.as_str(), "SCIM sees the membership");
+    let bad_role =
+        console.submit(&page, &format!("{page}/groups"), &[("group", &group), ("group_role", "owner")]).await;
+    assert_eq!(bad_role.status, 400, "{}", bad_role.body);
+    // The IdP's member: no forms, and a forged one is refused.
+    let idp_page = format!("/console/t/acme/members/{scim_member}");
+    let forged = console.submit(&idp_page, &format!("{idp_page}/groups"), &[("group", &group)]).await;
+    assert_eq!(forged.status, 409, "{}", forged.body);
+    let left = console.submit(&page, &format!("{page}/groups/{group}/leave"), &[]).await;
+    assert_eq!(left.status, 303, "{}", left.body);
+    let after = app.admin(Method::GET, &format!("/groups/{group}/members"), None).await;
+    assert_eq!(after.body["members"], json!([]), "{}", after.body);
+}

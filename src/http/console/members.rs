@@ -20,7 +20,7 @@ use crate::db::members::{self as store, MemberQuery, MemberView};
 use crate::db::provisioning_log::{self as log_store, LogQuery};
 use crate::db::{self, console as console_store, users};
 use crate::directory::invitations::{self, Record};
-use crate::directory::role_admin;
+use crate::directory::{group_admin, role_admin};
 use crate::error::ScimError;
 use crate::http::admin::members::{query, Params};
 use crate::http::AppState;
@@ -179,6 +179,7 @@ pub async fn show(
         .pop()
         .ok_or_else(|| ScimError::not_found(format!("no member {id} in this tenant")))?;
     let groups = users::groups_of(&mut conn, t.id, &[id]).await?;
+    let all_groups = db::groups::tree(&mut conn, t.id, None).await?;
     let sources = console_store::role_sources(&mut conn, t.id, id).await?;
     let roles = db::roles::catalog(&mut conn, t.id).await?;
     let log = log_store::list(
@@ -265,8 +266,37 @@ pub async fn show(
                 h2 { "Groups" }
                 @if groups.is_empty() { p.muted { "No groups." } } @else {
                     table {
-                        tr { th { "Group" } th { "Membership" } }
-                        @for g in &groups { tr { td { (g.display) } td { (g.kind) } } }
+                        tr { th { "Group" } th { "Membership" } th { "Group role" } th {} }
+                        @for g in &groups {
+                            tr {
+                                td { (g.display) } td { (g.kind) } td { (g.group_role) }
+                                td {
+                                    @if m.origin != "scim" && g.kind == "direct" {
+                                        form.inline method="post" action={ (base) "/groups/" (g.group_id) "/leave" } {
+                                            (csrf(&session))
+                                            button type="submit" class="danger" { "Leave" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if m.origin != "scim" && !all_groups.is_empty() {
+                    form method="post" action={ (base) "/groups" } {
+                        (csrf(&session))
+                        label { "Add to group "
+                            select name="group" {
+                                @for g in &all_groups { option value=(g.id) { (g.display_name) } }
+                            }
+                        }
+                        label { " as "
+                            select name="group_role" {
+                                option value="member" { "member" }
+                                option value="manager" { "manager" }
+                            }
+                        }
+                        " " button type="submit" class="secondary" { "Add" }
                     }
                 }
             }
@@ -363,17 +393,7 @@ pub async fn lifecycle(
         _ => return Err(ScimError::invalid_value("action must be suspend, reactivate or remove").into()),
     };
     let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
-    let q = MemberQuery { id: Some(id), limit: 1, ..MemberQuery::default() };
-    let m = store::list(&mut conn, t.id, &q)
-        .await?
-        .pop()
-        .ok_or_else(|| ScimError::not_found(format!("no member {id} in this tenant")))?;
-    if m.origin == "scim" {
-        return Err(ScimError::conflict(
-            "this member is managed by your identity provider: suspend or remove it there",
-        )
-        .into());
-    }
+    not_idp_managed(&mut conn, t.id, id, "suspend or remove it there").await?;
     let profile = crate::cache::TenantProfile::load(&mut conn, &state.registry, t.id).await?;
     let removed = run(&mut conn, profile, id, what, state.clock.now()).await?.is_none();
     Ok(layout::see_other(&if removed {
@@ -423,5 +443,77 @@ pub async fn create(
         resource["title"] = serde_json::json!(form.title.trim());
     }
     let id = crate::http::admin::member_writes::create_member(&mut conn, &state, t.id, &resource).await?;
+    Ok(layout::see_other(&format!("/console/t/{}/members/{id}", t.slug)))
+}
+
+/// The "add to group" form.
+#[derive(Deserialize)]
+pub struct Join {
+    group: String,
+    #[serde(default)]
+    group_role: String,
+}
+
+fn group_choice(raw: &str) -> ConsoleResult<Uuid> {
+    Ok(Uuid::parse_str(raw.trim()).map_err(|_| ScimError::not_found("no such group in this tenant"))?)
+}
+
+/// Refuse a change the IdP would undo for a member it manages (409, saying `where_instead`).
+async fn not_idp_managed(
+    conn: &mut db::Conn,
+    tenant: Uuid,
+    id: Uuid,
+    where_instead: &str,
+) -> ConsoleResult<()> {
+    let q = MemberQuery { id: Some(id), limit: 1, ..MemberQuery::default() };
+    let m = store::list(conn, tenant, &q)
+        .await?
+        .pop()
+        .ok_or_else(|| ScimError::not_found(format!("no member {id} in this tenant")))?;
+    if m.origin == "scim" {
+        return Err(ScimError::conflict(format!(
+            "this member is managed by your identity provider: {where_instead}"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// POST /console/t/{t}/members/{m}/groups `group`, `group_role` — a direct membership (the admin
+/// API's `group_admin::add_member`: the SCIM PATCH `add members`, events, roles recomputed).
+pub async fn add_to_group(
+    form: Protected<Join>,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let Protected { session, form } = form;
+    let id = member_id(&path.1)?;
+    let group = group_choice(&form.group)?;
+    let role = match form.group_role.trim() {
+        "" => None,
+        r @ ("member" | "manager") => Some(r),
+        _ => return Err(ScimError::invalid_value("group_role must be member or manager").into()),
+    };
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
+    not_idp_managed(&mut conn, t.id, id, "change its groups there").await?;
+    let ctx = crate::http::admin::admin_context(&mut conn, &state, &t).await?;
+    group_admin::add_member(&mut conn, &ctx, &state.registry, group, id, role).await?;
+    Ok(layout::see_other(&format!("/console/t/{}/members/{id}", t.slug)))
+}
+
+/// POST /console/t/{t}/members/{m}/groups/{g}/leave — end a direct membership (refused, like
+/// every path, when it would take the tenant's last org admin).
+pub async fn leave_group(
+    form: Protected<NoFields>,
+    path: web::Path<(String, String, String)>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let session = form.session;
+    let id = member_id(&path.1)?;
+    let group = group_choice(&path.2)?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
+    not_idp_managed(&mut conn, t.id, id, "change its groups there").await?;
+    let ctx = crate::http::admin::admin_context(&mut conn, &state, &t).await?;
+    group_admin::remove_member(&mut conn, &ctx, &state.registry, group, id).await?;
     Ok(layout::see_other(&format!("/console/t/{}/members/{id}", t.slug)))
 }

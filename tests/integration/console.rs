@@ -656,3 +656,34 @@ async fn a_member_without_an_idp_joins_and_leaves_groups_from_its_page() {
     let after = app.admin(Method::GET, &format!("/groups/{group}/members"), None).await;
     assert_eq!(after.body["members"], json!([]), "{}", after.body);
 }
+
+#[tokio::test]
+async fn a_member_without_an_idp_is_edited_from_its_page_and_only_filled_fields_change() {
+    let app = TestApp::spawn().await;
+    let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "edit@example.com",
+                      "name": {"givenName": "Eda", "familyName": "Old"}, "displayName": "Eda Old"});
+    let id = app.admin(Method::POST, "/members", Some(user)).await.body["id"].as_str().unwrap().to_string();
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let page = format!("/console/t/acme/members/{id}");
+    let saved = console
+        .submit(&page, &format!("{page}/edit"), &[("family_name", "New"), ("email", "eda@home.example")])
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let scim = app.get(&format!("/Users/{id}")).await;
+    assert_eq!(
+        (
+            scim.body["name"]["givenName"].clone(),
+            scim.body["name"]["familyName"].clone(),
+            scim.body["emails"][0]["value"].clone()
+        ),
+        (json!("Eda"), json!("New"), json!("eda@home.example")),
+        "{}",
+        scim.body
+    );
+    assert_eq!(scim.body["displayName"], "Eda Old", "an empty field is left as it is");
+    let nothing = console.submit(&page, &format!("{page}/edit"), &[]).await;
+    assert_eq!(nothing.status, 400, "{}", nothing.body);
+    let hostile = console.submit(&page, &format!("{page}/edit"), &[("display_name", "a\u{0}b")]).await;
+    assert_eq!(hostile.status, 400, "{}", hostile.body);
+    assert_eq!(app.get(&format!("/Users/{id}")).await.body["displayName"], "Eda Old", "nothing written");
+}

@@ -185,13 +185,27 @@ pub async fn update(
     }
     let mut conn = db::checkout(&state.pool).await?;
     let (profile, id) = target(&mut conn, &caller, &state, &path).await?;
-    let ctx = Context::for_admin(Arc::new(profile), state.clock.now());
+    let tenant = profile.id;
+    update_member(&mut conn, profile, id, changes, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(view(&mut conn, tenant, id).await?))
+}
+
+/// Replace `changes` (SCIM User attributes) on a member for an admin: a path-less SCIM PATCH
+/// `replace`, strict RFC 7644, with the same checks, events and follow-up as SCIM. The admin
+/// API's and the console's member edit.
+pub(crate) async fn update_member(
+    conn: &mut Conn,
+    profile: TenantProfile,
+    id: uuid::Uuid,
+    changes: Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ScimResult<()> {
+    let ctx = Context::for_admin(Arc::new(profile), now);
     let body = serde_json::json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "value": changes}],
     });
     let request = crate::scim::patch::parse_request(&body, patch::mode(&ctx))?;
     let profile = ctx.profile.clone();
-    patch::patch_user(&mut conn, &ctx, &profile.registry, id, &request, None).await?;
-    Ok(HttpResponse::Ok().json(view(&mut conn, ctx.tenant(), id).await?))
+    patch::patch_user(conn, &ctx, &profile.registry, id, &request, None).await.map(drop)
 }

@@ -221,6 +221,18 @@ pub async fn show(
                 }
             }
             @if m.origin != "scim" {
+                section.card #edit {
+                    h2 { "Edit" }
+                    form method="post" action={ (base) "/edit" } {
+                        (csrf(&session))
+                        label { "displayName " input type="text" name="display_name" value=(m.display_name.as_deref().unwrap_or("")) maxlength="1024"; }
+                        label { " First name " input type="text" name="given_name" value=(m.given_name.as_deref().unwrap_or("")) maxlength="1024"; }
+                        label { " Last name " input type="text" name="family_name" value=(m.family_name.as_deref().unwrap_or("")) maxlength="1024"; }
+                        label { " Email " input type="email" name="email" value=(m.email.as_deref().unwrap_or("")) maxlength="1024"; }
+                        " " button type="submit" class="secondary" { "Save" }
+                    }
+                    p.muted { "An empty field is left as it is." }
+                }
                 section.card #status {
                     h2 { "Status" }
                     p { "Status: " strong.member-status { (m.status) } }
@@ -515,5 +527,64 @@ pub async fn leave_group(
     not_idp_managed(&mut conn, t.id, id, "change its groups there").await?;
     let ctx = crate::http::admin::admin_context(&mut conn, &state, &t).await?;
     group_admin::remove_member(&mut conn, &ctx, &state.registry, group, id).await?;
+    Ok(layout::see_other(&format!("/console/t/{}/members/{id}", t.slug)))
+}
+
+/// The edit form (an empty field is left unchanged).
+#[derive(Deserialize)]
+pub struct Edit {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    given_name: String,
+    #[serde(default)]
+    family_name: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// POST /console/t/{t}/members/{m}/edit — the admin API's member update (a SCIM PATCH
+/// `replace`), for a member the IdP does not manage.
+pub async fn update(
+    form: Protected<Edit>,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let Protected { session, form } = form;
+    let id = member_id(&path.1)?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
+    not_idp_managed(&mut conn, t.id, id, "change its attributes there").await?;
+    let mut changes = serde_json::Map::new();
+    let given = form.given_name.trim();
+    let family = form.family_name.trim();
+    if !form.display_name.trim().is_empty() {
+        changes.insert("displayName".into(), form.display_name.trim().into());
+    }
+    let mut name = serde_json::Map::new();
+    if !given.is_empty() {
+        name.insert("givenName".into(), given.into());
+    }
+    if !family.is_empty() {
+        name.insert("familyName".into(), family.into());
+    }
+    if !name.is_empty() {
+        changes.insert("name".into(), name.into());
+    }
+    if !form.email.trim().is_empty() {
+        let email = serde_json::json!([{"value": form.email.trim(), "type": "work", "primary": true}]);
+        changes.insert("emails".into(), email);
+    }
+    if changes.is_empty() {
+        return Err(ScimError::invalid_value("nothing to change: every field is empty").into());
+    }
+    let profile = crate::cache::TenantProfile::load(&mut conn, &state.registry, t.id).await?;
+    crate::http::admin::member_writes::update_member(
+        &mut conn,
+        profile,
+        id,
+        changes.into(),
+        state.clock.now(),
+    )
+    .await?;
     Ok(layout::see_other(&format!("/console/t/{}/members/{id}", t.slug)))
 }

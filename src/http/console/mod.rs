@@ -176,6 +176,7 @@ pub fn routes() -> actix_web::Scope<
         .route("/t/{tenant}/members/{member}/role", web::post().to(members::set_override))
         .route("/t/{tenant}/members/{member}/invitations", web::post().to(members::record_invitation))
         .route("/t/{tenant}/members/{member}/lifecycle", web::post().to(members::lifecycle))
+        .route("/t/{tenant}/members/{member}/edit", web::post().to(members::update))
         .route("/t/{tenant}/members/{member}/groups", web::post().to(members::add_to_group))
         .route("/t/{tenant}/members/{member}/groups/{group}/leave", web::post().to(members::leave_group))
         .route("/t/{tenant}/groups", web::get().to(groups::tree))

@@ -687,3 +687,36 @@ async fn a_member_without_an_idp_is_edited_from_its_page_and_only_filled_fields_
     assert_eq!(hostile.status, 400, "{}", hostile.body);
     assert_eq!(app.get(&format!("/Users/{id}")).await.body["displayName"], "Eda Old", "nothing written");
 }
+
+#[tokio::test]
+async fn retention_invitations_and_sso_are_set_on_the_settings_page() {
+    let app = TestApp::spawn().await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let page = "/console/t/acme/roles";
+    let form = |retention: &'static str| {
+        [
+            ("default_role", "member"),
+            ("position_source", "title"),
+            ("sso", "false"),
+            ("invite_new_members", "false"),
+            ("member_retention_days", retention),
+        ]
+    };
+    let saved = console.submit(page, "/console/t/acme/settings", &form("7")).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let tenant = app.admin(Method::GET, "", None).await;
+    assert_eq!(
+        (
+            tenant.body["member_retention_days"].clone(),
+            tenant.body["invite_new_members"].clone(),
+            tenant.body["sso"].clone()
+        ),
+        (json!(7), json!(false), json!(false)),
+        "{}",
+        tenant.body
+    );
+    let refused = console.submit(page, "/console/t/acme/settings", &form("99999")).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(app.admin(Method::GET, "", None).await.body["member_retention_days"], 7);
+    assert!(console.get(page).await.body.contains("value=\"7\""));
+}

@@ -1,7 +1,7 @@
 //! *Roles, positions, categories, settings*: the tenant's role catalog, its positions with member
 //! counts, its categories, and the settings an org admin changes here — default role and position
-//! source (`role_admin::update_settings`) and SSO (`db::tenants::set_sso`, as the admin API's
-//! `PATCH /tenants/{t}`).
+//! source (`role_admin::update_settings`), and SSO, invitations and the retention of removed
+//! members (`tenants::update_member_settings`, as the admin API's `PATCH /tenants/{t}`).
 
 use actix_web::{web, HttpResponse};
 use maud::html;
@@ -13,6 +13,9 @@ use super::session::{Area, Session};
 use super::ConsoleResult;
 use crate::db;
 use crate::directory::role_admin::{self, SettingsChange};
+use crate::directory::tenants;
+use crate::error::ScimError;
+use crate::http::admin::admin_error;
 use crate::http::AppState;
 
 /// GET /console/t/{t}/roles
@@ -26,7 +29,7 @@ pub async fn show(
     let settings = db::roles::settings(&mut conn, t.id).await?;
     let positions = db::positions::list(&mut conn, t.id).await?;
     let categories = db::categories::list(&mut conn, t.id).await?;
-    let sso = db::tenants::sso(&mut conn, t.id).await?;
+    let (retention, invite, sso) = db::tenants::member_settings(&mut conn, t.id).await?;
     Ok(layout::respond(page(
         "Roles & settings",
         Frame::tenant(&session, &t.slug, "Roles & settings"),
@@ -48,6 +51,13 @@ pub async fn show(
                             option value="false" selected[!sso] { "off: members are invited" }
                             option value="true" selected[sso] { "on: members sign in with SSO, no invitations" }
                         } }
+                        dt { label for="invite_new_members" { "Invitations" } }
+                        dd { select #invite_new_members name="invite_new_members" {
+                            option value="true" selected[invite] { "new members are invited" }
+                            option value="false" selected[!invite] { "new members are not invited" }
+                        } }
+                        dt { label for="member_retention_days" { "Retention of removed members (days)" } }
+                        dd { input #member_retention_days type="number" name="member_retention_days" min="0" max="3650" value=(retention); }
                     }
                     p { button type="submit" { "Save settings" } }
                 }
@@ -98,6 +108,10 @@ pub struct SettingsForm {
     default_role: String,
     position_source: String,
     sso: String,
+    #[serde(default)]
+    invite_new_members: String,
+    #[serde(default)]
+    member_retention_days: String,
 }
 
 /// POST /console/t/{t}/settings
@@ -114,7 +128,19 @@ pub async fn update_settings(
         position_source: Some(form.position_source.trim().to_string())
             .filter(|p| *p != current.position_source),
     };
+    let retention =
+        match form.member_retention_days.trim() {
+            "" => None,
+            days => Some(days.parse::<i32>().ok().filter(|d| (0..=3650).contains(d)).ok_or_else(|| {
+                ScimError::invalid_value("retention: a whole number of days from 0 to 3650")
+            })?),
+        };
     role_admin::update_settings(&mut conn, &state.registry, t.id, change, state.clock.now()).await?;
-    db::tenants::set_sso(&mut conn, t.id, form.sso == "true").await?;
+    let members = tenants::MemberSettings {
+        member_retention_days: retention,
+        invite_new_members: Some(form.invite_new_members != "false"),
+        sso: Some(form.sso == "true"),
+    };
+    tenants::update_member_settings(&mut conn, &t, members).await.map_err(admin_error)?;
     Ok(layout::see_other(&format!("/console/t/{}/roles", t.slug)))
 }

@@ -32,6 +32,10 @@ pub struct MemberQuery {
     pub origin: Option<String>,
     /// A prefix of userName, displayName, givenName, familyName or email (caseless).
     pub prefix: Option<String>,
+    /// This position (caseless name).
+    pub position: Option<String>,
+    /// This value of this category (the category's name as defined, the value as text).
+    pub category: Option<(String, String)>,
     /// Only members after this id (the previous page's last).
     pub after: Option<Uuid>,
     /// At most this many.
@@ -144,6 +148,9 @@ pub async fn list(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> diesel::
                 OR lower(u.display_name) LIKE $9 ESCAPE '\\' OR lower(u.given_name) LIKE $9 ESCAPE '\\' \
                 OR lower(u.family_name) LIKE $9 ESCAPE '\\' OR lower(u.email) LIKE $9 ESCAPE '\\') \
            AND ($10::uuid IS NULL OR u.id > $10) \
+           AND ($12::text IS NULL OR p.name_key = $12) \
+           AND ($13::text IS NULL OR \
+                (u.resource -> 'urn:ietf:params:scim:schemas:extension:roster:2.0:User' ->> $13) = $14) \
          ORDER BY u.id \
          LIMIT $11",
     )
@@ -158,6 +165,9 @@ pub async fn list(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> diesel::
     .bind::<Nullable<Text>, _>(prefix.as_deref())
     .bind::<Nullable<SqlUuid>, _>(q.after)
     .bind::<diesel::sql_types::BigInt, _>(q.limit)
+    .bind::<Nullable<Text>, _>(q.position.as_deref().map(crate::scim::resource::fold_key))
+    .bind::<Nullable<Text>, _>(q.category.as_ref().map(|c| c.0.as_str()))
+    .bind::<Nullable<Text>, _>(q.category.as_ref().map(|c| c.1.as_str()))
     .load(conn)
     .await
 }

@@ -720,3 +720,48 @@ async fn retention_invitations_and_sso_are_set_on_the_settings_page() {
     assert_eq!(app.admin(Method::GET, "", None).await.body["member_retention_days"], 7);
     assert!(console.get(page).await.body.contains("value=\"7\""));
 }
+
+#[tokio::test]
+async fn members_are_filtered_by_position_and_category_value_in_the_api_and_the_console() {
+    const EXT: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
+    let app = TestApp::spawn().await;
+    let city = app.admin(Method::POST, "/categories", Some(json!({"name": "City", "kind": "text"}))).await;
+    assert_eq!(city.status, 201, "{}", city.body);
+    for (name, title, town) in
+        [("ann", "Cashier", "Oslo"), ("ben", "Cashier", "Bergen"), ("cy", "Clerk", "Oslo")]
+    {
+        let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", EXT],
+                          "userName": format!("{name}@example.com"), "title": title, EXT: {"City": town}});
+        assert_eq!(app.post("/Users", &user).await.status, 201);
+    }
+    let names = |r: &crate::support::requests::Reply| {
+        let mut v: Vec<String> = r.body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["userName"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let cashiers = app.admin(Method::GET, "/members?position=cashier", None).await;
+    assert_eq!(names(&cashiers), ["ann@example.com", "ben@example.com"], "{}", cashiers.body);
+    let oslo = app.admin(Method::GET, "/members?category=city&category_value=Oslo", None).await;
+    assert_eq!(names(&oslo), ["ann@example.com", "cy@example.com"], "{}", oslo.body);
+    let both =
+        app.admin(Method::GET, "/members?position=Cashier&category=City&category_value=Oslo", None).await;
+    assert_eq!(names(&both), ["ann@example.com"], "{}", both.body);
+    let unknown = app.admin(Method::GET, "/members?category=Shoe&category_value=42", None).await;
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    let half = app.admin(Method::GET, "/members?category_value=Oslo", None).await;
+    assert_eq!(half.status, 400, "{}", half.body);
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let page =
+        console.get("/console/t/acme/members?position=Cashier&category=City&category_value=Oslo").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("ann@example.com")
+            && !page.body.contains("ben@example.com")
+            && !page.body.contains("cy@example.com")
+    );
+}

@@ -40,6 +40,12 @@ pub struct Params {
     pub origin: Option<String>,
     /// Prefix of userName, displayName, givenName, familyName or email (caseless).
     pub q: Option<String>,
+    /// A position name (caseless).
+    pub position: Option<String>,
+    /// A category name (caseless); with `category_value`, members holding that value.
+    pub category: Option<String>,
+    /// The value of `category` (as text: `Oslo`, `42`, `true`, `2026-12-05`).
+    pub category_value: Option<String>,
     /// Page size (default 100, 1 to 1000).
     pub limit: Option<i64>,
     /// The `next` value of the previous page.
@@ -80,8 +86,31 @@ pub(crate) async fn query(conn: &mut Conn, tenant_id: Uuid, p: Params) -> ScimRe
                 .map_err(|_| ScimError::invalid_value("after must be the `next` value of a previous page"))
         })
         .transpose()?;
+    let category = match (p.category.filter(|c| !c.trim().is_empty()), p.category_value) {
+        (None, None) => None,
+        (Some(name), Some(value)) => {
+            let known = crate::db::categories::list(conn, tenant_id).await?;
+            let key = crate::scim::resource::fold_key(&name);
+            let found = known.into_iter().find(|c| c.name_key == key).ok_or_else(|| {
+                ScimError::invalid_value(format!(
+                    "category: the tenant has no category {} (see GET .../categories)",
+                    crate::text::quote(&crate::text::truncate(&name, 100))
+                ))
+            })?;
+            Some((found.name, value))
+        }
+        (None, Some(v)) if v.is_empty() => None,
+        (None, Some(_)) => {
+            return Err(ScimError::invalid_value("category_value needs category (the category's name)"))
+        }
+        (Some(_), None) => {
+            return Err(ScimError::invalid_value("category needs category_value (the value to match)"))
+        }
+    };
     Ok(MemberQuery {
         id: None,
+        position: p.position.filter(|p| !p.trim().is_empty()),
+        category,
         status: one_of("status", p.status, &STATUSES)?,
         role: p.role,
         group,

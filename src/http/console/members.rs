@@ -70,6 +70,8 @@ pub async fn list(
     });
     let roles = db::roles::catalog(&mut conn, t.id).await?;
     let groups = db::groups::tree(&mut conn, t.id, None).await?;
+    let positions = db::positions::list(&mut conn, t.id).await?;
+    let categories = db::categories::list(&mut conn, t.id).await?;
     let next_query = next.flatten().map(|after| {
         let mut p: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "after").cloned().collect();
         p.push(("after".into(), after.to_string()));
@@ -120,8 +122,23 @@ pub async fn list(
                 label { "Origin"
                     select name="origin" {
                         option value="" { "any" }
-                        @for o in ["scim", "import", "admin"] { option value=(o) selected[v("origin") == o] { (o) } }
+                        @for o in ["scim", "import", "admin", "registration"] { option value=(o) selected[v("origin") == o] { (o) } }
                     }
+                }
+                label { "Position"
+                    select name="position" {
+                        option value="" { "any" }
+                        @for p in &positions { option value=(p.name) selected[v("position") == p.name] { (p.name) } }
+                    }
+                }
+                @if !categories.is_empty() {
+                    label { "Category"
+                        select name="category" {
+                            option value="" { "any" }
+                            @for c in &categories { option value=(c.name) selected[v("category") == c.name] { (c.name) } }
+                        }
+                    }
+                    label { "value" input type="text" name="category_value" value=(v("category_value")) size="12"; }
                 }
                 label { span { input type="checkbox" name="never_invited" value="true" checked[v("never_invited") == "true"]; " never invited" } }
                 label { span { input type="checkbox" name="never_logged_in" value="true" checked[v("never_logged_in") == "true"]; " never logged in" } }

@@ -73,6 +73,13 @@ async fn sign_in_opens_a_server_side_session_with_a_hardened_cookie_and_sign_out
     let mut replay = Console::new(&app);
     replay.cookie = Some(format!("roster_console={secret}"));
     assert_eq!(replay.get("/console/tenants").await.location(), "/console/sign-in");
+    // Sign-in and sign-out are in the audit trail as that session's.
+    let trail = app
+        .admin_call(TEST_ADMIN_TOKEN, Method::GET, "/audit?tenant=none&actor_kind=console_session", None)
+        .await;
+    let routes: Vec<&str> =
+        trail.body["entries"].as_array().unwrap().iter().map(|e| e["route"].as_str().unwrap()).collect();
+    assert_eq!(routes, ["/console/sign-out", "/console/sign-in"], "{}", trail.body);
 }
 
 #[tokio::test]

@@ -173,7 +173,8 @@ pub struct Opening {
     pub setup_link_id: Option<Uuid>,
 }
 
-/// Open a session; returns the cookie to set.
+/// Open a session; returns the cookie to set. The sign-in is an audit entry of the new session
+/// (a setup link's names the link).
 pub async fn open(state: &AppState, opening: Opening) -> ConsoleResult<Cookie<'static>> {
     let now = crate::directory::db_precision(state.clock.now());
     let secret = random_secret();
@@ -195,6 +196,26 @@ pub async fn open(state: &AppState, opening: Opening) -> ConsoleResult<Cookie<'s
     };
     let mut conn = crate::db::checkout(&state.pool).await?;
     store::insert_session(&mut conn, &row).await?;
+    let (route, mut targets) = match opening.setup_link_id {
+        Some(link) => (
+            "/console/setup/{token}",
+            serde_json::Map::from_iter([("setup_link".to_string(), link.to_string().into())]),
+        ),
+        None => ("/console/sign-in", serde_json::Map::new()),
+    };
+    targets.insert("session".into(), row.id.to_string().into());
+    let entry = crate::audit::AuditEntry {
+        tenant_id: opening.tenant_id,
+        actor: crate::audit::Actor::ConsoleSession(row.id),
+        method: "POST".into(),
+        route: route.into(),
+        targets,
+        summary: format!("signed in to the console ({kind})"),
+        status: 303,
+    };
+    if let Err(e) = crate::audit::record_audit(&mut conn, &entry, now).await {
+        tracing::error!(error = ?e, "could not record the console sign-in in the audit trail");
+    }
     Ok(cookie(state, secret))
 }
 

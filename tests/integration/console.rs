@@ -772,3 +772,44 @@ async fn members_are_filtered_by_position_and_category_value_in_the_api_and_the_
             && !page.body.contains("cy@example.com")
     );
 }
+
+#[tokio::test]
+async fn an_access_link_is_created_in_the_console_shown_once_works_once_and_can_be_revoked() {
+    let app = TestApp::spawn().await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let page = "/console/t/acme/join";
+    let created = console.submit(page, &format!("{page}/links"), &[("person", "Ann at the kiosk")]).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let marker = "/join/acme#link=";
+    let at = created.body.find(marker).expect("the new link is shown");
+    let token: String = created.body[at + marker.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert!(token.len() >= 43, "{token}");
+    assert!(!console.get(page).await.body.contains(&token), "shown only once");
+    let register = |token: &str, user: &str| {
+        let body = json!({"givenName": "Ann", "familyName": "K", "userName": user});
+        app.client
+            .post(format!("{}/join/v1/tenants/acme/links/{token}", app.root))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    let joined = send(register(&token, "ann.kiosk")).await;
+    assert_eq!(joined.body["outcome"], "joined", "{}", joined.body);
+    assert_eq!(send(register(&token, "ann.again")).await.status, 410, "single use");
+    // A second link, revoked before use, admits nobody.
+    let second = console.submit(page, &format!("{page}/links"), &[("email", "ben@home.example")]).await;
+    let links = app.admin(Method::GET, "/join/links?state=unused", None).await;
+    let id = links.body["links"][0]["id"].as_str().unwrap().to_string();
+    let revoked = console.submit(page, &format!("{page}/links/{id}/revoke"), &[]).await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    let at = second.body.find(marker).unwrap();
+    let token: String = second.body[at + marker.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert_eq!(send(register(&token, "ben")).await.status, 410);
+    let neither = console.submit(page, &format!("{page}/links"), &[]).await;
+    assert_eq!(neither.status, 400, "{}", neither.body);
+}

@@ -201,6 +201,8 @@ pub fn routes() -> actix_web::Scope<
         )
         .route("/t/{tenant}/join", web::get().to(join::show))
         .route("/t/{tenant}/join/settings", web::post().to(join::update_settings))
+        .route("/t/{tenant}/join/links", web::post().to(join::create_link))
+        .route("/t/{tenant}/join/links/{link}/revoke", web::post().to(join::revoke_link))
         .route("/t/{tenant}/join/requests/{request}/approve", web::post().to(join::approve))
         .route("/t/{tenant}/join/requests/{request}/deny", web::post().to(join::deny))
         .route("/t/{tenant}/roles", web::get().to(catalog::show))

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{body, path_id, tenant, AdminCaller};
+use super::{body, path_id, TenantScope};
 use crate::db::join::Link;
 use crate::db::{self, tenants::Tenant, PooledConn};
 use crate::directory::join::manage::{self, NewInvitations, NewLink, SettingsChange};
@@ -17,25 +17,17 @@ use crate::directory::TenantProfile;
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 
-/// Admit the caller to the tenant and open a connection on it.
-pub(super) async fn open(
-    caller: &AdminCaller,
-    slug: &str,
-    state: &AppState,
-) -> ScimResult<(PooledConn, Tenant)> {
-    caller.for_tenant(slug)?;
-    let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, slug).await?;
-    Ok((conn, tenant))
+/// A connection for the admitted caller's tenant.
+pub(super) async fn open(scope: &TenantScope, state: &AppState) -> ScimResult<(PooledConn, Tenant)> {
+    Ok((db::checkout(&state.pool).await?, scope.tenant.clone()))
 }
 
 /// As [`open`], with the tenant's profile (categories) for writes that check values.
 pub(super) async fn open_profile(
-    caller: &AdminCaller,
-    slug: &str,
+    scope: &TenantScope,
     state: &AppState,
 ) -> ScimResult<(PooledConn, Tenant, TenantProfile)> {
-    let (mut conn, tenant) = open(caller, slug, state).await?;
+    let (mut conn, tenant) = open(scope, state).await?;
     let profile = TenantProfile::load(&mut conn, &state.registry, tenant.id).await?;
     Ok((conn, tenant, profile))
 }
@@ -72,36 +64,27 @@ fn issued(state: &AppState, slug: &str, link: &Link, token: &str, now: DateTime<
 }
 
 /// GET .../join/settings
-pub async fn settings(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    let (mut conn, tenant) = open(&caller, &path, &state).await?;
+pub async fn settings(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+    let (mut conn, tenant) = open(&scope, &state).await?;
     Ok(HttpResponse::Ok().json(manage::settings_view(&mut conn, tenant.id, state.clock.now()).await?))
 }
 
 /// PATCH .../join/settings
 pub async fn update_settings(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let change: SettingsChange = body(&req, &bytes)?;
-    let (mut conn, _, profile) = open_profile(&caller, &path, &state).await?;
+    let (mut conn, _, profile) = open_profile(&scope, &state).await?;
     Ok(HttpResponse::Ok()
         .json(manage::update_settings(&mut conn, &profile, change, state.clock.now()).await?))
 }
 
 /// POST .../join/invitation-link — issue a new tenant invitation link (the old one stops working).
-pub async fn rotate(
-    caller: AdminCaller,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ScimResult<HttpResponse> {
-    let (mut conn, tenant) = open(&caller, &path, &state).await?;
+pub async fn rotate(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
+    let (mut conn, tenant) = open(&scope, &state).await?;
     let now = state.clock.now();
     let (link, token) = manage::rotate_invitation_link(&mut conn, tenant.id, now).await?;
     Ok(HttpResponse::Created().json(issued(&state, &tenant.slug, &link, &token, now)))
@@ -116,14 +99,13 @@ pub struct Filter {
 }
 
 async fn list_of(
-    caller: AdminCaller,
-    slug: &str,
+    scope: TenantScope,
     filter: Filter,
     state: &AppState,
     kind: &str,
     states: [&str; 4],
 ) -> ScimResult<HttpResponse> {
-    let (mut conn, tenant) = open(&caller, slug, state).await?;
+    let (mut conn, tenant) = open(&scope, &state).await?;
     let wanted = match filter.state.as_deref() {
         Some(s) if !states.contains(&s) => {
             return Err(ScimError::invalid_value(format!("state must be one of {}", states.join(", "))))
@@ -141,38 +123,35 @@ async fn list_of(
 
 /// GET .../join/links?state=
 pub async fn links(
-    caller: AdminCaller,
-    path: web::Path<String>,
+    scope: TenantScope,
     query: web::Query<Filter>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    list_of(caller, &path, query.into_inner(), &state, "access", ["unused", "used", "expired", "revoked"])
-        .await
+    list_of(scope, query.into_inner(), &state, "access", ["unused", "used", "expired", "revoked"]).await
 }
 
 /// POST .../join/links — a single-use access link for a person or an email.
 pub async fn create_link(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let draft: NewLink = body(&req, &bytes)?;
-    let (mut conn, tenant) = open(&caller, &path, &state).await?;
+    let (mut conn, tenant) = open(&scope, &state).await?;
     let now = state.clock.now();
     let (link, token) = manage::create_link(&mut conn, tenant.id, draft, now).await?;
     Ok(HttpResponse::Created().json(issued(&state, &tenant.slug, &link, &token, now)))
 }
 
 async fn revoke_of(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: (String, String),
     state: &AppState,
     kind: &str,
 ) -> ScimResult<HttpResponse> {
-    let (slug, raw) = path;
-    let (mut conn, tenant) = open(&caller, &slug, state).await?;
+    let (_, raw) = path;
+    let (mut conn, tenant) = open(&scope, state).await?;
     let id = path_id("link", &raw)?;
     manage::revoke(&mut conn, tenant.id, id, &[kind], state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -180,34 +159,31 @@ async fn revoke_of(
 
 /// DELETE .../join/links/{link} — revoke an access link.
 pub async fn revoke_link(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    revoke_of(caller, path.into_inner(), &state, "access").await
+    revoke_of(scope, path.into_inner(), &state, "access").await
 }
 
 /// GET .../join/invitations?state=
 pub async fn invitations(
-    caller: AdminCaller,
-    path: web::Path<String>,
+    scope: TenantScope,
     query: web::Query<Filter>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    list_of(caller, &path, query.into_inner(), &state, "email", ["pending", "joined", "expired", "revoked"])
-        .await
+    list_of(scope, query.into_inner(), &state, "email", ["pending", "joined", "expired", "revoked"]).await
 }
 
 /// POST .../join/invitations — one single-use invitation per address.
 pub async fn invite(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let new: NewInvitations = body(&req, &bytes)?;
-    let (mut conn, tenant) = open(&caller, &path, &state).await?;
+    let (mut conn, tenant) = open(&scope, &state).await?;
     let now = state.clock.now();
     let made = manage::invite(&mut conn, tenant.id, new, now).await?;
     let views: Vec<Value> = made.iter().map(|(l, t)| issued(&state, &tenant.slug, l, t, now)).collect();
@@ -216,9 +192,9 @@ pub async fn invite(
 
 /// DELETE .../join/invitations/{link} — withdraw an invitation.
 pub async fn revoke_invitation(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    revoke_of(caller, path.into_inner(), &state, "email").await
+    revoke_of(scope, path.into_inner(), &state, "email").await
 }

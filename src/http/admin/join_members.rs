@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::join_links::{open, open_profile};
-use super::{body, path_id, AdminCaller};
+use super::{body, path_id, TenantScope};
 use crate::db::join::{self as store, Prestored, Request};
 use crate::directory::join::manage::{self, PrestoredInput, MAX_LIST};
 use crate::error::{ScimError, ScimResult};
@@ -57,38 +57,35 @@ pub struct PrestoredFilter {
 
 /// GET .../join/prestored?used=
 pub async fn list_prestored(
-    caller: AdminCaller,
-    path: web::Path<String>,
+    scope: TenantScope,
     query: web::Query<PrestoredFilter>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let (mut conn, tenant) = open(&caller, &path, &state).await?;
+    let (mut conn, tenant) = open(&scope, &state).await?;
     let rows = store::prestored(&mut conn, tenant.id, query.used, MAX_LIST).await?;
     Ok(HttpResponse::Ok().json(json!({"prestored": rows.iter().map(prestored_view).collect::<Vec<_>>()})))
 }
 
 /// POST .../join/prestored
 pub async fn create_prestored(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let input: PrestoredInput = body(&req, &bytes)?;
-    let (mut conn, _, profile) = open_profile(&caller, &path, &state).await?;
+    let (mut conn, _, profile) = open_profile(&scope, &state).await?;
     let row = manage::create_prestored(&mut conn, &profile, input, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(prestored_view(&row)))
 }
 
 /// POST .../join/prestored/import — a CSV or XLSX file as the body.
 pub async fn import_prestored(
-    caller: AdminCaller,
-    path: web::Path<String>,
+    scope: TenantScope,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let (mut conn, _, profile) = open_profile(&caller, &path, &state).await?;
+    let (mut conn, _, profile) = open_profile(&scope, &state).await?;
     if bytes.is_empty() {
         return Err(ScimError::invalid_value("send the CSV or XLSX file as the request body"));
     }
@@ -100,27 +97,27 @@ pub async fn import_prestored(
 
 /// GET .../join/prestored/{record}
 pub async fn get_prestored(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let (slug, raw) = path.into_inner();
-    let (mut conn, tenant) = open(&caller, &slug, &state).await?;
+    let (_, raw) = path.into_inner();
+    let (mut conn, tenant) = open(&scope, &state).await?;
     let row = manage::prestored(&mut conn, tenant.id, path_id("pre-stored registration", &raw)?).await?;
     Ok(HttpResponse::Ok().json(prestored_view(&row)))
 }
 
 /// PUT .../join/prestored/{record}
 pub async fn update_prestored(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let (slug, raw) = path.into_inner();
+    let (_, raw) = path.into_inner();
     let input: PrestoredInput = body(&req, &bytes)?;
-    let (mut conn, _, profile) = open_profile(&caller, &slug, &state).await?;
+    let (mut conn, _, profile) = open_profile(&scope, &state).await?;
     let id = path_id("pre-stored registration", &raw)?;
     let row = manage::update_prestored(&mut conn, &profile, id, input, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(prestored_view(&row)))
@@ -128,12 +125,12 @@ pub async fn update_prestored(
 
 /// DELETE .../join/prestored/{record}
 pub async fn delete_prestored(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let (slug, raw) = path.into_inner();
-    let (mut conn, tenant) = open(&caller, &slug, &state).await?;
+    let (_, raw) = path.into_inner();
+    let (mut conn, tenant) = open(&scope, &state).await?;
     manage::delete_prestored(&mut conn, tenant.id, path_id("pre-stored registration", &raw)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -150,8 +147,7 @@ pub struct RequestFilter {
 
 /// GET .../join/requests?state=&q=
 pub async fn requests(
-    caller: AdminCaller,
-    path: web::Path<String>,
+    scope: TenantScope,
     query: web::Query<RequestFilter>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
@@ -165,7 +161,7 @@ pub async fn requests(
     if f.q.as_deref().is_some_and(|q| q.chars().count() > 320) {
         return Err(ScimError::invalid_value("q: at most 320 characters"));
     }
-    let (mut conn, tenant) = open(&caller, &path, &state).await?;
+    let (mut conn, tenant) = open(&scope, &state).await?;
     let prefix = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let rows = store::requests(&mut conn, tenant.id, f.state.as_deref(), prefix, MAX_LIST).await?;
     Ok(HttpResponse::Ok().json(json!({"requests": rows.iter().map(request_view).collect::<Vec<_>>()})))
@@ -173,12 +169,12 @@ pub async fn requests(
 
 /// POST .../join/requests/{request}/approve
 pub async fn approve(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let (slug, raw) = path.into_inner();
-    let (mut conn, _, profile) = open_profile(&caller, &slug, &state).await?;
+    let (_, raw) = path.into_inner();
+    let (mut conn, _, profile) = open_profile(&scope, &state).await?;
     let id = path_id("access request", &raw)?;
     let request = manage::approve(&mut conn, &profile, id, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(request_view(&request)))
@@ -194,15 +190,15 @@ pub struct Denial {
 
 /// POST .../join/requests/{request}/deny — `{"reason": "..."}`.
 pub async fn deny(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let (slug, raw) = path.into_inner();
+    let (_, raw) = path.into_inner();
     let denial: Denial = body(&req, &bytes)?;
-    let (mut conn, tenant) = open(&caller, &slug, &state).await?;
+    let (mut conn, tenant) = open(&scope, &state).await?;
     let id = path_id("access request", &raw)?;
     let request = manage::deny(&mut conn, tenant.id, id, &denial.reason, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(request_view(&request)))

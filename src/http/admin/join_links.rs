@@ -105,7 +105,7 @@ async fn list_of(
     kind: &str,
     states: [&str; 4],
 ) -> ScimResult<HttpResponse> {
-    let (mut conn, tenant) = open(&scope, &state).await?;
+    let (mut conn, tenant) = open(&scope, state).await?;
     let wanted = match filter.state.as_deref() {
         Some(s) if !states.contains(&s) => {
             return Err(ScimError::invalid_value(format!("state must be one of {}", states.join(", "))))

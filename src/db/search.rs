@@ -133,6 +133,7 @@ fn build(
     };
     let mut sql = Sql::default();
     let t = sql.bind(Bind::Uuid(tenant));
+    let select = select.replace("{tenant}", &t);
     let mut conditions = format!("r.tenant_id = {t}{visible}");
     if let Some(f) = filter {
         let cond = Translator::new(registry, kind, &mut sql).with_tenant(&t).filter(f)?;
@@ -273,6 +274,19 @@ fn known_total(window: &Window, got: usize) -> Option<u64> {
     }
 }
 
+/// The effective groups of each member of a page, in the shape of `roster_member_groups_json`.
+/// When the tenant's groups are flat (no group has a parent or is nested in another — what IdPs
+/// push; two index probes, evaluated once per page), a member's groups are its direct ones and
+/// are read by a correlated subquery, with no function call per row; otherwise each member's
+/// groups come from the function's tree walk. `{tenant}` is the tenant's parameter.
+const PAGE_GROUPS: &str = "CASE WHEN NOT EXISTS (SELECT 1 FROM groups tg WHERE tg.tenant_id = {tenant} AND tg.parent_id IS NOT NULL) \
+       AND NOT EXISTS (SELECT 1 FROM group_members tn WHERE tn.tenant_id = {tenant} AND tn.member_type = 'Group') \
+     THEN (SELECT jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', \
+                                               'role', gm.group_role) ORDER BY g.display_name, g.id) \
+           FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id \
+           WHERE gm.tenant_id = r.tenant_id AND gm.member_id = r.id) \
+     ELSE roster_member_groups_json(r.tenant_id, r.id, true) END";
+
 /// A page of members matching a filter, in sort order, with the exact total; each with its
 /// effective role, position and (when `with_groups`) effective groups.
 #[allow(clippy::too_many_arguments)]
@@ -285,11 +299,12 @@ pub async fn users(
     window: &Window,
     with_groups: bool,
 ) -> ScimResult<Found<ListedUser>> {
+    let groups = if with_groups { PAGE_GROUPS } else { "NULL::jsonb" };
     let select = format!(
         "r.id, r.resource, r.status, r.password_hash, r.version, r.created_at, r.last_modified, \
          r.effective_role AS role, \
          (SELECT p.name FROM positions p WHERE p.tenant_id = r.tenant_id AND p.id = r.position_id) AS position, \
-         roster_member_groups_json(r.tenant_id, r.id, {with_groups}) AS groups"
+         {groups} AS groups"
     );
     let st = build(registry, ResourceKind::User, tenant, filter, sort, window, &select)?;
     find::<KeyedUser>(conn, st, window).await

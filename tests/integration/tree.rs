@@ -178,3 +178,72 @@ async fn effective_members_cover_every_descendant() {
         roster::db::groups::effective_members(&mut conn, tenant.id, effective(&mid)).await.unwrap();
     assert_eq!(mid_members.len(), 2);
 }
+
+/// A member's `groups` as a page of /Users shows them, by member id.
+async fn listed_groups(app: &TestApp) -> std::collections::BTreeMap<String, Value> {
+    let page = app.get("/Users?count=100").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["id"].as_str().unwrap().to_string(), u["groups"].clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_page_shows_each_members_groups_as_a_read_does_flat_or_tree() {
+    let app = TestApp::spawn().await;
+    let sales = id(&group(&app, "Sales", None).await);
+    let nordic = id(&group(&app, "Nordic", None).await);
+    let both = app.create_user("both@example.com").await;
+    let one = app.create_user("one@example.com").await;
+    let none = app.create_user("none@example.com").await;
+    for (g, members) in [(&sales, vec![&both, &one]), (&nordic, vec![&both])] {
+        let value: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+        let r =
+            patch(&app, &format!("/Groups/{g}"), json!([{"op": "add", "path": "members", "value": value}]))
+                .await;
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+    let read = |m: String| {
+        let app = &app;
+        async move { app.get(&format!("/Users/{m}")).await.body["groups"].clone() }
+    };
+    // Flat: every group is direct; the page reads them without the tree walk.
+    let flat = listed_groups(&app).await;
+    assert_eq!(flat[&both].as_array().map(Vec::len), Some(2), "{}", flat[&both]);
+    assert_eq!(flat[&one][0]["display"], "Sales");
+    assert_eq!(flat[&one][0]["type"], "direct");
+    assert!(flat[&none].is_null(), "a member of no group shows none: {}", flat[&none]);
+    for m in [&both, &one, &none] {
+        assert_eq!(flat[m], read(m.to_string()).await, "the page and a read agree for {m}");
+    }
+    // A tree: Sales moves under a new group Company, so Sales' members are in Company too.
+    let company = id(&group(&app, "Company", None).await);
+    let r = patch(
+        &app,
+        &format!("/Groups/{sales}"),
+        json!([{"op": "replace", "path": format!("{EXT}:parent"), "value": company}]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let tree = listed_groups(&app).await;
+    let displays = |v: &Value| -> Vec<(String, String)> {
+        let mut d: Vec<(String, String)> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| (g["display"].as_str().unwrap().into(), g["type"].as_str().unwrap().into()))
+            .collect();
+        d.sort();
+        d
+    };
+    assert_eq!(
+        displays(&tree[&one]),
+        vec![("Company".into(), "indirect".into()), ("Sales".into(), "direct".into())]
+    );
+    for m in [&both, &one, &none] {
+        assert_eq!(tree[m], read(m.to_string()).await, "the page and a read agree for {m}");
+    }
+}

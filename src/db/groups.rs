@@ -110,14 +110,28 @@ pub async fn find(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Opt
 }
 
 /// Like [`find`], locking the row until the transaction ends.
-pub async fn find_for_update(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<GroupRow>> {
-    groups::table
+/// A group locked for a write, with whether its tenant has any group→role binding (without one,
+/// membership changes cannot change roles), read in the same statement.
+#[derive(Debug, Clone)]
+pub struct Locked {
+    /// The group as stored.
+    pub row: GroupRow,
+    /// The tenant has at least one group→role binding.
+    pub bound: bool,
+}
+
+/// Read a group and lock its row until the transaction ends (see [`Locked`]).
+pub async fn lock(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Locked>> {
+    use super::schema::group_role_bindings as bindings;
+    let any_binding = diesel::dsl::exists(bindings::table.filter(bindings::tenant_id.eq(tenant_id)));
+    let found: Option<(GroupRow, bool)> = groups::table
         .filter(groups::tenant_id.eq(tenant_id).and(groups::id.eq(id)))
-        .select(GroupRow::as_select())
+        .select((GroupRow::as_select(), any_binding))
         .for_update()
         .first(conn)
         .await
-        .optional()
+        .optional()?;
+    Ok(found.map(|(row, bound)| Locked { row, bound }))
 }
 
 /// Replace a group's attributes, bumping its version.
@@ -176,6 +190,27 @@ pub async fn existing_ids(conn: &mut Conn, tenant_id: Uuid, ids: &[Uuid]) -> Que
     groups::table
         .filter(groups::tenant_id.eq(tenant_id).and(groups::id.eq_any(ids)))
         .select(groups::id)
+        .load(conn)
+        .await
+}
+
+/// Which of `ids` are members (visible to SCIM) or groups of the tenant, with `User` or `Group`:
+/// both kinds in one statement.
+pub async fn existing_members(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String)>> {
+    use super::schema::users;
+    use diesel::IntoSql;
+    users::table
+        .filter(super::users::visible(tenant_id).and(users::id.eq_any(ids)))
+        .select((users::id, "User".into_sql::<Text>()))
+        .union_all(
+            groups::table
+                .filter(groups::tenant_id.eq(tenant_id).and(groups::id.eq_any(ids)))
+                .select((groups::id, "Group".into_sql::<Text>())),
+        )
         .load(conn)
         .await
 }
@@ -311,11 +346,36 @@ pub async fn remove_all_members(
     .await
 }
 
-/// Mark a group changed (membership only): new version and lastModified.
-pub async fn touch(conn: &mut Conn, tenant_id: Uuid, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
-    diesel::update(groups::table.filter(groups::tenant_id.eq(tenant_id).and(groups::id.eq(id))))
-        .set((groups::version.eq(groups::version + 1), groups::last_modified.eq(now)))
-        .execute(conn)
+diesel::define_sql_function! {
+    /// `roster_group_changed` (migration 000021).
+    fn roster_group_changed(
+        tenant: SqlUuid,
+        group: SqlUuid,
+        touch: diesel::sql_types::Bool,
+        subjects: Array<SqlUuid>,
+        kinds: Array<Text>,
+        payloads: Array<diesel::sql_types::Jsonb>,
+        now: Timestamptz,
+    ) -> diesel::sql_types::Integer;
+}
+
+/// What follows a group write, in one prepared call: bump the group's version when `touch` (its
+/// members changed but its attributes were not rewritten) and write `events` as
+/// [`super::events::insert`] does.
+pub async fn record_change(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    id: Uuid,
+    touch: bool,
+    events: &[crate::events::NewEvent],
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    if !touch {
+        return super::events::insert(conn, tenant_id, events, now).await;
+    }
+    let (subjects, kinds, payloads) = super::events::columns(events);
+    diesel::select(roster_group_changed(tenant_id, id, touch, subjects, kinds, payloads, now))
+        .get_result::<i32>(conn)
         .await
         .map(drop)
 }

@@ -157,7 +157,8 @@ pub async fn insert(
         .map(drop)
 }
 
-fn visible(
+/// Members of the tenant visible to SCIM (not removed).
+pub(crate) fn visible(
     tenant_id: Uuid,
 ) -> diesel::dsl::And<diesel::dsl::Eq<users::tenant_id, Uuid>, diesel::dsl::NotEq<users::status, &'static str>>
 {

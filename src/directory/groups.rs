@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{db_precision, logged, membership_events, object, roles, Context, Stored};
 use crate::db::groups::{self, GroupColumns, GroupRow, MemberRow};
-use crate::db::{events, users, Conn};
+use crate::db::{events, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
@@ -99,8 +99,14 @@ pub(crate) async fn resolve_members(
         return Err(ScimError::invalid_value("members: a group cannot be a member of itself"));
     }
     let ids: Vec<Uuid> = requested.iter().map(|m| m.id).collect();
-    let user_ids: HashSet<Uuid> = users::existing_ids(conn, tenant, &ids).await?.into_iter().collect();
-    let group_ids: HashSet<Uuid> = groups::existing_ids(conn, tenant, &ids).await?.into_iter().collect();
+    let (mut user_ids, mut group_ids) = (HashSet::new(), HashSet::new());
+    for (id, kind) in groups::existing_members(conn, tenant, &ids).await? {
+        if kind == "Group" {
+            group_ids.insert(id)
+        } else {
+            user_ids.insert(id)
+        };
+    }
     let mut resolved = Vec::with_capacity(requested.len());
     let mut missing = Vec::new();
     for m in requested {
@@ -249,7 +255,8 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
         let mut out = vec![NewEvent::group_created(id, parent)];
         membership_events(&mut out, true, &delta.added);
         // A new group placed under a bound parent passes the binding to its members.
-        out.extend(roles::group_changed(conn, tenant, &delta.added, None).await?);
+        let bound = roles::any_binding(conn, tenant).await?;
+        out.extend(roles::group_changed(conn, tenant, bound, &delta.added, None).await?);
         events::insert(conn, tenant, &out, now).await?;
         ctx.log.commit_with(conn, logged(ResourceKind::Group, id, None, &[])).await?;
         read_back(conn, ctx, id).await
@@ -278,7 +285,8 @@ pub async fn replace(
     let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let old = groups::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+        let groups::Locked { row: old, bound } =
+            groups::lock(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
         check_immutable(registry, ResourceKind::Group, &object(old.resource.clone()), &resource)?;
         if parent != old.parent_id {
@@ -299,7 +307,7 @@ pub async fn replace(
         membership_events(&mut out, true, &delta.added);
         let rows: Vec<MemberRow> = delta.removed.into_iter().chain(delta.added).collect();
         let moved = (parent != old.parent_id).then_some(id);
-        out.extend(roles::group_changed(conn, tenant, &rows, moved).await?);
+        out.extend(roles::group_changed(conn, tenant, bound, &rows, moved).await?);
         events::insert(conn, tenant, &out, now).await?;
         ctx.log.commit_with(conn, logged(ResourceKind::Group, id, None, &[])).await?;
         read_back(conn, ctx, id).await
@@ -317,9 +325,10 @@ pub async fn delete(
     let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let old = groups::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+        let groups::Locked { row: old, bound } =
+            groups::lock(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
-        let reached = roles::reached_before_delete(conn, tenant, id).await?;
+        let reached = roles::reached_before_delete(conn, tenant, bound, id).await?;
         let deleted = groups::delete(conn, tenant, id, now).await?.unwrap_or_default();
         let mut out = Vec::new();
         membership_events(&mut out, false, &deleted.memberships);

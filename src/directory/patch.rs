@@ -10,7 +10,6 @@ use super::{
     db_precision, groups, logged, membership_events, object, password, roles, users, write, ActiveChange,
     Context, Stored, Written,
 };
-use crate::db::events;
 use crate::db::groups as group_store;
 use crate::db::users::{self as user_store, UserColumns};
 use crate::db::{search, Conn};
@@ -122,7 +121,7 @@ pub async fn patch_group(
     let mode = mode(ctx);
     let (version, fired) = conn
         .transaction::<_, ScimError, _>(async move |conn| {
-            let old = group_store::find_for_update(conn, tenant, id)
+            let group_store::Locked { row: old, bound } = group_store::lock(conn, tenant, id)
                 .await?
                 .ok_or_else(|| ScimError::not_found(format!("Group {id} not found")))?;
             check_if_match(if_match, Version::new(old.version))?;
@@ -184,11 +183,9 @@ pub async fn patch_group(
                 touched_rows.extend(added);
                 touched_rows.extend(removed);
             }
-            out.extend(roles::group_changed(conn, tenant, &touched_rows, moved).await?);
-            events::insert(conn, tenant, &out, now).await?;
-            if !applied.changed && members_changed {
-                group_store::touch(conn, tenant, id, now).await?;
-            }
+            out.extend(roles::group_changed(conn, tenant, bound, &touched_rows, moved).await?);
+            let touch = !applied.changed && members_changed;
+            group_store::record_change(conn, tenant, id, touch, &out, now).await?;
             let bumped = i64::from(applied.changed || members_changed);
             if bumped == 1 {
                 ctx.log.commit_with(conn, logged(ResourceKind::Group, id, None, &applied.fired)).await?;

@@ -62,14 +62,15 @@ async fn reached_by_rows(conn: &mut Conn, tenant: Uuid, rows: &[MemberRow]) -> S
 /// After a group write: recompute the users whose inherited bindings may have changed — those
 /// reached through membership rows added or removed, and, when the group moved in the tree
 /// (or is about to be deleted), everyone the group reaches. Nothing to do when the tenant has
-/// no bindings.
+/// no bindings (`bound`: read with the group's lock, [`group_store::lock`], or [`any_binding`]).
 pub async fn group_changed(
     conn: &mut Conn,
     tenant: Uuid,
+    bound: bool,
     rows: &[MemberRow],
     moved: Option<Uuid>,
 ) -> ScimResult<Vec<NewEvent>> {
-    if !store::any_binding(conn, tenant).await? {
+    if !bound || (rows.is_empty() && moved.is_none()) {
         return Ok(Vec::new());
     }
     let mut members = reached_by_rows(conn, tenant, rows).await?;
@@ -85,12 +86,22 @@ pub async fn reached_by_group(conn: &mut Conn, tenant: Uuid, group: Uuid) -> Sci
 }
 
 /// The members whose role a group's deletion may change (read before deleting): everyone it
-/// reaches, or nobody when the tenant has no bindings.
-pub async fn reached_before_delete(conn: &mut Conn, tenant: Uuid, group: Uuid) -> ScimResult<Vec<Uuid>> {
-    if !store::any_binding(conn, tenant).await? {
+/// reaches, or nobody when the tenant has no bindings (`bound`).
+pub async fn reached_before_delete(
+    conn: &mut Conn,
+    tenant: Uuid,
+    bound: bool,
+    group: Uuid,
+) -> ScimResult<Vec<Uuid>> {
+    if !bound {
         return Ok(Vec::new());
     }
     reached_by_group(conn, tenant, group).await
+}
+
+/// Whether the tenant has any group→role binding (for a write that holds no group lock).
+pub async fn any_binding(conn: &mut Conn, tenant: Uuid) -> ScimResult<bool> {
+    Ok(store::any_binding(conn, tenant).await?)
 }
 
 /// Set `groupRoles` in Roster's User extension from the member's groups as SQL gives them

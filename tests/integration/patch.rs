@@ -139,6 +139,15 @@ async fn group_membership_changes_are_deltas_and_unknown_members_change_nothing(
     let group = app.get(&format!("/Groups/{g}")).await.body;
     assert_eq!(group["members"].as_array().unwrap().len(), 3);
     assert_ne!(group["meta"]["version"], v1, "membership changes move the group's version");
+    // Adding a member the group already has changes nothing, not even the version.
+    let r = patch(
+        &app,
+        &format!("/Groups/{g}"),
+        json!([{"op": "add", "path": "members", "value": [{"value": b}]}]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(app.get(&format!("/Groups/{g}")).await.body["meta"]["version"], group["meta"]["version"]);
 
     let ghost = uuid::Uuid::now_v7().to_string();
     let r = patch(

@@ -1,1 +1,0 @@
-DROP INDEX group_members_nested;

@@ -164,7 +164,7 @@ impl MemberMeasured {
 
 /// The statements Roster runs for a one-member PATCH of a group (`directory::patch::patch_group`
 /// with `db::groups`), in a transaction that is rolled back so the group is unchanged. Returns
-/// (total, lock, resolve, write, touch + rollback).
+/// (total, lock, resolve, write, version bump + rollback).
 async fn raw_member_txn(
     conn: &mut AsyncPgConnection,
     tenant: Uuid,
@@ -175,13 +175,12 @@ async fn raw_member_txn(
     let now = Utc::now();
     let t0 = Instant::now();
     exec(conn, "BEGIN").await?;
-    group_store::find_for_update(conn, tenant, group).await?.context("group vanished")?;
+    group_store::lock(conn, tenant, group).await?.context("group vanished")?;
     let t1 = Instant::now();
     let written = if op == MemberOp::Add {
         // groups::resolve_members: which ids are users, which are groups.
-        let users = user_store::existing_ids(conn, tenant, &[user]).await?;
-        let groups = group_store::existing_ids(conn, tenant, &[user]).await?;
-        anyhow::ensure!(users.len() == 1 && groups.is_empty(), "raw: {user} is not a user");
+        let found = group_store::existing_members(conn, tenant, &[user]).await?;
+        anyhow::ensure!(found == [(user, "User".to_string())], "raw: {user} is not a user");
         let t2 = Instant::now();
         let n = group_store::add_members(conn, tenant, group, &[(user, "User")]).await?.len();
         (t2, n)
@@ -193,7 +192,7 @@ async fn raw_member_txn(
     let (t2, n) = written;
     let t3 = Instant::now();
     anyhow::ensure!(n == 1, "raw {op:?} of {user} changed {n} rows, not 1");
-    group_store::touch(conn, tenant, group, now).await?;
+    group_store::record_change(conn, tenant, group, true, &[], now).await?;
     exec(conn, "ROLLBACK").await?;
     let t4 = Instant::now();
     Ok([t4 - t0, t1 - t0, t2 - t1, t3 - t2, t4 - t3])

@@ -55,7 +55,8 @@ pub fn columns(events: &[NewEvent]) -> (Vec<Uuid>, Vec<&'static str>, Vec<&Value
 /// [`SUBJECT_LOCK_BUCKETS`] buckets, in key order, so writers cannot deadlock on them): a later
 /// transaction about the same subject waits for this one to commit, so per subject, id order is
 /// commit order and a dispatcher never sees event N+1 committed while event N is still
-/// invisible. It also queues a notification on [`NOTIFY_CHANNEL`], which PostgreSQL delivers to
+/// invisible. When the events created deliveries (the tenant has an active receiver), it
+/// also queues a notification on [`NOTIFY_CHANNEL`], which PostgreSQL delivers to
 /// listeners only if and when the transaction commits.
 pub async fn insert(
     conn: &mut Conn,

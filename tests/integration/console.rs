@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::support::console::Console;
-use crate::support::requests::send;
+use crate::support::requests::{send, Reply};
 use crate::support::{TestApp, TEST_ADMIN_TOKEN};
 use roster::db;
 
@@ -812,4 +812,167 @@ async fn an_access_link_is_created_in_the_console_shown_once_works_once_and_can_
     assert_eq!(send(register(&token, "ben")).await.status, 410);
     let neither = console.submit(page, &format!("{page}/links"), &[]).await;
     assert_eq!(neither.status, 400, "{}", neither.body);
+}
+
+/// The tokens of the registration URLs a console page shows, in page order.
+fn shown_tokens(body: &str) -> Vec<String> {
+    let marker = "/join/acme#link=";
+    body.match_indices(marker)
+        .map(|(at, _)| {
+            body[at + marker.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+/// Register through a link's token with the join API.
+async fn register_with(app: &TestApp, token: &str, body: Value) -> Reply {
+    send(
+        app.client
+            .post(format!("{}/join/v1/tenants/acme/links/{token}", app.root))
+            .header("content-type", "application/json")
+            .body(body.to_string()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn email_invitations_and_the_invitation_link_are_run_from_the_join_page() {
+    let app = TestApp::spawn().await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let page = "/console/t/acme/join";
+    let invited = console
+        .submit(page, &format!("{page}/invitations"), &[("emails", "kim@home.example,\n lee@home.example")])
+        .await;
+    assert_eq!(invited.status, 200, "{}", invited.body);
+    let tokens = shown_tokens(&invited.body);
+    assert_eq!(tokens.len(), 2, "one link per address: {}", invited.body);
+    assert!(invited.body.contains("kim@home.example") && invited.body.contains("lee@home.example"));
+    let listed = console.get(page).await.body;
+    assert!(tokens.iter().all(|t| !listed.contains(t.as_str())), "links are shown only once");
+    assert_eq!(listed.matches(r#"<td class="state">pending</td>"#).count(), 2, "{listed}");
+
+    let kim = register_with(&app, &tokens[0], json!({"givenName": "Kim", "familyName": "K"})).await;
+    assert_eq!(kim.body["outcome"], "joined", "{}", kim.body);
+    let listed = console.get(page).await.body;
+    assert_eq!(listed.matches(r#"<td class="state">joined</td>"#).count(), 1, "{listed}");
+    // Lee's invitation, withdrawn from the page, admits nobody.
+    let pending = app.admin(Method::GET, "/join/invitations?state=pending", None).await;
+    let lee = pending.body["invitations"][0]["id"].as_str().unwrap().to_string();
+    let revoked = console.submit(page, &format!("{page}/links/{lee}/revoke"), &[]).await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    let refused = register_with(&app, &tokens[1], json!({"givenName": "Lee", "familyName": "L"})).await;
+    assert_eq!(refused.status, 410, "{}", refused.body);
+    let bad = console
+        .submit(page, &format!("{page}/invitations"), &[("emails", "<b>x</b> max@home.example")])
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body.contains("&lt;b&gt;x&lt;/b&gt;") && !bad.body.contains("<b>x</b>"),
+        "named, escaped: {}",
+        bad.body
+    );
+    let invited = app.admin(Method::GET, "/join/invitations", None).await;
+    assert_eq!(
+        invited.body["invitations"].as_array().map(Vec::len),
+        Some(2),
+        "all or none: {}",
+        invited.body
+    );
+
+    // The tenant invitation link: enabled for one domain, issued, rotated; only the new one works.
+    let saved = console
+        .submit(page, &format!("{page}/settings"), &[("invitation_link", "on"), ("domains", "home.example")])
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert!(console.get(page).await.body.contains("No live invitation link."));
+    let first =
+        shown_tokens(&console.submit(page, &format!("{page}/invitation-link/rotate"), &[]).await.body);
+    let second =
+        shown_tokens(&console.submit(page, &format!("{page}/invitation-link/rotate"), &[]).await.body);
+    assert_eq!((first.len(), second.len()), (1, 1));
+    assert_ne!(first, second);
+    assert!(console.get(page).await.body.contains("is live."));
+    let person = json!({"givenName": "Mo", "familyName": "M", "email": "mo@home.example"});
+    let old = register_with(&app, &first[0], person.clone()).await;
+    assert!(
+        old.status == 404 || old.status == 410,
+        "the rotated-out link is dead: {} {}",
+        old.status,
+        old.body
+    );
+    let joined = register_with(&app, &second[0], person).await;
+    assert_eq!(joined.body["outcome"], "joined", "{}", joined.body);
+}
+
+#[tokio::test]
+async fn prestored_registrations_are_stored_imported_and_deleted_from_the_join_page() {
+    let app = TestApp::spawn().await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let page = "/console/t/acme/join";
+    let record = [("given_name", "Ada"), ("family_name", "Lovelace"), ("personal_number", "E-1001")];
+    let stored = console.submit(page, &format!("{page}/prestored"), &record).await;
+    assert_eq!(stored.status, 303, "{}", stored.body);
+    let twice = console.submit(page, &format!("{page}/prestored"), &record).await;
+    assert_eq!(twice.status, 409, "a personnel number is stored once: {}", twice.body);
+    let empty = console.submit(page, &format!("{page}/prestored"), &[("given_name", "Ada")]).await;
+    assert_eq!(empty.status, 400, "{}", empty.body);
+
+    // A file: one new record and a hostile value shown as text.
+    let csv = "firstname,lastname,personalid,shoe size\n<img src=x onerror=alert(1)>,Berg,E-2002,44\n";
+    let token = console.get(page).await.csrf();
+    let (content_type, body) = multipart(&[("_csrf", token.as_str())], csv);
+    let imported = app
+        .client
+        .post(format!("{}{page}/prestored/import", app.root))
+        .header("cookie", console.cookie.clone().unwrap())
+        .header("content-type", content_type.clone())
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), 200);
+    let report = imported.text().await.unwrap();
+    assert!(report.contains("Imported: 1 rows, 1 stored"), "{report}");
+    assert!(report.contains("Ignored columns: shoe size"), "{report}");
+    assert!(
+        report.contains("&lt;img src=x onerror=alert(1)&gt;") && !report.contains("<img src=x"),
+        "escaped"
+    );
+    let (_, no_token) = multipart(&[], csv);
+    let forged = app
+        .client
+        .post(format!("{}{page}/prestored/import", app.root))
+        .header("cookie", console.cookie.clone().unwrap())
+        .header("content-type", content_type)
+        .body(no_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403, "an upload without the CSRF token is refused");
+
+    // Ada registers with her own address: joined, and the page says registered.
+    let ada = json!({"givenName": "ada", "familyName": "Lovelace", "personalNumber": "E-1001", "email": "ada@home.example"});
+    let joined = send(
+        app.client
+            .post(format!("{}/join/v1/tenants/acme/registrations", app.root))
+            .header("content-type", "application/json")
+            .body(ada.to_string()),
+    )
+    .await;
+    assert_eq!(joined.body["outcome"], "joined", "{}", joined.body);
+    let listed = console.get(page).await.body;
+    assert_eq!(listed.matches(r#"<td class="state">registered "#).count(), 1, "{listed}");
+    assert_eq!(listed.matches(r#"<td class="state">waiting</td>"#).count(), 1, "{listed}");
+
+    // Deleting the unused record: it is gone from the page and from the admin API.
+    let all = app.admin(Method::GET, "/join/prestored?used=false", None).await;
+    let berg = all.body["prestored"][0]["id"].as_str().unwrap().to_string();
+    let deleted = console.submit(page, &format!("{page}/prestored/{berg}/delete"), &[]).await;
+    assert_eq!(deleted.status, 303, "{}", deleted.body);
+    assert!(!console.get(page).await.body.contains("E-2002"));
+    let none = app.admin(Method::GET, "/join/prestored?used=false", None).await;
+    assert_eq!(none.body["prestored"].as_array().map(Vec::len), Some(0), "{}", none.body);
 }

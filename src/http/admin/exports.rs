@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::{tenant, AdminCaller};
+use super::TenantScope;
 use crate::db;
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
@@ -49,33 +49,29 @@ fn params(query: &str) -> ScimResult<Params> {
 
 /// GET .../exports/members — the live members (not suspended, not removed) as a file.
 pub async fn members(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: actix_web::HttpRequest,
-    path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let p = params(req.query_string())?;
+    let t = &scope.tenant;
     let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path).await?;
     let sheet = export::members(&mut conn, t.id, p.origin.as_deref()).await?;
     file(&sheet, &p, &format!("{}-members", t.slug))
 }
 
 /// GET .../imports/template — the tenant's import columns, no rows.
 pub async fn template(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: actix_web::HttpRequest,
-    path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let p = params(req.query_string())?;
     if p.origin.is_some() {
         return Err(ScimError::invalid_value("the template takes only format"));
     }
+    let t = &scope.tenant;
     let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path).await?;
     let sheet = export::template(&mut conn, t.id).await?;
     file(&sheet, &p, &format!("{}-import-template", t.slug))
 }

@@ -34,11 +34,7 @@ pub(super) async fn open_profile(
 
 /// A link as the admin API shows it; invitations say `pending`/`joined` for unused/used.
 fn view(link: &Link, now: DateTime<Utc>) -> Value {
-    let state = match (link.kind.as_str(), manage::link_state(link, now)) {
-        ("email", "unused") => "pending",
-        ("email", "used") => "joined",
-        (_, s) => s,
-    };
+    let state = manage::shown_state(link, now);
     json!({
         "id": link.id.to_string(),
         "kind": link.kind,
@@ -58,7 +54,7 @@ fn view(link: &Link, now: DateTime<Utc>) -> Value {
 fn issued(state: &AppState, slug: &str, link: &Link, token: &str, now: DateTime<Utc>) -> Value {
     let mut v = view(link, now);
     v["token"] = json!(token);
-    v["pageUrl"] = json!(format!("{}/join/{slug}#link={token}", state.public_url));
+    v["pageUrl"] = json!(crate::http::join::page_url(&state.public_url, slug, token));
     v["apiUrl"] = json!(format!("{}/join/v1/tenants/{slug}/links/{token}", state.public_url));
     v
 }

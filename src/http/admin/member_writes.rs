@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::{path_id, tenant, AdminCaller};
+use super::{path_id, TenantScope};
 use crate::cache::TenantProfile;
 use crate::db::members::MemberQuery;
 use crate::db::{self, Conn};
@@ -16,18 +16,16 @@ use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 use crate::scim::schema::{normalize, ResourceKind};
 
-/// The tenant of the path (after the caller's admission) and the member id, with the tenant's
-/// profile read fresh (the admin API does not go through the SCIM profile cache).
+/// The member of the path, with the tenant's profile read fresh (the admin API does not go
+/// through the SCIM profile cache).
 async fn target(
     conn: &mut Conn,
-    caller: &AdminCaller,
+    scope: &TenantScope,
     state: &AppState,
-    path: &(String, String),
+    member: &str,
 ) -> ScimResult<(TenantProfile, uuid::Uuid)> {
-    caller.for_tenant(&path.0)?;
-    let id = path_id("member", &path.1)?;
-    let tenant = tenant(conn, &path.0).await?;
-    Ok((TenantProfile::load(conn, &state.registry, tenant.id).await?, id))
+    let id = path_id("member", member)?;
+    Ok((TenantProfile::load(conn, &state.registry, scope.id()).await?, id))
 }
 
 /// A write on one member that takes nothing but the member (the console's member actions too).
@@ -65,13 +63,13 @@ pub(crate) async fn run(
 
 /// Run one [`Write`]: 200 with the member's new state, 204 for a removal.
 async fn member_write(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: (String, String),
     state: &AppState,
     what: Write,
 ) -> ScimResult<HttpResponse> {
     let mut conn = db::checkout(&state.pool).await?;
-    let (profile, id) = target(&mut conn, &caller, state, &path).await?;
+    let (profile, id) = target(&mut conn, &scope, state, &path.1).await?;
     Ok(match run(&mut conn, profile, id, what, state.clock.now()).await? {
         Some(state) => HttpResponse::Ok().json(state),
         None => HttpResponse::NoContent().finish(),
@@ -81,49 +79,49 @@ async fn member_write(
 /// POST .../members/{member}/suspend — access revoked, memberships and roles kept (403 for the
 /// last org admin).
 pub async fn suspend(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    member_write(caller, path.into_inner(), &state, Write::Suspend).await
+    member_write(scope, path.into_inner(), &state, Write::Suspend).await
 }
 
 /// POST .../members/{member}/reactivate — a suspended member active again.
 pub async fn reactivate(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    member_write(caller, path.into_inner(), &state, Write::Reactivate).await
+    member_write(scope, path.into_inner(), &state, Write::Reactivate).await
 }
 
 /// DELETE .../members/{member} → 204: removed as by SCIM DELETE (403 for the last org admin);
 /// restorable within the tenant's retention period.
 pub async fn remove(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    member_write(caller, path.into_inner(), &state, Write::Remove).await
+    member_write(scope, path.into_inner(), &state, Write::Remove).await
 }
 
 /// POST .../members/{member}/restore — a removed member back under its id (409 past retention).
 pub async fn restore(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    member_write(caller, path.into_inner(), &state, Write::Restore).await
+    member_write(scope, path.into_inner(), &state, Write::Restore).await
 }
 
 /// DELETE .../members/{member}/role — clear the override: the computed role applies again
 /// (403 when that would demote the last org admin).
 pub async fn clear_override(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    member_write(caller, path.into_inner(), &state, Write::ClearOverride).await
+    member_write(scope, path.into_inner(), &state, Write::ClearOverride).await
 }
 
 /// The member as the members view shows it.
@@ -139,18 +137,15 @@ async fn view(conn: &mut Conn, tenant: uuid::Uuid, id: uuid::Uuid) -> ScimResult
 /// with the member view. `origin` is `admin`, there is no connection; a removed member with the
 /// same userName within retention is restored under its id, as over SCIM.
 pub async fn create(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     let resource: Value = super::body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let t = tenant(&mut conn, &path).await?;
-    let id = create_member(&mut conn, state.get_ref(), t.id, &resource).await?;
-    Ok(HttpResponse::Created().json(view(&mut conn, t.id, id).await?))
+    let id = create_member(&mut conn, state.get_ref(), scope.id(), &resource).await?;
+    Ok(HttpResponse::Created().json(view(&mut conn, scope.id(), id).await?))
 }
 
 /// Create a member from a SCIM User resource for an admin (origin `admin`, no connection):
@@ -171,7 +166,7 @@ pub(crate) async fn create_member(
 /// PATCH .../members/{member} — SCIM attributes to replace (a path-less PATCH `replace` with
 /// this object as its value, strict RFC 7644): the same checks, events and follow-up as SCIM.
 pub async fn update(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
@@ -184,7 +179,7 @@ pub async fn update(
         ));
     }
     let mut conn = db::checkout(&state.pool).await?;
-    let (profile, id) = target(&mut conn, &caller, &state, &path).await?;
+    let (profile, id) = target(&mut conn, &scope, &state, &path.1).await?;
     let tenant = profile.id;
     update_member(&mut conn, profile, id, changes, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(view(&mut conn, tenant, id).await?))

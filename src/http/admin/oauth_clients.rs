@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{admin_error, body, path_id, tenant, AdminCaller};
+use super::{admin_error, body, path_id, TenantScope};
 use crate::db;
 use crate::directory::oauth::{self as clients, ClientKey, IssuedClient};
 use crate::error::ScimResult;
@@ -36,21 +36,20 @@ struct Rotation {
 /// POST .../connections/{id}/oauth/rotate `{"overlap_seconds"?}` → 201: a new secret (shown
 /// once); the previous one stays valid for the overlap (default `ROSTER_OAUTH_SECRET_OVERLAP_SECS`).
 pub async fn rotate(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let rotation: Rotation = if bytes.is_empty() { Rotation::default() } else { body(&req, &bytes)? };
     let connection = path_id("connection", &path.1)?;
     let overlap = rotation
         .overlap_seconds
         .map_or(state.oauth.secret_overlap, |s| chrono::Duration::seconds(i64::from(s)));
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
-    let client = clients::rotate_secret(&mut conn, &tenant, connection, overlap, state.clock.now())
+    let tenant = &scope.tenant;
+    let client = clients::rotate_secret(&mut conn, tenant, connection, overlap, state.clock.now())
         .await
         .map_err(admin_error)?;
     Ok(HttpResponse::Created().json(client_view(&state, &tenant.slug, connection, &client)))
@@ -66,19 +65,18 @@ struct KeyChange {
 /// PUT .../connections/{id}/oauth/key `{"jwks_url"}` or `{"public_key"}` (`{}` removes it): the
 /// key `private_key_jwt` assertions are verified with.
 pub async fn set_key(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let change: KeyChange = body(&req, &bytes)?;
     let connection = path_id("connection", &path.1)?;
     let key = ClientKey { jwks_url: change.jwks_url, public_key: change.public_key };
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
-    let client_id = clients::set_key(&mut conn, &tenant, connection, &key, state.oauth.egress)
+    let tenant = &scope.tenant;
+    let client_id = clients::set_key(&mut conn, tenant, connection, &key, state.oauth.egress)
         .await
         .map_err(admin_error)?;
     let kind = match (&key.jwks_url, &key.public_key) {
@@ -91,15 +89,14 @@ pub async fn set_key(
 
 /// DELETE .../connections/{id}/oauth: revoke the client and every access token it was issued.
 pub async fn revoke(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let connection = path_id("connection", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
-    let revoked = clients::revoke_client(&mut conn, &tenant, connection, state.clock.now())
+    let tenant = &scope.tenant;
+    let revoked = clients::revoke_client(&mut conn, tenant, connection, state.clock.now())
         .await
         .map_err(admin_error)?;
     Ok(HttpResponse::Ok().json(json!({"revoked_access_tokens": revoked})))

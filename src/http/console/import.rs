@@ -93,7 +93,8 @@ impl Carried {
     }
 }
 
-async fn read_upload(session: &Session, mut body: Multipart) -> ConsoleResult<(String, Vec<u8>)> {
+/// Read a console upload: the CSRF field (checked) and the `file` field, bounded in size.
+pub(super) async fn read_upload(session: &Session, mut body: Multipart) -> ConsoleResult<(String, Vec<u8>)> {
     let (mut token, mut file) = (None, None);
     while let Some(mut field) =
         body.try_next().await.map_err(|e| ScimError::invalid_syntax(format!("upload: {e}")))?

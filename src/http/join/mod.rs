@@ -22,6 +22,13 @@ use crate::error::{ScimError, ScimResult};
 /// The OpenAPI 3.1 description of the join API.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
+/// The hosted registration page's URL for a link's token (every kind: access link, email
+/// invitation, the tenant invitation link). The token travels in the fragment, which browsers
+/// never send to a server, so it stays out of access logs; the page reads it from there.
+pub fn page_url(public_url: &str, slug: &str, token: &str) -> String {
+    format!("{public_url}/join/{slug}#link={token}")
+}
+
 /// GET /join/v1/openapi.json.
 async fn openapi() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok().content_type("application/json").body(OPENAPI)

@@ -276,6 +276,16 @@ pub fn link_state(link: &Link, now: DateTime<Utc>) -> &'static str {
     }
 }
 
+/// The state of a link as people read it: an email invitation is `pending` while unused and
+/// `joined` once used; other links say [`link_state`].
+pub fn shown_state(link: &Link, now: DateTime<Utc>) -> &'static str {
+    match (link.kind.as_str(), link_state(link, now)) {
+        ("email", "unused") => "pending",
+        ("email", "used") => "joined",
+        (_, s) => s,
+    }
+}
+
 /// Links of some kinds, optionally only those in `state` (see [`link_state`]).
 pub async fn list_links(
     conn: &mut Conn,

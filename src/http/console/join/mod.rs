@@ -1,9 +1,14 @@
 //! *Join*: the doors for members without an IdP, as an org admin runs them — the access requests
-//! waiting for a decision (approve, or deny with a reason the registrant is shown), single-use
-//! access links (create for a person or an email, its URL shown once; list; revoke) and the
-//! tenant's join settings (access requests on/off, the invitation link on/off and its allowed
-//! email domains). Each action is the admin API's directory call (`directory::join::manage`):
-//! an approval writes the member through the one write path, with its events.
+//! waiting for a decision (approve, or deny with a reason the registrant is shown), the tenant's
+//! join settings (access requests on/off, the invitation link on/off and its allowed email
+//! domains), and, in their own modules, the links ([`links`]: single-use access links, the
+//! tenant invitation link, email invitations) and pre-stored registrations ([`prestored`]).
+//! Each action is the admin API's directory call (`directory::join::manage`): an approval writes
+//! the member through the one write path, with its events. A token is shown once, on the page
+//! that answers the form that made it; only its digest is stored.
+
+pub mod links;
+pub mod prestored;
 
 use actix_web::{web, HttpResponse};
 use maud::html;
@@ -30,28 +35,50 @@ pub async fn show(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
-    render(&mut conn, &state, &session, &t, None).await
+    render(&mut conn, &state, &session, &t, Issued::Nothing).await
 }
 
-/// The Join page; `issued` is a new access link's URL, shown this once.
-async fn render(
+/// The Join page's path.
+fn base(t: &crate::db::tenants::Tenant) -> String {
+    format!("/console/t/{}/join", t.slug)
+}
+
+/// What the page shows once, above its sections: the URLs of tokens just issued (never stored),
+/// or the report of a pre-stored import.
+pub(super) enum Issued {
+    /// Nothing new.
+    Nothing,
+    /// A new single-use access link.
+    AccessLink(String),
+    /// The tenant invitation link, rotated.
+    InvitationLink(String),
+    /// Email invitations: (address, URL).
+    Invitations(Vec<(String, String)>),
+    /// A pre-stored import's report (rows, written, left unchanged because used, ignored columns).
+    Imported(serde_json::Value),
+}
+
+/// The Join page.
+pub(super) async fn render(
     conn: &mut crate::db::Conn,
     state: &AppState,
     session: &Session,
     t: &crate::db::tenants::Tenant,
-    issued: Option<&str>,
+    issued: Issued,
 ) -> ConsoleResult<HttpResponse> {
     let now = state.clock.now();
-    let links = manage::list_links(conn, t.id, &["access"], None, now).await?;
     let settings = store::settings(conn, t.id, now).await?;
     let pending = store::requests(conn, t.id, Some("pending"), None, SHOWN).await?;
     let domains: Vec<String> = settings.allowed_domains.iter().flatten().cloned().collect();
-    let base = format!("/console/t/{}/join", t.slug);
+    let base = base(t);
+    let links = links::sections(conn, state, session, t, &issued).await?;
+    let prestored = prestored::section(conn, session, t, &issued).await?;
     Ok(layout::respond(page(
         "Join",
         Frame::tenant(session, &t.slug, "Join"),
         html! {
             h1 { "Members without an identity provider" }
+            p.muted { "Registrants use the page /join/" (t.slug) " (or the application's own front end through the join API)." }
             section.card #requests {
                 h2 { "Access requests waiting for a decision" }
                 @if pending.is_empty() { p.muted { "No pending requests." } } @else {
@@ -80,43 +107,8 @@ async fn render(
                     }
                 }
             }
-            section.card #links {
-                h2 { "Single-use access links" }
-                @if let Some(url) = issued {
-                    div.notice.issued-link {
-                        "New link (shown only now; send it to the person): "
-                        code.link-url { (url) }
-                    }
-                }
-                form method="post" action={ (base) "/links" } {
-                    (csrf(session))
-                    label { "For (name) " input type="text" name="person" maxlength="200"; }
-                    label { " or email " input type="email" name="email" maxlength="320"; }
-                    label { " expires in days " input type="number" name="expires_in_days" min="1" max="365"; }
-                    " " button type="submit" { "Create link" }
-                }
-                @if !links.is_empty() {
-                    table.links {
-                        tr { th { "Created (UTC)" } th { "For" } th { "State" } th {} }
-                        @for l in &links {
-                            @let state = manage::link_state(l, now);
-                            tr {
-                                td { (time(l.created_at)) }
-                                td { (l.person.as_deref().or(l.email.as_deref()).unwrap_or("—")) }
-                                td { (state) }
-                                td {
-                                    @if state == "unused" {
-                                        form.inline method="post" action={ (base) "/links/" (l.id) "/revoke" } {
-                                            (csrf(session))
-                                            button type="submit" class="danger" { "Revoke" }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            (links)
+            (prestored)
             section.card #settings {
                 h2 { "Doors" }
                 form method="post" action={ (base) "/settings" } {
@@ -132,8 +124,6 @@ async fn render(
                     br;
                     button type="submit" { "Save" }
                 }
-                p.muted { "Email invitations and pre-stored registrations are in the admin API \
-                           (/admin/v1/tenants/" (t.slug) "/join/…); registrants use the page /join/" (t.slug) "." }
             }
         },
     )))
@@ -211,58 +201,4 @@ pub async fn update_settings(
     };
     manage::update_settings(&mut conn, &profile, change, state.clock.now()).await?;
     Ok(layout::see_other(&format!("/console/t/{}/join#settings", t.slug)))
-}
-
-/// The access-link form.
-#[derive(Deserialize)]
-pub struct NewAccessLink {
-    #[serde(default)]
-    person: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    expires_in_days: String,
-}
-
-/// POST /console/t/{t}/join/links — a single-use access link for a person or an email; the page
-/// shows its URL this once (only its digest is stored).
-pub async fn create_link(
-    form: Protected<NewAccessLink>,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> ConsoleResult<HttpResponse> {
-    let Protected { session, form } = form;
-    let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
-    let expires_in_days = match form.expires_in_days.trim() {
-        "" => None,
-        d => Some(
-            d.parse::<u32>()
-                .ok()
-                .filter(|d| (1..=365).contains(d))
-                .ok_or_else(|| ScimError::invalid_value("expires in days: a whole number from 1 to 365"))?,
-        ),
-    };
-    let filled = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
-    let draft = manage::NewLink {
-        person: filled(&form.person),
-        email: filled(&form.email),
-        expires_in_days,
-        groups: Vec::new(),
-    };
-    let (_, token) = manage::create_link(&mut conn, t.id, draft, state.clock.now()).await?;
-    let url = format!("{}/join/{}#link={token}", state.public_url, t.slug);
-    render(&mut conn, &state, &session, &t, Some(&url)).await
-}
-
-/// POST /console/t/{t}/join/links/{l}/revoke
-pub async fn revoke_link(
-    form: Protected<NoFields>,
-    path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
-) -> ConsoleResult<HttpResponse> {
-    let session = form.session;
-    let id = Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found("no such access link"))?;
-    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
-    manage::revoke(&mut conn, t.id, id, &["access"], state.clock.now()).await?;
-    Ok(layout::see_other(&format!("/console/t/{}/join#links", t.slug)))
 }

@@ -13,9 +13,10 @@ use super::users::UserRow;
 use super::Conn;
 use crate::error::{ScimError, ScimResult};
 use crate::scim::cursor::{Direction, Position};
-use crate::scim::filter::Filter;
+use crate::scim::filter::{CompValue, CompareOp, Filter};
 use crate::scim::list::SortSpec;
-use crate::scim::schema::{Registry, ResourceKind};
+use crate::scim::resource::fold_key;
+use crate::scim::schema::{Registry, ResourceKind, USER_SCHEMA};
 
 /// Which rows of the ordered result a page holds.
 #[derive(Debug, Clone)]
@@ -287,6 +288,21 @@ const PAGE_GROUPS: &str = "CASE WHEN NOT EXISTS (SELECT 1 FROM groups tg WHERE t
            WHERE gm.tenant_id = r.tenant_id AND gm.member_id = r.id) \
      ELSE roster_member_groups_json(r.tenant_id, r.id, true) END";
 
+/// The folded userName of the IdPs' probe `userName eq "…"` (what Entra ID and Okta send before
+/// every create), which [`users`] answers with one prepared statement instead of a planned one.
+fn user_name_probe(filter: Option<&Filter>) -> Option<String> {
+    match filter? {
+        Filter::Compare { path, op: CompareOp::Eq, value: CompValue::String(v) }
+            if path.sub.is_none()
+                && path.name.eq_ignore_ascii_case("userName")
+                && path.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(USER_SCHEMA)) =>
+        {
+            Some(fold_key(v))
+        }
+        _ => None,
+    }
+}
+
 /// A page of members matching a filter, in sort order, with the exact total; each with its
 /// effective role, position and (when `with_groups`) effective groups.
 #[allow(clippy::too_many_arguments)]
@@ -299,6 +315,20 @@ pub async fn users(
     window: &Window,
     with_groups: bool,
 ) -> ScimResult<Found<ListedUser>> {
+    // The probe's page: the first, unsorted, at most one row (userName is unique), its total
+    // the rows it has.
+    if let (Some(key), None, Window::Offset { offset: 0, limit: 1.. }) =
+        (user_name_probe(filter), sort, window)
+    {
+        let found =
+            super::users::find_view(conn, tenant, super::users::ViewKey::UserNameKey(&key), with_groups)
+                .await?;
+        let rows: Vec<_> = found
+            .map(|v| (ListedUser { user: v.row, role: v.role, position: v.position, groups: v.groups }, None))
+            .into_iter()
+            .collect();
+        return Ok(Found { total: rows.len() as u64, rows });
+    }
     let groups = if with_groups { PAGE_GROUPS } else { "NULL::jsonb" };
     let select = format!(
         "r.id, r.resource, r.status, r.password_hash, r.version, r.created_at, r.last_modified, \

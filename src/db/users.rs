@@ -198,29 +198,50 @@ pub struct UserView {
     pub groups: Option<Value>,
 }
 
-/// A member visible to SCIM with everything its representation needs, in one prepared statement.
+/// Which member [`find_view`] reads.
+#[derive(Debug, Clone, Copy)]
+pub enum ViewKey<'a> {
+    /// By id.
+    Id(Uuid),
+    /// By folded userName (`user_name_key`, unique among visible members): the IdPs'
+    /// `filter=userName eq "…"` probe.
+    UserNameKey(&'a str),
+}
+
+/// A member visible to SCIM with everything its representation needs, in one prepared statement
+/// (one per [`ViewKey`] kind, so PostgreSQL plans each once per connection).
 pub async fn find_view(
     conn: &mut Conn,
     tenant_id: Uuid,
-    id: Uuid,
+    key: ViewKey<'_>,
     want_groups: bool,
 ) -> QueryResult<Option<UserView>> {
     use super::schema::positions;
     type Found = (UserRow, Option<String>, Option<String>, Option<Value>);
-    let found: Option<Found> = users::table
-        .left_join(positions::table.on(
-            positions::tenant_id.eq(users::tenant_id).and(users::position_id.eq(positions::id.nullable())),
-        ))
-        .filter(visible(tenant_id).and(users::id.eq(id)))
-        .select((
-            UserRow::as_select(),
-            users::effective_role,
-            positions::name.nullable(),
-            roster_member_groups_json(users::tenant_id, users::id, want_groups),
-        ))
-        .first(conn)
-        .await
-        .optional()?;
+    macro_rules! view {
+        ($predicate:expr) => {
+            users::table
+                .left_join(
+                    positions::table.on(positions::tenant_id
+                        .eq(users::tenant_id)
+                        .and(users::position_id.eq(positions::id.nullable()))),
+                )
+                .filter(visible(tenant_id).and($predicate))
+                .select((
+                    UserRow::as_select(),
+                    users::effective_role,
+                    positions::name.nullable(),
+                    roster_member_groups_json(users::tenant_id, users::id, want_groups),
+                ))
+                .first::<Found>(conn)
+                .await
+                .optional()?
+        };
+    }
+    let found = match key {
+        ViewKey::Id(id) => view!(users::id.eq(id)),
+        ViewKey::UserNameKey(k) => view!(users::user_name_key.eq(k)),
+    };
     Ok(found.map(|(row, role, position, groups)| UserView { row, role, position, groups }))
 }
 

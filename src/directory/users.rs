@@ -199,7 +199,9 @@ pub async fn scrub_removed(conn: &mut Conn, now: chrono::DateTime<chrono::Utc>) 
 /// Read a member visible to SCIM, with Roster's User extension and, when `with_groups`, its
 /// read-only `groups` — one statement.
 pub async fn get(conn: &mut Conn, ctx: &Context, id: Uuid, with_groups: bool) -> ScimResult<Stored> {
-    let view = users::find_view(conn, ctx.tenant(), id, with_groups).await?.ok_or_else(|| not_found(id))?;
+    let view = users::find_view(conn, ctx.tenant(), users::ViewKey::Id(id), with_groups)
+        .await?
+        .ok_or_else(|| not_found(id))?;
     let status = view.row.status.clone();
     Ok(presented(ctx, stored(view.row), view.role, status, view.position, view.groups))
 }

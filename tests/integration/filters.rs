@@ -472,3 +472,42 @@ async fn user_groups_attribute_lists_direct_and_inherited_groups() {
     let r = app.get(&format!("/Users/{u}?excludedAttributes=groups")).await.body;
     assert!(r.get("groups").is_none());
 }
+
+/// The IdPs' probe `userName eq "…"` is answered by its own prepared statement; whatever the
+/// spelling of the attribute and the case of the value, it answers exactly what the general
+/// filter path answers (the same filter with a clause that is always true), groups included, and
+/// finds no removed member.
+#[tokio::test]
+async fn the_user_name_probe_answers_what_the_general_filter_answers() {
+    let app = TestApp::spawn().await;
+    let ids = seed(&app).await;
+    app.create_group("Guides", &[&ids[0]]).await;
+    let list = |filter: String| {
+        let app = &app;
+        async move {
+            let r = send(app.req(Method::GET, "/Users").query(&[("filter", filter)])).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body
+        }
+    };
+    for (probe, general) in [
+        ("userName eq \"bjensen@example.com\"", "userName eq \"bjensen@example.com\" and id pr"),
+        ("USERNAME eq \"BJENSEN@example.COM\"", "userName eq \"bjensen@example.com\" and id pr"),
+        (
+            "urn:ietf:params:scim:schemas:core:2.0:User:userName eq \"jsmith@example.org\"",
+            "userName eq \"JSmith@Example.org\" and id pr",
+        ),
+        ("userName eq \"nobody@example.com\"", "userName eq \"nobody@example.com\" and id pr"),
+    ] {
+        let (fast, slow) = (list(probe.to_string()).await, list(general.to_string()).await);
+        assert_eq!(fast, slow, "{probe}");
+    }
+    let one = list("userName eq \"bjensen@example.com\"".into()).await;
+    assert_eq!(one["totalResults"], 1);
+    assert!(one["Resources"][0]["groups"].is_array(), "groups are shown: {one}");
+    // Removed: the probe no longer finds the member.
+    let id = one["Resources"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(id, ids[0]);
+    assert_eq!(app.delete(&format!("/Users/{id}")).await.status, 204);
+    assert_eq!(list("userName eq \"bjensen@example.com\"".into()).await["totalResults"], 0);
+}

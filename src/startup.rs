@@ -224,10 +224,28 @@ pub async fn prune_events(
     Ok(total)
 }
 
+/// Delete the join data past each tenant's retention ([`db::join::prune_batch`]) in bounded
+/// batches. Returns the rows deleted.
+pub async fn prune_join(
+    conn: &mut db::Conn,
+    now: chrono::DateTime<chrono::Utc>,
+) -> diesel::QueryResult<usize> {
+    let mut total = 0;
+    for _ in 0..100 {
+        let n = db::join::prune_batch(conn, now, 1_000).await?;
+        total += n;
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(total)
+}
+
 /// Background maintenance of a serving process, now and then hourly: prune the provisioning
 /// log past `ROSTER_LOG_RETENTION_DAYS` and settled events past `ROSTER_EVENT_RETENTION_DAYS`,
-/// and scrub the personal data of members removed longer ago than their tenant's retention period
-/// (DESIGN §2), and delete ended console sessions. Several nodes may run it at once: member rows are claimed with
+/// scrub the personal data of members removed longer ago than their tenant's retention period
+/// (DESIGN §2), delete decided access requests and ended join links past that same period, and
+/// delete ended console sessions. Several nodes may run it at once: member rows are claimed with
 /// `FOR UPDATE SKIP LOCKED`, deletes are idempotent. Abort the returned task to stop it.
 pub fn spawn_maintenance(
     pool: DbPool,
@@ -278,6 +296,12 @@ pub fn spawn_maintenance(
                     tracing::info!(members = n, "scrubbed personal data of removed members past retention")
                 }
                 Err(e) => tracing::warn!(error = %e, "scrubbing removed members failed"),
+            }
+            // Join data past the tenant's retention: decided access requests, ended links (#12).
+            match prune_join(&mut conn, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "join requests and links past retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "pruning join data failed"),
             }
             // Console sessions that ended (expired or signed out) a day ago or more (issue #11).
             if let Err(e) =

@@ -599,3 +599,48 @@ async fn a_registration_restores_a_removed_member_and_takes_self_editable_catego
     assert_eq!(members[0]["categories"]["City"], "Oslo", "{}", members[0]);
     assert_eq!(app.get(&format!("/Users/{old}")).await.status, 200, "visible to SCIM again");
 }
+
+#[tokio::test]
+async fn decided_requests_and_ended_links_are_deleted_after_the_tenants_retention() {
+    let app = TestApp::spawn().await;
+    admin(&app, Method::PATCH, "/join/settings", Some(json!({"requestsEnabled": true}))).await;
+    for who in [("Ann", "ann@home.example"), ("Ben", "ben@home.example")] {
+        let r = public(&app, Method::POST, "acme/requests", Some(person(who.0, "X", who.1))).await;
+        assert_eq!(r.body["outcome"], "pending", "{}", r.body);
+    }
+    let pending = admin(&app, Method::GET, "/join/requests?state=pending&q=ann", None).await;
+    let ann = pending.body["requests"][0]["id"].as_str().unwrap().to_string();
+    let denied =
+        admin(&app, Method::POST, &format!("/join/requests/{ann}/deny"), Some(json!({"reason": "no"}))).await;
+    assert_eq!(denied.status, 200, "{}", denied.body);
+    access_link(&app, json!({"person": "Cy at the kiosk"})).await;
+    let links = admin(&app, Method::GET, "/join/links", None).await;
+    let cy = links.body["links"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(admin(&app, Method::DELETE, &format!("/join/links/{cy}"), None).await.status, 204);
+    let invited =
+        admin(&app, Method::POST, "/join/invitations", Some(json!({"emails": ["dee@home.example"]}))).await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+
+    let count = |path: &'static str, key: &'static str| {
+        let app = &app;
+        async move { admin(app, Method::GET, path, None).await.body[key].as_array().map_or(0, Vec::len) }
+    };
+    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let now = chrono::Utc::now();
+    // Within the tenant's retention (30 days by default): nothing goes.
+    assert_eq!(roster::startup::prune_join(&mut conn, now + chrono::Duration::days(29)).await.unwrap(), 0);
+    assert_eq!(count("/join/requests", "requests").await, 2);
+    // Past it: the denied request (Ann's data) and the revoked link go; Ben's pending request and
+    // Dee's live invitation stay however old.
+    assert_eq!(roster::startup::prune_join(&mut conn, now + chrono::Duration::days(31)).await.unwrap(), 2);
+    let left = admin(&app, Method::GET, "/join/requests", None).await;
+    let left = left.body["requests"].as_array().unwrap().clone();
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        (left[0]["email"].as_str(), left[0]["state"].as_str()),
+        (Some("ben@home.example"), Some("pending"))
+    );
+    assert_eq!(count("/join/links", "links").await, 0, "the revoked access link is gone");
+    assert_eq!(count("/join/invitations?state=pending", "invitations").await, 1, "a live invitation stays");
+    assert_eq!(roster::startup::prune_join(&mut conn, now + chrono::Duration::days(400)).await.unwrap(), 0);
+}

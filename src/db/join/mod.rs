@@ -86,3 +86,34 @@ pub async fn self_editable(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<
         .load(conn)
         .await
 }
+
+/// Delete one bounded batch of join data past its tenant's retention (`member_retention_days`,
+/// the same period removed members' personal data is kept): access requests decided longer ago
+/// than that (their registration data), and links that ended longer ago (used, revoked or
+/// expired; an access link or invitation names a person or an address). Pending requests and
+/// live links stay however old. Returns the rows deleted.
+pub async fn prune_batch(conn: &mut Conn, now: DateTime<Utc>, batch: i64) -> QueryResult<usize> {
+    use diesel::sql_types::{BigInt, Timestamptz};
+    let requests = diesel::sql_query(
+        "DELETE FROM join_requests r WHERE (r.tenant_id, r.id) IN ( \
+           SELECT q.tenant_id, q.id FROM join_requests q JOIN tenants t ON t.id = q.tenant_id \
+           WHERE q.decided_at < $1 - make_interval(days => t.member_retention_days) LIMIT $2)",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<BigInt, _>(batch)
+    .execute(conn)
+    .await?;
+    // LEAST ignores NULLs: a link ended at its first of used, revoked, expired; a live one
+    // (none of them, or an expiry still ahead) is never older than the cutoff.
+    let links = diesel::sql_query(
+        "DELETE FROM join_links l WHERE (l.tenant_id, l.id) IN ( \
+           SELECT k.tenant_id, k.id FROM join_links k JOIN tenants t ON t.id = k.tenant_id \
+           WHERE least(k.used_at, k.revoked_at, k.expires_at) < $1 - make_interval(days => t.member_retention_days) \
+           LIMIT $2)",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<BigInt, _>(batch)
+    .execute(conn)
+    .await?;
+    Ok(requests + links)
+}

@@ -107,6 +107,12 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_HTTP_BODY_TIMEOUT_MS", default_value_t = 30_000, global = true)]
     pub http_body_timeout_ms: u64,
 
+    /// Milliseconds a SCIM request (other than /Bulk) may take before it is answered 503 with
+    /// `Retry-After`: bounds requests that meet a database that stopped answering, where the
+    /// statement timeout cannot fire. Keep it above ROSTER_DB_STATEMENT_TIMEOUT_MS.
+    #[arg(long, env = "ROSTER_HTTP_REQUEST_TIMEOUT_MS", default_value_t = 45_000, global = true)]
+    pub http_request_timeout_ms: u64,
+
     /// Seconds an idle keep-alive connection is kept open.
     #[arg(long, env = "ROSTER_HTTP_KEEP_ALIVE_SECS", default_value_t = 60, global = true)]
     pub http_keep_alive_secs: u64,
@@ -251,6 +257,7 @@ impl Settings {
             ("ROSTER_DB_CONNECT_TIMEOUT_MS", self.db_connect_timeout_ms),
             ("ROSTER_HTTP_HEADER_TIMEOUT_MS", self.http_header_timeout_ms),
             ("ROSTER_HTTP_BODY_TIMEOUT_MS", self.http_body_timeout_ms),
+            ("ROSTER_HTTP_REQUEST_TIMEOUT_MS", self.http_request_timeout_ms),
         ] {
             if !(10..=3_600_000).contains(&value) {
                 return Err(ConfigError(format!("{name} must be between 10 and 3600000")));

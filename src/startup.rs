@@ -147,6 +147,8 @@ impl Application {
         let bulk = settings.bulk_limits();
         let body_timeout =
             http::body_deadline::BodyTimeout(Duration::from_millis(settings.http_body_timeout_ms));
+        let request_timeout =
+            http::request_deadline::RequestTimeout(Duration::from_millis(settings.http_request_timeout_ms));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -155,6 +157,7 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(http::extract::query_error))
                 .app_data(web::PathConfig::default().error_handler(http::extract::path_error))
                 .app_data(body_timeout)
+                .app_data(request_timeout)
                 .wrap(from_fn(http::body_deadline::body_deadline))
                 .wrap(from_fn(http::middleware::observe))
                 .configure(move |cfg| http::routes(cfg, bulk))

@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod principal;
 pub mod ratelimit;
 pub mod record;
+pub mod request_deadline;
 pub mod resources;
 pub mod response;
 pub mod roles;
@@ -98,6 +99,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, bulk: BulkLimits) {
         bulk as bulk_request, create, delete, get, list, not_supported, patch, replace, search, search_all,
     };
     let method_not_allowed = || web::to(resources::method_not_allowed);
+    // On resources, not the scope: the middleware keeps a handle on the request, and the scope
+    // still needs it unshared while it routes.
+    let deadline = || actix_web::middleware::from_fn(request_deadline::request_deadline);
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .service(read_only("/.well-known/jwks.json", web::get().to(jwks::jwks)))
@@ -132,22 +136,26 @@ pub fn routes(cfg: &mut web::ServiceConfig, bulk: BulkLimits) {
                 .route("/Me", web::to(not_supported))
                 .service(
                     web::resource("/.search")
+                        .wrap(deadline())
                         .route(web::post().to(search_all))
                         .default_service(method_not_allowed()),
                 )
                 .service(
                     web::resource("/{endpoint:Users|Groups}/.search")
+                        .wrap(deadline())
                         .route(web::post().to(search))
                         .default_service(method_not_allowed()),
                 )
                 .service(
                     web::resource("/{endpoint:Users|Groups}")
+                        .wrap(deadline())
                         .route(web::get().to(list))
                         .route(web::post().to(create))
                         .default_service(method_not_allowed()),
                 )
                 .service(
                     web::resource("/{endpoint:Users|Groups}/{id}")
+                        .wrap(deadline())
                         .route(web::get().to(get))
                         .route(web::put().to(replace))
                         .route(web::patch().to(patch))

@@ -169,3 +169,43 @@ async fn the_admin_api_answers_an_outage_503_too() {
     let reply = send(app.client.get(url).bearer_auth(crate::support::TEST_ADMIN_TOKEN)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
+
+#[tokio::test]
+async fn a_request_that_meets_a_frozen_database_answers_503_at_its_deadline() {
+    let (app, proxy) = TestApp::spawn_with_proxy(|s| {
+        patient_pool(s);
+        s.http_request_timeout_ms = 1_500;
+    })
+    .await;
+    let id = app.create_user("frozen@example.com").await;
+    assert_eq!(app.get(&format!("/Users/{id}")).await.status, 200);
+    // The pool holds a connection that works; the database behind it now stops answering.
+    proxy.freeze();
+    let started = std::time::Instant::now();
+    let reply = app.get(&format!("/Users/{id}")).await;
+    let took = started.elapsed();
+    reply.assert_error(503, None);
+    assert_eq!(reply.header("retry-after"), "5");
+    assert!(took < Duration::from_secs(10), "answered at the deadline, not at the thaw: {took:?}");
+    // A write meets the same deadline and commits nothing once the database answers again.
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "replace", "path": "displayName", "value": "Thawed"}]});
+    let write = send(
+        app.req(reqwest::Method::PATCH, &format!("/Users/{id}"))
+            .header("content-type", "application/scim+json")
+            .body(patch.to_string()),
+    )
+    .await;
+    write.assert_error(503, None);
+    proxy.thaw();
+    let mut after = app.get(&format!("/Users/{id}")).await;
+    for _ in 0..10 {
+        if after.status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        after = app.get(&format!("/Users/{id}")).await;
+    }
+    assert_eq!(after.status, 200, "the service heals after the thaw: {}", after.body);
+    assert!(after.body["displayName"].is_null(), "the timed-out write was not committed: {}", after.body);
+}

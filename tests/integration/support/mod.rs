@@ -201,6 +201,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         db_idle_in_transaction_timeout_ms: 60_000,
         http_header_timeout_ms: 5_000,
         http_body_timeout_ms: 30_000,
+        http_request_timeout_ms: 45_000,
         http_keep_alive_secs: 60,
         log_retention_days: 90,
         admin_token: Some(TEST_ADMIN_TOKEN.into()),

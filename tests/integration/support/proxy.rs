@@ -1,5 +1,5 @@
 //! A TCP proxy between a test server and PostgreSQL that a test can freeze (bytes stop
-//! flowing, sockets stay open: a hung database), sever (every open connection is cut, new
+//! flowing, sockets stay open: a hung database; `thaw` resumes it), sever (every open connection is cut, new
 //! ones still pass: a restarted database or a dropped network path) or close (connections
 //! are refused: a database that is down), or refuse new connections for a while (`refuse`,
 //! undone by `admit`: a database that is down and then comes back).
@@ -53,6 +53,11 @@ impl Proxy {
     /// Stop forwarding bytes; connections stay open and new ones are accepted (and hang).
     pub fn freeze(&self) {
         self.control.send_modify(|c| c.frozen = true);
+    }
+
+    /// Let bytes flow again after [`Proxy::freeze`] (what was sent meanwhile is delivered).
+    pub fn thaw(&self) {
+        self.control.send_modify(|c| c.frozen = false);
     }
 
     /// Cut every open connection; new ones pass.

@@ -15,6 +15,7 @@
 //! `db/` keeps only the SQL.
 
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -249,13 +250,16 @@ pub async fn register(
     let columns = UserColumns::from_resource(reg.resource.clone(), status::ACTIVE);
     let email_key = columns.email.as_deref().map(str::to_lowercase);
     let personal_id = reg.personal_id.as_deref();
+    let already = |existing: Uuid| {
+        // Logged (without the identity) so operators can see it; the registrant is not told.
+        tracing::info!(tenant.id = %tenant, door = reg.door, "registration of an existing member: nothing written");
+        Registered::AlreadyMember(existing)
+    };
     if let Some(existing) =
         store_join::live_member(conn, tenant, &columns.user_name_key, email_key.as_deref(), personal_id)
             .await?
     {
-        // Logged (without the identity) so operators can see it; the registrant is not told.
-        tracing::info!(tenant.id = %tenant, door = reg.door, "registration of an existing member: nothing written");
-        return Ok(Registered::AlreadyMember(existing));
+        return Ok(already(existing));
     }
     let row = store_join::Registered { columns: &columns, personal_id };
     let cutoff = now - chrono::Duration::days(i64::from(profile.member_retention_days));
@@ -266,9 +270,30 @@ pub async fn register(
     let member = match restored {
         Some(id) => id,
         None => {
+            // In a savepoint: when a concurrent registration of the same identity commits first,
+            // the unique index refuses this one, which is then answered as any registration of
+            // an existing member — not a 409 that would tell the identity exists.
             let id = Uuid::now_v7();
-            store_join::insert_member(conn, tenant, id, &row, now).await?;
-            id
+            let inserted = conn
+                .transaction::<_, diesel::result::Error, _>(async |c| {
+                    store_join::insert_member(c, tenant, id, &row, now).await
+                })
+                .await;
+            match inserted {
+                Ok(()) => id,
+                Err(e) if crate::db::unique_violation(&e).is_some() => {
+                    let existing = store_join::live_member(
+                        conn,
+                        tenant,
+                        &columns.user_name_key,
+                        email_key.as_deref(),
+                        personal_id,
+                    )
+                    .await?;
+                    return existing.map(already).ok_or_else(|| e.into());
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     };
     let groups = crate::db::groups::existing_ids(conn, tenant, &reg.groups).await?;

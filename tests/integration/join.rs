@@ -344,6 +344,7 @@ async fn answers_do_not_reveal_who_is_already_a_member() {
     app.create_user("known@home.example").await;
     let (a, b) =
         (access_link(&app, json!({"person": "A"})).await, access_link(&app, json!({"person": "B"})).await);
+    let started = std::time::Instant::now();
     let known = public(
         &app,
         Method::POST,
@@ -351,10 +352,18 @@ async fn answers_do_not_reveal_who_is_already_a_member() {
         Some(person("K", "Nown", "known@home.example")),
     )
     .await;
+    let known_took = started.elapsed();
+    let started = std::time::Instant::now();
     let new =
         public(&app, Method::POST, &format!("acme/links/{b}"), Some(person("N", "Ew", "new@home.example")))
             .await;
+    let new_took = started.elapsed();
     assert_eq!((known.status, &known.body), (new.status, &new.body), "same status and body");
+    // Neither answers before the floor, so the existing member's (which writes nothing) is not
+    // the quick one.
+    for took in [known_took, new_took] {
+        assert!(took >= roster::http::join::ANSWER_FLOOR, "answered after {took:?}");
+    }
     // Nothing was written for the existing member: one registration.
     assert_eq!(registered(&app).await.len(), 1);
 
@@ -643,4 +652,36 @@ async fn decided_requests_and_ended_links_are_deleted_after_the_tenants_retentio
     assert_eq!(count("/join/links", "links").await, 0, "the revoked access link is gone");
     assert_eq!(count("/join/invitations?state=pending", "invitations").await, 1, "a live invitation stays");
     assert_eq!(roster::startup::prune_join(&mut conn, now + chrono::Duration::days(400)).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn concurrent_registrations_of_one_identity_all_answer_joined_and_make_one_member() {
+    let app = TestApp::spawn().await;
+    admin(
+        &app,
+        Method::PATCH,
+        "/join/settings",
+        Some(json!({"invitationLinkEnabled": true, "allowedDomains": ["home.example"]})),
+    )
+    .await;
+    let issued = admin(&app, Method::POST, "/join/invitation-link", None).await;
+    let path = format!("acme/links/{}", issued.body["token"].as_str().unwrap());
+    // Rounds of eight at once: each round races its registrations past the "already a member"
+    // probe into the insert, where all but one meet the unique index.
+    for round in 0..3 {
+        let email = format!("twin{round}@home.example");
+        let attempts = (0..8).map(|_| public(&app, Method::POST, &path, Some(person("Twin", "T", &email))));
+        let replies = futures_util::future::join_all(attempts).await;
+        for r in &replies {
+            assert_eq!(
+                (r.status.as_u16(), &r.body),
+                (replies[0].status.as_u16(), &replies[0].body),
+                "every answer alike, whoever won: {:?}",
+                replies.iter().map(|r| (r.status, &r.body)).collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(replies[0].body["outcome"], "joined", "{}", replies[0].body);
+    }
+    let members = registered(&app).await;
+    assert_eq!(members.len(), 3, "one member per identity: {members:?}");
 }

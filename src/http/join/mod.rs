@@ -12,6 +12,8 @@
 mod page;
 mod register;
 
+pub use register::ANSWER_FLOOR;
+
 use actix_web::{web, HttpRequest};
 
 use super::AppState;

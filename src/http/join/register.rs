@@ -2,6 +2,9 @@
 //! the outcome of an access request. Outcomes answer `{"outcome": ...}`: 200 for `joined` and
 //! `pending`, 403 for `refused` (a SCIM error body with `outcome` and `reason` added).
 
+use std::future::Future;
+use std::time::Duration;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::admit;
@@ -10,6 +13,20 @@ use crate::error::{ScimError, ScimResult};
 use crate::http::admin::body;
 use crate::http::response::scim_body;
 use crate::http::AppState;
+
+/// A registration is answered no sooner than this after it was admitted, whatever its outcome:
+/// registering an identity that is already a member writes nothing and would otherwise answer
+/// sooner than a new member's registration, telling the two apart by time where the bodies are
+/// identical. (A registration that takes longer than this on a loaded server is not padded.)
+pub const ANSWER_FLOOR: Duration = Duration::from_millis(250);
+
+/// Run `work`, then wait until [`ANSWER_FLOOR`] has passed since it started.
+async fn no_sooner<T>(work: impl Future<Output = T>) -> T {
+    let until = tokio::time::Instant::now() + ANSWER_FLOOR;
+    let out = work.await;
+    tokio::time::sleep_until(until).await;
+    out
+}
 
 /// An outcome as the answer: a refusal is a 403 SCIM error body (like every error Roster
 /// sends) that also carries `outcome` and `reason`.
@@ -58,8 +75,11 @@ pub async fn link_register(
 ) -> ScimResult<HttpResponse> {
     let (slug, token) = path.into_inner();
     let (mut conn, _, profile) = admit(&req, &state, &slug).await?;
-    let form: Form = body(&req, &bytes)?;
-    Ok(answer(&doors::register_with_link(&mut conn, &profile, &token, form, state.clock.now()).await?))
+    no_sooner(async {
+        let form: Form = body(&req, &bytes)?;
+        Ok(answer(&doors::register_with_link(&mut conn, &profile, &token, form, state.clock.now()).await?))
+    })
+    .await
 }
 
 /// POST /join/v1/tenants/{tenant}/registrations — register against a pre-stored registration.
@@ -70,8 +90,11 @@ pub async fn prestored(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let (mut conn, _, profile) = admit(&req, &state, &path).await?;
-    let form: Form = body(&req, &bytes)?;
-    Ok(answer(&doors::register_prestored(&mut conn, &profile, form, state.clock.now()).await?))
+    no_sooner(async {
+        let form: Form = body(&req, &bytes)?;
+        Ok(answer(&doors::register_prestored(&mut conn, &profile, form, state.clock.now()).await?))
+    })
+    .await
 }
 
 /// POST /join/v1/tenants/{tenant}/requests — request access (answers `pending` with a ticket).
@@ -82,8 +105,11 @@ pub async fn request(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let (mut conn, _, profile) = admit(&req, &state, &path).await?;
-    let form: Form = body(&req, &bytes)?;
-    Ok(answer(&doors::request_access(&mut conn, &profile, form, state.clock.now()).await?))
+    no_sooner(async {
+        let form: Form = body(&req, &bytes)?;
+        Ok(answer(&doors::request_access(&mut conn, &profile, form, state.clock.now()).await?))
+    })
+    .await
 }
 
 /// GET /join/v1/tenants/{tenant}/requests/{ticket} — the outcome of an access request.

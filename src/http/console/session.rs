@@ -219,6 +219,28 @@ pub async fn open(state: &AppState, opening: Opening) -> ConsoleResult<Cookie<'s
     Ok(cookie(state, secret))
 }
 
+/// Record a refused attempt to open a session (a wrong credential, an unusable setup link) as an
+/// anonymous audit entry on no tenant, which the operator sees: nothing the request claimed is
+/// trusted, so it names no tenant and no credential. A failure to record is logged, not answered.
+pub async fn record_refused(state: &AppState, route: &str, summary: &str) {
+    let entry = crate::audit::AuditEntry {
+        tenant_id: None,
+        actor: crate::audit::Actor::Anonymous,
+        method: "POST".into(),
+        route: route.into(),
+        targets: serde_json::Map::new(),
+        summary: summary.into(),
+        status: 401,
+    };
+    let written = match crate::db::checkout(&state.pool).await {
+        Ok(mut conn) => crate::audit::record_audit(&mut conn, &entry, state.clock.now()).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = written {
+        tracing::error!(error = ?e, route, "could not record the refused console sign-in in the audit trail");
+    }
+}
+
 /// The session cookie carrying `secret`.
 pub fn cookie(state: &AppState, secret: String) -> Cookie<'static> {
     Cookie::build(COOKIE, secret)

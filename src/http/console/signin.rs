@@ -84,10 +84,16 @@ pub async fn sign_in(
     let caller = match authenticate_token(&state, credential).await {
         Ok(caller) => caller,
         Err(e) if e.status() == 401 || e.status() == 400 => {
+            session::record_refused(
+                &state,
+                "/console/sign-in",
+                "console sign-in refused: the credential is not valid",
+            )
+            .await;
             return Ok(HttpResponse::Unauthorized().content_type("text/html; charset=utf-8").body(
                 sign_in_page(Some("That credential is not valid (or was revoked or has expired)."))
                     .into_string(),
-            ))
+            ));
         }
         Err(e) => return Err(e.into()),
     };
@@ -142,6 +148,13 @@ pub async fn setup_redeem(
     same_origin(&req, &state)?;
     let mut conn = db::checkout(&state.pool).await?;
     let Some((tenant_id, link_id)) = setup_links::redeem(&mut conn, &token, state.clock.now()).await? else {
+        drop(conn);
+        session::record_refused(
+            &state,
+            "/console/setup/{token}",
+            "console setup link refused: used, expired or unknown",
+        )
+        .await;
         return Ok(HttpResponse::Unauthorized().content_type("text/html; charset=utf-8").body(
             layout::error_page(
                 401,

@@ -248,7 +248,7 @@ pub async fn prune_join(
 /// log past `ROSTER_LOG_RETENTION_DAYS` and settled events past `ROSTER_EVENT_RETENTION_DAYS`,
 /// scrub the personal data of members removed longer ago than their tenant's retention period
 /// (DESIGN §2), delete decided access requests and ended join links past that same period, and
-/// delete ended console sessions. Several nodes may run it at once: member rows are claimed with
+/// delete background import jobs and console sessions that ended a day ago. Several nodes may run it at once: member rows are claimed with
 /// `FOR UPDATE SKIP LOCKED`, deletes are idempotent. Abort the returned task to stop it.
 pub fn spawn_maintenance(
     pool: DbPool,
@@ -305,6 +305,10 @@ pub fn spawn_maintenance(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "join requests and links past retention deleted"),
                 Err(e) => tracing::warn!(error = %e, "pruning join data failed"),
+            }
+            // Background imports that ended a day ago (their reports name members).
+            if let Err(e) = db::import_jobs::prune(&mut conn, now - crate::import::jobs::KEPT_FOR).await {
+                tracing::warn!(error = %e, "pruning import jobs failed");
             }
             // Console sessions that ended (expired or signed out) a day ago or more (issue #11).
             if let Err(e) =

@@ -9,6 +9,7 @@ pub mod console;
 pub mod events;
 pub mod filter_sql;
 pub mod groups;
+pub mod import_jobs;
 pub mod imports;
 pub mod join;
 pub mod lifecycle;

@@ -79,6 +79,7 @@ pub async fn apply(
     plan: &mut Plan,
     options: super::Options,
     now: DateTime<Utc>,
+    progress: &super::Progress,
 ) -> ScimResult<Written> {
     let now = db_precision(now);
     let import_id = Uuid::now_v7();
@@ -111,7 +112,9 @@ pub async fn apply(
         write::restore_imported(conn, tenant, &restores, now).await?;
         let mut leaves = Vec::new();
         let mut regroups = Vec::new();
+        progress.phase("writing members", plan.rows.len());
         for row in &plan.rows {
+            progress.step();
             let (Some(id), Some(d)) = (row.member_id, &row.desired) else { continue };
             let created = match row.action {
                 Action::Create => true,
@@ -177,6 +180,7 @@ pub async fn apply(
                 written.updated += 1;
             }
         }
+        progress.phase("inserting new members", 0);
         write::insert_imported(conn, &new_members).await?;
         let suspend: Vec<Uuid> = plan.suspend.iter().map(|s| s.member_id).collect();
         if !suspend.is_empty() {
@@ -193,6 +197,7 @@ pub async fn apply(
                 ));
             }
         }
+        progress.phase("memberships, roles and events", 0);
         let added = write::add_memberships(conn, tenant, &joins, now).await?;
         written.memberships_added = added.len();
         member_events
@@ -212,6 +217,7 @@ pub async fn apply(
         }
         events::insert(conn, tenant, &member_events, now).await?;
         log_rows.push(entry(tenant, import_id, now, None, summary(&written, plan), 200));
+        progress.phase("provisioning log", 0);
         for chunk in log_rows.chunks(2000) {
             log::insert_many(conn, chunk).await?;
         }

@@ -13,6 +13,7 @@
 pub mod apply;
 pub mod catalog;
 pub mod export;
+pub mod jobs;
 pub mod mapping;
 pub mod parse;
 pub mod plan;
@@ -83,6 +84,37 @@ impl Drop for Running {
     }
 }
 
+/// Where a running import is, for whoever watches it ([`jobs`]): a phase, and within the phase
+/// that counts rows, how many of how many.
+#[derive(Debug, Default)]
+pub struct Progress {
+    phase: std::sync::Mutex<&'static str>,
+    done: std::sync::atomic::AtomicUsize,
+    total: std::sync::atomic::AtomicUsize,
+}
+
+impl Progress {
+    /// Enter a phase of `total` steps (0: not counted).
+    pub fn phase(&self, phase: &'static str, total: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        *self.phase.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = phase;
+        self.done.store(0, Relaxed);
+        self.total.store(total, Relaxed);
+    }
+
+    /// One step of the phase done.
+    pub fn step(&self) {
+        self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The phase and its steps (done, total).
+    pub fn now(&self) -> (&'static str, usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let phase = *self.phase.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        (phase, self.done.load(Relaxed), self.total.load(Relaxed))
+    }
+}
+
 /// Plan an import and, unless it is a dry run or has errors (without `skip_invalid`), apply it
 /// in one transaction. File-level problems (unreadable file, bad mapping, missing columns, too
 /// many rows) are errors before anything is read from or written to the tenant's members.
@@ -94,7 +126,21 @@ pub async fn run(
     max_rows: usize,
     now: DateTime<Utc>,
 ) -> ScimResult<Report> {
+    run_watched(conn, tenant, upload, options, max_rows, now, &Progress::default()).await
+}
+
+/// [`run`], reporting where it is to `progress`.
+pub async fn run_watched(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    upload: Upload<'_>,
+    options: Options,
+    max_rows: usize,
+    now: DateTime<Utc>,
+    progress: &Progress,
+) -> ScimResult<Report> {
     let _running = Running::start();
+    progress.phase("reading the file", 0);
     let format = parse::detect(upload.file_name, upload.bytes);
     let table =
         parse::parse(upload.bytes, format, &parse::Limits::with_rows(max_rows)).map_err(|e| match e {
@@ -106,19 +152,21 @@ pub async fn run(
         None => mapping::Mapping::default(),
     };
     if options.dry_run {
-        return plan_and_apply(conn, tenant, &table, format, &mapping, options, now).await;
+        return plan_and_apply(conn, tenant, &table, format, &mapping, options, now, progress).await;
     }
     // An apply reads the tenant's state and writes in one transaction, behind a per-tenant lock,
     // so the plan it writes is the plan of the state it sees and two imports never interleave.
     conn.transaction::<_, ScimError, _>(async |conn| {
         crate::db::allow_long_statements(conn, APPLY_STATEMENT_TIMEOUT).await?;
+        progress.phase("waiting for another import of the tenant", 0);
         store::lock_tenant_imports(conn, tenant.id).await?;
-        plan_and_apply(conn, tenant, &table, format, &mapping, options, now).await
+        plan_and_apply(conn, tenant, &table, format, &mapping, options, now, progress).await
     })
     .await
 }
 
 /// Read the tenant's state, plan, and apply unless it is a dry run or refused.
+#[allow(clippy::too_many_arguments)]
 async fn plan_and_apply(
     conn: &mut Conn,
     tenant: &Tenant,
@@ -127,7 +175,9 @@ async fn plan_and_apply(
     mapping: &mapping::Mapping,
     options: Options,
     now: DateTime<Utc>,
+    progress: &Progress,
 ) -> ScimResult<Report> {
+    progress.phase("planning", 0);
     let categories = catalog::load(conn, tenant.id).await?;
     let uses = mapping::resolve(&table.headers, mapping, &categories).map_err(ScimError::invalid_value)?;
 
@@ -159,7 +209,7 @@ async fn plan_and_apply(
         ));
         None
     } else {
-        Some(apply::apply(conn, tenant.id, &mut plan, options, now).await?)
+        Some(apply::apply(conn, tenant.id, &mut plan, options, now, progress).await?)
     };
     report.fill(&plan, written);
     Ok(report)

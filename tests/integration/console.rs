@@ -1002,3 +1002,47 @@ async fn prestored_registrations_are_stored_imported_and_deleted_from_the_join_p
     let none = app.admin(Method::GET, "/join/prestored?used=false", None).await;
     assert_eq!(none.body["prestored"].as_array().map(Vec::len), Some(0), "{}", none.body);
 }
+
+#[tokio::test]
+async fn a_large_import_is_applied_in_the_background_with_a_progress_page() {
+    use base64::Engine;
+    let app = TestApp::spawn_with(|s| s.import_max_rows = 2_000).await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let mut csv = String::from("firstname,lastname,email\n");
+    for i in 0..800 {
+        csv.push_str(&format!("Many,Person{i},many{i}@example.com\n"));
+    }
+    let file = base64::engine::general_purpose::STANDARD.encode(csv.as_bytes());
+    let applied = console
+        .submit(
+            "/console/t/acme/import",
+            "/console/t/acme/import/apply",
+            &[("file_name", "many.csv"), ("file", &file)],
+        )
+        .await;
+    assert_eq!(applied.status, 303, "{}", applied.body);
+    let job_page = applied.location();
+    assert!(job_page.starts_with("/console/t/acme/import/jobs/"), "{job_page}");
+    let page = console.get(job_page).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("4. Applying"), "{}", page.body);
+    // The box polls its status until the import ended, then shows the result and stops polling.
+    let mut status = String::new();
+    for _ in 0..600 {
+        let fragment = console.get(&format!("{job_page}/status")).await;
+        assert_eq!(fragment.status, 200, "{}", fragment.body);
+        status = fragment.body;
+        if !status.contains("hx-trigger") {
+            break;
+        }
+        assert!(status.contains("Importing many.csv"), "{status}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(status.contains("Applied."), "{status}");
+    assert!(status.contains("create: 800"), "{status}");
+    let members = app.admin(Method::GET, "/members?q=many&limit=5", None).await;
+    assert_eq!(members.body["members"].as_array().map(Vec::len), Some(5), "{}", members.body);
+    // A job that does not exist (or is another tenant's) is 404.
+    let unknown = console.get(&format!("/console/t/acme/import/jobs/{}", uuid::Uuid::now_v7())).await;
+    assert_eq!(unknown.status, 404);
+}

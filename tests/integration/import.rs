@@ -715,3 +715,76 @@ async fn nul_in_a_csv_cell_is_400_naming_the_cell() {
     assert!(detail.contains("U+0000"), "{detail}");
     assert!(members(&app).await.is_empty());
 }
+
+/// Poll a background import job until it is no longer running; returns every view seen.
+async fn follow_job(app: &TestApp, location: &str) -> Vec<Value> {
+    let path = location.trim_start_matches(&app.root).to_string();
+    let mut seen = Vec::new();
+    for _ in 0..600 {
+        let r = send(app.client.get(format!("{}{path}", app.root)).bearer_auth(TEST_ADMIN_TOKEN)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let running = r.body["state"] == "running";
+        seen.push(r.body);
+        if !running {
+            return seen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the job did not end: {:?}", seen.last());
+}
+
+#[tokio::test]
+async fn a_background_import_answers_202_then_shows_its_progress_and_report() {
+    let app = TestApp::spawn_with(|s| s.import_max_rows = 2_000).await;
+    let mut lines = vec![HEADER.to_string()];
+    lines.extend((0..1200).map(|i| format!("Bulk;Person{i};bulk{i}@example.com;B{i};Clerk")));
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let started = upload(&app, "?background=true", "people.csv", &excel_csv(&refs), None).await;
+    assert_eq!(started.status, 202, "{}", started.body);
+    assert_eq!(started.body["state"], "running");
+    assert_eq!(started.body["fileName"], "people.csv");
+    let location = started.header("location");
+    assert!(
+        location.ends_with(&format!("/imports/jobs/{}", started.body["id"].as_str().unwrap())),
+        "{location}"
+    );
+
+    let seen = follow_job(&app, location).await;
+    let last = seen.last().unwrap();
+    assert_eq!(last["state"], "done", "{last}");
+    assert_eq!(last["report"]["applied"], true, "{last}");
+    assert_eq!(last["report"]["totals"]["create"], 1200, "{last}");
+    // The same import as a synchronous one: the members are there.
+    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let tenant = db::tenants::tenant_by_slug(&mut conn, &app.creds.tenant).await.unwrap().unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let imported: N = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT count(*) AS n FROM users WHERE tenant_id = $1 AND origin = 'import'")
+            .bind::<diesel::sql_types::Uuid, _>(tenant.id),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    assert_eq!(imported.n, 1200);
+
+    // Rows with errors: the job fails with the report (422), nothing written.
+    let bad = excel_csv(&[HEADER, "No;Email;;X1;Clerk"]);
+    let refused = upload(&app, "?background=true", "bad.csv", &bad, None).await;
+    assert_eq!(refused.status, 202, "{}", refused.body);
+    let last = follow_job(&app, refused.header("location")).await.pop().unwrap();
+    assert_eq!((last["state"].as_str(), last["status"].as_i64()), (Some("failed"), Some(422)), "{last}");
+    assert_eq!(last["report"]["totals"]["error"], 1, "{last}");
+
+    // Another tenant's job, or none: 404.
+    let id = started.body["id"].as_str().unwrap();
+    let other = app
+        .admin_call(TEST_ADMIN_TOKEN, Method::GET, &format!("/tenants/nope/imports/jobs/{id}"), None)
+        .await;
+    assert_eq!(other.status, 404);
+    let none = app.admin(Method::GET, &format!("/imports/jobs/{}", Uuid::now_v7()), None).await;
+    assert_eq!(none.status, 404);
+}

@@ -1,6 +1,8 @@
 //! `POST /admin/v1/tenants/{tenant}/imports?dry_run=&sync=&skip_invalid=&no_invitations=`: a member import as a
 //! multipart upload (`file`, optional `mapping`), answering the same report as
 //! `roster import members --json`: 200, or 422 when rows have errors and nothing was written.
+//! With `background=true` it answers 202 at once with a job (`import::jobs`) whose progress and
+//! report `GET .../imports/jobs/{job}` shows.
 
 use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::{web, HttpResponse};
@@ -12,7 +14,7 @@ use crate::db;
 use crate::error::{ScimError, ScimResult};
 use crate::http::response::scim_body;
 use crate::http::AppState;
-use crate::import::{self, Options, Upload};
+use crate::import::{self, jobs, Options, Upload};
 
 /// Largest uploaded file (10,000 rows of a wide sheet fit many times over).
 const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
@@ -35,6 +37,9 @@ pub struct Params {
     /// No invitations for the members this import creates or restores.
     #[serde(default)]
     pub no_invitations: bool,
+    /// Run as a background job: 202 with the job, its progress at `.../imports/jobs/{job}`.
+    #[serde(default)]
+    pub background: bool,
 }
 
 fn multipart_error(e: MultipartError) -> ScimError {
@@ -93,8 +98,25 @@ pub async fn create(
         skip_invalid: q.skip_invalid,
         no_invitations: q.no_invitations,
     };
-    let mut conn = db::checkout(&state.pool).await?;
     let tenant = &scope.tenant;
+    if q.background {
+        let job = jobs::Job {
+            tenant: tenant.clone(),
+            file_name: name,
+            bytes,
+            mapping,
+            options,
+            max_rows: state.import_max_rows,
+        };
+        let id = jobs::start(&state.pool, state.clock.clone(), job).await?;
+        let mut conn = db::checkout(&state.pool).await?;
+        let row = jobs::find(&mut conn, tenant.id, id).await?;
+        let location = format!("{}/admin/v1/tenants/{}/imports/jobs/{id}", state.public_url, tenant.slug);
+        return Ok(HttpResponse::Accepted()
+            .insert_header((actix_web::http::header::LOCATION, location))
+            .json(jobs::view(&row, state.clock.now())));
+    }
+    let mut conn = db::checkout(&state.pool).await?;
     let upload = Upload { file_name: name.as_deref(), bytes: &bytes, mapping: mapping.as_deref() };
     let report =
         import::run(&mut conn, tenant, upload, options, state.import_max_rows, state.clock.now()).await?;
@@ -103,4 +125,17 @@ pub async fn create(
         return Ok(scim_body(&mut HttpResponse::UnprocessableEntity(), &report.json()));
     }
     Ok(HttpResponse::Ok().json(report.json()))
+}
+
+/// GET .../imports/jobs/{job} — a background import's state, phase and progress; its report
+/// once it ended.
+pub async fn job(
+    scope: TenantScope,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ScimResult<HttpResponse> {
+    let id = super::path_id("import job", &path.1)?;
+    let mut conn = db::checkout(&state.pool).await?;
+    let row = jobs::find(&mut conn, scope.id(), id).await?;
+    Ok(HttpResponse::Ok().json(jobs::view(&row, state.clock.now())))
 }

@@ -360,6 +360,7 @@ pub fn routes() -> actix_web::Scope<
         .route("/tenants/{tenant}/audit", web::get().to(audit::list))
         .route("/audit", web::get().to(audit::list_all))
         .route("/tenants/{tenant}/imports", web::post().to(imports::create))
+        .route("/tenants/{tenant}/imports/jobs/{job}", web::get().to(imports::job))
         .route("/tenants/{tenant}/join/settings", web::get().to(join_links::settings))
         .route("/tenants/{tenant}/join/settings", web::patch().to(join_links::update_settings))
         .route("/tenants/{tenant}/join/invitation-link", web::post().to(join_links::rotate))

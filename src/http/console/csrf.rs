@@ -64,11 +64,9 @@ async fn extract<T: DeserializeOwned, const MAX: usize>(
     let body = web::Bytes::from_request(&req, &mut payload)
         .await
         .map_err(|e| ConsoleError::Scim(ScimError::bad_request(format!("form body: {e}"))))?;
-    if body.len() > MAX_FORM_BYTES {
-        return Err(ScimError::payload_too_large(format!(
-            "a console form is at most {MAX_FORM_BYTES} bytes"
-        ))
-        .into());
+    // This form's own bound (the import wizard's forms carry the file), not the default one.
+    if body.len() > MAX {
+        return Err(ScimError::payload_too_large(format!("a console form is at most {MAX} bytes")).into());
     }
     let form = check(&session, &body)?;
     Ok(Protected { session, form })

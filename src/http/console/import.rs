@@ -14,19 +14,20 @@ use futures_util::TryStreamExt;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use uuid::Uuid;
 
 use super::csrf::{self, Protected};
-use super::layout::{self, csrf as csrf_field, page, Frame};
+use super::layout::{self, csrf as csrf_field, page, time, Frame};
 use super::session::{Area, Session};
 use super::ConsoleResult;
 use crate::db::tenants::Tenant;
 use crate::error::ScimError;
 use crate::http::AppState;
 use crate::import::mapping::Field;
-use crate::import::{self, parse, Options, Upload};
+use crate::import::{self, jobs, parse, Options, Upload};
 
 /// Largest file the wizard takes (the CLI and the admin API take larger ones).
-pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
+pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
 /// Largest body of the wizard's later steps (the file, base64, plus the choices).
 pub const MAX_FORM_BYTES: usize = MAX_FILE_BYTES / 3 * 4 + 256 * 1024;
 /// Sample values shown per column.
@@ -244,6 +245,19 @@ fn mapping(headers: &[String], choices: &Choices) -> ConsoleResult<Value> {
     Ok(json!({"columns": columns}))
 }
 
+/// The wizard's file, its row count and the mapping file its choices make.
+fn prepared(state: &AppState, choices: &Choices) -> ConsoleResult<(Vec<u8>, usize, Vec<u8>)> {
+    let bytes = choices.carried.bytes()?;
+    let table = table_of(&choices.carried.file_name, &bytes, state.import_max_rows)?;
+    let mapping = serde_json::to_vec(&mapping(&table.headers, choices)?)
+        .map_err(|e| ScimError::internal(anyhow::anyhow!("mapping: {e}")))?;
+    Ok((bytes, table.rows.len(), mapping))
+}
+
+fn options(choices: &Choices, dry_run: bool) -> Options {
+    Options { dry_run, sync: choices.sync == "true", skip_invalid: false, no_invitations: false }
+}
+
 async fn run(
     state: &AppState,
     conn: &mut crate::db::Conn,
@@ -251,14 +265,10 @@ async fn run(
     choices: &Choices,
     dry_run: bool,
 ) -> ConsoleResult<Value> {
-    let bytes = choices.carried.bytes()?;
-    let table = table_of(&choices.carried.file_name, &bytes, state.import_max_rows)?;
-    let mapping = serde_json::to_vec(&mapping(&table.headers, choices)?)
-        .map_err(|e| ScimError::internal(anyhow::anyhow!("mapping: {e}")))?;
+    let (bytes, _, mapping) = prepared(state, choices)?;
     let upload =
         Upload { file_name: Some(&choices.carried.file_name), bytes: &bytes, mapping: Some(&mapping) };
-    let options =
-        Options { dry_run, sync: choices.sync == "true", skip_invalid: false, no_invitations: false };
+    let options = options(choices, dry_run);
     let report = import::run(conn, t, upload, options, state.import_max_rows, state.clock.now()).await?;
     Ok(report.json())
 }
@@ -349,31 +359,115 @@ pub async fn plan(
     ))
 }
 
-/// POST /console/t/{t}/import/apply — apply in one transaction and show the result.
+/// Files with more rows than this are applied in the background, with a progress page.
+pub const BACKGROUND_ROWS: usize = 500;
+
+/// POST /console/t/{t}/import/apply — apply in one transaction and show the result; a file of
+/// more than [`BACKGROUND_ROWS`] rows is applied as a background job (the admin API's
+/// `?background=true`) and answered with its progress page.
 pub async fn apply(
     form: Protected<Choices, MAX_FORM_BYTES>,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    let (session, t, _, report) = report_of(form, &path, &state, false).await?;
+    let Protected { session, form } = form;
+    let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
+    let (bytes, rows, mapping) = prepared(&state, &form)?;
+    if rows > BACKGROUND_ROWS {
+        drop(conn);
+        let job = jobs::Job {
+            tenant: t.clone(),
+            file_name: Some(form.carried.file_name.clone()),
+            bytes,
+            mapping: Some(mapping),
+            options: options(&form, false),
+            max_rows: state.import_max_rows,
+        };
+        let id = jobs::start(&state.pool, state.clock.clone(), job).await?;
+        return Ok(layout::see_other(&format!("{}/jobs/{id}", base(&t))));
+    }
+    let upload = Upload { file_name: Some(&form.carried.file_name), bytes: &bytes, mapping: Some(&mapping) };
+    let report =
+        import::run(&mut conn, &t, upload, options(&form, false), state.import_max_rows, state.clock.now())
+            .await?
+            .json();
+    Ok(step(&session, &t, result(&t, &report)))
+}
+
+/// The result step: applied (with what was written) or refused, and the report.
+fn result(t: &Tenant, report: &Value) -> Markup {
+    html! {
+        section.card #import-result {
+            h2 { "4. Result" }
+            @if report["applied"] == true {
+                div.notice.import-applied { "Applied. " @if let Some(w) = report["written"].as_object() {
+                    @for (k, v) in w { (k) ": " (v) " " }
+                } }
+            } @else {
+                div.error { (report["refused"].as_str().unwrap_or("Nothing was written.")) }
+            }
+            (report_table(report))
+            p { a href={ "/console/t/" (t.slug) "/members" } { "Go to the members" } }
+        }
+    }
+}
+
+/// A background import's progress box: polled every second by htmx while it runs; its result
+/// (or why it failed) once it ended, and polling stops.
+fn job_box(t: &Tenant, job: &crate::db::import_jobs::JobRow, now: chrono::DateTime<chrono::Utc>) -> Markup {
+    let state = jobs::state(job, now);
+    html! {
+        @match state {
+            "running" => {
+                div.job-running #import-job
+                    hx-get={ (base(t)) "/jobs/" (job.id) "/status" } hx-trigger="every 1s" hx-swap="outerHTML" {
+                    p { "Importing " (job.file_name.as_deref().unwrap_or("the file")) " — " (job.phase)
+                        @if job.total > 0 { ": " (job.done) " of " (job.total) " rows" } "…" }
+                    @if job.total > 0 { progress max=(job.total) value=(job.done) {} }
+                    p.muted { "Started " (time(job.created_at)) " UTC. You can leave this page; the import goes on." }
+                }
+            }
+            "done" | "failed" if job.report.is_some() => {
+                div #import-job { (result(t, job.report.as_ref().unwrap_or(&Value::Null))) }
+            }
+            "interrupted" => {
+                div.error #import-job { "The import was interrupted (the server running it stopped); nothing of it was written. Apply it again." }
+            }
+            _ => {
+                div.error #import-job { "The import failed: " (job.error.as_deref().unwrap_or("unknown error")) ". Nothing was written." }
+            }
+        }
+    }
+}
+
+fn job_id(raw: &str) -> ConsoleResult<Uuid> {
+    Ok(Uuid::parse_str(raw).map_err(|_| ScimError::not_found("no such import job"))?)
+}
+
+/// GET /console/t/{t}/import/jobs/{job} — a background import's progress page.
+pub async fn job(
+    session: Session,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
+    let row = jobs::find(&mut conn, t.id, job_id(&path.1)?).await?;
     Ok(step(
         &session,
         &t,
-        html! {
-            section.card {
-                h2 { "4. Result" }
-                @if report["applied"] == true {
-                    div.notice.import-applied { "Applied. " @if let Some(w) = report["written"].as_object() {
-                        @for (k, v) in w { (k) ": " (v) " " }
-                    } }
-                } @else {
-                    div.error { (report["refused"].as_str().unwrap_or("Nothing was written.")) }
-                }
-                (report_table(&report))
-                p { a href={ "/console/t/" (t.slug) "/members" } { "Go to the members" } }
-            }
-        },
+        html! { section.card { h2 { "4. Applying" } (job_box(&t, &row, state.clock.now())) } },
     ))
+}
+
+/// GET /console/t/{t}/import/jobs/{job}/status — the progress box (htmx fragment).
+pub async fn job_status(
+    session: Session,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
+    let row = jobs::find(&mut conn, t.id, job_id(&path.1)?).await?;
+    Ok(layout::fragment(job_box(&t, &row, state.clock.now())))
 }
 
 /// GET /console/t/{t}/import/template.csv — a header row: the standard columns, then the

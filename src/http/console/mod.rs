@@ -199,6 +199,8 @@ pub fn routes() -> actix_web::Scope<
                 .app_data(web::PayloadConfig::new(import::MAX_FORM_BYTES))
                 .route(web::post().to(import::apply)),
         )
+        .route("/t/{tenant}/import/jobs/{job}", web::get().to(import::job))
+        .route("/t/{tenant}/import/jobs/{job}/status", web::get().to(import::job_status))
         .route("/t/{tenant}/join", web::get().to(join::show))
         .route("/t/{tenant}/join/settings", web::post().to(join::update_settings))
         .route("/t/{tenant}/join/links", web::post().to(join::links::create_link))

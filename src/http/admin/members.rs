@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{path_id, tenant, AdminCaller};
+use super::{path_id, TenantScope};
 use crate::db::members::{self as store, ManagedGroup, MemberQuery, MemberView};
 use crate::db::users::{self as users, status, MemberGroup};
 use crate::db::{self, groups, Conn};
@@ -181,12 +181,10 @@ pub(super) async fn load(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> S
 /// GET .../members?status=&role=&group=&never_invited=&never_logged_in=&origin=&q=&limit=&after=
 /// — in creation order; `next` (when present) is the `after` of the next page.
 pub async fn list(
-    caller: AdminCaller,
+    scope: TenantScope,
     req: HttpRequest,
-    path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path)?;
     // Parsed here rather than by the extractor, so a bad parameter gets a detail that names it.
     let params = web::Query::<Params>::from_query(req.query_string()).map_err(|e| {
         ScimError::invalid_value(format!(
@@ -195,7 +193,7 @@ pub async fn list(
         ))
     })?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path).await?;
+    let tenant = &scope.tenant;
     let mut q = query(&mut conn, tenant.id, params.into_inner()).await?;
     // One row more than asked says whether another page follows.
     let limit = q.limit;
@@ -212,14 +210,13 @@ pub async fn list(
 
 /// GET .../members/{id} — one member (removed ones too: their status says so).
 pub async fn get(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let id = path_id("member", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
+    let tenant = &scope.tenant;
     let q = MemberQuery { id: Some(id), limit: 1, ..MemberQuery::default() };
     let member = load(&mut conn, tenant.id, &q)
         .await?
@@ -229,16 +226,14 @@ pub async fn get(
 }
 
 async fn record(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: (String, String),
     state: &AppState,
     what: Record,
 ) -> ScimResult<HttpResponse> {
-    caller.for_tenant(&path.0)?;
     let id = path_id("member", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
-    let tenant = tenant(&mut conn, &path.0).await?;
-    let s = invitations::record(&mut conn, &tenant, id, what, state.clock.now()).await?;
+    let s = invitations::record(&mut conn, &scope.tenant, id, what, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(json!({
         "id": id.to_string(),
         "status": s.status,
@@ -254,18 +249,18 @@ async fn record(
 /// POST .../members/{id}/invitations — one invitation was sent (409 for SSO tenants, suspended
 /// or removed members).
 pub async fn invited(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    record(caller, path.into_inner(), &state, Record::Invitation).await
+    record(scope, path.into_inner(), &state, Record::Invitation).await
 }
 
 /// POST .../members/{id}/logins — the member logged in (409 for suspended or removed members).
 pub async fn logged_in(
-    caller: AdminCaller,
+    scope: TenantScope,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    record(caller, path.into_inner(), &state, Record::Login).await
+    record(scope, path.into_inner(), &state, Record::Login).await
 }

@@ -11,7 +11,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Options, Progress, Upload};
@@ -132,20 +133,37 @@ async fn record_progress(
 
 /// A job as people read it: `state` is `running`, `done`, `failed` or `interrupted` (running,
 /// but its progress stopped: its process ended and nothing was written).
-pub fn view(job: &JobRow, now: chrono::DateTime<chrono::Utc>) -> Value {
-    json!({
-        "id": job.id.to_string(),
-        "fileName": job.file_name,
-        "state": state(job, now),
-        "phase": job.phase,
-        "done": job.done,
-        "total": job.total,
-        "createdAt": job.created_at,
-        "updatedAt": job.updated_at,
-        "report": job.report,
-        "error": job.error,
-        "status": job.status,
-    })
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobView<'a> {
+    id: Uuid,
+    file_name: Option<&'a str>,
+    state: &'static str,
+    phase: &'a str,
+    done: i32,
+    total: i32,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    report: Option<&'a Value>,
+    error: Option<&'a str>,
+    status: Option<i32>,
+}
+
+/// The view of a job at `now`.
+pub fn view(job: &JobRow, now: chrono::DateTime<chrono::Utc>) -> JobView<'_> {
+    JobView {
+        id: job.id,
+        file_name: job.file_name.as_deref(),
+        state: state(job, now),
+        phase: &job.phase,
+        done: job.done,
+        total: job.total,
+        created_at: job.created_at,
+        updated_at: job.updated_at,
+        report: job.report.as_ref(),
+        error: job.error.as_deref(),
+        status: job.status,
+    }
 }
 
 /// The state of a job (see [`view`]).

@@ -152,7 +152,7 @@ pub async fn create(
                     .await
                     .map_err(admin_error)?;
             let mut out = super::oauth_clients::client_view(&state, &tenant.slug, c.id, &client);
-            out["name"] = serde_json::json!(c.name);
+            out.name = Some(c.name);
             return Ok(HttpResponse::Created().json(out));
         }
         None | Some("bearer") => {

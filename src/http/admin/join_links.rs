@@ -6,8 +6,8 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::{body, path_id, TenantScope};
 use crate::db::join::Link;
@@ -33,30 +33,62 @@ pub(super) async fn open_profile(
 }
 
 /// A link as the admin API shows it; invitations say `pending`/`joined` for unused/used.
-fn view(link: &Link, now: DateTime<Utc>) -> Value {
-    let state = manage::shown_state(link, now);
-    json!({
-        "id": link.id.to_string(),
-        "kind": link.kind,
-        "person": link.person,
-        "email": link.email,
-        "groups": link.groups.iter().flatten().map(ToString::to_string).collect::<Vec<_>>(),
-        "state": state,
-        "createdAt": link.created_at,
-        "expiresAt": link.expires_at,
-        "revokedAt": link.revoked_at,
-        "usedAt": link.used_at,
-        "memberId": link.member_id.map(|m| m.to_string()),
-    })
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LinkView<'a> {
+    id: Uuid,
+    kind: &'a str,
+    person: Option<&'a str>,
+    email: Option<&'a str>,
+    groups: Vec<Uuid>,
+    state: &'static str,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+    used_at: Option<DateTime<Utc>>,
+    member_id: Option<Uuid>,
+}
+
+fn view(link: &Link, now: DateTime<Utc>) -> LinkView<'_> {
+    LinkView {
+        id: link.id,
+        kind: &link.kind,
+        person: link.person.as_deref(),
+        email: link.email.as_deref(),
+        groups: link.groups.iter().flatten().copied().collect(),
+        state: manage::shown_state(link, now),
+        created_at: link.created_at,
+        expires_at: link.expires_at,
+        revoked_at: link.revoked_at,
+        used_at: link.used_at,
+        member_id: link.member_id,
+    }
 }
 
 /// A new link's view plus its token and the URLs to hand out (shown only now).
-fn issued(state: &AppState, slug: &str, link: &Link, token: &str, now: DateTime<Utc>) -> Value {
-    let mut v = view(link, now);
-    v["token"] = json!(token);
-    v["pageUrl"] = json!(crate::http::join::page_url(&state.public_url, slug, token));
-    v["apiUrl"] = json!(format!("{}/join/v1/tenants/{slug}/links/{token}", state.public_url));
-    v
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Issued<'a> {
+    #[serde(flatten)]
+    link: LinkView<'a>,
+    token: &'a str,
+    page_url: String,
+    api_url: String,
+}
+
+fn issued<'a>(
+    state: &AppState,
+    slug: &str,
+    link: &'a Link,
+    token: &'a str,
+    now: DateTime<Utc>,
+) -> Issued<'a> {
+    Issued {
+        link: view(link, now),
+        token,
+        page_url: crate::http::join::page_url(&state.public_url, slug, token),
+        api_url: format!("{}/join/v1/tenants/{slug}/links/{token}", state.public_url),
+    }
 }
 
 /// GET .../join/settings
@@ -114,7 +146,8 @@ async fn list_of(
     let now = state.clock.now();
     let links = manage::list_links(&mut conn, tenant.id, &[kind], wanted, now).await?;
     let key = if kind == "email" { "invitations" } else { "links" };
-    Ok(HttpResponse::Ok().json(json!({ key: links.iter().map(|l| view(l, now)).collect::<Vec<_>>() })))
+    let views: Vec<LinkView> = links.iter().map(|l| view(l, now)).collect();
+    Ok(HttpResponse::Ok().json(std::collections::BTreeMap::from([(key, views)])))
 }
 
 /// GET .../join/links?state=
@@ -182,8 +215,8 @@ pub async fn invite(
     let (mut conn, tenant) = open(&scope, &state).await?;
     let now = state.clock.now();
     let made = manage::invite(&mut conn, tenant.id, new, now).await?;
-    let views: Vec<Value> = made.iter().map(|(l, t)| issued(&state, &tenant.slug, l, t, now)).collect();
-    Ok(HttpResponse::Created().json(json!({ "invitations": views })))
+    let views: Vec<Issued> = made.iter().map(|(l, t)| issued(&state, &tenant.slug, l, t, now)).collect();
+    Ok(HttpResponse::Created().json(std::collections::BTreeMap::from([("invitations", views)])))
 }
 
 /// DELETE .../join/invitations/{link} — withdraw an invitation.

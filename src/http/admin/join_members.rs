@@ -4,8 +4,10 @@
 //! `directory::join::manage`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
 
 use super::join_links::{open, open_profile};
 use super::{body, path_id, TenantScope};
@@ -14,37 +16,71 @@ use crate::directory::join::manage::{self, PrestoredInput, MAX_LIST};
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 
-fn prestored_view(p: &Prestored) -> Value {
-    json!({
-        "id": p.id.to_string(),
-        "givenName": p.given_name,
-        "familyName": p.family_name,
-        "personalNumber": p.personal_id,
-        "groups": p.groups.iter().flatten().map(ToString::to_string).collect::<Vec<_>>(),
-        "categories": p.categories,
-        "createdAt": p.created_at,
-        "used": p.used_at.is_some(),
-        "usedAt": p.used_at,
-        "memberId": p.member_id.map(|m| m.to_string()),
-    })
+/// A pre-stored registration as the admin API shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PrestoredView<'a> {
+    id: Uuid,
+    given_name: &'a str,
+    family_name: &'a str,
+    personal_number: &'a str,
+    groups: Vec<Uuid>,
+    categories: &'a Value,
+    created_at: DateTime<Utc>,
+    used: bool,
+    used_at: Option<DateTime<Utc>>,
+    member_id: Option<Uuid>,
 }
 
-fn request_view(r: &Request) -> Value {
+fn prestored_view(p: &Prestored) -> PrestoredView<'_> {
+    PrestoredView {
+        id: p.id,
+        given_name: &p.given_name,
+        family_name: &p.family_name,
+        personal_number: &p.personal_id,
+        groups: p.groups.iter().flatten().copied().collect(),
+        categories: &p.categories,
+        created_at: p.created_at,
+        used: p.used_at.is_some(),
+        used_at: p.used_at,
+        member_id: p.member_id,
+    }
+}
+
+/// An access request as the admin API shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestView<'a> {
+    id: Uuid,
+    state: &'a str,
+    user_name: &'a str,
+    email: Option<&'a str>,
+    display_name: Option<&'a str>,
+    given_name: Option<&'a Value>,
+    family_name: Option<&'a Value>,
+    categories: Option<&'a Value>,
+    reason: Option<&'a str>,
+    created_at: DateTime<Utc>,
+    decided_at: Option<DateTime<Utc>>,
+    member_id: Option<Uuid>,
+}
+
+fn request_view(r: &Request) -> RequestView<'_> {
     let reg = &r.registration;
-    json!({
-        "id": r.id.to_string(),
-        "state": r.state,
-        "userName": r.user_name,
-        "email": r.email,
-        "displayName": r.display_name,
-        "givenName": reg.get("given_name"),
-        "familyName": reg.get("family_name"),
-        "categories": reg.get("categories"),
-        "reason": r.reason,
-        "createdAt": r.created_at,
-        "decidedAt": r.decided_at,
-        "memberId": r.member_id.map(|m| m.to_string()),
-    })
+    RequestView {
+        id: r.id,
+        state: &r.state,
+        user_name: &r.user_name,
+        email: r.email.as_deref(),
+        display_name: r.display_name.as_deref(),
+        given_name: reg.get("given_name"),
+        family_name: reg.get("family_name"),
+        categories: reg.get("categories"),
+        reason: r.reason.as_deref(),
+        created_at: r.created_at,
+        decided_at: r.decided_at,
+        member_id: r.member_id,
+    }
 }
 
 /// Query of the pre-stored list.
@@ -63,7 +99,8 @@ pub async fn list_prestored(
 ) -> ScimResult<HttpResponse> {
     let (mut conn, tenant) = open(&scope, &state).await?;
     let rows = store::prestored(&mut conn, tenant.id, query.used, MAX_LIST).await?;
-    Ok(HttpResponse::Ok().json(json!({"prestored": rows.iter().map(prestored_view).collect::<Vec<_>>()})))
+    let views: Vec<PrestoredView> = rows.iter().map(prestored_view).collect();
+    Ok(HttpResponse::Ok().json(std::collections::BTreeMap::from([("prestored", views)])))
 }
 
 /// POST .../join/prestored
@@ -164,7 +201,8 @@ pub async fn requests(
     let (mut conn, tenant) = open(&scope, &state).await?;
     let prefix = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let rows = store::requests(&mut conn, tenant.id, f.state.as_deref(), prefix, MAX_LIST).await?;
-    Ok(HttpResponse::Ok().json(json!({"requests": rows.iter().map(request_view).collect::<Vec<_>>()})))
+    let views: Vec<RequestView> = rows.iter().map(request_view).collect();
+    Ok(HttpResponse::Ok().json(std::collections::BTreeMap::from([("requests", views)])))
 }
 
 /// POST .../join/requests/{request}/approve

@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use super::{path_id, TenantScope};
 use crate::cache::TenantProfile;
-use crate::db::members::MemberQuery;
 use crate::db::{self, Conn};
 use crate::directory::{lifecycle, patch, role_admin, users, Context};
 use crate::error::{ScimError, ScimResult};
@@ -124,15 +123,6 @@ pub async fn clear_override(
     member_write(scope, path.into_inner(), &state, Write::ClearOverride).await
 }
 
-/// The member as the members view shows it.
-async fn view(conn: &mut Conn, tenant: uuid::Uuid, id: uuid::Uuid) -> ScimResult<Value> {
-    let q = MemberQuery { id: Some(id), limit: 1, ..MemberQuery::default() };
-    super::members::load(conn, tenant, &q)
-        .await?
-        .pop()
-        .ok_or_else(|| ScimError::not_found(format!("no member {id} in this tenant")))
-}
-
 /// POST .../members — a SCIM User resource (the tenant's schema, categories included) → 201
 /// with the member view. `origin` is `admin`, there is no connection; a removed member with the
 /// same userName within retention is restored under its id, as over SCIM.
@@ -145,7 +135,7 @@ pub async fn create(
     let resource: Value = super::body(&req, &bytes)?;
     let mut conn = db::checkout(&state.pool).await?;
     let id = create_member(&mut conn, state.get_ref(), scope.id(), &resource).await?;
-    Ok(HttpResponse::Created().json(view(&mut conn, scope.id(), id).await?))
+    Ok(HttpResponse::Created().json(super::members::one(&mut conn, scope.id(), id).await?))
 }
 
 /// Create a member from a SCIM User resource for an admin (origin `admin`, no connection):
@@ -182,7 +172,7 @@ pub async fn update(
     let (profile, id) = target(&mut conn, &scope, &state, &path.1).await?;
     let tenant = profile.id;
     update_member(&mut conn, profile, id, changes, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(view(&mut conn, tenant, id).await?))
+    Ok(HttpResponse::Ok().json(super::members::one(&mut conn, tenant, id).await?))
 }
 
 /// Replace `changes` (SCIM User attributes) on a member for an admin: a path-less SCIM PATCH

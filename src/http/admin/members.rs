@@ -2,8 +2,9 @@
 //! groups) and the invitation state the application that sends invitations records.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{path_id, TenantScope};
@@ -123,51 +124,119 @@ pub(crate) async fn query(conn: &mut Conn, tenant_id: Uuid, p: Params) -> ScimRe
     })
 }
 
-fn view(m: MemberView, groups: &[MemberGroup], managed: &[ManagedGroup]) -> Value {
-    let groups: Vec<Value> = groups
+/// A member's invitation state, as the members view and the invitation records show it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Invitation {
+    count: i32,
+    last_invited_at: Option<DateTime<Utc>>,
+    joined_at: Option<DateTime<Utc>>,
+    last_login_at: Option<DateTime<Utc>>,
+}
+
+/// One of a member's effective groups.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GroupOf {
+    id: Uuid,
+    display_name: String,
+    /// `direct` or `indirect`.
+    #[serde(rename = "type")]
+    kind: String,
+    group_role: String,
+}
+
+/// A group a member manages (directly, or through a managed parent).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Managed {
+    id: Uuid,
+    display_name: String,
+    direct: bool,
+}
+
+/// A member as the admin API shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Member {
+    pub(crate) id: Uuid,
+    user_name: String,
+    display_name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    email: Option<String>,
+    external_id: Option<String>,
+    status: String,
+    active: bool,
+    role: Option<String>,
+    role_override: Option<String>,
+    role_source: Option<String>,
+    position: Option<String>,
+    origin: String,
+    personal_id: Option<String>,
+    comment: Option<String>,
+    categories: Value,
+    invitation: Invitation,
+    groups: Vec<GroupOf>,
+    manages: Vec<Managed>,
+}
+
+fn view(m: MemberView, groups: &[MemberGroup], managed: &[ManagedGroup]) -> Member {
+    let groups = groups
         .iter()
         .filter(|g| g.member_id == m.id)
-        .map(|g| {
-            json!({"id": g.group_id.to_string(), "displayName": g.display, "type": g.kind,
-                   "groupRole": g.group_role})
+        .map(|g| GroupOf {
+            id: g.group_id,
+            display_name: g.display.clone(),
+            kind: g.kind.clone(),
+            group_role: g.group_role.clone(),
         })
         .collect();
-    let manages: Vec<Value> = managed
+    let manages = managed
         .iter()
         .filter(|g| g.member_id == m.id)
-        .map(|g| json!({"id": g.group_id.to_string(), "displayName": g.display, "direct": g.direct}))
+        .map(|g| Managed { id: g.group_id, display_name: g.display.clone(), direct: g.direct })
         .collect();
-    json!({
-        "id": m.id.to_string(),
-        "userName": m.user_name,
-        "displayName": m.display_name,
-        "givenName": m.given_name,
-        "familyName": m.family_name,
-        "email": m.email,
-        "externalId": m.external_id,
-        "status": m.status,
-        "active": m.active,
-        "role": m.effective_role,
-        "roleOverride": m.role_override,
-        "roleSource": m.role_source,
-        "position": m.position,
-        "origin": m.origin,
-        "personalId": m.personal_id,
-        "comment": m.comment,
-        "categories": m.categories.unwrap_or_else(|| json!({})),
-        "invitation": {
-            "count": m.invitation_count,
-            "lastInvitedAt": m.last_invited_at,
-            "joinedAt": m.joined_at,
-            "lastLoginAt": m.last_login_at,
+    Member {
+        id: m.id,
+        user_name: m.user_name,
+        display_name: m.display_name,
+        given_name: m.given_name,
+        family_name: m.family_name,
+        email: m.email,
+        external_id: m.external_id,
+        status: m.status,
+        active: m.active,
+        role: m.effective_role,
+        role_override: m.role_override,
+        role_source: m.role_source,
+        position: m.position,
+        origin: m.origin,
+        personal_id: m.personal_id,
+        comment: m.comment,
+        categories: m.categories.unwrap_or_else(|| Value::Object(serde_json::Map::new())),
+        invitation: Invitation {
+            count: m.invitation_count,
+            last_invited_at: m.last_invited_at,
+            joined_at: m.joined_at,
+            last_login_at: m.last_login_at,
         },
-        "groups": groups,
-        "manages": manages,
-    })
+        groups,
+        manages,
+    }
+}
+
+/// One member as the members view shows it (removed ones too), or 404.
+pub(super) async fn one(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> ScimResult<Member> {
+    let q = MemberQuery { id: Some(id), limit: 1, ..MemberQuery::default() };
+    load(conn, tenant_id, &q)
+        .await?
+        .pop()
+        .ok_or_else(|| ScimError::not_found(format!("no member {id} in this tenant")))
 }
 
 /// Members with their effective groups: one query for the members, one for all their groups.
-pub(super) async fn load(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> ScimResult<Vec<Value>> {
+pub(super) async fn load(conn: &mut Conn, tenant_id: Uuid, q: &MemberQuery) -> ScimResult<Vec<Member>> {
     let rows = store::list(conn, tenant_id, q).await?;
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
     if ids.is_empty() {
@@ -201,11 +270,11 @@ pub async fn list(
     let mut members = load(&mut conn, tenant.id, &q).await?;
     let next = if members.len() as i64 > limit {
         members.truncate(limit as usize);
-        members.last().and_then(|m| m["id"].as_str()).map(str::to_string)
+        members.last().map(|m| m.id.to_string())
     } else {
         None
     };
-    Ok(HttpResponse::Ok().json(json!({"members": members, "next": next})))
+    Ok(HttpResponse::Ok().json(Page { members, next }))
 }
 
 /// GET .../members/{id} — one member (removed ones too: their status says so).
@@ -217,12 +286,22 @@ pub async fn get(
     let id = path_id("member", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
     let tenant = &scope.tenant;
-    let q = MemberQuery { id: Some(id), limit: 1, ..MemberQuery::default() };
-    let member = load(&mut conn, tenant.id, &q)
-        .await?
-        .pop()
-        .ok_or_else(|| ScimError::not_found(format!("no member {id} in this tenant")))?;
-    Ok(HttpResponse::Ok().json(member))
+    Ok(HttpResponse::Ok().json(one(&mut conn, tenant.id, id).await?))
+}
+
+/// A page of the members view; `next` is the `after` of the next page.
+#[derive(Debug, Serialize)]
+struct Page {
+    members: Vec<Member>,
+    next: Option<String>,
+}
+
+/// A member's invitation state after a record.
+#[derive(Debug, Serialize)]
+struct Recorded {
+    id: Uuid,
+    status: String,
+    invitation: Invitation,
 }
 
 async fn record(
@@ -234,16 +313,16 @@ async fn record(
     let id = path_id("member", &path.1)?;
     let mut conn = db::checkout(&state.pool).await?;
     let s = invitations::record(&mut conn, &scope.tenant, id, what, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "id": id.to_string(),
-        "status": s.status,
-        "invitation": {
-            "count": s.invitation_count,
-            "lastInvitedAt": s.last_invited_at,
-            "joinedAt": s.joined_at,
-            "lastLoginAt": s.last_login_at,
+    Ok(HttpResponse::Ok().json(Recorded {
+        id,
+        status: s.status,
+        invitation: Invitation {
+            count: s.invitation_count,
+            last_invited_at: s.last_invited_at,
+            joined_at: s.joined_at,
+            last_login_at: s.last_login_at,
         },
-    })))
+    }))
 }
 
 /// POST .../members/{id}/invitations — one invitation was sent (409 for SSO tenants, suspended

@@ -3,8 +3,7 @@
 //! Secrets are shown once, when created or rotated.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{admin_error, body, path_id, TenantScope};
@@ -13,18 +12,39 @@ use crate::directory::oauth::{self as clients, ClientKey, IssuedClient};
 use crate::error::ScimResult;
 use crate::http::AppState;
 
-/// The credentials an IdP needs, as shown once.
-pub fn client_view(state: &AppState, tenant: &str, connection: Uuid, client: &IssuedClient) -> Value {
-    json!({
-        "tenant": tenant,
-        "connection": connection.to_string(),
-        "auth": "oauth",
-        "scim_base_url": state.scim_base_url(connection),
-        "token_endpoint": state.token_endpoint(),
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "previous_secret_valid_until": client.previous_valid_until,
-    })
+/// The credentials an IdP needs, as shown once (`name` when a connection was just created).
+#[derive(Debug, Serialize)]
+pub struct ClientView<'a> {
+    tenant: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) name: Option<String>,
+    connection: Uuid,
+    auth: &'static str,
+    scim_base_url: String,
+    token_endpoint: String,
+    client_id: &'a str,
+    client_secret: &'a str,
+    previous_secret_valid_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The view of a just-issued client.
+pub fn client_view<'a>(
+    state: &AppState,
+    tenant: &'a str,
+    connection: Uuid,
+    client: &'a IssuedClient,
+) -> ClientView<'a> {
+    ClientView {
+        tenant,
+        name: None,
+        connection,
+        auth: "oauth",
+        scim_base_url: state.scim_base_url(connection),
+        token_endpoint: state.token_endpoint(),
+        client_id: &client.client_id,
+        client_secret: &client.client_secret,
+        previous_secret_valid_until: client.previous_valid_until,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -53,6 +73,21 @@ pub async fn rotate(
         .await
         .map_err(admin_error)?;
     Ok(HttpResponse::Created().json(client_view(&state, &tenant.slug, connection, &client)))
+}
+
+/// The key a client's assertions are verified with, after a change.
+#[derive(Debug, Serialize)]
+struct KeySet {
+    client_id: String,
+    /// `jwks_url`, `public_key` or `none`.
+    key: &'static str,
+    jwks_url: Option<String>,
+}
+
+/// A revoked client.
+#[derive(Debug, Serialize)]
+struct Revoked {
+    revoked_access_tokens: usize,
 }
 
 #[derive(Deserialize, Default)]
@@ -84,7 +119,7 @@ pub async fn set_key(
         (None, Some(_)) => "public_key",
         (None, None) => "none",
     };
-    Ok(HttpResponse::Ok().json(json!({"client_id": client_id, "key": kind, "jwks_url": key.jwks_url})))
+    Ok(HttpResponse::Ok().json(KeySet { client_id, key: kind, jwks_url: key.jwks_url }))
 }
 
 /// DELETE .../connections/{id}/oauth: revoke the client and every access token it was issued.
@@ -99,5 +134,5 @@ pub async fn revoke(
     let revoked = clients::revoke_client(&mut conn, tenant, connection, state.clock.now())
         .await
         .map_err(admin_error)?;
-    Ok(HttpResponse::Ok().json(json!({"revoked_access_tokens": revoked})))
+    Ok(HttpResponse::Ok().json(Revoked { revoked_access_tokens: revoked }))
 }

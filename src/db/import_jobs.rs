@@ -47,7 +47,13 @@ pub struct JobRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Store a new running job.
+/// The longest file name kept (the column's bound; a longer one is cut with `…`).
+const MAX_FILE_NAME: usize = 400;
+/// The longest failure reason kept (the column's bound).
+const MAX_ERROR: usize = 4000;
+
+/// Store a new running job. The file name is the client's: control characters escaped, cut to
+/// [`MAX_FILE_NAME`].
 pub async fn insert(
     conn: &mut Conn,
     tenant: Uuid,
@@ -61,7 +67,7 @@ pub async fn insert(
     )
     .bind::<SqlUuid, _>(tenant)
     .bind::<SqlUuid, _>(id)
-    .bind::<Nullable<Text>, _>(file_name)
+    .bind::<Nullable<Text>, _>(file_name.map(|n| crate::text::storable(n, MAX_FILE_NAME)))
     .bind::<Timestamptz, _>(now)
     .execute(conn)
     .await
@@ -92,7 +98,7 @@ pub async fn progress(
 }
 
 /// Record how a job ended: `done` with its report, or `failed` with the error (and the report,
-/// when the import refused to write).
+/// when the import refused to write). The error is made storable and cut to [`MAX_ERROR`].
 pub async fn finish(
     conn: &mut Conn,
     tenant: Uuid,
@@ -109,7 +115,7 @@ pub async fn finish(
     .bind::<SqlUuid, _>(id)
     .bind::<Text, _>(if failed.is_some() { "failed" } else { "done" })
     .bind::<Nullable<Jsonb>, _>(report)
-    .bind::<Nullable<Text>, _>(failed.map(|(e, _)| e))
+    .bind::<Nullable<Text>, _>(failed.map(|(e, _)| crate::text::storable(e, MAX_ERROR)))
     .bind::<Nullable<Integer>, _>(failed.map(|(_, s)| s))
     .bind::<Timestamptz, _>(now)
     .execute(conn)

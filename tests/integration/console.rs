@@ -1046,3 +1046,43 @@ async fn a_large_import_is_applied_in_the_background_with_a_progress_page() {
     let unknown = console.get(&format!("/console/t/acme/import/jobs/{}", uuid::Uuid::now_v7())).await;
     assert_eq!(unknown.status, 404);
 }
+
+#[tokio::test]
+async fn a_background_import_with_a_3000_character_file_name_runs_and_shows_it_escaped_and_cut() {
+    use base64::Engine;
+    let app = TestApp::spawn_with(|s| s.import_max_rows = 2_000).await;
+    let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
+    let mut csv = String::from("firstname,lastname,email\n");
+    for i in 0..501 {
+        csv.push_str(&format!("Odd,Name{i},odd{i}@example.com\n"));
+    }
+    let file = base64::engine::general_purpose::STANDARD.encode(csv.as_bytes());
+    // (A NUL in any console form field is refused with 400 before this; see the CSRF tests.)
+    let name = format!("<b>x</b>{}.csv", "n".repeat(3_000));
+    let applied = console
+        .submit(
+            "/console/t/acme/import",
+            "/console/t/acme/import/apply",
+            &[("file_name", &name), ("file", &file)],
+        )
+        .await;
+    assert_eq!(applied.status, 303, "{}", applied.body);
+    let job_page = applied.location().to_string();
+    let mut status = String::new();
+    for _ in 0..600 {
+        status = console.get(&format!("{job_page}/status")).await.body;
+        if !status.contains("hx-trigger") {
+            break;
+        }
+        assert!(status.contains("&lt;b&gt;x&lt;/b&gt;nnn") && !status.contains("<b>x</b>"), "{status}");
+        assert!(!status.contains(&"n".repeat(500)), "the name is cut: {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(status.contains("create: 501"), "{status}");
+    // The job keeps the name cut to its column, marked as cut.
+    let id = job_page.rsplit('/').next().unwrap();
+    let job = app.admin(Method::GET, &format!("/imports/jobs/{id}"), None).await;
+    let kept = job.body["fileName"].as_str().unwrap();
+    assert!(kept.starts_with("<b>x</b>nnn") && kept.ends_with('…'), "{kept}");
+    assert_eq!(kept.chars().count(), 400);
+}

@@ -440,8 +440,17 @@ fn job_box(t: &Tenant, job: &crate::db::import_jobs::JobRow, now: chrono::DateTi
     }
 }
 
-fn job_id(raw: &str) -> ConsoleResult<Uuid> {
-    Ok(Uuid::parse_str(raw).map_err(|_| ScimError::not_found("no such import job"))?)
+/// The tenant of the path and its background import the path names (404 for none, or another
+/// tenant's).
+async fn job_of(
+    session: &Session,
+    path: &(String, String),
+    state: &AppState,
+) -> ConsoleResult<(Tenant, crate::db::import_jobs::JobRow)> {
+    let (mut conn, t) = session.open_tenant(state, &path.0, Area::Directory).await?;
+    let id = Uuid::parse_str(&path.1).map_err(|_| ScimError::not_found("no such import job"))?;
+    let row = jobs::find(&mut conn, t.id, id).await?;
+    Ok((t, row))
 }
 
 /// GET /console/t/{t}/import/jobs/{job} — a background import's progress page.
@@ -450,13 +459,9 @@ pub async fn job(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
-    let row = jobs::find(&mut conn, t.id, job_id(&path.1)?).await?;
-    Ok(step(
-        &session,
-        &t,
-        html! { section.card { h2 { "4. Applying" } (job_box(&t, &row, state.clock.now())) } },
-    ))
+    let (t, row) = job_of(&session, &path, &state).await?;
+    let progress = job_box(&t, &row, state.clock.now());
+    Ok(step(&session, &t, html! { section.card { h2 { "4. Applying" } (progress) } }))
 }
 
 /// GET /console/t/{t}/import/jobs/{job}/status — the progress box (htmx fragment).
@@ -465,8 +470,7 @@ pub async fn job_status(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
-    let row = jobs::find(&mut conn, t.id, job_id(&path.1)?).await?;
+    let (t, row) = job_of(&session, &path, &state).await?;
     Ok(layout::fragment(job_box(&t, &row, state.clock.now())))
 }
 

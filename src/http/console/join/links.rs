@@ -34,27 +34,35 @@ fn days(raw: &str) -> ConsoleResult<Option<u32>> {
     }
 }
 
-/// Rows of links; a link in the `revocable` state gets a Revoke button.
-fn link_rows(
+/// A table of links (nothing when there are none): when made, for whom, state, expiry; a link in
+/// the `revocable` state gets a Revoke button. `class` and the first two headings name the kind.
+fn link_table(
     session: &Session,
     base: &str,
     links: &[Link],
     now: chrono::DateTime<chrono::Utc>,
     revocable: &str,
+    (class, made, whom): (&str, &str, &str),
 ) -> Markup {
+    if links.is_empty() {
+        return html! {};
+    }
     html! {
-        @for l in links {
-            @let shown = manage::shown_state(l, now);
-            tr data-link=(l.id) {
-                td { (time(l.created_at)) }
-                td { (l.person.as_deref().or(l.email.as_deref()).unwrap_or("—")) }
-                td.state { (shown) }
-                td { (l.expires_at.map(time).unwrap_or_else(|| "never".into())) }
-                td {
-                    @if shown == revocable {
-                        form.inline method="post" action={ (base) "/links/" (l.id) "/revoke" } {
-                            (csrf(session))
-                            button type="submit" class="danger" { "Revoke" }
+        table class=(class) {
+            tr { th { (made) " (UTC)" } th { (whom) } th { "State" } th { "Expires (UTC)" } th {} }
+            @for l in links {
+                @let shown = manage::shown_state(l, now);
+                tr data-link=(l.id) {
+                    td { (time(l.created_at)) }
+                    td { (l.person.as_deref().or(l.email.as_deref()).unwrap_or("—")) }
+                    td.state { (shown) }
+                    td { (l.expires_at.map(time).unwrap_or_else(|| "never".into())) }
+                    td {
+                        @if shown == revocable {
+                            form.inline method="post" action={ (base) "/links/" (l.id) "/revoke" } {
+                                (csrf(session))
+                                button type="submit" class="danger" { "Revoke" }
+                            }
                         }
                     }
                 }
@@ -93,12 +101,7 @@ pub(super) async fn sections(
                 label { " expires in days " input type="number" name="expires_in_days" min="1" max=(MAX_EXPIRY_DAYS); }
                 " " button type="submit" { "Create link" }
             }
-            @if !access.is_empty() {
-                table.links {
-                    tr { th { "Created (UTC)" } th { "For" } th { "State" } th { "Expires (UTC)" } th {} }
-                    (link_rows(session, base, &access, now, "unused"))
-                }
-            }
+            (link_table(session, base, &access, now, "unused", ("links", "Created", "For")))
         }
         section.card #invitation-link {
             h2 { "Tenant invitation link" }
@@ -144,12 +147,7 @@ pub(super) async fn sections(
                 label { "expires in days " input type="number" name="expires_in_days" min="1" max=(MAX_EXPIRY_DAYS); }
                 " " button type="submit" { "Invite" }
             }
-            @if !invitations.is_empty() {
-                table.invitations {
-                    tr { th { "Invited (UTC)" } th { "Email" } th { "State" } th { "Expires (UTC)" } th {} }
-                    (link_rows(session, base, &invitations, now, "pending"))
-                }
-            }
+            (link_table(session, base, &invitations, now, "pending", ("invitations", "Invited", "Email")))
         }
     })
 }

@@ -112,7 +112,7 @@ async fn fresh_tenant(
     root: &str,
     slug: &str,
 ) -> anyhow::Result<Http> {
-    let mut conn = db::checkout(pool).await?;
+    let mut conn = db::checkout(pool, roster::db::Scope::All).await?;
     let tenant = tenants::create_tenant(&mut conn, slug, "Bench", None, Utc::now()).await?;
     let (c, token) = tenants::create_connection(&mut conn, key, &tenant, "Bench", None, Utc::now()).await?;
     Ok(Http {

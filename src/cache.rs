@@ -93,7 +93,7 @@ impl Caches {
         if let Some(profile) = cached.filter(|p| p.version >= version) {
             return Ok(profile);
         }
-        let mut conn = db::checkout(pool).await?;
+        let mut conn = db::checkout(pool, db::Scope::Tenant(tenant)).await?;
         let profile = Arc::new(TenantProfile::load(&mut conn, base, tenant).await?);
         self.keep(profile.clone());
         Ok(profile)

@@ -262,7 +262,7 @@ pub fn spawn_maintenance(
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let Ok(mut conn) = db::checkout(&pool).await else {
+            let Ok(mut conn) = db::checkout(&pool, db::Scope::All).await else {
                 tracing::warn!("maintenance skipped: database unavailable");
                 continue;
             };

@@ -307,7 +307,7 @@ async fn seal_webhook_secrets(settings: &Settings, database: &Database) -> anyho
     let key = SigningKey::load_or_create(settings.signing_key.as_deref(), &settings.data_dir)?;
     let keys = crate::events::keys::EventKeys::derive(&key);
     let pool = db::build_pool(&database.url, &db::PoolOptions { size: 1, ..settings.pool_options() })?;
-    let mut conn = db::checkout(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut conn = db::checkout(&pool, db::Scope::All).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let n = crate::events::receivers::seal_clear_secrets(&mut conn, &keys).await?;
     if n > 0 {
         tracing::info!(webhooks = n, "sealed webhook secrets stored in clear");
@@ -356,7 +356,7 @@ async fn bootstrap_demo(
     key: &SigningKey,
     expiry_days: Option<u32>,
 ) -> anyhow::Result<()> {
-    let mut conn = db::checkout(pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut conn = db::checkout(pool, db::Scope::All).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if store::any_tenant(&mut conn).await? {
         return Ok(());
     }
@@ -385,7 +385,7 @@ async fn bootstrap_demo(
 async fn admin(settings: &Settings, database: &Database, command: Command) -> anyhow::Result<()> {
     let key = SigningKey::load_or_create(settings.signing_key.as_deref(), &settings.data_dir)?;
     let pool = db::build_pool(&database.url, &db::PoolOptions { size: 1, ..settings.pool_options() })?;
-    let mut conn = db::checkout(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut conn = db::checkout(&pool, db::Scope::All).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let conn = &mut *conn;
     let now = Utc::now();
     let base = |c: Uuid| format!("{}/scim/v2/{c}", settings.public_base_url());

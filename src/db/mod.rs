@@ -27,126 +27,24 @@ pub mod tenants;
 pub mod users;
 pub mod webhooks;
 
-use std::time::Duration;
+mod pool;
 
-use deadpool::managed::Timeouts;
-use deadpool::Runtime;
+pub use pool::{
+    allow_long_statements, build_pool, checkout, enter, run_migrations, DbPool, PoolOptions, PooledConn,
+    Scope,
+};
+
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::AsyncPgConnection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 
 use crate::error::ScimError;
 
 /// The migrations in `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-/// A pool of async PostgreSQL connections.
-pub type DbPool = Pool<AsyncPgConnection>;
-/// A connection checked out of the pool.
-pub type PooledConn = Object<AsyncPgConnection>;
 /// The connection type every query function takes.
 pub type Conn = AsyncPgConnection;
-
-/// How the pool sizes and bounds its connections: every wait on the database has an end.
-#[derive(Debug, Clone, Copy)]
-pub struct PoolOptions {
-    /// Most connections held at once.
-    pub size: usize,
-    /// Longest wait for a free connection before the request answers 503.
-    pub acquire_timeout: Duration,
-    /// Longest wait for a new connection to be established (and for a recycle check).
-    pub connect_timeout: Duration,
-    /// Server-side `statement_timeout` of every pooled connection; zero disables it.
-    pub statement_timeout: Duration,
-    /// Server-side `idle_in_transaction_session_timeout`; zero disables it.
-    pub idle_in_transaction_timeout: Duration,
-}
-
-impl PoolOptions {
-    /// `size` connections with the default timeouts (those of the configuration table).
-    pub fn with_size(size: usize) -> PoolOptions {
-        PoolOptions {
-            size,
-            acquire_timeout: Duration::from_millis(5_000),
-            connect_timeout: Duration::from_millis(5_000),
-            statement_timeout: Duration::from_millis(30_000),
-            idle_in_transaction_timeout: Duration::from_millis(60_000),
-        }
-    }
-}
-
-/// Build a pool for `url`. Connections are opened lazily; each one gets the session timeouts
-/// of `options` before it is handed out. Recycling is `Fast` (no `SELECT 1` on every
-/// checkout): a connection whose socket broke reports itself closed and is dropped on its way
-/// back to the pool, so the next checkout opens a fresh one; the query that met the broken
-/// socket answers 503.
-pub fn build_pool(url: &str, options: &PoolOptions) -> anyhow::Result<DbPool> {
-    use diesel_async::pooled_connection::{ManagerConfig, RecyclingMethod};
-    let mut config = ManagerConfig::default();
-    config.recycling_method = RecyclingMethod::Fast;
-    let session = session_setup(options);
-    config.custom_setup = Box::new(move |url| {
-        let url = url.to_string();
-        let session = session.clone();
-        Box::pin(async move {
-            use diesel_async::{AsyncConnection, SimpleAsyncConnection};
-            let mut conn = AsyncPgConnection::establish(&url).await?;
-            conn.batch_execute(&session).await.map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-            Ok(conn)
-        })
-    });
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
-    let timeouts = Timeouts {
-        wait: Some(options.acquire_timeout),
-        create: Some(options.connect_timeout),
-        recycle: Some(options.connect_timeout),
-    };
-    Ok(Pool::builder(manager).max_size(options.size).timeouts(timeouts).runtime(Runtime::Tokio1).build()?)
-}
-
-/// The `SET` statements every pooled connection runs once, when it is opened.
-fn session_setup(options: &PoolOptions) -> std::sync::Arc<str> {
-    format!(
-        "SET statement_timeout = {}; SET idle_in_transaction_session_timeout = {}",
-        options.statement_timeout.as_millis(),
-        options.idle_in_transaction_timeout.as_millis()
-    )
-    .into()
-}
-
-/// Apply pending migrations. Runs the synchronous migration harness on a blocking thread.
-pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
-    let url = url.to_string();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
-        use diesel::Connection;
-        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)?;
-        let applied = conn
-            .run_pending_migrations(MIGRATIONS)
-            .map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))?;
-        Ok(applied.iter().map(|v| v.to_string()).collect())
-    })
-    .await?
-}
-
-/// Check a connection out of the pool; an unreachable database or a pool that stays exhausted
-/// past the acquire timeout is a 503.
-pub async fn checkout(pool: &DbPool) -> Result<PooledConn, ScimError> {
-    pool.get().await.map_err(|e| ScimError::unavailable(anyhow::anyhow!("database pool: {e}")))
-}
-
-/// Raise `statement_timeout` and `idle_in_transaction_session_timeout` to `limit` for the rest
-/// of the caller's transaction only (`SET LOCAL`), for the few operations known to run long.
-pub async fn allow_long_statements(conn: &mut Conn, limit: Duration) -> diesel::QueryResult<()> {
-    use diesel_async::SimpleAsyncConnection;
-    let ms = limit.as_millis().min(i32::MAX as u128);
-    conn.batch_execute(&format!(
-        "SET LOCAL statement_timeout = {ms}; SET LOCAL idle_in_transaction_session_timeout = {ms}"
-    ))
-    .await
-}
 
 /// Which unique constraint a violation hit, when it is one we answer as `uniqueness`.
 pub fn unique_violation(err: &DieselError) -> Option<&str> {

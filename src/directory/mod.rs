@@ -93,6 +93,11 @@ impl Context {
         self.principal.tenant_id
     }
 
+    /// The rows this request may reach (row-level security): its tenant's.
+    pub fn rows(&self) -> crate::db::Scope {
+        crate::db::Scope::Tenant(self.principal.tenant_id)
+    }
+
     /// The SCIM connection the write comes through; `None` for an administrator's write.
     pub fn connection(&self) -> Option<Uuid> {
         Some(self.principal.connection_id).filter(|c| !c.is_nil())

@@ -249,7 +249,7 @@ impl Dispatcher {
         now: DateTime<Utc>,
     ) -> Result<DispatchReport, ScimError> {
         let receivers = {
-            let mut conn = db::checkout(pool).await?;
+            let mut conn = db::checkout(pool, db::Scope::All).await?;
             store::due_receivers(&mut conn, now, MAX_RECEIVERS as i64).await?
         };
         let reports = join_all(receivers.iter().map(|r| self.dispatch_receiver(pool, *r, now))).await;
@@ -272,7 +272,7 @@ impl Dispatcher {
         receiver: (uuid::Uuid, uuid::Uuid),
         now: DateTime<Utc>,
     ) -> Result<DispatchReport, ScimError> {
-        let mut conn = db::checkout(pool).await?;
+        let mut conn = db::checkout(pool, db::Scope::Tenant(receiver.0)).await?;
         conn.transaction::<_, ScimError, _>(async move |conn| {
             // A receiver whose circuit opened is probed with one delivery when its pause ends.
             let probing = store::circuit_failures(conn, receiver).await? >= store::CIRCUIT_THRESHOLD;
@@ -387,7 +387,7 @@ async fn serve_due(
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> Result<(), ScimError> {
     let receivers = {
-        let mut conn = db::checkout(pool).await?;
+        let mut conn = db::checkout(pool, db::Scope::All).await?;
         store::due_receivers(&mut conn, clock.now(), MAX_RECEIVERS as i64).await?
     };
     for receiver in receivers {

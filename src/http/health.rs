@@ -67,7 +67,8 @@ pub async fn healthz() -> HttpResponse {
 /// `Retry-After`; never another status.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let check = async {
-        let mut conn = db::checkout(&state.pool).await.map_err(|_| ("unreachable", "unknown"))?;
+        let mut conn =
+            db::checkout(&state.pool, db::Scope::All).await.map_err(|_| ("unreachable", "unknown"))?;
         diesel::sql_query("SELECT 1").execute(&mut conn).await.map_err(|_| ("failing", "unknown"))?;
         match db::ops::pending_migrations(&mut conn).await {
             Ok(pending) if pending.is_empty() => Ok("ok"),

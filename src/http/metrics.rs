@@ -220,7 +220,7 @@ impl Metrics {
         self.log_dropped.set(i64::try_from(state.recorder.dropped()).unwrap_or(i64::MAX));
         self.imports.set(crate::import::running());
         let outbox = async {
-            let mut conn = crate::db::checkout(&state.pool).await.ok()?;
+            let mut conn = crate::db::checkout(&state.pool, crate::db::Scope::All).await.ok()?;
             crate::db::ops::outbox(&mut conn).await.ok()
         };
         match tokio::time::timeout(SCRAPE_DB_TIMEOUT, outbox).await.ok().flatten() {

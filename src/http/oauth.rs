@@ -84,7 +84,8 @@ pub async fn token(
         lifetime: state.oauth.token_lifetime,
         now: state.clock.now(),
     };
-    let issued = match crate::db::checkout(&state.pool).await {
+    // The client id names the tenant; the lookup finds it.
+    let issued = match crate::db::checkout(&state.pool, crate::db::Scope::All).await {
         Ok(mut conn) => clients::grant(&mut conn, &request.auth, grant).await,
         Err(_) => Err(OAuthError::server_error(503, "the database is unavailable; retry shortly")),
     };

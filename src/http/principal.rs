@@ -42,7 +42,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
     }
     let now = state.clock.now();
     let live = {
-        let mut conn = crate::db::checkout(&state.pool).await?;
+        let mut conn = crate::db::checkout(&state.pool, crate::db::Scope::Tenant(claims.tenant)).await?;
         crate::db::tenants::live_token(&mut conn, claims.tenant, claims.connection, claims.jti, now).await?
     }
     .ok_or_else(|| ScimError::unauthorized("this token has been revoked or has expired; issue a new one"))?;

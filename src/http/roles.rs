@@ -35,7 +35,7 @@ pub async fn list(
             "/Roles does not support filtering: the catalog is small, list it whole (GET /Roles)",
         ));
     }
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let catalog = store::catalog(&mut conn, ctx.tenant()).await?;
     let docs: Vec<_> = catalog.iter().map(|r| role_resource(&view(r), &ctx.base_url)).collect();
     Ok(scim(StatusCode::OK, &list_response(docs.len() as u64, 1, docs)))
@@ -48,7 +48,7 @@ pub async fn get(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let role = store::find(&mut conn, ctx.tenant(), &fold_key(&path.1)).await?.ok_or_else(|| {
         ScimError::not_found(format!("Role {} not found; GET /Roles lists the catalog", path.1))
     })?;

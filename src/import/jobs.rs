@@ -52,14 +52,14 @@ pub struct Job {
 pub async fn start(pool: &DbPool, clock: Arc<dyn Clock>, job: Job) -> ScimResult<Uuid> {
     let id = Uuid::now_v7();
     let tenant = job.tenant.id;
-    let mut conn = db::checkout(pool).await?;
+    let mut conn = db::checkout(pool, db::Scope::Tenant(tenant)).await?;
     store::insert(&mut conn, tenant, id, job.file_name.as_deref(), clock.now()).await?;
     drop(conn);
     let pool = pool.clone();
     tokio::spawn(async move {
         let progress = Progress::default();
         let work = async {
-            let mut conn = db::checkout(&pool).await?;
+            let mut conn = db::checkout(&pool, db::Scope::Tenant(tenant)).await?;
             let upload = Upload {
                 file_name: job.file_name.as_deref(),
                 bytes: &job.bytes,
@@ -95,7 +95,7 @@ pub async fn start(pool: &DbPool, clock: Arc<dyn Clock>, job: Job) -> ScimResult
         if let Err(e) = &outcome {
             tracing::warn!(tenant.id = %tenant, job.id = %id, error = ?e, "background import failed");
         }
-        let finished = match db::checkout(&pool).await {
+        let finished = match db::checkout(&pool, db::Scope::Tenant(tenant)).await {
             Ok(mut conn) => {
                 let failed = failed.as_ref().map(|(why, status)| (why.as_str(), *status));
                 store::finish(&mut conn, tenant, id, failed, report.as_ref(), clock.now())
@@ -120,7 +120,7 @@ async fn record_progress(
 ) {
     let (phase, done, total) = progress.now();
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-    let written = match db::checkout(pool).await {
+    let written = match db::checkout(pool, db::Scope::Tenant(tenant)).await {
         Ok(mut conn) => store::progress(&mut conn, tenant, id, (phase, count(done), count(total)), now)
             .await
             .map_err(ScimError::from),

@@ -144,7 +144,8 @@ async fn write(pool: &DbPool, batch: &mut Vec<Entry>, lost: &std::sync::atomic::
     if batch.is_empty() {
         return Written::Done;
     }
-    let mut conn = match db::checkout(pool).await {
+    // A batch holds several tenants' rows.
+    let mut conn = match db::checkout(pool, db::Scope::All).await {
         Ok(conn) => conn,
         Err(e) => {
             tracing::warn!(error = %format!("{e}: {:?}", e.cause()), entries = batch.len(),

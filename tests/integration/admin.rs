@@ -192,7 +192,7 @@ async fn tenant_admin_tokens_are_limited_to_their_tenant() {
         .assert_error(404, None);
     // Admin tokens work even when the operator credential is disabled.
     let bare = TestApp::spawn_with(|s| s.admin_token = None).await;
-    let mut conn = roster::db::checkout(&bare.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&bare.pool, roster::db::Scope::All).await.unwrap();
     let t = roster::directory::tenants::tenant(&mut conn, "acme").await.unwrap();
     let issued =
         roster::directory::admin_tokens::issue(&mut conn, &bare.key, &t, "", None, chrono::Utc::now())

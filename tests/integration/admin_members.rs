@@ -36,7 +36,7 @@ struct Kind {
 
 /// The kinds of the outbox events about `subject`, in order.
 async fn event_kinds(app: &TestApp, subject: &str) -> Vec<String> {
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let rows: Vec<Kind> =
         diesel::sql_query("SELECT kind FROM event_outbox WHERE subject_id = $1 ORDER BY id")
             .bind::<SqlUuid, _>(Uuid::parse_str(subject).unwrap())
@@ -188,7 +188,7 @@ async fn the_members_view_filters_and_pages_without_skips_or_repeats() {
     .await
     .body;
     // What other parts of the model write (roles, positions, categories, imports), set directly.
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     diesel::sql_query(
         "WITH p AS (INSERT INTO positions (tenant_id, id, name, name_key, created_at) \
                     SELECT tenant_id, gen_random_uuid(), 'Engineer', 'engineer', now() FROM users WHERE id = $1 \

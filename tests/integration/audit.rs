@@ -214,7 +214,7 @@ async fn the_trail_pages_newest_first_and_records_console_writes() {
 
     // The console records through the same function.
     let session = uuid::Uuid::now_v7();
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &acme).await.unwrap();
     let entry = roster::audit::AuditEntry {
         tenant_id: Some(tenant.id),

@@ -100,7 +100,7 @@ async fn tenants_are_isolated() {
 async fn revoked_tokens_are_refused_on_the_next_request() {
     let app = TestApp::spawn().await;
     assert_eq!(app.get("/Users").await.status, 200);
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
     roster::directory::tenants::revoke_token(&mut conn, &tenant, app.creds.token_id, Utc::now())
         .await
@@ -112,7 +112,7 @@ async fn revoked_tokens_are_refused_on_the_next_request() {
 #[tokio::test]
 async fn expired_tokens_are_refused() {
     let app = TestApp::spawn().await;
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
     let connection =
         roster::directory::tenants::connection(&mut conn, &tenant, app.creds.connection).await.unwrap();

@@ -321,7 +321,7 @@ async fn every_operation_has_its_own_provisioning_log_row() {
     assert_eq!(statuses(&ops), vec!["201", "409"]);
     let created = id_of(&ops[0]);
     app.flush_log().await;
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
     let rows =
         store::list(&mut conn, tenant.id, &LogQuery { limit: 100, ..LogQuery::default() }).await.unwrap();

@@ -35,7 +35,7 @@ impl Second {
 async fn a_revocation_is_honoured_by_the_next_request_in_this_process_and_in_another() {
     let app = TestApp::spawn().await;
     let second = Second::start(&app);
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
     let connection =
         roster::directory::tenants::connection(&mut conn, &tenant, app.creds.connection).await.unwrap();
@@ -98,7 +98,7 @@ async fn a_category_added_elsewhere_is_in_the_next_request_of_another_process() 
             .collect::<Vec<_>>()
     };
     assert!(!attributes().await.contains(&"city".to_string()));
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
     let new = roster::directory::categories::NewCategory {
         name: "city".into(),

@@ -15,7 +15,7 @@ const HOSTILE: &str = "<img src=x onerror=alert(1)>";
 
 /// A tenant admin token for `slug`, issued through the directory as the CLI does.
 async fn admin_token(app: &TestApp, slug: &str) -> (uuid::Uuid, String) {
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let t = roster::directory::tenants::tenant(&mut conn, slug).await.unwrap();
     let issued = roster::directory::admin_tokens::issue(&mut conn, &app.key, &t, "console", None, Utc::now())
         .await
@@ -54,7 +54,7 @@ async fn sign_in_opens_a_server_side_session_with_a_hardened_cookie_and_sign_out
     assert!(secret.len() >= 43, "at least 256 bits, base64: {secret}");
 
     // The session row holds a digest, never the cookie's secret.
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     use roster::db::schema::console_sessions;
@@ -107,7 +107,7 @@ async fn a_wrong_credential_is_401_and_counts_toward_the_credential_back_off() {
     assert!(page.headers.contains_key("retry-after"));
     // Each refusal is an anonymous audit entry on no tenant, naming no credential (read from the
     // database: this address is locked out of the admin API too for now).
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let query = db::audit::AuditQuery {
         scope: db::audit::Scope::NoTenant,
         actor_kind: Some("anonymous".into()),
@@ -172,7 +172,7 @@ async fn a_tenant_admin_sees_only_its_tenant_and_another_tenant_answers_404() {
     assert_eq!(bind.await.status, 404);
 
     // Revoking the admin token ends the session it opened.
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let t = roster::directory::tenants::tenant(&mut conn, "acme").await.unwrap();
     roster::db::admin_tokens::revoke(&mut conn, t.id, token_id, Utc::now()).await.unwrap();
     assert_eq!(console.get("/console/t/acme/members").await.location(), "/console/sign-in");
@@ -183,7 +183,7 @@ async fn an_idle_session_ends_and_must_sign_in_again() {
     let app = TestApp::spawn().await;
     let mut console = Console::sign_in(&app, TEST_ADMIN_TOKEN).await;
     assert_eq!(console.get("/console/tenants").await.status, 200);
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     use roster::db::schema::console_sessions;
@@ -258,7 +258,7 @@ async fn a_setup_link_works_once_for_its_tenants_connection_pages_only() {
 async fn an_expired_setup_link_does_not_open_a_session() {
     let app = TestApp::spawn().await;
     let link = setup_link(&app, "acme").await;
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     use roster::db::schema::console_setup_links;

@@ -131,7 +131,7 @@ impl Drop for Receiver {
 }
 
 async fn tenant_id(app: &TestApp) -> Uuid {
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap().id
 }
 
@@ -146,7 +146,7 @@ async fn add_receiver_to(
     format: Format,
     audience: Option<&str>,
 ) -> Uuid {
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let secret = (format == Format::Webhook).then(|| SECRET.to_string());
     let r = AddReceiver { url: url.into(), format, audience: audience.map(Into::into), secret };
     // The test receivers listen on 127.0.0.1: private targets are allowed, as with
@@ -203,7 +203,7 @@ async fn pending(app: &TestApp) -> i64 {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let row: N = diesel::sql_query("SELECT count(*) AS n FROM event_deliveries WHERE delivered_at IS NULL")
         .get_result(&mut conn)
         .await
@@ -349,7 +349,7 @@ async fn failed_requests_and_rolled_back_transactions_write_no_event() {
     let app = TestApp::spawn().await;
     let tenant = tenant_id(&app).await;
     let count = || async {
-        let mut conn = db::checkout(&app.pool).await.unwrap();
+        let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
         db::events::list(&mut conn, tenant).await.unwrap().len()
     };
     let member = app.create_user("linus@example.com").await;
@@ -370,7 +370,7 @@ async fn failed_requests_and_rolled_back_transactions_write_no_event() {
     bad.assert_error(400, Some("invalidValue"));
     assert_eq!(count().await, 3, "a rejected PATCH adds no membership event");
 
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let subject = member.parse::<Uuid>().unwrap();
     let rolled_back = conn
         .transaction::<(), diesel::result::Error, _>(async move |conn| {
@@ -466,7 +466,7 @@ async fn payloads_carry_ids_and_changed_names_but_no_personal_data() {
 
 async fn events_of(app: &TestApp) -> Vec<(String, String, Value)> {
     let tenant = tenant_id(app).await;
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     db::events::list(&mut conn, tenant)
         .await
         .unwrap()
@@ -653,7 +653,7 @@ async fn retention_prunes_settled_events_and_keeps_pending_ones() {
     app.create_user("before-webhook@example.com").await; // no webhook yet: settled at once
     add_webhook(&app, "http://127.0.0.1:9/unreachable").await;
     app.create_user("pending@example.com").await; // waits for the (down) webhook
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     assert_eq!(
         db::events::list(&mut conn, tenant).await.unwrap().len(),
         4,
@@ -763,7 +763,7 @@ async fn set_receivers_get_signed_security_event_tokens_in_order() {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         no_secret: bool,
     }
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let row: Row = diesel::sql_query(
         "SELECT format, secret IS NULL AND secret_sealed IS NULL AS no_secret FROM webhooks WHERE id = $1",
     )
@@ -804,7 +804,7 @@ async fn a_set_rejected_with_an_rfc_8935_error_is_recorded_not_retried_and_order
     let got = receiver.all();
     assert_eq!(got.len(), 2, "the rejected SET is sent once, the next one follows");
     assert!(!got[0].accepted && got[1].accepted);
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let rows: Vec<DeliveryRow> = diesel::sql_query(
         "SELECT event_id, rejected, delivered_at IS NOT NULL AS settled, attempts, last_error \
          FROM event_deliveries ORDER BY event_id, webhook_id",
@@ -836,7 +836,7 @@ async fn webhook_secrets_are_sealed_in_the_database_and_clear_ones_are_sealed_at
     // A row from before sealing existed: the secret in clear.
     let legacy = Uuid::now_v7();
     let legacy_secret = "legacy-clear-secret-0123456789";
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     diesel::sql_query(
         "INSERT INTO webhooks (tenant_id, id, url, secret, created_at) VALUES ($1, $2, $3, $4, now())",
     )
@@ -966,7 +966,7 @@ async fn a_receiver_that_never_answers_delays_only_its_own_deliveries() {
     add_webhook(&app, &hole.url).await;
     let healthy = Receiver::start(0).await;
     let globex_id = {
-        let mut conn = db::checkout(&app.pool).await.unwrap();
+        let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
         roster::directory::tenants::tenant(&mut conn, "globex").await.unwrap().id
     };
     add_receiver_to(&app, globex_id, &healthy.url, Format::Webhook, None).await;
@@ -1078,7 +1078,7 @@ async fn https_receivers_are_delivered_to_when_their_ca_is_trusted() {
 /// Mark the test tenant as signing in with SSO, so member creations write no
 /// `member.invitation_needed` events.
 async fn single_sign_on(app: &TestApp) {
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let changed = diesel::sql_query("UPDATE tenants SET sso = true WHERE slug = $1")
         .bind::<diesel::sql_types::Text, _>(&app.creds.tenant)
         .execute(&mut conn)
@@ -1089,7 +1089,7 @@ async fn single_sign_on(app: &TestApp) {
 
 /// The `last_error` of every delivery, in event order.
 async fn last_errors(app: &TestApp) -> Vec<Option<String>> {
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let rows: Vec<DeliveryRow> = diesel::sql_query(
         "SELECT event_id, rejected, delivered_at IS NOT NULL AS settled, attempts, last_error \
          FROM event_deliveries ORDER BY event_id, webhook_id",
@@ -1193,7 +1193,7 @@ async fn private_receivers_and_credentials_are_refused_when_added() {
     assert!(add(true, "http://127.0.0.1:9/hook").status.success());
     // A row written before credentials were refused is listed without them.
     let tenant = tenant_id(&app).await;
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let legacy = roster::db::webhooks::NewWebhook {
         id: Uuid::now_v7(),
         url: "https://olduser:oldpass@legacy.example/events",
@@ -1216,7 +1216,7 @@ async fn private_receivers_and_credentials_are_refused_when_added() {
 }
 
 async fn webhook_row(app: &TestApp, id: Uuid) -> roster::db::webhooks::WebhookRow {
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let all = roster::db::webhooks::list(&mut conn, tenant_id(app).await).await.unwrap();
     all.into_iter().find(|w| w.id == id).unwrap()
 }
@@ -1283,7 +1283,7 @@ async fn the_outbox_admits_every_event_kind_the_code_writes() {
     use roster::events::{EventKind, NewEvent};
     let app = TestApp::spawn().await;
     let tenant = tenant_id(&app).await;
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     for kind in EventKind::ALL {
         let event = NewEvent { subject: Uuid::now_v7(), kind, payload: json!({}) };
         roster::db::events::insert(&mut conn, tenant, &[event], Utc::now())

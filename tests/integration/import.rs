@@ -84,14 +84,14 @@ fn cli_import(app: &TestApp, file: &[u8], ext: &str, args: &[&str]) -> (bool, St
 }
 
 async fn tenant_id(app: &TestApp) -> Uuid {
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap().id
 }
 
 /// Every member of the tenant that an import owns or could match (all, for these tests).
 async fn members(app: &TestApp) -> Vec<ImportMember> {
     let tenant = tenant_id(app).await;
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     db::imports::members(&mut conn, tenant, &[], &[]).await.unwrap()
 }
 
@@ -101,7 +101,7 @@ fn by_pid<'a>(all: &'a [ImportMember], pid: &str) -> &'a ImportMember {
 
 async fn events(app: &TestApp) -> Vec<(String, Value)> {
     let tenant = tenant_id(app).await;
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     db::events::list(&mut conn, tenant).await.unwrap().into_iter().map(|e| (e.kind, e.payload)).collect()
 }
 
@@ -117,7 +117,7 @@ async fn role_and_position(app: &TestApp, personal_id: &str) -> (Option<String>,
         position: Option<String>,
     }
     let tenant = tenant_id(app).await;
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let row: Row = diesel::sql_query(
         "SELECT u.effective_role AS role, p.name AS position FROM users u \
          LEFT JOIN positions p ON p.tenant_id = u.tenant_id AND p.id = u.position_id \
@@ -136,7 +136,7 @@ async fn version_sum(app: &TestApp) -> i64 {
     use diesel_async::RunQueryDsl;
     use roster::db::schema::users;
     let tenant = tenant_id(app).await;
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let versions: Vec<i64> = users::table
         .filter(users::tenant_id.eq(tenant))
         .select(users::version)
@@ -331,7 +331,7 @@ async fn sync_suspends_absent_imported_members_and_never_scim_members() {
     assert_eq!(b.status, "suspended");
     assert_eq!(b.resource["active"], false);
     assert!(by_pid(&all, "a").active);
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = tenant_id(&app).await;
     let found = db::imports::members(&mut conn, tenant, &[], &["scim@example.com".into()]).await.unwrap();
     let scim = found.iter().find(|m| m.id.to_string() == scim_id).unwrap();
@@ -466,7 +466,7 @@ async fn categories_existing_created_from_the_file_and_ignored() {
     let app = TestApp::spawn().await;
     let tenant = tenant_id(&app).await;
     {
-        let mut conn = db::checkout(&app.pool).await.unwrap();
+        let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
         for (name, kind, allowed) in
             [("City", Kind::Dropdown, vec!["Oslo", "Bergen"]), ("Score", Kind::Number, vec![])]
         {
@@ -505,7 +505,7 @@ async fn categories_existing_created_from_the_file_and_ignored() {
         json!([{"name": "Department", "display_name": "Avdeling", "kind": "dropdown", "allowed_values": ["Salg", "Lager"]}])
     );
     assert_eq!(r.body["written"]["categories_created"], json!(["Department"]));
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let cats = catalog::load(&mut conn, tenant).await.unwrap();
     let dept = cats.iter().find(|c| c.name == "Department").unwrap();
     assert_eq!(
@@ -755,7 +755,7 @@ async fn a_background_import_answers_202_then_shows_its_progress_and_report() {
     assert_eq!(last["report"]["applied"], true, "{last}");
     assert_eq!(last["report"]["totals"]["create"], 1200, "{last}");
     // The same import as a synchronous one: the members are there.
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = db::tenants::tenant_by_slug(&mut conn, &app.creds.tenant).await.unwrap().unwrap();
     #[derive(diesel::QueryableByName)]
     struct N {

@@ -41,7 +41,7 @@ fn csv(lines: &[&str]) -> Vec<u8> {
 
 /// The kinds of the tenant's events, oldest first.
 async fn event_kinds(app: &TestApp) -> Vec<String> {
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
     db::events::list(&mut conn, tenant.id).await.unwrap().into_iter().map(|e| e.kind).collect()
 }

@@ -51,7 +51,7 @@ async fn registered(app: &TestApp) -> Vec<Value> {
 
 /// The kinds of the tenant's outbox events, in order.
 async fn event_kinds(app: &TestApp) -> Vec<String> {
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::db::tenants::tenant_by_slug(&mut conn, "acme").await.unwrap().unwrap();
     roster::db::events::list(&mut conn, tenant.id).await.unwrap().into_iter().map(|e| e.kind).collect()
 }
@@ -634,7 +634,7 @@ async fn decided_requests_and_ended_links_are_deleted_after_the_tenants_retentio
         let app = &app;
         async move { admin(app, Method::GET, path, None).await.body[key].as_array().map_or(0, Vec::len) }
     };
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let now = chrono::Utc::now();
     // Within the tenant's retention (30 days by default): nothing goes.
     assert_eq!(roster::startup::prune_join(&mut conn, now + chrono::Duration::days(29)).await.unwrap(), 0);

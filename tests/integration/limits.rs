@@ -46,7 +46,7 @@ async fn a_token_over_its_limit_gets_429_and_another_token_of_the_tenant_does_no
 
     // The refused request was authenticated: it is in the tenant's provisioning log.
     app.flush_log().await;
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
     let query = roster::db::provisioning_log::LogQuery { limit: 100, ..Default::default() };
     let rows = roster::db::provisioning_log::list(&mut conn, tenant.id, &query).await.unwrap();
@@ -100,7 +100,7 @@ async fn failed_connection_tokens_back_off() {
 #[tokio::test]
 async fn tokens_issued_in_the_future_are_refused() {
     let app = TestApp::spawn().await;
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
     let later = Utc::now() + Duration::hours(1);
     // The token id is live in the database: only the claim is wrong.

@@ -27,6 +27,7 @@ mod groups;
 mod hostile;
 mod import;
 mod import_rules;
+mod isolation;
 mod join;
 mod limits;
 mod member_rules;

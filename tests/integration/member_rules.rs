@@ -41,7 +41,7 @@ async fn set_override(app: &TestApp, id: &str, role: Value) -> Reply {
 
 /// The kinds of the events about `subject`, oldest first.
 async fn event_kinds(app: &TestApp, subject: &str) -> Vec<String> {
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
     db::events::list(&mut conn, tenant.id)
         .await
@@ -342,7 +342,7 @@ async fn scrubbable(app: &TestApp, id: &str) -> (Option<String>, Option<String>,
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     use roster::db::schema::users;
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     users::table
         .filter(users::id.eq(id.parse::<uuid::Uuid>().unwrap()))
         .select((users::personal_id, users::comment, users::resource))
@@ -391,7 +391,7 @@ async fn retention_and_invitations_are_tenant_settings_and_the_scrub_clears_impo
     assert_eq!(resource[EXT]["City"], "Oslo");
     assert_eq!(admin(&app, Method::DELETE, &format!("/members/{id}"), None).await.status, 204);
     // Within retention nothing is scrubbed; past it, the import's fields go too.
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let now = chrono::Utc::now();
     assert_eq!(
         roster::directory::users::scrub_removed(&mut conn, now + chrono::Duration::days(6)).await.unwrap(),

@@ -138,7 +138,7 @@ async fn client_credentials_flow_as_entra_runs_it() {
     assert_eq!(scim_status(&app, &app.creds.base, &token).await, 401);
 
     // The secret is stored as a digest only and never shown again.
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let row = roster::db::oauth::by_client_id(&mut conn, &client.client_id).await.unwrap().unwrap();
     assert_ne!(row.secret_hash, client.secret.as_bytes());
     let listed = send(admin(&app, Method::GET, "/connections")).await;

@@ -19,7 +19,7 @@ async fn patch(app: &TestApp, path: &str, ops: Value) -> Reply {
 
 async fn status_of(app: &TestApp, id: &str) -> String {
     use roster::db::schema::users;
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     users::table
         .filter(users::id.eq(id.parse::<uuid::Uuid>().unwrap()))
         .select(users::status)
@@ -194,7 +194,7 @@ async fn strict_connections_reject_dialects_with_the_right_scim_type() {
     let app = TestApp::spawn().await;
     {
         use roster::db::schema::connections;
-        let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+        let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
         diesel::update(connections::table.filter(connections::id.eq(app.creds.connection)))
             .set(connections::quirk_mode.eq("strict"))
             .execute(&mut conn)

@@ -18,7 +18,7 @@ const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const PASSWORD: &str = "Tr0ub4dor&3-never-logged";
 
 async fn tenant_id(app: &TestApp, slug: &str) -> Uuid {
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     roster::directory::tenants::tenant(&mut conn, slug).await.unwrap().id
 }
 
@@ -26,7 +26,7 @@ async fn tenant_id(app: &TestApp, slug: &str) -> Uuid {
 async fn entries(app: &TestApp, slug: &str, query: LogQuery) -> Vec<Entry> {
     app.flush_log().await;
     let tenant = tenant_id(app, slug).await;
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     store::list(&mut conn, tenant, &LogQuery { limit: 100, ..query }).await.unwrap()
 }
 
@@ -35,7 +35,7 @@ async fn all_rows(app: &TestApp) -> i64 {
     use diesel_async::RunQueryDsl;
     use roster::db::schema::provisioning_log;
     app.flush_log().await;
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     provisioning_log::table.count().get_result(&mut conn).await.unwrap()
 }
 
@@ -204,7 +204,7 @@ async fn a_tenant_never_sees_another_tenants_entries() {
         entries(&app, "globex", LogQuery { outcome: Some(Outcome::Success), ..LogQuery::default() }).await;
     assert_eq!(successes.iter().map(|e| e.status).collect::<Vec<_>>(), [201]);
     let tenant = tenant_id(&app, "globex").await;
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let first = store::list(&mut conn, tenant, &LogQuery { limit: 1, ..LogQuery::default() }).await.unwrap();
     let after = Some(first[0].position());
     let second =
@@ -245,7 +245,7 @@ async fn retention_deletes_old_entries_only_in_bounded_batches() {
     rows.push(old_entry(ta, app.creds.connection, 0));
     rows.push(old_entry(tb, b.connection, 100));
     rows.push(old_entry(tb, b.connection, 1));
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     assert_eq!(store::insert_many(&mut conn, &rows).await.unwrap(), 7);
     let cutoff = Utc::now() - Duration::days(90);
 
@@ -401,7 +401,7 @@ async fn xmin(app: &TestApp, sql: &str, bind: &str) -> Option<String> {
     }
     use diesel::sql_types::Text;
     use diesel_async::RunQueryDsl;
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     diesel::sql_query(sql).bind::<Text, _>(bind).get_result::<Xid>(&mut conn).await.ok().map(|x| x.xid)
 }
 
@@ -485,7 +485,7 @@ async fn a_successful_write_commits_its_row_in_its_own_transaction() {
     let done = rows.iter().find(|e| e.operation.starts_with("bulk[0]")).expect("bulk[0] row");
     assert_eq!((done.status, done.resource_id.map(|u| u.to_string())), (201, Some(bulk_id.clone())));
     let tx = {
-        let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+        let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
         #[derive(diesel::QueryableByName)]
         struct Same {
             #[diesel(sql_type = diesel::sql_types::Bool)]

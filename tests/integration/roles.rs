@@ -40,7 +40,7 @@ async fn role_of(app: &TestApp, id: &str) -> Value {
 
 /// `(from, to)` of the `role.changed` events about `member`, oldest first.
 async fn role_events(app: &TestApp, member: &str) -> Vec<(Value, Value)> {
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
     db::events::list(&mut conn, tenant.id)
         .await
@@ -576,7 +576,7 @@ async fn the_admin_api_validates_the_catalog() {
     )
     .await;
     assert_eq!(gr.status, 204, "{}", gr.body);
-    let mut conn = db::checkout(&app.pool).await.unwrap();
+    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     use roster::db::schema::group_members;

@@ -163,8 +163,8 @@ async fn effective_members_cover_every_descendant() {
             204
         );
     }
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
-    let mut tenant_conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let mut tenant_conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut tenant_conn, &app.creds.tenant).await.unwrap();
     let effective = |g: &str| g.parse::<uuid::Uuid>().unwrap();
     let top_members =

@@ -109,7 +109,7 @@ async fn password_is_stored_only_as_an_argon2_hash_and_never_returned() {
     assert!(app.get(&format!("/Users/{id}")).await.body.get("password").is_none());
     assert!(app.get(&format!("/Users/{id}?attributes=password")).await.body.get("password").is_none());
     use roster::db::schema::users;
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let (hash, resource): (Option<String>, Value) = users::table
         .filter(users::id.eq(id))
         .select((users::password_hash, users::resource))
@@ -259,7 +259,7 @@ async fn put_active_false_suspends_and_the_user_is_still_returned() {
     assert_eq!((got.status.as_u16(), got.body["active"].clone()), (200, json!(false)));
     let status: String = {
         use roster::db::schema::users;
-        let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+        let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
         users::table
             .filter(users::id.eq(id.parse::<uuid::Uuid>().unwrap()))
             .select(users::status)
@@ -294,7 +294,7 @@ async fn delete_removes_from_scim_frees_the_user_name_and_keeps_the_row() {
     assert_eq!(again, id);
     app.delete(&format!("/Users/{id}")).await;
     use roster::db::schema::users;
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let status: String = users::table
         .filter(users::id.eq(id.parse::<uuid::Uuid>().unwrap()))
         .select(users::status)
@@ -400,7 +400,7 @@ async fn immutable_and_read_only_rules_on_put() {
 
 async fn set_retention(app: &TestApp, days: i32) {
     use roster::db::schema::tenants;
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     diesel::update(tenants::table.filter(tenants::slug.eq(&app.creds.tenant)))
         .set(tenants::member_retention_days.eq(days))
         .execute(&mut conn)
@@ -444,7 +444,7 @@ async fn removed_members_are_scrubbed_after_retention_and_then_not_restored() {
         .unwrap()
         .to_string();
     app.delete(&format!("/Users/{id}")).await;
-    let mut conn = roster::db::checkout(&app.pool).await.unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let scrubbed =
         roster::directory::users::scrub_removed(&mut conn, chrono::Utc::now() + chrono::Duration::seconds(1))
             .await

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{admin_error, body, path_id, TenantScope};
 use crate::config::token_expiry;
-use crate::db::{self, admin_tokens as store};
+use crate::db::admin_tokens as store;
 use crate::directory::admin_tokens;
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
@@ -81,7 +81,7 @@ pub async fn issue(
     if new.expires_in_days == Some(0) {
         return Err(ScimError::invalid_value("expires_in_days must be at least 1"));
     }
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let now = state.clock.now();
     let expires = token_expiry(new.expires_in_days.or(state.token_default_expiry_days), now);
@@ -99,7 +99,7 @@ pub async fn issue(
 /// GET .../admin-tokens — ids, labels and state; never the tokens.
 pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
     scope.operator()?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let now = state.clock.now();
     let all = store::list(&mut conn, tenant.id).await?;
@@ -115,7 +115,7 @@ pub async fn revoke(
 ) -> ScimResult<HttpResponse> {
     scope.operator()?;
     let id = path_id("admin token", &path.1)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     admin_tokens::revoke(&mut conn, tenant, id, state.clock.now()).await.map_err(admin_error)?;
     Ok(HttpResponse::NoContent().finish())

@@ -136,7 +136,9 @@ pub async fn record(
         }
     };
     if let Some(state) = state {
-        let written = match db::checkout(&state.pool).await {
+        // An entry may name no tenant (the operator's actions, refused callers).
+        let scope = entry.tenant_id.map_or(db::Scope::All, db::Scope::Tenant);
+        let written = match db::checkout(&state.pool, scope).await {
             Ok(mut conn) => record_audit(&mut conn, &entry, state.clock.now()).await,
             Err(e) => Err(e),
         };
@@ -265,7 +267,11 @@ pub(crate) async fn entries(conn: &mut Conn, q: &AuditQuery) -> ScimResult<Audit
 }
 
 async fn page(state: &AppState, q: AuditQuery) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let rows = match q.scope {
+        Scope::Tenant(id) => db::Scope::Tenant(id),
+        Scope::All | Scope::NoTenant => db::Scope::All,
+    };
+    let mut conn = db::checkout(&state.pool, rows).await?;
     Ok(HttpResponse::Ok().json(entries(&mut conn, &q).await?))
 }
 
@@ -297,7 +303,7 @@ pub async fn list_all(
         None => Scope::All,
         Some("none") => Scope::NoTenant,
         Some(slug) => {
-            let mut conn = db::checkout(&state.pool).await?;
+            let mut conn = db::checkout(&state.pool, db::Scope::All).await?;
             Scope::Tenant(super::tenant(&mut conn, slug).await?.id)
         }
     };

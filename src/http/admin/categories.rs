@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{body, TenantScope};
-use crate::db;
 use crate::directory::categories::{self, CategoryChange, CategoryRecord, NewCategory};
 use crate::error::ScimResult;
 use crate::http::AppState;
@@ -66,7 +65,7 @@ pub struct DeletedView {
 
 /// GET .../categories
 pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let all = categories::list_categories(&mut conn, tenant.id).await?;
     Ok(HttpResponse::Ok().json(CategoriesView { categories: all.iter().map(view).collect() }))
@@ -78,7 +77,7 @@ pub async fn get(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let record = categories::get_category(&mut conn, tenant.id, &path.1).await?;
     Ok(HttpResponse::Ok().json(view(&record)))
@@ -103,7 +102,7 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let new: NewBody = body(&req, &bytes)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let new = NewCategory {
         name: new.name,
@@ -140,7 +139,7 @@ pub async fn update(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let change: ChangeBody = body(&req, &bytes)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let change = CategoryChange {
         display_name: change.display_name,
@@ -157,7 +156,7 @@ pub async fn delete(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let cleared = categories::delete_category(&mut conn, tenant.id, &path.1, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(DeletedView { deleted: path.1.clone(), members_cleared: cleared }))

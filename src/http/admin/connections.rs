@@ -109,7 +109,7 @@ pub struct TokensView {
 
 /// GET .../connections
 pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let all = store::list_connections(&mut conn, tenant.id).await?;
     let oauth = db::oauth::oauth_connections(&mut conn, tenant.id).await?;
@@ -140,7 +140,7 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let new: NewConnection = body(&req, &bytes)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let now = state.clock.now();
     let key = oauth_clients::ClientKey { jwks_url: new.jwks_url, public_key: new.public_key };
@@ -183,7 +183,7 @@ pub async fn set_mode(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let change: ModeChange = body(&req, &bytes)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let c = tenants::set_quirk_mode(&mut conn, tenant, path_id("connection", &path.1)?, &change.quirk_mode)
         .await
@@ -209,7 +209,7 @@ pub async fn issue_token(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let new: NewToken = if bytes.is_empty() { NewToken::default() } else { body(&req, &bytes)? };
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let c =
         tenants::connection(&mut conn, tenant, path_id("connection", &path.1)?).await.map_err(admin_error)?;
@@ -232,7 +232,7 @@ pub async fn rotate(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let new: NewToken = if bytes.is_empty() { NewToken::default() } else { body(&req, &bytes)? };
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let c =
         tenants::connection(&mut conn, tenant, path_id("connection", &path.1)?).await.map_err(admin_error)?;
@@ -260,7 +260,7 @@ pub async fn list_tokens(
     query: web::Query<TokenQuery>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let now = state.clock.now();
     let all = store::list_tokens(&mut conn, tenant.id, query.connection).await?;
@@ -290,7 +290,7 @@ pub async fn revoke_token(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let token_id = path_id("token", &path.1)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     tenants::revoke_token(&mut conn, tenant, token_id, state.clock.now()).await.map_err(admin_error)?;
     Ok(HttpResponse::NoContent().finish())

@@ -7,7 +7,6 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::TenantScope;
-use crate::db;
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 use crate::import::export::{self, Sheet};
@@ -55,7 +54,7 @@ pub async fn members(
 ) -> ScimResult<HttpResponse> {
     let p = params(req.query_string())?;
     let t = &scope.tenant;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let sheet = export::members(&mut conn, t.id, p.origin.as_deref()).await?;
     file(&sheet, &p, &format!("{}-members", t.slug))
 }
@@ -71,7 +70,7 @@ pub async fn template(
         return Err(ScimError::invalid_value("the template takes only format"));
     }
     let t = &scope.tenant;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let sheet = export::template(&mut conn, t.id).await?;
     file(&sheet, &p, &format!("{}-import-template", t.slug))
 }

@@ -11,7 +11,7 @@ use super::audit::{noted, AuditNote};
 use super::scope::admin_context;
 use super::{body, path_id, TenantScope};
 use crate::db::tenants::Tenant;
-use crate::db::{self, groups as store, Conn};
+use crate::db::{groups as store, Conn};
 use crate::directory::group_admin;
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
@@ -68,7 +68,7 @@ fn body_group_id(field: &str, raw: &str) -> ScimResult<Uuid> {
 
 /// GET .../groups/tree — every group, flat, each with its `parentId` (null for roots), by name.
 pub async fn tree(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let groups = store::tree(&mut conn, scope.id(), None).await?.into_iter().map(NodeView::from).collect();
     Ok(HttpResponse::Ok().json(TreeView { groups }))
 }
@@ -90,7 +90,7 @@ pub async fn create(
 ) -> ScimResult<HttpResponse> {
     let new: NewGroup = body(&req, &bytes)?;
     let parent = new.parent.as_deref().map(|p| body_group_id("parent", p)).transpose()?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let ctx = scope.context(&mut conn, &state).await?;
     let group = group_admin::create(&mut conn, &ctx, &state.registry, &new.display_name, parent).await?;
     let view = node(&mut conn, scope.id(), group.id).await?;
@@ -117,7 +117,7 @@ pub async fn rename(
 ) -> ScimResult<HttpResponse> {
     let id = path_id("group", &path.1)?;
     let change: Rename = body(&req, &bytes)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let ctx = scope.context(&mut conn, &state).await?;
     group_admin::rename(&mut conn, &ctx, &state.registry, id, &change.display_name).await?;
     let view = node(&mut conn, scope.id(), id).await?;
@@ -146,7 +146,7 @@ pub async fn set_parent(
     let change: NewParent = body(&req, &bytes)?;
     let id = path_id("group", &path.1)?;
     let parent = change.parent.as_deref().map(|p| body_group_id("parent", p)).transpose()?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let ctx = scope.context(&mut conn, &state).await?;
     group_admin::set_parent(&mut conn, &ctx, &state.registry, id, parent).await?;
     let view = node(&mut conn, scope.id(), id).await?;
@@ -165,7 +165,7 @@ pub async fn delete(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let id = path_id("group", &path.1)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let ctx = scope.context(&mut conn, &state).await?;
     group_admin::delete(&mut conn, &ctx, id).await?;
     let note = AuditNote { targets: Vec::new(), summary: "deleted group".into() };

@@ -10,7 +10,6 @@ use futures_util::TryStreamExt;
 use serde::Deserialize;
 
 use super::TenantScope;
-use crate::db;
 use crate::error::{ScimError, ScimResult};
 use crate::http::response::scim_body;
 use crate::http::AppState;
@@ -109,14 +108,14 @@ pub async fn create(
             max_rows: state.import_max_rows,
         };
         let id = jobs::start(&state.pool, state.clock.clone(), job).await?;
-        let mut conn = db::checkout(&state.pool).await?;
+        let mut conn = scope.conn(&state).await?;
         let row = jobs::find(&mut conn, tenant.id, id).await?;
         let location = format!("{}/admin/v1/tenants/{}/imports/jobs/{id}", state.public_url, tenant.slug);
         return Ok(HttpResponse::Accepted()
             .insert_header((actix_web::http::header::LOCATION, location))
             .json(jobs::view(&row, state.clock.now())));
     }
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let upload = Upload { file_name: name.as_deref(), bytes: &bytes, mapping: mapping.as_deref() };
     let report =
         import::run(&mut conn, tenant, upload, options, state.import_max_rows, state.clock.now()).await?;
@@ -135,7 +134,7 @@ pub async fn job(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let id = super::path_id("import job", &path.1)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let row = jobs::find(&mut conn, scope.id(), id).await?;
     Ok(HttpResponse::Ok().json(jobs::view(&row, state.clock.now())))
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{body, path_id, TenantScope};
 use crate::db::join::Link;
-use crate::db::{self, tenants::Tenant, PooledConn};
+use crate::db::{tenants::Tenant, PooledConn};
 use crate::directory::join::manage::{self, NewInvitations, NewLink, SettingsChange};
 use crate::directory::TenantProfile;
 use crate::error::{ScimError, ScimResult};
@@ -19,7 +19,7 @@ use crate::http::AppState;
 
 /// A connection for the admitted caller's tenant.
 pub(super) async fn open(scope: &TenantScope, state: &AppState) -> ScimResult<(PooledConn, Tenant)> {
-    Ok((db::checkout(&state.pool).await?, scope.tenant.clone()))
+    Ok((scope.conn(state).await?, scope.tenant.clone()))
 }
 
 /// As [`open`], with the tenant's profile (categories) for writes that check values.

@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use super::TenantScope;
 use crate::db::provisioning_log::{self as store, LogQuery, Outcome, Position};
-use crate::db::{self};
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
 use crate::provisioning::view;
@@ -79,7 +78,7 @@ pub async fn list(
     let outcome = outcome(q.outcome.as_deref())?;
     let limit = q.limit.unwrap_or(50).clamp(1, store::MAX_LIMIT);
     let after = q.after.as_deref().map(position).transpose()?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let query = LogQuery {
         connection: q.connection,

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{path_id, TenantScope};
 use crate::cache::TenantProfile;
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::directory::{lifecycle, patch, role_admin, users, Context};
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
@@ -67,7 +67,7 @@ async fn member_write(
     state: &AppState,
     what: Write,
 ) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(state).await?;
     let (profile, id) = target(&mut conn, &scope, state, &path.1).await?;
     Ok(match run(&mut conn, profile, id, what, state.clock.now()).await? {
         Some(state) => HttpResponse::Ok().json(state),
@@ -133,7 +133,7 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let resource: Value = super::body(&req, &bytes)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let id = create_member(&mut conn, state.get_ref(), scope.id(), &resource).await?;
     Ok(HttpResponse::Created().json(super::members::one(&mut conn, scope.id(), id).await?))
 }
@@ -168,7 +168,7 @@ pub async fn update(
             "request body: an object of SCIM User attributes to replace, e.g. {\"title\": \"Clerk\"}",
         ));
     }
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let (profile, id) = target(&mut conn, &scope, &state, &path.1).await?;
     let tenant = profile.id;
     update_member(&mut conn, profile, id, changes, state.clock.now()).await?;

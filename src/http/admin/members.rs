@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{path_id, TenantScope};
 use crate::db::members::{self as store, ManagedGroup, MemberQuery, MemberView};
 use crate::db::users::{self as users, status, MemberGroup};
-use crate::db::{self, groups, Conn};
+use crate::db::{groups, Conn};
 use crate::directory::invitations::{self, Record};
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
@@ -261,7 +261,7 @@ pub async fn list(
                  never_logged_in=true|false, origin, q, limit and after"
         ))
     })?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let mut q = query(&mut conn, tenant.id, params.into_inner()).await?;
     // One row more than asked says whether another page follows.
@@ -284,7 +284,7 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let id = path_id("member", &path.1)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     Ok(HttpResponse::Ok().json(one(&mut conn, tenant.id, id).await?))
 }
@@ -311,7 +311,7 @@ async fn record(
     what: Record,
 ) -> ScimResult<HttpResponse> {
     let id = path_id("member", &path.1)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(state).await?;
     let s = invitations::record(&mut conn, &scope.tenant, id, what, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(Recorded {
         id,

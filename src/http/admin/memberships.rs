@@ -10,7 +10,6 @@ use uuid::Uuid;
 use super::audit::{noted, AuditNote};
 use super::{body, cursor, page_limit, path_id, TenantScope};
 use crate::db::groups::{self as store, GroupMemberRow};
-use crate::db::{self};
 use crate::directory::group_admin;
 use crate::error::{ScimError, ScimResult};
 use crate::http::AppState;
@@ -80,7 +79,7 @@ pub async fn list(
     let p = query.into_inner();
     let limit = page_limit(p.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let after = cursor("after", p.after.as_deref(), |a| Uuid::parse_str(a).ok())?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     if store::existing_ids(&mut conn, scope.id(), &[group]).await?.is_empty() {
         return Err(ScimError::not_found(format!("Group {group} not found")));
     }
@@ -108,7 +107,7 @@ pub async fn add(
     let group = path_id("group", &path.1)?;
     let member = path_id("member", &path.2)?;
     let wanted: Membership = if bytes.is_empty() { Membership::default() } else { body(&req, &bytes)? };
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let ctx = scope.context(&mut conn, &state).await?;
     let row = group_admin::add_member(
         &mut conn,
@@ -133,7 +132,7 @@ pub async fn remove(
 ) -> ScimResult<HttpResponse> {
     let group = path_id("group", &path.1)?;
     let member = path_id("member", &path.2)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let ctx = scope.context(&mut conn, &state).await?;
     group_admin::remove_member(&mut conn, &ctx, &state.registry, group, member).await?;
     let note = AuditNote { targets: Vec::new(), summary: "removed member from group".into() };

@@ -116,6 +116,15 @@ impl AdminCaller {
         }
     }
 
+    /// The rows the caller may reach at all (row-level security): every tenant's for the
+    /// operator, its own tenant's for a tenant admin.
+    pub fn rows(&self) -> crate::db::Scope {
+        match self {
+            AdminCaller::Operator => crate::db::Scope::All,
+            AdminCaller::TenantAdmin { tenant_id, .. } => crate::db::Scope::Tenant(*tenant_id),
+        }
+    }
+
     /// The tenant a tenant admin is limited to (`None` for the operator).
     pub fn tenant_slug(&self) -> Option<&str> {
         match self {
@@ -156,7 +165,7 @@ pub(crate) async fn authenticate_token(state: &AppState, token: &str) -> Result<
             e
         }
     })?;
-    let mut conn = crate::db::checkout(&state.pool).await?;
+    let mut conn = crate::db::checkout(&state.pool, crate::db::Scope::Tenant(claims.tenant)).await?;
     let now = state.clock.now();
     let slug = crate::db::admin_tokens::live_tenant_slug(&mut conn, claims.tenant, claims.jti, now)
         .await?

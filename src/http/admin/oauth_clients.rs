@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{admin_error, body, path_id, TenantScope};
-use crate::db;
 use crate::directory::oauth::{self as clients, ClientKey, IssuedClient};
 use crate::error::ScimResult;
 use crate::http::AppState;
@@ -67,7 +66,7 @@ pub async fn rotate(
     let overlap = rotation
         .overlap_seconds
         .map_or(state.oauth.secret_overlap, |s| chrono::Duration::seconds(i64::from(s)));
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let client = clients::rotate_secret(&mut conn, tenant, connection, overlap, state.clock.now())
         .await
@@ -109,7 +108,7 @@ pub async fn set_key(
     let change: KeyChange = body(&req, &bytes)?;
     let connection = path_id("connection", &path.1)?;
     let key = ClientKey { jwks_url: change.jwks_url, public_key: change.public_key };
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let client_id = clients::set_key(&mut conn, tenant, connection, &key, state.oauth.egress)
         .await
@@ -129,7 +128,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let connection = path_id("connection", &path.1)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let revoked = clients::revoke_client(&mut conn, tenant, connection, state.clock.now())
         .await

@@ -92,7 +92,7 @@ pub struct PositionsView {
 
 /// GET .../roles: the catalog, highest rank first.
 pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = scope.id();
     let all = db::roles::catalog(&mut conn, tenant).await?;
     Ok(HttpResponse::Ok().json(RolesView { roles: all.into_iter().map(role_view).collect() }))
@@ -116,7 +116,7 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let new: NewRole = body(&req, &bytes)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = scope.id();
     let role = RoleRow {
         display_name: new.display_name.unwrap_or_else(|| new.name.clone()),
@@ -145,7 +145,7 @@ pub async fn update(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let patch: RolePatch = body(&req, &bytes)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = scope.id();
     let changes =
         RoleChanges { display_name: patch.display_name, rank: patch.rank, grants_admin: patch.grants_admin };
@@ -159,7 +159,7 @@ pub async fn delete(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = scope.id();
     role_admin::delete_role(&mut conn, tenant, &path.1, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -167,7 +167,7 @@ pub async fn delete(
 
 /// GET .../role-bindings
 pub async fn bindings(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = scope.id();
     let all = role_admin::bindings(&mut conn, tenant).await?;
     Ok(HttpResponse::Ok().json(BindingsView { bindings: all.into_iter().map(BindingView::from).collect() }))
@@ -179,7 +179,7 @@ pub async fn bind(
     path: web::Path<(String, String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = scope.id();
     let group = path_id("group", &path.1)?;
     let created = role_admin::bind(&mut conn, tenant, group, &path.2, state.clock.now()).await?;
@@ -193,7 +193,7 @@ pub async fn unbind(
     path: web::Path<(String, String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = scope.id();
     let group = path_id("group", &path.1)?;
     role_admin::unbind(&mut conn, tenant, group, &path.2, state.clock.now()).await?;
@@ -222,7 +222,7 @@ pub async fn set_override(
     }
     let wanted: Override =
         serde_json::from_value(value).map_err(|e| ScimError::invalid_value(format!("request body: {e}")))?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = scope.id();
     let member = path_id("member", &path.1)?;
     let result =
@@ -247,7 +247,7 @@ pub async fn set_group_role(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let wanted: GroupRole = body(&req, &bytes)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = scope.id();
     let (group, member) = (path_id("group", &path.1)?, path_id("member", &path.2)?);
     role_admin::set_group_role(&mut conn, tenant, group, member, &wanted.group_role).await?;
@@ -256,7 +256,7 @@ pub async fn set_group_role(
 
 /// GET .../settings
 pub async fn settings(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = scope.id();
     let s = db::roles::settings(&mut conn, tenant).await?;
     Ok(HttpResponse::Ok().json(settings_view(s)))
@@ -277,7 +277,7 @@ pub async fn update_settings(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let new: NewSettings = body(&req, &bytes)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = scope.id();
     let change = SettingsChange { default_role: new.default_role, position_source: new.position_source };
     let s =
@@ -287,7 +287,7 @@ pub async fn update_settings(
 
 /// GET .../positions: positions with member counts.
 pub async fn positions(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = scope.id();
     let all = positions::list(&mut conn, tenant).await?;
     let positions =

@@ -33,6 +33,11 @@ impl TenantScope {
         self.tenant.id
     }
 
+    /// A connection that sees this tenant's rows only (row-level security, [`db::Scope`]).
+    pub async fn conn(&self, state: &AppState) -> ScimResult<db::PooledConn> {
+        db::checkout(&state.pool, db::Scope::Tenant(self.tenant.id)).await
+    }
+
     /// The operator, or 403 for a tenant admin (operator-only routes under a tenant).
     pub fn operator(&self) -> Result<Operator, ScimError> {
         self.caller.operator()
@@ -64,7 +69,8 @@ async fn admit(req: HttpRequest) -> ScimResult<TenantScope> {
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ScimError::internal(anyhow::anyhow!("AppState missing")))?;
     let tenant = {
-        let mut conn = db::checkout(&state.pool).await?;
+        // The operator names any tenant; a tenant admin's own tenant is known from its token.
+        let mut conn = db::checkout(&state.pool, caller.rows()).await?;
         tenant(&mut conn, &slug).await?
     };
     req.extensions_mut().insert(AuditTenant(tenant.id));

@@ -8,7 +8,6 @@ use uuid::Uuid;
 
 use super::audit::{noted, AuditNote};
 use super::{admin_error, body, TenantScope};
-use crate::db;
 use crate::directory::setup_links;
 use crate::error::ScimResult;
 use crate::http::AppState;
@@ -41,7 +40,7 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let new: NewLink = if bytes.is_empty() { NewLink::default() } else { body(&req, &bytes)? };
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let link =
         setup_links::create(&mut conn, tenant, &state.public_url, new.expires_in_hours, state.clock.now())

@@ -65,7 +65,7 @@ pub struct TenantsView {
 
 /// GET /admin/v1/tenants — every tenant for the operator, its own for a tenant admin.
 pub async fn list(caller: AdminCaller, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, caller.rows()).await?;
     let all = store::list_tenants(&mut conn).await?;
     let visible = all.iter().filter(|t| caller.tenant_slug().is_none_or(|own| own == t.slug));
     Ok(HttpResponse::Ok().json(TenantsView { tenants: visible.map(view).collect() }))
@@ -87,7 +87,7 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let new: NewTenant = body(&req, &bytes)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, db::Scope::All).await?;
     let tenant =
         tenants::create_tenant(&mut conn, &new.slug, &new.name, new.member_retention_days, state.clock.now())
             .await
@@ -97,7 +97,7 @@ pub async fn create(
 
 /// GET /admin/v1/tenants/{slug} — the tenant with its settings.
 pub async fn get(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     Ok(HttpResponse::Ok().json(view_with_settings(&mut conn, &scope.tenant).await?))
 }
 
@@ -119,7 +119,7 @@ pub async fn update(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let settings: Settings = body(&req, &bytes)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let tenant = &scope.tenant;
     let change = tenants::MemberSettings {
         member_retention_days: settings.member_retention_days,

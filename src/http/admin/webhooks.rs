@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::audit::{noted, AuditNote};
 use super::{body, cursor, page_limit, path_id, TenantScope};
 use crate::db::webhooks::{self as store, DeliveryFilter, DeliveryRow, DeliveryState, WebhookRow};
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::{ScimError, ScimResult};
 use crate::events::egress::display_url;
 use crate::events::keys::EventKeys;
@@ -151,7 +151,7 @@ pub(crate) async fn receivers_of(
 
 /// GET .../webhooks — every receiver with its delivery state.
 pub async fn list(scope: TenantScope, state: web::Data<AppState>) -> ScimResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     Ok(HttpResponse::Ok()
         .json(WebhooksView { webhooks: receivers_of(&mut conn, scope.id(), state.clock.now()).await? }))
 }
@@ -231,7 +231,7 @@ pub async fn add(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let new: NewWebhook = body(&req, &bytes)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let out = add_receiver(&mut conn, &state, scope.id(), new).await?;
     let note = AuditNote {
         targets: vec![("webhook", out.id.to_string())],
@@ -247,7 +247,7 @@ pub async fn remove(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let id = path_id("webhook", &path.1)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     remove_receiver(&mut conn, scope.id(), id).await?;
     let note = AuditNote { targets: Vec::new(), summary: "removed webhook receiver".into() };
     Ok(noted(HttpResponse::NoContent().finish(), note))
@@ -345,7 +345,7 @@ pub async fn deliveries(
     };
     let limit = page_limit(p.limit, 50, 1000)?;
     let before = cursor("before", p.before.as_deref(), |b| b.parse::<i64>().ok())?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     webhook(&mut conn, scope.id(), id).await?;
     let rows = store::deliveries(&mut conn, scope.id(), id, filter, before, limit).await?;
     let next = (rows.len() as i64 == limit).then(|| rows.last().map(|d| d.event_id.to_string())).flatten();
@@ -375,7 +375,7 @@ pub async fn test(
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
     let id = path_id("webhook", &path.1)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = scope.conn(&state).await?;
     let event = send_test(&mut conn, &state, scope.id(), id).await?;
     let note = AuditNote { targets: vec![("event", event.to_string())], summary: "sent a test event".into() };
     Ok(noted(

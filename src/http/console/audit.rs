@@ -116,7 +116,8 @@ pub async fn audit_writes(
     let outcome = if res.status().is_success() || res.status().is_redirection() { "done" } else { "refused" };
     let summary = format!("console {route}: {outcome} ({status})");
     let recorded = async {
-        let mut conn = db::checkout(&state.pool).await?;
+        // The entry's tenant is found from the path; an entry may name none.
+        let mut conn = db::checkout(&state.pool, db::Scope::All).await?;
         let tenant_id = match (seen.tenant, slug) {
             (Some(own), _) => Some(own),
             (None, Some(slug)) => crate::db::tenants::tenant_by_slug(&mut conn, &slug).await?.map(|t| t.id),
@@ -155,8 +156,9 @@ pub async fn show(
     p.actor_kind = p.actor_kind.filter(|k| !k.is_empty());
     p.outcome = p.outcome.filter(|o| !o.is_empty());
     let (kind, outcome) = (p.actor_kind.clone().unwrap_or_default(), p.outcome.clone().unwrap_or_default());
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, session.rows()).await?;
     let t = tenant(&mut conn, &path).await?;
+    db::enter(&mut conn, db::Scope::Tenant(t.id)).await?;
     let found = entries(&mut conn, &query(Scope::Tenant(t.id), p)?).await?;
     let base = format!("/console/t/{}/audit", t.slug);
     Ok(layout::respond(page(

@@ -89,6 +89,12 @@ pub struct SessionSeen {
 }
 
 impl Session {
+    /// The rows the session may reach at all (row-level security): every tenant's for the
+    /// operator, its tenant's for a tenant admin or a setup link.
+    pub fn rows(&self) -> crate::db::Scope {
+        self.tenant.as_ref().map_or(crate::db::Scope::All, |(id, _)| crate::db::Scope::Tenant(*id))
+    }
+
     /// The admin API caller this session acts as: the operator, or the tenant's admin.
     pub fn caller(&self) -> AdminCaller {
         match (&self.kind, &self.tenant) {
@@ -138,8 +144,9 @@ impl Session {
         if area == Area::Directory {
             self.directory()?;
         }
-        let mut conn = crate::db::checkout(&state.pool).await?;
+        let mut conn = crate::db::checkout(&state.pool, self.rows()).await?;
         let t = crate::http::admin::tenant(&mut conn, slug).await?;
+        crate::db::enter(&mut conn, crate::db::Scope::Tenant(t.id)).await?;
         Ok((conn, t))
     }
 }
@@ -194,7 +201,11 @@ pub async fn open(state: &AppState, opening: Opening) -> ConsoleResult<Cookie<'s
         last_seen_at: now,
         expires_at: now + state.console.absolute,
     };
-    let mut conn = crate::db::checkout(&state.pool).await?;
+    let mut conn = crate::db::checkout(
+        &state.pool,
+        opening.tenant_id.map_or(crate::db::Scope::All, crate::db::Scope::Tenant),
+    )
+    .await?;
     store::insert_session(&mut conn, &row).await?;
     let (route, mut targets) = match opening.setup_link_id {
         Some(link) => (
@@ -232,7 +243,7 @@ pub async fn record_refused(state: &AppState, route: &str, summary: &str) {
         summary: summary.into(),
         status: 401,
     };
-    let written = match crate::db::checkout(&state.pool).await {
+    let written = match crate::db::checkout(&state.pool, crate::db::Scope::All).await {
         Ok(mut conn) => crate::audit::record_audit(&mut conn, &entry, state.clock.now()).await,
         Err(e) => Err(e),
     };
@@ -267,7 +278,8 @@ async fn load(req: HttpRequest) -> ConsoleResult<Session> {
         return Err(ConsoleError::SignIn);
     }
     let now: DateTime<Utc> = state.clock.now();
-    let mut conn = crate::db::checkout(&state.pool).await?;
+    // The session's tenant is what the lookup finds.
+    let mut conn = crate::db::checkout(&state.pool, crate::db::Scope::All).await?;
     let live = store::touch_session(&mut conn, &digest(&secret), now, now - state.console.idle)
         .await?
         .ok_or(ConsoleError::SignIn)?;

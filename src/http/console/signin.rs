@@ -112,7 +112,7 @@ pub async fn sign_out(
     form: csrf::Protected<csrf::NoFields>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, db::Scope::All).await?;
     db::console::revoke_session(&mut conn, form.session.id, state.clock.now()).await?;
     Ok(HttpResponse::SeeOther()
         .cookie(session::cleared(&state))
@@ -146,7 +146,8 @@ pub async fn setup_redeem(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     same_origin(&req, &state)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    // The link's tenant is what the redemption finds.
+    let mut conn = db::checkout(&state.pool, db::Scope::All).await?;
     let Some((tenant_id, link_id)) = setup_links::redeem(&mut conn, &token, state.clock.now()).await? else {
         drop(conn);
         session::record_refused(
@@ -175,7 +176,7 @@ pub async fn tenants(session: Session, state: web::Data<AppState>) -> ConsoleRes
     if session.kind != Kind::Operator {
         return Ok(layout::see_other(&landing(&session)));
     }
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, session.rows()).await?;
     let all = db::tenants::list_tenants(&mut conn).await.map_err(ConsoleError::from)?;
     Ok(layout::respond(page(
         "Tenants",

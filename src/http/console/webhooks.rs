@@ -13,12 +13,11 @@ use uuid::Uuid;
 use super::audit::{record, ConsoleWrite, Done};
 use super::csrf::{NoFields, Protected};
 use super::layout::{self, copyable, csrf, page, Frame};
-use super::session::Session;
+use super::session::{Area, Session};
 use super::{ConsoleError, ConsoleResult};
 use crate::db::tenants::Tenant;
-use crate::db::{self, Conn};
+use crate::db::Conn;
 use crate::error::ScimError;
-use crate::http::admin::tenant;
 use crate::http::admin::webhooks::{
     add_receiver, receivers_of, remove_receiver, send_test, FormatName, NewWebhook, WebhookView,
 };
@@ -118,12 +117,6 @@ async fn render(
 }
 
 /// The tenant of a webhooks page, admitted for a directory session.
-async fn admitted(conn: &mut Conn, session: &Session, slug: &str) -> ConsoleResult<Tenant> {
-    session.for_tenant(slug)?;
-    session.directory()?;
-    Ok(tenant(conn, slug).await?)
-}
-
 /// A refused write shows the page again with the reason (400, 404); anything else is an error page.
 async fn refused(
     conn: &mut Conn,
@@ -149,8 +142,7 @@ pub async fn show(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = admitted(&mut conn, &session, &path).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
     render(&mut conn, &session, &t, Outcome::default(), StatusCode::OK, state.clock.now()).await
 }
 
@@ -172,8 +164,7 @@ pub async fn add(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let Protected { session, form } = form;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = admitted(&mut conn, &session, &path).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path, Area::Directory).await?;
     let non_empty = |s: String| Some(s.trim().to_string()).filter(|s| !s.is_empty());
     let new = NewWebhook {
         url: form.url.trim().to_string(),
@@ -211,8 +202,7 @@ pub async fn test(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let session = form.session;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = admitted(&mut conn, &session, &path.0).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
     let id = webhook_id(&path.1)?;
     let targets = vec![("webhook", id.to_string())];
     let write = ConsoleWrite { tenant: t.id, route: "/console/t/{tenant}/webhooks/{webhook}/test", targets };
@@ -247,8 +237,7 @@ pub async fn remove(
     state: web::Data<AppState>,
 ) -> ConsoleResult<HttpResponse> {
     let session = form.session;
-    let mut conn = db::checkout(&state.pool).await?;
-    let t = admitted(&mut conn, &session, &path.0).await?;
+    let (mut conn, t) = session.open_tenant(&state, &path.0, Area::Directory).await?;
     let id = webhook_id(&path.1)?;
     let targets = vec![("webhook", id.to_string())];
     let write =

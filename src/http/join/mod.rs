@@ -48,10 +48,11 @@ async fn admit(
     if slug.contains('\0') {
         return Err(ScimError::bad_request("the URL contains %00 (NUL), which no name can hold"));
     }
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, db::Scope::All).await?;
     let tenant = db::tenants::tenant_by_slug(&mut conn, slug).await?.ok_or_else(|| {
         ScimError::not_found("no organization with this name: check the link you were given")
     })?;
+    db::enter(&mut conn, db::Scope::Tenant(tenant.id)).await?;
     let profile = TenantProfile::load(&mut conn, &state.registry, tenant.id).await?;
     tracing::Span::current().record("tenant.id", tracing::field::display(tenant.id));
     Ok((conn, tenant, profile))

@@ -33,7 +33,7 @@ pub async fn bulk(
         fail_on_errors = request.fail_on_errors,
         "bulk request"
     );
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let registry = super::registry_for(&state, &ctx, ResourceKind::User);
     let executed = execute(&mut conn, &ctx, registry, request).await;
     record_operations(&req, &ctx, &state, &executed);

@@ -31,7 +31,7 @@ pub async fn create(
     let projection = parse_projection(&query_pairs(&req)?)?;
     let body = write_body(&req, &ctx, kind, &body)?;
     expect_success(&req, StatusCode::CREATED);
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let registry = registry_for(&state, &ctx, kind);
     let input = normalize(registry, kind, &body)?;
     log_notes(&req, kind, &input.notes);

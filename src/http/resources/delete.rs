@@ -30,7 +30,7 @@ pub async fn delete(
     note(&req, |r| r.resource(kind, Some(id)));
     let if_match = entity_tags(&req, header::IF_MATCH)?;
     expect_success(&req, actix_web::http::StatusCode::NO_CONTENT);
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     match kind {
         ResourceKind::User => users::remove(&mut conn, &ctx, id, if_match.as_ref()).await?,
         ResourceKind::Group => groups::delete(&mut conn, &ctx, id, if_match.as_ref()).await?,

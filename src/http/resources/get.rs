@@ -31,7 +31,7 @@ pub async fn get(
     note(&req, |r| r.resource(kind, Some(id)));
     let projection = parse_projection(&query_pairs(&req)?)?;
     let if_none_match = entity_tags(&req, header::IF_NONE_MATCH)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let registry = registry_for(&state, &ctx, kind);
     let stored = match kind {
         ResourceKind::User => users::get(&mut conn, &ctx, id, projection.wants_user_groups()).await?,

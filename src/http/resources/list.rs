@@ -58,7 +58,7 @@ pub async fn list(
     let filter = pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case("filter")).map(|(_, v)| v.as_str());
     note_query(&req, Some(kind), "list", filter);
     let query = parse_list(&pairs, state.limits)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let registry = registry_for(&state, &ctx, kind);
     let listed = listing::list(&mut conn, &ctx, registry, &state.signing_key, kind, &query).await?;
     Ok(respond(registry, &ctx, &query, listed))
@@ -76,7 +76,7 @@ pub async fn search(
     let body = json_body(&req, &body)?;
     note_query(&req, Some(kind), "search", body_filter(&body));
     let query = parse_search(&body, state.limits)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let registry = registry_for(&state, &ctx, kind);
     let listed = listing::list(&mut conn, &ctx, registry, &state.signing_key, kind, &query).await?;
     Ok(respond(registry, &ctx, &query, listed))
@@ -93,7 +93,7 @@ pub async fn search_all(
     let body = json_body(&req, &body)?;
     note_query(&req, None, "search", body_filter(&body));
     let query = parse_search(&body, state.limits)?;
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let registry = registry_for(&state, &ctx, ResourceKind::User);
     let listed = listing::search_all(&mut conn, &ctx, registry, &query).await?;
     Ok(respond(registry, &ctx, &query, listed))

@@ -47,7 +47,7 @@ pub async fn patch(
     let answer =
         if kind == ResourceKind::Group && !group_body { StatusCode::NO_CONTENT } else { StatusCode::OK };
     expect_success(&req, answer);
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let registry = registry_for(&state, &ctx, kind);
     match kind {
         ResourceKind::User => {

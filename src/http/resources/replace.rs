@@ -36,7 +36,7 @@ pub async fn replace(
     let if_match = entity_tags(&req, header::IF_MATCH)?;
     let body = write_body(&req, &ctx, kind, &body)?;
     expect_success(&req, StatusCode::OK);
-    let mut conn = db::checkout(&state.pool).await?;
+    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let registry = registry_for(&state, &ctx, kind);
     let input = normalize(registry, kind, &body)?;
     log_notes(&req, kind, &input.notes);

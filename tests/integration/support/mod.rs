@@ -340,7 +340,7 @@ impl TestApp {
 
     /// Create a tenant with one connection and return its credentials.
     pub async fn new_tenant(&self, slug: &str) -> Credentials {
-        let mut conn = db::checkout(&self.pool).await.expect("checkout");
+        let mut conn = db::checkout(&self.pool, roster::db::Scope::All).await.expect("checkout");
         let tenant =
             tenants::create_tenant(&mut conn, slug, "Test tenant", None, Utc::now()).await.expect("tenant");
         self.add_connection(&tenant.slug, "Entra ID").await
@@ -348,7 +348,7 @@ impl TestApp {
 
     /// Add a connection to an existing tenant.
     pub async fn add_connection(&self, slug: &str, name: &str) -> Credentials {
-        let mut conn = db::checkout(&self.pool).await.expect("checkout");
+        let mut conn = db::checkout(&self.pool, roster::db::Scope::All).await.expect("checkout");
         let tenant = tenants::tenant(&mut conn, slug).await.expect("tenant exists");
         let (c, token) = tenants::create_connection(&mut conn, &self.key, &tenant, name, None, Utc::now())
             .await

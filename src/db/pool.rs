@@ -1,0 +1,222 @@
+//! The connection pool and the tenant scope of every connection it hands out.
+//!
+//! Row-level security (migration 000024) shows a session only the rows of the tenant named by
+//! its `roster.tenant` setting. [`checkout`] takes the [`Scope`] the caller acts in and states it
+//! on the connection before handing it out; each pooled connection remembers the scope it last
+//! stated, so a process that serves one tenant after another pays one `set_config` round trip
+//! per change of tenant on a connection, and none while a connection keeps serving the same one.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use deadpool::managed::{Manager, Metrics, RecycleError, RecycleResult, Timeouts};
+use deadpool::Runtime;
+use diesel::sql_types::{Bool, Text};
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::{PoolError, PoolableConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_migrations::MigrationHarness;
+use uuid::Uuid;
+
+use super::{map_error, MIGRATIONS};
+use crate::error::ScimError;
+
+/// Whose rows a connection may see and write (the `roster.tenant` setting row security reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One tenant's rows: every request that acts for a tenant.
+    Tenant(Uuid),
+    /// Every tenant's rows: operator commands, the event dispatcher, the provisioning-log
+    /// writer, maintenance, and the lookups that find a request's tenant from a credential
+    /// (an OAuth client id, a console session, a tenant's slug).
+    All,
+}
+
+impl Scope {
+    fn setting(&self) -> String {
+        match self {
+            Scope::Tenant(id) => id.to_string(),
+            Scope::All => "all".to_string(),
+        }
+    }
+}
+
+/// A pooled PostgreSQL connection and the scope it last stated.
+pub struct ScopedConnection {
+    conn: AsyncPgConnection,
+    scope: Option<Scope>,
+}
+
+impl Deref for ScopedConnection {
+    type Target = AsyncPgConnection;
+    fn deref(&self) -> &AsyncPgConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for ScopedConnection {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        &mut self.conn
+    }
+}
+
+/// A pool of async PostgreSQL connections.
+pub type DbPool = deadpool::managed::Pool<RosterManager>;
+/// A connection checked out of the pool.
+pub type PooledConn = deadpool::managed::Object<RosterManager>;
+
+/// How the pool sizes and bounds its connections: every wait on the database has an end.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most connections held at once.
+    pub size: usize,
+    /// Longest wait for a free connection before the request answers 503.
+    pub acquire_timeout: Duration,
+    /// Longest wait for a new connection to be established (and for a recycle check).
+    pub connect_timeout: Duration,
+    /// Server-side `statement_timeout` of every pooled connection; zero disables it.
+    pub statement_timeout: Duration,
+    /// Server-side `idle_in_transaction_session_timeout`; zero disables it.
+    pub idle_in_transaction_timeout: Duration,
+}
+
+impl PoolOptions {
+    /// `size` connections with the default timeouts (those of the configuration table).
+    pub fn with_size(size: usize) -> PoolOptions {
+        PoolOptions {
+            size,
+            acquire_timeout: Duration::from_millis(5_000),
+            connect_timeout: Duration::from_millis(5_000),
+            statement_timeout: Duration::from_millis(30_000),
+            idle_in_transaction_timeout: Duration::from_millis(60_000),
+        }
+    }
+}
+
+/// Opens Roster's pooled connections: session timeouts, the `roster_tenant` role, no scope yet
+/// (a fresh connection sees no tenant's rows until [`checkout`] states one).
+pub struct RosterManager {
+    url: String,
+    session: String,
+    warned: AtomicBool,
+}
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `set_config(name, value, is_local)`.
+    fn set_config(name: Text, value: Text, is_local: Bool) -> Text;
+}
+diesel::define_sql_function! {
+    /// Migration 000024: enter `roster_tenant`; whether row security binds the session.
+    fn roster_session_role() -> Bool;
+}
+
+impl Manager for RosterManager {
+    type Type = ScopedConnection;
+    type Error = PoolError;
+
+    async fn create(&self) -> Result<ScopedConnection, PoolError> {
+        let mut conn = AsyncPgConnection::establish(&self.url).await.map_err(PoolError::ConnectionError)?;
+        conn.batch_execute(&self.session).await.map_err(PoolError::QueryError)?;
+        let bound: bool = diesel::select(roster_session_role())
+            .get_result(&mut conn)
+            .await
+            .map_err(PoolError::QueryError)?;
+        if !bound && !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "the database user ignores row-level security (superuser or BYPASSRLS) and cannot enter the \
+                 role roster_tenant: tenant isolation rests on Roster's queries alone; run the migrations as \
+                 a user that may create roles, or connect as a user without BYPASSRLS"
+            );
+        }
+        Ok(ScopedConnection { conn, scope: None })
+    }
+
+    async fn recycle(&self, obj: &mut ScopedConnection, _: &Metrics) -> RecycleResult<PoolError> {
+        // `Fast` recycling: no `SELECT 1` on every checkout. A connection whose socket broke
+        // reports itself broken and is dropped here, so the next checkout opens a fresh one.
+        if std::thread::panicking() || obj.conn.is_broken() {
+            return Err(RecycleError::Message("broken connection".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Build a pool for `url`. Connections are opened lazily; each one gets the session timeouts
+/// of `options` and the `roster_tenant` role before it is handed out. The query that meets a
+/// broken socket answers 503.
+pub fn build_pool(url: &str, options: &PoolOptions) -> anyhow::Result<DbPool> {
+    let manager = RosterManager {
+        url: url.to_string(),
+        session: session_setup(options),
+        warned: AtomicBool::new(false),
+    };
+    let timeouts = Timeouts {
+        wait: Some(options.acquire_timeout),
+        create: Some(options.connect_timeout),
+        recycle: Some(options.connect_timeout),
+    };
+    Ok(DbPool::builder(manager).max_size(options.size).timeouts(timeouts).runtime(Runtime::Tokio1).build()?)
+}
+
+/// The `SET` statements every pooled connection runs once, when it is opened.
+fn session_setup(options: &PoolOptions) -> String {
+    format!(
+        "SET statement_timeout = {}; SET idle_in_transaction_session_timeout = {}",
+        options.statement_timeout.as_millis(),
+        options.idle_in_transaction_timeout.as_millis()
+    )
+}
+
+/// Apply pending migrations. Runs the synchronous migration harness on a blocking thread, in
+/// the `all` scope (a data migration sees every tenant's rows even where row security binds
+/// the migrating user).
+pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)?;
+        SimpleConnection::batch_execute(&mut conn, "SET roster.tenant = 'all'")?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))?;
+        Ok(applied.iter().map(|v| v.to_string()).collect())
+    })
+    .await?
+}
+
+/// Check a connection out of the pool for `scope`; an unreachable database or a pool that
+/// stays exhausted past the acquire timeout is a 503.
+pub async fn checkout(pool: &DbPool, scope: Scope) -> Result<PooledConn, ScimError> {
+    let mut conn =
+        pool.get().await.map_err(|e| ScimError::unavailable(anyhow::anyhow!("database pool: {e}")))?;
+    enter(&mut conn, scope).await?;
+    Ok(conn)
+}
+
+/// Move a checked-out connection to `scope` (a request that first had to find its tenant in
+/// the `all` scope). Never inside a transaction: a rollback would undo the setting.
+pub async fn enter(conn: &mut PooledConn, scope: Scope) -> Result<(), ScimError> {
+    if conn.scope != Some(scope) {
+        // Forget the old scope first: if stating the new one fails, the next checkout states
+        // it again rather than trusting a setting that may not have taken.
+        conn.scope = None;
+        diesel::select(set_config("roster.tenant", scope.setting(), false))
+            .execute(&mut conn.conn)
+            .await
+            .map_err(map_error)?;
+        conn.scope = Some(scope);
+    }
+    Ok(())
+}
+
+/// Raise `statement_timeout` and `idle_in_transaction_session_timeout` to `limit` for the rest
+/// of the caller's transaction only (`SET LOCAL`), for the few operations known to run long.
+pub async fn allow_long_statements(conn: &mut AsyncPgConnection, limit: Duration) -> diesel::QueryResult<()> {
+    let ms = limit.as_millis().min(i32::MAX as u128);
+    conn.batch_execute(&format!(
+        "SET LOCAL statement_timeout = {ms}; SET LOCAL idle_in_transaction_session_timeout = {ms}"
+    ))
+    .await
+}

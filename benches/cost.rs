@@ -51,6 +51,10 @@ struct Args {
     seed: u64,
     database: String,
     quick: bool,
+    /// Row-level security (migration 000024) on the tenant tables for this run; `--row-security
+    /// off` disables it on the bench database (restored by the next run without the flag), to
+    /// measure what it costs.
+    row_security: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -68,10 +72,11 @@ fn parse_args() -> anyhow::Result<Args> {
         seed: 7,
         database: if quick { "roster_bench_cost_quick".into() } else { "roster_bench_cost".into() },
         quick,
+        row_security: true,
     };
     let known =
         "--quick --users N --small N --large N (0: none) --seconds S --warmup S --runs N --clients N \
-                 --count N --deactivations N --seed N --database NAME";
+                 --count N --deactivations N --seed N --database NAME --row-security on|off";
     parse_options(known, |arg, it| {
         match arg {
             "--quick" => {}
@@ -86,6 +91,13 @@ fn parse_args() -> anyhow::Result<Args> {
             "--deactivations" => a.deactivations = number(it, arg)?,
             "--seed" => a.seed = number(it, arg)?,
             "--database" => a.database = value(it, arg)?,
+            "--row-security" => {
+                a.row_security = match value(it, arg)?.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    other => anyhow::bail!("--row-security takes on or off, not {other}"),
+                }
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -372,6 +384,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
     if postmaster.is_none() {
         println!("PostgreSQL is not a local process: CPU per request counts roster serve only");
     }
+    set_row_security(&mut conn, args.row_security).await?;
     println!("cleaning up earlier runs and VACUUM (ANALYZE) ...");
     data::cleanup(&mut conn, &data, true).await?;
     if counting {
@@ -985,6 +998,22 @@ fn f(x: f64, digits: usize) -> String {
     }
 }
 
+/// Enable or disable row-level security on every table that has the tenant policy.
+async fn set_row_security(conn: &mut AsyncPgConnection, on: bool) -> anyhow::Result<()> {
+    let change = if on { "ENABLE ROW LEVEL SECURITY" } else { "DISABLE ROW LEVEL SECURITY" };
+    diesel::sql_query(format!(
+        "DO $$ DECLARE t record; BEGIN \
+           FOR t IN SELECT c.relname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid \
+                    WHERE p.polname = 'tenant_isolation' LOOP \
+             EXECUTE format('ALTER TABLE %I {change}', t.relname); \
+           END LOOP; END $$"
+    ))
+    .execute(conn)
+    .await?;
+    println!("row-level security {}", if on { "on" } else { "off (--row-security off)" });
+    Ok(())
+}
+
 fn report(
     args: &Args,
     data: &Data,
@@ -1031,6 +1060,11 @@ fn report(
         args.clients,
         args.seconds,
         if args.quick { " (--quick)" } else { "" }
+    );
+    let _ = writeln!(
+        s,
+        "- Row-level security: {}",
+        if args.row_security { "on (migration 000024)" } else { "OFF (--row-security off)" }
     );
     let _ = writeln!(
         s,

@@ -1,29 +1,65 @@
 -- Row-level security: defence in depth for tenant isolation. Every table that holds a tenant's
 -- rows (every table with a `tenant_id` column, and `tenants` itself) shows and accepts only the
--- rows of the tenant named by the session setting `roster.tenant`, which Roster sets each time it
--- checks a connection out of its pool (`db::checkout`, `db::Scope`):
---   '<uuid>' - that tenant's rows only (every request that acts for one tenant);
---   'all'    - every tenant's rows (operator commands, the event dispatcher, the log writer, the
---              OAuth client and console-session lookups that find the tenant, maintenance);
---   unset or '' - no rows at all.
--- So a query that forgets its `tenant_id` predicate returns nothing of another tenant's, and an
--- INSERT or UPDATE that names another tenant is refused (WITH CHECK). Rows with a NULL tenant
--- (the operator's audit entries and console sessions) are visible in the 'all' scope only.
--- Foreign keys and ON DELETE CASCADE are not affected: PostgreSQL runs them without row security.
+-- rows of one tenant, so a query that forgets its `tenant_id` predicate returns nothing of
+-- another tenant's, and an INSERT or UPDATE that names another tenant is refused (WITH CHECK).
 --
--- Superusers and roles with BYPASSRLS ignore row security, FORCE included. Roster therefore runs
--- its pooled connections as the role `roster_tenant` (NOLOGIN, no BYPASSRLS), which this migration
--- creates where the migrating user may create roles and which the pool enters with SET ROLE
--- (`roster_session_role`). Where the role cannot be created, the tables' owner is still subject to
--- the policies (FORCE ROW LEVEL SECURITY).
+-- Roster's pooled connections never act as the user they log in as (a superuser or the
+-- tables' owner, whom row security does not bind). Each time Roster checks a connection out of
+-- its pool (`db::checkout`, `db::Scope`) it states the scope it acts in (`roster_enter`):
+--   - a tenant: role `roster_tenant` with the setting `roster.tenant` = the tenant's id; its
+--     policy is `tenant_id = <setting>`, a plain comparison that PostgreSQL evaluates once per
+--     scan (an index condition of every tenant_id-led index), not once per row;
+--   - all tenants: role `roster_service` (operator commands, the event dispatcher, the
+--     provisioning-log writer, maintenance, and the lookups that find a request's tenant from a
+--     credential: an OAuth client id, a console session, a tenant's slug).
+-- Neither role can log in or bypass row security. A connection with no tenant stated sees no
+-- rows. Rows with a NULL tenant (the operator's audit entries and console sessions) are seen by
+-- `roster_service` only. Foreign keys and ON DELETE CASCADE are not affected: PostgreSQL runs
+-- them without row security.
+--
+-- Roles belong to the whole cluster. This migration creates them when they do not exist (the
+-- migrating user must then be a superuser or have CREATEROLE; an operator may instead create
+-- both NOLOGIN roles beforehand) and grants them to the migrating user, which is the user Roster
+-- connects as. Another user that connects must be granted both roles.
 
-CREATE FUNCTION roster_tenant_visible(p_tenant uuid) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE current_setting('roster.tenant', true)
-        WHEN 'all' THEN true
-        WHEN '' THEN false
-        ELSE p_tenant = current_setting('roster.tenant', true)::uuid
-    END
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'roster_tenant') THEN
+        BEGIN
+            CREATE ROLE roster_tenant NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'roster_service') THEN
+        BEGIN
+            CREATE ROLE roster_service NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
+    END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE EXCEPTION 'Roster needs the roles roster_tenant and roster_service (row-level security), and % may not create roles', current_user
+        USING HINT = 'Run the migrations once as a superuser or a user with CREATEROLE, or create both roles (CREATE ROLE roster_tenant NOLOGIN; CREATE ROLE roster_service NOLOGIN) and grant them to the user Roster connects as.';
+END
+$$;
+
+DO $$
+DECLARE
+    s text := quote_ident(current_schema());
+BEGIN
+    IF NOT pg_has_role(current_user, 'roster_tenant', 'MEMBER') THEN
+        EXECUTE format('GRANT roster_tenant TO %I', current_user);
+    END IF;
+    IF NOT pg_has_role(current_user, 'roster_service', 'MEMBER') THEN
+        EXECUTE format('GRANT roster_service TO %I', current_user);
+    END IF;
+    EXECUTE 'GRANT USAGE ON SCHEMA ' || s || ' TO roster_tenant, roster_service';
+    EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ' || s || ' TO roster_tenant, roster_service';
+    EXECUTE 'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA ' || s || ' TO roster_tenant, roster_service';
+    EXECUTE 'GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ' || s || ' TO roster_tenant, roster_service';
+    -- Tables, sequences and functions of later migrations (created by the same user).
+    EXECUTE 'ALTER DEFAULT PRIVILEGES IN SCHEMA ' || s || ' GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO roster_tenant, roster_service';
+    EXECUTE 'ALTER DEFAULT PRIVILEGES IN SCHEMA ' || s || ' GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO roster_tenant, roster_service';
+END
 $$;
 
 DO $$
@@ -39,56 +75,28 @@ BEGIN
         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
     LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t.relname);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t.relname);
         EXECUTE format(
-            'CREATE POLICY tenant_isolation ON %I USING (roster_tenant_visible(%I)) WITH CHECK (roster_tenant_visible(%I))',
+            'CREATE POLICY tenant_isolation ON %I TO roster_tenant '
+            'USING (%I = NULLIF(current_setting(''roster.tenant'', true), '''')::uuid) '
+            'WITH CHECK (%I = NULLIF(current_setting(''roster.tenant'', true), '''')::uuid)',
             t.relname, t.attname, t.attname);
+        EXECUTE format('CREATE POLICY service ON %I TO roster_service USING (true) WITH CHECK (true)', t.relname);
     END LOOP;
 END
 $$;
 
--- The role Roster's pooled connections act as. Roles belong to the whole cluster: another
--- database of the same cluster may have created it already (the test harness clones databases).
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'roster_tenant') THEN
-        BEGIN
-            CREATE ROLE roster_tenant NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-        EXCEPTION
-            WHEN duplicate_object OR unique_violation THEN NULL;
-            WHEN insufficient_privilege THEN
-                RAISE NOTICE 'cannot create role roster_tenant; row security applies to the tables'' owner (FORCE)';
-                RETURN;
-        END;
-    END IF;
-    BEGIN
-        EXECUTE format('GRANT roster_tenant TO %I', current_user);
-    EXCEPTION
-        WHEN insufficient_privilege OR invalid_grant_operation THEN
-            RAISE NOTICE 'cannot grant roster_tenant to %', current_user;
-            RETURN;
-    END;
-    EXECUTE 'GRANT USAGE ON SCHEMA ' || quote_ident(current_schema()) || ' TO roster_tenant';
-    EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ' || quote_ident(current_schema()) || ' TO roster_tenant';
-    EXECUTE 'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA ' || quote_ident(current_schema()) || ' TO roster_tenant';
-    EXECUTE 'GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ' || quote_ident(current_schema()) || ' TO roster_tenant';
-    -- Tables, sequences and functions of later migrations (created by the same user).
-    EXECUTE 'ALTER DEFAULT PRIVILEGES IN SCHEMA ' || quote_ident(current_schema()) || ' GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO roster_tenant';
-    EXECUTE 'ALTER DEFAULT PRIVILEGES IN SCHEMA ' || quote_ident(current_schema()) || ' GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO roster_tenant';
-END
-$$;
-
--- Called once per pooled connection when it is opened: enter `roster_tenant` when it exists and
--- this user may, then answer whether row security binds this session (false for a superuser or a
--- BYPASSRLS role that could not enter it; Roster logs a warning then).
-CREATE FUNCTION roster_session_role() RETURNS boolean
+-- Enter a scope: 'all' (roster_service), a tenant's id (roster_tenant and that tenant), or ''
+-- (roster_tenant and no tenant: no rows). One call, so a change of scope is one round trip.
+CREATE FUNCTION roster_enter(p_scope text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'roster_tenant')
-        AND pg_has_role(current_user, 'roster_tenant', 'MEMBER') THEN
+    IF p_scope = 'all' THEN
+        SET ROLE roster_service;
+        PERFORM set_config('roster.tenant', '', false);
+    ELSE
         SET ROLE roster_tenant;
+        PERFORM set_config('roster.tenant', coalesce(NULLIF(p_scope, '')::uuid::text, ''), false);
     END IF;
-    RETURN NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user);
 END
 $$;
-GRANT EXECUTE ON FUNCTION roster_session_role() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION roster_enter(text) TO PUBLIC;

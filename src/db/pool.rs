@@ -1,18 +1,18 @@
 //! The connection pool and the tenant scope of every connection it hands out.
 //!
-//! Row-level security (migration 000024) shows a session only the rows of the tenant named by
-//! its `roster.tenant` setting. [`checkout`] takes the [`Scope`] the caller acts in and states it
-//! on the connection before handing it out; each pooled connection remembers the scope it last
-//! stated, so a process that serves one tenant after another pays one `set_config` round trip
-//! per change of tenant on a connection, and none while a connection keeps serving the same one.
+//! Row-level security (migration 000024) shows a session acting as `roster_tenant` only the rows
+//! of the tenant named by its `roster.tenant` setting, and one acting as `roster_service` every
+//! tenant's. [`checkout`] takes the [`Scope`] the caller acts in and states it on the connection
+//! before handing it out (`roster_enter`); each pooled connection remembers the scope it last
+//! stated, so a process pays one round trip per change of scope on a connection, and none while
+//! a connection keeps serving the same tenant.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use deadpool::managed::{Manager, Metrics, RecycleError, RecycleResult, Timeouts};
 use deadpool::Runtime;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::Text;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::{PoolError, PoolableConnection};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
@@ -34,6 +34,7 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// What `roster_enter` takes.
     fn setting(&self) -> String {
         match self {
             Scope::Tenant(id) => id.to_string(),
@@ -94,21 +95,17 @@ impl PoolOptions {
     }
 }
 
-/// Opens Roster's pooled connections: session timeouts, the `roster_tenant` role, no scope yet
-/// (a fresh connection sees no tenant's rows until [`checkout`] states one).
+/// Opens Roster's pooled connections: session timeouts, then `roster_tenant` with no tenant (a
+/// fresh connection sees no tenant's rows until [`checkout`] states a scope).
 pub struct RosterManager {
     url: String,
     session: String,
-    warned: AtomicBool,
 }
 
 diesel::define_sql_function! {
-    /// PostgreSQL's `set_config(name, value, is_local)`.
-    fn set_config(name: Text, value: Text, is_local: Bool) -> Text;
-}
-diesel::define_sql_function! {
-    /// Migration 000024: enter `roster_tenant`; whether row security binds the session.
-    fn roster_session_role() -> Bool;
+    /// Migration 000024: act as `roster_service` ('all'), or as `roster_tenant` for a tenant's id
+    /// ('' for none).
+    fn roster_enter(scope: Text);
 }
 
 impl Manager for RosterManager {
@@ -118,17 +115,10 @@ impl Manager for RosterManager {
     async fn create(&self) -> Result<ScopedConnection, PoolError> {
         let mut conn = AsyncPgConnection::establish(&self.url).await.map_err(PoolError::ConnectionError)?;
         conn.batch_execute(&self.session).await.map_err(PoolError::QueryError)?;
-        let bound: bool = diesel::select(roster_session_role())
-            .get_result(&mut conn)
+        diesel::select(roster_enter(String::new()))
+            .execute(&mut conn)
             .await
             .map_err(PoolError::QueryError)?;
-        if !bound && !self.warned.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                "the database user ignores row-level security (superuser or BYPASSRLS) and cannot enter the \
-                 role roster_tenant: tenant isolation rests on Roster's queries alone; run the migrations as \
-                 a user that may create roles, or connect as a user without BYPASSRLS"
-            );
-        }
         Ok(ScopedConnection { conn, scope: None })
     }
 
@@ -143,14 +133,10 @@ impl Manager for RosterManager {
 }
 
 /// Build a pool for `url`. Connections are opened lazily; each one gets the session timeouts
-/// of `options` and the `roster_tenant` role before it is handed out. The query that meets a
+/// of `options` and acts as `roster_tenant` with no tenant until a checkout states a scope. The query that meets a
 /// broken socket answers 503.
 pub fn build_pool(url: &str, options: &PoolOptions) -> anyhow::Result<DbPool> {
-    let manager = RosterManager {
-        url: url.to_string(),
-        session: session_setup(options),
-        warned: AtomicBool::new(false),
-    };
+    let manager = RosterManager { url: url.to_string(), session: session_setup(options) };
     let timeouts = Timeouts {
         wait: Some(options.acquire_timeout),
         create: Some(options.connect_timeout),
@@ -168,16 +154,13 @@ fn session_setup(options: &PoolOptions) -> String {
     )
 }
 
-/// Apply pending migrations. Runs the synchronous migration harness on a blocking thread, in
-/// the `all` scope (a data migration sees every tenant's rows even where row security binds
-/// the migrating user).
+/// Apply pending migrations. Runs the synchronous migration harness on a blocking thread, as
+/// the user of `url` (the tables' owner, whom row security does not bind).
 pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
     let url = url.to_string();
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
-        use diesel::connection::SimpleConnection;
         use diesel::Connection;
         let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)?;
-        SimpleConnection::batch_execute(&mut conn, "SET roster.tenant = 'all'")?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))?;
@@ -196,16 +179,13 @@ pub async fn checkout(pool: &DbPool, scope: Scope) -> Result<PooledConn, ScimErr
 }
 
 /// Move a checked-out connection to `scope` (a request that first had to find its tenant in
-/// the `all` scope). Never inside a transaction: a rollback would undo the setting.
+/// the `all` scope). Never inside a transaction: a rollback would undo the role and setting.
 pub async fn enter(conn: &mut PooledConn, scope: Scope) -> Result<(), ScimError> {
     if conn.scope != Some(scope) {
         // Forget the old scope first: if stating the new one fails, the next checkout states
         // it again rather than trusting a setting that may not have taken.
         conn.scope = None;
-        diesel::select(set_config("roster.tenant", scope.setting(), false))
-            .execute(&mut conn.conn)
-            .await
-            .map_err(map_error)?;
+        diesel::select(roster_enter(scope.setting())).execute(&mut conn.conn).await.map_err(map_error)?;
         conn.scope = Some(scope);
     }
     Ok(())

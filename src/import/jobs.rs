@@ -31,6 +31,42 @@ pub const STALE_AFTER: chrono::Duration = chrono::Duration::seconds(30);
 /// How long an ended job is kept.
 pub const KEPT_FOR: chrono::Duration = chrono::Duration::days(1);
 
+/// Background imports one process runs at once. Each holds its file (up to the upload limit)
+/// in memory and a database connection until it ends, past the request that started it; the
+/// next one is refused with 429 and `Retry-After` ([`RETRY_AFTER_SECS`]) rather than queued.
+pub const MAX_IN_PROCESS: usize = 4;
+
+/// The `Retry-After` of a background import refused because [`MAX_IN_PROCESS`] are running.
+pub const RETRY_AFTER_SECS: u64 = 30;
+
+static IN_PROCESS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// One of the [`MAX_IN_PROCESS`] places, held by a job's task until it ends.
+struct Place;
+
+impl Place {
+    fn take() -> Option<Place> {
+        use std::sync::atomic::Ordering::AcqRel;
+        IN_PROCESS
+            .fetch_update(AcqRel, std::sync::atomic::Ordering::Acquire, |n| {
+                (n < MAX_IN_PROCESS).then_some(n + 1)
+            })
+            .ok()?;
+        Some(Place)
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        IN_PROCESS.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// Whether `err` is [`start`]'s refusal because the process runs [`MAX_IN_PROCESS`] jobs.
+pub fn is_busy(err: &ScimError) -> bool {
+    err.status() == 429
+}
+
 /// An import to run in the background: the upload, owned.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -48,8 +84,18 @@ pub struct Job {
     pub max_rows: usize,
 }
 
-/// Store the job as running and start it in a task of this process; returns its id.
+/// Store the job as running and start it in a task of this process; returns its id. 429 when
+/// the process already runs [`MAX_IN_PROCESS`] background imports (nothing is stored then).
 pub async fn start(pool: &DbPool, clock: Arc<dyn Clock>, job: Job) -> ScimResult<Uuid> {
+    let place = Place::take().ok_or_else(|| {
+        ScimError::with_status(
+            429,
+            format!(
+                "this server is already running {MAX_IN_PROCESS} background imports; retry after the Retry-After \
+                 delay ({RETRY_AFTER_SECS} s), or import a smaller file directly"
+            ),
+        )
+    })?;
     let id = Uuid::now_v7();
     let tenant = job.tenant.id;
     let mut conn = db::checkout(pool, db::Scope::Tenant(tenant)).await?;
@@ -57,6 +103,7 @@ pub async fn start(pool: &DbPool, clock: Arc<dyn Clock>, job: Job) -> ScimResult
     drop(conn);
     let pool = pool.clone();
     tokio::spawn(async move {
+        let _place = place;
         let progress = Progress::default();
         let work = async {
             let mut conn = db::checkout(&pool, db::Scope::Tenant(tenant)).await?;
@@ -225,5 +272,18 @@ mod tests {
         assert_eq!(p.now(), ("writing members", 2, 3));
         p.phase("provisioning log", 0);
         assert_eq!(p.now(), ("provisioning log", 0, 0));
+    }
+
+    #[test]
+    fn a_process_holds_at_most_max_in_process_jobs_and_a_place_frees_when_its_job_ends() {
+        // No other unit test starts a background import, so every place is free here.
+        let mut held: Vec<Place> =
+            (0..MAX_IN_PROCESS).map(|_| Place::take().expect("a free place")).collect();
+        assert!(Place::take().is_none(), "one more than MAX_IN_PROCESS must be refused");
+        held.pop();
+        held.push(Place::take().expect("the ended job's place is free again"));
+        assert!(Place::take().is_none());
+        drop(held);
+        assert!(Place::take().is_some(), "every place is free once the jobs end");
     }
 }

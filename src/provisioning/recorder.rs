@@ -144,8 +144,12 @@ async fn write(pool: &DbPool, batch: &mut Vec<Entry>, lost: &std::sync::atomic::
     if batch.is_empty() {
         return Written::Done;
     }
-    // A batch holds several tenants' rows.
-    let mut conn = match db::checkout(pool, db::Scope::All).await {
+    // A batch of one tenant's rows is written in that tenant's scope, as its requests were (no
+    // change of scope on a connection the requests share); a batch of several tenants' in `all`.
+    let first = batch[0].tenant_id;
+    let scope =
+        if batch.iter().all(|e| e.tenant_id == first) { db::Scope::Tenant(first) } else { db::Scope::All };
+    let mut conn = match db::checkout(pool, scope).await {
         Ok(conn) => conn,
         Err(e) => {
             tracing::warn!(error = %format!("{e}: {:?}", e.cause()), entries = batch.len(),

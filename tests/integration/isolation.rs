@@ -54,7 +54,7 @@ async fn tenant_id(app: &TestApp, slug: &str) -> Uuid {
 }
 
 #[tokio::test]
-async fn every_tenant_table_is_under_forced_row_security_with_the_tenant_policy() {
+async fn every_tenant_table_is_under_row_security_with_the_tenant_and_service_policies() {
     let app = TestApp::spawn().await;
     let mut conn = db::checkout(&app.pool, Scope::All).await.unwrap();
     let tables = tenant_tables(&mut conn).await;
@@ -67,24 +67,24 @@ async fn every_tenant_table_is_under_forced_row_security_with_the_tenant_policy(
     let unprotected: Vec<Name> = diesel::sql_query(
         "SELECT c.relname::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = current_schema() AND c.relname = ANY ($1) \
-           AND NOT (c.relrowsecurity AND c.relforcerowsecurity \
-                AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation'))",
+           AND NOT (c.relrowsecurity \
+                AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation' \
+                            AND p.polroles = ARRAY['roster_tenant'::regrole::oid]) \
+                AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'service' \
+                            AND p.polroles = ARRAY['roster_service'::regrole::oid]))",
     )
     .bind::<diesel::sql_types::Array<Text>, _>(&tables)
     .load(&mut conn)
     .await
     .unwrap();
     let unprotected: Vec<String> = unprotected.into_iter().map(|r| r.name).collect();
-    assert!(
-        unprotected.is_empty(),
-        "tables without forced row security and the tenant policy: {unprotected:?}"
-    );
+    assert!(unprotected.is_empty(), "tables without row security and its two policies: {unprotected:?}");
 }
 
 #[tokio::test]
-async fn pooled_connections_act_as_a_role_that_row_security_binds() {
+async fn pooled_connections_act_as_roles_that_row_security_binds() {
     let app = TestApp::spawn().await;
-    let mut conn = db::checkout(&app.pool, Scope::All).await.unwrap();
+    let acme = tenant_id(&app, "acme").await;
     #[derive(QueryableByName)]
     struct Role {
         #[diesel(sql_type = Text)]
@@ -92,15 +92,18 @@ async fn pooled_connections_act_as_a_role_that_row_security_binds() {
         #[diesel(sql_type = Bool)]
         bypasses: bool,
     }
-    let role: Role = diesel::sql_query(
-        "SELECT current_user::text AS name, (rolsuper OR rolbypassrls) AS bypasses \
-         FROM pg_roles WHERE rolname = current_user",
-    )
-    .get_result(&mut conn)
-    .await
-    .unwrap();
-    assert_eq!(role.name, "roster_tenant");
-    assert!(!role.bypasses, "the pool's role must not bypass row security");
+    for (scope, expected) in [(Scope::All, "roster_service"), (Scope::Tenant(acme), "roster_tenant")] {
+        let mut conn = db::checkout(&app.pool, scope).await.unwrap();
+        let role: Role = diesel::sql_query(
+            "SELECT current_user::text AS name, (rolsuper OR rolbypassrls) AS bypasses \
+             FROM pg_roles WHERE rolname = current_user",
+        )
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(role.name, expected);
+        assert!(!role.bypasses, "the pool's roles must not bypass row security");
+    }
 }
 
 #[tokio::test]

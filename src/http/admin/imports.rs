@@ -5,7 +5,7 @@
 //! report `GET .../imports/jobs/{job}` shows.
 
 use actix_multipart::{Field, Multipart, MultipartError};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpMessage, HttpResponse};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
@@ -66,6 +66,7 @@ async fn read_field(field: &mut Field, limit: usize, what: &str) -> ScimResult<V
 /// POST .../imports — multipart `file` (CSV or XLSX) and optional `mapping` (JSON).
 pub async fn create(
     scope: TenantScope,
+    req: actix_web::HttpRequest,
     query: web::Query<Params>,
     mut body: Multipart,
     state: web::Data<AppState>,
@@ -107,7 +108,11 @@ pub async fn create(
             options,
             max_rows: state.import_max_rows,
         };
-        let id = jobs::start(&state.pool, state.clock.clone(), job).await?;
+        let id = jobs::start(&state.pool, state.clock.clone(), job).await.inspect_err(|e| {
+            if jobs::is_busy(e) {
+                req.extensions_mut().insert(crate::http::ratelimit::RetryAfter(jobs::RETRY_AFTER_SECS));
+            }
+        })?;
         let mut conn = scope.conn(&state).await?;
         let row = jobs::find(&mut conn, tenant.id, id).await?;
         let location = format!("{}/admin/v1/tenants/{}/imports/jobs/{id}", state.public_url, tenant.slug);

@@ -85,14 +85,15 @@ BEGIN
 END
 $$;
 
--- Enter a scope: 'all' (roster_service), a tenant's id (roster_tenant and that tenant), or ''
--- (roster_tenant and no tenant: no rows). One call, so a change of scope is one round trip.
+-- Enter a scope: 'all' (roster_service; `roster.tenant` = 'all', which only that role's policy,
+-- USING (true), ever sees), a tenant's id (roster_tenant and that tenant), or '' (roster_tenant
+-- and no tenant: no rows). One call, so a change of scope is one round trip.
 CREATE FUNCTION roster_enter(p_scope text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     IF p_scope = 'all' THEN
         SET ROLE roster_service;
-        PERFORM set_config('roster.tenant', '', false);
+        PERFORM set_config('roster.tenant', 'all', false);
     ELSE
         SET ROLE roster_tenant;
         PERFORM set_config('roster.tenant', coalesce(NULLIF(p_scope, '')::uuid::text, ''), false);

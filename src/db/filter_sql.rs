@@ -413,11 +413,20 @@ impl<'a> Translator<'a> {
                 let exists = format!(
                     "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof({arr}) = 'array' THEN {arr} ELSE '[]'::jsonb END) AS {e}(v) WHERE {inner})"
                 );
-                // An indexable pre-check for email equality (users.email_keys, GIN).
+                // An indexable pre-check for email equality (users.email_keys, GIN). Under
+                // row-level security the GIN condition cannot drive the index (`@>` is not
+                // leakproof), so the candidates come from `roster_user_ids_by_email` (migration
+                // 000026) when the statement binds its tenant.
                 match (self.kind, target.attr.name, email_equality(cond)) {
                     (ResourceKind::User, "emails", Some(value)) => {
                         let p = self.sql.bind(Bind::TextArray(vec![value.to_lowercase()]));
-                        Ok(format!("(r.email_keys @> {p}::text[] AND {exists})"))
+                        Ok(match &self.tenant {
+                            Some(t) => format!(
+                                "(r.email_keys @> {p}::text[] \
+                                 AND r.id IN (SELECT roster_user_ids_by_email({t}, {p}::text[])) AND {exists})"
+                            ),
+                            None => format!("(r.email_keys @> {p}::text[] AND {exists})"),
+                        })
                     }
                     _ => Ok(exists),
                 }
@@ -577,7 +586,15 @@ impl<'a> Translator<'a> {
                 match op {
                     CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
                         let p = self.sql.bind(Bind::Text(like_pattern(op, &v)));
-                        Ok(format!("({lhs} LIKE {p} ESCAPE '\\')"))
+                        match (&self.tenant, lhs.as_str()) {
+                            // The prefix and trigram indexes of userName, which LIKE cannot drive
+                            // under row-level security: candidates from `roster_user_ids_by_name`
+                            // (migration 000026).
+                            (Some(t), "r.user_name_key") if self.kind == ResourceKind::User => Ok(format!(
+                                "({lhs} LIKE {p} ESCAPE '\\' AND r.id IN (SELECT roster_user_ids_by_name({t}, {p})))"
+                            )),
+                            _ => Ok(format!("({lhs} LIKE {p} ESCAPE '\\')")),
+                        }
                     }
                     _ => {
                         let p = self.sql.bind(Bind::Text(v));

@@ -114,7 +114,8 @@ async fn an_unscoped_query_sees_only_the_connections_tenant() {
     app.create_group("Acme staff", &[]).await;
     let created = send(app.req_as(&other, Method::POST, "/Users").json(&serde_json::json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-        "userName": "bob@globex.example"
+        "userName": "bob@globex.example",
+        "emails": [{"value": "bob@globex.example", "type": "work"}]
     })))
     .await;
     assert_eq!(created.status.as_u16(), 201, "{}", created.body);
@@ -212,4 +213,39 @@ async fn a_pooled_connection_carries_no_scope_from_one_checkout_to_the_next() {
         .await;
     assert!(failed.is_err());
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM users").await, 1);
+}
+
+#[tokio::test]
+async fn the_index_search_helpers_answer_only_for_the_tenant_the_scope_admits() {
+    let app = TestApp::spawn().await;
+    let other = app.new_tenant("globex").await;
+    let created = send(app.req_as(&other, Method::POST, "/Users").json(&serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "bob@globex.example",
+        "emails": [{"value": "bob@globex.example", "type": "work"}]
+    })))
+    .await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.body);
+    let acme = tenant_id(&app, "acme").await;
+    let globex = tenant_id(&app, "globex").await;
+    // The helpers run as the tables' owner (migration 000026): their own check is all that
+    // keeps them to the session's tenant.
+    let by_email = format!(
+        "SELECT count(*) AS n FROM roster_user_ids_by_email('{globex}', ARRAY['bob@globex.example'])"
+    );
+    let by_name = format!("SELECT count(*) AS n FROM roster_user_ids_by_name('{globex}', 'bob%')");
+    for (scope, expected) in [(Scope::Tenant(acme), 0), (Scope::Tenant(globex), 1), (Scope::All, 1)] {
+        let mut conn = db::checkout(&app.pool, scope).await.unwrap();
+        assert_eq!(count(&mut conn, &by_email).await, expected, "{scope:?}");
+        assert_eq!(count(&mut conn, &by_name).await, expected, "{scope:?}");
+    }
+    // Through SCIM, the searches that use them find the tenant's member, and only there.
+    for (creds, expected) in [(&other, 1), (&app.creds, 0)] {
+        for filter in
+            [r#"emails[value eq "bob@globex.example"]"#, r#"userName sw "bob""#, r#"userName co "ob@glo""#]
+        {
+            let r = send(app.req_as(creds, Method::GET, "/Users").query(&[("filter", filter)])).await;
+            assert_eq!(r.body["totalResults"], expected, "{filter}: {}", r.body);
+        }
+    }
 }

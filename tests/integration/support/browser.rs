@@ -137,11 +137,6 @@ impl Browser {
         }
     }
 
-    /// Whether an element matching `css` is on the page now.
-    pub async fn has(&self, css: &str) -> bool {
-        self.find_now(css).await.is_some()
-    }
-
     /// Click an element.
     pub async fn click(&self, e: &Element) {
         self.post(&format!("/element/{}/click", e.0), json!({})).await;

@@ -23,19 +23,17 @@
 -- connects as. Another user that connects must be granted both roles.
 
 DO $$
+DECLARE
+    r text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'roster_tenant') THEN
-        BEGIN
-            CREATE ROLE roster_tenant NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'roster_service') THEN
-        BEGIN
-            CREATE ROLE roster_service NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END;
-    END IF;
+    FOREACH r IN ARRAY ARRAY['roster_tenant', 'roster_service'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            BEGIN
+                EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE', r);
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END;
+        END IF;
+    END LOOP;
 EXCEPTION WHEN insufficient_privilege THEN
     RAISE EXCEPTION 'Roster needs the roles roster_tenant and roster_service (row-level security), and % may not create roles', current_user
         USING HINT = 'Run the migrations once as a superuser or a user with CREATEROLE, or create both roles (CREATE ROLE roster_tenant NOLOGIN; CREATE ROLE roster_service NOLOGIN) and grant them to the user Roster connects as.';

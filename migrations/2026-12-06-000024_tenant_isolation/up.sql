@@ -7,8 +7,8 @@
 -- tables' owner, whom row security does not bind). Each time Roster checks a connection out of
 -- its pool (`db::checkout`, `db::Scope`) it states the scope it acts in (`roster_enter`):
 --   - a tenant: role `roster_tenant` with the setting `roster.tenant` = the tenant's id; its
---     policy is `tenant_id = <setting>`, a plain comparison that PostgreSQL evaluates once per
---     scan (an index condition of every tenant_id-led index), not once per row;
+--     policy is `tenant_id = <setting>`, a plain comparison that PostgreSQL folds, next to the
+--     query's own `tenant_id = $1`, into one check per statement, not one per row;
 --   - all tenants: role `roster_service` (operator commands, the event dispatcher, the
 --     provisioning-log writer, maintenance, and the lookups that find a request's tenant from a
 --     credential: an OAuth client id, a console session, a tenant's slug).

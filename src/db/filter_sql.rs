@@ -420,13 +420,10 @@ impl<'a> Translator<'a> {
                 match (self.kind, target.attr.name, email_equality(cond)) {
                     (ResourceKind::User, "emails", Some(value)) => {
                         let p = self.sql.bind(Bind::TextArray(vec![value.to_lowercase()]));
-                        Ok(match &self.tenant {
-                            Some(t) => format!(
-                                "(r.email_keys @> {p}::text[] \
-                                 AND r.id IN (SELECT roster_user_ids_by_email({t}, {p}::text[])) AND {exists})"
-                            ),
-                            None => format!("(r.email_keys @> {p}::text[] AND {exists})"),
-                        })
+                        let candidates = self.tenant.as_ref().map_or(String::new(), |t| {
+                            format!(" AND r.id IN (SELECT roster_user_ids_by_email({t}, {p}::text[]))")
+                        });
+                        Ok(format!("(r.email_keys @> {p}::text[]{candidates} AND {exists})"))
                     }
                     _ => Ok(exists),
                 }
@@ -586,15 +583,16 @@ impl<'a> Translator<'a> {
                 match op {
                     CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
                         let p = self.sql.bind(Bind::Text(like_pattern(op, &v)));
-                        match (&self.tenant, lhs.as_str()) {
-                            // The prefix and trigram indexes of userName, which LIKE cannot drive
-                            // under row-level security: candidates from `roster_user_ids_by_name`
-                            // (migration 000026).
-                            (Some(t), "r.user_name_key") if self.kind == ResourceKind::User => Ok(format!(
-                                "({lhs} LIKE {p} ESCAPE '\\' AND r.id IN (SELECT roster_user_ids_by_name({t}, {p})))"
-                            )),
-                            _ => Ok(format!("({lhs} LIKE {p} ESCAPE '\\')")),
-                        }
+                        // The prefix and trigram indexes of userName, which LIKE cannot drive
+                        // under row-level security: candidates from `roster_user_ids_by_name`
+                        // (migration 000026).
+                        let candidates = match &self.tenant {
+                            Some(t) if self.kind == ResourceKind::User && lhs == "r.user_name_key" => {
+                                format!(" AND r.id IN (SELECT roster_user_ids_by_name({t}, {p}))")
+                            }
+                            _ => String::new(),
+                        };
+                        Ok(format!("({lhs} LIKE {p} ESCAPE '\\'{candidates})"))
                     }
                     _ => {
                         let p = self.sql.bind(Bind::Text(v));

@@ -133,8 +133,8 @@ impl Manager for RosterManager {
 }
 
 /// Build a pool for `url`. Connections are opened lazily; each one gets the session timeouts
-/// of `options` and acts as `roster_tenant` with no tenant until a checkout states a scope. The query that meets a
-/// broken socket answers 503.
+/// of `options` and acts as `roster_tenant` with no tenant until a checkout states a scope. The
+/// query that meets a broken socket answers 503.
 pub fn build_pool(url: &str, options: &PoolOptions) -> anyhow::Result<DbPool> {
     let manager = RosterManager { url: url.to_string(), session: session_setup(options) };
     let timeouts = Timeouts {

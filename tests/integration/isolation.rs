@@ -110,8 +110,8 @@ async fn pooled_connections_act_as_roles_that_row_security_binds() {
 async fn an_unscoped_query_sees_only_the_connections_tenant() {
     let app = TestApp::spawn().await;
     let other = app.new_tenant("globex").await;
-    app.create_user("alice@acme.example").await;
-    app.create_group("Acme staff", &[]).await;
+    let alice = app.create_user("alice@acme.example").await;
+    app.create_group("Acme staff", &[&alice]).await;
     let created = send(app.req_as(&other, Method::POST, "/Users").json(&serde_json::json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": "bob@globex.example",
@@ -119,6 +119,14 @@ async fn an_unscoped_query_sees_only_the_connections_tenant() {
     })))
     .await;
     assert_eq!(created.status.as_u16(), 201, "{}", created.body);
+    let bob = created.body["id"].as_str().unwrap().to_string();
+    let group = send(app.req_as(&other, Method::POST, "/Groups").json(&serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Globex staff",
+        "members": [{"value": bob}]
+    })))
+    .await;
+    assert_eq!(group.status.as_u16(), 201, "{}", group.body);
     app.flush_log().await;
     let acme = tenant_id(&app, "acme").await;
     let globex = tenant_id(&app, "globex").await;
@@ -128,6 +136,7 @@ async fn an_unscoped_query_sees_only_the_connections_tenant() {
     // Both tenants have rows where the test can tell: the same unscoped query sees them in `all`.
     assert_eq!(count(&mut all, "SELECT count(*) AS n FROM users").await, 2);
     assert_eq!(count(&mut all, "SELECT count(DISTINCT tenant_id) AS n FROM provisioning_log").await, 2);
+    assert_eq!(count(&mut all, "SELECT count(DISTINCT tenant_id) AS n FROM group_members").await, 2);
     drop(all);
 
     for (me, them) in [(acme, globex), (globex, acme)] {
@@ -170,6 +179,8 @@ async fn an_unscoped_query_sees_only_the_connections_tenant() {
     let mut all = db::checkout(&app.pool, Scope::All).await.unwrap();
     assert_eq!(count(&mut all, "SELECT count(*) AS n FROM users WHERE comment = 'touched'").await, 2);
     assert_eq!(count(&mut all, "SELECT count(*) AS n FROM positions WHERE name = 'Spy'").await, 0);
+    // Each tenant's unscoped DELETE of the other's memberships removed nothing.
+    assert_eq!(count(&mut all, "SELECT count(DISTINCT tenant_id) AS n FROM group_members").await, 2);
 }
 
 #[tokio::test]

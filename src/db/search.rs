@@ -280,17 +280,24 @@ fn known_total(window: &Window, got: usize) -> Option<u64> {
 /// push; two index probes, evaluated once per page), a member's groups are its direct ones and
 /// are read by a correlated subquery, with no function call per row; otherwise each member's
 /// groups come from the function's tree walk. `{tenant}` is the tenant's parameter.
-const PAGE_GROUPS: &str = "CASE WHEN NOT EXISTS (SELECT 1 FROM groups tg WHERE tg.tenant_id = {tenant} AND tg.parent_id IS NOT NULL) \
+const PAGE_GROUPS: &str = concat!(
+    "CASE WHEN NOT EXISTS (SELECT 1 FROM groups tg WHERE tg.tenant_id = {tenant} AND tg.parent_id IS NOT NULL) \
        AND NOT EXISTS (SELECT 1 FROM group_members tn WHERE tn.tenant_id = {tenant} AND tn.member_type = 'Group') \
-     THEN (SELECT jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', \
-                                               'role', gm.group_role) ORDER BY g.display_name, g.id) \
-           FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id \
+     THEN (SELECT ",
+    super::users::direct_groups_json!(),
+    " FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id \
            WHERE gm.tenant_id = r.tenant_id AND gm.member_id = r.id) \
-     ELSE roster_member_groups_json(r.tenant_id, r.id, true) END";
+     ELSE roster_member_groups_json(r.tenant_id, r.id, true) END"
+);
 
 /// The folded userName of the IdPs' probe `userName eq "…"` (what Entra ID and Okta send before
-/// every create), which [`users`] answers with one prepared statement instead of a planned one.
-fn user_name_probe(filter: Option<&Filter>) -> Option<String> {
+/// every create), when the page asked for is the probe's: the first, unsorted, at least one row.
+/// [`users`] answers it with one prepared statement ([`super::users::find_view`]) instead of a
+/// planned one; the list endpoint sends that statement with the token check.
+pub fn user_name_probe(filter: Option<&Filter>, sort: Option<&SortSpec>, window: &Window) -> Option<String> {
+    if sort.is_some() || !matches!(window, Window::Offset { offset: 0, limit: 1.. }) {
+        return None;
+    }
     match filter? {
         Filter::Compare { path, op: CompareOp::Eq, value: CompValue::String(v) }
             if path.sub.is_none()
@@ -301,6 +308,15 @@ fn user_name_probe(filter: Option<&Filter>) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// The probe's page: the member found, if any (userName is unique), its total the rows it has.
+pub fn probe_page(found: Option<super::users::UserView>) -> Found<ListedUser> {
+    let rows: Vec<_> = found
+        .map(|v| (ListedUser { user: v.row, role: v.role, position: v.position, groups: v.groups }, None))
+        .into_iter()
+        .collect();
+    Found { total: rows.len() as u64, rows }
 }
 
 /// A page of members matching a filter, in sort order, with the exact total; each with its
@@ -315,19 +331,9 @@ pub async fn users(
     window: &Window,
     with_groups: bool,
 ) -> ScimResult<Found<ListedUser>> {
-    // The probe's page: the first, unsorted, at most one row (userName is unique), its total
-    // the rows it has.
-    if let (Some(key), None, Window::Offset { offset: 0, limit: 1.. }) =
-        (user_name_probe(filter), sort, window)
-    {
-        let found =
-            super::users::find_view(conn, tenant, super::users::ViewKey::UserNameKey(&key), with_groups)
-                .await?;
-        let rows: Vec<_> = found
-            .map(|v| (ListedUser { user: v.row, role: v.role, position: v.position, groups: v.groups }, None))
-            .into_iter()
-            .collect();
-        return Ok(Found { total: rows.len() as u64, rows });
+    if let Some(key) = user_name_probe(filter, sort, window) {
+        let key = super::users::ViewKey::UserNameKey(&key);
+        return Ok(probe_page(super::users::find_view(conn, tenant, key, with_groups).await?));
     }
     let groups = if with_groups { PAGE_GROUPS } else { "NULL::jsonb" };
     let select = format!(

@@ -193,6 +193,31 @@ pub struct LiveToken {
     pub settings_version: i64,
 }
 
+/// A connection token joined with its connection and its tenant: where [`live_token`] (and the
+/// reads that check the token in their own statement, `super::users::find_view_as`) start.
+#[diesel::dsl::auto_type(no_type_alias)]
+pub(crate) fn token_standing() -> _ {
+    let on_connection = connections::tenant_id
+        .eq(connection_tokens::tenant_id)
+        .and(connections::id.eq(connection_tokens::connection_id));
+    connection_tokens::table
+        .inner_join(connections::table.on(on_connection))
+        .inner_join(tenants::table.on(tenants::id.eq(connection_tokens::tenant_id)))
+}
+
+/// Token `token_id` exists, belongs to that tenant and connection, and is neither revoked nor
+/// expired at `now`. The one statement of this rule ([`live_token`] and `users::find_view_as`).
+#[diesel::dsl::auto_type(no_type_alias)]
+pub(crate) fn token_is_live(tenant_id: Uuid, connection_id: Uuid, token_id: Uuid, now: DateTime<Utc>) -> _ {
+    let unexpired = connection_tokens::expires_at.is_null().or(connection_tokens::expires_at.gt(now));
+    connection_tokens::tenant_id
+        .eq(tenant_id)
+        .and(connection_tokens::id.eq(token_id))
+        .and(connection_tokens::connection_id.eq(connection_id))
+        .and(connection_tokens::revoked_at.is_null())
+        .and(unexpired)
+}
+
 /// The standing of token `token_id`, when it exists, belongs to that tenant and connection, and
 /// is neither revoked nor expired: its connection's mode and its tenant's settings version.
 pub async fn live_token(
@@ -202,21 +227,8 @@ pub async fn live_token(
     token_id: Uuid,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<LiveToken>> {
-    connection_tokens::table
-        .inner_join(
-            connections::table.on(connections::tenant_id
-                .eq(connection_tokens::tenant_id)
-                .and(connections::id.eq(connection_tokens::connection_id))),
-        )
-        .inner_join(tenants::table.on(tenants::id.eq(connection_tokens::tenant_id)))
-        .filter(
-            connection_tokens::tenant_id
-                .eq(tenant_id)
-                .and(connection_tokens::id.eq(token_id))
-                .and(connection_tokens::connection_id.eq(connection_id))
-                .and(connection_tokens::revoked_at.is_null())
-                .and(connection_tokens::expires_at.is_null().or(connection_tokens::expires_at.gt(now))),
-        )
+    token_standing()
+        .filter(token_is_live(tenant_id, connection_id, token_id, now))
         .select((connections::quirk_mode, tenants::settings_version))
         .first(conn)
         .await

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::schema::users;
+use super::tenants::LiveToken;
 use super::Conn;
 use crate::scim::resource::fold_key;
 
@@ -175,13 +176,58 @@ pub async fn find(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Opt
         .optional()
 }
 
-diesel::define_sql_function! {
-    /// `roster_member_groups_json` (migration 000014).
-    fn roster_member_groups_json(
-        tenant: diesel::sql_types::Uuid,
-        member: diesel::sql_types::Uuid,
-        want: diesel::sql_types::Bool,
-    ) -> diesel::sql_types::Nullable<diesel::sql_types::Jsonb>;
+/// The JSON array SCIM shows as a member's direct groups, aggregated over `group_members gm JOIN
+/// groups g` (the same shape as `roster_member_groups_json`, migration 000027). A macro, so that
+/// the statements that embed it stay literal (and prepared once per connection).
+macro_rules! direct_groups_json {
+    () => {
+        "jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', \
+                                      'role', gm.group_role) ORDER BY g.display_name, g.id)"
+    };
+}
+pub(crate) use direct_groups_json;
+
+/// The `groups` of the row of `users` a statement reads, when `want`: its direct groups, read in
+/// the statement itself, when none of them has a parent or is nested in another group (what IdPs
+/// push); otherwise the tree walk of `roster_member_groups_json`. No function call per read in
+/// the common case, and a fixed text with a static query id, so diesel keeps it prepared.
+#[derive(Debug, Clone, Copy)]
+struct MemberGroups {
+    want: bool,
+}
+
+impl diesel::expression::Expression for MemberGroups {
+    type SqlType = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>;
+}
+
+impl diesel::query_builder::QueryId for MemberGroups {
+    type QueryId = MemberGroups;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<QS> diesel::expression::AppearsOnTable<QS> for MemberGroups {}
+impl<QS> diesel::expression::SelectableExpression<QS> for MemberGroups {}
+impl diesel::expression::ValidGrouping<()> for MemberGroups {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for MemberGroups {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql("CASE WHEN ");
+        out.push_bind_param::<diesel::sql_types::Bool, _>(&self.want)?;
+        out.push_sql(concat!(
+            " THEN (SELECT CASE WHEN bool_or(g.parent_id IS NOT NULL OR EXISTS (",
+            "SELECT 1 FROM group_members n WHERE n.tenant_id = g.tenant_id AND n.member_id = g.id)) ",
+            "THEN roster_member_groups_json(\"users\".\"tenant_id\", \"users\".\"id\", true) ELSE ",
+            direct_groups_json!(),
+            " END FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id ",
+            "WHERE gm.tenant_id = \"users\".\"tenant_id\" AND gm.member_id = \"users\".\"id\") END"
+        ));
+        Ok(())
+    }
 }
 
 /// A member as SCIM shows it: the row, its effective role, its position, and (when asked) its
@@ -231,7 +277,7 @@ pub async fn find_view(
                     UserRow::as_select(),
                     users::effective_role,
                     positions::name.nullable(),
-                    roster_member_groups_json(users::tenant_id, users::id, want_groups),
+                    MemberGroups { want: want_groups },
                 ))
                 .first::<Found>(conn)
                 .await
@@ -243,6 +289,64 @@ pub async fn find_view(
         ViewKey::UserNameKey(k) => view!(users::user_name_key.eq(k)),
     };
     Ok(found.map(|(row, role, position, groups)| UserView { row, role, position, groups }))
+}
+
+/// The caller's token, for the reads that check it in their own statement ([`find_view_as`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TokenKey {
+    /// The tenant the token names (its rows are the only ones read).
+    pub tenant: Uuid,
+    /// The connection it names.
+    pub connection: Uuid,
+    /// Its id.
+    pub token: Uuid,
+    /// When it is checked (an expired token is not live).
+    pub now: DateTime<Utc>,
+}
+
+/// [`find_view`] and the token check of [`super::tenants::live_token`] in one statement: the
+/// token's row, joined with the member when there is one. `None` when the token is not live (and
+/// then nothing of the member is read out); otherwise the token's standing and the member, if
+/// visible. One round trip for an IdP's GET and its `userName eq` probe, found or not.
+pub async fn find_view_as(
+    conn: &mut Conn,
+    token: TokenKey,
+    key: ViewKey<'_>,
+    want_groups: bool,
+) -> QueryResult<Option<(LiveToken, Option<UserView>)>> {
+    use super::schema::{connections, positions, tenants};
+    use super::tenants::{token_is_live, token_standing};
+    type Found = ((String, i64), Option<UserRow>, Option<String>, Option<String>, Option<Value>);
+    macro_rules! view_as {
+        ($predicate:expr) => {
+            token_standing()
+                .left_join(users::table.on(visible(token.tenant).and($predicate)))
+                .left_join(
+                    positions::table.on(positions::tenant_id
+                        .eq(users::tenant_id)
+                        .and(users::position_id.eq(positions::id.nullable()))),
+                )
+                .filter(token_is_live(token.tenant, token.connection, token.token, token.now))
+                .select((
+                    (connections::quirk_mode, tenants::settings_version),
+                    Option::<UserRow>::as_select(),
+                    users::effective_role.nullable(),
+                    positions::name.nullable(),
+                    MemberGroups { want: want_groups },
+                ))
+                .first::<Found>(conn)
+                .await
+                .optional()?
+        };
+    }
+    let found = match key {
+        ViewKey::Id(id) => view_as!(users::id.eq(id)),
+        ViewKey::UserNameKey(k) => view_as!(users::user_name_key.eq(k.to_string())),
+    };
+    Ok(found.map(|((quirk_mode, settings_version), row, role, position, groups)| {
+        let live = LiveToken { quirk_mode, settings_version };
+        (live, row.map(|row| UserView { row, role, position, groups }))
+    }))
 }
 
 /// Like [`find`], locking the row until the transaction ends.

@@ -199,9 +199,13 @@ pub async fn scrub_removed(conn: &mut Conn, now: chrono::DateTime<chrono::Utc>) 
 /// Read a member visible to SCIM, with Roster's User extension and, when `with_groups`, its
 /// read-only `groups` — one statement.
 pub async fn get(conn: &mut Conn, ctx: &Context, id: Uuid, with_groups: bool) -> ScimResult<Stored> {
-    let view = users::find_view(conn, ctx.tenant(), users::ViewKey::Id(id), with_groups)
-        .await?
-        .ok_or_else(|| not_found(id))?;
+    let found = users::find_view(conn, ctx.tenant(), users::ViewKey::Id(id), with_groups).await?;
+    viewed(ctx, id, found)
+}
+
+/// The member [`users::find_view`] found by id (`found`), as [`get`] answers it: 404 when absent.
+pub fn viewed(ctx: &Context, id: Uuid, found: Option<users::UserView>) -> ScimResult<Stored> {
+    let view = found.ok_or_else(|| not_found(id))?;
     let status = view.row.status.clone();
     Ok(presented(ctx, stored(view.row), view.role, status, view.position, view.groups))
 }

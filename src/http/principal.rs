@@ -2,16 +2,24 @@
 //! the URL, turned into the request's directory [`Context`] (the tenant profile from the process's
 //! cache, `crate::cache`, checked fresh by the token query). It also starts the request's
 //! provisioning-log record: only authenticated requests are recorded for a tenant.
+//!
+//! [`Claimed`] is the same check in two steps, for the reads that check the token in their own
+//! statement (one statement instead of two; a revocation still takes effect on the next request,
+//! in every process, since the check still runs on every request).
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
 use super::middleware::RequestId;
 use super::AppState;
-use crate::auth::{bearer_token, Principal};
+use crate::auth::{bearer_token, Claims, Principal};
+use crate::db::tenants::{live_token, LiveToken};
+use crate::db::users::TokenKey;
+use crate::db::Scope;
 use crate::directory::Context;
 use crate::error::ScimError;
 use crate::provisioning::{Arrival, LogSlot, RequestRecord};
@@ -20,7 +28,22 @@ use crate::provisioning::{Arrival, LogSlot, RequestRecord};
 #[derive(Debug, Clone)]
 pub struct Caller(pub Context);
 
-async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
+/// A SCIM request whose bearer token Roster signed for the connection in the URL, not yet
+/// checked against the database (revoked? expired?). Its tenant is trusted (the signature says
+/// so), which is enough to scope a connection to it; nothing read may reach the caller before
+/// [`Claimed::confirm`] or [`Claimed::admit`] has found the token live.
+///
+/// As an extractor it lets a read check the token in its own statement ([`Claimed::token`],
+/// [`Claimed::admit`]); [`Caller`] confirms first, in a statement of its own, as every write must.
+pub struct Claimed {
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    claims: Claims,
+    now: DateTime<Utc>,
+}
+
+/// The token's signature, expiry and connection, from the request alone.
+fn claim(req: HttpRequest) -> Result<Claimed, ScimError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
@@ -33,40 +56,91 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ScimError> {
         })?
         .to_str()
         .map_err(|_| ScimError::unauthorized("the Authorization header is not valid ASCII"))?;
-    let claims = state.signing_key.verify(bearer_token(header)?, state.clock.now())?;
+    let now = state.clock.now();
+    let claims = state.signing_key.verify(bearer_token(header)?, now)?;
     let in_url = req.match_info().get("connection").and_then(|c| Uuid::parse_str(c).ok());
     if in_url != Some(claims.connection) {
         return Err(ScimError::unauthorized(
             "this token belongs to another connection; use the SCIM base URL it was issued for",
         ));
     }
-    let now = state.clock.now();
-    let live = {
-        let mut conn = crate::db::checkout(&state.pool, crate::db::Scope::Tenant(claims.tenant)).await?;
-        crate::db::tenants::live_token(&mut conn, claims.tenant, claims.connection, claims.jti, now).await?
+    Ok(Claimed { req, state, claims, now })
+}
+
+impl Claimed {
+    /// The rows this caller may read: its tenant's.
+    pub fn scope(&self) -> Scope {
+        Scope::Tenant(self.claims.tenant)
     }
-    .ok_or_else(|| ScimError::unauthorized("this token has been revoked or has expired; issue a new one"))?;
-    let span = tracing::Span::current();
-    span.record("tenant.id", tracing::field::display(claims.tenant));
-    span.record("connection.id", tracing::field::display(claims.connection));
-    // From here on the request has a trusted tenant: it goes into the provisioning log.
-    let log = LogSlot::start(RequestRecord::new(claims.tenant, claims.connection), arrival(&req, now));
-    req.extensions_mut().insert(log.clone());
-    state.throttle.admit_token(&req, claims.jti)?;
-    let profile =
-        state.caches.tenant(&state.pool, &state.registry, claims.tenant, live.settings_version).await?;
-    Ok(Caller(Context {
-        principal: Principal {
-            tenant_id: claims.tenant,
-            connection_id: claims.connection,
-            token_id: claims.jti,
-            strict: live.quirk_mode == "strict",
-        },
-        now,
-        base_url: state.scim_base_url(claims.connection),
-        profile,
-        log,
-    }))
+
+    /// The caller's tenant.
+    pub fn tenant(&self) -> Uuid {
+        self.claims.tenant
+    }
+
+    /// Check the token in a statement of its own.
+    pub async fn confirm(self) -> Result<Context, ScimError> {
+        let now = self.now;
+        let live = {
+            let mut conn = crate::db::checkout(&self.state.pool, self.scope()).await?;
+            live_token(&mut conn, self.claims.tenant, self.claims.connection, self.claims.jti, now).await?
+        };
+        self.admitted(live.ok_or_else(not_live)?, now).await
+    }
+
+    /// The caller's token, for a read that checks it in its own statement
+    /// (`crate::db::users::find_view_as`).
+    pub fn token(&self) -> TokenKey {
+        TokenKey {
+            tenant: self.claims.tenant,
+            connection: self.claims.connection,
+            token: self.claims.jti,
+            now: self.now,
+        }
+    }
+
+    /// The caller and what its read found, given what a statement that checked the token itself
+    /// returned: nothing when the token is not live (401), otherwise the token's standing and
+    /// the read. Never for a write: a write is made only after [`Claimed::confirm`].
+    pub async fn admit<T>(
+        self,
+        read: diesel::QueryResult<Option<(LiveToken, T)>>,
+    ) -> Result<(Context, T), ScimError> {
+        let (live, found) = read?.ok_or_else(not_live)?;
+        let now = self.now;
+        Ok((self.admitted(live, now).await?, found))
+    }
+
+    /// The caller, once the database has answered for its token.
+    async fn admitted(self, live: LiveToken, now: DateTime<Utc>) -> Result<Context, ScimError> {
+        let Claimed { req, state, claims, .. } = self;
+        let span = tracing::Span::current();
+        span.record("tenant.id", tracing::field::display(claims.tenant));
+        span.record("connection.id", tracing::field::display(claims.connection));
+        // From here on the request has a trusted tenant: it goes into the provisioning log.
+        let log = LogSlot::start(RequestRecord::new(claims.tenant, claims.connection), arrival(&req, now));
+        req.extensions_mut().insert(log.clone());
+        state.throttle.admit_token(&req, claims.jti)?;
+        let profile =
+            state.caches.tenant(&state.pool, &state.registry, claims.tenant, live.settings_version).await?;
+        Ok(Context {
+            principal: Principal {
+                tenant_id: claims.tenant,
+                connection_id: claims.connection,
+                token_id: claims.jti,
+                strict: live.quirk_mode == "strict",
+            },
+            now,
+            base_url: state.scim_base_url(claims.connection),
+            profile,
+            log,
+        })
+    }
+}
+
+/// The token is signed but revoked, expired, or no longer in the database.
+fn not_live() -> ScimError {
+    ScimError::unauthorized("this token has been revoked or has expired; issue a new one")
 }
 
 /// How the request arrived, as the request middleware noted it.
@@ -84,6 +158,16 @@ impl FromRequest for Caller {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Box::pin(authenticate(req.clone()))
+        let claimed = claim(req.clone());
+        Box::pin(async move { Ok(Caller(claimed?.confirm().await?)) })
+    }
+}
+
+impl FromRequest for Claimed {
+    type Error = ScimError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(claim(req.clone()))
     }
 }

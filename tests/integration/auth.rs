@@ -110,6 +110,38 @@ async fn revoked_tokens_are_refused_on_the_next_request() {
 }
 
 #[tokio::test]
+async fn a_revoked_token_reads_nothing_where_the_read_shares_the_token_checks_round_trip() {
+    let app = TestApp::spawn().await;
+    let member = app.post("/Users", &json!({"userName": "private.person@example.com"})).await;
+    assert_eq!(member.status, 201, "{}", member.body);
+    let id = member.body["id"].as_str().unwrap().to_string();
+    let probe = "/Users?filter=userName%20eq%20%22private.person@example.com%22";
+    assert_eq!(app.get(&format!("/Users/{id}")).await.status, 200);
+    assert_eq!(app.get(probe).await.body["totalResults"], 1);
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    roster::directory::tenants::revoke_token(&mut conn, &tenant, app.creds.token_id, Utc::now())
+        .await
+        .unwrap();
+    let unknown = format!("/Users/{}", uuid::Uuid::now_v7());
+    // Found, not found, a miss of the probe, a malformed id and a malformed projection: all 401,
+    // none of them says whether the member exists.
+    for path in [
+        format!("/Users/{id}"),
+        unknown,
+        probe.to_string(),
+        "/Users?filter=userName%20eq%20%22nobody@example.com%22".to_string(),
+        "/Users/not-an-id".to_string(),
+        format!("/Users/{id}?attributes=%00"),
+    ] {
+        let r = app.get(&path).await;
+        let detail = r.assert_error(401, None);
+        assert!(detail.contains("revoked"), "{path}: {detail}");
+        assert!(!r.body.to_string().contains("private.person"), "{path}: {}", r.body);
+    }
+}
+
+#[tokio::test]
 async fn expired_tokens_are_refused() {
     let app = TestApp::spawn().await;
     let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();

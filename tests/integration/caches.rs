@@ -43,23 +43,43 @@ async fn a_revocation_is_honoured_by_the_next_request_in_this_process_and_in_ano
         roster::directory::tenants::issue_token(&mut conn, &app.key, &connection, "spare", None, Utc::now())
             .await
             .unwrap();
-    let on = |root: &str, token: &str| {
+    let member = app.post("/Users", &json!({"userName": "kept.secret@example.com"})).await;
+    assert_eq!(member.status, 201, "{}", member.body);
+    let id = member.body["id"].as_str().unwrap().to_string();
+    // A list, a member by id, and the IdPs' probe (the last two send the token check with their
+    // own read: a revoked token must still get nothing but 401).
+    let paths = [
+        "/Users".to_string(),
+        format!("/Users/{id}"),
+        "/Users?filter=userName%20eq%20%22kept.secret@example.com%22".to_string(),
+    ];
+    let on = |root: &str, path: &str, token: &str| {
         app.client
-            .get(format!("{root}/scim/v2/{}/Users", app.creds.connection))
+            .get(format!("{root}/scim/v2/{}{path}", app.creds.connection))
             .bearer_auth(token.to_string())
     };
     // Both processes have now checked (and cached) both tokens.
     for root in [app.root.as_str(), second.root.as_str()] {
-        assert_eq!(send(on(root, &app.creds.token)).await.status, 200);
-        assert_eq!(send(on(root, &spare.token)).await.status, 200);
+        for path in &paths {
+            let r = send(on(root, path, &app.creds.token)).await;
+            assert_eq!(r.status, 200, "{path}: {}", r.body);
+            assert!(r.body.to_string().contains("kept.secret@example.com"), "{path}: {}", r.body);
+            assert_eq!(send(on(root, path, &spare.token)).await.status, 200);
+        }
     }
     roster::directory::tenants::revoke_token(&mut conn, &tenant, app.creds.token_id, Utc::now())
         .await
         .unwrap();
-    // The very next request, in either process, is refused; the other token still works.
-    send(on(&second.root, &app.creds.token)).await.assert_error(401, None);
-    send(on(&app.root, &app.creds.token)).await.assert_error(401, None);
-    assert_eq!(send(on(&second.root, &spare.token)).await.status, 200);
+    // The very next request, in either process, is refused and shows nothing of the member; the
+    // other token still works.
+    for path in &paths {
+        for root in [second.root.as_str(), app.root.as_str()] {
+            let r = send(on(root, path, &app.creds.token)).await;
+            r.assert_error(401, None);
+            assert!(!r.body.to_string().contains("kept.secret"), "{path}: {}", r.body);
+        }
+        assert_eq!(send(on(&second.root, path, &spare.token)).await.status, 200);
+    }
 
     // A strict-mode switch made by this process reaches the other one's next request too.
     let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],

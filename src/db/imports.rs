@@ -50,7 +50,7 @@ pub async fn members(
 ) -> QueryResult<Vec<ImportMember>> {
     let email_keys: Vec<Option<&str>> = user_name_keys.iter().map(|k| Some(k.as_str())).collect();
     users::table
-        .filter(users::tenant_id.eq(tenant_id).and(users::status.ne(status::REMOVED)))
+        .filter(super::users::visible(tenant_id))
         .filter(
             users::origin
                 .eq("import")

@@ -171,10 +171,7 @@ pub async fn set_override(
     member: Uuid,
     role: Option<&str>,
 ) -> QueryResult<bool> {
-    let n =
-        diesel::update(users::table.filter(
-            users::tenant_id.eq(tenant_id).and(users::id.eq(member)).and(users::status.ne("removed")),
-        ))
+    let n = diesel::update(users::table.filter(super::users::visible(tenant_id).and(users::id.eq(member))))
         .set(users::role_override.eq(role))
         .execute(conn)
         .await?;
@@ -212,12 +209,7 @@ pub async fn recompute(conn: &mut Conn, tenant_id: Uuid, members: &[Uuid]) -> Qu
 
 /// Every member of the tenant visible to SCIM (for catalog-wide recomputations).
 pub async fn all_members(conn: &mut Conn, tenant_id: Uuid) -> QueryResult<Vec<Uuid>> {
-    users::table
-        .filter(users::tenant_id.eq(tenant_id).and(users::status.ne("removed")))
-        .order(users::id)
-        .select(users::id)
-        .load(conn)
-        .await
+    users::table.filter(super::users::visible(tenant_id)).order(users::id).select(users::id).load(conn).await
 }
 
 /// Whether the tenant has any group→role binding (without one, memberships cannot change roles).

@@ -125,6 +125,28 @@ pub async fn list(
     }
 }
 
+/// The folded userName when a list of members is the IdPs' probe `userName eq "…"`
+/// ([`search::user_name_probe`]): the list endpoint reads it with [`crate::db::users::find_view`]
+/// in the round trip of the token check, and presents it with [`probe_listed`].
+pub fn user_name_probe(kind: ResourceKind, query: &ListQuery) -> Option<String> {
+    if kind != ResourceKind::User || !matches!(query.paging, Paging::Index { start_index: 1 }) {
+        return None;
+    }
+    let window = Window::Offset { offset: 0, limit: i64::try_from(query.count).unwrap_or(i64::MAX) };
+    search::user_name_probe(query.filter.as_ref(), query.sort.as_ref(), &window)
+}
+
+/// The page [`list`] answers for the probe, from what [`crate::db::users::find_view`] found.
+pub fn probe_listed(ctx: &Context, found: Option<crate::db::users::UserView>) -> Listed {
+    let found = search::probe_page(found);
+    Listed {
+        total: found.total,
+        items: found.rows.into_iter().map(|(row, _)| (ResourceKind::User, users::listed(ctx, row))).collect(),
+        cursors: None,
+        start_index: 1,
+    }
+}
+
 /// `POST /.search` at the root: Users then Groups, index paging over the concatenation. A filter
 /// naming an attribute one type lacks simply matches nothing of that type; unknown to every
 /// type, it is an error.

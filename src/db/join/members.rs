@@ -24,7 +24,7 @@ pub async fn live_member(
     let mut keys = vec![user_name_key];
     keys.extend(email_key);
     users::table
-        .filter(users::tenant_id.eq(tenant_id).and(users::status.ne(status::REMOVED)))
+        .filter(crate::db::users::visible(tenant_id))
         .filter(
             users::user_name_key
                 .eq_any(keys)

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{registry_for, resource_response, Endpoint};
 use crate::db;
+use crate::db::users::ViewKey;
 use crate::directory::{groups, users};
 use crate::error::{ScimError, ScimResult};
 use crate::http::extract::{entity_tags, query_pairs, resource_id};
@@ -38,7 +39,7 @@ pub async fn get(
         (Ok((id, projection, _)), ResourceKind::User) => {
             let mut conn = db::checkout(&state.pool, claimed.scope()).await?;
             let want = projection.wants_user_groups();
-            let found = db::users::find_view_as(&mut conn, claimed.token(), *id, want).await;
+            let found = db::users::find_view_as(&mut conn, claimed.token(), ViewKey::Id(*id), want).await;
             drop(conn);
             let (ctx, found) = claimed.admit(found).await?;
             (ctx, Some(found))

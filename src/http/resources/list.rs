@@ -6,11 +6,12 @@ use serde_json::Value;
 
 use super::{present, registry_for, Endpoint};
 use crate::db;
+use crate::db::users::ViewKey;
 use crate::directory::listing::{self, Listed};
 use crate::directory::Context;
 use crate::error::ScimResult;
 use crate::http::extract::{json_body, query_pairs};
-use crate::http::principal::Caller;
+use crate::http::principal::{Caller, Claimed};
 use crate::http::record::note;
 use crate::http::response::scim;
 use crate::http::AppState;
@@ -46,21 +47,53 @@ fn respond(registry: &Registry, ctx: &Context, query: &ListQuery, listed: Listed
     scim(StatusCode::OK, &body)
 }
 
-/// List resources: filter, sortBy/sortOrder, startIndex/count or cursor/count, projection.
+/// List resources: filter, sortBy/sortOrder, startIndex/count or cursor/count, projection. The
+/// IdPs' probe `userName eq "…"` is read in the same statement as the token check
+/// ([`Claimed::admit`]).
 #[tracing::instrument(name = "list", skip_all, fields(scim.resource = kind.name()))]
 pub async fn list(
     req: HttpRequest,
-    Caller(ctx): Caller,
+    claimed: Claimed,
     Endpoint(kind): Endpoint,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let pairs = query_pairs(&req)?;
+    // What is asked, parsed before anything is read. A malformed request still answers 401
+    // first when its token is not live.
+    let pairs = query_pairs(&req);
+    let parsed = pairs.as_ref().ok().map(|pairs| parse_list(pairs, state.limits));
+    let probe = match &parsed {
+        Some(Ok(query)) => {
+            listing::user_name_probe(kind, query).map(|key| (key, query.projection.wants_user_groups()))
+        }
+        _ => None,
+    };
+    let (ctx, probed) = match probe {
+        Some((key, with_groups)) => {
+            let mut conn = db::checkout(&state.pool, claimed.scope()).await?;
+            let found =
+                db::users::find_view_as(&mut conn, claimed.token(), ViewKey::UserNameKey(&key), with_groups)
+                    .await;
+            drop(conn);
+            let (ctx, found) = claimed.admit(found).await?;
+            (ctx, Some(found))
+        }
+        None => (claimed.confirm().await?, None),
+    };
+    let pairs = pairs?;
     let filter = pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case("filter")).map(|(_, v)| v.as_str());
     note_query(&req, Some(kind), "list", filter);
-    let query = parse_list(&pairs, state.limits)?;
-    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
+    let query = match parsed {
+        Some(parsed) => parsed?,
+        None => parse_list(&pairs, state.limits)?,
+    };
     let registry = registry_for(&state, &ctx, kind);
-    let listed = listing::list(&mut conn, &ctx, registry, &state.signing_key, kind, &query).await?;
+    let listed = match probed {
+        Some(found) => listing::probe_listed(&ctx, found),
+        None => {
+            let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
+            listing::list(&mut conn, &ctx, registry, &state.signing_key, kind, &query).await?
+        }
+    };
     Ok(respond(registry, &ctx, &query, listed))
 }
 

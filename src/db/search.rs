@@ -293,7 +293,7 @@ const PAGE_GROUPS: &str = concat!(
 /// The folded userName of the IdPs' probe `userName eq "…"` (what Entra ID and Okta send before
 /// every create), when the page asked for is the probe's: the first, unsorted, at least one row.
 /// [`users`] answers it with one prepared statement ([`super::users::find_view`]) instead of a
-/// planned one; the list endpoint sends that statement with the token check.
+/// planned one; the list endpoint folds the token check into it (`users::find_view_as`).
 pub fn user_name_probe(filter: Option<&Filter>, sort: Option<&SortSpec>, window: &Window) -> Option<String> {
     if sort.is_some() || !matches!(window, Window::Offset { offset: 0, limit: 1.. }) {
         return None;

@@ -158,6 +158,28 @@ pub async fn insert(
         .map(drop)
 }
 
+/// The diesel traits of an expression whose SQL is fixed text naming `"users"` columns (its
+/// `QueryFragment` is written by hand): of type `$sql_type`, usable wherever `users` is in the
+/// query, never an aggregate.
+macro_rules! static_sql_expression {
+    ($name:ty, $sql_type:ty) => {
+        impl diesel::expression::Expression for $name {
+            type SqlType = $sql_type;
+        }
+        impl<QS> diesel::expression::AppearsOnTable<QS> for $name where
+            users::id: diesel::expression::AppearsOnTable<QS>
+        {
+        }
+        impl<QS> diesel::expression::SelectableExpression<QS> for $name where
+            $name: diesel::expression::AppearsOnTable<QS>
+        {
+        }
+        impl diesel::expression::ValidGrouping<()> for $name {
+            type IsAggregate = diesel::expression::is_aggregate::Never;
+        }
+    };
+}
+
 /// `users.status <> 'removed'`, with the value in the statement's text rather than a bind
 /// parameter: only then can PostgreSQL's generic plan of a prepared statement prove the predicate
 /// of the partial indexes (`users_user_name_key`, `users_visible_id`, … `WHERE status <>
@@ -169,21 +191,7 @@ pub(crate) struct NotRemoved;
 /// The SQL of [`NotRemoved`]; a test checks it names [`status::REMOVED`].
 const NOT_REMOVED_SQL: &str = "\"users\".\"status\" <> 'removed'";
 
-impl diesel::expression::Expression for NotRemoved {
-    type SqlType = diesel::sql_types::Bool;
-}
-
-impl<QS> diesel::expression::AppearsOnTable<QS> for NotRemoved where
-    users::status: diesel::expression::AppearsOnTable<QS>
-{
-}
-impl<QS> diesel::expression::SelectableExpression<QS> for NotRemoved where
-    users::status: diesel::expression::SelectableExpression<QS>
-{
-}
-impl diesel::expression::ValidGrouping<()> for NotRemoved {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
-}
+static_sql_expression!(NotRemoved, diesel::sql_types::Bool);
 
 impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for NotRemoved {
     fn walk_ast<'b>(
@@ -232,20 +240,12 @@ struct MemberGroups {
     want: bool,
 }
 
-impl diesel::expression::Expression for MemberGroups {
-    type SqlType = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>;
-}
-
 impl diesel::query_builder::QueryId for MemberGroups {
     type QueryId = MemberGroups;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<QS> diesel::expression::AppearsOnTable<QS> for MemberGroups {}
-impl<QS> diesel::expression::SelectableExpression<QS> for MemberGroups {}
-impl diesel::expression::ValidGrouping<()> for MemberGroups {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
-}
+static_sql_expression!(MemberGroups, diesel::sql_types::Nullable<diesel::sql_types::Jsonb>);
 
 impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for MemberGroups {
     fn walk_ast<'b>(
@@ -317,11 +317,13 @@ pub async fn find_view(
 ) -> QueryResult<Option<UserView>> {
     type Found = (UserRow, Option<String>, Option<String>, Option<Value>);
     let found: Option<Found> = match key {
-        ViewKey::Id(id) => member_view!(users::table, visible(tenant_id).and(users::id.eq(id)),
-                                        () UserRow::as_select(), users::effective_role, want_groups, conn),
+        ViewKey::Id(id) => {
+            let filter = visible(tenant_id).and(users::id.eq(id));
+            member_view!(users::table, filter, () UserRow::as_select(), users::effective_role, want_groups, conn)
+        }
         ViewKey::UserNameKey(k) => {
-            member_view!(users::table, visible(tenant_id).and(users::user_name_key.eq(k)),
-                                                () UserRow::as_select(), users::effective_role, want_groups, conn)
+            let filter = visible(tenant_id).and(users::user_name_key.eq(k));
+            member_view!(users::table, filter, () UserRow::as_select(), users::effective_role, want_groups, conn)
         }
     };
     Ok(found.map(|(row, role, position, groups)| UserView { row, role, position, groups }))

@@ -126,8 +126,9 @@ pub async fn list(
 }
 
 /// The folded userName when a list of members is the IdPs' probe `userName eq "…"`
-/// ([`search::user_name_probe`]): the list endpoint reads it with [`crate::db::users::find_view`]
-/// in the round trip of the token check, and presents it with [`probe_listed`].
+/// ([`search::user_name_probe`]): the list endpoint reads it with
+/// [`crate::db::users::find_view_as`], in the statement that checks the token, and presents it
+/// with [`probe_listed`].
 pub fn user_name_probe(kind: ResourceKind, query: &ListQuery) -> Option<String> {
     if kind != ResourceKind::User || !matches!(query.paging, Paging::Index { start_index: 1 }) {
         return None;
@@ -136,7 +137,7 @@ pub fn user_name_probe(kind: ResourceKind, query: &ListQuery) -> Option<String> 
     search::user_name_probe(query.filter.as_ref(), query.sort.as_ref(), &window)
 }
 
-/// The page [`list`] answers for the probe, from what [`crate::db::users::find_view`] found.
+/// The page [`list`] answers for the probe, from the member the probe found (if any).
 pub fn probe_listed(ctx: &Context, found: Option<crate::db::users::UserView>) -> Listed {
     let found = search::probe_page(found);
     Listed {

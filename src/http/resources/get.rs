@@ -16,7 +16,7 @@ use crate::scim::list::parse_projection;
 use crate::scim::schema::ResourceKind;
 
 /// Read one resource; `If-None-Match` naming the current version answers 304. A member is read in
-/// the same round trip as the caller's token check ([`Claimed::admit`]).
+/// the same statement as the caller's token check ([`Claimed::admit`]).
 #[tracing::instrument(name = "get", skip_all, fields(scim.resource = kind.name()))]
 pub async fn get(
     req: HttpRequest,

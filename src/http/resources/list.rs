@@ -59,10 +59,12 @@ pub async fn list(
 ) -> ScimResult<HttpResponse> {
     // What is asked, parsed before anything is read. A malformed request still answers 401
     // first when its token is not live.
-    let pairs = query_pairs(&req);
-    let parsed = pairs.as_ref().ok().map(|pairs| parse_list(pairs, state.limits));
-    let probe = match &parsed {
-        Some(Ok(query)) => {
+    let asked = query_pairs(&req).map(|pairs| {
+        let query = parse_list(&pairs, state.limits);
+        (pairs, query)
+    });
+    let probe = match &asked {
+        Ok((_, Ok(query))) => {
             listing::user_name_probe(kind, query).map(|key| (key, query.projection.wants_user_groups()))
         }
         _ => None,
@@ -79,13 +81,10 @@ pub async fn list(
         }
         None => (claimed.confirm().await?, None),
     };
-    let pairs = pairs?;
+    let (pairs, query) = asked?;
     let filter = pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case("filter")).map(|(_, v)| v.as_str());
     note_query(&req, Some(kind), "list", filter);
-    let query = match parsed {
-        Some(parsed) => parsed?,
-        None => parse_list(&pairs, state.limits)?,
-    };
+    let query = query?;
     let registry = registry_for(&state, &ctx, kind);
     let listed = match probed {
         Some(found) => listing::probe_listed(&ctx, found),

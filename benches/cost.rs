@@ -55,7 +55,18 @@ struct Args {
     /// off` disables it on the bench database (restored by the next run without the flag), to
     /// measure what it costs.
     row_security: bool,
+    /// `--only a,b`: run only these parts (get, filter, page, patch, group, post, deact, stmts);
+    /// empty = all. For iterating on one scenario; a full report needs them all.
+    only: Vec<String>,
 }
+
+impl Args {
+    fn runs_part(&self, part: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|p| p == part)
+    }
+}
+
+const PARTS: [&str; 8] = ["get", "filter", "page", "patch", "group", "post", "deact", "stmts"];
 
 fn parse_args() -> anyhow::Result<Args> {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -73,10 +84,11 @@ fn parse_args() -> anyhow::Result<Args> {
         database: if quick { "roster_bench_cost_quick".into() } else { "roster_bench_cost".into() },
         quick,
         row_security: true,
+        only: Vec::new(),
     };
     let known =
         "--quick --users N --small N --large N (0: none) --seconds S --warmup S --runs N --clients N \
-                 --count N --deactivations N --seed N --database NAME --row-security on|off";
+                 --count N --deactivations N --seed N --database NAME --row-security on|off --only PART[,PART…]";
     parse_options(known, |arg, it| {
         match arg {
             "--quick" => {}
@@ -96,6 +108,12 @@ fn parse_args() -> anyhow::Result<Args> {
                     "on" => true,
                     "off" => false,
                     other => anyhow::bail!("--row-security takes on or off, not {other}"),
+                }
+            }
+            "--only" => {
+                a.only = value(it, arg)?.split(',').map(str::to_string).collect();
+                if let Some(bad) = a.only.iter().find(|p| !PARTS.contains(&p.as_str())) {
+                    anyhow::bail!("--only takes parts among {}, not {bad}", PARTS.join(","));
                 }
             }
             _ => return Ok(false),
@@ -416,7 +434,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
     let clients = args.clients;
 
     // ---- reads -------------------------------------------------------------------------------
-    {
+    if args.runs_part("get") {
         let name = "GET /Users/{id}";
         println!("{name}");
         let ids = &ids;
@@ -433,7 +451,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
         };
         rows.push(measure(&bench, name, 0.25, &gens, ("get", &scripts.get), &mut conn, None).await?);
     }
-    {
+    if args.runs_part("filter") {
         let name = "GET /Users?filter=userName eq \"…\"";
         println!("{name}");
         let gens = |run: u64| -> Vec<Gen<'_>> {
@@ -452,7 +470,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
         };
         rows.push(measure(&bench, name, 0.2, &gens, ("filter", &scripts.filter), &mut conn, None).await?);
     }
-    {
+    if args.runs_part("page") {
         let name = "GET /Users?startIndex=random&count=100";
         println!("{name}");
         let gens = |run: u64| -> Vec<Gen<'_>> {
@@ -470,7 +488,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
     }
 
     // ---- writes ------------------------------------------------------------------------------
-    {
+    if args.runs_part("patch") {
         let name = "PATCH /Users/{id} (givenName + active, alternating)";
         println!("{name}");
         // Worker w patches users 3..=big with index ≡ w (mod clients), flipping `active` each
@@ -506,7 +524,10 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
     for (label, group, script_name, script) in [
         ("empty group", data.empty_group, "group_add_empty", &scripts.group_add_empty),
         ("Big group", data.big_group, "group_add_big", &scripts.group_add_big),
-    ] {
+    ]
+    .into_iter()
+    .filter(|_| args.runs_part("group"))
+    {
         let name = format!("PATCH /Groups/{{id}} add 1 member ({label})");
         println!("{name}");
         // Spare users (big+1..=users, in no group); worker w adds those with index ≡ w (mod
@@ -532,7 +553,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
         row.name = name;
         rows.push(row);
     }
-    {
+    if args.runs_part("post") {
         let name = "POST /Users (~1 KB, enterprise extension)";
         println!("{name}");
         let gens = |run: u64| -> Vec<Gen<'_>> {
@@ -551,7 +572,9 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
 
     // ---- deactivations -----------------------------------------------------------------------
     let mut deact: Vec<Deact> = Vec::new();
-    for tenant in [Some(&data.small), data.large.as_ref()].into_iter().flatten() {
+    for tenant in
+        [Some(&data.small), data.large.as_ref()].into_iter().flatten().filter(|_| args.runs_part("deact"))
+    {
         let k = args.deactivations.min(tenant.users - 2);
         let indexes: Vec<u64> = (0..k).map(|j| 3 + j * (tenant.users - 3) / k).collect();
         let targets = data::user_ids(&mut conn, tenant.id, &indexes).await?;
@@ -624,7 +647,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
     server.stop()?;
 
     // ---- statement counts --------------------------------------------------------------------
-    let counts = if counting {
+    let counts = if counting && args.runs_part("stmts") {
         count_statements(args, url, &data, &ids, big, &data_dir, &mut conn).await?
     } else {
         Vec::new()
@@ -915,7 +938,9 @@ async fn count_statements(
     );
     // The deactivation in the deactivation tenants (fewer requests: one is slow in a large tenant).
     let few = n.min(20);
-    for tenant in [Some(&data.small), data.large.as_ref()].into_iter().flatten() {
+    for tenant in
+        [Some(&data.small), data.large.as_ref()].into_iter().flatten().filter(|_| args.runs_part("deact"))
+    {
         let tload = Load {
             base: format!("http://127.0.0.1:{}/scim/v2/{}", server.port, tenant.connection),
             token: tenant.token.clone(),

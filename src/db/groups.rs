@@ -109,7 +109,6 @@ pub async fn find(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Opt
         .optional()
 }
 
-/// Like [`find`], locking the row until the transaction ends.
 /// A group locked for a write, with whether its tenant has any group→role binding (without one,
 /// membership changes cannot change roles), read in the same statement.
 #[derive(Debug, Clone)]
@@ -378,6 +377,91 @@ pub async fn record_change(
         .get_result::<i32>(conn)
         .await
         .map(drop)
+}
+
+diesel::define_sql_function! {
+    /// `roster_group_members_patch` (migration 000028).
+    #[allow(clippy::too_many_arguments)]
+    fn roster_group_members_patch(
+        tenant: SqlUuid,
+        group: SqlUuid,
+        add: diesel::sql_types::Bool,
+        members: Array<SqlUuid>,
+        types: Array<diesel::sql_types::Nullable<Text>>,
+        kind: Text,
+        user_payloads: Array<diesel::sql_types::Jsonb>,
+        group_payloads: Array<diesel::sql_types::Jsonb>,
+        log: diesel::sql_types::Nullable<diesel::sql_types::Jsonb>,
+        now: Timestamptz,
+    ) -> diesel::sql_types::Jsonb;
+}
+
+/// A PATCH that only adds or only removes direct members, for [`patch_members`].
+#[derive(Debug)]
+pub struct MembersPatch<'a> {
+    /// Add (`true`) or remove the members.
+    pub add: bool,
+    /// The members, in request order.
+    pub members: &'a [Uuid],
+    /// The type the client gave each member to add (`User`/`Group`), if any.
+    pub types: &'a [Option<&'a str>],
+    /// The event kind of each membership that changes.
+    pub event_kind: &'a str,
+    /// Each member's event payload, if it is a User.
+    pub user_payloads: &'a [Value],
+    /// Each member's event payload, if it is a Group.
+    pub group_payloads: &'a [Value],
+    /// The provisioning-log row of the request's success, as JSON.
+    pub log: Option<Value>,
+}
+
+/// What [`patch_members`] did.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum MembersPatched {
+    /// No such group; nothing written.
+    NotFound,
+    /// The write needs the locked path (bindings, or a group to add); nothing written.
+    Locked,
+    /// These members to add do not exist with the type given; nothing written.
+    Missing {
+        /// Their ids.
+        members: Vec<Uuid>,
+    },
+    /// Written (or nothing to change).
+    Done {
+        /// The group's version afterwards.
+        version: i64,
+        /// Whether any membership changed (and so the version, events and log row).
+        changed: bool,
+    },
+}
+
+/// Add or remove members in one statement (`roster_group_members_patch`): the group's row
+/// locked first, the members resolved, the rows, the version bump, the events and the log row
+/// written. Run it outside a transaction and the group stays locked only while it runs.
+pub async fn patch_members(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    id: Uuid,
+    patch: MembersPatch<'_>,
+    now: DateTime<Utc>,
+) -> QueryResult<MembersPatched> {
+    let answer: Value = diesel::select(roster_group_members_patch(
+        tenant_id,
+        id,
+        patch.add,
+        patch.members,
+        patch.types,
+        patch.event_kind,
+        patch.user_payloads,
+        patch.group_payloads,
+        patch.log,
+        now,
+    ))
+    .get_result(conn)
+    .await?;
+    serde_json::from_value(answer).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
 /// Whether `group` is `candidate` or lies below it in the tree (through parents or nesting), so

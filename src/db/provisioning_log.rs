@@ -31,8 +31,9 @@ struct Row {
     source: String,
 }
 
-/// One entry: written by the recorder, and read back.
-#[derive(Debug, Clone, PartialEq, Insertable)]
+/// One entry: written by the recorder, and read back. As JSON (serde), a row of the table
+/// (`jsonb_populate_record`), for a write that inserts its entry in its one SQL call.
+#[derive(Debug, Clone, PartialEq, Insertable, serde::Serialize)]
 #[diesel(table_name = provisioning_log)]
 pub struct Entry {
     /// Owning tenant.

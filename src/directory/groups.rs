@@ -22,8 +22,8 @@ fn not_found(id: Uuid) -> ScimError {
 /// A member named in a request: its id and, when the client said, its type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Requested {
-    id: Uuid,
-    kind: Option<ResourceKind>,
+    pub(crate) id: Uuid,
+    pub(crate) kind: Option<ResourceKind>,
 }
 
 /// Parse member references sent in a PATCH (ids and optional types); a value that is not an id
@@ -95,9 +95,7 @@ pub(crate) async fn resolve_members(
     group_id: Uuid,
     requested: &[Requested],
 ) -> ScimResult<Vec<(Uuid, &'static str)>> {
-    if requested.iter().any(|m| m.id == group_id) {
-        return Err(ScimError::invalid_value("members: a group cannot be a member of itself"));
-    }
+    not_itself(group_id, requested)?;
     let ids: Vec<Uuid> = requested.iter().map(|m| m.id).collect();
     let (mut user_ids, mut group_ids) = (HashSet::new(), HashSet::new());
     for (id, kind) in groups::existing_members(conn, tenant, &ids).await? {
@@ -113,17 +111,11 @@ pub(crate) async fn resolve_members(
         match (m.kind, user_ids.contains(&m.id), group_ids.contains(&m.id)) {
             (Some(ResourceKind::User) | None, true, _) => resolved.push((m.id, "User")),
             (Some(ResourceKind::Group) | None, _, true) => resolved.push((m.id, "Group")),
-            (kind, _, _) => missing.push(match kind {
-                Some(k) => format!("{} {}", k.name(), m.id),
-                None => m.id.to_string(),
-            }),
+            _ => missing.push(m.id),
         }
     }
     if !missing.is_empty() {
-        return Err(ScimError::invalid_value(format!(
-            "members: no such User or Group in this tenant: {}",
-            missing.join(", ")
-        )));
+        return Err(missing_members(requested, &missing));
     }
     for (id, kind) in &resolved {
         if *kind == "Group" && groups::is_at_or_below(conn, tenant, group_id, *id).await? {
@@ -133,6 +125,33 @@ pub(crate) async fn resolve_members(
         }
     }
     Ok(resolved)
+}
+
+/// A group cannot be its own member.
+pub(crate) fn not_itself(group_id: Uuid, requested: &[Requested]) -> ScimResult<()> {
+    if requested.iter().any(|m| m.id == group_id) {
+        return Err(ScimError::invalid_value("members: a group cannot be a member of itself"));
+    }
+    Ok(())
+}
+
+/// The error for requested members (`missing`, by id) that do not exist with the type given:
+/// the first three named, then how many more (bounded, like [`no_such_members`]).
+pub(crate) fn missing_members(requested: &[Requested], missing: &[Uuid]) -> ScimError {
+    let missing: HashSet<&Uuid> = missing.iter().collect();
+    let mut named: Vec<String> = requested
+        .iter()
+        .filter(|m| missing.contains(&m.id))
+        .take(3)
+        .map(|m| match m.kind {
+            Some(k) => format!("{} {}", k.name(), m.id),
+            None => m.id.to_string(),
+        })
+        .collect();
+    if missing.len() > 3 {
+        named.push(format!("and {} more", missing.len() - 3));
+    }
+    ScimError::invalid_value(format!("members: no such User or Group in this tenant: {}", named.join(", ")))
 }
 
 /// Take the tree parent out of Roster's Group extension (it lives in a column, like members).

@@ -2,6 +2,8 @@
 //! the membership delta; here they are applied in one transaction. Group membership changes are
 //! row deltas whose cost depends on the members named, never on the group's size.
 
+use std::collections::HashSet;
+
 use diesel_async::AsyncConnection;
 use serde_json::Value;
 use uuid::Uuid;
@@ -10,12 +12,12 @@ use super::{
     db_precision, groups, logged, membership_events, object, password, roles, users, write, ActiveChange,
     Context, Stored, Written,
 };
-use crate::db::groups as group_store;
+use crate::db::groups::{self as group_store, MembersPatched};
 use crate::db::users::{self as user_store, UserColumns};
 use crate::db::{search, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
-use crate::scim::patch::{apply, MemberChange, Mode, PatchRequest, Rule};
+use crate::scim::patch::{apply, apply_to_members, Applied, MemberChange, Mode, PatchRequest, Rule};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
 use crate::scim::schema::{Registry, ResourceKind};
 
@@ -108,6 +110,10 @@ pub async fn patch_user(
 
 /// PATCH a group: attributes and membership in one transaction. Returns the group's version
 /// afterwards and the tolerance rules that fired.
+///
+/// What IdPs send on every assignment, one add of members or one removal by id and nothing
+/// else, without `If-Match`, is one statement ([`membership_statement`]); the rest, and those
+/// the statement hands back, lock the group for a transaction.
 pub async fn patch_group(
     conn: &mut Conn,
     ctx: &Context,
@@ -119,6 +125,14 @@ pub async fn patch_group(
     let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
     let mode = mode(ctx);
+    if if_match.is_none() {
+        if let Some(applied) = apply_to_members(registry, request, mode)? {
+            if let Some(version) = membership_statement(conn, ctx, id, &applied, now).await? {
+                log_rules(ResourceKind::Group, id, &applied.fired);
+                return Ok((version, applied.fired));
+            }
+        }
+    }
     let (version, fired) = conn
         .transaction::<_, ScimError, _>(async move |conn| {
             let group_store::Locked { row: old, bound } = group_store::lock(conn, tenant, id)
@@ -195,4 +209,63 @@ pub async fn patch_group(
         .await?;
     log_rules(ResourceKind::Group, id, &fired);
     Ok((version, fired))
+}
+
+/// [`patch_group`] for a request that only adds members or only removes members by id, in one
+/// statement (`db::groups::patch_members`, outside any transaction of ours): the group's row is
+/// locked for that statement alone, so concurrent assignments to one group do not queue for a
+/// transaction of several round trips. `None`, with nothing written, when the request is another
+/// one or needs the locked path (the tenant has group→role bindings, or a group is added and
+/// needs the cycle check).
+async fn membership_statement(
+    conn: &mut Conn,
+    ctx: &Context,
+    id: Uuid,
+    applied: &Applied,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ScimResult<Option<Version>> {
+    let changes = applied.members.as_ref().map(|d| d.changes.as_slice()).unwrap_or_default();
+    let (add, requested) = match changes {
+        [MemberChange::Add(refs)] => (true, groups::requested(refs)?),
+        // A value that is not an id cannot be a member: nothing to remove.
+        [MemberChange::Remove(values)] => {
+            let mut seen = HashSet::new();
+            let ids = values.iter().filter_map(|v| Uuid::parse_str(v).ok()).filter(|id| seen.insert(*id));
+            (false, ids.map(|id| groups::Requested { id, kind: None }).collect())
+        }
+        _ => return Ok(None),
+    };
+    if add {
+        groups::not_itself(id, &requested)?;
+    }
+    let members: Vec<Uuid> = requested.iter().map(|m| m.id).collect();
+    let types: Vec<Option<&str>> = requested.iter().map(|m| m.kind.map(ResourceKind::name)).collect();
+    let event = |member, kind| NewEvent::membership(add, id, member, kind);
+    let user_payloads: Vec<Value> = members.iter().map(|m| event(*m, "User").payload).collect();
+    let group_payloads: Vec<Value> = members.iter().map(|m| event(*m, "Group").payload).collect();
+    let log = ctx
+        .log
+        .success_row(logged(ResourceKind::Group, id, None, &applied.fired))
+        .map(|row| serde_json::to_value(row).map_err(ScimError::internal))
+        .transpose()?;
+    let patch = group_store::MembersPatch {
+        add,
+        members: &members,
+        types: &types,
+        event_kind: event(id, "User").kind.as_str(),
+        user_payloads: &user_payloads,
+        group_payloads: &group_payloads,
+        log,
+    };
+    match group_store::patch_members(conn, ctx.tenant(), id, patch, now).await? {
+        MembersPatched::NotFound => Err(ScimError::not_found(format!("Group {id} not found"))),
+        MembersPatched::Locked => Ok(None),
+        MembersPatched::Missing { members } => Err(groups::missing_members(&requested, &members)),
+        MembersPatched::Done { version, changed } => {
+            if changed {
+                ctx.log.mark_written();
+            }
+            Ok(Some(Version::new(version)))
+        }
+    }
 }

@@ -117,12 +117,22 @@ impl LogSlot {
     /// Insert the row of a successful write, on the write's connection inside its transaction.
     /// Does nothing for an empty slot or a request that expects no in-transaction row.
     pub async fn commit_with(&self, conn: &mut Conn, write: Written<'_>) -> ScimResult<()> {
-        let entry = self.with(|s| {
+        let Some(entry) = self.success_row(write) else { return Ok(()) };
+        store::insert_many(conn, std::slice::from_ref(&entry)).await.map_err(ScimError::from)?;
+        self.mark_written();
+        Ok(())
+    }
+
+    /// The row of a successful write, for a write that inserts it itself in its one statement
+    /// (`directory::patch`'s membership PATCH); call [`LogSlot::mark_written`] once that
+    /// statement has inserted it. `None` for an empty slot or a request that expects no
+    /// in-transaction row.
+    pub fn success_row(&self, write: Written<'_>) -> Option<store::Entry> {
+        self.with(|s| {
             let status = s.success?;
             s.record.resource(write.kind, Some(write.id));
             s.record.active_change(write.active_change);
             s.record.rules(write.fired);
-            s.written = true;
             let finished = Finished {
                 at: s.arrival.at,
                 request_id: s.arrival.request_id.clone(),
@@ -134,10 +144,14 @@ impl LogSlot {
                 latency_ms: s.arrival.started.elapsed().as_secs_f64() * 1000.0,
             };
             Some(s.record.clone().finish(Uuid::now_v7(), finished))
-        });
-        let Some(Some(entry)) = entry else { return Ok(()) };
-        store::insert_many(conn, std::slice::from_ref(&entry)).await.map_err(ScimError::from)?;
-        Ok(())
+        })
+        .flatten()
+    }
+
+    /// The row from [`LogSlot::success_row`] is in the write's transaction: the middleware
+    /// writes none for the success.
+    pub fn mark_written(&self) {
+        self.with(|s| s.written = true);
     }
 
     /// The record the middleware finishes, unless the row is already in a committed write's

@@ -148,3 +148,145 @@ async fn delete_group_removes_it_and_its_nesting() {
     // The name is free again.
     app.create_group("child", &[]).await;
 }
+
+/// The membership events of a group, as (kind, member id, member type), in outbox order.
+async fn membership_events(app: &TestApp, group: &str) -> Vec<(String, String, String)> {
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    roster::db::events::list(&mut conn, tenant.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind.starts_with("membership.") && e.payload["group_id"] == group)
+        .map(|e| {
+            assert_eq!(e.payload["member_id"], e.subject_id.to_string(), "the subject is the member");
+            (e.kind, e.subject_id.to_string(), e.payload["member_type"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+fn version_of(group: &Value) -> u64 {
+    let tag = group["meta"]["version"].as_str().unwrap();
+    tag.trim_start_matches("W/").trim_matches('"').parse().unwrap()
+}
+
+/// IdPs assign members one PATCH at a time, many at once. Each such PATCH (one add, or one
+/// removal by id) is one statement that locks the group only while it runs: every concurrent
+/// assignment must still land exactly once, with its own version bump, event and log row.
+#[tokio::test]
+async fn concurrent_assignments_to_one_group_each_land_once_with_version_event_and_log_row() {
+    use roster::db::provisioning_log::{self as store, LogQuery};
+    let app = TestApp::spawn().await;
+    let group = app.create_group("Everyone", &[]).await;
+    let path = format!("/Groups/{group}");
+    let before = version_of(&app.get(&path).await.body);
+    let mut users = Vec::new();
+    for i in 0..16 {
+        users.push(app.create_user(&format!("user{i}@assign.example")).await);
+    }
+    let add =
+        |u: &String| app.patch_ops(&path, json!([{"op": "Add", "path": "members", "value": [{"value": u}]}]));
+    let replies = futures_util::future::join_all(users.iter().map(add)).await;
+    for r in &replies {
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+    let after = app.get(&path).await.body;
+    let mut expected = users.clone();
+    expected.sort();
+    assert_eq!(member_ids(&after), expected);
+    assert_eq!(version_of(&after), before + 16, "one version per assignment");
+    let events = membership_events(&app, &group).await;
+    let mut added: Vec<String> = events.iter().map(|(k, m, t)| format!("{k} {m} {t}")).collect();
+    added.sort();
+    let mut wanted: Vec<String> = users.iter().map(|u| format!("membership.added {u} User")).collect();
+    wanted.sort();
+    assert_eq!(added, wanted, "one event per assignment");
+    app.flush_log().await;
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    let group_id: uuid::Uuid = group.parse().unwrap();
+    let query = LogQuery { resource_id: Some(group_id), limit: 100, ..LogQuery::default() };
+    let rows = store::list(&mut conn, tenant.id, &query).await.unwrap();
+    let patches: Vec<_> = rows.iter().filter(|r| r.method == "PATCH").collect();
+    assert_eq!(patches.len(), 16, "one log row per assignment: {patches:?}");
+    assert!(patches.iter().all(|r| r.status == 204 && r.resource_type.as_deref() == Some("Group")));
+
+    // The same assignment again changes nothing: no version, no event.
+    assert_eq!(add(&users[0]).await.status, 204);
+    assert_eq!(version_of(&app.get(&path).await.body), before + 16);
+    assert_eq!(membership_events(&app, &group).await.len(), 16);
+
+    // A member that does not exist, beside one that does: 400 naming it, and neither is added.
+    let ghost = uuid::Uuid::now_v7().to_string();
+    let extra = app.create_user("extra@assign.example").await;
+    let r = app
+        .patch_ops(
+            &path,
+            json!([{"op": "add", "path": "members", "value": [{"value": extra}, {"value": ghost}]}]),
+        )
+        .await;
+    let detail = r.assert_error(400, Some("invalidValue"));
+    assert!(detail.contains(&ghost) && !detail.contains(&extra), "{detail}");
+    // A user named as a Group is not a Group.
+    let r = app
+        .patch_ops(
+            &path,
+            json!([{"op": "add", "path": "members", "value": [{"value": extra, "type": "Group"}]}]),
+        )
+        .await;
+    r.assert_error(400, Some("invalidValue"));
+    let r =
+        app.patch_ops(&path, json!([{"op": "add", "path": "members", "value": [{"value": group}]}])).await;
+    r.assert_error(400, Some("invalidValue"));
+    assert_eq!(version_of(&app.get(&path).await.body), before + 16, "nothing was written");
+
+    // Groups as members take the locked path: nesting works, a cycle is refused.
+    let team = app.create_group("Team", &[]).await;
+    let r = app.patch_ops(&path, json!([{"op": "add", "path": "members", "value": [{"value": team}]}])).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = app
+        .patch_ops(
+            &format!("/Groups/{team}"),
+            json!([{"op": "add", "path": "members", "value": [{"value": group}]}]),
+        )
+        .await;
+    r.assert_error(400, Some("invalidValue"));
+
+    // One removal by id (Okta's filter form, Entra's value form) names each member removed,
+    // with its type; ids that are no member and values that are no id change nothing.
+    let r = app
+        .patch_ops(&path, json!([{"op": "remove", "path": format!("members[value eq \"{team}\"]")}]))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = app
+        .patch_ops(
+            &path,
+            json!([{"op": "Remove", "path": "members",
+                    "value": [{"value": users[1]}, {"value": users[1]}, {"value": ghost}, {"value": "not-an-id"}]}]),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let events = membership_events(&app, &group).await;
+    let tail: Vec<_> = events[16..].iter().map(|(k, m, t)| (k.as_str(), m.as_str(), t.as_str())).collect();
+    assert_eq!(
+        tail,
+        vec![
+            ("membership.added", team.as_str(), "Group"),
+            ("membership.removed", team.as_str(), "Group"),
+            ("membership.removed", users[1].as_str(), "User"),
+        ]
+    );
+    let now = app.get(&path).await.body;
+    assert_eq!(version_of(&now), before + 19);
+    assert_eq!(member_ids(&now).len(), 15);
+
+    // A group that does not exist: 404, and nothing is written anywhere.
+    let missing = format!("/Groups/{}", uuid::Uuid::now_v7());
+    let r =
+        app.patch_ops(&missing, json!([{"op": "add", "path": "members", "value": [{"value": extra}]}])).await;
+    r.assert_error(404, None);
+    let r = app
+        .patch_ops(&missing, json!([{"op": "remove", "path": "members", "value": [{"value": extra}]}]))
+        .await;
+    r.assert_error(404, None);
+}

@@ -57,6 +57,44 @@ pub fn apply(
     Ok(Applied { resource: normalized.resource, members, password, fired: tol.fired, changed })
 }
 
+/// [`apply`] for a Group PATCH whose every operation targets `members` (path `members` or
+/// `members[...]`, or a path-less value whose only key is `members`), without the stored group:
+/// such operations never read or change the rest of the resource (membership is not part of
+/// it), so [`Applied::members`] and [`Applied::fired`] are what [`apply`] gives on any stored
+/// group, and [`Applied::changed`] is false. `None` for any other request, which needs the
+/// stored group.
+pub fn apply_to_members(
+    registry: &Registry,
+    request: &PatchRequest,
+    mode: Mode,
+) -> ScimResult<Option<Applied>> {
+    let kind = ResourceKind::Group;
+    let names_members = |urn: Option<&str>, name: &str| {
+        resolve(registry, kind, urn, name, None).is_some_and(|t| t.ext.is_none() && t.attr.name == "members")
+    };
+    let only_members = !request.ops.is_empty()
+        && request.ops.iter().all(|op| match (&op.path, &op.value) {
+            (Some(PatchPath::Attr(p)), _) => p.sub.is_none() && names_members(p.urn.as_deref(), &p.name),
+            (Some(PatchPath::Filtered { path, .. }), _) => names_members(path.urn.as_deref(), &path.name),
+            (None, Some(Value::Object(obj))) => {
+                !obj.is_empty()
+                    && obj.keys().all(|key| match split_urn_key(registry, kind, key) {
+                        Some((None, rest)) => names_members(None, rest),
+                        Some((Some(_), _)) => false,
+                        None => !key.contains(['.', '[', ':']) && names_members(None, key),
+                    })
+            }
+            (None, _) => false,
+        });
+    if !only_members {
+        return Ok(None);
+    }
+    // Any valid group: the operations above neither read nor write its attributes.
+    let mut group = Map::new();
+    group.insert("displayName".into(), Value::String("members".into()));
+    apply(registry, kind, &group, "", request, mode).map(Some)
+}
+
 /// A resolved attribute: where it lives and its definition.
 #[derive(Debug, Clone, Copy)]
 struct Target {

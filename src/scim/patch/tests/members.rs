@@ -107,3 +107,48 @@ fn group_resource_never_gets_members() {
         assert!(a.members.is_some(), "{ops}");
     }
 }
+
+/// `apply_to_members` answers for requests that only touch `members`, exactly as `apply` on a
+/// stored group would (changes, rules, errors), and declines every other request.
+#[test]
+fn members_only_requests_need_no_stored_group() {
+    let members_only = [
+        json!([{"op": "Add", "path": "members", "value": [{"value": "a"}, {"value": "b", "type": "User"}]}]),
+        json!([{"op": "Remove", "path": "members", "value": [{"value": "a"}]}]),
+        json!([{"op": "remove", "path": "members[value eq \"a\"]"}]),
+        json!([{"op": "add", "value": {"members": [{"value": "c"}]}}]),
+        json!([{"op": "add", "value": {"urn:ietf:params:scim:schemas:core:2.0:Group:members": [{"value": "c"}]}}]),
+        json!([{"op": "replace", "path": "members", "value": [{"value": "d"}]}, {"op": "remove", "path": "members"}]),
+    ];
+    for mode in [Mode::Tolerant, Mode::Strict] {
+        for ops in &members_only {
+            // Strict mode refuses "Add" before any group is involved.
+            let Ok(request) = parse_request(&msg(ops.clone()), mode) else { continue };
+            let stored = apply(&registry(), Group, &obj(group()), ID, &request, mode);
+            let alone =
+                apply_to_members(&registry(), &request, mode).map(|a| a.expect("members only: {ops}"));
+            match (stored, alone) {
+                (Ok(stored), Ok(alone)) => {
+                    assert_eq!(changes(&alone), changes(&stored), "{ops}");
+                    assert_eq!(alone.fired, stored.fired, "{ops}");
+                    assert!(!alone.changed && !stored.changed, "{ops}");
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{ops}"),
+                (a, b) => panic!("{ops} in {mode:?}: stored {:?} vs alone {:?}", a.is_ok(), b.is_ok()),
+            }
+        }
+    }
+    let others = [
+        json!([{"op": "replace", "path": "displayName", "value": "x"}]),
+        json!([{"op": "add", "path": "members", "value": [{"value": "a"}]}, {"op": "remove", "path": "externalId"}]),
+        json!([{"op": "add", "value": {"members": [{"value": "c"}], "displayName": "x"}}]),
+        json!([{"op": "replace", "path": "members.value", "value": "x"}]),
+        json!([{"op": "add", "value": {"members.value": "x"}}]),
+        json!([{"op": "add", "value": {}}]),
+        json!([{"op": "replace", "value": {"urn:ietf:params:scim:schemas:extension:roster:2.0:Group": {"parent": "p"}}}]),
+    ];
+    for ops in others {
+        let request = parse_request(&msg(ops.clone()), Mode::Tolerant).unwrap();
+        assert!(apply_to_members(&registry(), &request, Mode::Tolerant).unwrap().is_none(), "{ops}");
+    }
+}

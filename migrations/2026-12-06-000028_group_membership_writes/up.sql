@@ -1,3 +1,31 @@
+-- A write's provisioning-log row (`db::provisioning_log::Entry` as JSON; nothing when NULL),
+-- inserted by the write's own statement instead of a statement of its own.
+CREATE FUNCTION roster_log_row(p_log jsonb)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_log IS NOT NULL THEN
+        INSERT INTO provisioning_log SELECT * FROM jsonb_populate_record(NULL::provisioning_log, p_log);
+    END IF;
+END
+$$;
+
+-- What follows a member write (migration 000014's `roster_members_written`) with the request's
+-- provisioning-log row in the same call: every SCIM member write (POST, PUT, PATCH) commits its
+-- row in its transaction (DESIGN §3) with one statement fewer.
+CREATE FUNCTION roster_members_written_logged(p_tenant uuid, p_items jsonb, p_now timestamptz,
+                                              p_with_groups boolean, p_write_events boolean,
+                                              p_subjects uuid[], p_kinds text[], p_payloads jsonb[],
+                                              p_log jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM roster_log_row(p_log);
+    RETURN roster_members_written(p_tenant, p_items, p_now, p_with_groups, p_write_events, p_subjects,
+                                  p_kinds, p_payloads);
+END
+$$;
+
 -- A PATCH that only adds or only removes members of a group (what Entra ID and Okta send on every
 -- assignment) in one statement, run on its own (no BEGIN/COMMIT around it): the group's row is
 -- locked first and held only while this call runs and commits, so concurrent additions to one
@@ -90,9 +118,7 @@ BEGIN
     RETURNING version INTO v_version;
     PERFORM roster_events_insert(p_tenant, v_subjects, array_fill(p_kind, ARRAY[cardinality(v_subjects)]),
                                  v_payloads, p_now);
-    IF p_log IS NOT NULL THEN
-        INSERT INTO provisioning_log SELECT * FROM jsonb_populate_record(NULL::provisioning_log, p_log);
-    END IF;
+    PERFORM roster_log_row(p_log);
     RETURN jsonb_build_object('outcome', 'done', 'version', v_version, 'changed', true);
 END
 $$;

@@ -239,9 +239,10 @@ pub async fn leaves_an_admin(conn: &mut Conn, tenant_id: Uuid, members: &[Uuid])
 }
 
 diesel::define_sql_function! {
-    /// `roster_members_written` (migration 000014).
+    /// `roster_members_written` (migration 000014) after inserting the request's log row, if
+    /// any (`roster_members_written_logged`, migration 000028).
     #[allow(clippy::too_many_arguments)]
-    fn roster_members_written(
+    fn roster_members_written_logged(
         tenant: SqlUuid,
         items: diesel::sql_types::Jsonb,
         now: diesel::sql_types::Timestamptz,
@@ -250,6 +251,7 @@ diesel::define_sql_function! {
         subjects: Array<SqlUuid>,
         kinds: Array<Text>,
         payloads: Array<diesel::sql_types::Jsonb>,
+        log: diesel::sql_types::Nullable<diesel::sql_types::Jsonb>,
     ) -> diesel::sql_types::Jsonb;
 }
 
@@ -305,7 +307,8 @@ pub struct FollowedUp {
 
 /// Everything that follows writing member rows, in one prepared call (`roster_members_written`):
 /// SCIM roles, base role, position, effective role; with `events`, those events and the role
-/// changes are written too (without, the caller writes them).
+/// changes are written too (without, the caller writes them); with `log`, the request's
+/// provisioning-log row (a [`super::provisioning_log::Entry`] as JSON) too.
 pub async fn members_written(
     conn: &mut Conn,
     tenant_id: Uuid,
@@ -313,11 +316,12 @@ pub async fn members_written(
     now: DateTime<Utc>,
     with_groups: bool,
     events: Option<&[crate::events::NewEvent]>,
+    log: Option<serde_json::Value>,
 ) -> QueryResult<FollowedUp> {
     let to_err = |e: serde_json::Error| diesel::result::Error::DeserializationError(Box::new(e));
     let items = serde_json::to_value(items).map_err(to_err)?;
     let (subjects, kinds, payloads) = super::events::columns(events.unwrap_or_default());
-    let value: serde_json::Value = diesel::select(roster_members_written(
+    let value: serde_json::Value = diesel::select(roster_members_written_logged(
         tenant_id,
         items,
         now,
@@ -326,6 +330,7 @@ pub async fn members_written(
         subjects,
         kinds,
         payloads,
+        log,
     ))
     .get_result(conn)
     .await?;

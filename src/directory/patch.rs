@@ -99,8 +99,8 @@ pub async fn patch_user(
             }
             let stored =
                 Stored { id, attributes: object(columns.resource), meta: meta(old.version + 1, now) };
-            let stored = write::member_written(conn, ctx, stored, false, &out, now).await?;
-            ctx.log.commit_with(conn, logged(ResourceKind::User, id, active_change, &applied.fired)).await?;
+            let log = logged(ResourceKind::User, id, active_change, &applied.fired);
+            let stored = write::member_written(conn, ctx, stored, false, &out, now, log).await?;
             Ok(Written { stored, active_change, fired: applied.fired })
         })
         .await?;

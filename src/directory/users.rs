@@ -138,7 +138,8 @@ pub async fn create_member(
                         },
                     };
                     // A restored member keeps its base role and override; its SCIM roles are new.
-                    break 'write write::member_written(conn, ctx, stored, false, &out, now).await?;
+                    let log = logged(ResourceKind::User, stored.id, None, &[]);
+                    break 'write write::member_written(conn, ctx, stored, false, &out, now, log).await?;
                 }
                 // Restored concurrently by another request: this one creates a new member.
                 columns.status = status_for(active, 0, false).into();
@@ -154,9 +155,17 @@ pub async fn create_member(
                 attributes: object(columns.resource),
                 meta: Meta { created: now, last_modified: now, version: Version::new(1) },
             };
-            write::member_written(conn, ctx, stored, true, &out, now).await?
+            write::member_written(
+                conn,
+                ctx,
+                stored,
+                true,
+                &out,
+                now,
+                logged(ResourceKind::User, id, None, &[]),
+            )
+            .await?
         };
-        ctx.log.commit_with(conn, logged(ResourceKind::User, stored.id, None, &[])).await?;
         Ok(stored)
     })
     .await
@@ -300,8 +309,8 @@ pub async fn replace(
                 version: Version::new(old.version + 1),
             },
         };
-        let stored = write::member_written(conn, ctx, stored, false, &out, now).await?;
-        ctx.log.commit_with(conn, logged(ResourceKind::User, id, active_change, &[])).await?;
+        let log = logged(ResourceKind::User, id, active_change, &[]);
+        let stored = write::member_written(conn, ctx, stored, false, &out, now, log).await?;
         Ok(Written { stored, active_change, fired: Vec::new() })
     })
     .await

@@ -35,8 +35,9 @@ pub fn position_of(profile: &TenantProfile, resource: &Map<String, Value>) -> Op
 
 /// The follow-up of a SCIM write of one member (create, restore, PUT, PATCH): its `roles` values
 /// matched, a new member's default base role, its position, its effective role, and `events`
-/// plus any `role.changed` written. Returns the member as SCIM shows it now: with Roster's User
-/// extension and its read-only `groups`.
+/// plus any `role.changed` written, with the request's provisioning-log row (`write`), all in
+/// one statement. Returns the member as SCIM shows it now: with Roster's User extension and its
+/// read-only `groups`.
 pub async fn member_written(
     conn: &mut Conn,
     ctx: &Context,
@@ -44,6 +45,7 @@ pub async fn member_written(
     created: bool,
     events: &[NewEvent],
     now: DateTime<Utc>,
+    write: crate::provisioning::slot::Written<'_>,
 ) -> ScimResult<Stored> {
     let item = FollowUp {
         id: member.id,
@@ -52,7 +54,14 @@ pub async fn member_written(
         role_keys: Some(role_values(&member.attributes).iter().map(|v| fold_key(v)).collect()),
         position: position_of(&ctx.profile, &member.attributes),
     };
-    let done = follow_up(conn, ctx.tenant(), &[item], now, true, Some(events)).await?;
+    let log = ctx.log.success_row(write).map(|row| serde_json::to_value(row).map_err(ScimError::internal));
+    let log = log.transpose()?;
+    let logged = log.is_some();
+    let done = store::members_written(conn, ctx.tenant(), &[item], now, true, Some(events), log).await?;
+    if logged {
+        ctx.log.mark_written();
+    }
+    log_role_changes(&done);
     let after = done
         .members
         .into_iter()
@@ -72,11 +81,15 @@ pub async fn follow_up(
     with_groups: bool,
     events: Option<&[NewEvent]>,
 ) -> ScimResult<FollowedUp> {
-    let done = store::members_written(conn, tenant, items, now, with_groups, events).await?;
+    let done = store::members_written(conn, tenant, items, now, with_groups, events, None).await?;
+    log_role_changes(&done);
+    Ok(done)
+}
+
+fn log_role_changes(done: &FollowedUp) {
     for c in &done.role_changes {
         tracing::info!(member.id = %c.member_id, from = ?c.from, to = ?c.to, "effective role changed");
     }
-    Ok(done)
 }
 
 /// The `role.changed` events of a follow-up whose events the caller writes.

@@ -34,17 +34,21 @@ $$;
 -- builds up on a group that takes hundreds of additions a second.
 --
 -- Roster's rules stay where they are: the PATCH engine decided what the request asks, Rust built
--- the event payloads (one per member and type) and the provisioning-log row; this function
--- resolves the members as `directory::groups::resolve_kinds` does and writes what took effect.
--- It writes nothing and answers
+-- the membership events' payloads (one per member and type) and the provisioning-log row; this
+-- function resolves the members as `directory::groups::resolve_members` does, writes what took
+-- effect and, when the tenant has group→role bindings, recomputes the roles of the users added
+-- or removed (`roster_recompute_roles`, with `role.changed` as `roster_members_written` writes
+-- it). It writes nothing and answers
 --   {"outcome": "not_found"}                  the group does not exist;
---   {"outcome": "locked", ...}                the write needs the locked path (the tenant has
---                                             group→role bindings, or a group is added: its
---                                             cycle check walks the tree);
+--   {"outcome": "locked"}                     the write needs the locked path: a group is added
+--                                             (its cycle check walks the tree), or a group is
+--                                             removed in a tenant with bindings (its members'
+--                                             roles are reached through it);
 --   {"outcome": "missing", "members": [ids]}  members to add that do not exist with the type given;
--- otherwise it writes and answers {"outcome": "done", "version": v, "changed": bool}: with changes,
--- the rows, the version bump, the events (kinds p_kind, payloads by the member's type, in
--- request order) and the log row `p_log` (a `provisioning_log` row as JSON; none when NULL).
+-- otherwise it writes and answers {"outcome": "done", "version": v, "changed": bool,
+-- "role_changes": [{member_id, from, to}]}: with changes, the rows, the version bump, the events
+-- (kind p_kind, payload by the member's type, in request order; then the role changes) and the
+-- log row `p_log`.
 CREATE FUNCTION roster_group_members_patch(p_tenant uuid, p_group uuid, p_add boolean, p_members uuid[],
                                            p_types text[], p_kind text, p_user_payloads jsonb[],
                                            p_group_payloads jsonb[], p_log jsonb, p_now timestamptz)
@@ -56,10 +60,15 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_version bigint;
+    v_bound boolean;
     v_missing jsonb;
     v_nested boolean;
     v_subjects uuid[];
+    v_kinds text[];
     v_payloads jsonb[];
+    v_changes jsonb[] := '{}';
+    v_change jsonb;
+    rc record;
 BEGIN
     SELECT g.version INTO v_version FROM groups g
     WHERE g.tenant_id = p_tenant AND g.id = p_group
@@ -67,9 +76,7 @@ BEGIN
     IF NOT FOUND THEN
         RETURN jsonb_build_object('outcome', 'not_found');
     END IF;
-    IF EXISTS (SELECT 1 FROM group_role_bindings b WHERE b.tenant_id = p_tenant) THEN
-        RETURN jsonb_build_object('outcome', 'locked', 'why', 'bindings');
-    END IF;
+    v_bound := EXISTS (SELECT 1 FROM group_role_bindings b WHERE b.tenant_id = p_tenant);
     IF p_add THEN
         WITH wanted AS (
             SELECT w.n, w.id, w.type,
@@ -88,7 +95,7 @@ BEGIN
             RETURN jsonb_build_object('outcome', 'missing', 'members', v_missing);
         END IF;
         IF v_nested THEN
-            RETURN jsonb_build_object('outcome', 'locked', 'why', 'nested');
+            RETURN jsonb_build_object('outcome', 'locked');
         END IF;
         WITH added AS (
             INSERT INTO group_members (tenant_id, group_id, member_id, member_type)
@@ -100,6 +107,12 @@ BEGIN
         FROM unnest(p_members, p_user_payloads) WITH ORDINALITY AS w(id, payload, n)
         WHERE w.id IN (SELECT member_id FROM added);
     ELSE
+        IF v_bound AND EXISTS (
+            SELECT 1 FROM group_members gm
+            WHERE gm.tenant_id = p_tenant AND gm.group_id = p_group AND gm.member_id = ANY (p_members)
+              AND gm.member_type = 'Group') THEN
+            RETURN jsonb_build_object('outcome', 'locked');
+        END IF;
         WITH removed AS (
             DELETE FROM group_members gm
             WHERE gm.tenant_id = p_tenant AND gm.group_id = p_group AND gm.member_id = ANY (p_members)
@@ -111,15 +124,37 @@ BEGIN
         JOIN removed r ON r.member_id = w.id;
     END IF;
     IF v_subjects IS NULL THEN
-        RETURN jsonb_build_object('outcome', 'done', 'version', v_version, 'changed', false);
+        RETURN jsonb_build_object('outcome', 'done', 'version', v_version, 'changed', false,
+                                  'role_changes', '[]'::jsonb);
     END IF;
     UPDATE groups SET version = version + 1, last_modified = p_now
     WHERE tenant_id = p_tenant AND id = p_group
     RETURNING version INTO v_version;
-    PERFORM roster_events_insert(p_tenant, v_subjects, array_fill(p_kind, ARRAY[cardinality(v_subjects)]),
-                                 v_payloads, p_now);
+    v_kinds := array_fill(p_kind, ARRAY[cardinality(v_subjects)]);
+    IF v_bound THEN
+        FOR rc IN
+            SELECT c.member_id, c.old_role, c.new_role
+            FROM roster_recompute_roles(p_tenant, ARRAY(SELECT DISTINCT s FROM unnest(v_subjects) AS s ORDER BY s)) c
+            ORDER BY c.member_id
+        LOOP
+            v_change := jsonb_build_object('member_id', rc.member_id, 'from', rc.old_role, 'to', rc.new_role);
+            v_changes := array_append(v_changes, v_change);
+            v_subjects := array_append(v_subjects, rc.member_id);
+            v_kinds := array_append(v_kinds, 'role.changed'::text);
+            v_payloads := array_append(v_payloads, v_change);
+        END LOOP;
+        -- The last-admin trigger (migration 000016) is deferred to the commit. This statement
+        -- runs on its own, so its commit is implicit, and an error raised there reaches the
+        -- client after the statement's result (tokio-postgres drops it): the write would answer
+        -- success and be rolled back. Check now, inside the statement, then defer again for
+        -- the rest of a caller's transaction (a Bulk request).
+        SET CONSTRAINTS users_keep_an_admin IMMEDIATE;
+        SET CONSTRAINTS users_keep_an_admin DEFERRED;
+    END IF;
+    PERFORM roster_events_insert(p_tenant, v_subjects, v_kinds, v_payloads, p_now);
     PERFORM roster_log_row(p_log);
-    RETURN jsonb_build_object('outcome', 'done', 'version', v_version, 'changed', true);
+    RETURN jsonb_build_object('outcome', 'done', 'version', v_version, 'changed', true,
+                              'role_changes', to_jsonb(v_changes));
 END
 $$;
 

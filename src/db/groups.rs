@@ -416,12 +416,13 @@ pub struct MembersPatch<'a> {
 }
 
 /// What [`patch_members`] did.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum MembersPatched {
     /// No such group; nothing written.
     NotFound,
-    /// The write needs the locked path (bindings, or a group to add); nothing written.
+    /// The write needs the locked path (a group to add, or a group to remove in a tenant with
+    /// bindings); nothing written.
     Locked,
     /// These members to add do not exist with the type given; nothing written.
     Missing {
@@ -434,6 +435,8 @@ pub enum MembersPatched {
         version: i64,
         /// Whether any membership changed (and so the version, events and log row).
         changed: bool,
+        /// The effective roles the change moved (written as `role.changed` events).
+        role_changes: Vec<super::roles::RoleChanged>,
     },
 }
 

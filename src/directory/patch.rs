@@ -1,6 +1,7 @@
 //! PATCH of members and groups: the pure engine (`scim::patch`) computes the new resource and
-//! the membership delta; here they are applied in one transaction. Group membership changes are
-//! row deltas whose cost depends on the members named, never on the group's size.
+//! the membership delta; here they are applied in one transaction (for the IdPs' one add or one
+//! removal of group members, in one statement). Group membership changes are row deltas whose
+//! cost depends on the members named, never on the group's size.
 
 use std::collections::HashSet;
 
@@ -214,9 +215,10 @@ pub async fn patch_group(
 /// [`patch_group`] for a request that only adds members or only removes members by id, in one
 /// statement (`db::groups::patch_members`, outside any transaction of ours): the group's row is
 /// locked for that statement alone, so concurrent assignments to one group do not queue for a
-/// transaction of several round trips. `None`, with nothing written, when the request is another
-/// one or needs the locked path (the tenant has group→role bindings, or a group is added and
-/// needs the cycle check).
+/// transaction of several round trips. With group→role bindings, the statement recomputes the
+/// roles of the users added or removed too. `None`, with nothing written, when the request is
+/// another one or needs the locked path (a group added needs the cycle check; a group removed
+/// in a tenant with bindings reaches its members' roles).
 async fn membership_statement(
     conn: &mut Conn,
     ctx: &Context,
@@ -261,10 +263,11 @@ async fn membership_statement(
         MembersPatched::NotFound => Err(ScimError::not_found(format!("Group {id} not found"))),
         MembersPatched::Locked => Ok(None),
         MembersPatched::Missing { members } => Err(groups::missing_members(&requested, &members)),
-        MembersPatched::Done { version, changed } => {
+        MembersPatched::Done { version, changed, role_changes } => {
             if changed {
                 ctx.log.mark_written();
             }
+            write::log_role_changes(&role_changes);
             Ok(Some(Version::new(version)))
         }
     }

@@ -61,7 +61,7 @@ pub async fn member_written(
     if logged {
         ctx.log.mark_written();
     }
-    log_role_changes(&done);
+    log_role_changes(&done.role_changes);
     let after = done
         .members
         .into_iter()
@@ -82,12 +82,13 @@ pub async fn follow_up(
     events: Option<&[NewEvent]>,
 ) -> ScimResult<FollowedUp> {
     let done = store::members_written(conn, tenant, items, now, with_groups, events, None).await?;
-    log_role_changes(&done);
+    log_role_changes(&done.role_changes);
     Ok(done)
 }
 
-fn log_role_changes(done: &FollowedUp) {
-    for c in &done.role_changes {
+/// Trace the effective roles a write moved.
+pub(crate) fn log_role_changes(changes: &[store::RoleChanged]) {
+    for c in changes {
         tracing::info!(member.id = %c.member_id, from = ?c.from, to = ?c.to, "effective role changed");
     }
 }

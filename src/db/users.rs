@@ -376,15 +376,36 @@ pub async fn find_view_as(
     }))
 }
 
-/// Like [`find`], locking the row until the transaction ends.
-pub async fn find_for_update(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<UserRow>> {
-    users::table
+/// A member read for a write, its row locked until the transaction ends ([`find_for_update`]).
+#[derive(Debug, Clone)]
+pub struct Locked {
+    /// The member as stored.
+    pub row: UserRow,
+    /// Its effective role grants admin: only then can suspending or removing it leave the
+    /// tenant without a live org admin (`directory::write::guard_member`).
+    pub holds_admin: bool,
+}
+
+/// Like [`find`], locking the row until the transaction ends, with whether the member's
+/// effective role grants admin (read in the same statement; the lock keeps it so).
+pub async fn find_for_update(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Locked>> {
+    use super::schema::roles;
+    let holds_admin = diesel::dsl::exists(
+        roles::table.filter(
+            roles::tenant_id
+                .eq(users::tenant_id)
+                .and(users::effective_role.eq(roles::name.nullable()))
+                .and(roles::grants_admin),
+        ),
+    );
+    let found: Option<(UserRow, bool)> = users::table
         .filter(visible(tenant_id).and(users::id.eq(id)))
-        .select(UserRow::as_select())
+        .select((UserRow::as_select(), holds_admin))
         .for_update()
         .first(conn)
         .await
-        .optional()
+        .optional()?;
+    Ok(found.map(|(row, holds_admin)| Locked { row, holds_admin }))
 }
 
 /// Replace a member's attributes, bumping its version.

@@ -75,11 +75,12 @@ pub async fn set_active(
     let now = db_precision(now);
     let tenant = profile.id;
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let old = user_store::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+        let user_store::Locked { row: old, holds_admin } =
+            user_store::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
         let change = ActiveChange::between(was_active, active);
         if change == Some(ActiveChange::Suspended) {
-            write::guard_last_admin(conn, profile, &[id], "suspend").await?;
+            write::guard_member(conn, profile, id, holds_admin, "suspend").await?;
         }
         let mut resource = object(old.resource);
         if change.is_none() {

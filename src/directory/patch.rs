@@ -53,7 +53,7 @@ pub async fn patch_user(
     let mode = mode(ctx);
     let written = conn
         .transaction::<_, ScimError, _>(async move |conn| {
-            let old = user_store::find_for_update(conn, tenant, id)
+            let user_store::Locked { row: old, holds_admin } = user_store::find_for_update(conn, tenant, id)
                 .await?
                 .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
             check_if_match(if_match, Version::new(old.version))?;
@@ -88,7 +88,7 @@ pub async fn patch_user(
             };
             let active_change = ActiveChange::between(was_active, active);
             if active_change == Some(ActiveChange::Suspended) {
-                write::guard_last_admin(conn, &ctx.profile, &[id], "suspend").await?;
+                write::guard_member(conn, &ctx.profile, id, holds_admin, "suspend").await?;
             }
             let (status, invite) =
                 users::status_after_write(conn, &ctx.profile, id, &old.status, active).await?;

@@ -279,14 +279,15 @@ pub async fn replace(
     let tenant = ctx.tenant();
     let resource = input.resource;
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let old = users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+        let users::Locked { row: old, holds_admin } =
+            users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
         check_immutable(registry, ResourceKind::User, &object(old.resource.clone()), &resource)?;
         let active = resource.get("active").and_then(Value::as_bool).unwrap_or(true);
         let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
         let active_change = ActiveChange::between(was_active, active);
         if active_change == Some(ActiveChange::Suspended) {
-            write::guard_last_admin(conn, &ctx.profile, &[id], "suspend").await?;
+            write::guard_member(conn, &ctx.profile, id, holds_admin, "suspend").await?;
         }
         let mut changed = changed_attributes(&object(old.resource.clone()), &resource, &["active"]);
         if new_hash.is_some() {
@@ -328,9 +329,10 @@ pub async fn remove(
     let now = db_precision(ctx.now);
     let (tenant, profile) = (ctx.tenant(), &ctx.profile);
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let old = users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+        let users::Locked { row: old, holds_admin } =
+            users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
-        write::guard_last_admin(conn, profile, &[id], "remove").await?;
+        write::guard_member(conn, profile, id, holds_admin, "remove").await?;
         users::mark_removed(conn, tenant, id, now).await?;
         let left = groups::remove_member_everywhere(conn, tenant, id, now).await?;
         let mut out = Vec::with_capacity(left.len() + 1);

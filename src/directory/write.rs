@@ -212,6 +212,24 @@ pub async fn guard_last_admin(
     )))
 }
 
+/// [`guard_last_admin`] for one member read with its row lock ([`crate::db::users::find_for_update`],
+/// which says whether its effective role grants admin, `holds_admin`): a member whose role
+/// grants no admin cannot be the last org admin, so nothing is asked of the database (the
+/// answer would be the same: the guard locks the row, which is locked already, and finds no
+/// admin). Deactivating an ordinary member costs no statement here.
+pub async fn guard_member(
+    conn: &mut Conn,
+    profile: &TenantProfile,
+    member: Uuid,
+    holds_admin: bool,
+    action: &str,
+) -> ScimResult<()> {
+    if !holds_admin {
+        return Ok(());
+    }
+    guard_last_admin(conn, profile, &[member], action).await
+}
+
 /// A registration the join API admitted through one of its doors, ready to be written.
 #[derive(Debug, Clone)]
 pub struct Registration {

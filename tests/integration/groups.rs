@@ -290,3 +290,28 @@ async fn concurrent_assignments_to_one_group_each_land_once_with_version_event_a
         .await;
     r.assert_error(404, None);
 }
+
+/// A hostile membership PATCH: as many member ids that do not exist as the default body limit
+/// (64 KiB) takes. The one statement answers 400 with a bounded detail (three named, then a
+/// count) and writes nothing; removing them is a no-op that does not bump the version.
+#[tokio::test]
+async fn a_body_full_of_unknown_members_gets_a_short_answer_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let real = app.create_user("real@hostile.example").await;
+    let group = app.create_group("Crowd", &[]).await;
+    let path = format!("/Groups/{group}");
+    let before = version_of(&app.get(&path).await.body);
+    let mut refs: Vec<Value> =
+        (0..1_200).map(|_| json!({"value": uuid::Uuid::now_v7().to_string()})).collect();
+    refs.push(json!({"value": real}));
+    let r = app.patch_ops(&path, json!([{"op": "add", "path": "members", "value": refs}])).await;
+    let detail = r.assert_error(400, Some("invalidValue"));
+    assert!(detail.contains("and 1197 more") && detail.len() < 400, "{detail}");
+    assert!(!detail.contains(&real), "{detail}");
+    let r = app.patch_ops(&path, json!([{"op": "remove", "path": "members", "value": refs}])).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let after = app.get(&path).await.body;
+    assert_eq!(version_of(&after), before, "nothing was written");
+    assert!(member_ids(&after).is_empty());
+    assert!(membership_events(&app, &group).await.is_empty());
+}

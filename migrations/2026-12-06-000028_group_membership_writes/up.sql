@@ -10,6 +10,18 @@ BEGIN
 END
 $$;
 
+-- A write's events (`roster_events_insert`, migration 000022) with the request's provisioning-log
+-- row in the same call: member removal and group create, PUT and DELETE.
+CREATE FUNCTION roster_events_logged(p_tenant uuid, p_subjects uuid[], p_kinds text[], p_payloads jsonb[],
+                                     p_now timestamptz, p_log jsonb)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM roster_log_row(p_log);
+    RETURN roster_events_insert(p_tenant, p_subjects, p_kinds, p_payloads, p_now);
+END
+$$;
+
 -- What follows a member write (migration 000014's `roster_members_written`) with the request's
 -- provisioning-log row in the same call: every SCIM member write (POST, PUT, PATCH) commits its
 -- row in its transaction (DESIGN §3) with one statement fewer.

@@ -30,6 +30,18 @@ pub const SUBJECT_LOCK_BUCKETS: i32 = 256;
 pub const NOTIFY_CHANNEL: &str = "roster_events";
 
 diesel::define_sql_function! {
+    /// `roster_events_logged` (migration 000028): [`insert`] after the request's log row.
+    fn roster_events_logged(
+        tenant: SqlUuid,
+        subjects: Array<SqlUuid>,
+        kinds: Array<Text>,
+        payloads: Array<Jsonb>,
+        now: Timestamptz,
+        log: Nullable<Jsonb>,
+    ) -> Integer;
+}
+
+diesel::define_sql_function! {
     /// `roster_events_insert` (migration 000014): [`insert`]'s statements in one call.
     fn roster_events_insert(
         tenant: SqlUuid,
@@ -69,6 +81,25 @@ pub async fn insert(
     }
     let (subjects, kinds, payloads) = columns(events);
     diesel::select(roster_events_insert(tenant_id, subjects, kinds, payloads, now))
+        .get_result::<i32>(conn)
+        .await
+        .map(drop)
+}
+
+/// [`insert`], with the request's provisioning-log row (a [`super::provisioning_log::Entry`] as
+/// JSON) inserted by the same statement when there is one.
+pub async fn insert_logged(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    events: &[NewEvent],
+    now: DateTime<Utc>,
+    log: Option<Value>,
+) -> QueryResult<()> {
+    if log.is_none() {
+        return insert(conn, tenant_id, events, now).await;
+    }
+    let (subjects, kinds, payloads) = columns(events);
+    diesel::select(roster_events_logged(tenant_id, subjects, kinds, payloads, now, log))
         .get_result::<i32>(conn)
         .await
         .map(drop)

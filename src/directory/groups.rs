@@ -7,9 +7,9 @@ use diesel_async::AsyncConnection;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::{db_precision, logged, membership_events, object, roles, Context, Stored};
+use super::{commit_events, db_precision, logged, membership_events, object, roles, Context, Stored};
 use crate::db::groups::{self, GroupColumns, GroupRow, MemberRow};
-use crate::db::{events, Conn};
+use crate::db::Conn;
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
@@ -276,8 +276,7 @@ pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimRe
         // A new group placed under a bound parent passes the binding to its members.
         let bound = roles::any_binding(conn, tenant).await?;
         out.extend(roles::group_changed(conn, tenant, bound, &delta.added, None).await?);
-        events::insert(conn, tenant, &out, now).await?;
-        ctx.log.commit_with(conn, logged(ResourceKind::Group, id, None, &[])).await?;
+        commit_events(conn, ctx, &out, now, logged(ResourceKind::Group, id, None, &[])).await?;
         read_back(conn, ctx, id).await
     })
     .await
@@ -327,8 +326,7 @@ pub async fn replace(
         let rows: Vec<MemberRow> = delta.removed.into_iter().chain(delta.added).collect();
         let moved = (parent != old.parent_id).then_some(id);
         out.extend(roles::group_changed(conn, tenant, bound, &rows, moved).await?);
-        events::insert(conn, tenant, &out, now).await?;
-        ctx.log.commit_with(conn, logged(ResourceKind::Group, id, None, &[])).await?;
+        commit_events(conn, ctx, &out, now, logged(ResourceKind::Group, id, None, &[])).await?;
         read_back(conn, ctx, id).await
     })
     .await
@@ -356,8 +354,7 @@ pub async fn delete(
         );
         out.push(NewEvent::group_deleted(id));
         out.extend(roles::recompute(conn, tenant, &reached).await?);
-        events::insert(conn, tenant, &out, now).await?;
-        ctx.log.commit_with(conn, logged(ResourceKind::Group, id, None, &[])).await?;
+        commit_events(conn, ctx, &out, now, logged(ResourceKind::Group, id, None, &[])).await?;
         Ok(())
     })
     .await

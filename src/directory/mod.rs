@@ -48,6 +48,24 @@ pub struct Context {
     pub log: crate::provisioning::LogSlot,
 }
 
+/// A SCIM write's events and its provisioning-log row (see [`crate::provisioning::slot`]), in
+/// one statement of the write's transaction.
+pub(crate) async fn commit_events(
+    conn: &mut crate::db::Conn,
+    ctx: &Context,
+    events: &[crate::events::NewEvent],
+    now: DateTime<Utc>,
+    write: crate::provisioning::slot::Written<'_>,
+) -> crate::error::ScimResult<()> {
+    let log = ctx.log.success_json(write)?;
+    let logged = log.is_some();
+    crate::db::events::insert_logged(conn, ctx.tenant(), events, now, log).await?;
+    if logged {
+        ctx.log.mark_written();
+    }
+    Ok(())
+}
+
 /// What a write tells its in-transaction provisioning-log row (see [`crate::provisioning::slot`]).
 pub(crate) fn logged(
     kind: crate::scim::schema::ResourceKind,

@@ -245,11 +245,7 @@ async fn membership_statement(
     let event = |member, kind| NewEvent::membership(add, id, member, kind);
     let user_payloads: Vec<Value> = members.iter().map(|m| event(*m, "User").payload).collect();
     let group_payloads: Vec<Value> = members.iter().map(|m| event(*m, "Group").payload).collect();
-    let log = ctx
-        .log
-        .success_row(logged(ResourceKind::Group, id, None, &applied.fired))
-        .map(|row| serde_json::to_value(row).map_err(ScimError::internal))
-        .transpose()?;
+    let log = ctx.log.success_json(logged(ResourceKind::Group, id, None, &applied.fired))?;
     let patch = group_store::MembersPatch {
         add,
         members: &members,

@@ -9,11 +9,11 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    db_precision, logged, membership_events, object, password, roles, write, ActiveChange, Context, Stored,
-    TenantProfile, Written,
+    commit_events, db_precision, logged, membership_events, object, password, roles, write, ActiveChange,
+    Context, Stored, TenantProfile, Written,
 };
 use crate::db::users::{self, status, UserColumns, UserRow};
-use crate::db::{events, groups, Conn};
+use crate::db::{groups, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
@@ -338,8 +338,7 @@ pub async fn remove(
         let mut out = Vec::with_capacity(left.len() + 1);
         membership_events(&mut out, false, &left);
         out.push(NewEvent::member_removed(id));
-        events::insert(conn, tenant, &out, now).await?;
-        ctx.log.commit_with(conn, logged(ResourceKind::User, id, None, &[])).await?;
+        commit_events(conn, ctx, &out, now, logged(ResourceKind::User, id, None, &[])).await?;
         Ok(())
     })
     .await

@@ -54,8 +54,7 @@ pub async fn member_written(
         role_keys: Some(role_values(&member.attributes).iter().map(|v| fold_key(v)).collect()),
         position: position_of(&ctx.profile, &member.attributes),
     };
-    let log = ctx.log.success_row(write).map(|row| serde_json::to_value(row).map_err(ScimError::internal));
-    let log = log.transpose()?;
+    let log = ctx.log.success_json(write)?;
     let logged = log.is_some();
     let done = store::members_written(conn, ctx.tenant(), &[item], now, true, Some(events), log).await?;
     if logged {

@@ -16,14 +16,7 @@ async fn op(app: &TestApp, method: Method, rest: &str, body: Option<Value>) -> R
 
 /// The tenant's outbox as (kind, subject) pairs.
 pub(crate) async fn outbox(app: &TestApp) -> Vec<(String, String)> {
-    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
-    let t = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
-    roster::db::events::list(&mut conn, t.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.kind, e.subject_id.to_string()))
-        .collect()
+    app.outbox().await.into_iter().map(|e| (e.kind, e.subject_id.to_string())).collect()
 }
 
 async fn create_group(app: &TestApp, name: &str, parent: Option<&str>) -> String {

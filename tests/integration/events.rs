@@ -465,14 +465,7 @@ async fn payloads_carry_ids_and_changed_names_but_no_personal_data() {
 }
 
 async fn events_of(app: &TestApp) -> Vec<(String, String, Value)> {
-    let tenant = tenant_id(app).await;
-    let mut conn = db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
-    db::events::list(&mut conn, tenant)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.kind, e.subject_id.to_string(), e.payload))
-        .collect()
+    app.outbox().await.into_iter().map(|e| (e.kind, e.subject_id.to_string(), e.payload)).collect()
 }
 
 #[tokio::test]

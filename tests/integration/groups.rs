@@ -151,11 +151,8 @@ async fn delete_group_removes_it_and_its_nesting() {
 
 /// The membership events of a group, as (kind, member id, member type), in outbox order.
 async fn membership_events(app: &TestApp, group: &str) -> Vec<(String, String, String)> {
-    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
-    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
-    roster::db::events::list(&mut conn, tenant.id)
+    app.outbox()
         .await
-        .unwrap()
         .into_iter()
         .filter(|e| e.kind.starts_with("membership.") && e.payload["group_id"] == group)
         .map(|e| {

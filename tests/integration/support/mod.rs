@@ -338,6 +338,13 @@ impl TestApp {
         self.recorder.flush().await;
     }
 
+    /// The test tenant's event outbox, in id order.
+    pub async fn outbox(&self) -> Vec<roster::db::events::EventRow> {
+        let mut conn = db::checkout(&self.pool, roster::db::Scope::All).await.expect("checkout");
+        let tenant = roster::directory::tenants::tenant(&mut conn, &self.creds.tenant).await.expect("tenant");
+        roster::db::events::list(&mut conn, tenant.id).await.expect("events")
+    }
+
     /// Create a tenant with one connection and return its credentials.
     pub async fn new_tenant(&self, slug: &str) -> Credentials {
         let mut conn = db::checkout(&self.pool, roster::db::Scope::All).await.expect("checkout");

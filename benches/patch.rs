@@ -162,8 +162,9 @@ impl MemberMeasured {
     }
 }
 
-/// The statements Roster runs for a one-member PATCH of a group (`directory::patch::patch_group`
-/// with `db::groups`), in a transaction that is rolled back so the group is unchanged. Returns
+/// The statements of the locked path of a one-member PATCH of a group (`directory::patch::patch_group`
+/// with `db::groups`; IdP requests without `If-Match` take one statement instead,
+/// `db::groups::patch_members`), in a transaction that is rolled back so the group is unchanged. Returns
 /// (total, lock, resolve, write, version bump + rollback).
 async fn raw_member_txn(
     conn: &mut AsyncPgConnection,
@@ -179,8 +180,8 @@ async fn raw_member_txn(
     let t1 = Instant::now();
     let written = if op == MemberOp::Add {
         // groups::resolve_members: which ids are users, which are groups.
-        let found = group_store::existing_members(conn, tenant, &[user]).await?;
-        anyhow::ensure!(found == [(user, "User".to_string())], "raw: {user} is not a user");
+        let found = group_store::member_kinds(conn, tenant, &[user], &[None]).await?;
+        anyhow::ensure!(found == [Some("User".to_string())], "raw: {user} is not a user");
         let t2 = Instant::now();
         let n = group_store::add_members(conn, tenant, group, &[(user, "User")]).await?.len();
         (t2, n)

@@ -1,5 +1,6 @@
 DROP FUNCTION roster_group_members_patch(uuid, uuid, boolean, uuid[], text[], text, jsonb[], jsonb[], jsonb, timestamptz);
 DROP FUNCTION roster_members_written_logged(uuid, jsonb, timestamptz, boolean, boolean, uuid[], text[], jsonb[], jsonb);
+DROP FUNCTION roster_member_kinds(uuid, uuid[], text[]);
 DROP FUNCTION roster_events_logged(uuid, uuid[], text[], jsonb[], timestamptz, jsonb);
 DROP FUNCTION roster_log_row(jsonb);
 ALTER FUNCTION roster_guard_last_admin(uuid, uuid[]) RESET plan_cache_mode;

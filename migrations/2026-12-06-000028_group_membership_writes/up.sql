@@ -38,6 +38,23 @@ BEGIN
 END
 $$;
 
+-- Which requested members exist in the tenant, and as what (the one resolution rule of group
+-- writes, `directory::groups::resolve_members` and `roster_group_members_patch`): a member that
+-- is not removed, unless the client said `Group`; else a group of the tenant, unless the client
+-- said `User`; else NULL (no such member). One row per request element, `n` its position.
+CREATE FUNCTION roster_member_kinds(p_tenant uuid, p_members uuid[], p_types text[])
+RETURNS TABLE (n bigint, id uuid, kind text)
+LANGUAGE sql STABLE AS $$
+    SELECT w.n, w.id,
+           CASE WHEN w.type IS DISTINCT FROM 'Group' AND EXISTS (
+                    SELECT 1 FROM users u
+                    WHERE u.tenant_id = p_tenant AND u.id = w.id AND u.status <> 'removed') THEN 'User'
+                WHEN w.type IS DISTINCT FROM 'User' AND EXISTS (
+                    SELECT 1 FROM groups g WHERE g.tenant_id = p_tenant AND g.id = w.id) THEN 'Group'
+           END
+    FROM unnest(p_members, p_types) WITH ORDINALITY AS w(id, type, n)
+$$;
+
 -- A PATCH that only adds or only removes members of a group (what Entra ID and Okta send on every
 -- assignment) in one statement, run on its own (no BEGIN/COMMIT around it): the group's row is
 -- locked first and held only while this call runs and commits, so concurrent additions to one
@@ -47,7 +64,7 @@ $$;
 --
 -- Roster's rules stay where they are: the PATCH engine decided what the request asks, Rust built
 -- the membership events' payloads (one per member and type) and the provisioning-log row; this
--- function resolves the members as `directory::groups::resolve_members` does, writes what took
+-- function resolves the members (`roster_member_kinds`, as the locked path does), writes what took
 -- effect and, when the tenant has group→role bindings, recomputes the roles of the users added
 -- or removed (`roster_recompute_roles`, with `role.changed` as `roster_members_written` writes
 -- it). It writes nothing and answers
@@ -90,19 +107,10 @@ BEGIN
     END IF;
     v_bound := EXISTS (SELECT 1 FROM group_role_bindings b WHERE b.tenant_id = p_tenant);
     IF p_add THEN
-        WITH wanted AS (
-            SELECT w.n, w.id, w.type,
-                   CASE WHEN w.type IS DISTINCT FROM 'Group' AND EXISTS (
-                            SELECT 1 FROM users u
-                            WHERE u.tenant_id = p_tenant AND u.id = w.id AND u.status <> 'removed') THEN 'User'
-                        WHEN w.type IS DISTINCT FROM 'User' AND EXISTS (
-                            SELECT 1 FROM groups g WHERE g.tenant_id = p_tenant AND g.id = w.id) THEN 'Group'
-                   END AS kind
-            FROM unnest(p_members, p_types) WITH ORDINALITY AS w(id, type, n))
         SELECT jsonb_agg(w.id ORDER BY w.n) FILTER (WHERE w.kind IS NULL),
                bool_or(w.kind = 'Group')
         INTO v_missing, v_nested
-        FROM wanted w;
+        FROM roster_member_kinds(p_tenant, p_members, p_types) w;
         IF v_missing IS NOT NULL THEN
             RETURN jsonb_build_object('outcome', 'missing', 'members', v_missing);
         END IF;

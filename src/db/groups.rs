@@ -193,25 +193,27 @@ pub async fn existing_ids(conn: &mut Conn, tenant_id: Uuid, ids: &[Uuid]) -> Que
         .await
 }
 
-/// Which of `ids` are members (visible to SCIM) or groups of the tenant, with `User` or `Group`:
-/// both kinds in one statement.
-pub async fn existing_members(
+/// What each requested member is in the tenant (`roster_member_kinds`, migration 000028, the
+/// rule the one-statement membership PATCH resolves with too): `User`, `Group`, or `None` when
+/// there is no such member with the type given (`types[i]`, if any). In request order.
+pub async fn member_kinds(
     conn: &mut Conn,
     tenant_id: Uuid,
     ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, String)>> {
-    use super::schema::users;
-    use diesel::IntoSql;
-    users::table
-        .filter(super::users::visible(tenant_id).and(users::id.eq_any(ids)))
-        .select((users::id, "User".into_sql::<Text>()))
-        .union_all(
-            groups::table
-                .filter(groups::tenant_id.eq(tenant_id).and(groups::id.eq_any(ids)))
-                .select((groups::id, "Group".into_sql::<Text>())),
-        )
+    types: &[Option<&str>],
+) -> QueryResult<Vec<Option<String>>> {
+    #[derive(QueryableByName)]
+    struct Kind {
+        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+        kind: Option<String>,
+    }
+    let rows: Vec<Kind> = diesel::sql_query("SELECT kind FROM roster_member_kinds($1, $2, $3) ORDER BY n")
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Array<SqlUuid>, _>(ids)
+        .bind::<Array<diesel::sql_types::Nullable<Text>>, _>(types)
         .load(conn)
-        .await
+        .await?;
+    Ok(rows.into_iter().map(|r| r.kind).collect())
 }
 
 /// Direct members of the given groups, ordered by group then member id.

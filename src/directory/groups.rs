@@ -96,21 +96,14 @@ pub(crate) async fn resolve_members(
     requested: &[Requested],
 ) -> ScimResult<Vec<(Uuid, &'static str)>> {
     not_itself(group_id, requested)?;
-    let ids: Vec<Uuid> = requested.iter().map(|m| m.id).collect();
-    let (mut user_ids, mut group_ids) = (HashSet::new(), HashSet::new());
-    for (id, kind) in groups::existing_members(conn, tenant, &ids).await? {
-        if kind == "Group" {
-            group_ids.insert(id)
-        } else {
-            user_ids.insert(id)
-        };
-    }
+    let (ids, types) = columns(requested);
+    let kinds = groups::member_kinds(conn, tenant, &ids, &types).await?;
     let mut resolved = Vec::with_capacity(requested.len());
     let mut missing = Vec::new();
-    for m in requested {
-        match (m.kind, user_ids.contains(&m.id), group_ids.contains(&m.id)) {
-            (Some(ResourceKind::User) | None, true, _) => resolved.push((m.id, "User")),
-            (Some(ResourceKind::Group) | None, _, true) => resolved.push((m.id, "Group")),
+    for (m, kind) in requested.iter().zip(kinds) {
+        match kind.as_deref() {
+            Some("User") => resolved.push((m.id, "User")),
+            Some("Group") => resolved.push((m.id, "Group")),
             _ => missing.push(m.id),
         }
     }
@@ -125,6 +118,18 @@ pub(crate) async fn resolve_members(
         }
     }
     Ok(resolved)
+}
+
+/// Requested members as the SQL of group writes takes them: ids, and each one's type if given.
+pub(crate) fn columns(requested: &[Requested]) -> (Vec<Uuid>, Vec<Option<&'static str>>) {
+    requested.iter().map(|m| (m.id, m.kind.map(ResourceKind::name))).unzip()
+}
+
+/// The members a removal names: its values that are ids, each once, in request order (a value
+/// that is not an id cannot be a member: nothing to remove).
+pub(crate) fn removal_ids(values: &[String]) -> Vec<Uuid> {
+    let mut seen = HashSet::new();
+    values.iter().filter_map(|v| Uuid::parse_str(v).ok()).filter(|id| seen.insert(*id)).collect()
 }
 
 /// A group cannot be its own member.

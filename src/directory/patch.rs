@@ -3,8 +3,6 @@
 //! removal of group members, in one statement). Group membership changes are row deltas whose
 //! cost depends on the members named, never on the group's size.
 
-use std::collections::HashSet;
-
 use diesel_async::AsyncConnection;
 use serde_json::Value;
 use uuid::Uuid;
@@ -175,8 +173,7 @@ pub async fn patch_group(
                         (group_store::add_members(conn, tenant, id, &resolved).await?, Vec::new())
                     }
                     MemberChange::Remove(values) => {
-                        // A value that is not an id cannot be a member: nothing to remove.
-                        let ids: Vec<Uuid> = values.iter().filter_map(|v| Uuid::parse_str(v).ok()).collect();
+                        let ids = groups::removal_ids(&values);
                         (Vec::new(), group_store::remove_members(conn, tenant, id, &ids).await?)
                     }
                     MemberChange::RemoveWhere(filter) => {
@@ -230,21 +227,21 @@ async fn membership_statement(
     let (add, requested) = match changes {
         [MemberChange::Add(refs)] => (true, groups::requested(refs)?),
         // A value that is not an id cannot be a member: nothing to remove.
-        [MemberChange::Remove(values)] => {
-            let mut seen = HashSet::new();
-            let ids = values.iter().filter_map(|v| Uuid::parse_str(v).ok()).filter(|id| seen.insert(*id));
-            (false, ids.map(|id| groups::Requested { id, kind: None }).collect())
-        }
+        [MemberChange::Remove(values)] => (
+            false,
+            groups::removal_ids(values).into_iter().map(|id| groups::Requested { id, kind: None }).collect(),
+        ),
         _ => return Ok(None),
     };
     if add {
         groups::not_itself(id, &requested)?;
     }
-    let members: Vec<Uuid> = requested.iter().map(|m| m.id).collect();
-    let types: Vec<Option<&str>> = requested.iter().map(|m| m.kind.map(ResourceKind::name)).collect();
+    let (members, types) = groups::columns(&requested);
     let event = |member, kind| NewEvent::membership(add, id, member, kind);
     let user_payloads: Vec<Value> = members.iter().map(|m| event(*m, "User").payload).collect();
-    let group_payloads: Vec<Value> = members.iter().map(|m| event(*m, "Group").payload).collect();
+    // Only a removal can meet a group: an addition of one takes the locked path.
+    let group_payloads: Vec<Value> =
+        if add { Vec::new() } else { members.iter().map(|m| event(*m, "Group").payload).collect() };
     let log = ctx.log.success_json(logged(ResourceKind::Group, id, None, &applied.fired))?;
     let patch = group_store::MembersPatch {
         add,

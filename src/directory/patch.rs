@@ -125,7 +125,9 @@ pub async fn patch_group(
     let tenant = ctx.tenant();
     let mode = mode(ctx);
     if if_match.is_none() {
-        if let Some(applied) = apply_to_members(registry, request, mode)? {
+        // A request the statement would refuse takes the locked path too, which answers as it
+        // always has: 404 for a missing group before any complaint about the request.
+        if let Ok(Some(applied)) = apply_to_members(registry, request, mode) {
             if let Some(version) = membership_statement(conn, ctx, id, &applied, now).await? {
                 log_rules(ResourceKind::Group, id, &applied.fired);
                 return Ok((version, applied.fired));
@@ -214,8 +216,8 @@ pub async fn patch_group(
 /// locked for that statement alone, so concurrent assignments to one group do not queue for a
 /// transaction of several round trips. With group→role bindings, the statement recomputes the
 /// roles of the users added or removed too. `None`, with nothing written, when the request is
-/// another one or needs the locked path (a group added needs the cycle check; a group removed
-/// in a tenant with bindings reaches its members' roles).
+/// another one, is malformed, or needs the locked path (a group added needs the cycle check; a
+/// group removed in a tenant with bindings reaches its members' roles).
 async fn membership_statement(
     conn: &mut Conn,
     ctx: &Context,
@@ -225,7 +227,10 @@ async fn membership_statement(
 ) -> ScimResult<Option<Version>> {
     let changes = applied.members.as_ref().map(|d| d.changes.as_slice()).unwrap_or_default();
     let (add, requested) = match changes {
-        [MemberChange::Add(refs)] => (true, groups::requested(refs)?),
+        [MemberChange::Add(refs)] => match groups::requested(refs) {
+            Ok(requested) if groups::not_itself(id, &requested).is_ok() => (true, requested),
+            _ => return Ok(None),
+        },
         // A value that is not an id cannot be a member: nothing to remove.
         [MemberChange::Remove(values)] => (
             false,
@@ -233,9 +238,6 @@ async fn membership_statement(
         ),
         _ => return Ok(None),
     };
-    if add {
-        groups::not_itself(id, &requested)?;
-    }
     let (members, types) = groups::columns(&requested);
     let event = |member, kind| NewEvent::membership(add, id, member, kind);
     let user_payloads: Vec<Value> = members.iter().map(|m| event(*m, "User").payload).collect();

@@ -286,6 +286,14 @@ async fn concurrent_assignments_to_one_group_each_land_once_with_version_event_a
         .patch_ops(&missing, json!([{"op": "remove", "path": "members", "value": [{"value": extra}]}]))
         .await;
     r.assert_error(404, None);
+    // Nor does a malformed request hide that the group is missing: 404 first, as on the locked path.
+    let bad = json!([{"op": "add", "path": "members", "value": [{"value": "not-an-id"}]}]);
+    app.patch_ops(&missing, bad.clone()).await.assert_error(404, None);
+    let own = missing.trim_start_matches("/Groups/");
+    let r =
+        app.patch_ops(&missing, json!([{"op": "add", "path": "members", "value": [{"value": own}]}])).await;
+    r.assert_error(404, None);
+    app.patch_ops(&path, bad).await.assert_error(400, Some("invalidValue"));
 }
 
 /// A hostile membership PATCH: as many member ids that do not exist as the default body limit

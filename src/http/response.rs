@@ -31,9 +31,12 @@ impl ResponseError for ScimError {
     }
 }
 
-/// Finish a response with a SCIM JSON body.
+/// Finish a response with a SCIM JSON body (serializing a `Value` cannot fail: its keys are
+/// strings).
 pub fn scim_body(builder: &mut HttpResponseBuilder, body: &Value) -> HttpResponse {
-    builder.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON))).body(body.to_string())
+    builder
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON)))
+        .body(serde_json::to_vec(body).unwrap_or_default())
 }
 
 /// A SCIM JSON response with the given status.

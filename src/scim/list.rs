@@ -1,6 +1,6 @@
 //! Query parameters of list and get requests (RFC 7644 §3.4.2, §3.9) and the ListResponse message.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::error::{ScimError, ScimResult};
 use crate::scim::filter::{parse_filter, parse_path, AttrPath, Filter, PatchPath};
@@ -259,30 +259,36 @@ pub struct Cursors {
 
 /// The ListResponse message (RFC 7644 §3.4.2); numbers are JSON numbers.
 pub fn list_response(total_results: u64, start_index: u64, resources: Vec<Value>) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": total_results,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
+    let mut body = list_head(total_results);
+    body.insert("startIndex".into(), start_index.into());
+    Value::Object(list_tail(body, resources))
 }
 
 /// The ListResponse of a cursor-paged request (RFC 9865): `nextCursor` / `previousCursor`
 /// instead of `startIndex`.
 pub fn cursor_list_response(total_results: u64, cursors: Cursors, resources: Vec<Value>) -> Value {
-    let mut body = json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": total_results,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
+    let mut body = list_tail(list_head(total_results), resources);
     if let Some(next) = cursors.next {
-        body["nextCursor"] = Value::String(next);
+        body.insert("nextCursor".into(), Value::String(next));
     }
     if let Some(previous) = cursors.previous {
-        body["previousCursor"] = Value::String(previous);
+        body.insert("previousCursor".into(), Value::String(previous));
     }
+    Value::Object(body)
+}
+
+/// `schemas` and `totalResults` of a ListResponse.
+fn list_head(total_results: u64) -> Map<String, Value> {
+    let mut body = Map::with_capacity(6);
+    body.insert("schemas".into(), json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]));
+    body.insert("totalResults".into(), total_results.into());
+    body
+}
+
+/// `itemsPerPage` and `Resources`, moved in (`json!` would copy every resource).
+fn list_tail(mut body: Map<String, Value>, resources: Vec<Value>) -> Map<String, Value> {
+    body.insert("itemsPerPage".into(), resources.len().into());
+    body.insert("Resources".into(), Value::Array(resources));
     body
 }
 

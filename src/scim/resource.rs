@@ -123,11 +123,12 @@ pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
 
 /// Render a stored resource for clients: `schemas`, `id`, the stored attributes, `meta`.
 /// `schemas` lists the core schema and each registered extension present in the resource.
+/// The attributes are moved, not copied: a page of members renders without cloning them.
 pub fn render(
     registry: &Registry,
     kind: ResourceKind,
     id: &str,
-    attributes: &Map<String, Value>,
+    attributes: Map<String, Value>,
     meta: &Meta,
     base_url: &str,
 ) -> Map<String, Value> {
@@ -137,12 +138,10 @@ pub fn render(
             schemas.push(Value::String((*urn).to_string()));
         }
     }
-    let mut out = Map::new();
+    let mut out = Map::with_capacity(attributes.len() + 3);
     out.insert("schemas".into(), Value::Array(schemas));
     out.insert("id".into(), Value::String(id.to_string()));
-    for (k, v) in attributes {
-        out.insert(k.clone(), v.clone());
-    }
+    out.extend(attributes);
     out.insert(
         "meta".into(),
         serde_json::json!({

@@ -41,5 +41,5 @@ pub async fn create(
         ResourceKind::Group => groups::create(&mut conn, &ctx, input).await?,
     };
     note(&req, |r| r.resource(kind, Some(stored.id)));
-    Ok(resource_response(StatusCode::CREATED, registry, kind, &ctx, &stored, &projection))
+    Ok(resource_response(StatusCode::CREATED, registry, kind, &ctx, stored, &projection))
 }

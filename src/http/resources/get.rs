@@ -66,5 +66,5 @@ pub async fn get(
             .insert_header((header::ETAG, stored.meta.version.etag()))
             .finish());
     }
-    Ok(resource_response(StatusCode::OK, registry, kind, &ctx, &stored, &projection))
+    Ok(resource_response(StatusCode::OK, registry, kind, &ctx, stored, &projection))
 }

@@ -37,8 +37,8 @@ fn body_filter(body: &Value) -> Option<&str> {
 fn respond(registry: &Registry, ctx: &Context, query: &ListQuery, listed: Listed) -> HttpResponse {
     let resources: Vec<Value> = listed
         .items
-        .iter()
-        .map(|(kind, s)| Value::Object(present(registry, *kind, ctx, s, &query.projection)))
+        .into_iter()
+        .map(|(kind, s)| Value::Object(present(registry, kind, ctx, s, &query.projection)))
         .collect();
     let body = match listed.cursors {
         Some(cursors) => cursor_list_response(listed.total, cursors, resources),

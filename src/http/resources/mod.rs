@@ -89,12 +89,11 @@ fn present(
     registry: &Registry,
     kind: ResourceKind,
     ctx: &Context,
-    stored: &Stored,
+    stored: Stored,
     projection: &Projection,
 ) -> Map<String, Value> {
-    let full =
-        render(registry, kind, &stored.id.to_string(), &stored.attributes, &stored.meta, &ctx.base_url);
-    project(registry, kind, &full, &projection.attributes, &projection.excluded)
+    let full = render(registry, kind, &stored.id.to_string(), stored.attributes, &stored.meta, &ctx.base_url);
+    project(registry, kind, full, &projection.attributes, &projection.excluded)
 }
 
 /// Render a stored resource, apply the projection, and answer with `ETag` (and `Location` when
@@ -104,16 +103,16 @@ fn resource_response(
     registry: &Registry,
     kind: ResourceKind,
     ctx: &Context,
-    stored: &Stored,
+    stored: Stored,
     projection: &Projection,
 ) -> HttpResponse {
-    let body = present(registry, kind, ctx, stored, projection);
     let mut builder = HttpResponse::build(status);
     builder.insert_header((header::ETAG, stored.meta.version.etag()));
     if status == StatusCode::CREATED {
         let location = crate::scim::resource::location(&ctx.base_url, kind, &stored.id.to_string());
         builder.insert_header((header::LOCATION, location));
     }
+    let body = present(registry, kind, ctx, stored, projection);
     super::response::scim_body(&mut builder, &Value::Object(body))
 }
 

@@ -57,7 +57,7 @@ pub async fn patch(
                 r.rules(&written.fired);
                 r.active_change(written.active_change);
             });
-            Ok(resource_response(StatusCode::OK, registry, kind, &ctx, &written.stored, &projection))
+            Ok(resource_response(StatusCode::OK, registry, kind, &ctx, written.stored, &projection))
         }
         ResourceKind::Group => {
             let (_, fired) =
@@ -68,7 +68,7 @@ pub async fn patch(
             }
             let want_members = projection.wants(kind.core_schema(), "members");
             let group = groups::get(&mut conn, &ctx, id, want_members).await?;
-            Ok(resource_response(StatusCode::OK, registry, kind, &ctx, &group, &projection))
+            Ok(resource_response(StatusCode::OK, registry, kind, &ctx, group, &projection))
         }
     }
 }

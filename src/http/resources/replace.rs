@@ -51,5 +51,5 @@ pub async fn replace(
             groups::replace(&mut conn, &ctx, registry, id, input, if_match.as_ref()).await?
         }
     };
-    Ok(resource_response(StatusCode::OK, registry, kind, &ctx, &stored, &projection))
+    Ok(resource_response(StatusCode::OK, registry, kind, &ctx, stored, &projection))
 }

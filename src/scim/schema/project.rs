@@ -78,11 +78,11 @@ fn parse(registry: &Registry, kind: ResourceKind, names: &[String]) -> Selection
 /// Applies RFC 7644 §3.4.2.5 to a stored representation (which includes `id`, `schemas`, `meta`).
 ///
 /// `attributes` wins over `excluded`; unknown names are ignored; attributes not in the schemas
-/// are never output; key order is kept.
+/// are never output; key order is kept. The values kept are moved out of `resource`.
 pub fn project(
     registry: &Registry,
     kind: ResourceKind,
-    resource: &Map<String, Value>,
+    resource: Map<String, Value>,
     attributes: &[String],
     excluded: &[String],
 ) -> Map<String, Value> {
@@ -96,13 +96,13 @@ pub fn project(
         Mode::Default
     };
 
-    let mut out = Map::new();
+    let mut out = Map::with_capacity(resource.len());
     for (key, value) in resource {
         if key.eq_ignore_ascii_case("schemas") {
-            out.insert("schemas".to_string(), value.clone());
+            out.insert("schemas".to_string(), value);
             continue;
         }
-        if let Some(urn) = registry.extension_urn(kind, key) {
+        if let Some(urn) = registry.extension_urn(kind, &key) {
             let (Some(schema), Value::Object(obj)) = (registry.schema(urn), value) else {
                 continue;
             };
@@ -122,7 +122,7 @@ pub fn project(
             }
             continue;
         }
-        let Some(attr) = registry.top_level(kind, key) else {
+        let Some(attr) = registry.top_level(kind, &key) else {
             continue;
         };
         if let Some(v) = project_attr(attr, value, mode) {
@@ -141,10 +141,10 @@ fn selection_child<'s>(mode: Mode<'s>, name: &str) -> Option<&'s Selection> {
 }
 
 /// Projects the attributes of one object level (a schema's or a complex value's).
-fn project_map(attrs: &'static [Attribute], obj: &Map<String, Value>, mode: Mode<'_>) -> Map<String, Value> {
-    let mut out = Map::new();
+fn project_map(attrs: &'static [Attribute], obj: Map<String, Value>, mode: Mode<'_>) -> Map<String, Value> {
+    let mut out = Map::with_capacity(obj.len());
     for (key, value) in obj {
-        let Some(attr) = attrs.iter().find(|a| a.name.eq_ignore_ascii_case(key)) else {
+        let Some(attr) = attrs.iter().find(|a| a.name.eq_ignore_ascii_case(&key)) else {
             continue;
         };
         if let Some(v) = project_attr(attr, value, mode) {
@@ -155,7 +155,7 @@ fn project_map(attrs: &'static [Attribute], obj: &Map<String, Value>, mode: Mode
 }
 
 /// Decides whether `attr` is output under `mode`, and projects its sub-attributes.
-fn project_attr(attr: &Attribute, value: &Value, mode: Mode<'_>) -> Option<Value> {
+fn project_attr(attr: &Attribute, value: Value, mode: Mode<'_>) -> Option<Value> {
     let child = selection_child(mode, attr.name);
     let sub_mode = match attr.returned {
         Returned::Never => return None,
@@ -176,7 +176,7 @@ fn project_attr(attr: &Attribute, value: &Value, mode: Mode<'_>) -> Option<Value
         },
     };
     if attr.ty != AttrType::Complex {
-        return Some(value.clone());
+        return Some(value);
     }
     match value {
         Value::Object(obj) => {
@@ -185,7 +185,7 @@ fn project_attr(attr: &Attribute, value: &Value, mode: Mode<'_>) -> Option<Value
         }
         Value::Array(items) => {
             let kept: Vec<Value> = items
-                .iter()
+                .into_iter()
                 .filter_map(|item| match item {
                     Value::Object(obj) => {
                         let m = project_map(attr.sub_attributes, obj, sub_mode);

@@ -27,7 +27,7 @@ fn stored() -> Map<String, Value> {
 fn run(attributes: &[&str], excluded: &[&str]) -> Value {
     let a: Vec<String> = attributes.iter().map(|s| s.to_string()).collect();
     let e: Vec<String> = excluded.iter().map(|s| s.to_string()).collect();
-    Value::Object(project(&test_registry(), ResourceKind::User, &stored(), &a, &e))
+    Value::Object(project(&test_registry(), ResourceKind::User, stored(), &a, &e))
 }
 
 #[test]
@@ -123,11 +123,11 @@ fn attributes_win_over_excluded() {
 fn group_projection_keeps_members() {
     let g = obj(json!({"schemas": [GROUP_SCHEMA], "id": "g", "displayName": "G",
                        "members": [{"value": "a", "display": "Alice", "type": "User"}]}));
-    let out = project(&registry(), ResourceKind::Group, &g, &["members.display".to_string()], &[]);
+    let out = project(&registry(), ResourceKind::Group, g.clone(), &["members.display".to_string()], &[]);
     assert_eq!(
         Value::Object(out),
         json!({"schemas": [GROUP_SCHEMA], "id": "g", "members": [{"display": "Alice"}]})
     );
-    let all = project(&registry(), ResourceKind::Group, &g, &[], &[]);
+    let all = project(&registry(), ResourceKind::Group, g.clone(), &[], &[]);
     assert_eq!(all, g);
 }

@@ -255,9 +255,10 @@ diesel::define_sql_function! {
     ) -> diesel::sql_types::Jsonb;
 }
 
-/// One member whose row was just written, for [`members_written`].
+/// One member whose row was just written, or is written by the follow-up itself (`row`), for
+/// [`members_written`].
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct FollowUp {
+pub struct FollowUp<'a> {
     /// The member.
     pub id: Uuid,
     /// Created by this write (no `role.changed` for its first role).
@@ -268,6 +269,10 @@ pub struct FollowUp {
     pub role_keys: Option<Vec<String>>,
     /// The value of the tenant's position source, if any.
     pub position: Option<String>,
+    /// The row's new columns, written by the follow-up's own UPDATE with the version bumped
+    /// (migration 000029); `None` when the caller wrote the row (an insert, a restore).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<super::users::RowWrite<'a>>,
 }
 
 /// A member after its follow-up, as `roster_members_written` reports it.
@@ -312,7 +317,7 @@ pub struct FollowedUp {
 pub async fn members_written(
     conn: &mut Conn,
     tenant_id: Uuid,
-    items: &[FollowUp],
+    items: &[FollowUp<'_>],
     now: DateTime<Utc>,
     with_groups: bool,
     events: Option<&[crate::events::NewEvent]>,

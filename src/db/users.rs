@@ -46,7 +46,7 @@ pub struct UserRow {
 }
 
 /// The typed columns derived from a resource; written on every create and replace.
-#[derive(Debug, Clone, AsChangeset, Insertable)]
+#[derive(Debug, Clone, AsChangeset, Insertable, serde::Serialize)]
 #[diesel(table_name = users, treat_none_as_null = true)]
 pub struct UserColumns {
     /// userName as sent.
@@ -71,8 +71,24 @@ pub struct UserColumns {
     pub status: String,
     /// Lower-cased values of every email (GIN-indexed for `emails` filters).
     pub email_keys: Vec<String>,
-    /// The whole resource.
+    /// The whole resource (a [`RowWrite`] takes it from the member written, not from here).
+    #[serde(skip)]
     pub resource: Value,
+}
+
+/// A member row's new columns as the write's follow-up writes them (`roster_members_written`,
+/// migration 000029): in the same UPDATE as its roles and position, with the version bumped
+/// and `last_modified` set, so that a PUT or PATCH writes one row version in one statement.
+/// Every column is sent; `password_hash` null clears it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RowWrite<'a> {
+    /// The columns derived from the resource.
+    #[serde(flatten)]
+    pub columns: &'a UserColumns,
+    /// The resource stored.
+    pub resource: &'a Map<String, Value>,
+    /// The password's hash, or none.
+    pub password_hash: Option<&'a str>,
 }
 
 fn text(resource: &Map<String, Value>, key: &str) -> Option<String> {
@@ -384,10 +400,15 @@ pub struct Locked {
     /// Its effective role grants admin: only then can suspending or removing it leave the
     /// tenant without a live org admin (`directory::write::guard_member`).
     pub holds_admin: bool,
+    /// Invitations sent so far (what a reactivated member's status follows).
+    pub invitation_count: i32,
+    /// It has joined (logged in once).
+    pub joined: bool,
 }
 
 /// Like [`find`], locking the row until the transaction ends, with whether the member's
-/// effective role grants admin (read in the same statement; the lock keeps it so).
+/// effective role grants admin and its invitation state (read in the same statement; the lock
+/// keeps them so).
 pub async fn find_for_update(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Locked>> {
     use super::schema::roles;
     let holds_admin = diesel::dsl::exists(
@@ -398,35 +419,19 @@ pub async fn find_for_update(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> Quer
                 .and(roles::grants_admin),
         ),
     );
-    let found: Option<(UserRow, bool)> = users::table
+    let found: Option<(UserRow, bool, i32, Option<DateTime<Utc>>)> = users::table
         .filter(visible(tenant_id).and(users::id.eq(id)))
-        .select((UserRow::as_select(), holds_admin))
+        .select((UserRow::as_select(), holds_admin, users::invitation_count, users::joined_at))
         .for_update()
         .first(conn)
         .await
         .optional()?;
-    Ok(found.map(|(row, holds_admin)| Locked { row, holds_admin }))
-}
-
-/// Replace a member's attributes, bumping its version.
-pub async fn update(
-    conn: &mut Conn,
-    tenant_id: Uuid,
-    id: Uuid,
-    columns: &UserColumns,
-    password_hash: Option<&str>,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    diesel::update(users::table.filter(users::tenant_id.eq(tenant_id).and(users::id.eq(id))))
-        .set((
-            columns,
-            users::password_hash.eq(password_hash),
-            users::version.eq(users::version + 1),
-            users::last_modified.eq(now),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+    Ok(found.map(|(row, holds_admin, invitation_count, joined_at)| Locked {
+        row,
+        holds_admin,
+        invitation_count,
+        joined: joined_at.is_some(),
+    }))
 }
 
 /// Mark a member removed: invisible to SCIM, userName free, row and id kept.

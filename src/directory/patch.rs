@@ -51,9 +51,10 @@ pub async fn patch_user(
     let mode = mode(ctx);
     let written = conn
         .transaction::<_, ScimError, _>(async move |conn| {
-            let user_store::Locked { row: old, holds_admin } = user_store::find_for_update(conn, tenant, id)
+            let locked = user_store::find_for_update(conn, tenant, id)
                 .await?
                 .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
+            let (old, holds_admin) = (&locked.row, locked.holds_admin);
             check_if_match(if_match, Version::new(old.version))?;
             let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
             let applied = apply(
@@ -82,24 +83,23 @@ pub async fn patch_user(
             }
             let hash = match applied.password {
                 Some(p) => Some(password::hash(p).await?),
-                None => old.password_hash,
+                None => old.password_hash.clone(),
             };
             let active_change = ActiveChange::between(was_active, active);
             if active_change == Some(ActiveChange::Suspended) {
                 write::guard_member(conn, &ctx.profile, id, holds_admin, "suspend").await?;
             }
-            let (status, invite) =
-                users::status_after_write(conn, &ctx.profile, id, &old.status, active).await?;
-            let columns = UserColumns::from_resource(applied.resource, &status);
-            user_store::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
+            let (status, invite) = users::status_after_write(&ctx.profile, &locked, active);
+            let mut columns = UserColumns::from_resource(applied.resource, &status);
             let out = users::member_events(id, changed, active_change, invite);
             if let Some(change) = active_change {
                 tracing::info!(member.id = %id, active, "member {}", change.as_str());
             }
-            let stored =
-                Stored { id, attributes: object(columns.resource), meta: meta(old.version + 1, now) };
+            let attributes = object(std::mem::take(&mut columns.resource));
+            let stored = Stored { id, attributes, meta: meta(old.version + 1, now) };
             let log = logged(ResourceKind::User, id, active_change, &applied.fired);
-            let stored = write::member_written(conn, ctx, stored, false, &out, now, log).await?;
+            let row = Some((&columns, hash.as_deref()));
+            let stored = write::member_written(conn, ctx, stored, false, row, &out, now, log).await?;
             Ok(Written { stored, active_change, fired: applied.fired })
         })
         .await?;

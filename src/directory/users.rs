@@ -55,26 +55,22 @@ pub(crate) fn invites(profile: &TenantProfile) -> bool {
 }
 
 /// The status after a write that leaves `active` at `active`, and whether the member now needs
-/// an invitation (never in an SSO tenant). Only a reactivation reads the invitation state:
-/// otherwise an active member keeps its status and an inactive one is suspended.
-pub(crate) async fn status_after_write(
-    conn: &mut Conn,
+/// an invitation (never in an SSO tenant). Only a reactivation looks at the invitation state
+/// (read with the locked row): otherwise an active member keeps its status and an inactive one
+/// is suspended.
+pub(crate) fn status_after_write(
     profile: &TenantProfile,
-    id: Uuid,
-    old_status: &str,
+    locked: &users::Locked,
     active: bool,
-) -> ScimResult<(String, bool)> {
+) -> (String, bool) {
     if !active {
-        return Ok((status::SUSPENDED.into(), false));
+        return (status::SUSPENDED.into(), false);
     }
-    if old_status != status::SUSPENDED {
-        return Ok((old_status.into(), false));
+    if locked.row.status != status::SUSPENDED {
+        return (locked.row.status.clone(), false);
     }
-    let state =
-        users::invitation_state_for_update(conn, profile.id, id).await?.ok_or_else(|| not_found(id))?;
-    let joined = state.joined_at.is_some();
-    let invite = !joined && invites(profile);
-    Ok((status_for(true, state.invitation_count, joined).into(), invite))
+    let invite = !locked.joined && invites(profile);
+    (status_for(true, locked.invitation_count, locked.joined).into(), invite)
 }
 
 /// Create a member; re-provisioning a removed member (same externalId from this connection, or
@@ -139,7 +135,8 @@ pub async fn create_member(
                     };
                     // A restored member keeps its base role and override; its SCIM roles are new.
                     let log = logged(ResourceKind::User, stored.id, None, &[]);
-                    break 'write write::member_written(conn, ctx, stored, false, &out, now, log).await?;
+                    break 'write write::member_written(conn, ctx, stored, false, None, &out, now, log)
+                        .await?;
                 }
                 // Restored concurrently by another request: this one creates a new member.
                 columns.status = status_for(active, 0, false).into();
@@ -160,6 +157,7 @@ pub async fn create_member(
                 ctx,
                 stored,
                 true,
+                None,
                 &out,
                 now,
                 logged(ResourceKind::User, id, None, &[]),
@@ -279,8 +277,8 @@ pub async fn replace(
     let tenant = ctx.tenant();
     let resource = input.resource;
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let users::Locked { row: old, holds_admin } =
-            users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+        let locked = users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
+        let (old, holds_admin) = (&locked.row, locked.holds_admin);
         check_if_match(if_match, Version::new(old.version))?;
         check_immutable(registry, ResourceKind::User, &object(old.resource.clone()), &resource)?;
         let active = resource.get("active").and_then(Value::as_bool).unwrap_or(true);
@@ -293,17 +291,16 @@ pub async fn replace(
         if new_hash.is_some() {
             changed.push("password".into());
         }
-        let (status, invite) = status_after_write(conn, &ctx.profile, id, &old.status, active).await?;
-        let columns = UserColumns::from_resource(resource, &status);
-        let hash = new_hash.or(old.password_hash);
-        users::update(conn, tenant, id, &columns, hash.as_deref(), now).await?;
+        let (status, invite) = status_after_write(&ctx.profile, &locked, active);
+        let mut columns = UserColumns::from_resource(resource, &status);
+        let hash = new_hash.or_else(|| old.password_hash.clone());
         let out = member_events(id, changed, active_change, invite);
         if let Some(change) = active_change {
             tracing::info!(member.id = %id, active, "member {}", change.as_str());
         }
         let stored = Stored {
             id,
-            attributes: object(columns.resource),
+            attributes: object(std::mem::take(&mut columns.resource)),
             meta: Meta {
                 created: old.created_at,
                 last_modified: now,
@@ -311,7 +308,8 @@ pub async fn replace(
             },
         };
         let log = logged(ResourceKind::User, id, active_change, &[]);
-        let stored = write::member_written(conn, ctx, stored, false, &out, now, log).await?;
+        let row = Some((&columns, hash.as_deref()));
+        let stored = write::member_written(conn, ctx, stored, false, row, &out, now, log).await?;
         Ok(Written { stored, active_change, fired: Vec::new() })
     })
     .await
@@ -329,7 +327,7 @@ pub async fn remove(
     let now = db_precision(ctx.now);
     let (tenant, profile) = (ctx.tenant(), &ctx.profile);
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let users::Locked { row: old, holds_admin } =
+        let users::Locked { row: old, holds_admin, .. } =
             users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
         write::guard_member(conn, profile, id, holds_admin, "remove").await?;

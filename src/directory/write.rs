@@ -22,6 +22,7 @@ use uuid::Uuid;
 use super::{Context, Stored, TenantProfile};
 use crate::db::imports::{self, ImportedUpdate, NewMember};
 use crate::db::roles::{self as store, FollowUp, FollowedUp};
+use crate::db::users::{RowWrite, UserColumns};
 use crate::db::Conn;
 use crate::error::{ScimError, ScimResult};
 use crate::events::NewEvent;
@@ -36,13 +37,17 @@ pub fn position_of(profile: &TenantProfile, resource: &Map<String, Value>) -> Op
 /// The follow-up of a SCIM write of one member (create, restore, PUT, PATCH): its `roles` values
 /// matched, a new member's default base role, its position, its effective role, and `events`
 /// plus any `role.changed` written, with the request's provisioning-log row (`write`), all in
-/// one statement. Returns the member as SCIM shows it now: with Roster's User extension and its
-/// read-only `groups`.
+/// one statement. With `row` (PUT, PATCH: the columns and password hash; the resource is
+/// `member`'s attributes) that statement writes the member's row too, in the same UPDATE.
+/// Returns the member as SCIM shows it now: with Roster's User extension and its read-only
+/// `groups`.
+#[allow(clippy::too_many_arguments)]
 pub async fn member_written(
     conn: &mut Conn,
     ctx: &Context,
     member: Stored,
     created: bool,
+    row: Option<(&UserColumns, Option<&str>)>,
     events: &[NewEvent],
     now: DateTime<Utc>,
     write: crate::provisioning::slot::Written<'_>,
@@ -53,6 +58,11 @@ pub async fn member_written(
         default_base_role: created,
         role_keys: Some(role_values(&member.attributes).iter().map(|v| fold_key(v)).collect()),
         position: position_of(&ctx.profile, &member.attributes),
+        row: row.map(|(columns, password_hash)| RowWrite {
+            columns,
+            resource: &member.attributes,
+            password_hash,
+        }),
     };
     let log = ctx.log.success_json(write)?;
     let logged = log.is_some();
@@ -75,7 +85,7 @@ pub async fn member_written(
 pub async fn follow_up(
     conn: &mut Conn,
     tenant: Uuid,
-    items: &[FollowUp],
+    items: &[FollowUp<'_>],
     now: DateTime<Utc>,
     with_groups: bool,
     events: Option<&[NewEvent]>,
@@ -338,6 +348,7 @@ pub async fn register(
         default_base_role: true,
         role_keys: Some(Vec::new()),
         position: position_of(profile, &reg.resource),
+        row: None,
     };
     follow_up(conn, tenant, &[item], now, false, Some(&events)).await?;
     let operation =

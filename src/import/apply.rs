@@ -132,6 +132,7 @@ pub async fn apply(
                 default_base_role: false,
                 role_keys: None,
                 position: write::position_of(&profile, &d.resource),
+                row: None,
             });
             if created {
                 new_members.push(NewMember {

@@ -77,8 +77,9 @@ pub struct UserColumns {
 }
 
 /// A member row's new columns as the write's follow-up writes them (`roster_members_written`,
-/// migration 000029): in the same UPDATE as its roles and position, with the version bumped
-/// and `last_modified` set, so that a PUT or PATCH writes one row version in one statement.
+/// migrations 000029 and 000030): in the same UPDATE as its roles and position, with the
+/// version bumped and `last_modified` set, or for a new member inserted whole with them, so
+/// that a POST, PUT or PATCH writes one row version in one statement.
 /// Every column is sent; `password_hash` null clears it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RowWrite<'a> {
@@ -89,6 +90,25 @@ pub struct RowWrite<'a> {
     pub resource: &'a Map<String, Value>,
     /// The password's hash, or none.
     pub password_hash: Option<&'a str>,
+    /// For a new member: inserted (version 1, created now) instead of updated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insert: Option<NewRow>,
+}
+
+/// What only a new member's row has: who created it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NewRow {
+    /// The connection that provisioned it; none when an admin created it.
+    pub connection_id: Option<Uuid>,
+    /// `scim` with a connection, `admin` without.
+    pub origin: &'static str,
+}
+
+impl NewRow {
+    /// A member created over SCIM (with its connection) or by an admin (without).
+    pub fn by(connection_id: Option<Uuid>) -> NewRow {
+        NewRow { connection_id, origin: if connection_id.is_some() { "scim" } else { "admin" } }
+    }
 }
 
 fn text(resource: &Map<String, Value>, key: &str) -> Option<String> {
@@ -142,36 +162,6 @@ impl UserColumns {
             resource: Value::Object(resource),
         }
     }
-}
-
-/// Insert a new member.
-#[allow(clippy::too_many_arguments)]
-pub async fn insert(
-    conn: &mut Conn,
-    tenant_id: Uuid,
-    id: Uuid,
-    connection_id: Option<Uuid>,
-    columns: &UserColumns,
-    password_hash: Option<&str>,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    // A member with a connection came over SCIM; one without was created by an admin.
-    let origin = if connection_id.is_some() { "scim" } else { "admin" };
-    diesel::insert_into(users::table)
-        .values((
-            users::tenant_id.eq(tenant_id),
-            users::id.eq(id),
-            users::connection_id.eq(connection_id),
-            users::origin.eq(origin),
-            columns,
-            users::password_hash.eq(password_hash),
-            users::version.eq(1),
-            users::created_at.eq(now),
-            users::last_modified.eq(now),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
 }
 
 /// The diesel traits of an expression whose SQL is fixed text naming `"users"` columns (its

@@ -16,7 +16,7 @@ use super::users::{invites, member_events, status_after_write, status_for};
 use super::{db_precision, object, write, ActiveChange, TenantProfile};
 use crate::db::lifecycle as store;
 use crate::db::roles::FollowUp;
-use crate::db::users::{self as user_store, RowWrite, UserColumns};
+use crate::db::users::{self as user_store, UserColumns};
 use crate::db::Conn;
 use crate::error::{ScimError, ScimResult};
 use crate::events::NewEvent;
@@ -45,7 +45,7 @@ async fn followed(
     profile: &TenantProfile,
     id: Uuid,
     resource: &serde_json::Map<String, Value>,
-    row: Option<(&UserColumns, Option<&str>)>,
+    row: write::MemberRow<'_>,
     events: &[NewEvent],
     now: DateTime<Utc>,
 ) -> ScimResult<Lifecycle> {
@@ -55,7 +55,7 @@ async fn followed(
         default_base_role: false,
         role_keys: None,
         position: write::position_of(profile, resource),
-        row: row.map(|(columns, password_hash)| RowWrite { columns, resource, password_hash }),
+        row: row.write(resource),
     };
     let done = write::follow_up(conn, profile.id, &[item], now, false, Some(events)).await?;
     let after = done.members.into_iter().next().ok_or_else(|| not_found(id))?;
@@ -87,14 +87,14 @@ pub async fn set_active(
         }
         let mut resource = object(old.resource);
         if change.is_none() {
-            return followed(conn, profile, id, &resource, None, &[], now).await;
+            return followed(conn, profile, id, &resource, write::MemberRow::Written, &[], now).await;
         }
         resource.insert("active".into(), Value::Bool(active));
         let mut columns = UserColumns::from_resource(resource, &status);
         let resource = object(std::mem::take(&mut columns.resource));
         let out = member_events(id, Vec::new(), change, invite);
         tracing::info!(member.id = %id, active, "member {} by an admin", change.map_or("", ActiveChange::as_str));
-        let row = Some((&columns, old.password_hash.as_deref()));
+        let row = write::MemberRow::Update(&columns, old.password_hash.as_deref());
         followed(conn, profile, id, &resource, row, &out, now).await
     })
     .await
@@ -168,5 +168,5 @@ pub async fn restore_row(
     if active && !joined && invites(profile) {
         out.push(NewEvent::invitation_needed(id));
     }
-    followed(conn, profile, id, &resource, None, &out, now).await
+    followed(conn, profile, id, &resource, write::MemberRow::Written, &out, now).await
 }

@@ -98,8 +98,8 @@ pub async fn patch_user(
             let attributes = object(std::mem::take(&mut columns.resource));
             let stored = Stored { id, attributes, meta: meta(old.version + 1, now) };
             let log = logged(ResourceKind::User, id, active_change, &applied.fired);
-            let row = Some((&columns, hash.as_deref()));
-            let stored = write::member_written(conn, ctx, stored, false, row, &out, now, log).await?;
+            let row = write::MemberRow::Update(&columns, hash.as_deref());
+            let stored = write::member_written(conn, ctx, stored, row, &out, now, log).await?;
             Ok(Written { stored, active_change, fired: applied.fired })
         })
         .await?;

@@ -8,6 +8,7 @@ use diesel_async::AsyncConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::write::MemberRow;
 use super::{
     commit_events, db_precision, logged, membership_events, object, password, roles, write, ActiveChange,
     Context, Stored, TenantProfile, Written,
@@ -135,29 +136,35 @@ pub async fn create_member(
                     };
                     // A restored member keeps its base role and override; its SCIM roles are new.
                     let log = logged(ResourceKind::User, stored.id, None, &[]);
-                    break 'write write::member_written(conn, ctx, stored, false, None, &out, now, log)
-                        .await?;
+                    break 'write write::member_written(
+                        conn,
+                        ctx,
+                        stored,
+                        MemberRow::Written,
+                        &out,
+                        now,
+                        log,
+                    )
+                    .await?;
                 }
                 // Restored concurrently by another request: this one creates a new member.
                 columns.status = status_for(active, 0, false).into();
             }
             let id = Uuid::now_v7();
-            users::insert(conn, tenant, id, connection, &columns, password_hash.as_deref(), now).await?;
             let mut out = vec![NewEvent::member_created(id, active, false)];
             if invite {
                 out.push(NewEvent::invitation_needed(id));
             }
             let stored = Stored {
                 id,
-                attributes: object(columns.resource),
+                attributes: object(std::mem::take(&mut columns.resource)),
                 meta: Meta { created: now, last_modified: now, version: Version::new(1) },
             };
             write::member_written(
                 conn,
                 ctx,
                 stored,
-                true,
-                None,
+                MemberRow::Insert(&columns, password_hash.as_deref(), connection),
                 &out,
                 now,
                 logged(ResourceKind::User, id, None, &[]),
@@ -308,8 +315,8 @@ pub async fn replace(
             },
         };
         let log = logged(ResourceKind::User, id, active_change, &[]);
-        let row = Some((&columns, hash.as_deref()));
-        let stored = write::member_written(conn, ctx, stored, false, row, &out, now, log).await?;
+        let row = MemberRow::Update(&columns, hash.as_deref());
+        let stored = write::member_written(conn, ctx, stored, row, &out, now, log).await?;
         Ok(Written { stored, active_change, fired: Vec::new() })
     })
     .await

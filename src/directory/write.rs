@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::{Context, Stored, TenantProfile};
 use crate::db::imports::{self, ImportedUpdate, NewMember};
 use crate::db::roles::{self as store, FollowUp, FollowedUp};
-use crate::db::users::{RowWrite, UserColumns};
+use crate::db::users::{NewRow, RowWrite, UserColumns};
 use crate::db::Conn;
 use crate::error::{ScimError, ScimResult};
 use crate::events::NewEvent;
@@ -34,35 +34,53 @@ pub fn position_of(profile: &TenantProfile, resource: &Map<String, Value>) -> Op
     attribute_text(resource, &profile.position_source)
 }
 
+/// How a member write's row is written.
+#[derive(Debug, Clone, Copy)]
+pub enum MemberRow<'a> {
+    /// By the caller, before the follow-up (a restore).
+    Written,
+    /// By the follow-up's UPDATE (PUT, PATCH, an admin's suspension): the columns and password
+    /// hash; the resource is the member's attributes.
+    Update(&'a UserColumns, Option<&'a str>),
+    /// By the follow-up's INSERT (a new member), for its connection (none: an admin's).
+    Insert(&'a UserColumns, Option<&'a str>, Option<Uuid>),
+}
+
+impl<'a> MemberRow<'a> {
+    /// The row as the follow-up writes it.
+    pub(crate) fn write(self, resource: &'a Map<String, Value>) -> Option<RowWrite<'a>> {
+        let (columns, password_hash, insert) = match self {
+            MemberRow::Written => return None,
+            MemberRow::Update(columns, hash) => (columns, hash, None),
+            MemberRow::Insert(columns, hash, connection) => (columns, hash, Some(NewRow::by(connection))),
+        };
+        Some(RowWrite { columns, resource, password_hash, insert })
+    }
+}
+
 /// The follow-up of a SCIM write of one member (create, restore, PUT, PATCH): its `roles` values
 /// matched, a new member's default base role, its position, its effective role, and `events`
 /// plus any `role.changed` written, with the request's provisioning-log row (`write`), all in
-/// one statement. With `row` (PUT, PATCH: the columns and password hash; the resource is
-/// `member`'s attributes) that statement writes the member's row too, in the same UPDATE.
+/// one statement, which writes the member's row too unless the caller did ([`MemberRow`]).
 /// Returns the member as SCIM shows it now: with Roster's User extension and its read-only
 /// `groups`.
-#[allow(clippy::too_many_arguments)]
 pub async fn member_written(
     conn: &mut Conn,
     ctx: &Context,
     member: Stored,
-    created: bool,
-    row: Option<(&UserColumns, Option<&str>)>,
+    row: MemberRow<'_>,
     events: &[NewEvent],
     now: DateTime<Utc>,
     write: crate::provisioning::slot::Written<'_>,
 ) -> ScimResult<Stored> {
+    let created = matches!(row, MemberRow::Insert(..));
     let item = FollowUp {
         id: member.id,
         created,
         default_base_role: created,
         role_keys: Some(role_values(&member.attributes).iter().map(|v| fold_key(v)).collect()),
         position: position_of(&ctx.profile, &member.attributes),
-        row: row.map(|(columns, password_hash)| RowWrite {
-            columns,
-            resource: &member.attributes,
-            password_hash,
-        }),
+        row: row.write(&member.attributes),
     };
     let log = ctx.log.success_json(write)?;
     let logged = log.is_some();

@@ -130,9 +130,13 @@ impl LogSlot {
     pub fn success_row(&self, write: Written<'_>) -> Option<store::Entry> {
         self.with(|s| {
             let status = s.success?;
-            s.record.resource(write.kind, Some(write.id));
-            s.record.active_change(write.active_change);
-            s.record.rules(write.fired);
+            // On a copy: if the statement carrying the row fails (a duplicate userName raised by
+            // the insert in the same statement), the middleware's row for the error must not
+            // name a resource that was never written.
+            let mut record = s.record.clone();
+            record.resource(write.kind, Some(write.id));
+            record.active_change(write.active_change);
+            record.rules(write.fired);
             let finished = Finished {
                 at: s.arrival.at,
                 request_id: s.arrival.request_id.clone(),
@@ -143,7 +147,7 @@ impl LogSlot {
                 detail: None,
                 latency_ms: s.arrival.started.elapsed().as_secs_f64() * 1000.0,
             };
-            Some(s.record.clone().finish(Uuid::now_v7(), finished))
+            Some(record.finish(Uuid::now_v7(), finished))
         })
         .flatten()
     }

@@ -380,6 +380,28 @@ async fn roster_user_patches(
     Ok((secs, results.into_iter().collect::<anyhow::Result<Vec<_>>>()?))
 }
 
+/// The member's columns written by a plain UPDATE, version bumped (Roster writes them in its
+/// follow-up's statement since migration 000029; this is the raw side).
+async fn raw_update(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    id: Uuid,
+    columns: &user_store::UserColumns,
+) -> anyhow::Result<()> {
+    use diesel::{BoolExpressionMethods, ExpressionMethods, QueryDsl};
+    use roster::db::schema::users;
+    diesel::update(users::table.filter(users::tenant_id.eq(tenant).and(users::id.eq(id))))
+        .set((
+            columns,
+            users::password_hash.eq(None::<String>),
+            users::version.eq(users::version + 1),
+            users::last_modified.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Raw SQL: per client its own connection; `full` runs what Roster's transaction runs
 /// (BEGIN, SELECT … FOR UPDATE, the UPDATE, COMMIT, then groups_of for the response), otherwise
 /// the UPDATE alone (autocommit).
@@ -406,7 +428,7 @@ async fn raw_user_updates(
                 exec(conn, "BEGIN").await?;
                 user_store::find_for_update(conn, tenant, u.id).await?.context("user vanished")?;
             }
-            user_store::update(conn, tenant, u.id, &columns, None, Utc::now()).await?;
+            raw_update(conn, tenant, u.id, &columns).await?;
             let mut groups_of = Duration::ZERO;
             if full {
                 exec(conn, "COMMIT").await?;

@@ -1,4 +1,5 @@
--- Back to migration 000014's follow-up, which never writes the row's own columns.
+-- Back to migration 000014's follow-up, which never writes the row's own columns, and
+-- migration 000025's role rule.
 CREATE OR REPLACE FUNCTION roster_members_written(p_tenant uuid, p_items jsonb, p_now timestamptz, p_with_groups boolean,
                                        p_write_events boolean, p_subjects uuid[], p_kinds text[],
                                        p_payloads jsonb[])
@@ -76,3 +77,45 @@ BEGIN
     RETURN jsonb_build_object('members', to_jsonb(members), 'role_changes', to_jsonb(changes));
 END
 $$;
+
+CREATE OR REPLACE FUNCTION roster_effective_role(p_tenant uuid, p_member uuid)
+RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_override text;
+    v_base text;
+    v_scim text[];
+    result text;
+BEGIN
+    SELECT u.role_override, u.base_role, u.scim_roles INTO v_override, v_base, v_scim
+    FROM users u
+    WHERE u.tenant_id = p_tenant AND u.id = p_member;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF v_override IS NOT NULL THEN
+        SELECT r.name INTO result FROM roles r WHERE r.tenant_id = p_tenant AND r.name = v_override;
+        IF FOUND THEN
+            RETURN result;
+        END IF;
+    END IF;
+    WITH candidates AS (
+        SELECT v_base AS name
+        UNION
+        SELECT unnest(v_scim)
+        UNION
+        SELECT b.role_name
+        FROM roster_member_groups(p_tenant, p_member) mg
+        JOIN group_role_bindings b ON b.tenant_id = p_tenant AND b.group_id = mg.group_id
+        WHERE EXISTS (SELECT 1 FROM group_role_bindings x WHERE x.tenant_id = p_tenant)
+    )
+    SELECT r.name INTO result
+    FROM candidates c
+    JOIN roles r ON r.tenant_id = p_tenant AND r.name = c.name
+    ORDER BY r.rank DESC
+    LIMIT 1;
+    RETURN result;
+END
+$$;
+
+DROP FUNCTION roster_role_from(uuid, uuid, text, text, text[]);

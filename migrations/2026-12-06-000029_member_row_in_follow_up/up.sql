@@ -1,9 +1,63 @@
--- A member write's row and its follow-up in one UPDATE. Before, a PUT or PATCH updated the row
--- (diesel, which never caches an UPDATE, so it was planned on every call) and the follow-up
--- updated the same row again for its roles and position: a second row version in the same
--- transaction, whose foreign keys PostgreSQL checks again because the row is its own. An item of
--- `p_items` may now carry `row` (`db::users::RowWrite`), written by the follow-up's own UPDATE,
--- planned once per connection.
+-- A member write's row written by its follow-up, in the follow-up's own statement
+-- (`roster_members_written`; an item of `p_items` may carry `row`, `db::users::RowWrite`).
+--
+-- Before, a PUT or PATCH updated the row (diesel, which never caches an UPDATE: planned on every
+-- call) and the follow-up updated the same row again for its roles and position. A POST inserted
+-- the row, then the follow-up updated it, then the role recomputation updated it again. Each was
+-- a new version of a row the transaction itself had written, so PostgreSQL checked every foreign
+-- key of it again (32 nested statements per POST). Now the follow-up updates the row once (with
+-- its columns, version and last_modified when `row` is given) or inserts a new member whole, with
+-- its effective role computed first by the same rule (`roster_role_from`, split out of
+-- `roster_effective_role`, which now calls it; a member that does not exist yet is in no group).
+CREATE FUNCTION roster_role_from(p_tenant uuid, p_member uuid, p_override text, p_base text, p_scim text[])
+RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    result text;
+BEGIN
+    IF p_override IS NOT NULL THEN
+        SELECT r.name INTO result FROM roles r WHERE r.tenant_id = p_tenant AND r.name = p_override;
+        IF FOUND THEN
+            RETURN result;
+        END IF;
+    END IF;
+    WITH candidates AS (
+        SELECT p_base AS name
+        UNION
+        SELECT unnest(p_scim)
+        UNION
+        SELECT b.role_name
+        FROM roster_member_groups(p_tenant, p_member) mg
+        JOIN group_role_bindings b ON b.tenant_id = p_tenant AND b.group_id = mg.group_id
+        WHERE EXISTS (SELECT 1 FROM group_role_bindings x WHERE x.tenant_id = p_tenant)
+    )
+    SELECT r.name INTO result
+    FROM candidates c
+    JOIN roles r ON r.tenant_id = p_tenant AND r.name = c.name
+    ORDER BY r.rank DESC
+    LIMIT 1;
+    RETURN result;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION roster_effective_role(p_tenant uuid, p_member uuid)
+RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_override text;
+    v_base text;
+    v_scim text[];
+BEGIN
+    SELECT u.role_override, u.base_role, u.scim_roles INTO v_override, v_base, v_scim
+    FROM users u
+    WHERE u.tenant_id = p_tenant AND u.id = p_member;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN roster_role_from(p_tenant, p_member, v_override, v_base, v_scim);
+END
+$$;
+
 CREATE OR REPLACE FUNCTION roster_members_written(p_tenant uuid, p_items jsonb, p_now timestamptz, p_with_groups boolean,
                                        p_write_events boolean, p_subjects uuid[], p_kinds text[],
                                        p_payloads jsonb[])
@@ -19,6 +73,8 @@ DECLARE
     after text;
     st text;
     fresh boolean;
+    scim text[];
+    base text;
     -- Accumulated with array_append on local arrays, which PL/pgSQL extends in place: appending
     -- to a jsonb value would copy it each time (quadratic in a 10,000-member import).
     members jsonb[] := '{}';
@@ -45,42 +101,62 @@ BEGIN
                 END IF;
             END IF;
         END IF;
-        -- The one UPDATE of the member's row. With `row` (`db::users::RowWrite`: what a PUT, a
-        -- PATCH or an admin's suspension writes) also its columns, its version bumped and
-        -- last_modified set; without, the columns keep their values (the record is the row
-        -- itself) and only what the follow-up derives is written.
-        fresh := coalesce(jsonb_typeof(item -> 'row') = 'object', false);
-        UPDATE users u SET
-            (user_name, user_name_key, external_id, display_name, given_name, family_name, email, title,
-             active, status, email_keys, resource, password_hash) =
-            (SELECT w.user_name, w.user_name_key, w.external_id, w.display_name, w.given_name, w.family_name,
-                    w.email, w.title, w.active, w.status, w.email_keys, w.resource, w.password_hash
-             FROM jsonb_populate_record(u, CASE WHEN fresh THEN item -> 'row' ELSE '{}' END) w),
-            version = CASE WHEN fresh THEN u.version + 1 ELSE u.version END,
-            last_modified = CASE WHEN fresh THEN p_now ELSE u.last_modified END,
-            scim_roles = CASE WHEN item -> 'role_keys' IS NULL OR jsonb_typeof(item -> 'role_keys') = 'null'
-                              THEN u.scim_roles
-                              ELSE ARRAY(SELECT r.name FROM roles r
-                                         WHERE r.tenant_id = p_tenant
-                                           AND r.name_key IN (SELECT jsonb_array_elements_text(item -> 'role_keys'))
-                                         ORDER BY r.rank DESC) END,
-            base_role = CASE WHEN (item ->> 'default_base_role')::boolean THEN default_role ELSE u.base_role END,
-            position_id = pos
-        WHERE u.tenant_id = p_tenant AND u.id = m
-        RETURNING u.effective_role, u.status INTO current_role_name, st;
-        IF NOT FOUND THEN
-            CONTINUE;
-        END IF;
-        -- The one recomputation rule (migration 000013); it answers only when the role changed.
-        SELECT c.old_role, c.new_role INTO before, after FROM roster_recompute_roles(p_tenant, ARRAY[m]) c;
-        IF FOUND THEN
-            current_role_name := after;
-            IF NOT (item ->> 'created')::boolean THEN
-                change := jsonb_build_object('member_id', m, 'from', before, 'to', after);
-                changes := array_append(changes, change);
-                subjects := array_append(subjects, m);
-                kinds := array_append(kinds, 'role.changed'::text);
-                payloads := array_append(payloads, change);
+        -- The SCIM roles the write asks for, matched against the catalog (NULL: keep them).
+        scim := CASE WHEN item -> 'role_keys' IS NULL OR jsonb_typeof(item -> 'role_keys') = 'null' THEN NULL
+                     ELSE ARRAY(SELECT r.name FROM roles r
+                                WHERE r.tenant_id = p_tenant
+                                  AND r.name_key IN (SELECT jsonb_array_elements_text(item -> 'role_keys'))
+                                ORDER BY r.rank DESC) END;
+        IF jsonb_typeof(item -> 'row' -> 'insert') = 'object' THEN
+            -- A new member (`db::users::RowWrite` with `insert`): inserted whole, its effective
+            -- role computed by the one rule first (a member that does not exist yet is in no
+            -- group), so the row is written once and no role change is reported.
+            base := CASE WHEN (item ->> 'default_base_role')::boolean THEN default_role END;
+            current_role_name := roster_role_from(p_tenant, m, NULL, base, coalesce(scim, '{}'));
+            INSERT INTO users AS u (tenant_id, id, connection_id, origin, user_name, user_name_key, external_id,
+                                    display_name, given_name, family_name, email, title, active, status,
+                                    email_keys, resource, password_hash, version, created_at, last_modified,
+                                    scim_roles, base_role, position_id, effective_role)
+            SELECT p_tenant, m, (item -> 'row' -> 'insert' ->> 'connection_id')::uuid,
+                   item -> 'row' -> 'insert' ->> 'origin', w.user_name, w.user_name_key, w.external_id,
+                   w.display_name, w.given_name, w.family_name, w.email, w.title, w.active, w.status,
+                   w.email_keys, w.resource, w.password_hash, 1, p_now, p_now,
+                   coalesce(scim, '{}'), base, pos, current_role_name
+            FROM jsonb_populate_record(NULL::users, item -> 'row') w
+            RETURNING u.status INTO st;
+        ELSE
+            -- The one UPDATE of the member's row. With `row` (`db::users::RowWrite`: what a PUT,
+            -- a PATCH or an admin's suspension writes) also its columns, its version bumped and
+            -- last_modified set; without, the columns keep their values (the record is the row
+            -- itself) and only what the follow-up derives is written.
+            fresh := coalesce(jsonb_typeof(item -> 'row') = 'object', false);
+            UPDATE users u SET
+                (user_name, user_name_key, external_id, display_name, given_name, family_name, email, title,
+                 active, status, email_keys, resource, password_hash) =
+                (SELECT w.user_name, w.user_name_key, w.external_id, w.display_name, w.given_name, w.family_name,
+                        w.email, w.title, w.active, w.status, w.email_keys, w.resource, w.password_hash
+                 FROM jsonb_populate_record(u, CASE WHEN fresh THEN item -> 'row' ELSE '{}' END) w),
+                version = CASE WHEN fresh THEN u.version + 1 ELSE u.version END,
+                last_modified = CASE WHEN fresh THEN p_now ELSE u.last_modified END,
+                scim_roles = coalesce(scim, u.scim_roles),
+                base_role = CASE WHEN (item ->> 'default_base_role')::boolean THEN default_role ELSE u.base_role END,
+                position_id = pos
+            WHERE u.tenant_id = p_tenant AND u.id = m
+            RETURNING u.effective_role, u.status INTO current_role_name, st;
+            IF NOT FOUND THEN
+                CONTINUE;
+            END IF;
+            -- The one recomputation rule (migration 000013); it answers only when the role changed.
+            SELECT c.old_role, c.new_role INTO before, after FROM roster_recompute_roles(p_tenant, ARRAY[m]) c;
+            IF FOUND THEN
+                current_role_name := after;
+                IF NOT (item ->> 'created')::boolean THEN
+                    change := jsonb_build_object('member_id', m, 'from', before, 'to', after);
+                    changes := array_append(changes, change);
+                    subjects := array_append(subjects, m);
+                    kinds := array_append(kinds, 'role.changed'::text);
+                    payloads := array_append(payloads, change);
+                END IF;
             END IF;
         END IF;
         members := array_append(members, jsonb_build_object(

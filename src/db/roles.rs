@@ -269,8 +269,9 @@ pub struct FollowUp<'a> {
     pub role_keys: Option<Vec<String>>,
     /// The value of the tenant's position source, if any.
     pub position: Option<String>,
-    /// The row's new columns, written by the follow-up's own UPDATE with the version bumped
-    /// (migration 000029); `None` when the caller wrote the row (an insert, a restore).
+    /// The member's row, written by the follow-up's own statement (migration 000029): updated
+    /// with the version bumped, or inserted for a new member; `None` when the caller wrote it
+    /// (an import's batch, a restore).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub row: Option<super::users::RowWrite<'a>>,
 }

@@ -77,10 +77,10 @@ pub struct UserColumns {
 }
 
 /// A member row's new columns as the write's follow-up writes them (`roster_members_written`,
-/// migrations 000029 and 000030): in the same UPDATE as its roles and position, with the
-/// version bumped and `last_modified` set, or for a new member inserted whole with them, so
-/// that a POST, PUT or PATCH writes one row version in one statement.
-/// Every column is sent; `password_hash` null clears it.
+/// migration 000029): in the same UPDATE as its roles and position, with the version bumped and
+/// `last_modified` set, or for a new member inserted whole with them, so that a POST, PUT or
+/// PATCH writes one row version in one statement. Every column is sent; `password_hash` null
+/// clears it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RowWrite<'a> {
     /// The columns derived from the resource.

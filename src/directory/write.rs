@@ -1,7 +1,7 @@
 //! The directory's one member write service (DESIGN §3 "One write path"). Every entry point —
 //! SCIM create/PUT/PATCH/DELETE, `/Bulk` (through them), the member import — goes through
 //! [`follow_up`] here, which owns every rule that follows a write, in one statement whatever the
-//! batch size (`roster_members_written`, migrations 000014, 000029, 000030). A SCIM create, PUT
+//! batch size (`roster_members_written`, migrations 000014 and 000029). A SCIM create, PUT
 //! or PATCH (and an admin's suspension) hands it the member's row too ([`MemberRow`]), which
 //! that statement inserts or updates together with what follows, so the row is written once;
 //! an import's batch and a restore write their rows first:

@@ -267,6 +267,18 @@ pub async fn set_members(
     Ok(MemberDelta { added, removed })
 }
 
+/// The common table expressions that take member `$2` (user or group) out of every group of
+/// tenant `$1`, bumping those groups' versions (`last_modified` `$3`), and the final SELECT of the
+/// memberships that ended, in group order: after `WITH`, or after a CTE of the caller's own
+/// ([`super::users::remove`]).
+pub(crate) const LEAVE_EVERYWHERE: &str = "gone AS ( \
+         DELETE FROM group_members WHERE tenant_id = $1 AND member_id = $2 \
+         RETURNING group_id, member_id, member_type), \
+     bumped AS ( \
+         UPDATE groups SET version = version + 1, last_modified = $3 \
+         WHERE tenant_id = $1 AND id IN (SELECT group_id FROM gone)) \
+     SELECT group_id, member_id, member_type FROM gone ORDER BY group_id";
+
 /// Remove a user or group from every group it is a direct member of, bumping those groups'
 /// versions. Returns the memberships removed.
 pub async fn remove_member_everywhere(
@@ -275,20 +287,12 @@ pub async fn remove_member_everywhere(
     member_id: Uuid,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<MemberRow>> {
-    diesel::sql_query(
-        "WITH gone AS ( \
-             DELETE FROM group_members WHERE tenant_id = $1 AND member_id = $2 \
-             RETURNING group_id, member_id, member_type), \
-         bumped AS ( \
-             UPDATE groups SET version = version + 1, last_modified = $3 \
-             WHERE tenant_id = $1 AND id IN (SELECT group_id FROM gone)) \
-         SELECT group_id, member_id, member_type FROM gone ORDER BY group_id",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<SqlUuid, _>(member_id)
-    .bind::<Timestamptz, _>(now)
-    .load(conn)
-    .await
+    diesel::sql_query(format!("WITH {LEAVE_EVERYWHERE}"))
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<SqlUuid, _>(member_id)
+        .bind::<Timestamptz, _>(now)
+        .load(conn)
+        .await
 }
 
 /// Add direct members (already-present ones are left alone). Returns the rows added.

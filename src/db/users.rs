@@ -424,19 +424,30 @@ pub async fn find_for_update(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> Quer
     }))
 }
 
-/// Mark a member removed: invisible to SCIM, userName free, row and id kept.
-pub async fn mark_removed(conn: &mut Conn, tenant_id: Uuid, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
-    diesel::update(users::table.filter(users::tenant_id.eq(tenant_id).and(users::id.eq(id))))
-        .set((
-            users::status.eq(status::REMOVED),
-            users::active.eq(false),
-            users::removed_at.eq(now),
-            users::version.eq(users::version + 1),
-            users::last_modified.eq(now),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+/// Remove a member in one statement: marked removed (invisible to SCIM, userName free, row and
+/// id kept, version bumped) and out of every group, whose versions are bumped. Returns the
+/// memberships that ended, in group order.
+pub async fn remove(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<super::groups::MemberRow>> {
+    use diesel::sql_types::{Timestamptz, Uuid as SqlUuid};
+    diesel::sql_query(format!(
+        "WITH removed AS ( \
+             UPDATE users SET status = '{}', active = false, removed_at = $3, version = version + 1, \
+                              last_modified = $3 \
+             WHERE tenant_id = $1 AND id = $2), \
+         {}",
+        status::REMOVED,
+        super::groups::LEAVE_EVERYWHERE
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(id)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await
 }
 
 /// Which of `ids` are members visible to SCIM in the tenant.

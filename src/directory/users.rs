@@ -14,7 +14,7 @@ use super::{
     Context, Stored, TenantProfile, Written,
 };
 use crate::db::users::{self, status, UserColumns, UserRow};
-use crate::db::{groups, Conn};
+use crate::db::Conn;
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
@@ -338,8 +338,7 @@ pub async fn remove(
             users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, Version::new(old.version))?;
         write::guard_member(conn, profile, id, holds_admin, "remove").await?;
-        users::mark_removed(conn, tenant, id, now).await?;
-        let left = groups::remove_member_everywhere(conn, tenant, id, now).await?;
+        let left = users::remove(conn, tenant, id, now).await?;
         let mut out = Vec::with_capacity(left.len() + 1);
         membership_events(&mut out, false, &left);
         out.push(NewEvent::member_removed(id));

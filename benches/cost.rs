@@ -368,8 +368,9 @@ struct Bench<'a> {
 impl Bench<'_> {
     fn say(o: &Outcome, what: &str) {
         let err = o.first_error.as_deref().map(|e| format!("; first error: {e}")).unwrap_or_default();
+        let log = o.log_rows.map(|n| format!(", {n} log rows")).unwrap_or_default();
         println!(
-            "  {what}: {:.0}/s ({} ok, {} errors, {:.1}s), CPU {:.3} ms/req (roster {:.3}, PG {:.3}){}{err}",
+            "  {what}: {:.0}/s ({} ok, {} errors, {:.1}s{log}), CPU {:.3} ms/req (roster {:.3}, PG {:.3}){}{err}",
             o.rate,
             o.ok,
             o.errors,
@@ -755,7 +756,11 @@ async fn measure<'g>(
         if let Some(r) = refresh {
             reload_state(conn, r).await?;
         }
-        let o = bench.roster(gens(run as u64), args.seconds).await;
+        let since = Utc::now() - chrono::Duration::milliseconds(5);
+        let mut o = bench.roster(gens(run as u64), args.seconds).await;
+        // The log writer lingers 20 ms per batch; a second covers what is still in flight.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        o.log_rows = Some(data::log_rows_since(conn, tenant, since).await?);
         Bench::say(&o, &format!("run {} Roster", run + 1));
         row.roster.push(o);
         restore(conn, tenant).await?;
@@ -1204,6 +1209,9 @@ fn report(
             let mut notes = Vec::new();
             if a.exhausted {
                 notes.push("Roster: a client ran out of spare users".to_string());
+            }
+            if let Some(n) = a.log_rows {
+                notes.push(format!("log rows {n} for {} requests", a.ok + a.errors));
             }
             if let Some(e) = &a.first_error {
                 notes.push(format!("Roster: {e}"));

@@ -296,6 +296,27 @@ pub async fn admin_count(conn: &mut AsyncPgConnection, tenant: Uuid) -> anyhow::
     Ok(n.n)
 }
 
+/// Rows of a tenant's provisioning log with `at` from `since` on (the index on `(tenant_id, at)`
+/// serves it).
+pub async fn log_rows_since(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    since: chrono::DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let n: N =
+        diesel::sql_query("SELECT count(*) AS n FROM provisioning_log WHERE tenant_id = $1 AND at >= $2")
+            .bind::<SqlUuid, _>(tenant)
+            .bind::<diesel::sql_types::Timestamptz, _>(since)
+            .get_result(conn)
+            .await?;
+    Ok(n.n.max(0) as u64)
+}
+
 /// Put the data set back into its loaded state: delete the users the bench created (userName
 /// prefixes [`CREATED_PREFIXES`]) and the memberships added after the load, and reactivate every
 /// member (plain SQL, no events), then VACUUM (ANALYZE) the written tables so index-only scans

@@ -153,6 +153,9 @@ pub struct Outcome {
     pub first_error: Option<String>,
     /// Some client ran out of requests before the window ended.
     pub exhausted: bool,
+    /// Provisioning-log rows the window's requests left (Roster windows; one per request is
+    /// expected, none lost under load).
+    pub log_rows: Option<u64>,
 }
 
 impl Outcome {
@@ -354,6 +357,7 @@ impl Pgbench {
             cpu,
             first_error,
             exhausted: false,
+            log_rows: None,
         })
     }
 }

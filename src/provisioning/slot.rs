@@ -155,7 +155,7 @@ impl LogSlot {
     /// [`LogSlot::success_row`] as JSON (a row of `provisioning_log`), for a SQL function that
     /// inserts it (`roster_log_row`, migration 000028).
     pub fn success_json(&self, write: Written<'_>) -> ScimResult<Option<serde_json::Value>> {
-        self.success_row(write).map(|row| serde_json::to_value(row).map_err(ScimError::internal)).transpose()
+        self.success_row(write).map(|row| store::row_json(&row).map_err(ScimError::internal)).transpose()
     }
 
     /// The row from [`LogSlot::success_row`] is in the write's transaction: the middleware

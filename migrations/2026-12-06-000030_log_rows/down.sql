@@ -1,0 +1,1 @@
+DROP FUNCTION roster_log_rows(jsonb);

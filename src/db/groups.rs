@@ -270,14 +270,19 @@ pub async fn set_members(
 /// The common table expressions that take member `$2` (user or group) out of every group of
 /// tenant `$1`, bumping those groups' versions (`last_modified` `$3`), and the final SELECT of the
 /// memberships that ended, in group order: after `WITH`, or after a CTE of the caller's own
-/// ([`super::users::remove`]).
-pub(crate) const LEAVE_EVERYWHERE: &str = "gone AS ( \
-         DELETE FROM group_members WHERE tenant_id = $1 AND member_id = $2 \
-         RETURNING group_id, member_id, member_type), \
-     bumped AS ( \
-         UPDATE groups SET version = version + 1, last_modified = $3 \
-         WHERE tenant_id = $1 AND id IN (SELECT group_id FROM gone)) \
-     SELECT group_id, member_id, member_type FROM gone ORDER BY group_id";
+/// ([`super::users::remove`]). A literal, so that each statement's text is fixed at compile time.
+macro_rules! leave_everywhere {
+    () => {
+        "gone AS ( \
+             DELETE FROM group_members WHERE tenant_id = $1 AND member_id = $2 \
+             RETURNING group_id, member_id, member_type), \
+         bumped AS ( \
+             UPDATE groups SET version = version + 1, last_modified = $3 \
+             WHERE tenant_id = $1 AND id IN (SELECT group_id FROM gone)) \
+         SELECT group_id, member_id, member_type FROM gone ORDER BY group_id"
+    };
+}
+pub(crate) use leave_everywhere;
 
 /// Remove a user or group from every group it is a direct member of, bumping those groups'
 /// versions. Returns the memberships removed.
@@ -287,7 +292,7 @@ pub async fn remove_member_everywhere(
     member_id: Uuid,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<MemberRow>> {
-    diesel::sql_query(format!("WITH {LEAVE_EVERYWHERE}"))
+    diesel::sql_query(concat!("WITH ", leave_everywhere!()))
         .bind::<SqlUuid, _>(tenant_id)
         .bind::<SqlUuid, _>(member_id)
         .bind::<Timestamptz, _>(now)

@@ -424,6 +424,15 @@ pub async fn find_for_update(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> Quer
     }))
 }
 
+/// [`remove`]'s statement.
+const REMOVE: &str = concat!(
+    "WITH removed AS ( \
+         UPDATE users SET status = 'removed', active = false, removed_at = $3, version = version + 1, \
+                          last_modified = $3 \
+         WHERE tenant_id = $1 AND id = $2), ",
+    super::groups::leave_everywhere!()
+);
+
 /// Remove a member in one statement: marked removed (invisible to SCIM, userName free, row and
 /// id kept, version bumped) and out of every group, whose versions are bumped. Returns the
 /// memberships that ended, in group order.
@@ -434,20 +443,13 @@ pub async fn remove(
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<super::groups::MemberRow>> {
     use diesel::sql_types::{Timestamptz, Uuid as SqlUuid};
-    diesel::sql_query(format!(
-        "WITH removed AS ( \
-             UPDATE users SET status = '{}', active = false, removed_at = $3, version = version + 1, \
-                              last_modified = $3 \
-             WHERE tenant_id = $1 AND id = $2), \
-         {}",
-        status::REMOVED,
-        super::groups::LEAVE_EVERYWHERE
-    ))
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<SqlUuid, _>(id)
-    .bind::<Timestamptz, _>(now)
-    .load(conn)
-    .await
+    // 'removed' is `status::REMOVED` (a unit test keeps the two equal).
+    diesel::sql_query(REMOVE)
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<SqlUuid, _>(id)
+        .bind::<Timestamptz, _>(now)
+        .load(conn)
+        .await
 }
 
 /// Which of `ids` are members visible to SCIM in the tenant.
@@ -670,5 +672,11 @@ mod visibility_tests {
         assert!(sql.contains(&format!("\"users\".\"status\" <> '{}'", status::REMOVED)), "{sql}");
         assert!(!binds.contains(status::REMOVED), "the status must not be a parameter: {binds}");
         assert_eq!(NOT_REMOVED_SQL, format!("\"users\".\"status\" <> '{}'", status::REMOVED));
+    }
+
+    #[test]
+    fn the_removal_writes_the_removed_status() {
+        assert!(REMOVE.contains(&format!("SET status = '{}'", status::REMOVED)), "{REMOVE}");
+        assert!(REMOVE.contains("DELETE FROM group_members"), "{REMOVE}");
     }
 }

@@ -173,19 +173,11 @@ async fn settle(
 const OUTAGE_BACKOFF_MIN: std::time::Duration = std::time::Duration::from_millis(100);
 const OUTAGE_BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// What became of a batch.
-#[derive(Debug, PartialEq, Eq)]
-enum Written {
-    /// Written (entries the database refused one by one are counted and logged).
-    Done,
-    /// The database could not be reached; the batch is kept.
-    NotYet,
-}
-
-/// Write a batch, counting in `lost` the entries the database refused.
-async fn write(pool: &DbPool, batch: &mut Vec<Entry>, lost: &std::sync::atomic::AtomicU64) -> Written {
+/// Write a batch, counting in `lost` the entries the database refused. The batch is emptied once
+/// written; through an outage (the database cannot be reached) it keeps what is not written yet.
+async fn write(pool: &DbPool, batch: &mut Vec<Entry>, lost: &std::sync::atomic::AtomicU64) {
     if batch.is_empty() {
-        return Written::Done;
+        return;
     }
     // A batch of one tenant's rows is written in that tenant's scope, as its requests were (no
     // change of scope on a connection the requests share); a batch of several tenants' in `all`.
@@ -197,19 +189,18 @@ async fn write(pool: &DbPool, batch: &mut Vec<Entry>, lost: &std::sync::atomic::
         Err(e) => {
             tracing::warn!(error = %format!("{e}: {:?}", e.cause()), entries = batch.len(),
                 "the provisioning log cannot reach the database; its entries are kept and retried");
-            return Written::NotYet;
+            return;
         }
     };
     let dropped = match insert_batch(&mut conn, batch).await {
         Some(dropped) => dropped,
-        None => return Written::NotYet,
+        None => return,
     };
     if dropped > 0 {
         lost.fetch_add(dropped as u64, std::sync::atomic::Ordering::Relaxed);
         tracing::warn!(dropped, of = batch.len(), "provisioning log entries dropped");
     }
     batch.clear();
-    Written::Done
 }
 
 /// Insert a batch in one statement; if the database refuses it, insert its entries one by one,

@@ -5,6 +5,8 @@
 //! operation from `pg_stat_statements`.
 //! `cargo bench --bench cost [-- --quick]`.
 
+#[path = "cost/ceiling.rs"]
+mod ceiling;
 mod common;
 #[path = "cost/data.rs"]
 mod data;
@@ -256,9 +258,13 @@ struct Scripts {
     /// that all 16 connections update.
     group_add_bump_empty: String,
     group_add_bump_big: String,
+    /// PostgreSQL alone running Roster's own statements for the reads (`ceiling`).
+    roster_get: String,
+    roster_filter: String,
+    roster_page: String,
 }
 
-fn scripts(data: &Data, users: u64, big: u64) -> Scripts {
+fn scripts(data: &Data, users: u64, big: u64, token: Uuid) -> Scripts {
     let t = data.main.id;
     let c = data.main.connection;
     let uid = uid_var("i");
@@ -298,6 +304,8 @@ fn scripts(data: &Data, users: u64, big: u64) -> Scripts {
          FROM (SELECT 'pgb.' || md5(random()::text) || '@example.com' AS un, md5(random()::text) AS ext) s;\n",
         id = fresh_id_sql()
     );
+    let (tenant, connection, token) = (t.to_string(), c.to_string(), token.to_string());
+    let caller = ceiling::Token { tenant: &tenant, connection: &connection, id: &token };
     let add = |g: Uuid| {
         format!(
             "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
@@ -322,6 +330,9 @@ fn scripts(data: &Data, users: u64, big: u64) -> Scripts {
         group_add_big: add(data.big_group),
         group_add_bump_empty: add_bump(data.empty_group),
         group_add_bump_big: add_bump(data.big_group),
+        roster_get: ceiling::get(users, &uid, &caller),
+        roster_filter: ceiling::filter(users, &name, &caller),
+        roster_page: ceiling::page(users, &caller),
     }
 }
 
@@ -331,6 +342,8 @@ struct Row {
     target: f64,
     roster: Vec<Outcome>,
     raw: Vec<Outcome>,
+    /// PostgreSQL alone running Roster's own statements (reads only; `ceiling`).
+    alone: Vec<Outcome>,
 }
 
 fn med(v: impl Iterator<Item = f64>) -> f64 {
@@ -363,6 +376,8 @@ struct Bench<'a> {
     clients: Vec<reqwest::Client>,
     load: Load,
     pgbench: Pgbench,
+    /// pgbench acting as Roster's connections do (`roster_tenant`, row security on).
+    as_roster: Pgbench,
 }
 
 impl Bench<'_> {
@@ -389,6 +404,11 @@ impl Bench<'_> {
     fn raw(&self, name: &str, script: &str) -> anyhow::Result<Outcome> {
         let path = self.pgbench.script(name, script)?;
         self.pgbench.run(&path, self.args.clients, self.args.seconds, &self.meter)
+    }
+
+    fn alone(&self, name: &str, script: &str) -> anyhow::Result<Outcome> {
+        let path = self.as_roster.script(name, script)?;
+        self.as_roster.run(&path, self.args.clients, self.args.seconds, &self.meter)
     }
 }
 
@@ -435,14 +455,27 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
         meter: Meter::new(Some(server.pid()), postmaster),
         clients: drive::clients(args.clients)?,
         load: Load { base: base(&data.main), token: data.main.token.clone(), tenant: data.main.id },
-        pgbench: Pgbench { bin, url: url.to_string(), dir: target.join("bench-cost") },
+        pgbench: Pgbench { bin: bin.clone(), url: url.to_string(), dir: target.join("bench-cost") },
+        as_roster: Pgbench {
+            bin,
+            url: ceiling::as_tenant(url, &data.main.id.to_string()),
+            dir: target.join("bench-cost"),
+        },
     };
 
     let users = args.users;
     let big = sizes.big;
     let main_users = data::first_users(&mut conn, data.main.id, users).await?;
     let ids: Vec<Uuid> = main_users.iter().map(|u| u.0).collect();
-    let scripts = scripts(&data, users, big);
+    let token =
+        key.verify(&data.main.token, Utc::now()).map_err(|e| anyhow::anyhow!("bench token: {e}"))?.jti;
+    let scripts = scripts(&data, users, big, token);
+    ceiling::check(
+        &mut conn,
+        &data.main.id.to_string(),
+        [&scripts.roster_get, &scripts.roster_filter, &scripts.roster_page],
+    )
+    .await?;
     let post_len = user_body(&format!("cost-0-0-0.{}", user_name(1)), 1, "Given").len();
     println!("POST body: {post_len} bytes");
     let mut rows: Vec<Row> = Vec::new();
@@ -464,7 +497,19 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
                 })
                 .collect()
         };
-        rows.push(measure(&bench, name, 0.25, &gens, ("get", &scripts.get), &mut conn, None).await?);
+        rows.push(
+            measure(
+                &bench,
+                name,
+                0.25,
+                &gens,
+                ("get", &scripts.get),
+                &mut conn,
+                None,
+                Some(("roster_get", &scripts.roster_get)),
+            )
+            .await?,
+        );
     }
     if args.runs_part("filter") {
         let name = "GET /Users?filter=userName eq \"…\"";
@@ -483,7 +528,19 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
                 })
                 .collect()
         };
-        rows.push(measure(&bench, name, 0.2, &gens, ("filter", &scripts.filter), &mut conn, None).await?);
+        rows.push(
+            measure(
+                &bench,
+                name,
+                0.2,
+                &gens,
+                ("filter", &scripts.filter),
+                &mut conn,
+                None,
+                Some(("roster_filter", &scripts.roster_filter)),
+            )
+            .await?,
+        );
     }
     if args.runs_part("page") {
         let name = "GET /Users?startIndex=random&count=100";
@@ -499,7 +556,19 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
                 })
                 .collect()
         };
-        rows.push(measure(&bench, name, 0.7, &gens, ("page", &scripts.page), &mut conn, None).await?);
+        rows.push(
+            measure(
+                &bench,
+                name,
+                0.7,
+                &gens,
+                ("page", &scripts.page),
+                &mut conn,
+                None,
+                Some(("roster_page", &scripts.roster_page)),
+            )
+            .await?,
+        );
     }
 
     // ---- writes ------------------------------------------------------------------------------
@@ -533,7 +602,8 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
         };
         let refresh = Refresh { tenant: data.main.id, users, state: &state };
         rows.push(
-            measure(&bench, name, 0.2, &gens, ("patch", &scripts.patch), &mut conn, Some(&refresh)).await?,
+            measure(&bench, name, 0.2, &gens, ("patch", &scripts.patch), &mut conn, Some(&refresh), None)
+                .await?,
         );
     }
     for (label, group, script_name, script, bump) in [
@@ -576,7 +646,8 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
                 })
                 .collect()
         };
-        let mut row = measure(&bench, &name, 0.5, &gens, (script_name, script), &mut conn, None).await?;
+        let mut row =
+            measure(&bench, &name, 0.5, &gens, (script_name, script), &mut conn, None, None).await?;
         row.name = name.clone();
         // The same Roster windows against the raw statement that also bumps the group's
         // version: a second ratio, reported beside the bare INSERT's, not instead of it.
@@ -585,6 +656,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
             target: row.target,
             roster: row.roster.clone(),
             raw: Vec::new(),
+            alone: Vec::new(),
         };
         for run in 0..args.runs {
             let o = bench.raw(bump.0, bump.1)?;
@@ -610,7 +682,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
                 })
                 .collect()
         };
-        rows.push(measure(&bench, name, 0.25, &gens, ("post", &scripts.post), &mut conn, None).await?);
+        rows.push(measure(&bench, name, 0.25, &gens, ("post", &scripts.post), &mut conn, None, None).await?);
     }
 
     // ---- deactivations -----------------------------------------------------------------------
@@ -740,9 +812,11 @@ async fn measure<'g>(
     (script_name, script): (&str, &str),
     conn: &mut AsyncPgConnection,
     refresh: Option<&Refresh<'_>>,
+    alone: Option<(&str, &str)>,
 ) -> anyhow::Result<Row> {
     let args = bench.args;
-    let mut row = Row { name: name.to_string(), target, roster: Vec::new(), raw: Vec::new() };
+    let mut row =
+        Row { name: name.to_string(), target, roster: Vec::new(), raw: Vec::new(), alone: Vec::new() };
     let tenant = bench.load.tenant;
     if args.warmup > 0 {
         if let Some(r) = refresh {
@@ -768,6 +842,11 @@ async fn measure<'g>(
         Bench::say(&o, &format!("run {} raw PG", run + 1));
         row.raw.push(o);
         restore(conn, tenant).await?;
+        if let Some((alone_name, alone_script)) = alone {
+            let o = bench.alone(alone_name, alone_script)?;
+            Bench::say(&o, &format!("run {} PG alone on Roster's statements", run + 1));
+            row.alone.push(o);
+        }
     }
     println!("  Roster ÷ raw = {:.3}", row.roster_rate() / row.raw_rate());
     Ok(row)
@@ -1090,6 +1169,41 @@ async fn set_row_security(conn: &mut AsyncPgConnection, on: bool) -> anyhow::Res
     Ok(())
 }
 
+/// PostgreSQL alone on Roster's own read statements (`ceiling`): how far the database side
+/// alone stands from the raw statement, and how much of that Roster reaches over HTTP.
+fn alone_report(s: &mut String, rows: &[Row]) {
+    let alone: Vec<&Row> = rows.iter().filter(|r| !r.alone.is_empty()).collect();
+    if alone.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n### PostgreSQL alone on Roster's own statements (reads)\n");
+    let _ = writeln!(
+        s,
+        "The statements Roster sends for the request (`benches/cost/ceiling.rs`), run by `pgbench` as Roster's \
+         connections run them (`roster_tenant`, row security on), in the same runs. \"Alone ÷ raw\" is the most \
+         Roster could reach against the raw statement if HTTP, JSON and Roster itself cost nothing.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| Scenario | Raw PG tx/s | PG alone on Roster's statements tx/s | Alone ÷ raw | Roster req/s | Roster ÷ alone | CPU ms/tx alone |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+    for r in alone {
+        let alone_rate = med(r.alone.iter().map(|o| o.rate));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | **{}** | {} | {} | {} |",
+            r.name,
+            f(r.raw_rate(), 0),
+            f(alone_rate, 0),
+            f(alone_rate / r.raw_rate(), 3),
+            f(r.roster_rate(), 0),
+            f(r.roster_rate() / alone_rate, 3),
+            f(med(r.alone.iter().map(Outcome::cpu_ms)), 3),
+        );
+    }
+}
+
 fn report(
     args: &Args,
     data: &Data,
@@ -1184,6 +1298,7 @@ fn report(
             r.raw.iter().map(|o| o.errors).sum::<u64>(),
         );
     }
+    alone_report(&mut s, rows);
     let group_rows: Vec<&Row> = rows
         .iter()
         .filter(|r| r.name.starts_with("PATCH /Groups") && !r.name.contains("version bump"))

@@ -1,0 +1,115 @@
+//! PostgreSQL alone running Roster's own read statements (no HTTP, no Roster process): what a
+//! read costs the database, and so the most Roster could reach against the raw statement.
+//!
+//! The texts are what `pg_stat_statements` shows Roster sending (`db::users::find_view_as` for
+//! `GET /Users/{id}` and the `userName eq` filter; the token check, `roster_member_count` and
+//! `db::users`' page for a page of 100), with the parameters written in: the caller's tenant,
+//! connection and token, and the same random member or offset as the raw script. They run as
+//! Roster's connections do, as `roster_tenant` with `roster.tenant` set (row-level security on).
+//! When those statements change, these copies must change with them; the report names them.
+
+/// `db::users::find_view_as`: the token check, the member, its position and its groups in one
+/// statement. `key` is the member's predicate (`"users"."id" = …` or `"users"."user_name_key" = …`).
+fn member_view(key: &str, token: &Token<'_>) -> String {
+    let Token { tenant, connection, id } = token;
+    format!(
+        r#"SELECT "connections"."quirk_mode", "tenants"."settings_version", "users"."id", "users"."resource", "users"."status", "users"."password_hash", "users"."version", "users"."created_at", "users"."last_modified", "users"."effective_role", "positions"."name", CASE WHEN true THEN (SELECT CASE WHEN bool_or(g.parent_id IS NOT NULL OR EXISTS (SELECT 1 FROM group_members n WHERE n.tenant_id = g.tenant_id AND n.member_id = g.id)) THEN roster_member_groups_json("users"."tenant_id", "users"."id", true) ELSE jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', 'role', gm.group_role) ORDER BY g.display_name, g.id) END FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id WHERE gm.tenant_id = "users"."tenant_id" AND gm.member_id = "users"."id") END FROM (((("connection_tokens" INNER JOIN "connections" ON (("connections"."tenant_id" = "connection_tokens"."tenant_id") AND ("connections"."id" = "connection_tokens"."connection_id"))) INNER JOIN "tenants" ON ("tenants"."id" = "connection_tokens"."tenant_id")) LEFT OUTER JOIN "users" ON ((("users"."tenant_id" = '{tenant}') AND "users"."status" <> 'removed') AND ({key}))) LEFT OUTER JOIN "positions" ON (("positions"."tenant_id" = "users"."tenant_id") AND ("users"."position_id" = "positions"."id"))) WHERE ((((("connection_tokens"."tenant_id" = '{tenant}') AND ("connection_tokens"."id" = '{id}')) AND ("connection_tokens"."connection_id" = '{connection}')) AND ("connection_tokens"."revoked_at" IS NULL)) AND (("connection_tokens"."expires_at" IS NULL) OR ("connection_tokens"."expires_at" > now()))) LIMIT 1;"#
+    )
+}
+
+/// The caller: a live token of the bench's connection.
+pub struct Token<'a> {
+    pub tenant: &'a str,
+    pub connection: &'a str,
+    pub id: &'a str,
+}
+
+/// Roster's `GET /Users/{id}`: one statement. `uid` is the raw script's member id SQL.
+pub fn get(users: u64, uid: &str, token: &Token<'_>) -> String {
+    format!("\\set i random(3, {users})\n{}\n", member_view(&format!(r#""users"."id" = {uid}"#), token))
+}
+
+/// Roster's `GET /Users?filter=userName eq "…"`: the same statement by userName key. `name` is
+/// the raw script's userName key SQL.
+pub fn filter(users: u64, name: &str, token: &Token<'_>) -> String {
+    format!(
+        "\\set i random(3, {users})\n{}\n",
+        member_view(&format!(r#""users"."user_name_key" = {name}"#), token)
+    )
+}
+
+/// Roster's page of 100 members at a random offset: the token check, the member count and the
+/// page (ids first, then the rows with their positions and groups).
+pub fn page(users: u64, token: &Token<'_>) -> String {
+    let Token { tenant, connection, id } = token;
+    format!(
+        r#"\set r random(0, {last})
+SELECT "connections"."quirk_mode", "tenants"."settings_version" FROM (("connection_tokens" INNER JOIN "connections" ON (("connections"."tenant_id" = "connection_tokens"."tenant_id") AND ("connections"."id" = "connection_tokens"."connection_id"))) INNER JOIN "tenants" ON ("tenants"."id" = "connection_tokens"."tenant_id")) WHERE ((((("connection_tokens"."tenant_id" = '{tenant}') AND ("connection_tokens"."id" = '{id}')) AND ("connection_tokens"."connection_id" = '{connection}')) AND ("connection_tokens"."revoked_at" IS NULL)) AND (("connection_tokens"."expires_at" IS NULL) OR ("connection_tokens"."expires_at" > now()))) LIMIT 1;
+SELECT roster_member_count('{tenant}') AS n;
+SELECT r.id, r.resource, r.status, r.password_hash, r.version, r.created_at, r.last_modified, r.effective_role AS role, (SELECT p.name FROM positions p WHERE p.tenant_id = r.tenant_id AND p.id = r.position_id) AS position, CASE WHEN NOT EXISTS (SELECT 1 FROM groups tg WHERE tg.tenant_id = '{tenant}' AND tg.parent_id IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM group_members tn WHERE tn.tenant_id = '{tenant}' AND tn.member_type = 'Group') THEN (SELECT jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', 'role', gm.group_role) ORDER BY g.display_name, g.id) FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id WHERE gm.tenant_id = r.tenant_id AND gm.member_id = r.id) ELSE roster_member_groups_json(r.tenant_id, r.id, true) END AS groups, NULL::text AS sort_key FROM users r JOIN (SELECT r.id AS page_id FROM users r WHERE r.tenant_id = '{tenant}' AND r.status <> 'removed' ORDER BY r.id ASC LIMIT 100 OFFSET :r) page ON r.tenant_id = '{tenant}' AND r.id = page.page_id ORDER BY r.id ASC;
+"#,
+        last = users - 100
+    )
+}
+
+/// The connection URI of `url` acting as Roster's connections do for `tenant`.
+pub fn as_tenant(url: &str, tenant: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20role%3Droster_tenant%20-c%20roster.tenant%3D{tenant}")
+}
+
+/// Fail unless the scripts find what Roster's requests find: the member for a GET and a filter
+/// (a stale token id would make the statement return nothing, and look fast), 100 rows for a
+/// page. Run as `roster_tenant`, in a transaction that is rolled back.
+pub async fn check(
+    conn: &mut diesel_async::AsyncPgConnection,
+    tenant: &str,
+    scripts: [&str; 3],
+) -> anyhow::Result<()> {
+    use diesel_async::{AnsiTransactionManager, RunQueryDsl, SimpleAsyncConnection, TransactionManager};
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let [get, filter, page] = scripts;
+    // The last statement of a script, with its random variable (`(:i)`, ` :r`) fixed.
+    let statement = |script: &str, var: &str, value: &str| -> String {
+        let last = script.trim_end().lines().last().unwrap_or_default();
+        last.trim_end_matches(';').replace(var, value)
+    };
+    let checks = [
+        (
+            "GET",
+            format!("SELECT count(*) AS n FROM ({}) s WHERE s.id IS NOT NULL", statement(get, "(:i)", "(3)")),
+            1,
+        ),
+        (
+            "filter",
+            format!(
+                "SELECT count(*) AS n FROM ({}) s WHERE s.id IS NOT NULL",
+                statement(filter, "(:i)", "(3)")
+            ),
+            1,
+        ),
+        ("page", format!("SELECT count(*) AS n FROM ({}) s", statement(page, " :r", " 0")), 100),
+    ];
+    AnsiTransactionManager::begin_transaction(conn).await?;
+    let result = async {
+        conn.batch_execute(&format!("SET LOCAL ROLE roster_tenant; SET LOCAL roster.tenant = '{tenant}'"))
+            .await?;
+        for (what, sql, want) in &checks {
+            let found: N = diesel::sql_query(sql).get_result(conn).await?;
+            anyhow::ensure!(
+                found.n == *want,
+                "Roster's {what} statement in benches/cost/ceiling.rs found {} rows, not {want}: \
+                 is it still what Roster sends?",
+                found.n
+            );
+        }
+        Ok(())
+    }
+    .await;
+    AnsiTransactionManager::rollback_transaction(conn).await?;
+    result
+}

@@ -503,10 +503,9 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
                 name,
                 0.25,
                 &gens,
-                ("get", &scripts.get),
+                PgScripts::raw("get", &scripts.get).with_alone("roster_get", &scripts.roster_get),
                 &mut conn,
                 None,
-                Some(("roster_get", &scripts.roster_get)),
             )
             .await?,
         );
@@ -534,10 +533,9 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
                 name,
                 0.2,
                 &gens,
-                ("filter", &scripts.filter),
+                PgScripts::raw("filter", &scripts.filter).with_alone("roster_filter", &scripts.roster_filter),
                 &mut conn,
                 None,
-                Some(("roster_filter", &scripts.roster_filter)),
             )
             .await?,
         );
@@ -562,10 +560,9 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
                 name,
                 0.7,
                 &gens,
-                ("page", &scripts.page),
+                PgScripts::raw("page", &scripts.page).with_alone("roster_page", &scripts.roster_page),
                 &mut conn,
                 None,
-                Some(("roster_page", &scripts.roster_page)),
             )
             .await?,
         );
@@ -602,8 +599,16 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
         };
         let refresh = Refresh { tenant: data.main.id, users, state: &state };
         rows.push(
-            measure(&bench, name, 0.2, &gens, ("patch", &scripts.patch), &mut conn, Some(&refresh), None)
-                .await?,
+            measure(
+                &bench,
+                name,
+                0.2,
+                &gens,
+                PgScripts::raw("patch", &scripts.patch),
+                &mut conn,
+                Some(&refresh),
+            )
+            .await?,
         );
     }
     for (label, group, script_name, script, bump) in [
@@ -647,7 +652,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
                 .collect()
         };
         let mut row =
-            measure(&bench, &name, 0.5, &gens, (script_name, script), &mut conn, None, None).await?;
+            measure(&bench, &name, 0.5, &gens, PgScripts::raw(script_name, script), &mut conn, None).await?;
         row.name = name.clone();
         // The same Roster windows against the raw statement that also bumps the group's
         // version: a second ratio, reported beside the bare INSERT's, not instead of it.
@@ -682,7 +687,10 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
                 })
                 .collect()
         };
-        rows.push(measure(&bench, name, 0.25, &gens, ("post", &scripts.post), &mut conn, None, None).await?);
+        rows.push(
+            measure(&bench, name, 0.25, &gens, PgScripts::raw("post", &scripts.post), &mut conn, None)
+                .await?,
+        );
     }
 
     // ---- deactivations -----------------------------------------------------------------------
@@ -809,11 +817,11 @@ async fn measure<'g>(
     name: &str,
     target: f64,
     gens: &dyn Fn(u64) -> Vec<Gen<'g>>,
-    (script_name, script): (&str, &str),
+    pg: PgScripts<'_>,
     conn: &mut AsyncPgConnection,
     refresh: Option<&Refresh<'_>>,
-    alone: Option<(&str, &str)>,
 ) -> anyhow::Result<Row> {
+    let PgScripts { raw: (script_name, script), alone } = pg;
     let args = bench.args;
     let mut row =
         Row { name: name.to_string(), target, roster: Vec::new(), raw: Vec::new(), alone: Vec::new() };
@@ -850,6 +858,23 @@ async fn measure<'g>(
     }
     println!("  Roster ÷ raw = {:.3}", row.roster_rate() / row.raw_rate());
     Ok(row)
+}
+
+/// The pgbench scripts of a scenario, as (name, text): the raw statement, and Roster's own
+/// statements for PostgreSQL alone (`ceiling`; reads only).
+struct PgScripts<'a> {
+    raw: (&'a str, &'a str),
+    alone: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> PgScripts<'a> {
+    fn raw(name: &'a str, script: &'a str) -> PgScripts<'a> {
+        PgScripts { raw: (name, script), alone: None }
+    }
+
+    fn with_alone(self, name: &'a str, script: &'a str) -> PgScripts<'a> {
+        PgScripts { alone: Some((name, script)), ..self }
+    }
 }
 
 /// Each window starts from the loaded state: no bench-created users or memberships.

@@ -185,4 +185,4 @@ END
 $$
 ;
 
-DROP FUNCTION roster_recompute_role(uuid, uuid, text, text, text, text[]);
+DROP FUNCTION roster_store_role(uuid, uuid, text, text);

@@ -2,27 +2,26 @@
 -- through the executor (a query, or an expression with a sub-select) costs an executor start
 -- and end: about a sixth of PostgreSQL's CPU in a PATCH was `ExecInitNode`. So:
 --
--- * `roster_recompute_role`: the one recomputation rule for one member whose role inputs the
---   caller has just read. `roster_recompute_roles` reads them and calls it; the follow-up's UPDATE
---   returns them, so a write no longer re-reads the row twice through a set-returning function.
+-- * `roster_store_role`: a member's recomputed role (`roster_role_from`, the one role rule) is
+--   stored only when it changed, in one place. `roster_recompute_roles` reads the role's inputs
+--   and calls both; the follow-up's UPDATE returns the inputs and calls both on them, so a write
+--   no longer reads the row twice more through a set-returning function. A role that changes to
+--   none (NULL) is a change like any other.
 -- * The follow-up reads the tenant's default role only for a write that asks for it, looks up
 --   SCIM roles only when the write names some, and the position's name only when there is one.
 -- * The write's log row is inserted by the logged follow-up itself, not through a second
 --   function.
 -- * An event batch of one subject takes its ordering lock in a plain expression, not a query.
 
-CREATE FUNCTION roster_recompute_role(p_tenant uuid, p_member uuid, p_before text, p_override text, p_base text,
-                                      p_scim text[])
-RETURNS text
+CREATE FUNCTION roster_store_role(p_tenant uuid, p_member uuid, p_before text, p_after text)
+RETURNS boolean
 LANGUAGE plpgsql AS $$
-DECLARE
-    after text := roster_role_from(p_tenant, p_member, p_override, p_base, p_scim);
 BEGIN
-    IF p_before IS DISTINCT FROM after THEN
-        UPDATE users u SET effective_role = after WHERE u.tenant_id = p_tenant AND u.id = p_member;
-        RETURN after;
+    IF p_before IS DISTINCT FROM p_after THEN
+        UPDATE users u SET effective_role = p_after WHERE u.tenant_id = p_tenant AND u.id = p_member;
+        RETURN true;
     END IF;
-    RETURN NULL;
+    RETURN false;
 END
 $$;
 
@@ -44,8 +43,8 @@ BEGIN
         IF NOT FOUND THEN
             CONTINUE;
         END IF;
-        after := roster_recompute_role(p_tenant, m, before, override, base, scim);
-        IF after IS NOT NULL THEN
+        after := roster_role_from(p_tenant, m, override, base, scim);
+        IF roster_store_role(p_tenant, m, before, after) THEN
             member_id := m;
             old_role := before;
             new_role := after;
@@ -155,19 +154,20 @@ BEGIN
             IF NOT FOUND THEN
                 CONTINUE;
             END IF;
-            -- The one recomputation rule, on the row just written: it answers only when the role
-            -- changed.
-            before := current_role_name;
-            after := CASE WHEN st <> 'removed'
-                          THEN roster_recompute_role(p_tenant, m, before, override, base_now, scim_now) END;
-            IF after IS NOT NULL THEN
-                current_role_name := after;
-                IF NOT (item ->> 'created')::boolean THEN
-                    change := jsonb_build_object('member_id', m, 'from', before, 'to', after);
-                    changes := array_append(changes, change);
-                    subjects := array_append(subjects, m);
-                    kinds := array_append(kinds, 'role.changed'::text);
-                    payloads := array_append(payloads, change);
+            -- The one role rule on the row just written (its inputs returned by the UPDATE), and
+            -- the role stored only when it changed, as `roster_recompute_roles` does.
+            IF st <> 'removed' THEN
+                before := current_role_name;
+                after := roster_role_from(p_tenant, m, override, base_now, scim_now);
+                IF roster_store_role(p_tenant, m, before, after) THEN
+                    current_role_name := after;
+                    IF NOT (item ->> 'created')::boolean THEN
+                        change := jsonb_build_object('member_id', m, 'from', before, 'to', after);
+                        changes := array_append(changes, change);
+                        subjects := array_append(subjects, m);
+                        kinds := array_append(kinds, 'role.changed'::text);
+                        payloads := array_append(payloads, change);
+                    END IF;
                 END IF;
             END IF;
         END IF;

@@ -412,6 +412,29 @@ async fn default_role_and_role_column() {
 }
 
 #[tokio::test]
+async fn a_member_whose_only_role_is_deleted_has_none_and_the_change_is_an_event() {
+    let app = TestApp::spawn().await;
+    let file = excel_csv(&["firstname;lastname;email;role", "A;A;a@example.com;Editor"]);
+    let r = upload(&app, "", "m.csv", &file, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(role_and_position(&app, "a@example.com").await.0.as_deref(), Some("editor"));
+    // The import's role column is explicit: deleting the role takes the member's base role with
+    // it, and nothing else gives it one (no SCIM roles, no group bindings).
+    assert_eq!(app.admin(Method::DELETE, "/roles/editor", None).await.status, 204);
+    assert_eq!(role_and_position(&app, "a@example.com").await.0, None);
+    let member = by_pid(&members(&app).await, "a@example.com").id.to_string();
+    let changed: Vec<Value> = events(&app)
+        .await
+        .into_iter()
+        .filter(|(k, p)| k == "role.changed" && p["member_id"] == member.as_str())
+        .map(|(_, p)| p)
+        .collect();
+    // A change to no role is a change like any other: stored, and reported from → to.
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!((changed[0]["from"].as_str(), changed[0]["to"].clone()), (Some("editor"), Value::Null));
+}
+
+#[tokio::test]
 async fn teams_by_id_external_id_and_display_name() {
     let app = TestApp::spawn().await;
     let sales = app.create_group("Sales", &[]).await;

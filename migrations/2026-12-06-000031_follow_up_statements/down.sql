@@ -1,5 +1,4 @@
--- Back to migrations 000029 (follow-up), 000028 (logged follow-up), 000022 (events) and 000013
--- (recomputation).
+-- Back to migrations 000029 (follow-up) and 000013 (recomputation).
 
 CREATE OR REPLACE FUNCTION roster_members_written(p_tenant uuid, p_items jsonb, p_now timestamp with time zone, p_with_groups boolean, p_write_events boolean, p_subjects uuid[], p_kinds text[], p_payloads jsonb[])
  RETURNS jsonb
@@ -110,48 +109,6 @@ BEGIN
         PERFORM roster_events_insert(p_tenant, subjects, kinds, payloads, p_now);
     END IF;
     RETURN jsonb_build_object('members', to_jsonb(members), 'role_changes', to_jsonb(changes));
-END
-$$
-;
-
-CREATE OR REPLACE FUNCTION roster_members_written_logged(p_tenant uuid, p_items jsonb, p_now timestamp with time zone, p_with_groups boolean, p_write_events boolean, p_subjects uuid[], p_kinds text[], p_payloads jsonb[], p_log jsonb)
- RETURNS jsonb
- LANGUAGE plpgsql
-AS $$
-BEGIN
-    PERFORM roster_log_row(p_log);
-    RETURN roster_members_written(p_tenant, p_items, p_now, p_with_groups, p_write_events, p_subjects,
-                                  p_kinds, p_payloads);
-END
-$$
-;
-
-CREATE OR REPLACE FUNCTION roster_events_insert(p_tenant uuid, p_subjects uuid[], p_kinds text[], p_payloads jsonb[], p_now timestamp with time zone)
- RETURNS integer
- LANGUAGE plpgsql
-AS $$
-DECLARE
-    deliveries integer;
-BEGIN
-    IF coalesce(cardinality(p_subjects), 0) = 0 THEN
-        RETURN 0;
-    END IF;
-    PERFORM pg_advisory_xact_lock(1381188950, k) FROM (
-        SELECT DISTINCT hashtext(p_tenant::text || s::text) & 255 AS k FROM unnest(p_subjects) AS s ORDER BY k) AS keys;
-    WITH ev AS (
-        INSERT INTO event_outbox (tenant_id, subject_id, kind, payload, created_at)
-        SELECT p_tenant, e.subject, e.kind, e.payload, p_now
-        FROM unnest(p_subjects, p_kinds, p_payloads) WITH ORDINALITY AS e(subject, kind, payload, n)
-        ORDER BY e.n
-        RETURNING id, subject_id)
-    INSERT INTO event_deliveries (tenant_id, webhook_id, event_id, subject_id, next_attempt_at)
-    SELECT p_tenant, w.id, ev.id, ev.subject_id, p_now FROM ev CROSS JOIN webhooks w
-    WHERE w.tenant_id = p_tenant AND w.active;
-    GET DIAGNOSTICS deliveries = ROW_COUNT;
-    IF deliveries > 0 THEN
-        PERFORM pg_notify('roster_events', '');
-    END IF;
-    RETURN cardinality(p_subjects);
 END
 $$
 ;

@@ -7,11 +7,9 @@
 --   and calls both; the follow-up's UPDATE returns the inputs and calls both on them, so a write
 --   no longer reads the row twice more through a set-returning function. A role that changes to
 --   none (NULL) is a change like any other.
--- * The follow-up reads the tenant's default role only for a write that asks for it, looks up
---   SCIM roles only when the write names some, and the position's name only when there is one.
--- * The write's log row is inserted by the logged follow-up itself, not through a second
---   function.
--- * An event batch of one subject takes its ordering lock in a plain expression, not a query.
+-- * The follow-up reads the tenant's default role only for a write that asks for it and looks up
+--   SCIM roles only when the write names some; the position's name comes with the statement that
+--   finds or creates the position, not from a query of its own.
 
 CREATE FUNCTION roster_store_role(p_tenant uuid, p_member uuid, p_before text, p_after text)
 RETURNS boolean
@@ -78,9 +76,8 @@ DECLARE
     subjects uuid[] := coalesce(p_subjects, '{}');
     kinds text[] := coalesce(p_kinds, '{}');
     payloads jsonb[] := coalesce(p_payloads, '{}');
-    -- Read once, and only by a write that asks for it.
+    -- Read once (never NULL once read), and only by a write that asks for it.
     default_role text;
-    default_read boolean := false;
     override text;
     base_now text;
     scim_now text[];
@@ -90,15 +87,18 @@ BEGIN
         m := (item ->> 'id')::uuid;
         wanted := roster_position_name(item ->> 'position');
         pos := NULL;
+        position_name := NULL;
         IF wanted IS NOT NULL THEN
-            SELECT p.id INTO pos FROM positions p WHERE p.tenant_id = p_tenant AND p.name_key = lower(wanted);
+            SELECT p.id, p.name INTO pos, position_name
+            FROM positions p WHERE p.tenant_id = p_tenant AND p.name_key = lower(wanted);
             IF NOT FOUND THEN
                 INSERT INTO positions (tenant_id, id, name, name_key, created_at)
                 VALUES (p_tenant, gen_random_uuid(), wanted, lower(wanted), p_now)
                 ON CONFLICT (tenant_id, name_key) DO NOTHING
-                RETURNING id INTO pos;
+                RETURNING id, name INTO pos, position_name;
                 IF pos IS NULL THEN
-                    SELECT p.id INTO pos FROM positions p WHERE p.tenant_id = p_tenant AND p.name_key = lower(wanted);
+                    SELECT p.id, p.name INTO pos, position_name
+                    FROM positions p WHERE p.tenant_id = p_tenant AND p.name_key = lower(wanted);
                 END IF;
             END IF;
         END IF;
@@ -110,9 +110,8 @@ BEGIN
                             AND r.name_key IN (SELECT jsonb_array_elements_text(item -> 'role_keys'))
                           ORDER BY r.rank DESC);
         END IF;
-        IF (item ->> 'default_base_role')::boolean AND NOT default_read THEN
+        IF (item ->> 'default_base_role')::boolean AND default_role IS NULL THEN
             SELECT t.default_role INTO default_role FROM tenants t WHERE t.id = p_tenant;
-            default_read := true;
         END IF;
         IF jsonb_typeof(item -> 'row' -> 'insert') = 'object' THEN
             -- A new member (`db::users::RowWrite` with `insert`): inserted whole, its effective
@@ -171,10 +170,6 @@ BEGIN
                 END IF;
             END IF;
         END IF;
-        position_name := NULL;
-        IF pos IS NOT NULL THEN
-            SELECT p.name INTO position_name FROM positions p WHERE p.tenant_id = p_tenant AND p.id = pos;
-        END IF;
         members := array_append(members, jsonb_build_object(
             'id', m, 'role', current_role_name, 'status', st, 'position', position_name,
             'groups', roster_member_groups_json(p_tenant, m, p_with_groups)));
@@ -183,55 +178,6 @@ BEGIN
         PERFORM roster_events_insert(p_tenant, subjects, kinds, payloads, p_now);
     END IF;
     RETURN jsonb_build_object('members', to_jsonb(members), 'role_changes', to_jsonb(changes));
-END
-$$
-;
-
-CREATE OR REPLACE FUNCTION roster_members_written_logged(p_tenant uuid, p_items jsonb, p_now timestamptz,
-                                                         p_with_groups boolean, p_write_events boolean,
-                                                         p_subjects uuid[], p_kinds text[], p_payloads jsonb[],
-                                                         p_log jsonb)
-RETURNS jsonb
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF p_log IS NOT NULL THEN
-        INSERT INTO provisioning_log SELECT * FROM jsonb_populate_record(NULL::provisioning_log, p_log);
-    END IF;
-    RETURN roster_members_written(p_tenant, p_items, p_now, p_with_groups, p_write_events, p_subjects,
-                                  p_kinds, p_payloads);
-END
-$$;
-
-CREATE OR REPLACE FUNCTION roster_events_insert(p_tenant uuid, p_subjects uuid[], p_kinds text[], p_payloads jsonb[], p_now timestamp with time zone)
- RETURNS integer
- LANGUAGE plpgsql
-AS $$
-DECLARE
-    deliveries integer;
-BEGIN
-    IF coalesce(cardinality(p_subjects), 0) = 0 THEN
-        RETURN 0;
-    END IF;
-    IF cardinality(p_subjects) = 1 THEN
-        PERFORM pg_advisory_xact_lock(1381188950, hashtext(p_tenant::text || p_subjects[1]::text) & 255);
-    ELSE
-        PERFORM pg_advisory_xact_lock(1381188950, k) FROM (
-            SELECT DISTINCT hashtext(p_tenant::text || s::text) & 255 AS k FROM unnest(p_subjects) AS s ORDER BY k) AS keys;
-    END IF;
-    WITH ev AS (
-        INSERT INTO event_outbox (tenant_id, subject_id, kind, payload, created_at)
-        SELECT p_tenant, e.subject, e.kind, e.payload, p_now
-        FROM unnest(p_subjects, p_kinds, p_payloads) WITH ORDINALITY AS e(subject, kind, payload, n)
-        ORDER BY e.n
-        RETURNING id, subject_id)
-    INSERT INTO event_deliveries (tenant_id, webhook_id, event_id, subject_id, next_attempt_at)
-    SELECT p_tenant, w.id, ev.id, ev.subject_id, p_now FROM ev CROSS JOIN webhooks w
-    WHERE w.tenant_id = p_tenant AND w.active;
-    GET DIAGNOSTICS deliveries = ROW_COUNT;
-    IF deliveries > 0 THEN
-        PERFORM pg_notify('roster_events', '');
-    END IF;
-    RETURN cardinality(p_subjects);
 END
 $$
 ;

@@ -12,7 +12,7 @@ use crate::auth::SigningKey;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::db::{self, DbPool};
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, Shared};
 use crate::local_pg::{ClusterOptions, LocalCluster};
 use crate::provisioning::Recorder;
 use crate::scim::list::PageLimits;
@@ -114,10 +114,13 @@ impl Application {
         };
         let recorder = Recorder::start(parts.pool.clone())?;
         let egress = crate::events::egress::Egress::from_allow_private(settings.webhook_allow_private);
-        let state = web::Data::new(AppState {
+        // actix's own default, stated so that the connections can be split between the workers.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let shared = Arc::new(Shared {
+            pools: db::WorkerPools::new(&parts.pool, workers, settings.db_pool_size)?,
+            background: parts.pool,
             caches: crate::cache::Caches::default(),
             recorder: recorder.clone(),
-            pool: parts.pool,
             registry: Registry::standard(),
             signing_key: parts.signing_key,
             public_url: public_url.clone(),
@@ -142,7 +145,7 @@ impl Application {
             metrics: http::metrics::Metrics::new(settings.metrics_token.as_deref())?,
             liveness: http::health::Liveness::default(),
         });
-        let liveness = state.liveness.clone();
+        let liveness = shared.liveness.clone();
         let max_body = settings.max_body_bytes;
         let bulk = settings.bulk_limits();
         let body_timeout =
@@ -151,7 +154,7 @@ impl Application {
             http::request_deadline::RequestTimeout(Duration::from_millis(settings.http_request_timeout_ms));
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
+                .app_data(web::Data::new(AppState::for_worker(&shared)))
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::JsonConfig::default().limit(max_body).error_handler(http::extract::json_error))
                 .app_data(web::QueryConfig::default().error_handler(http::extract::query_error))
@@ -166,6 +169,7 @@ impl Application {
         .client_request_timeout(Duration::from_millis(settings.http_header_timeout_ms))
         .client_disconnect_timeout(Duration::from_secs(1))
         .keep_alive(Duration::from_secs(settings.http_keep_alive_secs))
+        .workers(workers)
         .listen(listener)?
         .shutdown_timeout(30)
         .run();

@@ -31,7 +31,7 @@ mod pool;
 
 pub use pool::{
     allow_long_statements, build_pool, checkout, enter, run_migrations, DbPool, PoolOptions, PooledConn,
-    Scope,
+    Scope, WorkerPools,
 };
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

@@ -211,9 +211,14 @@ impl Metrics {
 
     /// Read the scrape-time gauges and encode every family.
     async fn render(&self, state: &AppState) -> Result<String, ScimError> {
-        let status = state.pool.status();
-        let in_use = status.size.saturating_sub(status.available);
-        for (label, value) in [("in_use", in_use), ("idle", status.available), ("waiting", status.waiting)] {
+        // Every worker's pool and the background tasks' one.
+        let (mut size, mut idle, mut waiting) = (0, 0, 0);
+        for pool in state.pools.all().iter().chain([&state.background]) {
+            let status = pool.status();
+            (size, idle, waiting) = (size + status.size, idle + status.available, waiting + status.waiting);
+        }
+        let in_use = size.saturating_sub(idle);
+        for (label, value) in [("in_use", in_use), ("idle", idle), ("waiting", waiting)] {
             self.pool.with_label_values(&[label]).set(value as i64);
         }
         self.log_queue.set(state.recorder.queue_depth() as i64);

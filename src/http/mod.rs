@@ -33,10 +33,36 @@ use crate::scim::bulk::BulkLimits;
 use crate::scim::list::PageLimits;
 use crate::scim::schema::Registry;
 
-/// Everything handlers share, built once at start.
+/// What one HTTP worker's handlers have: the worker's own database pool, and (through `Deref`)
+/// what every worker of the process shares.
 pub struct AppState {
-    /// Database pool.
+    /// This worker's pool, one of [`Shared::pools`]: a request's queries go out and come back on
+    /// the thread that runs it.
     pub pool: DbPool,
+    shared: Arc<Shared>,
+}
+
+impl AppState {
+    /// The state of a worker starting now: the next of the process's worker pools.
+    pub fn for_worker(shared: &Arc<Shared>) -> AppState {
+        AppState { pool: shared.pools.take(), shared: Arc::clone(shared) }
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+/// Everything the HTTP workers of one process share, built once at start.
+pub struct Shared {
+    /// One database pool per HTTP worker.
+    pub pools: crate::db::WorkerPools,
+    /// The pool of the process's background tasks (the provisioning-log writer, the event
+    /// dispatcher); metrics count its connections with the workers'.
+    pub background: DbPool,
     /// The schema registry behind validation and `/Schemas`.
     pub registry: Registry,
     /// Verifies connection tokens.
@@ -81,7 +107,7 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-impl AppState {
+impl Shared {
     /// The SCIM base URL of a connection.
     pub fn scim_base_url(&self, connection: Uuid) -> String {
         format!("{}/scim/v2/{connection}", self.public_url)

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::filter_sql::{column, resolve, Bind, Column, Sql, Translator};
 use super::groups::GroupRow;
+use super::prepared::Prepared;
 use super::users::UserRow;
 use super::Conn;
 use crate::error::{ScimError, ScimResult};
@@ -117,6 +118,10 @@ struct Statement {
     page_sql: String,
     binds: Vec<Bind>,
     reverse: bool,
+    /// Unfiltered: the texts come from a bounded set (kind, sort attribute, direction, window),
+    /// so they are prepared once per connection instead of planned on every page. A filtered
+    /// list's text follows the filter's shape, which the client chooses: planned every time.
+    prepared: bool,
 }
 
 fn build(
@@ -196,7 +201,7 @@ fn build(
             )
         }
     };
-    Ok(Statement { count_sql, count_binds, page_sql, binds: sql.binds, reverse })
+    Ok(Statement { count_sql, count_binds, page_sql, binds: sql.binds, reverse, prepared: filter.is_none() })
 }
 
 fn bound<'a>(
@@ -215,7 +220,9 @@ fn bound<'a>(
 }
 
 async fn total(conn: &mut Conn, st: &Statement) -> ScimResult<u64> {
-    let counted: Count = bound(st.count_sql.clone(), &st.binds[..st.count_binds]).get_result(conn).await?;
+    let count = bound(st.count_sql.clone(), &st.binds[..st.count_binds]);
+    let counted: Count =
+        if st.prepared { Prepared(count).get_result(conn).await? } else { count.get_result(conn).await? };
     Ok(counted.n.max(0) as u64)
 }
 
@@ -246,7 +253,12 @@ async fn find<K: Keyed>(conn: &mut Conn, mut st: Statement, window: &Window) -> 
     let mut rows: Vec<K> = if window_is_empty(window) {
         Vec::new()
     } else {
-        bound(std::mem::take(&mut st.page_sql), &st.binds).load(conn).await?
+        let page = bound(std::mem::take(&mut st.page_sql), &st.binds);
+        if st.prepared {
+            Prepared(page).load(conn).await?
+        } else {
+            page.load(conn).await?
+        }
     };
     let total = match known_total(window, rows.len()) {
         Some(n) => n,

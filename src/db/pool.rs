@@ -275,7 +275,8 @@ mod tests {
         let index = |p: &DbPool| pools.all().iter().position(|q| std::ptr::eq(q.manager(), p.manager()));
         assert_eq!(taken.iter().map(index).collect::<Vec<_>>(), [Some(0), Some(1), Some(2), Some(0)]);
         // Fewer connections than workers: each worker still has one.
-        let sizes: Vec<usize> = WorkerPools::new(&like(), 4, 2).unwrap().all().iter().map(|p| p.status().max_size).collect();
+        let sizes: Vec<usize> =
+            WorkerPools::new(&like(), 4, 2).unwrap().all().iter().map(|p| p.status().max_size).collect();
         assert_eq!(sizes, [1, 1, 1, 1]);
     }
 }

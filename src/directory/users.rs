@@ -102,78 +102,74 @@ pub async fn create_member(
     // Members who never joined a non-SSO tenant need an invitation (inactive ones do not).
     let invite = active && invites(&profile);
     let cutoff = now - chrono::Duration::days(i64::from(profile.member_retention_days));
+    // The probe takes no lock, so it finds outside a transaction what it would inside one.
+    let restorable = users::restorable(
+        conn,
+        tenant,
+        connection,
+        columns.external_id.as_deref(),
+        &columns.user_name_key,
+        cutoff,
+    )
+    .await?;
+    let Some(old) = restorable else {
+        // A new member is one statement (the row, its follow-up, events and log row), atomic by
+        // itself: no transaction of its own (two round trips fewer, BEGIN and COMMIT).
+        return insert_member(conn, ctx, connection, columns, password_hash.as_deref(), invite, now).await;
+    };
+    // Restoring: the restore and its follow-up commit together.
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let stored = 'write: {
-            let external_id = columns.external_id.clone();
-            if let Some(old) = users::restorable(
-                conn,
-                tenant,
-                connection,
-                external_id.as_deref(),
-                &columns.user_name_key,
-                cutoff,
-            )
-            .await?
-            {
-                // A restored member keeps its invitation state, and the status it implies.
-                columns.status = status_for(active, old.invitation_count, old.joined_at.is_some()).into();
-                if users::restore(conn, tenant, old.id, connection, &columns, password_hash.as_deref(), now)
-                    .await?
-                {
-                    tracing::info!(member.id = %old.id, "removed member re-provisioned: same id restored");
-                    let mut out = vec![NewEvent::member_created(old.id, active, true)];
-                    if invite && old.joined_at.is_none() {
-                        out.push(NewEvent::invitation_needed(old.id));
-                    }
-                    let stored = Stored {
-                        id: old.id,
-                        attributes: object(columns.resource),
-                        meta: Meta {
-                            created: old.created_at,
-                            last_modified: now,
-                            version: Version::new(old.version + 1),
-                        },
-                    };
-                    // A restored member keeps its base role and override; its SCIM roles are new.
-                    let log = logged(ResourceKind::User, stored.id, None, &[]);
-                    break 'write write::member_written(
-                        conn,
-                        ctx,
-                        stored,
-                        MemberRow::Written,
-                        &out,
-                        now,
-                        log,
-                    )
-                    .await?;
-                }
-                // Restored concurrently by another request: this one creates a new member.
-                columns.status = status_for(active, 0, false).into();
-            }
-            let id = Uuid::now_v7();
-            let mut out = vec![NewEvent::member_created(id, active, false)];
-            if invite {
-                out.push(NewEvent::invitation_needed(id));
-            }
-            let stored = Stored {
-                id,
-                attributes: object(std::mem::take(&mut columns.resource)),
-                meta: Meta { created: now, last_modified: now, version: Version::new(1) },
-            };
-            write::member_written(
-                conn,
-                ctx,
-                stored,
-                MemberRow::Insert(&columns, password_hash.as_deref(), connection),
-                &out,
-                now,
-                logged(ResourceKind::User, id, None, &[]),
-            )
-            .await?
+        // A restored member keeps its invitation state, and the status it implies.
+        columns.status = status_for(active, old.invitation_count, old.joined_at.is_some()).into();
+        if !users::restore(conn, tenant, old.id, connection, &columns, password_hash.as_deref(), now).await? {
+            // Restored concurrently by another request: this one creates a new member.
+            columns.status = status_for(active, 0, false).into();
+            return insert_member(conn, ctx, connection, columns, password_hash.as_deref(), invite, now)
+                .await;
+        }
+        tracing::info!(member.id = %old.id, "removed member re-provisioned: same id restored");
+        let mut out = vec![NewEvent::member_created(old.id, active, true)];
+        if invite && old.joined_at.is_none() {
+            out.push(NewEvent::invitation_needed(old.id));
+        }
+        let stored = Stored {
+            id: old.id,
+            attributes: object(columns.resource),
+            meta: Meta {
+                created: old.created_at,
+                last_modified: now,
+                version: Version::new(old.version + 1),
+            },
         };
-        Ok(stored)
+        // A restored member keeps its base role and override; its SCIM roles are new.
+        let log = logged(ResourceKind::User, stored.id, None, &[]);
+        write::member_written(conn, ctx, stored, MemberRow::Written, &out, now, log).await
     })
     .await
+}
+
+/// Insert a new member with `columns`, and its follow-up, in one statement.
+async fn insert_member(
+    conn: &mut Conn,
+    ctx: &Context,
+    connection: Option<Uuid>,
+    mut columns: UserColumns,
+    password_hash: Option<&str>,
+    invite: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ScimResult<Stored> {
+    let id = Uuid::now_v7();
+    let mut out = vec![NewEvent::member_created(id, columns.active, false)];
+    if invite {
+        out.push(NewEvent::invitation_needed(id));
+    }
+    let stored = Stored {
+        id,
+        attributes: object(std::mem::take(&mut columns.resource)),
+        meta: Meta { created: now, last_modified: now, version: Version::new(1) },
+    };
+    let row = MemberRow::Insert(&columns, password_hash, connection);
+    write::member_written(conn, ctx, stored, row, &out, now, logged(ResourceKind::User, id, None, &[])).await
 }
 
 /// The events of a member write: `member.updated` when attributes other than `active` changed,

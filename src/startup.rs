@@ -117,7 +117,7 @@ impl Application {
         // actix's own default, stated so that the connections can be split between the workers.
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let shared = Arc::new(Shared {
-            pools: db::WorkerPools::new(&parts.pool, workers, settings.db_pool_size)?,
+            pools: db::WorkerPools::new(&parts.pool, workers, settings.db_pool_size),
             background: parts.pool,
             caches: crate::cache::Caches::default(),
             recorder: recorder.clone(),

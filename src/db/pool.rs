@@ -157,46 +157,61 @@ pub fn build_pool(url: &str, options: &PoolOptions) -> anyhow::Result<DbPool> {
 /// 9–13 % of Roster's CPU per request (issue #10).
 #[derive(Clone)]
 pub struct WorkerPools {
-    pools: std::sync::Arc<[DbPool]>,
-    next: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// The background tasks' pool: its database, session setup and timeouts are copied.
+    like: DbPool,
+    /// Connections of each worker's pool.
+    each: usize,
+    /// The pools handed out, while their worker lives (metrics add them up).
+    handed: std::sync::Arc<std::sync::Mutex<Vec<deadpool::managed::WeakPool<RosterManager>>>>,
 }
 
 impl std::fmt::Debug for WorkerPools {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkerPools").field("workers", &self.pools.len()).finish_non_exhaustive()
+        f.debug_struct("WorkerPools").field("each", &self.each).finish_non_exhaustive()
     }
 }
 
 impl WorkerPools {
-    /// `workers` pools like `like` (same database, session setup and timeouts), of `total`
-    /// connections between them (each at least one). Connections are opened lazily, by the
-    /// worker that uses them.
-    pub fn new(like: &DbPool, workers: usize, total: usize) -> anyhow::Result<WorkerPools> {
-        let workers = workers.max(1);
-        let each = total.div_ceil(workers).max(1);
-        let manager = like.manager();
-        let pools = (0..workers)
-            .map(|_| {
-                let manager = RosterManager { url: manager.url.clone(), session: manager.session.clone() };
-                DbPool::builder(manager)
-                    .max_size(each)
-                    .timeouts(like.timeouts())
-                    .runtime(Runtime::Tokio1)
-                    .build()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(WorkerPools { pools: pools.into(), next: std::sync::Arc::default() })
+    /// Pools like `like` (same database, session setup and timeouts) for `workers` workers,
+    /// splitting `total` connections between them (each at least one). Connections are opened
+    /// lazily, by the worker that uses them.
+    pub fn new(like: &DbPool, workers: usize, total: usize) -> WorkerPools {
+        WorkerPools {
+            like: like.clone(),
+            each: total.div_ceil(workers.max(1)).max(1),
+            handed: Default::default(),
+        }
     }
 
-    /// The pool of the worker starting now (a restarted worker takes the next one in turn).
+    /// A pool for the worker starting now: a new one, so that a worker actix restarts after a
+    /// panic never shares another's (nor inherits connections its dead runtime drove). The pool
+    /// closes when its worker stops. If it cannot be built, the worker uses the background pool.
     pub fn take(&self) -> DbPool {
-        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.pools[i % self.pools.len()].clone()
+        let manager = self.like.manager();
+        let manager = RosterManager { url: manager.url.clone(), session: manager.session.clone() };
+        let built = DbPool::builder(manager)
+            .max_size(self.each)
+            .timeouts(self.like.timeouts())
+            .runtime(Runtime::Tokio1)
+            .build();
+        match built {
+            Ok(pool) => {
+                let mut handed = self.handed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                handed.retain(|p| p.upgrade().is_some());
+                handed.push(pool.weak());
+                pool
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "an HTTP worker's database pool could not be built; it uses the background pool");
+                self.like.clone()
+            }
+        }
     }
 
-    /// Every worker's pool (metrics add them up).
-    pub fn all(&self) -> &[DbPool] {
-        &self.pools
+    /// The pools of the workers that live now.
+    pub fn live(&self) -> Vec<DbPool> {
+        let handed = self.handed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        handed.iter().filter_map(|p| p.upgrade()).collect()
     }
 }
 
@@ -266,17 +281,21 @@ mod tests {
     }
 
     #[test]
-    fn the_workers_split_the_connections_and_each_starting_worker_takes_the_next_pool() {
-        let pools = WorkerPools::new(&like(), 3, 16).unwrap();
-        let sizes: Vec<usize> = pools.all().iter().map(|p| p.status().max_size).collect();
+    fn each_worker_gets_a_pool_of_its_own_with_its_share_of_the_connections() {
+        let pools = WorkerPools::new(&like(), 3, 16);
+        let mut taken: Vec<DbPool> = (0..3).map(|_| pools.take()).collect();
+        let sizes: Vec<usize> = taken.iter().map(|p| p.status().max_size).collect();
         assert_eq!(sizes, [6, 6, 6], "16 connections over 3 workers, rounded up");
-        assert_eq!(pools.all()[0].timeouts().wait, like().timeouts().wait, "the same timeouts");
-        let taken: Vec<DbPool> = (0..4).map(|_| pools.take()).collect();
-        let index = |p: &DbPool| pools.all().iter().position(|q| std::ptr::eq(q.manager(), p.manager()));
-        assert_eq!(taken.iter().map(index).collect::<Vec<_>>(), [Some(0), Some(1), Some(2), Some(0)]);
+        assert_eq!(taken[0].timeouts().wait, like().timeouts().wait, "the same timeouts");
+        assert!(!std::ptr::eq(taken[0].manager(), taken[1].manager()), "no two workers share a pool");
+        assert_eq!(pools.live().len(), 3);
+        // A worker that stops (actix restarts one after a panic) drops its pool; the one that
+        // replaces it gets a new pool, and metrics count only the live ones.
+        drop(taken.remove(0));
+        assert_eq!(pools.live().len(), 2);
+        let _replacement = pools.take();
+        assert_eq!(pools.live().len(), 3);
         // Fewer connections than workers: each worker still has one.
-        let sizes: Vec<usize> =
-            WorkerPools::new(&like(), 4, 2).unwrap().all().iter().map(|p| p.status().max_size).collect();
-        assert_eq!(sizes, [1, 1, 1, 1]);
+        assert_eq!(WorkerPools::new(&like(), 4, 2).take().status().max_size, 1);
     }
 }

@@ -213,7 +213,7 @@ impl Metrics {
     async fn render(&self, state: &AppState) -> Result<String, ScimError> {
         // Every worker's pool and the background tasks' one.
         let (mut size, mut idle, mut waiting) = (0, 0, 0);
-        for pool in state.pools.all().iter().chain([&state.background]) {
+        for pool in state.pools.live().iter().chain([&state.background]) {
             let status = pool.status();
             (size, idle, waiting) = (size + status.size, idle + status.available, waiting + status.waiting);
         }

@@ -43,7 +43,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state of a worker starting now: the next of the process's worker pools.
+    /// The state of a worker starting now, with a pool of its own.
     pub fn for_worker(shared: &Arc<Shared>) -> AppState {
         AppState { pool: shared.pools.take(), shared: Arc::clone(shared) }
     }

@@ -61,7 +61,7 @@ pub struct Shared {
     /// One database pool per HTTP worker.
     pub pools: crate::db::WorkerPools,
     /// The pool of the process's background tasks (the provisioning-log writer, the event
-    /// dispatcher); metrics count its connections with the workers'.
+    /// dispatcher, background imports); metrics count its connections with the workers'.
     pub background: DbPool,
     /// The schema registry behind validation and `/Schemas`.
     pub registry: Registry,

@@ -86,6 +86,11 @@ pub struct Job {
 
 /// Store the job as running and start it in a task of this process; returns its id. 429 when
 /// the process already runs [`MAX_IN_PROCESS`] background imports (nothing is stored then).
+///
+/// `pool` is the background tasks' pool, not an HTTP worker's: the job holds a connection for its
+/// whole run and writes its progress on another meanwhile, which must never wait behind the
+/// worker's requests (a worker may have a single connection, `db::WorkerPools`), nor make them
+/// wait.
 pub async fn start(pool: &DbPool, clock: Arc<dyn Clock>, job: Job) -> ScimResult<Uuid> {
     let place = Place::take().ok_or_else(|| {
         ScimError::with_status(

@@ -108,7 +108,7 @@ pub async fn create(
             options,
             max_rows: state.import_max_rows,
         };
-        let id = jobs::start(&state.pool, state.clock.clone(), job).await.inspect_err(|e| {
+        let id = jobs::start(&state.background, state.clock.clone(), job).await.inspect_err(|e| {
             if jobs::is_busy(e) {
                 req.extensions_mut().insert(crate::http::ratelimit::RetryAfter(jobs::RETRY_AFTER_SECS));
             }

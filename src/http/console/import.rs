@@ -383,7 +383,7 @@ pub async fn apply(
             options: options(&form, false),
             max_rows: state.import_max_rows,
         };
-        let id = jobs::start(&state.pool, state.clock.clone(), job).await?;
+        let id = jobs::start(&state.background, state.clock.clone(), job).await?;
         return Ok(layout::see_other(&format!("{}/jobs/{id}", base(&t))));
     }
     let upload = Upload { file_name: Some(&form.carried.file_name), bytes: &bytes, mapping: Some(&mapping) };

@@ -194,7 +194,10 @@ pub fn test_settings(db_url: &str) -> Settings {
         import_max_rows: 50,
         default_page_size: 100,
         max_page_size: 1000,
-        db_pool_size: 4,
+        // One connection per HTTP worker (`db::WorkerPools` splits the pool between them): a
+        // request or job that needed two of its worker's at once would wait out the acquire
+        // timeout and fail here, as it would in production on a machine with more CPUs.
+        db_pool_size: 2,
         db_acquire_timeout_ms: 5_000,
         db_connect_timeout_ms: 5_000,
         db_statement_timeout_ms: 30_000,
@@ -304,7 +307,10 @@ impl TestApp {
         };
         let mut settings = test_settings(&url);
         adjust(&mut settings);
-        let pool = db::build_pool(&url, &settings.pool_options()).expect("pool");
+        // The background tasks' pool, which the tests' own checkouts share: as many connections
+        // as the workers have between them, and two more for what a test holds meanwhile.
+        let background = db::PoolOptions { size: settings.db_pool_size + 2, ..settings.pool_options() };
+        let pool = db::build_pool(&url, &background).expect("pool");
         let key = SigningKey::from_secret(TEST_SECRET);
         let parts = Parts { pool: pool.clone(), signing_key: key.clone(), clock };
         let app = Application::build(&settings, parts).expect("build app");

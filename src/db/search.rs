@@ -118,9 +118,10 @@ struct Statement {
     page_sql: String,
     binds: Vec<Bind>,
     reverse: bool,
-    /// Unfiltered: the texts come from a bounded set (kind, sort attribute, direction, window),
-    /// so they are prepared once per connection instead of planned on every page. A filtered
-    /// list's text follows the filter's shape, which the client chooses: planned every time.
+    /// Unfiltered and unsorted (an IdP's full sync): the texts come from a small fixed set
+    /// (kind, window), so they are prepared once per connection instead of planned on every
+    /// page. A filter's or a sort's text follows what the client sent (a sort may name any
+    /// tenant's category attribute): planned every time, never kept on the connection.
     prepared: bool,
 }
 
@@ -201,7 +202,14 @@ fn build(
             )
         }
     };
-    Ok(Statement { count_sql, count_binds, page_sql, binds: sql.binds, reverse, prepared: filter.is_none() })
+    Ok(Statement {
+        count_sql,
+        count_binds,
+        page_sql,
+        binds: sql.binds,
+        reverse,
+        prepared: filter.is_none() && sort.is_none(),
+    })
 }
 
 fn bound<'a>(

@@ -5,6 +5,8 @@
 //! operation from `pg_stat_statements`.
 //! `cargo bench --bench cost [-- --quick]`.
 
+#[path = "cost/anatomy.rs"]
+mod anatomy;
 #[path = "cost/ceiling.rs"]
 mod ceiling;
 mod common;
@@ -57,7 +59,8 @@ struct Args {
     /// off` disables it on the bench database (restored by the next run without the flag), to
     /// measure what it costs.
     row_security: bool,
-    /// `--only a,b`: run only these parts (get, filter, page, patch, group, post, deact, stmts);
+    /// `--only a,b`: run only these parts (get, filter, page, anatomy, patch, group, post, deact,
+    /// stmts);
     /// empty = all. For iterating on one scenario; a full report needs them all.
     only: Vec<String>,
 }
@@ -68,7 +71,7 @@ impl Args {
     }
 }
 
-const PARTS: [&str; 8] = ["get", "filter", "page", "patch", "group", "post", "deact", "stmts"];
+const PARTS: [&str; 9] = ["get", "filter", "page", "anatomy", "patch", "group", "post", "deact", "stmts"];
 
 fn parse_args() -> anyhow::Result<Args> {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -336,6 +339,15 @@ fn scripts(data: &Data, users: u64, big: u64, token: Uuid) -> Scripts {
     }
 }
 
+/// The GET by id scenario's name (the anatomy report finds its row by it).
+const GET_BY_ID: &str = "GET /Users/{id}";
+
+/// The anatomy part's windows (`anatomy`).
+struct Anatomy {
+    variants: Vec<anatomy::Variant>,
+    healthz: Vec<drive::Outcome>,
+}
+
 /// One throughput scenario: Roster and raw outcomes per run.
 struct Row {
     name: String,
@@ -483,7 +495,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
 
     // ---- reads -------------------------------------------------------------------------------
     if args.runs_part("get") {
-        let name = "GET /Users/{id}";
+        let name = GET_BY_ID;
         println!("{name}");
         let ids = &ids;
         let gens = |run: u64| -> Vec<Gen<'_>> {
@@ -566,6 +578,42 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
             )
             .await?,
         );
+    }
+
+    // ---- where a GET's cost goes ----------------------------------------------------------------
+    let mut anatomy = Anatomy { variants: Vec::new(), healthz: Vec::new() };
+    if args.runs_part("anatomy") {
+        println!("anatomy of a GET /Users/{{id}}");
+        let uid = uid_var("i");
+        let (tenant, connection, token) =
+            (data.main.id.to_string(), data.main.connection.to_string(), token.to_string());
+        let caller = ceiling::Token { tenant: &tenant, connection: &connection, id: &token };
+        anatomy.variants = anatomy::variants(users, &uid, &caller, &scripts.get);
+        anatomy::check(&mut conn, &tenant, &anatomy.variants).await?;
+        let plain = Load { base: format!("http://127.0.0.1:{}", server.port), ..bench.load.clone() };
+        for run in 0..args.runs {
+            anatomy::run_once(
+                &mut anatomy.variants,
+                &bench.as_roster,
+                &bench.pgbench,
+                clients,
+                args.seconds,
+                &bench.meter,
+            )?;
+            let gens: Vec<Gen<'_>> =
+                (0..clients).map(|_| Box::new(|_| Some(Req::get("/healthz".into()))) as Gen<'_>).collect();
+            let o = drive::http(
+                &bench.clients,
+                &plain,
+                gens,
+                Some(Duration::from_secs(args.seconds)),
+                &bench.meter,
+            )
+            .await;
+            Bench::say(&o, &format!("run {} GET /healthz", run + 1));
+            anyhow::ensure!(o.errors == 0, "GET /healthz failed: {:?}", o.first_error);
+            anatomy.healthz.push(o);
+        }
     }
 
     // ---- writes ------------------------------------------------------------------------------
@@ -796,7 +844,8 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
         local_pg: postmaster.is_some(),
         counting,
     };
-    let report = report(args, &data, &env, &rows, &deact, &counts, &scripts);
+    let results = Results { rows: &rows, deact: &deact, counts: &counts, anatomy: &anatomy };
+    let report = report(args, &data, &env, &results, &scripts);
     println!("\n{report}");
     let path = target.join("bench-cost.md");
     std::fs::write(&path, &report)?;
@@ -1229,15 +1278,16 @@ fn alone_report(s: &mut String, rows: &[Row]) {
     }
 }
 
-fn report(
-    args: &Args,
-    data: &Data,
-    env: &Env,
-    rows: &[Row],
-    deact: &[Deact],
-    counts: &[stmts::Counted],
-    scripts: &Scripts,
-) -> String {
+/// What a run measured.
+struct Results<'a> {
+    rows: &'a [Row],
+    deact: &'a [Deact],
+    counts: &'a [stmts::Counted],
+    anatomy: &'a Anatomy,
+}
+
+fn report(args: &Args, data: &Data, env: &Env, results: &Results<'_>, scripts: &Scripts) -> String {
+    let Results { rows, deact, counts, anatomy } = *results;
     let mut s = String::new();
     let _ = writeln!(s, "## cost: Roster vs raw PostgreSQL, {}\n", env.started);
     let _ = writeln!(
@@ -1324,6 +1374,16 @@ fn report(
         );
     }
     alone_report(&mut s, rows);
+    let get = rows.iter().find(|r| r.name == GET_BY_ID).map(|r| anatomy::GetCost {
+        rate: r.roster_rate(),
+        roster: med(r.roster.iter().map(|o| o.cpu.roster * 1000.0 / o.ok.max(1) as f64)),
+        pg: med(r.roster.iter().map(|o| o.cpu.pg * 1000.0 / o.ok.max(1) as f64)),
+        client: med(r.roster.iter().map(|o| o.cpu.client * 1000.0 / o.ok.max(1) as f64)),
+        raw: r.raw_rate(),
+        target: r.target,
+    });
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    anatomy::report(&mut s, &anatomy.variants, &anatomy.healthz, get.as_ref(), cores);
     let group_rows: Vec<&Row> = rows
         .iter()
         .filter(|r| r.name.starts_with("PATCH /Groups") && !r.name.contains("version bump"))

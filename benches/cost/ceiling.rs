@@ -11,9 +11,49 @@
 /// `db::users::find_view_as`: the token check, the member, its position and its groups in one
 /// statement. `key` is the member's predicate (`"users"."id" = …` or `"users"."user_name_key" = …`).
 fn member_view(key: &str, token: &Token<'_>) -> String {
+    member_view_cut(key, token, Cut::Nothing)
+}
+
+/// A part of Roster's member read, taken away to see what it costs (`anatomy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// Roster's statement as it is.
+    Nothing,
+    /// The groups' nesting check: the direct memberships are the answer (what a tenant without
+    /// a group tree gets).
+    NestingCheck,
+    /// The groups.
+    Groups,
+    /// The token check (connection and tenant joins).
+    TokenCheck,
+    /// Everything but the member row and its position.
+    AllButMember,
+}
+
+/// The member's groups as `find_view_as` reads them: the direct memberships, or the tree walk
+/// when one of the member's groups has a parent or is itself a member.
+const GROUPS: &str = r#"CASE WHEN true THEN (SELECT CASE WHEN bool_or(g.parent_id IS NOT NULL OR EXISTS (SELECT 1 FROM group_members n WHERE n.tenant_id = g.tenant_id AND n.member_id = g.id)) THEN roster_member_groups_json("users"."tenant_id", "users"."id", true) ELSE jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', 'role', gm.group_role) ORDER BY g.display_name, g.id) END FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id WHERE gm.tenant_id = "users"."tenant_id" AND gm.member_id = "users"."id") END"#;
+
+/// [`GROUPS`] without the nesting check.
+const DIRECT_GROUPS: &str = r#"(SELECT jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', 'role', gm.group_role) ORDER BY g.display_name, g.id) FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id WHERE gm.tenant_id = "users"."tenant_id" AND gm.member_id = "users"."id")"#;
+
+/// [`member_view`] with `cut` taken away.
+fn member_view_cut(key: &str, token: &Token<'_>, cut: Cut) -> String {
     let Token { tenant, connection, id } = token;
+    let groups = match cut {
+        Cut::Nothing | Cut::TokenCheck => GROUPS,
+        Cut::NestingCheck => DIRECT_GROUPS,
+        Cut::Groups | Cut::AllButMember => "NULL::jsonb",
+    };
+    let member = r#""users"."id", "users"."resource", "users"."status", "users"."password_hash", "users"."version", "users"."created_at", "users"."last_modified", "users"."effective_role", "positions"."name""#;
+    let position = r#"LEFT OUTER JOIN "positions" ON (("positions"."tenant_id" = "users"."tenant_id") AND ("users"."position_id" = "positions"."id"))"#;
+    if matches!(cut, Cut::TokenCheck | Cut::AllButMember) {
+        return format!(
+            r#"SELECT {member}, {groups} FROM "users" {position} WHERE (("users"."tenant_id" = '{tenant}') AND "users"."status" <> 'removed') AND ({key}) LIMIT 1;"#
+        );
+    }
     format!(
-        r#"SELECT "connections"."quirk_mode", "tenants"."settings_version", "users"."id", "users"."resource", "users"."status", "users"."password_hash", "users"."version", "users"."created_at", "users"."last_modified", "users"."effective_role", "positions"."name", CASE WHEN true THEN (SELECT CASE WHEN bool_or(g.parent_id IS NOT NULL OR EXISTS (SELECT 1 FROM group_members n WHERE n.tenant_id = g.tenant_id AND n.member_id = g.id)) THEN roster_member_groups_json("users"."tenant_id", "users"."id", true) ELSE jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', 'role', gm.group_role) ORDER BY g.display_name, g.id) END FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id WHERE gm.tenant_id = "users"."tenant_id" AND gm.member_id = "users"."id") END FROM (((("connection_tokens" INNER JOIN "connections" ON (("connections"."tenant_id" = "connection_tokens"."tenant_id") AND ("connections"."id" = "connection_tokens"."connection_id"))) INNER JOIN "tenants" ON ("tenants"."id" = "connection_tokens"."tenant_id")) LEFT OUTER JOIN "users" ON ((("users"."tenant_id" = '{tenant}') AND "users"."status" <> 'removed') AND ({key}))) LEFT OUTER JOIN "positions" ON (("positions"."tenant_id" = "users"."tenant_id") AND ("users"."position_id" = "positions"."id"))) WHERE ((((("connection_tokens"."tenant_id" = '{tenant}') AND ("connection_tokens"."id" = '{id}')) AND ("connection_tokens"."connection_id" = '{connection}')) AND ("connection_tokens"."revoked_at" IS NULL)) AND (("connection_tokens"."expires_at" IS NULL) OR ("connection_tokens"."expires_at" > now()))) LIMIT 1;"#
+        r#"SELECT "connections"."quirk_mode", "tenants"."settings_version", {member}, {groups} FROM (((("connection_tokens" INNER JOIN "connections" ON (("connections"."tenant_id" = "connection_tokens"."tenant_id") AND ("connections"."id" = "connection_tokens"."connection_id"))) INNER JOIN "tenants" ON ("tenants"."id" = "connection_tokens"."tenant_id")) LEFT OUTER JOIN "users" ON ((("users"."tenant_id" = '{tenant}') AND "users"."status" <> 'removed') AND ({key}))) {position}) WHERE ((((("connection_tokens"."tenant_id" = '{tenant}') AND ("connection_tokens"."id" = '{id}')) AND ("connection_tokens"."connection_id" = '{connection}')) AND ("connection_tokens"."revoked_at" IS NULL)) AND (("connection_tokens"."expires_at" IS NULL) OR ("connection_tokens"."expires_at" > now()))) LIMIT 1;"#
     )
 }
 
@@ -26,7 +66,15 @@ pub struct Token<'a> {
 
 /// Roster's `GET /Users/{id}`: one statement. `uid` is the raw script's member id SQL.
 pub fn get(users: u64, uid: &str, token: &Token<'_>) -> String {
-    format!("\\set i random(3, {users})\n{}\n", member_view(&format!(r#""users"."id" = {uid}"#), token))
+    get_cut(users, uid, token, Cut::Nothing)
+}
+
+/// [`get`] with `cut` taken away.
+pub fn get_cut(users: u64, uid: &str, token: &Token<'_>, cut: Cut) -> String {
+    format!(
+        "\\set i random(3, {users})\n{}\n",
+        member_view_cut(&format!(r#""users"."id" = {uid}"#), token, cut)
+    )
 }
 
 /// Roster's `GET /Users?filter=userName eq "…"`: the same statement by userName key. `name` is

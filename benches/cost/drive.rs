@@ -174,6 +174,7 @@ impl Outcome {
 }
 
 /// The HTTP clients' side: one keep-alive client (one connection) per worker.
+#[derive(Clone)]
 pub struct Load {
     /// `http://127.0.0.1:PORT/scim/v2/<connection>`.
     pub base: String,

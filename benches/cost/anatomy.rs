@@ -180,10 +180,11 @@ pub fn report(
     let h_rate = med(healthz.iter().map(|o| o.rate).collect());
     let h_roster = med(healthz.iter().map(|o| per(o, o.cpu.roster)).collect());
     let h_client = med(healthz.iter().map(|o| per(o, o.cpu.client)).collect());
+    let h_errors: u64 = healthz.iter().map(|o| o.errors).sum();
     let _ = writeln!(
         s,
         "\n`GET /healthz` (no token, no database): {h_rate:.0} req/s; CPU ms/req roster serve {h_roster:.4}, load \
-         generator {h_client:.4}.\n"
+         generator {h_client:.4}; {h_errors} transport errors.\n"
     );
     let Some(g) = get else { return };
     let budget = cores as f64 * 1000.0 / (g.target * g.raw);

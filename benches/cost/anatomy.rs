@@ -129,13 +129,7 @@ fn med(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    super::common::median(&mut v)
 }
 
 fn per(o: &Outcome, secs: f64) -> f64 {

@@ -108,10 +108,17 @@ pub struct SigningKey {
 ///
 /// Only tokens that verified are kept, so forged or malformed tokens add nothing; at most
 /// [`VERIFIED_MAX`], all forgotten when it is full (a deployment has a few live tokens per
-/// connection, so that is rare and costs one signature check per token).
+/// connection, so that is rare and costs one signature check per token). A token is kept by its
+/// SHA-256 digest, never as its text: the process holds no token beyond the request carrying it.
 #[derive(Default)]
 struct Verified {
-    tokens: std::collections::HashMap<Box<str>, Claims>,
+    tokens: std::collections::HashMap<[u8; 32], Claims>,
+}
+
+/// The key a token is remembered by.
+fn digest(token: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes()).into()
 }
 
 /// Most connection tokens a key remembers as verified.
@@ -269,7 +276,8 @@ impl SigningKey {
     /// [`SigningKey::verify`], with `clock` (seconds since the epoch) for the expiry of a token
     /// verified before: the clock `jsonwebtoken` checks it against when it decodes one.
     fn verify_at(&self, token: &str, now: DateTime<Utc>, clock: u64) -> Result<Claims, ScimError> {
-        let known = self.remembered().tokens.get(token).cloned();
+        let digest = digest(token);
+        let known = self.remembered().tokens.get(&digest).cloned();
         let claims = match known {
             Some(claims) => {
                 // As `jsonwebtoken` checks it: expired once `exp` is more than the leeway ago.
@@ -297,7 +305,7 @@ impl SigningKey {
                 if verified.tokens.len() >= VERIFIED_MAX {
                     verified.tokens.clear();
                 }
-                verified.tokens.insert(token.into(), claims.clone());
+                verified.tokens.insert(digest, claims.clone());
                 claims
             }
         };

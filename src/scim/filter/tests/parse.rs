@@ -351,3 +351,81 @@ fn rejected_paths() {
         assert!(detail.starts_with("invalid path at position "), "{detail}");
     }
 }
+
+/// The lookups IdPs send (`attr op "text"`) are read without `scim_v2`; over every shape that
+/// path accepts, and the near misses it leaves to `scim_v2`, both give the same answer.
+#[test]
+fn simple_comparisons_read_without_scim_v2_match_what_scim_v2_gives() {
+    use crate::scim::filter::parse::{filter_through_scim_v2, reads_as_simple_comparison};
+    let attrs = [
+        "userName",
+        "externalId",
+        "displayName",
+        "name.givenName",
+        "emails.value",
+        "id",
+        "a",
+        "A1",
+        "x-y",
+        "x_y",
+        "meta.lastModified",
+        "pr",
+        "and",
+        "or",
+        "not",
+        "true",
+        "NULL",
+        "eq",
+        "name.pr",
+        "1abc",
+        "name.",
+        ".x",
+        "a.b.c",
+        "urn:ietf:params:scim:schemas:core:2.0:User:userName",
+        "emails[type",
+        "-x",
+    ];
+    let ops = ["eq", "EQ", "Eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "like", "eqq"];
+    let values = [
+        r#""x""#,
+        r#""""#,
+        r#""Jane.Doe@example.com""#,
+        r#""a b""#,
+        r#""ünï ✓""#,
+        r#""a\"b""#,
+        r#""tab\t""#,
+        r#""u\u0041""#,
+        r#""(x)""#,
+        r#""[x]""#,
+        r#""x" and id pr"#,
+        "true",
+        "1",
+        r#""unterminated"#,
+        "",
+    ];
+    let spacing = [(" ", " ", "", ""), ("  ", "\t", " ", " "), (" ", "", "", ""), ("", " ", "", "")];
+    let mut simple = 0;
+    for attr in attrs {
+        for op in ops {
+            for value in values {
+                for (a, b, lead, trail) in spacing {
+                    let input = format!("{lead}{attr}{a}{op}{b}{value}{trail}");
+                    let fast = parse_filter(&input).map_err(|e| e.detail().to_string());
+                    let full = filter_through_scim_v2(&input).map_err(|e| e.detail().to_string());
+                    assert_eq!(fast, full, "{input:?}");
+                    simple += usize::from(reads_as_simple_comparison(&input));
+                }
+            }
+        }
+    }
+    assert!(simple > 1000, "the simple path was taken {simple} times");
+    for lookup in
+        [r#"userName eq "bjensen@example.com""#, r#"externalId eq "0a1b""#, r#"displayName eq "Sales""#]
+    {
+        assert!(reads_as_simple_comparison(lookup), "{lookup}");
+    }
+    for other in [r#"userName eq "a\"b""#, r#"userName pr"#, r#"emails[type eq "work"]"#, r#"active eq true"#]
+    {
+        assert!(!reads_as_simple_comparison(other), "{other}");
+    }
+}

@@ -108,7 +108,7 @@ pub async fn observe(
                 detail: None,
                 latency_ms,
             };
-            record(&state, &res, finished);
+            record(&state, &res, finished).await;
         }
         Ok(res)
     }
@@ -121,17 +121,18 @@ fn scim_route(pattern: &str) -> &str {
     pattern.strip_prefix("/scim/v2/{connection}").filter(|r| !r.is_empty()).unwrap_or(pattern)
 }
 
-/// Hand the finished record of an authenticated request to the recorder (which does not wait).
-/// Unauthenticated requests carry no record and are only traced.
-/// A write whose row went into its own committed transaction is not recorded again.
-fn record(state: &AppState, res: &ServiceResponse<BoxBody>, finished: Finished) {
+/// Hand the finished record of an authenticated request to the recorder (which waits only when
+/// its queue is full: then the response waits with it). Unauthenticated requests carry no
+/// record and are only traced. A write whose row went into its own committed transaction is not
+/// recorded again.
+async fn record(state: &AppState, res: &ServiceResponse<BoxBody>, finished: Finished) {
     let Some(slot) = res.request().extensions_mut().remove::<LogSlot>() else { return };
     let Some(record) = slot.take_unwritten(finished.status) else { return };
     let finished = match res.response().error().and_then(|e| e.as_error::<ScimError>()) {
         Some(err) => finished.with_error(err),
         None => finished,
     };
-    state.recorder.record(record.finish(uuid::Uuid::now_v7(), finished));
+    state.recorder.record(record.finish(uuid::Uuid::now_v7(), finished)).await;
 }
 
 fn is_probe(route: &str) -> bool {

@@ -1,7 +1,11 @@
 //! The recorder: finished requests go into a bounded queue and a background task writes them in
-//! batches, so recording never waits for the database on a request's path. When the queue is
-//! full (the database is down or far behind), entries are dropped with a warning rather than
-//! slowing down provisioning or growing memory without bound. Entries are made storable before
+//! batches, so recording does not wait for the database on a request's path. When the queue is
+//! full (the writer is behind: a machine saturated by requests gives its database connection
+//! little CPU), a request waits for room, up to [`QUEUE_WAIT`], before its response goes out:
+//! the clients slow to the pace the log is written at, and every request keeps its row (issue
+//! #10). Only a writer that makes no room for that long (the database is down or frozen) costs
+//! rows: they are dropped with a warning rather than holding requests longer or growing memory
+//! without bound. Entries are made storable before
 //! they are inserted, and a batch the database refuses is written again entry by entry, so one
 //! bad entry never drops the others; how many were dropped is logged. A batch that meets an
 //! outage is kept and retried with backoff until the database is back. Rows of successful
@@ -13,8 +17,10 @@ use tokio::task::JoinSet;
 use crate::db::provisioning_log::{self as store, Entry};
 use crate::db::{self, DbPool};
 
-/// Entries waiting to be written before new ones are dropped.
+/// Entries waiting to be written before new ones wait for room.
 pub const QUEUE_CAPACITY: usize = 10_000;
+/// Longest a request waits for room in a full queue before its entry is dropped.
+pub const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Most entries written by one INSERT.
 const BATCH: usize = 500;
 /// How long the writer waits for more entries before writing a batch.
@@ -35,6 +41,8 @@ pub struct Recorder {
     flushing: std::sync::Arc<tokio::sync::Notify>,
     /// Entries dropped so far (queue full, writer stopped, or refused by the database).
     dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// [`QUEUE_WAIT`], shorter in tests.
+    wait: std::time::Duration,
 }
 
 impl std::fmt::Debug for Message {
@@ -49,9 +57,13 @@ impl std::fmt::Debug for Message {
 impl Recorder {
     /// Start the writer on the current tokio runtime; it runs until every `Recorder` is dropped.
     pub fn start(pool: DbPool) -> anyhow::Result<Recorder> {
+        Recorder::start_with(pool, QUEUE_CAPACITY, QUEUE_WAIT)
+    }
+
+    fn start_with(pool: DbPool, capacity: usize, wait: std::time::Duration) -> anyhow::Result<Recorder> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| anyhow::anyhow!("the provisioning log writer needs a tokio runtime"))?;
-        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let (tx, rx) = mpsc::channel(capacity);
         let dropped = std::sync::Arc::default();
         let flushing = std::sync::Arc::new(tokio::sync::Notify::new());
         runtime.spawn(write_loop(
@@ -60,19 +72,24 @@ impl Recorder {
             std::sync::Arc::clone(&flushing),
             std::sync::Arc::clone(&dropped),
         ));
-        Ok(Recorder { tx, flushing, dropped })
+        Ok(Recorder { tx, flushing, dropped, wait })
     }
 
-    /// Queue an entry without waiting.
-    pub fn record(&self, entry: Entry) {
-        if let Err(e) = self.tx.try_send(Message::Entry(Box::new(entry))) {
-            let reason = match e {
-                mpsc::error::TrySendError::Full(_) => "queue full",
-                mpsc::error::TrySendError::Closed(_) => "writer stopped",
-            };
-            self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!(reason, "provisioning log entry dropped");
-        }
+    /// Queue an entry: at once while the queue has room, otherwise after waiting for room (at
+    /// most [`QUEUE_WAIT`]; then the entry is dropped, with a warning, and counted).
+    pub async fn record(&self, entry: Entry) {
+        use mpsc::error::{SendTimeoutError, TrySendError};
+        let reason = match self.tx.try_send(Message::Entry(Box::new(entry))) {
+            Ok(()) => return,
+            Err(TrySendError::Closed(_)) => "writer stopped",
+            Err(TrySendError::Full(message)) => match self.tx.send_timeout(message, self.wait).await {
+                Ok(()) => return,
+                Err(SendTimeoutError::Timeout(_)) => "queue full",
+                Err(SendTimeoutError::Closed(_)) => "writer stopped",
+            },
+        };
+        self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(reason, "provisioning log entry dropped");
     }
 
     /// Entries queued and not yet written (metrics).
@@ -249,4 +266,54 @@ async fn insert_batch(conn: &mut db::Conn, batch: &mut Vec<Entry>) -> Option<usi
     }
     tracing::warn!(dropped, of = batch.len(), "provisioning log batch written entry by entry");
     Some(dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn entry() -> Entry {
+        Entry {
+            tenant_id: uuid::Uuid::now_v7(),
+            id: uuid::Uuid::now_v7(),
+            at: chrono::Utc::now(),
+            connection_id: Some(uuid::Uuid::now_v7()),
+            request_id: "test".into(),
+            method: "GET".into(),
+            resource_type: None,
+            resource_id: None,
+            operation: "get".into(),
+            status: 200,
+            scim_type: None,
+            detail: None,
+            latency_ms: 1.0,
+            rules: Vec::new(),
+            source: store::SOURCE_SCIM.into(),
+        }
+    }
+
+    /// A full queue holds the request for room instead of dropping its entry at once; only a
+    /// writer that makes no room within the wait costs the entry, counted.
+    #[tokio::test]
+    async fn a_full_queue_makes_the_request_wait_and_drops_only_after_the_wait() {
+        // A writer that cannot write: nothing listens on port 1, so every batch it takes meets
+        // an outage and is retried, and it stops taking entries off the queue.
+        let options = db::PoolOptions::with_size(1);
+        let pool = db::build_pool("postgres://nobody@127.0.0.1:1/none", &options).unwrap();
+        let wait = Duration::from_millis(300);
+        let recorder = Recorder::start_with(pool, 4, wait).unwrap();
+        let mut first_drop = None;
+        for n in 0..(WRITERS + 1) * BATCH + 100 {
+            let started = Instant::now();
+            recorder.record(entry()).await;
+            if recorder.dropped() > 0 {
+                first_drop = Some((n, started.elapsed()));
+                break;
+            }
+        }
+        let (n, waited) = first_drop.expect("the queue never filled");
+        assert!(waited >= wait, "entry {n} was dropped after {waited:?}, without waiting {wait:?} for room");
+        assert_eq!(recorder.dropped(), 1);
+    }
 }

@@ -36,7 +36,7 @@ pub async fn bulk(
     let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let registry = super::registry_for(&state, &ctx, ResourceKind::User);
     let executed = execute(&mut conn, &ctx, registry, request).await;
-    record_operations(&req, &ctx, &state, &executed);
+    record_operations(&req, &ctx, &state, &executed).await;
     Ok(scim(StatusCode::OK, &response(&ctx.base_url, &executed.entries)))
 }
 
@@ -44,7 +44,7 @@ pub async fn bulk(
 /// the middleware), so an IT admin sees each operation's outcome like a single request's.
 /// Operations whose write succeeded committed their row with the write; the others (failed,
 /// or refused before writing) are recorded here.
-fn record_operations(req: &HttpRequest, ctx: &Context, state: &AppState, executed: &Executed) {
+async fn record_operations(req: &HttpRequest, ctx: &Context, state: &AppState, executed: &Executed) {
     let request_id = req.extensions().get::<RequestId>().map(|r| r.id.clone()).unwrap_or_default();
     for (i, entry) in executed.entries.iter().enumerate() {
         let Some(outcome) = &entry.outcome else { continue };
@@ -80,7 +80,7 @@ fn record_operations(req: &HttpRequest, ctx: &Context, state: &AppState, execute
             Some(e) => finished.with_error(e),
             None => finished,
         };
-        state.recorder.record(record.finish(uuid::Uuid::now_v7(), finished));
+        state.recorder.record(record.finish(uuid::Uuid::now_v7(), finished)).await;
     }
 }
 

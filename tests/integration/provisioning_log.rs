@@ -387,7 +387,7 @@ async fn an_entry_the_database_refuses_does_not_drop_its_batch() {
     app.flush_log().await;
     let before = all_rows(&app).await;
     for n in 0..5 {
-        app.recorder.record(entry(if n == 1 { Uuid::now_v7() } else { tenant }, n));
+        app.recorder.record(entry(if n == 1 { Uuid::now_v7() } else { tenant }, n)).await;
     }
     assert_eq!(all_rows(&app).await, before + 4);
 }
@@ -532,23 +532,25 @@ async fn entries_queued_during_a_database_outage_are_written_when_it_ends() {
     let before = all_rows(&app).await;
     proxy.refuse();
     for n in 0..3 {
-        app.recorder.record(Entry {
-            tenant_id: tenant,
-            id: Uuid::now_v7(),
-            at: Utc::now(),
-            connection_id: Some(app.creds.connection),
-            request_id: format!("outage-{n}"),
-            method: "GET".into(),
-            resource_type: None,
-            resource_id: None,
-            operation: "get".into(),
-            status: 200,
-            scim_type: None,
-            detail: None,
-            latency_ms: 1.0,
-            rules: Vec::new(),
-            source: "scim".into(),
-        });
+        app.recorder
+            .record(Entry {
+                tenant_id: tenant,
+                id: Uuid::now_v7(),
+                at: Utc::now(),
+                connection_id: Some(app.creds.connection),
+                request_id: format!("outage-{n}"),
+                method: "GET".into(),
+                resource_type: None,
+                resource_id: None,
+                operation: "get".into(),
+                status: 200,
+                scim_type: None,
+                detail: None,
+                latency_ms: 1.0,
+                rules: Vec::new(),
+                source: "scim".into(),
+            })
+            .await;
     }
     // The writer meets the outage (flush returns after each failed attempt) ...
     app.flush_log().await;

@@ -32,8 +32,9 @@ struct Row {
 }
 
 /// One entry: written by the recorder, and read back. As JSON (serde), a row of the table
-/// (`jsonb_populate_record`), for a write that inserts its entry in its one SQL call.
-#[derive(Debug, Clone, PartialEq, Insertable, serde::Serialize)]
+/// (`jsonb_populate_record`), for a write that inserts its entry in its one SQL call. `Default`
+/// is for tests: nil ids, the epoch, empty texts.
+#[derive(Debug, Clone, PartialEq, Default, Insertable, serde::Serialize)]
 #[diesel(table_name = provisioning_log)]
 pub struct Entry {
     /// Owning tenant.

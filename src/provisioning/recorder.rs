@@ -274,23 +274,8 @@ mod tests {
     use std::time::{Duration, Instant};
 
     fn entry() -> Entry {
-        Entry {
-            tenant_id: uuid::Uuid::now_v7(),
-            id: uuid::Uuid::now_v7(),
-            at: chrono::Utc::now(),
-            connection_id: Some(uuid::Uuid::now_v7()),
-            request_id: "test".into(),
-            method: "GET".into(),
-            resource_type: None,
-            resource_id: None,
-            operation: "get".into(),
-            status: 200,
-            scim_type: None,
-            detail: None,
-            latency_ms: 1.0,
-            rules: Vec::new(),
-            source: store::SOURCE_SCIM.into(),
-        }
+        let id = uuid::Uuid::now_v7();
+        Entry { tenant_id: id, id, status: 200, source: store::SOURCE_SCIM.into(), ..Entry::default() }
     }
 
     /// A full queue holds the request for room instead of dropping its entry at once; only a

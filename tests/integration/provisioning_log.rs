@@ -213,13 +213,18 @@ async fn a_tenant_never_sees_another_tenants_entries() {
 }
 
 fn old_entry(tenant_id: Uuid, connection_id: Uuid, days_ago: i64) -> Entry {
+    get_entry(tenant_id, connection_id, format!("r-{days_ago}"), Utc::now() - Duration::days(days_ago))
+}
+
+/// A successful `GET` of the tenant's connection, as the recorder receives it.
+fn get_entry(tenant_id: Uuid, connection_id: Uuid, request_id: String, at: chrono::DateTime<Utc>) -> Entry {
     Entry {
         tenant_id,
         id: Uuid::now_v7(),
-        at: Utc::now() - Duration::days(days_ago),
+        at,
         connection_id: Some(connection_id),
         source: "scim".into(),
-        request_id: format!("r-{days_ago}"),
+        request_id,
         method: "GET".into(),
         resource_type: None,
         resource_id: None,
@@ -365,22 +370,8 @@ async fn hostile_requests_never_cost_another_request_its_row() {
 async fn an_entry_the_database_refuses_does_not_drop_its_batch() {
     let app = TestApp::spawn().await;
     let tenant = tenant_id(&app, &app.creds.tenant).await;
-    let entry = |tenant_id: Uuid, n: usize| Entry {
-        tenant_id,
-        id: Uuid::now_v7(),
-        at: Utc::now(),
-        connection_id: Some(app.creds.connection),
-        request_id: format!("batch-{n}"),
-        method: "GET".into(),
-        resource_type: None,
-        resource_id: None,
-        operation: "get".into(),
-        status: 200,
-        scim_type: None,
-        detail: None,
-        latency_ms: 1.0,
-        rules: Vec::new(),
-        source: "scim".into(),
+    let entry = |tenant_id: Uuid, n: usize| {
+        get_entry(tenant_id, app.creds.connection, format!("batch-{n}"), Utc::now())
     };
     // The writer takes whatever is queued as one batch; the second entry names no tenant (a
     // foreign key violation), so the batch's INSERT fails and each entry is tried alone.
@@ -532,25 +523,7 @@ async fn entries_queued_during_a_database_outage_are_written_when_it_ends() {
     let before = all_rows(&app).await;
     proxy.refuse();
     for n in 0..3 {
-        app.recorder
-            .record(Entry {
-                tenant_id: tenant,
-                id: Uuid::now_v7(),
-                at: Utc::now(),
-                connection_id: Some(app.creds.connection),
-                request_id: format!("outage-{n}"),
-                method: "GET".into(),
-                resource_type: None,
-                resource_id: None,
-                operation: "get".into(),
-                status: 200,
-                scim_type: None,
-                detail: None,
-                latency_ms: 1.0,
-                rules: Vec::new(),
-                source: "scim".into(),
-            })
-            .await;
+        app.recorder.record(get_entry(tenant, app.creds.connection, format!("outage-{n}"), Utc::now())).await;
     }
     // The writer meets the outage (flush returns after each failed attempt) ...
     app.flush_log().await;

@@ -8,7 +8,7 @@
 //! back to a byte of the input so that errors from `scim_v2` name a position in what the client
 //! sent.
 
-use super::MAX_FILTER_DEPTH;
+use super::{CompareOp, MAX_FILTER_DEPTH};
 
 /// What is being parsed: the rules differ slightly (the IdP form exists only in filters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,9 +66,13 @@ impl Token<'_> {
     pub(super) fn is_word(&self, kw: &str) -> bool {
         self.kind == Kind::Word && self.text.eq_ignore_ascii_case(kw)
     }
+    /// The comparison operator this word is (`eq` … `le`, not `pr`).
+    pub(super) fn compare_op(&self) -> Option<CompareOp> {
+        CompareOp::ALL.into_iter().find(|op| self.is_word(op.keyword()))
+    }
     /// A comparison operator word (`eq` … `le`, not `pr`).
     pub(super) fn is_compare_op(&self) -> bool {
-        COMPARE_OPS.iter().any(|op| self.is_word(op))
+        self.compare_op().is_some()
     }
     /// Something that can be a comparison value.
     pub(super) fn is_value(&self) -> bool {
@@ -82,9 +86,6 @@ impl Token<'_> {
         }
     }
 }
-
-/// The comparison operators of RFC 7644 §3.4.2.2 (without `pr`).
-pub(super) const COMPARE_OPS: [&str; 9] = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"];
 
 /// Whether token `i` is a number in value position (right after a comparison operator).
 pub(super) fn is_number_literal(tokens: &[Token<'_>], i: usize) -> bool {

@@ -112,67 +112,81 @@ fn full_filter(ctx: &Ctx<'_>) -> Result<Filter, SyntaxError> {
     convert_filter(ctx, parsed)
 }
 
-/// `attr op "text"` with a plain attribute (`userName`, `name.givenName`) and a string without
-/// escapes: the lookup IdPs send before every create (`userName eq "…"`, `externalId eq "…"`),
-/// read straight from the tokens. `scim_v2`'s parser would give the same AST (the tests check
-/// it over every shape this accepts) but costs a tenth of the CPU of a filtered GET, building
-/// its lexer's automaton anew on every call (issue #10). Anything else: `None`, and `scim_v2`
-/// parses it.
+/// `attr op "text"` with a plain attribute ([`plain_path`]) and a string without escapes: the
+/// lookup IdPs send before every create (`userName eq "…"`, `externalId eq "…"`), read straight
+/// from the tokens. `scim_v2`'s parser would give the same AST (the tests check it over every
+/// shape this accepts) but costs a tenth of the CPU of a filtered GET, building its lexer's
+/// automaton anew on every call (issue #10). Anything else: `None`, and `scim_v2` parses it.
 fn simple_comparison(tokens: &[Token<'_>]) -> Option<Filter> {
     let [attr, op, value] = tokens else { return None };
-    if attr.kind != Kind::Word
-        || !op.is_compare_op()
-        || value.kind != Kind::Str
-        || !op.ws_before
-        || !value.ws_before
-    {
+    if value.kind != Kind::Str || !op.ws_before || !value.ws_before {
         return None;
     }
-    // Keywords as attribute names are left to scim_v2, whatever it makes of them.
-    let keyword = |w: &str| {
-        ["and", "or", "not", "pr", "true", "false", "null"].iter().any(|k| w.eq_ignore_ascii_case(k))
-    };
-    let (name, sub) = match attr.text.split_once('.') {
-        Some((name, sub)) if is_attr_name(sub) => (name, Some(sub)),
-        Some(_) => return None,
-        None => (attr.text, None),
-    };
-    if !is_attr_name(name) || keyword(name) || sub.is_some_and(keyword) {
-        return None;
-    }
+    let op = op.compare_op()?;
+    let path = plain_path(attr)?;
     let text = value.text.strip_prefix('"')?.strip_suffix('"')?;
     if text.contains('\\') {
         return None;
     }
-    let op = match op.text.to_ascii_lowercase().as_str() {
-        "eq" => CompareOp::Eq,
-        "ne" => CompareOp::Ne,
-        "co" => CompareOp::Co,
-        "sw" => CompareOp::Sw,
-        "ew" => CompareOp::Ew,
-        "gt" => CompareOp::Gt,
-        "ge" => CompareOp::Ge,
-        "lt" => CompareOp::Lt,
-        "le" => CompareOp::Le,
-        _ => return None,
-    };
-    let path = AttrPath { urn: None, name: name.to_string(), sub: sub.map(str::to_string) };
     Some(Filter::Compare { path, op, value: CompValue::String(text.to_string()) })
+}
+
+/// A word that is a plain attribute path, `attr` or `attr.sub` (no URN, no keyword), as
+/// `scim_v2` would read it; `None` for anything else, which `scim_v2` then reads. The PATCH
+/// paths IdPs send most (`active`, `name.givenName`) and the attribute of [`simple_comparison`].
+fn plain_path(word: &Token<'_>) -> Option<AttrPath> {
+    // Keywords as attribute names are left to scim_v2, whatever it makes of them.
+    let keyword = |w: &str| {
+        ["and", "or", "not", "pr", "true", "false", "null"].iter().any(|k| w.eq_ignore_ascii_case(k))
+    };
+    if word.kind != Kind::Word {
+        return None;
+    }
+    let (name, sub) = match word.text.split_once('.') {
+        Some((name, sub)) => (name, Some(sub)),
+        None => (word.text, None),
+    };
+    let plain = |part: &str| is_attr_name(part) && !keyword(part);
+    (plain(name) && sub.is_none_or(plain)).then(|| AttrPath {
+        urn: None,
+        name: name.to_string(),
+        sub: sub.map(str::to_string),
+    })
 }
 
 /// Parses a PATCH path (RFC 7644 §3.5.2).
 pub(super) fn path(input: &str) -> ScimResult<PatchPath> {
-    front_end(input, Mode::Path, |ctx| {
-        match ctx.norm.text.parse::<sv::PatchPath>().map_err(|e| describe(ctx, e))? {
-            sv::PatchPath::Attr(a) => Ok(PatchPath::Attr(convert_path(a))),
-            sv::PatchPath::Value(v) => {
-                depth_ok(ctx, sv_val_depth(&v.filter) + 1)?;
-                let path = value_path_attr(ctx, v.attr)?;
-                let filter = convert_val(ctx, &path, v.filter)?;
-                Ok(PatchPath::Filtered { path, filter, sub: v.sub_attr })
-            }
-        }
+    front_end(input, Mode::Path, |ctx| match ctx.tokens.as_slice() {
+        [word] if let Some(plain) = plain_path(word) => Ok(PatchPath::Attr(plain)),
+        _ => full_path(ctx),
     })
+}
+
+/// [`path`] through `scim_v2` always (the tests compare [`plain_path`] with it).
+#[cfg(test)]
+pub(super) fn path_through_scim_v2(input: &str) -> ScimResult<PatchPath> {
+    front_end(input, Mode::Path, full_path)
+}
+
+/// Whether [`path`] reads `input` without `scim_v2` ([`plain_path`]).
+#[cfg(test)]
+pub(super) fn reads_as_plain_path(input: &str) -> bool {
+    front_end(input, Mode::Path, |ctx| {
+        Ok(matches!(ctx.tokens.as_slice(), [word] if plain_path(word).is_some()))
+    })
+    .unwrap_or(false)
+}
+
+fn full_path(ctx: &Ctx<'_>) -> Result<PatchPath, SyntaxError> {
+    match ctx.norm.text.parse::<sv::PatchPath>().map_err(|e| describe(ctx, e))? {
+        sv::PatchPath::Attr(a) => Ok(PatchPath::Attr(convert_path(a))),
+        sv::PatchPath::Value(v) => {
+            depth_ok(ctx, sv_val_depth(&v.filter) + 1)?;
+            let path = value_path_attr(ctx, v.attr)?;
+            let filter = convert_val(ctx, &path, v.filter)?;
+            Ok(PatchPath::Filtered { path, filter, sub: v.sub_attr })
+        }
+    }
 }
 
 fn depth_ok(ctx: &Ctx<'_>, depth: usize) -> Result<(), SyntaxError> {

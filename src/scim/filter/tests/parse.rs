@@ -357,34 +357,7 @@ fn rejected_paths() {
 #[test]
 fn simple_comparisons_read_without_scim_v2_match_what_scim_v2_gives() {
     use crate::scim::filter::parse::{filter_through_scim_v2, reads_as_simple_comparison};
-    let attrs = [
-        "userName",
-        "externalId",
-        "displayName",
-        "name.givenName",
-        "emails.value",
-        "id",
-        "a",
-        "A1",
-        "x-y",
-        "x_y",
-        "meta.lastModified",
-        "pr",
-        "and",
-        "or",
-        "not",
-        "true",
-        "NULL",
-        "eq",
-        "name.pr",
-        "1abc",
-        "name.",
-        ".x",
-        "a.b.c",
-        "urn:ietf:params:scim:schemas:core:2.0:User:userName",
-        "emails[type",
-        "-x",
-    ];
+    let attrs = ATTRIBUTE_WORDS;
     let ops = ["eq", "EQ", "Eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "like", "eqq"];
     let values = [
         r#""x""#,
@@ -427,5 +400,64 @@ fn simple_comparisons_read_without_scim_v2_match_what_scim_v2_gives() {
     for other in [r#"userName eq "a\"b""#, r#"userName pr"#, r#"emails[type eq "work"]"#, r#"active eq true"#]
     {
         assert!(!reads_as_simple_comparison(other), "{other}");
+    }
+}
+
+/// Attribute paths and near misses, for the comparisons of the shortcuts with `scim_v2`.
+const ATTRIBUTE_WORDS: [&str; 26] = [
+    "userName",
+    "externalId",
+    "displayName",
+    "name.givenName",
+    "emails.value",
+    "id",
+    "a",
+    "A1",
+    "x-y",
+    "x_y",
+    "meta.lastModified",
+    "pr",
+    "and",
+    "or",
+    "not",
+    "true",
+    "NULL",
+    "eq",
+    "name.pr",
+    "1abc",
+    "name.",
+    ".x",
+    "a.b.c",
+    "urn:ietf:params:scim:schemas:core:2.0:User:userName",
+    "emails[type",
+    "-x",
+];
+
+/// The PATCH paths IdPs send most (`active`, `name.givenName`) are read without `scim_v2`; over
+/// those and the near misses it leaves to `scim_v2`, both give the same answer.
+#[test]
+fn plain_patch_paths_read_without_scim_v2_match_what_scim_v2_gives() {
+    use crate::scim::filter::parse::{path_through_scim_v2, reads_as_plain_path};
+    let suffixes = ["", "[type eq \"work\"]", "[type eq \"work\"].value", ".", " x", "]", "\u{0}"];
+    let mut plain_taken = 0;
+    for word in ATTRIBUTE_WORDS.iter().chain(&["active", "members", "emails[type eq \"work\"]"]) {
+        for suffix in suffixes {
+            for (lead, trail) in [("", ""), (" ", "  "), ("\t", "")] {
+                let input = format!("{lead}{word}{suffix}{trail}");
+                let plain = parse_path(&input).map_err(|e| e.detail().to_string());
+                let full = path_through_scim_v2(&input).map_err(|e| e.detail().to_string());
+                assert_eq!(plain, full, "{input:?}");
+                plain_taken += usize::from(reads_as_plain_path(&input));
+            }
+        }
+    }
+    assert!(plain_taken >= 30, "the plain path was taken {plain_taken} times");
+    for taken in ["active", "name.givenName", " members "] {
+        assert!(reads_as_plain_path(taken), "{taken}");
+    }
+    for other in
+        ["emails[type eq \"work\"].value", "urn:ietf:params:scim:schemas:core:2.0:User:userName", "pr"]
+    {
+        assert!(!reads_as_plain_path(other), "{other}");
     }
 }

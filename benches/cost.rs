@@ -403,8 +403,8 @@ impl Bench<'_> {
             o.errors,
             o.secs,
             o.cpu_ms(),
-            o.cpu.roster * 1000.0 / o.ok.max(1) as f64,
-            o.cpu.pg * 1000.0 / o.ok.max(1) as f64,
+            o.roster_ms(),
+            o.pg_ms(),
             if o.exhausted { " [a client ran out of requests]" } else { "" },
         );
     }
@@ -1354,8 +1354,8 @@ fn report(args: &Args, data: &Data, env: &Env, results: &Results<'_>, scripts: &
     for r in rows {
         let ratio = r.roster_rate() / r.raw_rate();
         let roster_cpu = med(r.roster.iter().map(Outcome::cpu_ms));
-        let split_r = med(r.roster.iter().map(|o| o.cpu.roster * 1000.0 / o.ok.max(1) as f64));
-        let split_p = med(r.roster.iter().map(|o| o.cpu.pg * 1000.0 / o.ok.max(1) as f64));
+        let split_r = med(r.roster.iter().map(Outcome::roster_ms));
+        let split_p = med(r.roster.iter().map(Outcome::pg_ms));
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | **{}** | ≥ {} ({}) | {} ({} + {}) | {} | {} / {} |",
@@ -1378,9 +1378,9 @@ fn report(args: &Args, data: &Data, env: &Env, results: &Results<'_>, scripts: &
     alone_report(&mut s, rows);
     let get = rows.iter().find(|r| r.name == GET_BY_ID).map(|r| anatomy::GetCost {
         rate: r.roster_rate(),
-        roster: med(r.roster.iter().map(|o| o.cpu.roster * 1000.0 / o.ok.max(1) as f64)),
-        pg: med(r.roster.iter().map(|o| o.cpu.pg * 1000.0 / o.ok.max(1) as f64)),
-        client: med(r.roster.iter().map(|o| o.cpu.client * 1000.0 / o.ok.max(1) as f64)),
+        roster: med(r.roster.iter().map(Outcome::roster_ms)),
+        pg: med(r.roster.iter().map(Outcome::pg_ms)),
+        client: med(r.roster.iter().map(Outcome::client_ms)),
         raw: r.raw_rate(),
         target: r.target,
     });

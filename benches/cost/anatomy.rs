@@ -11,6 +11,7 @@ use diesel_async::RunQueryDsl;
 
 use super::ceiling::{self, Cut, Token};
 use super::drive::{Outcome, Pgbench};
+use super::med;
 
 /// One statement measured by PostgreSQL alone.
 pub struct Variant {
@@ -104,7 +105,7 @@ pub fn run_once(
         let pg = if v.as_roster { as_roster } else { own };
         let path = pg.script(v.file, &v.script)?;
         let o = pg.run(&path, clients, secs, meter)?;
-        println!("  {}: {:.0}/s, PG CPU {:.3} ms/tx", v.name, o.rate, o.cpu.pg * 1000.0 / o.ok.max(1) as f64);
+        println!("  {}: {:.0}/s, PG CPU {:.3} ms/tx", v.name, o.rate, o.pg_ms());
         v.outs.push(o);
     }
     Ok(())
@@ -122,18 +123,6 @@ pub struct GetCost {
     pub raw: f64,
     /// The target (Roster ÷ raw).
     pub target: f64,
-}
-
-fn med(mut v: Vec<f64>) -> f64 {
-    v.retain(|x| x.is_finite());
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    super::common::median(&mut v)
-}
-
-fn per(o: &Outcome, secs: f64) -> f64 {
-    secs * 1000.0 / o.ok.max(1) as f64
 }
 
 /// The report section.
@@ -157,23 +146,22 @@ pub fn report(
     );
     let _ = writeln!(s, "| Statement | tx/s | ÷ Roster's statement | PG CPU ms/tx |");
     let _ = writeln!(s, "|---|---:|---:|---:|");
-    let full = med(variants.first().map(|v| v.outs.iter().map(|o| o.rate).collect()).unwrap_or_default());
+    let full = variants.first().map_or(f64::NAN, |v| med(v.outs.iter().map(|o| o.rate)));
     for v in variants {
-        let rate = med(v.outs.iter().map(|o| o.rate).collect());
+        let rate = med(v.outs.iter().map(|o| o.rate));
         let _ = writeln!(
             s,
             "| {} | {:.0} | {:.2} | {:.3} |",
             v.name,
             rate,
             rate / full,
-            med(v.outs.iter().map(|o| per(o, o.cpu.pg)).collect())
+            med(v.outs.iter().map(Outcome::pg_ms))
         );
     }
-    let full_pg =
-        med(variants.first().map(|v| v.outs.iter().map(|o| per(o, o.cpu.pg)).collect()).unwrap_or_default());
-    let h_rate = med(healthz.iter().map(|o| o.rate).collect());
-    let h_roster = med(healthz.iter().map(|o| per(o, o.cpu.roster)).collect());
-    let h_client = med(healthz.iter().map(|o| per(o, o.cpu.client)).collect());
+    let full_pg = variants.first().map_or(f64::NAN, |v| med(v.outs.iter().map(Outcome::pg_ms)));
+    let h_rate = med(healthz.iter().map(|o| o.rate));
+    let h_roster = med(healthz.iter().map(Outcome::roster_ms));
+    let h_client = med(healthz.iter().map(Outcome::client_ms));
     let h_errors: u64 = healthz.iter().map(|o| o.errors).sum();
     let _ = writeln!(
         s,

@@ -30,12 +30,30 @@ pub enum Cut {
     AllButMember,
 }
 
+/// The direct memberships as `[{value, display, type, role}]`, and the rows they come from.
+macro_rules! direct_agg {
+    () => {
+        "jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', 'role', gm.group_role) ORDER BY g.display_name, g.id)"
+    };
+}
+macro_rules! memberships {
+    () => {
+        r#"FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id WHERE gm.tenant_id = "users"."tenant_id" AND gm.member_id = "users"."id""#
+    };
+}
+
 /// The member's groups as `find_view_as` reads them: the direct memberships, or the tree walk
 /// when one of the member's groups has a parent or is itself a member.
-const GROUPS: &str = r#"CASE WHEN true THEN (SELECT CASE WHEN bool_or(g.parent_id IS NOT NULL OR EXISTS (SELECT 1 FROM group_members n WHERE n.tenant_id = g.tenant_id AND n.member_id = g.id)) THEN roster_member_groups_json("users"."tenant_id", "users"."id", true) ELSE jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', 'role', gm.group_role) ORDER BY g.display_name, g.id) END FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id WHERE gm.tenant_id = "users"."tenant_id" AND gm.member_id = "users"."id") END"#;
+const GROUPS: &str = concat!(
+    r#"CASE WHEN true THEN (SELECT CASE WHEN bool_or(g.parent_id IS NOT NULL OR EXISTS (SELECT 1 FROM group_members n WHERE n.tenant_id = g.tenant_id AND n.member_id = g.id)) THEN roster_member_groups_json("users"."tenant_id", "users"."id", true) ELSE "#,
+    direct_agg!(),
+    " END ",
+    memberships!(),
+    ") END"
+);
 
 /// [`GROUPS`] without the nesting check.
-const DIRECT_GROUPS: &str = r#"(SELECT jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', 'role', gm.group_role) ORDER BY g.display_name, g.id) FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id WHERE gm.tenant_id = "users"."tenant_id" AND gm.member_id = "users"."id")"#;
+const DIRECT_GROUPS: &str = concat!("(SELECT ", direct_agg!(), " ", memberships!(), ")");
 
 /// [`member_view`] with `cut` taken away.
 fn member_view_cut(key: &str, token: &Token<'_>, cut: Cut) -> String {

@@ -169,7 +169,21 @@ impl Outcome {
 
     /// The load generator's CPU milliseconds per completed request.
     pub fn client_ms(&self) -> f64 {
-        self.cpu.client * 1000.0 / self.ok.max(1) as f64
+        self.per_request(self.cpu.client)
+    }
+
+    /// `roster serve`'s CPU milliseconds per completed request.
+    pub fn roster_ms(&self) -> f64 {
+        self.per_request(self.cpu.roster)
+    }
+
+    /// PostgreSQL's CPU milliseconds per completed request.
+    pub fn pg_ms(&self) -> f64 {
+        self.per_request(self.cpu.pg)
+    }
+
+    fn per_request(&self, secs: f64) -> f64 {
+        secs * 1000.0 / self.ok.max(1) as f64
     }
 }
 

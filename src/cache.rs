@@ -88,13 +88,43 @@ impl Caches {
         tenant: Uuid,
         version: i64,
     ) -> ScimResult<Arc<TenantProfile>> {
-        let cached =
-            self.tenants.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&tenant).cloned();
-        if let Some(profile) = cached.filter(|p| p.version >= version) {
+        if let Some(profile) = self.fresh(tenant, version) {
             return Ok(profile);
         }
         let mut conn = db::checkout(pool, db::Scope::Tenant(tenant)).await?;
-        let profile = Arc::new(TenantProfile::load(&mut conn, base, tenant).await?);
+        self.reload(&mut conn, base, tenant).await
+    }
+
+    /// [`Caches::tenant`], read (when not cached that fresh) on `conn`, which acts for `tenant`:
+    /// for a request already inside its write's transaction, which must not wait for a second
+    /// connection while it holds a row lock.
+    pub async fn tenant_on(
+        &self,
+        conn: &mut db::Conn,
+        base: &Registry,
+        tenant: Uuid,
+        version: i64,
+    ) -> ScimResult<Arc<TenantProfile>> {
+        match self.fresh(tenant, version) {
+            Some(profile) => Ok(profile),
+            None => self.reload(conn, base, tenant).await,
+        }
+    }
+
+    /// The cached profile of `tenant`, if at least at settings version `version`.
+    fn fresh(&self, tenant: Uuid, version: i64) -> Option<Arc<TenantProfile>> {
+        let map = self.tenants.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(&tenant).filter(|p| p.version >= version).cloned()
+    }
+
+    /// Read the profile of `tenant` from the database and keep it.
+    async fn reload(
+        &self,
+        conn: &mut db::Conn,
+        base: &Registry,
+        tenant: Uuid,
+    ) -> ScimResult<Arc<TenantProfile>> {
+        let profile = Arc::new(TenantProfile::load(conn, base, tenant).await?);
         self.keep(profile.clone());
         Ok(profile)
     }

@@ -47,6 +47,34 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// The connection type every query function takes.
 pub type Conn = AsyncPgConnection;
 
+/// A transaction around `body`, like [`diesel_async::AsyncConnection::transaction`], for a body
+/// that is not `Send`: one that holds the HTTP request, to admit its caller inside the write's
+/// transaction (`directory::patch::patch_user_as`). The same rules: commit on `Ok`, roll back
+/// on `Err` (the body's error wins over a failed rollback, which leaves the connection broken),
+/// and a connection dropped mid-way is discarded by the pool, which sees its transaction open.
+pub async fn transaction_local<R, E>(
+    conn: &mut Conn,
+    body: impl AsyncFnOnce(&mut Conn) -> Result<R, E>,
+) -> Result<R, E>
+where
+    E: From<DieselError>,
+{
+    use diesel_async::{AnsiTransactionManager, TransactionManager};
+    AnsiTransactionManager::begin_transaction(conn).await?;
+    match body(conn).await {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn).await?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = AnsiTransactionManager::rollback_transaction(conn).await {
+                tracing::warn!(error = %rollback, "rollback failed; the connection is dropped");
+            }
+            Err(e)
+        }
+    }
+}
+
 /// Which unique constraint a violation hit, when it is one we answer as `uniqueness`.
 pub fn unique_violation(err: &DieselError) -> Option<&str> {
     match err {

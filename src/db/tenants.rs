@@ -220,17 +220,21 @@ pub(crate) fn token_is_live(tenant_id: Uuid, connection_id: Uuid, token_id: Uuid
 
 /// The standing of token `token_id`, when it exists, belongs to that tenant and connection, and
 /// is neither revoked nor expired: its connection's mode and its tenant's settings version.
+///
+/// On a shared connection, so that a write can send it together with its first statement
+/// (`super::users::find_for_update_as`).
 pub async fn live_token(
-    conn: &mut Conn,
+    conn: &Conn,
     tenant_id: Uuid,
     connection_id: Uuid,
     token_id: Uuid,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<LiveToken>> {
+    let mut conn = conn;
     token_standing()
         .filter(token_is_live(tenant_id, connection_id, token_id, now))
         .select((connections::quirk_mode, tenants::settings_version))
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()
 }

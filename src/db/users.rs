@@ -399,8 +399,11 @@ pub struct Locked {
 /// Like [`find`], locking the row until the transaction ends, with whether the member's
 /// effective role grants admin and its invitation state (read in the same statement; the lock
 /// keeps them so).
-pub async fn find_for_update(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Locked>> {
+///
+/// On a shared connection, so that [`find_for_update_as`] can send it with the token check.
+pub async fn find_for_update(conn: &Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Locked>> {
     use super::schema::roles;
+    let mut conn = conn;
     let holds_admin = diesel::dsl::exists(
         roles::table.filter(
             roles::tenant_id
@@ -413,7 +416,7 @@ pub async fn find_for_update(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> Quer
         .filter(visible(tenant_id).and(users::id.eq(id)))
         .select((UserRow::as_select(), holds_admin, users::invitation_count, users::joined_at))
         .for_update()
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()?;
     Ok(found.map(|(row, holds_admin, invitation_count, joined_at)| Locked {
@@ -422,6 +425,30 @@ pub async fn find_for_update(conn: &mut Conn, tenant_id: Uuid, id: Uuid) -> Quer
         invitation_count,
         joined: joined_at.is_some(),
     }))
+}
+
+/// [`find_for_update`] and the caller's token check ([`super::tenants::live_token`]) in one
+/// round trip, for a write that checks the token in its own transaction: both statements are
+/// sent before either answer is read (diesel-async pipelines the queries of futures polled
+/// together on one connection). `None` when the token is not live; the member's lock, if it was
+/// taken, ends with the caller's transaction, which must then roll back. Otherwise the token's
+/// standing and the member, if visible.
+pub async fn find_for_update_as(
+    conn: &Conn,
+    token: TokenKey,
+    id: Uuid,
+) -> QueryResult<Option<(LiveToken, Option<Locked>)>> {
+    let TokenKey { tenant, connection, token: token_id, now } = token;
+    // Both answered before either is looked at: the connection reads every answer in order.
+    let (live, locked) = futures_util::future::join(
+        super::tenants::live_token(conn, tenant, connection, token_id, now),
+        find_for_update(conn, tenant, id),
+    )
+    .await;
+    match live? {
+        Some(live) => Ok(Some((live, locked?))),
+        None => Ok(None),
+    }
 }
 
 /// [`remove`]'s statement.

@@ -12,7 +12,8 @@ use super::{
     Context, Stored, Written,
 };
 use crate::db::groups::{self as group_store, MembersPatched};
-use crate::db::users::{self as user_store, UserColumns};
+use crate::db::tenants::LiveToken;
+use crate::db::users::{self as user_store, Locked, TokenKey, UserColumns};
 use crate::db::{search, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
@@ -46,65 +47,103 @@ pub async fn patch_user(
     request: &PatchRequest,
     if_match: Option<&EntityTags>,
 ) -> ScimResult<Written> {
-    let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
-    let mode = mode(ctx);
     let written = conn
         .transaction::<_, ScimError, _>(async move |conn| {
-            let locked = user_store::find_for_update(conn, tenant, id)
-                .await?
-                .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
-            let (old, holds_admin) = (&locked.row, locked.holds_admin);
-            check_if_match(if_match, Version::new(old.version))?;
-            let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
-            let applied = apply(
-                registry,
-                ResourceKind::User,
-                &object(old.resource.clone()),
-                &id.to_string(),
-                request,
-                mode,
-            )?;
-            let meta = |version, last_modified| Meta {
-                created: old.created_at,
-                last_modified,
-                version: Version::new(version),
-            };
-            if !applied.changed && applied.password.is_none() {
-                let stored = users::get(conn, ctx, id, true).await?;
-                return Ok(Written { stored, active_change: None, fired: applied.fired });
-            }
-            // An absent `active` (never sent, or removed) leaves the member active.
-            let active = applied.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
-            let mut changed =
-                changed_attributes(&object(old.resource.clone()), &applied.resource, &["active"]);
-            if applied.password.is_some() {
-                changed.push("password".into());
-            }
-            let hash = match applied.password {
-                Some(p) => Some(password::hash(p).await?),
-                None => old.password_hash.clone(),
-            };
-            let active_change = ActiveChange::between(was_active, active);
-            if active_change == Some(ActiveChange::Suspended) {
-                write::guard_member(conn, &ctx.profile, id, holds_admin, "suspend").await?;
-            }
-            let (status, invite) = users::status_after_write(&ctx.profile, &locked, active);
-            let mut columns = UserColumns::from_resource(applied.resource, &status);
-            let out = users::member_events(id, changed, active_change, invite);
-            if let Some(change) = active_change {
-                tracing::info!(member.id = %id, active, "member {}", change.as_str());
-            }
-            let attributes = object(std::mem::take(&mut columns.resource));
-            let stored = Stored { id, attributes, meta: meta(old.version + 1, now) };
-            let log = logged(ResourceKind::User, id, active_change, &applied.fired);
-            let row = write::MemberRow::Update(&columns, hash.as_deref());
-            let stored = write::member_written(conn, ctx, stored, row, &out, now, log).await?;
-            Ok(Written { stored, active_change, fired: applied.fired })
+            let locked = user_store::find_for_update(conn, tenant, id).await?;
+            patch_locked(conn, ctx, registry, id, locked, request, if_match).await
         })
         .await?;
     log_rules(ResourceKind::User, id, &written.fired);
     Ok(written)
+}
+
+/// [`patch_user`] for a caller whose token has not been checked yet: the check is sent with the
+/// member's lock, in the first round trip of the write's transaction
+/// ([`user_store::find_for_update_as`]), instead of in a statement of its own before it.
+/// `admit` turns the token's standing (`None`: not live) into the caller and the request read in
+/// the caller's dialect; it runs in the transaction before anything is written, and its error
+/// (401 for a token that is not live) rolls the transaction back. The member's registry is the
+/// caller's tenant's.
+pub async fn patch_user_as<A>(
+    conn: &mut Conn,
+    token: TokenKey,
+    id: Uuid,
+    if_match: Option<&EntityTags>,
+    admit: A,
+) -> ScimResult<(Context, Written)>
+where
+    A: AsyncFnOnce(&mut Conn, Option<LiveToken>) -> ScimResult<(Context, PatchRequest)>,
+{
+    let (ctx, written) = crate::db::transaction_local(conn, async move |conn| {
+        let (live, locked) = match user_store::find_for_update_as(conn, token, id).await? {
+            Some((live, locked)) => (Some(live), locked),
+            None => (None, None),
+        };
+        let (ctx, request) = admit(conn, live).await?;
+        let registry = &ctx.profile.registry;
+        let written = patch_locked(conn, &ctx, registry, id, locked, &request, if_match).await?;
+        Ok::<_, ScimError>((ctx, written))
+    })
+    .await?;
+    log_rules(ResourceKind::User, id, &written.fired);
+    Ok((ctx, written))
+}
+
+/// The member PATCH once the member is locked (or found missing: 404), in the caller's
+/// transaction.
+async fn patch_locked(
+    conn: &mut Conn,
+    ctx: &Context,
+    registry: &Registry,
+    id: Uuid,
+    locked: Option<Locked>,
+    request: &PatchRequest,
+    if_match: Option<&EntityTags>,
+) -> ScimResult<Written> {
+    let now = db_precision(ctx.now);
+    let mode = mode(ctx);
+    let locked = locked.ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
+    let (old, holds_admin) = (&locked.row, locked.holds_admin);
+    check_if_match(if_match, Version::new(old.version))?;
+    let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let applied =
+        apply(registry, ResourceKind::User, &object(old.resource.clone()), &id.to_string(), request, mode)?;
+    let meta = |version, last_modified| Meta {
+        created: old.created_at,
+        last_modified,
+        version: Version::new(version),
+    };
+    if !applied.changed && applied.password.is_none() {
+        let stored = users::get(conn, ctx, id, true).await?;
+        return Ok(Written { stored, active_change: None, fired: applied.fired });
+    }
+    // An absent `active` (never sent, or removed) leaves the member active.
+    let active = applied.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let mut changed = changed_attributes(&object(old.resource.clone()), &applied.resource, &["active"]);
+    if applied.password.is_some() {
+        changed.push("password".into());
+    }
+    let hash = match applied.password {
+        Some(p) => Some(password::hash(p).await?),
+        None => old.password_hash.clone(),
+    };
+    let active_change = ActiveChange::between(was_active, active);
+    if active_change == Some(ActiveChange::Suspended) {
+        write::guard_member(conn, &ctx.profile, id, holds_admin, "suspend").await?;
+    }
+    let (status, invite) = users::status_after_write(&ctx.profile, &locked, active);
+    let mut columns = UserColumns::from_resource(applied.resource, &status);
+    let out = users::member_events(id, changed, active_change, invite);
+    if let Some(change) = active_change {
+        tracing::info!(member.id = %id, active, "member {}", change.as_str());
+    }
+    let attributes = object(std::mem::take(&mut columns.resource));
+    let stored = Stored { id, attributes, meta: meta(old.version + 1, now) };
+    let log = logged(ResourceKind::User, id, active_change, &applied.fired);
+    let row = write::MemberRow::Update(&columns, hash.as_deref());
+    let stored = write::member_written(conn, ctx, stored, row, &out, now, log).await?;
+    Ok(Written { stored, active_change, fired: applied.fired })
 }
 
 /// PATCH a group: attributes and membership in one transaction. Returns the group's version

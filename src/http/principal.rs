@@ -19,7 +19,7 @@ use super::AppState;
 use crate::auth::{bearer_token, Claims, Principal};
 use crate::db::tenants::{live_token, LiveToken};
 use crate::db::users::TokenKey;
-use crate::db::Scope;
+use crate::db::{Conn, Scope};
 use crate::directory::Context;
 use crate::error::ScimError;
 use crate::provisioning::{Arrival, LogSlot, RequestRecord};
@@ -82,10 +82,10 @@ impl Claimed {
     pub async fn confirm(self) -> Result<Context, ScimError> {
         let now = self.now;
         let live = {
-            let mut conn = crate::db::checkout(&self.state.pool, self.scope()).await?;
-            live_token(&mut conn, self.claims.tenant, self.claims.connection, self.claims.jti, now).await?
+            let conn = crate::db::checkout(&self.state.pool, self.scope()).await?;
+            live_token(&conn, self.claims.tenant, self.claims.connection, self.claims.jti, now).await?
         };
-        self.admitted(live.ok_or_else(not_live)?, now).await
+        self.admitted(live.ok_or_else(not_live)?, now, None).await
     }
 
     /// The caller's token, for a read that checks it in its own statement
@@ -101,18 +101,34 @@ impl Claimed {
 
     /// The caller and what its read found, given what a statement that checked the token itself
     /// returned: nothing when the token is not live (401), otherwise the token's standing and
-    /// the read. Never for a write: a write is made only after [`Claimed::confirm`].
+    /// the read. Never for a write: a write is made only after [`Claimed::confirm`], or checks
+    /// the token inside its own transaction ([`Claimed::admit_in`]).
     pub async fn admit<T>(
         self,
         read: diesel::QueryResult<Option<(LiveToken, T)>>,
     ) -> Result<(Context, T), ScimError> {
         let (live, found) = read?.ok_or_else(not_live)?;
         let now = self.now;
-        Ok((self.admitted(live, now).await?, found))
+        Ok((self.admitted(live, now, None).await?, found))
     }
 
-    /// The caller, once the database has answered for its token.
-    async fn admitted(self, live: LiveToken, now: DateTime<Utc>) -> Result<Context, ScimError> {
+    /// The caller of a write that checked its token inside its own transaction, before writing
+    /// anything (`crate::db::users::find_for_update_as`): 401 when the token is not live (the
+    /// transaction must then roll back). A profile not cached that fresh is read on `conn`, the
+    /// transaction's connection: a request holding a row lock never waits for a second one.
+    pub async fn admit_in(self, conn: &mut Conn, live: Option<LiveToken>) -> Result<Context, ScimError> {
+        let now = self.now;
+        self.admitted(live.ok_or_else(not_live)?, now, Some(conn)).await
+    }
+
+    /// The caller, once the database has answered for its token. The profile, when not cached
+    /// that fresh, is read on `on` if given, otherwise on a connection of the pool.
+    async fn admitted(
+        self,
+        live: LiveToken,
+        now: DateTime<Utc>,
+        on: Option<&mut Conn>,
+    ) -> Result<Context, ScimError> {
         let Claimed { req, state, claims, .. } = self;
         let span = tracing::Span::current();
         span.record("tenant.id", tracing::field::display(claims.tenant));
@@ -121,8 +137,11 @@ impl Claimed {
         let log = LogSlot::start(RequestRecord::new(claims.tenant, claims.connection), arrival(&req, now));
         req.extensions_mut().insert(log.clone());
         state.throttle.admit_token(&req, claims.jti)?;
-        let profile =
-            state.caches.tenant(&state.pool, &state.registry, claims.tenant, live.settings_version).await?;
+        let version = live.settings_version;
+        let profile = match on {
+            Some(conn) => state.caches.tenant_on(conn, &state.registry, claims.tenant, version).await?,
+            None => state.caches.tenant(&state.pool, &state.registry, claims.tenant, version).await?,
+        };
         Ok(Context {
             principal: Principal {
                 tenant_id: claims.tenant,

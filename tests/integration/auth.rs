@@ -162,3 +162,69 @@ async fn expired_tokens_are_refused() {
     let r = send(app.client.get(format!("{}/Users", app.creds.base)).bearer_auth(&issued.token)).await;
     r.assert_error(401, None);
 }
+
+#[tokio::test]
+async fn a_revoked_token_writes_nothing_where_the_write_checks_it_in_its_transaction() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use roster::db::schema::{event_outbox, provisioning_log};
+
+    let app = TestApp::spawn().await;
+    let id = app.create_user("kept.as.is@example.com").await;
+    let member = format!("/Users/{id}");
+    // Live, the member PATCH (which checks the token in its transaction's first round trip)
+    // writes.
+    let r =
+        app.patch_ops(&member, json!([{"op": "replace", "path": "displayName", "value": "Before"}])).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let before = app.get(&member).await.body;
+    assert_eq!(before["displayName"], "Before");
+    app.flush_log().await;
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let rows_before: i64 = provisioning_log::table.count().get_result(&mut conn).await.unwrap();
+    let events_before: i64 = event_outbox::table.count().get_result(&mut conn).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    roster::directory::tenants::revoke_token(&mut conn, &tenant, app.creds.token_id, Utc::now())
+        .await
+        .unwrap();
+
+    // Right after the revocation: a change, a deactivation, an unknown member, a malformed body,
+    // a malformed id and a malformed projection are all 401, and say nothing of the member.
+    let ops = |ops: serde_json::Value| {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}).to_string()
+    };
+    let rename = ops(json!([{"op": "replace", "path": "displayName", "value": "After"}]));
+    let deactivate = ops(json!([{"op": "replace", "path": "active", "value": false}]));
+    for (path, body) in [
+        (member.clone(), rename.clone()),
+        (member.clone(), deactivate),
+        (format!("/Users/{}", uuid::Uuid::now_v7()), rename.clone()),
+        (member.clone(), "{\"Operations\": [".to_string()),
+        ("/Users/not-an-id".to_string(), rename.clone()),
+        (format!("{member}?attributes=%00"), rename.clone()),
+    ] {
+        let r =
+            send(app.req(Method::PATCH, &path).header("content-type", "application/scim+json").body(body))
+                .await;
+        let detail = r.assert_error(401, None);
+        assert!(detail.contains("revoked"), "{path}: {detail}");
+        assert!(!r.body.to_string().contains("kept.as.is"), "{path}: {}", r.body);
+    }
+
+    // Nothing was written: the member as it was (read with a new token), no event, and no
+    // provisioning-log row for the refused requests.
+    let connection =
+        roster::directory::tenants::connection(&mut conn, &tenant, app.creds.connection).await.unwrap();
+    let fresh =
+        roster::directory::tenants::issue_token(&mut conn, &app.key, &connection, "fresh", None, Utc::now())
+            .await
+            .unwrap();
+    let after = send(app.client.get(format!("{}{member}", app.creds.base)).bearer_auth(&fresh.token)).await;
+    assert_eq!(after.status, 200, "{}", after.body);
+    assert_eq!(after.body["displayName"], "Before");
+    assert_eq!(after.body, before, "the member is as it was before the revocation");
+    assert_eq!(event_outbox::table.count().get_result::<i64>(&mut conn).await.unwrap(), events_before);
+    app.flush_log().await;
+    // The GET just made with the new token is the only new row.
+    assert_eq!(provisioning_log::table.count().get_result::<i64>(&mut conn).await.unwrap(), rows_before + 1);
+}

@@ -2,73 +2,116 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use uuid::Uuid;
 
 use super::{registry_for, resource_response, Endpoint};
 use crate::db;
-use crate::directory::{groups, patch};
-use crate::error::ScimResult;
+use crate::db::tenants::LiveToken;
+use crate::directory::{groups, patch, Context};
+use crate::error::{ScimError, ScimResult};
 use crate::http::extract::{entity_tags, json_body, query_pairs, resource_id};
-use crate::http::principal::Caller;
+use crate::http::principal::Claimed;
 use crate::http::record::{expect_success, note};
 use crate::http::AppState;
 use crate::provisioning::summary;
-use crate::scim::list::parse_projection;
-use crate::scim::patch::{parse_request, Mode};
+use crate::scim::list::{parse_projection, Projection};
+use crate::scim::patch::{parse_request, Mode, PatchRequest};
+use crate::scim::resource::EntityTags;
 use crate::scim::schema::ResourceKind;
 
 /// Apply a PatchOp: users answer 200 with the resource; groups answer 204 unless
 /// `attributes`/`excludedAttributes` ask for a body (returning 100,000 members is not a reply).
+///
+/// A member's PATCH checks the caller's token inside its transaction, in the same round trip as
+/// the member's lock ([`patch::patch_user_as`]); a group's, and a request whose path or query is
+/// malformed, check it first in a statement of its own ([`Claimed::confirm`]). Either way a
+/// token that is not live answers 401 before anything else about the request, and nothing is
+/// written.
 #[tracing::instrument(name = "patch", skip_all, fields(scim.resource = kind.name()))]
 pub async fn patch(
     req: HttpRequest,
-    Caller(ctx): Caller,
+    claimed: Claimed,
     Endpoint(kind): Endpoint,
     path: web::Path<(String, String, String)>,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
+    let id = resource_id(kind.name(), &path.2);
+    let asked = (|| {
+        Ok::<_, ScimError>((parse_projection(&query_pairs(&req)?)?, entity_tags(&req, header::IF_MATCH)?))
+    })();
+    if let (ResourceKind::User, Ok(id), Ok((projection, if_match))) = (kind, &id, &asked) {
+        return patch_member(&req, claimed, *id, projection, if_match.as_ref(), &body, &state).await;
+    }
+    // A group, or a malformed request: the token first, then the request's complaint.
+    let ctx = claimed.confirm().await?;
     note(&req, |r| {
         r.resource(kind, None);
         r.operation("patch");
     });
-    let id = resource_id(kind.name(), &path.2)?;
+    let id = id?;
     note(&req, |r| r.resource(kind, Some(id)));
-    let projection = parse_projection(&query_pairs(&req)?)?;
-    let if_match = entity_tags(&req, header::IF_MATCH)?;
-    let mode = if ctx.principal.strict { Mode::Strict } else { Mode::Tolerant };
-    let request = parse_request(&json_body(&req, &body)?, mode)?;
-    note(&req, |r| {
-        r.operation(summary::patch(&request));
-        r.rules(&request.fired);
-    });
+    let (projection, if_match) = asked?;
+    // Only a group gets here with a well-formed path and query.
+    let request = read_request(&req, &body, &ctx)?;
     // Only `attributes`/`excludedAttributes` ask a group PATCH for a body; other parameters
     // (Entra's `aadOptscim062020` flag rides on every request of the flagged dialect) do not.
     let group_body = !(projection.attributes.is_empty() && projection.excluded.is_empty());
-    let answer =
-        if kind == ResourceKind::Group && !group_body { StatusCode::NO_CONTENT } else { StatusCode::OK };
-    expect_success(&req, answer);
+    expect_success(&req, if group_body { StatusCode::OK } else { StatusCode::NO_CONTENT });
     let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let registry = registry_for(&state, &ctx, kind);
-    match kind {
-        ResourceKind::User => {
-            let written =
-                patch::patch_user(&mut conn, &ctx, registry, id, &request, if_match.as_ref()).await?;
-            note(&req, |r| {
-                r.rules(&written.fired);
-                r.active_change(written.active_change);
-            });
-            Ok(resource_response(StatusCode::OK, registry, kind, &ctx, written.stored, &projection))
-        }
-        ResourceKind::Group => {
-            let (_, fired) =
-                patch::patch_group(&mut conn, &ctx, registry, id, &request, if_match.as_ref()).await?;
-            note(&req, |r| r.rules(&fired));
-            if !group_body {
-                return Ok(HttpResponse::NoContent().finish());
-            }
-            let want_members = projection.wants(kind.core_schema(), "members");
-            let group = groups::get(&mut conn, &ctx, id, want_members).await?;
-            Ok(resource_response(StatusCode::OK, registry, kind, &ctx, group, &projection))
-        }
+    let (_, fired) = patch::patch_group(&mut conn, &ctx, registry, id, &request, if_match.as_ref()).await?;
+    note(&req, |r| r.rules(&fired));
+    if !group_body {
+        return Ok(HttpResponse::NoContent().finish());
     }
+    let want_members = projection.wants(kind.core_schema(), "members");
+    let group = groups::get(&mut conn, &ctx, id, want_members).await?;
+    Ok(resource_response(StatusCode::OK, registry, kind, &ctx, group, &projection))
+}
+
+/// PATCH /Users/{id} with a well-formed path and query: the caller is admitted inside the
+/// write's transaction, then its body is read in the caller's dialect.
+async fn patch_member(
+    req: &HttpRequest,
+    claimed: Claimed,
+    id: Uuid,
+    projection: &Projection,
+    if_match: Option<&EntityTags>,
+    body: &web::Bytes,
+    state: &AppState,
+) -> ScimResult<HttpResponse> {
+    let kind = ResourceKind::User;
+    let mut conn = db::checkout(&state.pool, claimed.scope()).await?;
+    let token = claimed.token();
+    let admit = async move |conn: &mut db::Conn, live: Option<LiveToken>| {
+        let ctx = claimed.admit_in(conn, live).await?;
+        note(req, |r| {
+            r.resource(kind, Some(id));
+            r.operation("patch");
+        });
+        let request = read_request(req, body, &ctx)?;
+        expect_success(req, StatusCode::OK);
+        Ok::<_, ScimError>((ctx, request))
+    };
+    let (ctx, written) = patch::patch_user_as(&mut conn, token, id, if_match, admit).await?;
+    drop(conn);
+    note(req, |r| {
+        r.rules(&written.fired);
+        r.active_change(written.active_change);
+    });
+    let registry = registry_for(state, &ctx, kind);
+    Ok(resource_response(StatusCode::OK, registry, kind, &ctx, written.stored, projection))
+}
+
+/// The PatchOp of the body, read in the caller's dialect, its summary and tolerance rules noted
+/// for the provisioning log.
+fn read_request(req: &HttpRequest, body: &web::Bytes, ctx: &Context) -> ScimResult<PatchRequest> {
+    let mode = if ctx.principal.strict { Mode::Strict } else { Mode::Tolerant };
+    let request = parse_request(&json_body(req, body)?, mode)?;
+    note(req, |r| {
+        r.operation(summary::patch(&request));
+        r.rules(&request.fired);
+    });
+    Ok(request)
 }

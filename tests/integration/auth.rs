@@ -213,13 +213,8 @@ async fn a_revoked_token_writes_nothing_where_the_write_checks_it_in_its_transac
 
     // Nothing was written: the member as it was (read with a new token), no event, and no
     // provisioning-log row for the refused requests.
-    let connection =
-        roster::directory::tenants::connection(&mut conn, &tenant, app.creds.connection).await.unwrap();
-    let fresh =
-        roster::directory::tenants::issue_token(&mut conn, &app.key, &connection, "fresh", None, Utc::now())
-            .await
-            .unwrap();
-    let after = send(app.client.get(format!("{}{member}", app.creds.base)).bearer_auth(&fresh.token)).await;
+    let fresh = app.spare_token("fresh").await;
+    let after = send(app.client.get(format!("{}{member}", app.creds.base)).bearer_auth(&fresh)).await;
     assert_eq!(after.status, 200, "{}", after.body);
     assert_eq!(after.body["displayName"], "Before");
     assert_eq!(after.body, before, "the member is as it was before the revocation");

@@ -37,12 +37,7 @@ async fn a_revocation_is_honoured_by_the_next_request_in_this_process_and_in_ano
     let second = Second::start(&app);
     let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
-    let connection =
-        roster::directory::tenants::connection(&mut conn, &tenant, app.creds.connection).await.unwrap();
-    let spare =
-        roster::directory::tenants::issue_token(&mut conn, &app.key, &connection, "spare", None, Utc::now())
-            .await
-            .unwrap();
+    let spare = app.spare_token("spare").await;
     let member = app.post("/Users", &json!({"userName": "kept.secret@example.com"})).await;
     assert_eq!(member.status, 201, "{}", member.body);
     let id = member.body["id"].as_str().unwrap().to_string();
@@ -64,7 +59,7 @@ async fn a_revocation_is_honoured_by_the_next_request_in_this_process_and_in_ano
             let r = send(on(root, path, &app.creds.token)).await;
             assert_eq!(r.status, 200, "{path}: {}", r.body);
             assert!(r.body.to_string().contains("kept.secret@example.com"), "{path}: {}", r.body);
-            assert_eq!(send(on(root, path, &spare.token)).await.status, 200);
+            assert_eq!(send(on(root, path, &spare)).await.status, 200);
         }
     }
     roster::directory::tenants::revoke_token(&mut conn, &tenant, app.creds.token_id, Utc::now())
@@ -78,25 +73,24 @@ async fn a_revocation_is_honoured_by_the_next_request_in_this_process_and_in_ano
             r.assert_error(401, None);
             assert!(!r.body.to_string().contains("kept.secret"), "{path}: {}", r.body);
         }
-        assert_eq!(send(on(&second.root, path, &spare.token)).await.status, 200);
+        assert_eq!(send(on(&second.root, path, &spare)).await.status, 200);
     }
 
     // A strict-mode switch made by this process reaches the other one's next request too.
     let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                        "Operations": [{"op": "Replace", "path": "displayName", "value": "X"}]});
-    let created = send(
-        app.client.post(format!("{}/Users", second.base(&app))).bearer_auth(&spare.token).json(&json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "mode@example.com"})),
-    )
-    .await;
+    let created =
+        send(app.client.post(format!("{}/Users", second.base(&app))).bearer_auth(&spare).json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "mode@example.com"})))
+        .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let user = format!("{}/Users/{}", second.base(&app), created.body["id"].as_str().unwrap());
-    assert_eq!(send(app.client.patch(&user).bearer_auth(&spare.token).json(&patch)).await.status, 200);
+    assert_eq!(send(app.client.patch(&user).bearer_auth(&spare).json(&patch)).await.status, 200);
     roster::directory::tenants::set_quirk_mode(&mut conn, &tenant, app.creds.connection, "strict")
         .await
         .unwrap();
     // Strict mode refuses the capitalised op Entra sends.
-    send(app.client.patch(&user).bearer_auth(&spare.token).json(&patch))
+    send(app.client.patch(&user).bearer_auth(&spare).json(&patch))
         .await
         .assert_error(400, Some("invalidSyntax"));
 }

@@ -339,6 +339,19 @@ impl TestApp {
         (test_app, proxy)
     }
 
+    /// Another live token of the test connection (without expiry), issued now: its JWT.
+    pub async fn spare_token(&self, label: &str) -> String {
+        let mut conn = db::checkout(&self.pool, roster::db::Scope::All).await.expect("checkout");
+        let tenant = roster::directory::tenants::tenant(&mut conn, &self.creds.tenant).await.expect("tenant");
+        let connection = roster::directory::tenants::connection(&mut conn, &tenant, self.creds.connection)
+            .await
+            .expect("connection");
+        roster::directory::tenants::issue_token(&mut conn, &self.key, &connection, label, None, Utc::now())
+            .await
+            .expect("issue a token")
+            .token
+    }
+
     /// Wait until the provisioning log entries of every request answered so far are written.
     pub async fn flush_log(&self) {
         self.recorder.flush().await;

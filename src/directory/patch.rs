@@ -58,34 +58,20 @@ pub async fn patch_user(
     Ok(written)
 }
 
-/// [`patch_user`] for a caller whose token has not been checked yet: the check is sent with the
-/// member's lock, in the first round trip of the write's transaction
-/// ([`user_store::find_for_update_as`]), instead of in a statement of its own before it.
-/// `admit` turns the token's standing (`None`: not live) into the caller and the request read in
-/// the caller's dialect; it runs in the transaction before anything is written, and its error
-/// (401 for a token that is not live) rolls the transaction back. The member's registry is the
-/// caller's tenant's.
-pub async fn patch_user_as<A>(
+/// [`patch_user`] for a caller whose token is checked in the write's transaction
+/// ([`write::member_write_as`]): `admit` gives the caller and its request, read in its dialect.
+/// The member's registry is the caller's tenant's.
+pub async fn patch_user_as(
     conn: &mut Conn,
     token: TokenKey,
     id: Uuid,
     if_match: Option<&EntityTags>,
-    admit: A,
-) -> ScimResult<(Context, Written)>
-where
-    A: AsyncFnOnce(&mut Conn, Option<LiveToken>) -> ScimResult<(Context, PatchRequest)>,
-{
-    let (ctx, written) = crate::db::transaction_local(conn, async move |conn| {
-        let (live, locked) = match user_store::find_for_update_as(conn, token, id).await? {
-            Some((live, locked)) => (Some(live), locked),
-            None => (None, None),
-        };
-        let (ctx, request) = admit(conn, live).await?;
-        let registry = &ctx.profile.registry;
-        let written = patch_locked(conn, &ctx, registry, id, locked, &request, if_match).await?;
-        Ok::<_, ScimError>((ctx, written))
-    })
-    .await?;
+    admit: impl AsyncFnOnce(&mut Conn, Option<LiveToken>) -> ScimResult<(Context, PatchRequest)>,
+) -> ScimResult<(Context, Written)> {
+    let patched = async |conn: &mut Conn, ctx: &Context, locked, request: PatchRequest| {
+        patch_locked(conn, ctx, &ctx.profile.registry, id, locked, &request, if_match).await
+    };
+    let (ctx, written) = write::member_write_as(conn, token, id, admit, patched).await?;
     log_rules(ResourceKind::User, id, &written.fired);
     Ok((ctx, written))
 }

@@ -276,46 +276,79 @@ pub async fn replace(
         Some(p) => Some(password::hash(p).await?),
         None => None,
     };
-    let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
     let resource = input.resource;
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let locked = users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
-        let (old, holds_admin) = (&locked.row, locked.holds_admin);
-        check_if_match(if_match, Version::new(old.version))?;
-        check_immutable(registry, ResourceKind::User, &object(old.resource.clone()), &resource)?;
-        let active = resource.get("active").and_then(Value::as_bool).unwrap_or(true);
-        let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
-        let active_change = ActiveChange::between(was_active, active);
-        if active_change == Some(ActiveChange::Suspended) {
-            write::guard_member(conn, &ctx.profile, id, holds_admin, "suspend").await?;
-        }
-        let mut changed = changed_attributes(&object(old.resource.clone()), &resource, &["active"]);
-        if new_hash.is_some() {
-            changed.push("password".into());
-        }
-        let (status, invite) = status_after_write(&ctx.profile, &locked, active);
-        let mut columns = UserColumns::from_resource(resource, &status);
-        let hash = new_hash.or_else(|| old.password_hash.clone());
-        let out = member_events(id, changed, active_change, invite);
-        if let Some(change) = active_change {
-            tracing::info!(member.id = %id, active, "member {}", change.as_str());
-        }
-        let stored = Stored {
-            id,
-            attributes: object(std::mem::take(&mut columns.resource)),
-            meta: Meta {
-                created: old.created_at,
-                last_modified: now,
-                version: Version::new(old.version + 1),
-            },
-        };
-        let log = logged(ResourceKind::User, id, active_change, &[]);
-        let row = MemberRow::Update(&columns, hash.as_deref());
-        let stored = write::member_written(conn, ctx, stored, row, &out, now, log).await?;
-        Ok(Written { stored, active_change, fired: Vec::new() })
+        let locked = users::find_for_update(conn, tenant, id).await?;
+        replace_locked(conn, ctx, registry, id, locked, resource, new_hash, if_match).await
     })
     .await
+}
+
+/// [`replace`] for a caller whose token is checked in the write's transaction
+/// ([`write::member_write_as`]): `admit` gives the caller and the member as sent, normalized
+/// with the caller's tenant's registry. A new password is hashed in the transaction.
+pub async fn replace_as(
+    conn: &mut Conn,
+    token: users::TokenKey,
+    id: Uuid,
+    if_match: Option<&EntityTags>,
+    admit: impl AsyncFnOnce(&mut Conn, Option<crate::db::tenants::LiveToken>) -> ScimResult<(Context, Normalized)>,
+) -> ScimResult<(Context, Written)> {
+    let replaced = async |conn: &mut Conn, ctx: &Context, locked, input: Normalized| {
+        let new_hash = match input.password {
+            Some(p) => Some(password::hash(p).await?),
+            None => None,
+        };
+        replace_locked(conn, ctx, &ctx.profile.registry, id, locked, input.resource, new_hash, if_match).await
+    };
+    write::member_write_as(conn, token, id, admit, replaced).await
+}
+
+/// The member PUT once the member is locked (or found missing: 404), in the caller's
+/// transaction, with the new password's hash if one was sent.
+#[allow(clippy::too_many_arguments)]
+async fn replace_locked(
+    conn: &mut Conn,
+    ctx: &Context,
+    registry: &Registry,
+    id: Uuid,
+    locked: Option<users::Locked>,
+    resource: serde_json::Map<String, Value>,
+    new_hash: Option<String>,
+    if_match: Option<&EntityTags>,
+) -> ScimResult<Written> {
+    let now = db_precision(ctx.now);
+    let locked = locked.ok_or_else(|| not_found(id))?;
+    let (old, holds_admin) = (&locked.row, locked.holds_admin);
+    check_if_match(if_match, Version::new(old.version))?;
+    check_immutable(registry, ResourceKind::User, &object(old.resource.clone()), &resource)?;
+    let active = resource.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let active_change = ActiveChange::between(was_active, active);
+    if active_change == Some(ActiveChange::Suspended) {
+        write::guard_member(conn, &ctx.profile, id, holds_admin, "suspend").await?;
+    }
+    let mut changed = changed_attributes(&object(old.resource.clone()), &resource, &["active"]);
+    if new_hash.is_some() {
+        changed.push("password".into());
+    }
+    let (status, invite) = status_after_write(&ctx.profile, &locked, active);
+    let mut columns = UserColumns::from_resource(resource, &status);
+    let hash = new_hash.or_else(|| old.password_hash.clone());
+    let out = member_events(id, changed, active_change, invite);
+    if let Some(change) = active_change {
+        tracing::info!(member.id = %id, active, "member {}", change.as_str());
+    }
+    let stored = Stored {
+        id,
+        attributes: object(std::mem::take(&mut columns.resource)),
+        meta: Meta { created: old.created_at, last_modified: now, version: Version::new(old.version + 1) },
+    };
+    let log = logged(ResourceKind::User, id, active_change, &[]);
+    let row = MemberRow::Update(&columns, hash.as_deref());
+    let stored = write::member_written(conn, ctx, stored, row, &out, now, log).await?;
+    Ok(Written { stored, active_change, fired: Vec::new() })
 }
 
 /// Remove a member, whoever asks (SCIM DELETE, the admin API with [`Context::for_admin`]):

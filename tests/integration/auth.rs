@@ -188,27 +188,38 @@ async fn a_revoked_token_writes_nothing_where_the_write_checks_it_in_its_transac
         .await
         .unwrap();
 
-    // Right after the revocation: a change, a deactivation, an unknown member, a malformed body,
-    // a malformed id and a malformed projection are all 401, and say nothing of the member.
+    // Right after the revocation: by PATCH, a change, a deactivation, an unknown member, a
+    // malformed body and a malformed id; by PUT, a deactivation, an unknown member and a
+    // malformed body. All 401 (a few more would meet the failed-credential backoff), and none
+    // says anything of the member.
     let ops = |ops: serde_json::Value| {
         json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}).to_string()
     };
     let rename = ops(json!([{"op": "replace", "path": "displayName", "value": "After"}]));
     let deactivate = ops(json!([{"op": "replace", "path": "active", "value": false}]));
-    for (path, body) in [
-        (member.clone(), rename.clone()),
-        (member.clone(), deactivate),
-        (format!("/Users/{}", uuid::Uuid::now_v7()), rename.clone()),
-        (member.clone(), "{\"Operations\": [".to_string()),
-        ("/Users/not-an-id".to_string(), rename.clone()),
-        (format!("{member}?attributes=%00"), rename.clone()),
+    let user = |fields: serde_json::Value| {
+        let mut user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "kept.as.is@example.com"});
+        user.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+        user.to_string()
+    };
+    let unknown = format!("/Users/{}", uuid::Uuid::now_v7());
+    let malformed = "{\"Operations\": [".to_string();
+    for (method, path, body) in [
+        (Method::PATCH, member.clone(), rename.clone()),
+        (Method::PATCH, member.clone(), deactivate),
+        (Method::PATCH, unknown.clone(), rename.clone()),
+        (Method::PATCH, member.clone(), malformed.clone()),
+        (Method::PATCH, "/Users/not-an-id".to_string(), rename.clone()),
+        (Method::PUT, member.clone(), user(json!({"active": false}))),
+        (Method::PUT, unknown, user(json!({}))),
+        (Method::PUT, member.clone(), malformed),
     ] {
         let r =
-            send(app.req(Method::PATCH, &path).header("content-type", "application/scim+json").body(body))
+            send(app.req(method.clone(), &path).header("content-type", "application/scim+json").body(body))
                 .await;
         let detail = r.assert_error(401, None);
-        assert!(detail.contains("revoked"), "{path}: {detail}");
-        assert!(!r.body.to_string().contains("kept.as.is"), "{path}: {}", r.body);
+        assert!(detail.contains("revoked"), "{method} {path}: {detail}");
+        assert!(!r.body.to_string().contains("kept.as.is"), "{method} {path}: {}", r.body);
     }
 
     // Nothing was written: the member as it was (read with a new token), no event, and no

@@ -23,13 +23,14 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::{ready, Ready};
 use serde_json::{Map, Value};
 
-use super::principal::Caller;
+use super::extract::{entity_tags, query_pairs, resource_id};
+use super::principal::{Caller, Claimed};
 use super::record::note;
 use super::AppState;
 use crate::directory::{Context, Stored};
 use crate::error::{ScimError, ScimResult};
-use crate::scim::list::Projection;
-use crate::scim::resource::render;
+use crate::scim::list::{parse_projection, Projection};
+use crate::scim::resource::{render, EntityTags};
 use crate::scim::schema::{project, Registry, ResourceKind};
 
 /// The resource type named by the `{endpoint}` segment of the route.
@@ -46,6 +47,52 @@ impl FromRequest for Endpoint {
             Some("Groups") => Ok(Endpoint(ResourceKind::Group)),
             _ => Err(ScimError::not_found("no such endpoint")),
         })
+    }
+}
+
+/// What a PUT or PATCH of one resource asks in its path and query: the id, and the projection
+/// with `If-Match`. Read before the caller's token is checked, without recording anything.
+struct WriteAsked {
+    kind: ResourceKind,
+    id: ScimResult<uuid::Uuid>,
+    rest: ScimResult<(Projection, Option<EntityTags>)>,
+}
+
+impl WriteAsked {
+    fn read(req: &HttpRequest, kind: ResourceKind, raw_id: &str) -> WriteAsked {
+        let rest = (|| Ok((parse_projection(&query_pairs(req)?)?, entity_tags(req, header::IF_MATCH)?)))();
+        WriteAsked { kind, id: resource_id(kind.name(), raw_id), rest }
+    }
+
+    /// A member write whose path and query are well formed: it checks the caller's token in its
+    /// own transaction (`directory::write::member_write_as`).
+    fn member(&self) -> Option<(uuid::Uuid, &Projection, Option<&EntityTags>)> {
+        match (self.kind, &self.id, &self.rest) {
+            (ResourceKind::User, Ok(id), Ok((projection, if_match))) => {
+                Some((*id, projection, if_match.as_ref()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Any other write: the token checked first ([`Claimed::confirm`]), then what was asked,
+    /// noted for the provisioning log (`operation`), or its complaint.
+    async fn confirm(
+        self,
+        req: &HttpRequest,
+        claimed: Claimed,
+        operation: &'static str,
+    ) -> ScimResult<(Context, uuid::Uuid, Projection, Option<EntityTags>)> {
+        let ctx = claimed.confirm().await?;
+        let kind = self.kind;
+        note(req, |r| {
+            r.resource(kind, None);
+            r.operation(operation);
+        });
+        let id = self.id?;
+        note(req, |r| r.resource(kind, Some(id)));
+        let (projection, if_match) = self.rest?;
+        Ok((ctx, id, projection, if_match))
     }
 }
 

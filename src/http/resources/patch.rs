@@ -1,20 +1,20 @@
 //! PATCH /Users/{id}, PATCH /Groups/{id} (RFC 7644 §3.5.2, with the IdP tolerance layer).
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
-use super::{registry_for, resource_response, Endpoint};
+use super::{registry_for, resource_response, Endpoint, WriteAsked};
 use crate::db;
 use crate::db::tenants::LiveToken;
 use crate::directory::{groups, patch, Context};
 use crate::error::{ScimError, ScimResult};
-use crate::http::extract::{entity_tags, json_body, query_pairs, resource_id};
+use crate::http::extract::json_body;
 use crate::http::principal::Claimed;
 use crate::http::record::{expect_success, note};
 use crate::http::AppState;
 use crate::provisioning::summary;
-use crate::scim::list::{parse_projection, Projection};
+use crate::scim::list::Projection;
 use crate::scim::patch::{parse_request, Mode, PatchRequest};
 use crate::scim::resource::EntityTags;
 use crate::scim::schema::ResourceKind;
@@ -36,22 +36,12 @@ pub async fn patch(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    let id = resource_id(kind.name(), &path.2);
-    let asked = (|| {
-        Ok::<_, ScimError>((parse_projection(&query_pairs(&req)?)?, entity_tags(&req, header::IF_MATCH)?))
-    })();
-    if let (ResourceKind::User, Ok(id), Ok((projection, if_match))) = (kind, &id, &asked) {
-        return patch_member(&req, claimed, *id, projection, if_match.as_ref(), &body, &state).await;
+    let asked = WriteAsked::read(&req, kind, &path.2);
+    if let Some((id, projection, if_match)) = asked.member() {
+        return patch_member(&req, claimed, id, projection, if_match, &body, &state).await;
     }
     // A group, or a malformed request: the token first, then the request's complaint.
-    let ctx = claimed.confirm().await?;
-    note(&req, |r| {
-        r.resource(kind, None);
-        r.operation("patch");
-    });
-    let id = id?;
-    note(&req, |r| r.resource(kind, Some(id)));
-    let (projection, if_match) = asked?;
+    let (ctx, id, projection, if_match) = asked.confirm(&req, claimed, "patch").await?;
     // Only a group gets here with a well-formed path and query.
     let request = read_request(&req, &body, &ctx)?;
     // Only `attributes`/`excludedAttributes` ask a group PATCH for a body; other parameters

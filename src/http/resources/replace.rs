@@ -1,55 +1,91 @@
 //! PUT /Users/{id}, PUT /Groups/{id}: a true replace.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use uuid::Uuid;
 
-use super::{log_notes, registry_for, resource_response, write_body, Endpoint};
+use super::{log_notes, registry_for, resource_response, write_body, Endpoint, WriteAsked};
 use crate::db;
-use crate::directory::{groups, users};
-use crate::error::ScimResult;
-use crate::http::extract::{entity_tags, query_pairs, resource_id};
-use crate::http::principal::Caller;
+use crate::db::tenants::LiveToken;
+use crate::directory::{groups, users, Context};
+use crate::error::{ScimError, ScimResult};
+use crate::http::principal::Claimed;
 use crate::http::record::{expect_success, note};
 use crate::http::AppState;
 use crate::provisioning::summary;
-use crate::scim::list::parse_projection;
-use crate::scim::schema::{normalize, ResourceKind};
+use crate::scim::list::Projection;
+use crate::scim::resource::EntityTags;
+use crate::scim::schema::{normalize, Normalized, Registry, ResourceKind};
 
 /// Replace a resource: attributes not sent are cleared, readOnly ones ignored, immutable ones
-/// checked; `If-Match` honoured.
+/// checked; `If-Match` honoured. A member's PUT checks the caller's token inside its
+/// transaction, like a member's PATCH (`super::patch::patch`).
 #[tracing::instrument(name = "replace", skip_all, fields(scim.resource = kind.name()))]
 pub async fn replace(
     req: HttpRequest,
-    Caller(ctx): Caller,
+    claimed: Claimed,
     Endpoint(kind): Endpoint,
     path: web::Path<(String, String, String)>,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    note(&req, |r| {
-        r.resource(kind, None);
-        r.operation("replace");
-    });
-    let id = resource_id(kind.name(), &path.2)?;
-    note(&req, |r| r.resource(kind, Some(id)));
-    let projection = parse_projection(&query_pairs(&req)?)?;
-    let if_match = entity_tags(&req, header::IF_MATCH)?;
-    let body = write_body(&req, &ctx, kind, &body)?;
-    expect_success(&req, StatusCode::OK);
-    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
+    let asked = WriteAsked::read(&req, kind, &path.2);
+    if let Some((id, projection, if_match)) = asked.member() {
+        return replace_member(&req, claimed, id, projection, if_match, &body, &state).await;
+    }
+    // A group, or a malformed request: the token first, then the request's complaint.
+    let (ctx, id, projection, if_match) = asked.confirm(&req, claimed, "replace").await?;
+    // Only a group gets here with a well-formed path and query.
     let registry = registry_for(&state, &ctx, kind);
-    let input = normalize(registry, kind, &body)?;
-    log_notes(&req, kind, &input.notes);
-    note(&req, |r| r.operation(summary::write("replace", &input.resource)));
-    let stored = match kind {
-        ResourceKind::User => {
-            let written = users::replace(&mut conn, &ctx, registry, id, input, if_match.as_ref()).await?;
-            note(&req, |r| r.active_change(written.active_change));
-            written.stored
-        }
-        ResourceKind::Group => {
-            groups::replace(&mut conn, &ctx, registry, id, input, if_match.as_ref()).await?
-        }
-    };
+    let input = read_input(&req, &body, &ctx, registry, kind)?;
+    let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
+    let stored = groups::replace(&mut conn, &ctx, registry, id, input, if_match.as_ref()).await?;
     Ok(resource_response(StatusCode::OK, registry, kind, &ctx, stored, &projection))
+}
+
+/// PUT /Users/{id} with a well-formed path and query: the caller is admitted inside the write's
+/// transaction, then its body is read in the caller's dialect and against its tenant's schema.
+async fn replace_member(
+    req: &HttpRequest,
+    claimed: Claimed,
+    id: Uuid,
+    projection: &Projection,
+    if_match: Option<&EntityTags>,
+    body: &web::Bytes,
+    state: &AppState,
+) -> ScimResult<HttpResponse> {
+    let kind = ResourceKind::User;
+    let mut conn = db::checkout(&state.pool, claimed.scope()).await?;
+    let token = claimed.token();
+    let admit = async move |conn: &mut db::Conn, live: Option<LiveToken>| {
+        let ctx = claimed.admit_in(conn, live).await?;
+        note(req, |r| {
+            r.resource(kind, Some(id));
+            r.operation("replace");
+        });
+        let input = read_input(req, body, &ctx, &ctx.profile.registry, kind)?;
+        Ok::<_, ScimError>((ctx, input))
+    };
+    let (ctx, written) = users::replace_as(&mut conn, token, id, if_match, admit).await?;
+    drop(conn);
+    note(req, |r| r.active_change(written.active_change));
+    let registry = registry_for(state, &ctx, kind);
+    Ok(resource_response(StatusCode::OK, registry, kind, &ctx, written.stored, projection))
+}
+
+/// The body of a PUT, read in the caller's dialect and normalized against `registry`; what
+/// normalisation tolerated and the write's summary noted for the provisioning log.
+fn read_input(
+    req: &HttpRequest,
+    body: &web::Bytes,
+    ctx: &Context,
+    registry: &Registry,
+    kind: ResourceKind,
+) -> ScimResult<Normalized> {
+    let body = write_body(req, ctx, kind, body)?;
+    expect_success(req, StatusCode::OK);
+    let input = normalize(registry, kind, &body)?;
+    log_notes(req, kind, &input.notes);
+    note(req, |r| r.operation(summary::write("replace", &input.resource)));
+    Ok(input)
 }

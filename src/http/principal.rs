@@ -73,6 +73,11 @@ impl Claimed {
         Scope::Tenant(self.claims.tenant)
     }
 
+    /// The request the caller made.
+    pub fn request(&self) -> &HttpRequest {
+        &self.req
+    }
+
     /// The caller's tenant.
     pub fn tenant(&self) -> Uuid {
         self.claims.tenant

@@ -96,6 +96,27 @@ impl WriteAsked {
     }
 }
 
+/// The caller of a member write, admitted inside the write's transaction on `conn` given its
+/// token's standing (`None`: not live, 401), with the write noted for the provisioning log
+/// (`operation` on member `id`) and its body read by `read` in the caller's dialect.
+async fn admit_member<T>(
+    claimed: Claimed,
+    conn: &mut crate::db::Conn,
+    live: Option<crate::db::tenants::LiveToken>,
+    id: uuid::Uuid,
+    operation: &'static str,
+    read: impl FnOnce(&Context) -> ScimResult<T>,
+) -> ScimResult<(Context, T)> {
+    let req = claimed.request().clone();
+    let ctx = claimed.admit_in(conn, live).await?;
+    note(&req, |r| {
+        r.resource(ResourceKind::User, Some(id));
+        r.operation(operation);
+    });
+    let asked = read(&ctx)?;
+    Ok((ctx, asked))
+}
+
 /// Log and record what normalisation tolerated in a POST/PUT body (unknown or readOnly
 /// attributes ignored, string booleans...), so an IT admin can see why a value sent did not stick.
 fn log_notes(req: &HttpRequest, kind: ResourceKind, notes: &[String]) {

@@ -4,11 +4,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
-use super::{registry_for, resource_response, Endpoint, WriteAsked};
+use super::{admit_member, registry_for, resource_response, Endpoint, WriteAsked};
 use crate::db;
 use crate::db::tenants::LiveToken;
 use crate::directory::{groups, patch, Context};
-use crate::error::{ScimError, ScimResult};
+use crate::error::ScimResult;
 use crate::http::extract::json_body;
 use crate::http::principal::Claimed;
 use crate::http::record::{expect_success, note};
@@ -75,14 +75,12 @@ async fn patch_member(
     let mut conn = db::checkout(&state.pool, claimed.scope()).await?;
     let token = claimed.token();
     let admit = async move |conn: &mut db::Conn, live: Option<LiveToken>| {
-        let ctx = claimed.admit_in(conn, live).await?;
-        note(req, |r| {
-            r.resource(kind, Some(id));
-            r.operation("patch");
-        });
-        let request = read_request(req, body, &ctx)?;
-        expect_success(req, StatusCode::OK);
-        Ok::<_, ScimError>((ctx, request))
+        admit_member(claimed, conn, live, id, "patch", |ctx| {
+            let request = read_request(req, body, ctx)?;
+            expect_success(req, StatusCode::OK);
+            Ok(request)
+        })
+        .await
     };
     let (ctx, written) = patch::patch_user_as(&mut conn, token, id, if_match, admit).await?;
     drop(conn);

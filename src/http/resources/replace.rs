@@ -4,11 +4,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
-use super::{log_notes, registry_for, resource_response, write_body, Endpoint, WriteAsked};
+use super::{admit_member, log_notes, registry_for, resource_response, write_body, Endpoint, WriteAsked};
 use crate::db;
 use crate::db::tenants::LiveToken;
 use crate::directory::{groups, users, Context};
-use crate::error::{ScimError, ScimResult};
+use crate::error::ScimResult;
 use crate::http::principal::Claimed;
 use crate::http::record::{expect_success, note};
 use crate::http::AppState;
@@ -58,13 +58,10 @@ async fn replace_member(
     let mut conn = db::checkout(&state.pool, claimed.scope()).await?;
     let token = claimed.token();
     let admit = async move |conn: &mut db::Conn, live: Option<LiveToken>| {
-        let ctx = claimed.admit_in(conn, live).await?;
-        note(req, |r| {
-            r.resource(kind, Some(id));
-            r.operation("replace");
-        });
-        let input = read_input(req, body, &ctx, &ctx.profile.registry, kind)?;
-        Ok::<_, ScimError>((ctx, input))
+        admit_member(claimed, conn, live, id, "replace", |ctx| {
+            read_input(req, body, ctx, &ctx.profile.registry, kind)
+        })
+        .await
     };
     let (ctx, written) = users::replace_as(&mut conn, token, id, if_match, admit).await?;
     drop(conn);

@@ -18,6 +18,14 @@ pub async fn hash(password: String) -> ScimResult<String> {
     .map_err(ScimError::internal)?
 }
 
+/// The hash of a password, if one was sent.
+pub async fn hash_sent(password: Option<String>) -> ScimResult<Option<String>> {
+    match password {
+        Some(p) => Ok(Some(hash(p).await?)),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use argon2::{PasswordHash, PasswordVerifier};

@@ -12,8 +12,7 @@ use super::{
     Context, Stored, Written,
 };
 use crate::db::groups::{self as group_store, MembersPatched};
-use crate::db::tenants::LiveToken;
-use crate::db::users::{self as user_store, Locked, TokenKey, UserColumns};
+use crate::db::users::{self as user_store, Locked, UserColumns};
 use crate::db::{search, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
@@ -48,37 +47,17 @@ pub async fn patch_user(
     if_match: Option<&EntityTags>,
 ) -> ScimResult<Written> {
     let tenant = ctx.tenant();
-    let written = conn
-        .transaction::<_, ScimError, _>(async move |conn| {
-            let locked = user_store::find_for_update(conn, tenant, id).await?;
-            patch_locked(conn, ctx, registry, id, locked, request, if_match).await
-        })
-        .await?;
-    log_rules(ResourceKind::User, id, &written.fired);
-    Ok(written)
-}
-
-/// [`patch_user`] for a caller whose token is checked in the write's transaction
-/// ([`write::member_write_as`]): `admit` gives the caller and its request, read in its dialect.
-/// The member's registry is the caller's tenant's.
-pub async fn patch_user_as(
-    conn: &mut Conn,
-    token: TokenKey,
-    id: Uuid,
-    if_match: Option<&EntityTags>,
-    admit: impl AsyncFnOnce(&mut Conn, Option<LiveToken>) -> ScimResult<(Context, PatchRequest)>,
-) -> ScimResult<(Context, Written)> {
-    let patched = async |conn: &mut Conn, ctx: &Context, locked, request: PatchRequest| {
-        patch_locked(conn, ctx, &ctx.profile.registry, id, locked, &request, if_match).await
-    };
-    let (ctx, written) = write::member_write_as(conn, token, id, admit, patched).await?;
-    log_rules(ResourceKind::User, id, &written.fired);
-    Ok((ctx, written))
+    conn.transaction::<_, ScimError, _>(async move |conn| {
+        let locked = user_store::find_for_update(conn, tenant, id).await?;
+        patch_locked(conn, ctx, registry, id, locked, request, if_match).await
+    })
+    .await
 }
 
 /// The member PATCH once the member is locked (or found missing: 404), in the caller's
-/// transaction.
-async fn patch_locked(
+/// transaction: [`patch_user`]'s, and the write step of a member PATCH whose caller is admitted
+/// in the transaction ([`write::member_write_as`]).
+pub async fn patch_locked(
     conn: &mut Conn,
     ctx: &Context,
     registry: &Registry,
@@ -95,6 +74,7 @@ async fn patch_locked(
     let was_active = old.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
     let applied =
         apply(registry, ResourceKind::User, &object(old.resource.clone()), &id.to_string(), request, mode)?;
+    log_rules(ResourceKind::User, id, &applied.fired);
     let meta = |version, last_modified| Meta {
         created: old.created_at,
         last_modified,
@@ -110,10 +90,7 @@ async fn patch_locked(
     if applied.password.is_some() {
         changed.push("password".into());
     }
-    let hash = match applied.password {
-        Some(p) => Some(password::hash(p).await?),
-        None => old.password_hash.clone(),
-    };
+    let hash = password::hash_sent(applied.password).await?.or_else(|| old.password_hash.clone());
     let active_change = ActiveChange::between(was_active, active);
     if active_change == Some(ActiveChange::Suspended) {
         write::guard_member(conn, &ctx.profile, id, holds_admin, "suspend").await?;

@@ -90,10 +90,7 @@ pub async fn create_member(
     connection: Option<Uuid>,
     input: Normalized,
 ) -> ScimResult<Stored> {
-    let password_hash = match input.password {
-        Some(p) => Some(password::hash(p).await?),
-        None => None,
-    };
+    let password_hash = password::hash_sent(input.password).await?;
     let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
     let profile = ctx.profile.clone();
@@ -272,10 +269,7 @@ pub async fn replace(
     input: Normalized,
     if_match: Option<&EntityTags>,
 ) -> ScimResult<Written> {
-    let new_hash = match input.password {
-        Some(p) => Some(password::hash(p).await?),
-        None => None,
-    };
+    let new_hash = password::hash_sent(input.password).await?;
     let tenant = ctx.tenant();
     let resource = input.resource;
     conn.transaction::<_, ScimError, _>(async move |conn| {
@@ -285,24 +279,19 @@ pub async fn replace(
     .await
 }
 
-/// [`replace`] for a caller whose token is checked in the write's transaction
-/// ([`write::member_write_as`]): `admit` gives the caller and the member as sent, normalized
-/// with the caller's tenant's registry. A new password is hashed in the transaction.
-pub async fn replace_as(
+/// The write step of a member PUT whose caller is admitted in the transaction
+/// ([`write::member_write_as`]): [`replace`] once the member is locked, against the caller's
+/// tenant's registry; a new password is hashed in the transaction.
+pub async fn replace_locked_as(
     conn: &mut Conn,
-    token: users::TokenKey,
+    ctx: &Context,
     id: Uuid,
+    locked: Option<users::Locked>,
+    input: Normalized,
     if_match: Option<&EntityTags>,
-    admit: impl AsyncFnOnce(&mut Conn, Option<crate::db::tenants::LiveToken>) -> ScimResult<(Context, Normalized)>,
-) -> ScimResult<(Context, Written)> {
-    let replaced = async |conn: &mut Conn, ctx: &Context, locked, input: Normalized| {
-        let new_hash = match input.password {
-            Some(p) => Some(password::hash(p).await?),
-            None => None,
-        };
-        replace_locked(conn, ctx, &ctx.profile.registry, id, locked, input.resource, new_hash, if_match).await
-    };
-    write::member_write_as(conn, token, id, admit, replaced).await
+) -> ScimResult<Written> {
+    let new_hash = password::hash_sent(input.password).await?;
+    replace_locked(conn, ctx, &ctx.profile.registry, id, locked, input.resource, new_hash, if_match).await
 }
 
 /// The member PUT once the member is locked (or found missing: 404), in the caller's

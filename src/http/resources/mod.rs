@@ -27,7 +27,9 @@ use super::extract::{entity_tags, query_pairs, resource_id};
 use super::principal::{Caller, Claimed};
 use super::record::note;
 use super::AppState;
-use crate::directory::{Context, Stored};
+use crate::db::users::Locked;
+use crate::directory::write::member_write_as;
+use crate::directory::{Context, Stored, Written};
 use crate::error::{ScimError, ScimResult};
 use crate::scim::list::{parse_projection, Projection};
 use crate::scim::resource::{render, EntityTags};
@@ -96,25 +98,41 @@ impl WriteAsked {
     }
 }
 
-/// The caller of a member write, admitted inside the write's transaction on `conn` given its
-/// token's standing (`None`: not live, 401), with the write noted for the provisioning log
-/// (`operation` on member `id`) and its body read by `read` in the caller's dialect.
-async fn admit_member<T>(
+/// A member's PUT or PATCH with a well-formed path and query ([`WriteAsked::member`]), checking
+/// the caller's token in the write's transaction (`directory::write::member_write_as`): the
+/// caller is admitted there, the write noted for the provisioning log as `operation`, and the
+/// body read by `read` in the caller's dialect before `write` writes the locked member. Answers
+/// 200 with the member as stored.
+async fn write_member<T>(
     claimed: Claimed,
-    conn: &mut crate::db::Conn,
-    live: Option<crate::db::tenants::LiveToken>,
+    state: &AppState,
     id: uuid::Uuid,
+    projection: &Projection,
     operation: &'static str,
     read: impl FnOnce(&Context) -> ScimResult<T>,
-) -> ScimResult<(Context, T)> {
+    write: impl AsyncFnOnce(&mut crate::db::Conn, &Context, Option<Locked>, T) -> ScimResult<Written>,
+) -> ScimResult<HttpResponse> {
+    let kind = ResourceKind::User;
     let req = claimed.request().clone();
-    let ctx = claimed.admit_in(conn, live).await?;
+    let mut conn = crate::db::checkout(&state.pool, claimed.scope()).await?;
+    let token = claimed.token();
+    let admit = async |conn: &mut crate::db::Conn, live| {
+        let ctx = claimed.admit_in(conn, live).await?;
+        note(&req, |r| {
+            r.resource(kind, Some(id));
+            r.operation(operation);
+        });
+        let asked = read(&ctx)?;
+        Ok((ctx, asked))
+    };
+    let (ctx, written) = member_write_as(&mut conn, token, id, admit, write).await?;
+    drop(conn);
     note(&req, |r| {
-        r.resource(ResourceKind::User, Some(id));
-        r.operation(operation);
+        r.rules(&written.fired);
+        r.active_change(written.active_change);
     });
-    let asked = read(&ctx)?;
-    Ok((ctx, asked))
+    let registry = registry_for(state, &ctx, kind);
+    Ok(resource_response(StatusCode::OK, registry, kind, &ctx, written.stored, projection))
 }
 
 /// Log and record what normalisation tolerated in a POST/PUT body (unknown or readOnly

@@ -2,11 +2,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use uuid::Uuid;
 
-use super::{admit_member, registry_for, resource_response, Endpoint, WriteAsked};
+use super::{registry_for, resource_response, write_member, Endpoint, WriteAsked};
 use crate::db;
-use crate::db::tenants::LiveToken;
 use crate::directory::{groups, patch, Context};
 use crate::error::ScimResult;
 use crate::http::extract::json_body;
@@ -14,16 +12,13 @@ use crate::http::principal::Claimed;
 use crate::http::record::{expect_success, note};
 use crate::http::AppState;
 use crate::provisioning::summary;
-use crate::scim::list::Projection;
 use crate::scim::patch::{parse_request, Mode, PatchRequest};
-use crate::scim::resource::EntityTags;
-use crate::scim::schema::ResourceKind;
 
 /// Apply a PatchOp: users answer 200 with the resource; groups answer 204 unless
 /// `attributes`/`excludedAttributes` ask for a body (returning 100,000 members is not a reply).
 ///
 /// A member's PATCH checks the caller's token inside its transaction, in the same round trip as
-/// the member's lock ([`patch::patch_user_as`]); a group's, and a request whose path or query is
+/// the member's lock (`super::write_member`); a group's, and a request whose path or query is
 /// malformed, check it first in a statement of its own ([`Claimed::confirm`]). Either way a
 /// token that is not live answers 401 before anything else about the request, and nothing is
 /// written.
@@ -38,7 +33,15 @@ pub async fn patch(
 ) -> ScimResult<HttpResponse> {
     let asked = WriteAsked::read(&req, kind, &path.2);
     if let Some((id, projection, if_match)) = asked.member() {
-        return patch_member(&req, claimed, id, projection, if_match, &body, &state).await;
+        let read = |ctx: &Context| {
+            let request = read_request(&req, &body, ctx)?;
+            expect_success(&req, StatusCode::OK);
+            Ok(request)
+        };
+        let write = async |conn: &mut db::Conn, ctx: &Context, locked, request: PatchRequest| {
+            patch::patch_locked(conn, ctx, &ctx.profile.registry, id, locked, &request, if_match).await
+        };
+        return write_member(claimed, &state, id, projection, "patch", read, write).await;
     }
     // A group, or a malformed request: the token first, then the request's complaint.
     let (ctx, id, projection, if_match) = asked.confirm(&req, claimed, "patch").await?;
@@ -58,38 +61,6 @@ pub async fn patch(
     let want_members = projection.wants(kind.core_schema(), "members");
     let group = groups::get(&mut conn, &ctx, id, want_members).await?;
     Ok(resource_response(StatusCode::OK, registry, kind, &ctx, group, &projection))
-}
-
-/// PATCH /Users/{id} with a well-formed path and query: the caller is admitted inside the
-/// write's transaction, then its body is read in the caller's dialect.
-async fn patch_member(
-    req: &HttpRequest,
-    claimed: Claimed,
-    id: Uuid,
-    projection: &Projection,
-    if_match: Option<&EntityTags>,
-    body: &web::Bytes,
-    state: &AppState,
-) -> ScimResult<HttpResponse> {
-    let kind = ResourceKind::User;
-    let mut conn = db::checkout(&state.pool, claimed.scope()).await?;
-    let token = claimed.token();
-    let admit = async move |conn: &mut db::Conn, live: Option<LiveToken>| {
-        admit_member(claimed, conn, live, id, "patch", |ctx| {
-            let request = read_request(req, body, ctx)?;
-            expect_success(req, StatusCode::OK);
-            Ok(request)
-        })
-        .await
-    };
-    let (ctx, written) = patch::patch_user_as(&mut conn, token, id, if_match, admit).await?;
-    drop(conn);
-    note(req, |r| {
-        r.rules(&written.fired);
-        r.active_change(written.active_change);
-    });
-    let registry = registry_for(state, &ctx, kind);
-    Ok(resource_response(StatusCode::OK, registry, kind, &ctx, written.stored, projection))
 }
 
 /// The PatchOp of the body, read in the caller's dialect, its summary and tolerance rules noted

@@ -2,19 +2,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use uuid::Uuid;
 
-use super::{admit_member, log_notes, registry_for, resource_response, write_body, Endpoint, WriteAsked};
+use super::{log_notes, registry_for, resource_response, write_body, write_member, Endpoint, WriteAsked};
 use crate::db;
-use crate::db::tenants::LiveToken;
 use crate::directory::{groups, users, Context};
 use crate::error::ScimResult;
 use crate::http::principal::Claimed;
 use crate::http::record::{expect_success, note};
 use crate::http::AppState;
 use crate::provisioning::summary;
-use crate::scim::list::Projection;
-use crate::scim::resource::EntityTags;
 use crate::scim::schema::{normalize, Normalized, Registry, ResourceKind};
 
 /// Replace a resource: attributes not sent are cleared, readOnly ones ignored, immutable ones
@@ -31,7 +27,11 @@ pub async fn replace(
 ) -> ScimResult<HttpResponse> {
     let asked = WriteAsked::read(&req, kind, &path.2);
     if let Some((id, projection, if_match)) = asked.member() {
-        return replace_member(&req, claimed, id, projection, if_match, &body, &state).await;
+        let read = |ctx: &Context| read_input(&req, &body, ctx, &ctx.profile.registry, kind);
+        let write = async |conn: &mut db::Conn, ctx: &Context, locked, input: Normalized| {
+            users::replace_locked_as(conn, ctx, id, locked, input, if_match).await
+        };
+        return write_member(claimed, &state, id, projection, "replace", read, write).await;
     }
     // A group, or a malformed request: the token first, then the request's complaint.
     let (ctx, id, projection, if_match) = asked.confirm(&req, claimed, "replace").await?;
@@ -41,33 +41,6 @@ pub async fn replace(
     let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let stored = groups::replace(&mut conn, &ctx, registry, id, input, if_match.as_ref()).await?;
     Ok(resource_response(StatusCode::OK, registry, kind, &ctx, stored, &projection))
-}
-
-/// PUT /Users/{id} with a well-formed path and query: the caller is admitted inside the write's
-/// transaction, then its body is read in the caller's dialect and against its tenant's schema.
-async fn replace_member(
-    req: &HttpRequest,
-    claimed: Claimed,
-    id: Uuid,
-    projection: &Projection,
-    if_match: Option<&EntityTags>,
-    body: &web::Bytes,
-    state: &AppState,
-) -> ScimResult<HttpResponse> {
-    let kind = ResourceKind::User;
-    let mut conn = db::checkout(&state.pool, claimed.scope()).await?;
-    let token = claimed.token();
-    let admit = async move |conn: &mut db::Conn, live: Option<LiveToken>| {
-        admit_member(claimed, conn, live, id, "replace", |ctx| {
-            read_input(req, body, ctx, &ctx.profile.registry, kind)
-        })
-        .await
-    };
-    let (ctx, written) = users::replace_as(&mut conn, token, id, if_match, admit).await?;
-    drop(conn);
-    note(req, |r| r.active_change(written.active_change));
-    let registry = registry_for(state, &ctx, kind);
-    Ok(resource_response(StatusCode::OK, registry, kind, &ctx, written.stored, projection))
 }
 
 /// The body of a PUT, read in the caller's dialect and normalized against `registry`; what

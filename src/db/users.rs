@@ -209,6 +209,28 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for NotRemoved {
     }
 }
 
+/// `users.status = 'removed' AND users.scrubbed_at IS NULL` in the statement's text, for the
+/// same reason as [`NotRemoved`]: the predicate of the partial indexes the restore probe reads
+/// (`users_removed`, `users_removed_name`, migration 000033).
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+pub(crate) struct RemovedUnscrubbed;
+
+/// The SQL of [`RemovedUnscrubbed`]; a test checks it names [`status::REMOVED`].
+const REMOVED_UNSCRUBBED_SQL: &str =
+    "(\"users\".\"status\" = 'removed' AND \"users\".\"scrubbed_at\" IS NULL)";
+
+static_sql_expression!(RemovedUnscrubbed, diesel::sql_types::Bool);
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RemovedUnscrubbed {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql(REMOVED_UNSCRUBBED_SQL);
+        Ok(())
+    }
+}
+
 /// Members of the tenant visible to SCIM (not removed).
 pub(crate) fn visible(
     tenant_id: Uuid,
@@ -592,49 +614,102 @@ pub struct Restorable {
     pub invitation_count: i32,
     /// When it first logged in, if ever.
     pub joined_at: Option<DateTime<Utc>>,
+    /// When it was removed.
+    pub removed_at: Option<DateTime<Utc>>,
 }
 
-/// The removed member a create should bring back (DESIGN §2): the same externalId from the same
-/// connection when one is sent (externalId is scoped to its provisioning domain), otherwise the
-/// same userName; removed after `cutoff` (the start of the tenant's retention period) and not
-/// yet scrubbed.
-pub async fn restorable(
-    conn: &mut Conn,
-    tenant_id: Uuid,
-    connection_id: Option<Uuid>,
-    external_id: Option<&str>,
-    user_name_key: &str,
-    cutoff: DateTime<Utc>,
-) -> QueryResult<Option<Restorable>> {
-    let removed = users::tenant_id
-        .eq(tenant_id)
-        .and(users::status.eq(status::REMOVED))
-        .and(users::scrubbed_at.is_null())
-        .and(users::removed_at.gt(cutoff));
-    let columns = (users::id, users::created_at, users::version, users::invitation_count, users::joined_at);
-    match external_id.zip(connection_id) {
-        Some((external_id, connection_id)) => {
+impl Restorable {
+    /// Still restorable: removed after `cutoff`, the start of the tenant's retention period.
+    pub fn within(&self, cutoff: DateTime<Utc>) -> bool {
+        self.removed_at.is_some_and(|at| at > cutoff)
+    }
+}
+
+/// Which removed member a create would bring back (DESIGN §2): the one with the same externalId
+/// from the same connection when one is sent (externalId is scoped to its provisioning domain),
+/// otherwise the one with the same userName.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreKey {
+    /// Same externalId, same connection.
+    External {
+        /// The connection creating the member.
+        connection: Uuid,
+        /// Its externalId.
+        external_id: String,
+    },
+    /// Same folded userName (`user_name_key`).
+    UserName(String),
+}
+
+impl RestoreKey {
+    /// The key of a member created by `connection` (none: an admin) with these columns.
+    pub fn of(connection: Option<Uuid>, external_id: Option<&str>, user_name_key: &str) -> RestoreKey {
+        match connection.zip(external_id) {
+            Some((connection, external_id)) => {
+                RestoreKey::External { connection, external_id: external_id.to_string() }
+            }
+            None => RestoreKey::UserName(user_name_key.to_string()),
+        }
+    }
+}
+
+/// The most recently removed member under `key` that is not yet scrubbed, however long ago it
+/// was removed: whether it is still restorable is the tenant's retention period's to say
+/// ([`Restorable::within`]), so the probe needs nothing of the tenant's settings (and can be sent
+/// with the caller's token check, [`restorable_as`]). The most recent one is the only candidate:
+/// if it is too old, so is every other.
+pub async fn restorable(conn: &Conn, tenant_id: Uuid, key: &RestoreKey) -> QueryResult<Option<Restorable>> {
+    let mut conn = conn;
+    let removed = users::tenant_id.eq(tenant_id).and(RemovedUnscrubbed);
+    let columns = (
+        users::id,
+        users::created_at,
+        users::version,
+        users::invitation_count,
+        users::joined_at,
+        users::removed_at,
+    );
+    match key {
+        RestoreKey::External { connection, external_id } => {
             users::table
                 .filter(
-                    removed
-                        .and(users::external_id.eq(external_id))
-                        .and(users::connection_id.eq(connection_id)),
+                    removed.and(users::external_id.eq(external_id)).and(users::connection_id.eq(connection)),
                 )
                 .order(users::removed_at.desc())
                 .select(columns)
-                .first(conn)
+                .first(&mut conn)
                 .await
         }
-        None => {
+        RestoreKey::UserName(user_name_key) => {
             users::table
                 .filter(removed.and(users::user_name_key.eq(user_name_key)))
                 .order(users::removed_at.desc())
                 .select(columns)
-                .first(conn)
+                .first(&mut conn)
                 .await
         }
     }
     .optional()
+}
+
+/// [`restorable`] and the caller's token check ([`super::tenants::live_token`]) in one round
+/// trip (pipelined like [`find_for_update_as`]): `None` when the token is not live, otherwise its
+/// standing and what the probe found. Both only read, so nothing is held when the token is dead.
+pub async fn restorable_as(
+    conn: &Conn,
+    token: TokenKey,
+    key: &RestoreKey,
+) -> QueryResult<Option<(LiveToken, Option<Restorable>)>> {
+    let TokenKey { tenant, connection, token: token_id, now } = token;
+    let (live, found) = futures_util::future::join(
+        super::tenants::live_token(conn, tenant, connection, token_id, now),
+        restorable(conn, tenant, key),
+    )
+    .await;
+    match live? {
+        Some(live) => Ok(Some((live, found?))),
+        None => Ok(None),
+    }
 }
 
 /// Bring a removed member back with new attributes; false if it is no longer removed (a
@@ -692,13 +767,17 @@ mod visibility_tests {
     use super::*;
 
     #[test]
-    fn not_removed_is_in_the_statement_text_so_generic_plans_can_use_the_partial_indexes() {
+    fn removed_states_are_in_the_statement_text_so_generic_plans_can_use_the_partial_indexes() {
         let query = users::table.filter(visible(Uuid::nil())).select(users::id);
         let shown = diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string();
         let (sql, binds) = shown.split_once("-- binds:").expect("debug_query lists the binds");
         assert!(sql.contains(&format!("\"users\".\"status\" <> '{}'", status::REMOVED)), "{sql}");
         assert!(!binds.contains(status::REMOVED), "the status must not be a parameter: {binds}");
         assert_eq!(NOT_REMOVED_SQL, format!("\"users\".\"status\" <> '{}'", status::REMOVED));
+        let query =
+            users::table.filter(users::tenant_id.eq(Uuid::nil()).and(RemovedUnscrubbed)).select(users::id);
+        let shown = diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string();
+        assert!(shown.contains(&format!("\"users\".\"status\" = '{}' AND", status::REMOVED)), "{shown}");
     }
 
     #[test]

@@ -170,7 +170,7 @@ async fn apply(
             let input = normalize_data(ctx, registry, kind, &data)?;
             log_notes(kind, &input.notes);
             let stored = match kind {
-                ResourceKind::User => users::create(conn, ctx, input).await?,
+                ResourceKind::User => users::create(conn, ctx, input, None).await?,
                 ResourceKind::Group => groups::create(conn, ctx, input).await?,
             };
             done(201, kind, stored.id, Some(stored.meta.version))

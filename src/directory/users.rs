@@ -13,7 +13,7 @@ use super::{
     commit_events, db_precision, logged, membership_events, object, password, roles, write, ActiveChange,
     Context, Stored, TenantProfile, Written,
 };
-use crate::db::users::{self, status, UserColumns, UserRow};
+use crate::db::users::{self, status, RestoreKey, UserColumns, UserRow};
 use crate::db::Conn;
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
@@ -75,20 +75,42 @@ pub(crate) fn status_after_write(
 }
 
 /// Create a member; re-provisioning a removed member (same externalId from this connection, or
-/// same userName) within the tenant's retention period restores it under its old id. Three
-/// statements: the restore probe, the insert (or restore), and everything that follows
-/// (`write::member_written`).
-pub async fn create(conn: &mut Conn, ctx: &Context, input: Normalized) -> ScimResult<Stored> {
-    create_member(conn, ctx, ctx.connection(), input).await
+/// same userName) within the tenant's retention period restores it under its old id. A new member
+/// is two statements: the restore probe (none when `probed` answered it: see [`create_member`])
+/// and the insert with everything that follows (`write::member_written`); a restore is a
+/// transaction of its own.
+pub async fn create(
+    conn: &mut Conn,
+    ctx: &Context,
+    input: Normalized,
+    probed: Option<(RestoreKey, Option<users::Restorable>)>,
+) -> ScimResult<Stored> {
+    create_member(conn, ctx, ctx.connection(), input, probed).await
+}
+
+/// The [`RestoreKey`] a SCIM create of `body` will most likely probe, guessed from the raw body
+/// before the caller's token is checked (`http::resources::create` sends the probe with the
+/// check): its `externalId` and folded `userName` as sent. Only a guess: the create compares it
+/// with the key of the normalised member and probes again when they differ. `None` when the
+/// body names no userName as a string.
+pub fn restore_key_guess(connection: Option<Uuid>, body: &Value) -> Option<RestoreKey> {
+    let body = body.as_object()?;
+    let named =
+        |name: &str| body.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str());
+    let user_name = named("userName")?;
+    Some(RestoreKey::of(connection, named("externalId"), &crate::scim::resource::fold_key(user_name)))
 }
 
 /// Create a member for a connection (SCIM) or, without one, for an admin (`origin = admin`;
 /// a removed member is then restored by userName only, externalIds being a connection's).
+/// `probed`: what a probe for a removed member under a key already found (sent with the caller's
+/// token check); used when the member's key is that one, otherwise the member is probed here.
 pub async fn create_member(
     conn: &mut Conn,
     ctx: &Context,
     connection: Option<Uuid>,
     input: Normalized,
+    probed: Option<(RestoreKey, Option<users::Restorable>)>,
 ) -> ScimResult<Stored> {
     let password_hash = password::hash_sent(input.password).await?;
     let now = db_precision(ctx.now);
@@ -99,17 +121,13 @@ pub async fn create_member(
     // Members who never joined a non-SSO tenant need an invitation (inactive ones do not).
     let invite = active && invites(&profile);
     let cutoff = now - chrono::Duration::days(i64::from(profile.member_retention_days));
+    let key = RestoreKey::of(connection, columns.external_id.as_deref(), &columns.user_name_key);
     // The probe takes no lock, so it finds outside a transaction what it would inside one.
-    let restorable = users::restorable(
-        conn,
-        tenant,
-        connection,
-        columns.external_id.as_deref(),
-        &columns.user_name_key,
-        cutoff,
-    )
-    .await?;
-    let Some(old) = restorable else {
+    let found = match probed {
+        Some((probed_key, found)) if probed_key == key => found,
+        _ => users::restorable(conn, tenant, &key).await?,
+    };
+    let Some(old) = found.filter(|old| old.within(cutoff)) else {
         // A new member is one statement (the row, its follow-up, events and log row), atomic by
         // itself: no transaction of its own (two round trips fewer, BEGIN and COMMIT).
         return insert_member(conn, ctx, connection, columns, password_hash.as_deref(), invite, now).await;

@@ -234,3 +234,53 @@ async fn a_revoked_token_writes_nothing_where_the_write_checks_it_in_its_transac
     // The GET just made with the new token is the only new row.
     assert_eq!(provisioning_log::table.count().get_result::<i64>(&mut conn).await.unwrap(), rows_before + 1);
 }
+
+#[tokio::test]
+async fn a_revoked_token_creates_nothing_where_the_create_checks_it_with_its_restore_probe() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use roster::db::schema::{event_outbox, provisioning_log, users};
+
+    let app = TestApp::spawn().await;
+    // A removed member that a create with its userName would restore.
+    let removed = app.create_user("gone.for.now@example.com").await;
+    assert_eq!(app.delete(&format!("/Users/{removed}")).await.status, 204);
+    app.flush_log().await;
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let members_before: i64 = users::table.count().get_result(&mut conn).await.unwrap();
+    let rows_before: i64 = provisioning_log::table.count().get_result(&mut conn).await.unwrap();
+    let events_before: i64 = event_outbox::table.count().get_result(&mut conn).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    roster::directory::tenants::revoke_token(&mut conn, &tenant, app.creds.token_id, Utc::now())
+        .await
+        .unwrap();
+
+    // Right after the revocation: a new member and a re-provisioning (both checked with the
+    // restore probe), a malformed body and a group (both checked first). All 401.
+    let user = |name: &str| {
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}).to_string()
+    };
+    for (path, body) in [
+        ("/Users", user("brand.new@example.com")),
+        ("/Users", user("gone.for.now@example.com")),
+        ("/Users", "{\"userName\": ".to_string()),
+        ("/Groups", json!({"displayName": "Never made"}).to_string()),
+    ] {
+        let r = send(
+            app.req(Method::POST, path).header("content-type", "application/scim+json").body(body.clone()),
+        )
+        .await;
+        let detail = r.assert_error(401, None);
+        assert!(detail.contains("revoked"), "POST {path} {body}: {detail}");
+    }
+
+    // Nothing was written: no member, the removed one still removed, no event, no log row.
+    assert_eq!(users::table.count().get_result::<i64>(&mut conn).await.unwrap(), members_before);
+    let fresh = app.spare_token("fresh").await;
+    let gone = send(app.client.get(format!("{}/Users/{removed}", app.creds.base)).bearer_auth(&fresh)).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    assert_eq!(event_outbox::table.count().get_result::<i64>(&mut conn).await.unwrap(), events_before);
+    app.flush_log().await;
+    // The GET just made with the new token is the only new row.
+    assert_eq!(provisioning_log::table.count().get_result::<i64>(&mut conn).await.unwrap(), rows_before + 1);
+}

@@ -436,6 +436,36 @@ async fn reprovisioning_a_removed_member_restores_its_id() {
 }
 
 #[tokio::test]
+async fn a_create_probed_under_the_key_its_body_suggested_probes_again_under_its_own() {
+    // The SCIM create sends its restore probe with the token check, under the key the raw body
+    // suggests: here the userName, since the externalId comes under its URN-qualified name. As
+    // normalised the member has an externalId, so the create must probe again by it.
+    let app = TestApp::spawn().await;
+    let first = app
+        .post("/Users", &json!({"userName": "first.name@example.com", "externalId": "aad-object-2"}))
+        .await;
+    let id = first.body["id"].as_str().unwrap().to_string();
+    assert_eq!(app.delete(&format!("/Users/{id}")).await.status, 204);
+    let qualified = json!({
+        "userName": "second.name@example.com",
+        "urn:ietf:params:scim:schemas:core:2.0:User:externalId": "aad-object-2",
+    });
+    let back = app.post("/Users", &qualified).await;
+    assert_eq!(back.status, 201, "{}", back.body);
+    assert_eq!(back.body["id"], id.as_str(), "restored by its externalId");
+    assert_eq!(back.body["externalId"], "aad-object-2");
+
+    // Removed longer ago than the retention period (here 0 days) but not scrubbed yet: the probe
+    // still finds it, and the retention rule says it is not restorable: a new member.
+    assert_eq!(app.delete(&format!("/Users/{id}")).await.status, 204);
+    set_retention(&app, 0).await;
+    let again = app.post("/Users", &qualified).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_ne!(again.body["id"], id.as_str());
+    assert_eq!(app.get(&format!("/Users/{id}")).await.status, 404, "the old member stays removed");
+}
+
+#[tokio::test]
 async fn removed_members_are_scrubbed_after_retention_and_then_not_restored() {
     let app = TestApp::spawn().await;
     set_retention(&app, 0).await;

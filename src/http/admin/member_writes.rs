@@ -150,7 +150,7 @@ pub(crate) async fn create_member(
     let profile = Arc::new(TenantProfile::load(conn, &state.registry, tenant).await?);
     let input = normalize(&profile.registry, ResourceKind::User, resource)?;
     let ctx = Context::for_admin(profile, state.clock.now());
-    Ok(users::create_member(conn, &ctx, None, input).await?.id)
+    Ok(users::create_member(conn, &ctx, None, input, None).await?.id)
 }
 
 /// PATCH .../members/{member} — SCIM attributes to replace (a path-less PATCH `replace` with

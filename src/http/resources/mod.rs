@@ -25,15 +25,17 @@ use serde_json::{Map, Value};
 
 use super::extract::{entity_tags, query_pairs, resource_id};
 use super::principal::{Caller, Claimed};
+use super::record::expect_success;
 use super::record::note;
 use super::AppState;
 use crate::db::users::Locked;
 use crate::directory::write::member_write_as;
 use crate::directory::{Context, Stored, Written};
 use crate::error::{ScimError, ScimResult};
+use crate::provisioning::summary;
 use crate::scim::list::{parse_projection, Projection};
 use crate::scim::resource::{render, EntityTags};
-use crate::scim::schema::{project, Registry, ResourceKind};
+use crate::scim::schema::{normalize, project, Normalized, Registry, ResourceKind};
 
 /// The resource type named by the `{endpoint}` segment of the route.
 #[derive(Debug, Clone, Copy)]
@@ -144,21 +146,29 @@ fn log_notes(req: &HttpRequest, kind: ResourceKind, notes: &[String]) {
     }
 }
 
-/// Read a POST/PUT body, accepting the Entra forms of User `roles` in tolerant mode (the PATCH
-/// rule `roles_json_string`, recorded the same way).
-fn write_body(
+/// The body of a POST or PUT (`read`, as `extract::json_body` read it) in the caller's dialect
+/// (tolerant mode accepts the Entra forms of User `roles`: the PATCH rule `roles_json_string`,
+/// recorded the same way), normalised against `registry`. What normalisation tolerated and the
+/// write's summary (`operation`) are noted for the provisioning log, and `success` expected.
+fn read_input(
     req: &HttpRequest,
+    read: ScimResult<Value>,
     ctx: &Context,
+    registry: &Registry,
     kind: ResourceKind,
-    body: &actix_web::web::Bytes,
-) -> ScimResult<Value> {
-    let mut value = super::extract::json_body(req, body)?;
-    if kind == ResourceKind::User && !ctx.principal.strict && crate::scim::roles::tolerate_roles(&mut value) {
+    (operation, success): (&str, StatusCode),
+) -> ScimResult<Normalized> {
+    let mut body = read?;
+    if kind == ResourceKind::User && !ctx.principal.strict && crate::scim::roles::tolerate_roles(&mut body) {
         let rule = crate::scim::patch::Rule::RolesJsonString;
         tracing::info!(scim.resource = kind.name(), rules = ?[rule.name()], "tolerance rules applied");
         note(req, |r| r.rules(&[rule]));
     }
-    Ok(value)
+    expect_success(req, success);
+    let input = normalize(registry, kind, &body)?;
+    log_notes(req, kind, &input.notes);
+    note(req, |r| r.operation(summary::write(operation, &input.resource)));
+    Ok(input)
 }
 
 /// The registry a request of this tenant works with: for Users the tenant's (the static one

@@ -3,15 +3,17 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{log_notes, registry_for, resource_response, write_body, write_member, Endpoint, WriteAsked};
+use super::{read_input, registry_for, resource_response, write_member, Endpoint, WriteAsked};
 use crate::db;
 use crate::directory::{groups, users, Context};
 use crate::error::ScimResult;
+use crate::http::extract::json_body;
 use crate::http::principal::Claimed;
-use crate::http::record::{expect_success, note};
 use crate::http::AppState;
-use crate::provisioning::summary;
-use crate::scim::schema::{normalize, Normalized, Registry, ResourceKind};
+use crate::scim::schema::Normalized;
+
+/// What a PUT writes, for the provisioning log, and answers when it succeeds.
+const REPLACE: (&str, StatusCode) = ("replace", StatusCode::OK);
 
 /// Replace a resource: attributes not sent are cleared, readOnly ones ignored, immutable ones
 /// checked; `If-Match` honoured. A member's PUT checks the caller's token inside its
@@ -27,7 +29,9 @@ pub async fn replace(
 ) -> ScimResult<HttpResponse> {
     let asked = WriteAsked::read(&req, kind, &path.2);
     if let Some((id, projection, if_match)) = asked.member() {
-        let read = |ctx: &Context| read_input(&req, &body, ctx, &ctx.profile.registry, kind);
+        let read = |ctx: &Context| {
+            read_input(&req, json_body(&req, &body), ctx, &ctx.profile.registry, kind, REPLACE)
+        };
         let write = async |conn: &mut db::Conn, ctx: &Context, locked, input: Normalized| {
             users::replace_locked_as(conn, ctx, id, locked, input, if_match).await
         };
@@ -37,25 +41,8 @@ pub async fn replace(
     let (ctx, id, projection, if_match) = asked.confirm(&req, claimed, "replace").await?;
     // Only a group gets here with a well-formed path and query.
     let registry = registry_for(&state, &ctx, kind);
-    let input = read_input(&req, &body, &ctx, registry, kind)?;
+    let input = read_input(&req, json_body(&req, &body), &ctx, registry, kind, REPLACE)?;
     let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let stored = groups::replace(&mut conn, &ctx, registry, id, input, if_match.as_ref()).await?;
     Ok(resource_response(StatusCode::OK, registry, kind, &ctx, stored, &projection))
-}
-
-/// The body of a PUT, read in the caller's dialect and normalized against `registry`; what
-/// normalisation tolerated and the write's summary noted for the provisioning log.
-fn read_input(
-    req: &HttpRequest,
-    body: &web::Bytes,
-    ctx: &Context,
-    registry: &Registry,
-    kind: ResourceKind,
-) -> ScimResult<Normalized> {
-    let body = write_body(req, ctx, kind, body)?;
-    expect_success(req, StatusCode::OK);
-    let input = normalize(registry, kind, &body)?;
-    log_notes(req, kind, &input.notes);
-    note(req, |r| r.operation(summary::write("replace", &input.resource)));
-    Ok(input)
 }

@@ -367,21 +367,32 @@ pub async fn remove(
     id: Uuid,
     if_match: Option<&EntityTags>,
 ) -> ScimResult<()> {
-    let now = db_precision(ctx.now);
-    let (tenant, profile) = (ctx.tenant(), &ctx.profile);
+    let tenant = ctx.tenant();
     conn.transaction::<_, ScimError, _>(async move |conn| {
-        let users::Locked { row: old, holds_admin, .. } =
-            users::find_for_update(conn, tenant, id).await?.ok_or_else(|| not_found(id))?;
-        check_if_match(if_match, Version::new(old.version))?;
-        write::guard_member(conn, profile, id, holds_admin, "remove").await?;
-        let left = users::remove(conn, tenant, id, now).await?;
-        let mut out = Vec::with_capacity(left.len() + 1);
-        membership_events(&mut out, false, &left);
-        out.push(NewEvent::member_removed(id));
-        commit_events(conn, ctx, &out, now, logged(ResourceKind::User, id, None, &[])).await?;
-        Ok(())
+        let locked = users::find_for_update(conn, tenant, id).await?;
+        remove_locked(conn, ctx, id, locked, if_match).await
     })
     .await
+}
+
+/// [`remove`] of the member as locked in the caller's transaction (`None`: not found, 404).
+pub async fn remove_locked(
+    conn: &mut Conn,
+    ctx: &Context,
+    id: Uuid,
+    locked: Option<users::Locked>,
+    if_match: Option<&EntityTags>,
+) -> ScimResult<()> {
+    let now = db_precision(ctx.now);
+    let users::Locked { row: old, holds_admin, .. } = locked.ok_or_else(|| not_found(id))?;
+    check_if_match(if_match, Version::new(old.version))?;
+    write::guard_member(conn, &ctx.profile, id, holds_admin, "remove").await?;
+    let left = users::remove(conn, ctx.tenant(), id, now).await?;
+    let mut out = Vec::with_capacity(left.len() + 1);
+    membership_events(&mut out, false, &left);
+    out.push(NewEvent::member_removed(id));
+    commit_events(conn, ctx, &out, now, logged(ResourceKind::User, id, None, &[])).await?;
+    Ok(())
 }
 
 #[cfg(test)]

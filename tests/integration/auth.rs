@@ -236,7 +236,7 @@ async fn a_revoked_token_writes_nothing_where_the_write_checks_it_in_its_transac
 }
 
 #[tokio::test]
-async fn a_revoked_token_creates_nothing_where_the_create_checks_it_with_its_restore_probe() {
+async fn a_revoked_token_creates_and_removes_nothing_where_the_check_shares_a_round_trip() {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     use roster::db::schema::{event_outbox, provisioning_log, users};
@@ -245,6 +245,7 @@ async fn a_revoked_token_creates_nothing_where_the_create_checks_it_with_its_res
     // A removed member that a create with its userName would restore.
     let removed = app.create_user("gone.for.now@example.com").await;
     assert_eq!(app.delete(&format!("/Users/{removed}")).await.status, 204);
+    let staying = app.create_user("staying@example.com").await;
     app.flush_log().await;
     let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let members_before: i64 = users::table.count().get_result(&mut conn).await.unwrap();
@@ -255,32 +256,39 @@ async fn a_revoked_token_creates_nothing_where_the_create_checks_it_with_its_res
         .await
         .unwrap();
 
-    // Right after the revocation: a new member and a re-provisioning (both checked with the
-    // restore probe), a malformed body and a group (both checked first). All 401.
+    // Right after the revocation: by POST, a new member and a re-provisioning (both checked
+    // with the restore probe), a malformed body and a group (both checked first); by DELETE, a
+    // member and an unknown member (checked with the member's lock). All 401.
     let user = |name: &str| {
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}).to_string()
     };
-    for (path, body) in [
-        ("/Users", user("brand.new@example.com")),
-        ("/Users", user("gone.for.now@example.com")),
-        ("/Users", "{\"userName\": ".to_string()),
-        ("/Groups", json!({"displayName": "Never made"}).to_string()),
+    for (method, path, body) in [
+        (Method::POST, "/Users".to_string(), user("brand.new@example.com")),
+        (Method::POST, "/Users".to_string(), user("gone.for.now@example.com")),
+        (Method::POST, "/Users".to_string(), "{\"userName\": ".to_string()),
+        (Method::POST, "/Groups".to_string(), json!({"displayName": "Never made"}).to_string()),
+        (Method::DELETE, format!("/Users/{staying}"), String::new()),
+        (Method::DELETE, format!("/Users/{}", uuid::Uuid::now_v7()), String::new()),
     ] {
         let r = send(
-            app.req(Method::POST, path).header("content-type", "application/scim+json").body(body.clone()),
+            app.req(method.clone(), &path).header("content-type", "application/scim+json").body(body.clone()),
         )
         .await;
         let detail = r.assert_error(401, None);
-        assert!(detail.contains("revoked"), "POST {path} {body}: {detail}");
+        assert!(detail.contains("revoked"), "{method} {path} {body}: {detail}");
     }
 
-    // Nothing was written: no member, the removed one still removed, no event, no log row.
+    // Nothing was written: no member, the removed one still removed, the other still there, no
+    // event, no log row.
     assert_eq!(users::table.count().get_result::<i64>(&mut conn).await.unwrap(), members_before);
     let fresh = app.spare_token("fresh").await;
     let gone = send(app.client.get(format!("{}/Users/{removed}", app.creds.base)).bearer_auth(&fresh)).await;
     assert_eq!(gone.status, 404, "{}", gone.body);
+    let stayed =
+        send(app.client.get(format!("{}/Users/{staying}", app.creds.base)).bearer_auth(&fresh)).await;
+    assert_eq!(stayed.status, 200, "{}", stayed.body);
     assert_eq!(event_outbox::table.count().get_result::<i64>(&mut conn).await.unwrap(), events_before);
     app.flush_log().await;
-    // The GET just made with the new token is the only new row.
-    assert_eq!(provisioning_log::table.count().get_result::<i64>(&mut conn).await.unwrap(), rows_before + 1);
+    // The GETs just made with the new token are the only new rows.
+    assert_eq!(provisioning_log::table.count().get_result::<i64>(&mut conn).await.unwrap(), rows_before + 2);
 }

@@ -1,35 +1,64 @@
 //! DELETE /Users/{id}, DELETE /Groups/{id}.
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::Endpoint;
 use crate::db;
-use crate::directory::{groups, users};
+use crate::directory::write::member_write_as;
+use crate::directory::{groups, users, Context};
 use crate::error::ScimResult;
 use crate::http::extract::{entity_tags, resource_id};
-use crate::http::principal::Caller;
+use crate::http::principal::Claimed;
 use crate::http::record::{expect_success, note};
 use crate::http::AppState;
 use crate::scim::schema::ResourceKind;
 
 /// Delete a resource: 204. A user is marked removed (row and id kept); a group is deleted.
+///
+/// A member's DELETE with a well-formed id and `If-Match` checks the caller's token inside its
+/// transaction, in the same round trip as the member's lock, like a member's PATCH and PUT
+/// (`directory::write::member_write_as`); a group's, and a malformed request, check it first
+/// ([`Claimed::confirm`]). Either way a token that is not live answers 401 before anything else
+/// about the request, and nothing is written.
 #[tracing::instrument(name = "delete", skip_all, fields(scim.resource = kind.name()))]
 pub async fn delete(
     req: HttpRequest,
-    Caller(ctx): Caller,
+    claimed: Claimed,
     Endpoint(kind): Endpoint,
     path: web::Path<(String, String, String)>,
     state: web::Data<AppState>,
 ) -> ScimResult<HttpResponse> {
-    note(&req, |r| {
-        r.resource(kind, None);
-        r.operation("delete");
-    });
-    let id = resource_id(kind.name(), &path.2)?;
+    let id = resource_id(kind.name(), &path.2);
+    let if_match = entity_tags(&req, header::IF_MATCH);
+    let noted = |ctx: Context, id: Option<uuid::Uuid>| {
+        note(&req, |r| {
+            r.resource(kind, id);
+            r.operation("delete");
+        });
+        ctx
+    };
+    if let (ResourceKind::User, Ok(id), Ok(if_match)) = (kind, &id, &if_match) {
+        let id = *id;
+        let mut conn = db::checkout(&state.pool, claimed.scope()).await?;
+        let token = claimed.token();
+        let admit = async |conn: &mut db::Conn, live| {
+            let ctx = noted(claimed.admit_in(conn, live).await?, Some(id));
+            expect_success(&req, StatusCode::NO_CONTENT);
+            Ok((ctx, ()))
+        };
+        let write = async |conn: &mut db::Conn, ctx: &Context, locked, ()| {
+            users::remove_locked(conn, ctx, id, locked, if_match.as_ref()).await
+        };
+        member_write_as(&mut conn, token, id, admit, write).await?;
+        return Ok(HttpResponse::NoContent().finish());
+    }
+    // A group, or a malformed request: the token first, then the request's complaint.
+    let ctx = noted(claimed.confirm().await?, None);
+    let id = id?;
     note(&req, |r| r.resource(kind, Some(id)));
-    let if_match = entity_tags(&req, header::IF_MATCH)?;
-    expect_success(&req, actix_web::http::StatusCode::NO_CONTENT);
+    let if_match = if_match?;
+    expect_success(&req, StatusCode::NO_CONTENT);
     let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     match kind {
         ResourceKind::User => users::remove(&mut conn, &ctx, id, if_match.as_ref()).await?,

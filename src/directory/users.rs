@@ -92,13 +92,22 @@ pub async fn create(
 /// before the caller's token is checked (`http::resources::create` sends the probe with the
 /// check): its `externalId` and folded `userName` as sent. Only a guess: the create compares it
 /// with the key of the normalised member and probes again when they differ. `None` when the
-/// body names no userName as a string.
+/// body names no userName as a string, or a userName or externalId PostgreSQL cannot hold (NUL,
+/// `crate::text::first_unstorable`): such a body gets its 400 from normalisation, after the token
+/// check, and is never sent to the database.
 pub fn restore_key_guess(connection: Option<Uuid>, body: &Value) -> Option<RestoreKey> {
     let body = body.as_object()?;
     let named =
         |name: &str| body.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str());
-    let user_name = named("userName")?;
-    Some(RestoreKey::of(connection, named("externalId"), &crate::scim::resource::fold_key(user_name)))
+    let (user_name, external_id) = (named("userName")?, named("externalId"));
+    if [Some(user_name), external_id]
+        .into_iter()
+        .flatten()
+        .any(|t| crate::text::first_unstorable(t).is_some())
+    {
+        return None;
+    }
+    Some(RestoreKey::of(connection, external_id, &crate::scim::resource::fold_key(user_name)))
 }
 
 /// Create a member for a connection (SCIM) or, without one, for an admin (`origin = admin`;
@@ -398,6 +407,29 @@ pub async fn remove_locked(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_restore_key_guess_reads_the_body_as_sent_and_never_guesses_unstorable_text() {
+        let c = Uuid::now_v7();
+        let guess = |body: Value| restore_key_guess(Some(c), &body);
+        assert_eq!(
+            guess(serde_json::json!({"USERNAME": "Ann@Example.com"})),
+            Some(RestoreKey::UserName("ann@example.com".into()))
+        );
+        assert_eq!(
+            guess(serde_json::json!({"userName": "ann@example.com", "externalid": "aad-1"})),
+            Some(RestoreKey::External { connection: c, external_id: "aad-1".into() })
+        );
+        assert_eq!(
+            restore_key_guess(None, &serde_json::json!({"userName": "a", "externalId": "x"})),
+            Some(RestoreKey::UserName("a".into()))
+        );
+        // Not guessed: no userName string, or text PostgreSQL cannot hold (normalisation answers).
+        assert_eq!(guess(serde_json::json!({"userName": 7})), None);
+        assert_eq!(guess(serde_json::json!(["userName"])), None);
+        assert_eq!(guess(serde_json::json!({"userName": "a\0b"})), None);
+        assert_eq!(guess(serde_json::json!({"userName": "a", "externalId": "x\0"})), None);
+    }
 
     #[test]
     fn status_follows_active_and_invitation_state() {

@@ -16,18 +16,26 @@
 //! The cache is bounded ([`MAX_TENANTS`]): past the bound it is emptied and refilled by the
 //! requests that follow, which bounds memory under a flood of tenants without bookkeeping on the
 //! hot path.
+//!
+//! It also recalls the standing each token was last found live with ([`Caches::recall`]). That
+//! is never taken for a check: it is the guess a `POST /Users` writes under, in one statement
+//! that checks the token and that standing itself and writes nothing when either differs
+//! (`directory::users::create_as`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use uuid::Uuid;
 
+use crate::db::tenants::LiveToken;
 use crate::db::{self, DbPool};
 use crate::error::{ScimError, ScimResult};
 use crate::scim::schema::Registry;
 
 /// Most tenant profiles kept.
 pub const MAX_TENANTS: usize = 10_000;
+/// Most token standings recalled.
+pub const MAX_TOKENS: usize = 10_000;
 
 /// What the directory needs to know about a tenant on every write and read.
 #[derive(Debug)]
@@ -76,6 +84,7 @@ impl TenantProfile {
 #[derive(Debug, Default)]
 pub struct Caches {
     tenants: RwLock<HashMap<Uuid, Arc<TenantProfile>>>,
+    standings: RwLock<HashMap<Uuid, LiveToken>>,
 }
 
 impl Caches {
@@ -109,6 +118,29 @@ impl Caches {
             Some(profile) => Ok(profile),
             None => self.reload(conn, base, tenant).await,
         }
+    }
+
+    /// Note the standing token `token` was just found live with.
+    pub fn remember(&self, token: Uuid, live: &LiveToken) {
+        let mut map = self.standings.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.get(&token) == Some(live) {
+            return;
+        }
+        if map.len() >= MAX_TOKENS && !map.contains_key(&token) {
+            map.clear();
+        }
+        map.insert(token, live.clone());
+    }
+
+    /// The standing `token` was last found live with, and its tenant's profile cached at that
+    /// standing's settings version: a guess, to be confirmed by the statement that uses it.
+    pub fn recall(&self, token: Uuid, tenant: Uuid) -> Option<(LiveToken, Arc<TenantProfile>)> {
+        let live = {
+            let map = self.standings.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.get(&token).cloned()?
+        };
+        let profile = self.fresh(tenant, live.settings_version)?;
+        (profile.version == live.settings_version).then_some((live, profile))
     }
 
     /// The cached profile of `tenant`, if at least at settings version `version`.

@@ -343,6 +343,68 @@ pub async fn members_written(
     serde_json::from_value(value).map_err(to_err)
 }
 
+/// What a create written under a recalled token standing ([`members_written_as`]) must find in
+/// its own snapshot to write anything: the token live at that standing, and no removed member
+/// the create should restore instead.
+#[derive(Debug, Clone)]
+pub struct CreateGuard {
+    /// The caller's token.
+    pub token: super::users::TokenKey,
+    /// The standing the request was read under.
+    pub standing: super::tenants::LiveToken,
+    /// The new member's restore key.
+    pub key: super::users::RestoreKey,
+    /// The start of the tenant's retention period: a member removed before it is not restored.
+    pub cutoff: DateTime<Utc>,
+}
+
+/// [`members_written`] of one new member as one statement that first checks `guard`: the
+/// follow-up (and the row's insert, its events and log row) runs only when the caller's token is
+/// live at the standing the request was read under and no removed member is to be restored
+/// (`users.removed_at` after the cutoff, under the member's restore key). `None` when it was
+/// not: then nothing was written, and the caller checks the token and probes as usual. The
+/// token's rule is [`super::tenants::token_is_live`], the probe's [`super::users::restorable`].
+pub async fn members_written_as(
+    conn: &mut Conn,
+    item: &FollowUp<'_>,
+    now: DateTime<Utc>,
+    events: &[crate::events::NewEvent],
+    log: Option<serde_json::Value>,
+    guard: &CreateGuard,
+) -> QueryResult<Option<FollowedUp>> {
+    use super::schema::connections;
+    use super::tenants::{token_is_live, token_standing};
+    use super::users::{RemovedUnscrubbed, RestoreKey};
+    use diesel::dsl::{exists, not};
+    let to_err = |e: serde_json::Error| diesel::result::Error::DeserializationError(Box::new(e));
+    let items = serde_json::to_value(std::slice::from_ref(item)).map_err(to_err)?;
+    let (subjects, kinds, payloads) = super::events::columns(events);
+    let CreateGuard { token, standing, key, cutoff } = guard;
+    let tenant = token.tenant;
+    let write = diesel::select(roster_members_written_logged(
+        tenant, items, now, true, true, subjects, kinds, payloads, log,
+    ));
+    let live = exists(
+        token_standing()
+            .filter(token_is_live(tenant, token.connection, token.token, token.now))
+            .filter(connections::quirk_mode.eq(&standing.quirk_mode))
+            .filter(tenants::settings_version.eq(standing.settings_version)),
+    );
+    let removed = users::tenant_id.eq(tenant).and(RemovedUnscrubbed).and(users::removed_at.gt(*cutoff));
+    let value: Option<serde_json::Value> = match key {
+        RestoreKey::External { connection, external_id } => {
+            let under = users::external_id.eq(external_id).and(users::connection_id.eq(connection));
+            let restorable = exists(users::table.filter(removed.and(under)));
+            write.filter(live.and(not(restorable))).get_result(conn).await.optional()?
+        }
+        RestoreKey::UserName(user_name_key) => {
+            let restorable = exists(users::table.filter(removed.and(users::user_name_key.eq(user_name_key))));
+            write.filter(live.and(not(restorable))).get_result(conn).await.optional()?
+        }
+    };
+    value.map(|v| serde_json::from_value(v).map_err(to_err)).transpose()
+}
+
 /// What Roster's User extension shows for a member.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct Derived {

@@ -185,7 +185,7 @@ pub async fn revoke_token(
 }
 
 /// What the token check of a SCIM request learns, in one prepared statement.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct LiveToken {
     /// The connection's mode, `tolerant` or `strict`.
     pub quirk_mode: String,

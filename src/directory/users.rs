@@ -122,15 +122,9 @@ pub async fn create_member(
     probed: Option<(RestoreKey, Option<users::Restorable>)>,
 ) -> ScimResult<Stored> {
     let password_hash = password::hash_sent(input.password).await?;
-    let now = db_precision(ctx.now);
     let tenant = ctx.tenant();
-    let profile = ctx.profile.clone();
-    let active = input.resource.get("active").and_then(Value::as_bool).unwrap_or(true);
-    let mut columns = UserColumns::from_resource(input.resource, status_for(active, 0, false));
-    // Members who never joined a non-SSO tenant need an invitation (inactive ones do not).
-    let invite = active && invites(&profile);
-    let cutoff = now - chrono::Duration::days(i64::from(profile.member_retention_days));
-    let key = RestoreKey::of(connection, columns.external_id.as_deref(), &columns.user_name_key);
+    let NewMember { mut columns, active, invite, now, cutoff, key } =
+        NewMember::read(ctx, connection, input.resource);
     // The probe takes no lock, so it finds outside a transaction what it would inside one.
     let found = match probed {
         Some((probed_key, found)) if probed_key == key => found,
@@ -172,6 +166,57 @@ pub async fn create_member(
     .await
 }
 
+/// A member to create, as read from its normalised resource.
+struct NewMember {
+    columns: UserColumns,
+    active: bool,
+    /// It needs an invitation: it is active and the tenant invites (not SSO).
+    invite: bool,
+    now: chrono::DateTime<chrono::Utc>,
+    /// The start of the tenant's retention period: a member removed before it is not restored.
+    cutoff: chrono::DateTime<chrono::Utc>,
+    /// Which removed member it would restore.
+    key: RestoreKey,
+}
+
+impl NewMember {
+    fn read(ctx: &Context, connection: Option<Uuid>, resource: serde_json::Map<String, Value>) -> NewMember {
+        let now = db_precision(ctx.now);
+        let active = resource.get("active").and_then(Value::as_bool).unwrap_or(true);
+        let columns = UserColumns::from_resource(resource, status_for(active, 0, false));
+        let key = RestoreKey::of(connection, columns.external_id.as_deref(), &columns.user_name_key);
+        NewMember {
+            // Members who never joined a non-SSO tenant need an invitation (inactive ones do not).
+            invite: active && invites(&ctx.profile),
+            cutoff: now - chrono::Duration::days(i64::from(ctx.profile.member_retention_days)),
+            columns,
+            active,
+            now,
+            key,
+        }
+    }
+
+    /// Its id, the events of its creation, and the member as stored; its resource moves out of
+    /// `columns` into the stored member.
+    fn created(
+        columns: &mut UserColumns,
+        invite: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> (Stored, Vec<NewEvent>) {
+        let id = Uuid::now_v7();
+        let mut out = vec![NewEvent::member_created(id, columns.active, false)];
+        if invite {
+            out.push(NewEvent::invitation_needed(id));
+        }
+        let stored = Stored {
+            id,
+            attributes: object(std::mem::take(&mut columns.resource)),
+            meta: Meta { created: now, last_modified: now, version: Version::new(1) },
+        };
+        (stored, out)
+    }
+}
+
 /// Insert a new member with `columns`, and its follow-up, in one statement.
 async fn insert_member(
     conn: &mut Conn,
@@ -182,18 +227,36 @@ async fn insert_member(
     invite: bool,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ScimResult<Stored> {
-    let id = Uuid::now_v7();
-    let mut out = vec![NewEvent::member_created(id, columns.active, false)];
-    if invite {
-        out.push(NewEvent::invitation_needed(id));
-    }
-    let stored = Stored {
-        id,
-        attributes: object(std::mem::take(&mut columns.resource)),
-        meta: Meta { created: now, last_modified: now, version: Version::new(1) },
-    };
+    let (stored, out) = NewMember::created(&mut columns, invite, now);
+    let log = logged(ResourceKind::User, stored.id, None, &[]);
     let row = MemberRow::Insert(&columns, password_hash, connection);
-    write::member_written(conn, ctx, stored, row, &out, now, logged(ResourceKind::User, id, None, &[])).await
+    write::member_written(conn, ctx, stored, row, &out, now, log).await
+}
+
+/// `POST /Users` in one statement, for a caller as it stood when its token was last found live
+/// (`http::principal::Claimed::recalled`): the statement checks the token at that standing and
+/// that no removed member is to be restored, and only then inserts the member with its
+/// follow-up, events and log row (`write::member_created_as`). `None` when it wrote nothing —
+/// the token is no longer live at that standing, or a removed member is to be restored — and for
+/// a member sent with a password, which is hashed only for a caller known to be live: the caller
+/// then checks the token and creates as usual ([`create`]).
+pub async fn create_as(
+    conn: &mut Conn,
+    ctx: &Context,
+    input: Normalized,
+    token: users::TokenKey,
+    standing: crate::db::tenants::LiveToken,
+) -> ScimResult<Option<Stored>> {
+    if input.password.is_some() {
+        return Ok(None);
+    }
+    let connection = ctx.connection();
+    let NewMember { mut columns, invite, now, cutoff, key, .. } =
+        NewMember::read(ctx, connection, input.resource);
+    let guard = crate::db::roles::CreateGuard { token, standing, key, cutoff };
+    let (stored, out) = NewMember::created(&mut columns, invite, now);
+    let row = MemberRow::Insert(&columns, None, connection);
+    write::member_created_as(conn, ctx, stored, row, &out, now, &guard).await
 }
 
 /// The events of a member write: `member.updated` when attributes other than `active` changed,

@@ -76,6 +76,40 @@ pub async fn member_written(
     now: DateTime<Utc>,
     write: crate::provisioning::slot::Written<'_>,
 ) -> ScimResult<Stored> {
+    let (item, log) = follow_up_of(ctx, &member, row, write)?;
+    let logged = log.is_some();
+    let done = store::members_written(conn, ctx.tenant(), &[item], now, true, Some(events), log).await?;
+    member_after(ctx, member, done, logged)
+}
+
+/// [`member_written`] of a new member (`row` its insert), written only if `guard` holds in the
+/// statement's own snapshot (`store::members_written_as`): `None` when it did not, and nothing
+/// was written.
+pub async fn member_created_as(
+    conn: &mut Conn,
+    ctx: &Context,
+    member: Stored,
+    row: MemberRow<'_>,
+    events: &[NewEvent],
+    now: DateTime<Utc>,
+    guard: &store::CreateGuard,
+) -> ScimResult<Option<Stored>> {
+    let write = super::logged(crate::scim::schema::ResourceKind::User, member.id, None, &[]);
+    let (item, log) = follow_up_of(ctx, &member, row, write)?;
+    let logged = log.is_some();
+    match store::members_written_as(conn, &item, now, events, log, guard).await? {
+        Some(done) => member_after(ctx, member, done, logged).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The follow-up item of a member write, and its provisioning-log row.
+fn follow_up_of<'a>(
+    ctx: &Context,
+    member: &'a Stored,
+    row: MemberRow<'a>,
+    write: crate::provisioning::slot::Written<'_>,
+) -> ScimResult<(FollowUp<'a>, Option<Value>)> {
     let created = matches!(row, MemberRow::Insert(..));
     let item = FollowUp {
         id: member.id,
@@ -85,9 +119,12 @@ pub async fn member_written(
         position: position_of(&ctx.profile, &member.attributes),
         row: row.write(&member.attributes),
     };
-    let log = ctx.log.success_json(write)?;
-    let logged = log.is_some();
-    let done = store::members_written(conn, ctx.tenant(), &[item], now, true, Some(events), log).await?;
+    Ok((item, ctx.log.success_json(write)?))
+}
+
+/// The member as SCIM shows it after its follow-up `done`, its log row marked written when the
+/// statement wrote it.
+fn member_after(ctx: &Context, member: Stored, done: store::FollowedUp, logged: bool) -> ScimResult<Stored> {
     if logged {
         ctx.log.mark_written();
     }

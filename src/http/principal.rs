@@ -134,19 +134,47 @@ impl Claimed {
         now: DateTime<Utc>,
         on: Option<&mut Conn>,
     ) -> Result<Context, ScimError> {
+        let (state, tenant, version) = (&self.state, self.claims.tenant, live.settings_version);
+        let profile = match on {
+            Some(conn) => state.caches.tenant_on(conn, &state.registry, tenant, version).await?,
+            None => state.caches.tenant(&state.pool, &state.registry, tenant, version).await?,
+        };
+        state.caches.remember(self.claims.jti, &live);
+        self.context(&live, profile, now)
+    }
+
+    /// The caller as it stood when its token was last found live, with the profile cached at
+    /// that standing (`crate::cache::Caches::recall`), if this process remembers both. A guess,
+    /// not a check: only for a write whose own statement checks the token at that standing and
+    /// writes nothing otherwise (`directory::users::create_as`). If it writes nothing, the
+    /// request must [`withdraw`](Claimed::withdraw) before the token is checked.
+    pub fn recalled(&self) -> Option<Result<(Context, LiveToken), ScimError>> {
+        let (live, profile) = self.state.caches.recall(self.claims.jti, self.claims.tenant)?;
+        Some(self.context(&live, profile, self.now).map(|ctx| (ctx, live)))
+    }
+
+    /// Undo [`recalled`](Claimed::recalled): the request is not (yet) known to be a live
+    /// caller's, so it has no provisioning-log record.
+    pub fn withdraw(&self) {
+        self.req.extensions_mut().remove::<LogSlot>();
+    }
+
+    /// The request's context for a token standing `live` and its tenant's `profile`; from here on
+    /// the request is recorded in the provisioning log, and counted against the token's rate.
+    fn context(
+        &self,
+        live: &LiveToken,
+        profile: std::sync::Arc<crate::cache::TenantProfile>,
+        now: DateTime<Utc>,
+    ) -> Result<Context, ScimError> {
         let Claimed { req, state, claims, .. } = self;
         let span = tracing::Span::current();
         span.record("tenant.id", tracing::field::display(claims.tenant));
         span.record("connection.id", tracing::field::display(claims.connection));
         // From here on the request has a trusted tenant: it goes into the provisioning log.
-        let log = LogSlot::start(RequestRecord::new(claims.tenant, claims.connection), arrival(&req, now));
+        let log = LogSlot::start(RequestRecord::new(claims.tenant, claims.connection), arrival(req, now));
         req.extensions_mut().insert(log.clone());
-        state.throttle.admit_token(&req, claims.jti)?;
-        let version = live.settings_version;
-        let profile = match on {
-            Some(conn) => state.caches.tenant_on(conn, &state.registry, claims.tenant, version).await?,
-            None => state.caches.tenant(&state.pool, &state.registry, claims.tenant, version).await?,
-        };
+        state.throttle.admit_token(req, claims.jti)?;
         Ok(Context {
             principal: Principal {
                 tenant_id: claims.tenant,

@@ -178,3 +178,50 @@ async fn the_unfiltered_total_follows_creates_removals_and_restores() {
     assert_eq!(page.body["itemsPerPage"], 2);
     assert_eq!(page.body["totalResults"], 3);
 }
+
+#[tokio::test]
+async fn a_create_read_under_a_recalled_standing_is_read_again_under_the_new_one() {
+    // A member's create reads its body under the standing this process recalls for the token and
+    // writes in one statement that checks that standing (`directory::users::create_as`). When the
+    // tenant's settings or the connection's mode changed since, it writes nothing and the create
+    // is read again under the new standing.
+    const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+    const EXT: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
+    let app = TestApp::spawn().await;
+    // Tolerant: Entra's `roles` as a plain string is read as the role. This process now recalls
+    // the token as tolerant, at the tenant's current settings.
+    let first =
+        app.post("/Users", &json!({"schemas": [USER], "userName": "first", "roles": "chief_editor"})).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.body[EXT]["role"], "chief_editor");
+
+    // A category added (the settings version moves): the next create is read with it, not
+    // under the recalled profile, which would have ignored the value as unknown.
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    let city = roster::directory::categories::NewCategory {
+        name: "City".into(),
+        display_name: None,
+        kind: "text".into(),
+        allowed_values: Vec::new(),
+        source: None,
+    };
+    let registry = roster::scim::schema::Registry::standard();
+    roster::directory::categories::create_category(&mut conn, &registry, tenant.id, city, Utc::now())
+        .await
+        .unwrap();
+    let body = json!({"schemas": [USER, EXT], "userName": "second", EXT: {"City": "Bergen"}});
+    let second = app.post("/Users", &body).await;
+    assert_eq!(second.status, 201, "{}", second.body);
+    assert_eq!(second.body[EXT]["City"], "Bergen", "{}", second.body);
+
+    // Strict mode: the next create is read strictly, and the plain-string form is refused.
+    roster::directory::tenants::set_quirk_mode(&mut conn, &tenant, app.creds.connection, "strict")
+        .await
+        .unwrap();
+    let third =
+        app.post("/Users", &json!({"schemas": [USER], "userName": "third", "roles": "chief_editor"})).await;
+    third.assert_error(400, Some("invalidValue"));
+    let probe = app.get("/Users?filter=userName%20eq%20%22third%22").await;
+    assert_eq!(probe.body["totalResults"], 0, "nothing was written: {}", probe.body);
+}

@@ -186,50 +186,50 @@ macro_rules! static_sql_expression {
     };
 }
 
-/// `users.status <> 'removed'`, with the value in the statement's text rather than a bind
-/// parameter: only then can PostgreSQL's generic plan of a prepared statement prove the predicate
-/// of the partial indexes (`users_user_name_key`, `users_visible_id`, … `WHERE status <>
-/// 'removed'`). With a parameter it could not, so the `userName eq` probe was either planned
-/// again on every call or, generic, searched the trigram index (180 ms at 1M members).
-#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
-pub(crate) struct NotRemoved;
+/// A condition on `users` written as fixed text (`$sql`), no parameter: the unit struct `$name`.
+macro_rules! literal_condition {
+    ($(#[$doc:meta])* $name:ident = $sql:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+        pub(crate) struct $name;
+
+        static_sql_expression!($name, diesel::sql_types::Bool);
+
+        impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for $name {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+            ) -> QueryResult<()> {
+                out.push_sql($sql);
+                Ok(())
+            }
+        }
+    };
+}
+
+literal_condition! {
+    /// `users.status <> 'removed'`, with the value in the statement's text rather than a bind
+    /// parameter: only then can PostgreSQL's generic plan of a prepared statement prove the
+    /// predicate of the partial indexes (`users_user_name_key`, `users_visible_id`, … `WHERE
+    /// status <> 'removed'`). With a parameter it could not, so the `userName eq` probe was
+    /// either planned again on every call or, generic, searched the trigram index (180 ms at 1M
+    /// members).
+    NotRemoved = NOT_REMOVED_SQL
+}
 
 /// The SQL of [`NotRemoved`]; a test checks it names [`status::REMOVED`].
 const NOT_REMOVED_SQL: &str = "\"users\".\"status\" <> 'removed'";
 
-static_sql_expression!(NotRemoved, diesel::sql_types::Bool);
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for NotRemoved {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
-        out.push_sql(NOT_REMOVED_SQL);
-        Ok(())
-    }
+literal_condition! {
+    /// `users.status = 'removed' AND users.scrubbed_at IS NULL` in the statement's text, for the
+    /// same reason as [`NotRemoved`]: the predicate of the partial indexes the restore probe
+    /// reads (`users_removed`, `users_removed_name`, migration 000033).
+    RemovedUnscrubbed = REMOVED_UNSCRUBBED_SQL
 }
-
-/// `users.status = 'removed' AND users.scrubbed_at IS NULL` in the statement's text, for the
-/// same reason as [`NotRemoved`]: the predicate of the partial indexes the restore probe reads
-/// (`users_removed`, `users_removed_name`, migration 000033).
-#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
-pub(crate) struct RemovedUnscrubbed;
 
 /// The SQL of [`RemovedUnscrubbed`]; a test checks it names [`status::REMOVED`].
 const REMOVED_UNSCRUBBED_SQL: &str =
     "(\"users\".\"status\" = 'removed' AND \"users\".\"scrubbed_at\" IS NULL)";
-
-static_sql_expression!(RemovedUnscrubbed, diesel::sql_types::Bool);
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RemovedUnscrubbed {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
-        out.push_sql(REMOVED_UNSCRUBBED_SQL);
-        Ok(())
-    }
-}
 
 /// Members of the tenant visible to SCIM (not removed).
 pub(crate) fn visible(
@@ -449,26 +449,34 @@ pub async fn find_for_update(conn: &Conn, tenant_id: Uuid, id: Uuid) -> QueryRes
     }))
 }
 
-/// [`find_for_update`] and the caller's token check ([`super::tenants::live_token`]) in one
-/// round trip, for a write that checks the token in its own transaction: both statements are
-/// sent before either answer is read (diesel-async pipelines the queries of futures polled
-/// together on one connection). `None` when the token is not live; the member's lock, if it was
-/// taken, ends with the caller's transaction, which must then roll back. Otherwise the token's
-/// standing and the member, if visible.
+/// [`find_for_update`] and the caller's token check in one round trip ([`with_token_check`]),
+/// for a write that checks the token in its own transaction. `None` when the token is not live;
+/// the member's lock, if it was taken, ends with the caller's transaction, which must then roll
+/// back. Otherwise the token's standing and the member, if visible.
 pub async fn find_for_update_as(
     conn: &Conn,
     token: TokenKey,
     id: Uuid,
 ) -> QueryResult<Option<(LiveToken, Option<Locked>)>> {
+    with_token_check(conn, token, find_for_update(conn, token.tenant, id)).await
+}
+
+/// `read` and the token check of `token` ([`super::tenants::live_token`]) in one round trip:
+/// both statements are sent before either answer is read (diesel-async pipelines the queries of
+/// futures polled together on one connection). `None` when the token is not live, and then
+/// nothing `read` found is handed out; otherwise the token's standing and what `read` found.
+async fn with_token_check<T>(
+    conn: &Conn,
+    token: TokenKey,
+    read: impl std::future::Future<Output = QueryResult<T>>,
+) -> QueryResult<Option<(LiveToken, T)>> {
     let TokenKey { tenant, connection, token: token_id, now } = token;
     // Both answered before either is looked at: the connection reads every answer in order.
-    let (live, locked) = futures_util::future::join(
-        super::tenants::live_token(conn, tenant, connection, token_id, now),
-        find_for_update(conn, tenant, id),
-    )
-    .await;
+    let (live, found) =
+        futures_util::future::join(super::tenants::live_token(conn, tenant, connection, token_id, now), read)
+            .await;
     match live? {
-        Some(live) => Ok(Some((live, locked?))),
+        Some(live) => Ok(Some((live, found?))),
         None => Ok(None),
     }
 }
@@ -692,24 +700,15 @@ pub async fn restorable(conn: &Conn, tenant_id: Uuid, key: &RestoreKey) -> Query
     .optional()
 }
 
-/// [`restorable`] and the caller's token check ([`super::tenants::live_token`]) in one round
-/// trip (pipelined like [`find_for_update_as`]): `None` when the token is not live, otherwise its
-/// standing and what the probe found. Both only read, so nothing is held when the token is dead.
+/// [`restorable`] and the caller's token check in one round trip ([`with_token_check`]): `None`
+/// when the token is not live, otherwise its standing and what the probe found. Both only read,
+/// so nothing is held when the token is dead.
 pub async fn restorable_as(
     conn: &Conn,
     token: TokenKey,
     key: &RestoreKey,
 ) -> QueryResult<Option<(LiveToken, Option<Restorable>)>> {
-    let TokenKey { tenant, connection, token: token_id, now } = token;
-    let (live, found) = futures_util::future::join(
-        super::tenants::live_token(conn, tenant, connection, token_id, now),
-        restorable(conn, tenant, key),
-    )
-    .await;
-    match live? {
-        Some(live) => Ok(Some((live, found?))),
-        None => Ok(None),
-    }
+    with_token_check(conn, token, restorable(conn, token.tenant, key)).await
 }
 
 /// Bring a removed member back with new attributes; false if it is no longer removed (a

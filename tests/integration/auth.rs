@@ -179,14 +179,7 @@ async fn a_revoked_token_writes_nothing_where_the_write_checks_it_in_its_transac
     assert_eq!(r.status, 200, "{}", r.body);
     let before = app.get(&member).await.body;
     assert_eq!(before["displayName"], "Before");
-    app.flush_log().await;
-    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
-    let rows_before: i64 = provisioning_log::table.count().get_result(&mut conn).await.unwrap();
-    let events_before: i64 = event_outbox::table.count().get_result(&mut conn).await.unwrap();
-    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
-    roster::directory::tenants::revoke_token(&mut conn, &tenant, app.creds.token_id, Utc::now())
-        .await
-        .unwrap();
+    let (mut conn, rows_before, events_before) = revoke_after_counting(&app).await;
 
     // Right after the revocation: by PATCH, a change, a deactivation, an unknown member, a
     // malformed body and a malformed id; by PUT, a deactivation, an unknown member and a
@@ -246,15 +239,11 @@ async fn a_revoked_token_creates_and_removes_nothing_where_the_check_shares_a_ro
     let removed = app.create_user("gone.for.now@example.com").await;
     assert_eq!(app.delete(&format!("/Users/{removed}")).await.status, 204);
     let staying = app.create_user("staying@example.com").await;
-    app.flush_log().await;
-    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
-    let members_before: i64 = users::table.count().get_result(&mut conn).await.unwrap();
-    let rows_before: i64 = provisioning_log::table.count().get_result(&mut conn).await.unwrap();
-    let events_before: i64 = event_outbox::table.count().get_result(&mut conn).await.unwrap();
-    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
-    roster::directory::tenants::revoke_token(&mut conn, &tenant, app.creds.token_id, Utc::now())
-        .await
-        .unwrap();
+    let members_before: i64 = {
+        let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+        users::table.count().get_result(&mut conn).await.unwrap()
+    };
+    let (mut conn, rows_before, events_before) = revoke_after_counting(&app).await;
 
     // Right after the revocation: by POST, a new member and a re-provisioning (both checked
     // with the restore probe), a malformed body and a group (both checked first); by DELETE, a
@@ -291,4 +280,21 @@ async fn a_revoked_token_creates_and_removes_nothing_where_the_check_shares_a_ro
     app.flush_log().await;
     // The GETs just made with the new token are the only new rows.
     assert_eq!(provisioning_log::table.count().get_result::<i64>(&mut conn).await.unwrap(), rows_before + 2);
+}
+
+/// Revoke the test token, after counting the provisioning-log rows (all written) and the events:
+/// a connection of the pool, and both counts.
+async fn revoke_after_counting(app: &TestApp) -> (roster::db::PooledConn, i64, i64) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use roster::db::schema::{event_outbox, provisioning_log};
+    app.flush_log().await;
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let rows: i64 = provisioning_log::table.count().get_result(&mut conn).await.unwrap();
+    let events: i64 = event_outbox::table.count().get_result(&mut conn).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    roster::directory::tenants::revoke_token(&mut conn, &tenant, app.creds.token_id, Utc::now())
+        .await
+        .unwrap();
+    (conn, rows, events)
 }

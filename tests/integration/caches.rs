@@ -114,22 +114,7 @@ async fn a_category_added_elsewhere_is_in_the_next_request_of_another_process() 
     assert!(!attributes().await.contains(&"city".to_string()));
     let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
-    let new = roster::directory::categories::NewCategory {
-        name: "city".into(),
-        display_name: None,
-        kind: "text".into(),
-        allowed_values: Vec::new(),
-        source: None,
-    };
-    roster::directory::categories::create_category(
-        &mut conn,
-        &roster::scim::schema::Registry::standard(),
-        tenant.id,
-        new,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    add_text_category(&mut conn, tenant.id, "city").await;
     assert!(attributes().await.contains(&"city".to_string()));
 }
 
@@ -199,17 +184,7 @@ async fn a_create_read_under_a_recalled_standing_is_read_again_under_the_new_one
     // under the recalled profile, which would have ignored the value as unknown.
     let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
     let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
-    let city = roster::directory::categories::NewCategory {
-        name: "City".into(),
-        display_name: None,
-        kind: "text".into(),
-        allowed_values: Vec::new(),
-        source: None,
-    };
-    let registry = roster::scim::schema::Registry::standard();
-    roster::directory::categories::create_category(&mut conn, &registry, tenant.id, city, Utc::now())
-        .await
-        .unwrap();
+    add_text_category(&mut conn, tenant.id, "City").await;
     let body = json!({"schemas": [USER, EXT], "userName": "second", EXT: {"City": "Bergen"}});
     let second = app.post("/Users", &body).await;
     assert_eq!(second.status, 201, "{}", second.body);
@@ -224,4 +199,17 @@ async fn a_create_read_under_a_recalled_standing_is_read_again_under_the_new_one
     third.assert_error(400, Some("invalidValue"));
     let probe = app.get("/Users?filter=userName%20eq%20%22third%22").await;
     assert_eq!(probe.body["totalResults"], 0, "nothing was written: {}", probe.body);
+}
+
+/// Add a text category `name` to the tenant, as the admin API does.
+async fn add_text_category(conn: &mut roster::db::Conn, tenant: uuid::Uuid, name: &str) {
+    let new = roster::directory::categories::NewCategory {
+        name: name.into(),
+        display_name: None,
+        kind: "text".into(),
+        allowed_values: Vec::new(),
+        source: None,
+    };
+    let registry = roster::scim::schema::Registry::standard();
+    roster::directory::categories::create_category(conn, &registry, tenant, new, Utc::now()).await.unwrap();
 }

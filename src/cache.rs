@@ -122,8 +122,12 @@ impl Caches {
 
     /// Note the standing token `token` was just found live with.
     pub fn remember(&self, token: Uuid, live: &LiveToken) {
+        let known = |map: &HashMap<Uuid, LiveToken>| map.get(&token) == Some(live);
+        if known(&self.standings.read().unwrap_or_else(std::sync::PoisonError::into_inner)) {
+            return;
+        }
         let mut map = self.standings.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.get(&token) == Some(live) {
+        if known(&map) {
             return;
         }
         if map.len() >= MAX_TOKENS && !map.contains_key(&token) {

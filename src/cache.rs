@@ -207,6 +207,33 @@ mod tests {
     }
 
     #[test]
+    fn a_token_is_recalled_only_with_a_profile_cached_at_its_standing() {
+        let caches = Caches::default();
+        let (tenant, token) = (Uuid::now_v7(), Uuid::now_v7());
+        let standing = |mode: &str, version| LiveToken { quirk_mode: mode.into(), settings_version: version };
+        assert!(caches.recall(token, tenant).is_none(), "never found live");
+        caches.remember(token, &standing("tolerant", 3));
+        assert!(caches.recall(token, tenant).is_none(), "no profile cached");
+        caches.keep(profile(tenant, 3));
+        let (live, recalled) = caches.recall(token, tenant).expect("recalled");
+        assert_eq!((live, recalled.version), (standing("tolerant", 3), 3));
+        // A newer profile cached (another token saw the settings move): not this standing's.
+        caches.keep(profile(tenant, 4));
+        assert!(caches.recall(token, tenant).is_none());
+        // Found live again at the new standing, in strict mode: that is what is recalled.
+        caches.remember(token, &standing("strict", 4));
+        assert_eq!(caches.recall(token, tenant).map(|(live, _)| live), Some(standing("strict", 4)));
+        assert!(
+            caches.recall(token, Uuid::now_v7()).is_none(),
+            "another tenant's profile is not this token's"
+        );
+        for _ in 0..(MAX_TOKENS + 5) {
+            caches.remember(Uuid::now_v7(), &standing("tolerant", 0));
+        }
+        assert!(caches.standings.read().unwrap().len() <= MAX_TOKENS);
+    }
+
+    #[test]
     fn the_cache_is_bounded() {
         let caches = Caches::default();
         for _ in 0..(MAX_TENANTS + 5) {

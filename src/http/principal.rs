@@ -174,7 +174,11 @@ impl Claimed {
         // From here on the request has a trusted tenant: it goes into the provisioning log.
         let log = LogSlot::start(RequestRecord::new(claims.tenant, claims.connection), arrival(req, now));
         req.extensions_mut().insert(log.clone());
-        state.throttle.admit_token(req, claims.jti)?;
+        // Once per request, though a recalled caller may be admitted again after withdrawing.
+        if req.extensions().get::<RateCounted>().is_none() {
+            state.throttle.admit_token(req, claims.jti)?;
+            req.extensions_mut().insert(RateCounted);
+        }
         Ok(Context {
             principal: Principal {
                 tenant_id: claims.tenant,
@@ -189,6 +193,11 @@ impl Claimed {
         })
     }
 }
+
+/// The request has been counted against its token's rate ([`Claimed::recalled`] and a later
+/// admission count it once).
+#[derive(Debug, Clone, Copy)]
+struct RateCounted;
 
 /// The token is signed but revoked, expired, or no longer in the database.
 fn not_live() -> ScimError {

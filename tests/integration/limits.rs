@@ -222,3 +222,23 @@ async fn x_forwarded_for_names_the_client_only_when_trusted() {
     let spoofed = default.req(Method::GET, "/Users").header("x-forwarded-for", "192.0.2.2");
     assert_too_many(&send(spoofed).await, 60);
 }
+
+#[tokio::test]
+async fn a_create_that_goes_the_usual_way_after_its_one_statement_counts_once() {
+    // A create first tries the one statement under the token's recalled standing; a
+    // re-provisioning makes that statement write nothing and goes the usual way. It is still one
+    // request against the token's rate: the burst of 3 admits create, delete and re-create.
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limit_token_per_sec = 1;
+        s.rate_limit_token_burst = 3;
+    })
+    .await;
+    let body = json!({"userName": "counted.once@example.com"});
+    let first = app.post("/Users", &body).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let id = first.body["id"].as_str().unwrap().to_string();
+    assert_eq!(app.delete(&format!("/Users/{id}")).await.status, 204);
+    let back = app.post("/Users", &body).await;
+    assert_eq!(back.status, 201, "{}", back.body);
+    assert_eq!(back.body["id"], id.as_str(), "restored");
+}

@@ -324,8 +324,7 @@ pub async fn members_written(
     events: Option<&[crate::events::NewEvent]>,
     log: Option<serde_json::Value>,
 ) -> QueryResult<FollowedUp> {
-    let to_err = |e: serde_json::Error| diesel::result::Error::DeserializationError(Box::new(e));
-    let items = serde_json::to_value(items).map_err(to_err)?;
+    let items = items_json(items)?;
     let (subjects, kinds, payloads) = super::events::columns(events.unwrap_or_default());
     let value: serde_json::Value = diesel::select(roster_members_written_logged(
         tenant_id,
@@ -340,7 +339,17 @@ pub async fn members_written(
     ))
     .get_result(conn)
     .await?;
-    serde_json::from_value(value).map_err(to_err)
+    followed_up(value)
+}
+
+/// The `items` argument of `roster_members_written_logged`.
+fn items_json(items: &[FollowUp<'_>]) -> QueryResult<serde_json::Value> {
+    serde_json::to_value(items).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+}
+
+/// What `roster_members_written_logged` answered.
+fn followed_up(value: serde_json::Value) -> QueryResult<FollowedUp> {
+    serde_json::from_value(value).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
 /// What a create written under a recalled token standing ([`members_written_as`]) must find in
@@ -374,10 +383,8 @@ pub async fn members_written_as(
 ) -> QueryResult<Option<FollowedUp>> {
     use super::schema::connections;
     use super::tenants::{token_is_live, token_standing};
-    use super::users::{RemovedUnscrubbed, RestoreKey};
     use diesel::dsl::{exists, not};
-    let to_err = |e: serde_json::Error| diesel::result::Error::DeserializationError(Box::new(e));
-    let items = serde_json::to_value(std::slice::from_ref(item)).map_err(to_err)?;
+    let items = items_json(std::slice::from_ref(item))?;
     let (subjects, kinds, payloads) = super::events::columns(events);
     let CreateGuard { token, standing, key, cutoff } = guard;
     let tenant = token.tenant;
@@ -390,19 +397,11 @@ pub async fn members_written_as(
             .filter(connections::quirk_mode.eq(&standing.quirk_mode))
             .filter(tenants::settings_version.eq(standing.settings_version)),
     );
-    let removed = users::tenant_id.eq(tenant).and(RemovedUnscrubbed).and(users::removed_at.gt(*cutoff));
-    let value: Option<serde_json::Value> = match key {
-        RestoreKey::External { connection, external_id } => {
-            let under = users::external_id.eq(external_id).and(users::connection_id.eq(connection));
-            let restorable = exists(users::table.filter(removed.and(under)));
-            write.filter(live.and(not(restorable))).get_result(conn).await.optional()?
-        }
-        RestoreKey::UserName(user_name_key) => {
-            let restorable = exists(users::table.filter(removed.and(users::user_name_key.eq(user_name_key))));
-            write.filter(live.and(not(restorable))).get_result(conn).await.optional()?
-        }
-    };
-    value.map(|v| serde_json::from_value(v).map_err(to_err)).transpose()
+    let value: Option<serde_json::Value> = super::users::removed_under!(tenant, key, |removed| {
+        let restorable = exists(users::table.filter(removed.and(users::removed_at.gt(*cutoff))));
+        write.filter(live.and(not(restorable))).get_result(conn).await.optional()?
+    });
+    value.map(followed_up).transpose()
 }
 
 /// What Roster's User extension shows for a member.

@@ -661,6 +661,31 @@ impl RestoreKey {
     }
 }
 
+/// `$body`, with `$removed` the condition on `users` naming the removed, unscrubbed members of
+/// tenant `$tenant` under restore key `$key` (a [`RestoreKey`]): the one statement of which
+/// removed member a create brings back, for [`restorable`] and the guard of a one-statement
+/// create (`super::roles::members_written_as`). A macro: the two keys are conditions of two
+/// types, each kept a prepared statement of its own.
+macro_rules! removed_under {
+    ($tenant:expr, $key:expr, |$removed:ident| $body:expr) => {{
+        use $crate::db::schema::users;
+        use $crate::db::users::{RemovedUnscrubbed, RestoreKey};
+        let removed = users::tenant_id.eq($tenant).and(RemovedUnscrubbed);
+        match $key {
+            RestoreKey::External { connection, external_id } => {
+                let $removed =
+                    removed.and(users::external_id.eq(external_id)).and(users::connection_id.eq(connection));
+                $body
+            }
+            RestoreKey::UserName(user_name_key) => {
+                let $removed = removed.and(users::user_name_key.eq(user_name_key));
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use removed_under;
+
 /// The most recently removed member under `key` that is not yet scrubbed, however long ago it
 /// was removed: whether it is still restorable is the tenant's retention period's to say
 /// ([`Restorable::within`]), so the probe needs nothing of the tenant's settings (and can be sent
@@ -668,7 +693,6 @@ impl RestoreKey {
 /// if it is too old, so is every other.
 pub async fn restorable(conn: &Conn, tenant_id: Uuid, key: &RestoreKey) -> QueryResult<Option<Restorable>> {
     let mut conn = conn;
-    let removed = users::tenant_id.eq(tenant_id).and(RemovedUnscrubbed);
     let columns = (
         users::id,
         users::created_at,
@@ -677,27 +701,15 @@ pub async fn restorable(conn: &Conn, tenant_id: Uuid, key: &RestoreKey) -> Query
         users::joined_at,
         users::removed_at,
     );
-    match key {
-        RestoreKey::External { connection, external_id } => {
-            users::table
-                .filter(
-                    removed.and(users::external_id.eq(external_id)).and(users::connection_id.eq(connection)),
-                )
-                .order(users::removed_at.desc())
-                .select(columns)
-                .first(&mut conn)
-                .await
-        }
-        RestoreKey::UserName(user_name_key) => {
-            users::table
-                .filter(removed.and(users::user_name_key.eq(user_name_key)))
-                .order(users::removed_at.desc())
-                .select(columns)
-                .first(&mut conn)
-                .await
-        }
-    }
-    .optional()
+    removed_under!(tenant_id, key, |removed| {
+        users::table
+            .filter(removed)
+            .order(users::removed_at.desc())
+            .select(columns)
+            .first(&mut conn)
+            .await
+            .optional()
+    })
 }
 
 /// [`restorable`] and the caller's token check in one round trip ([`with_token_check`]): `None`

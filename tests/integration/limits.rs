@@ -29,11 +29,7 @@ async fn until_refused(tries: usize, request: impl Fn() -> reqwest::RequestBuild
 
 #[tokio::test]
 async fn a_token_over_its_limit_gets_429_and_another_token_of_the_tenant_does_not() {
-    let app = TestApp::spawn_with(|s| {
-        s.rate_limit_token_per_sec = 1;
-        s.rate_limit_token_burst = 3;
-    })
-    .await;
+    let app = token_burst_of_3().await;
     let other = app.add_connection(&app.creds.tenant, "Okta").await;
     // The burst is admitted whole; past it one request a second is, so 20 quick requests are
     // refused at least once whatever the machine's speed (they would need 17 s otherwise).
@@ -228,11 +224,7 @@ async fn a_create_that_goes_the_usual_way_after_its_one_statement_counts_once() 
     // A create first tries the one statement under the token's recalled standing; a
     // re-provisioning makes that statement write nothing and goes the usual way. It is still one
     // request against the token's rate: the burst of 3 admits create, delete and re-create.
-    let app = TestApp::spawn_with(|s| {
-        s.rate_limit_token_per_sec = 1;
-        s.rate_limit_token_burst = 3;
-    })
-    .await;
+    let app = token_burst_of_3().await;
     let body = json!({"userName": "counted.once@example.com"});
     let first = app.post("/Users", &body).await;
     assert_eq!(first.status, 201, "{}", first.body);
@@ -241,4 +233,13 @@ async fn a_create_that_goes_the_usual_way_after_its_one_statement_counts_once() 
     let back = app.post("/Users", &body).await;
     assert_eq!(back.status, 201, "{}", back.body);
     assert_eq!(back.body["id"], id.as_str(), "restored");
+}
+
+/// A server whose tokens may make 3 requests at once, then one a second.
+async fn token_burst_of_3() -> TestApp {
+    TestApp::spawn_with(|s| {
+        s.rate_limit_token_per_sec = 1;
+        s.rate_limit_token_burst = 3;
+    })
+    .await
 }

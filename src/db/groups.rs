@@ -451,6 +451,26 @@ pub enum MembersPatched {
     },
 }
 
+/// The call of `roster_group_members_patch` for a [`MembersPatch`] (a macro: with and without
+/// the token guard of [`patch_members_as`], the statements are of two types).
+macro_rules! members_patch {
+    ($tenant:expr, $id:expr, $patch:expr, $now:expr) => {{
+        let patch: MembersPatch<'_> = $patch;
+        diesel::select(roster_group_members_patch(
+            $tenant,
+            $id,
+            patch.add,
+            patch.members,
+            patch.types,
+            patch.event_kind,
+            patch.user_payloads,
+            patch.group_payloads,
+            patch.log,
+            $now,
+        ))
+    }};
+}
+
 /// Add or remove members in one statement (`roster_group_members_patch`): the group's row
 /// locked first, the members resolved, the rows, the version bump, the events and the log row
 /// written. Run it outside a transaction and the group stays locked only while it runs.
@@ -461,20 +481,30 @@ pub async fn patch_members(
     patch: MembersPatch<'_>,
     now: DateTime<Utc>,
 ) -> QueryResult<MembersPatched> {
-    let answer: Value = diesel::select(roster_group_members_patch(
-        tenant_id,
-        id,
-        patch.add,
-        patch.members,
-        patch.types,
-        patch.event_kind,
-        patch.user_payloads,
-        patch.group_payloads,
-        patch.log,
-        now,
-    ))
-    .get_result(conn)
-    .await?;
+    let answer: Value = members_patch!(tenant_id, id, patch, now).get_result(conn).await?;
+    patched(answer)
+}
+
+/// [`patch_members`] as one statement that first checks the caller's token at the standing the
+/// request was read under ([`super::tenants::live_at`]): the function runs, and writes, only
+/// when it holds. `None` when it did not: nothing was written, and the caller checks its token
+/// as usual.
+pub async fn patch_members_as(
+    conn: &mut Conn,
+    token: &super::users::TokenKey,
+    standing: &super::tenants::LiveToken,
+    id: Uuid,
+    patch: MembersPatch<'_>,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<MembersPatched>> {
+    let write = members_patch!(token.tenant, id, patch, now);
+    let answer: Option<Value> =
+        write.filter(super::tenants::live_at(token, standing)).get_result(conn).await.optional()?;
+    answer.map(patched).transpose()
+}
+
+/// What `roster_group_members_patch` answered.
+fn patched(answer: Value) -> QueryResult<MembersPatched> {
     serde_json::from_value(answer).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 

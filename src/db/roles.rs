@@ -381,8 +381,6 @@ pub async fn members_written_as(
     log: Option<serde_json::Value>,
     guard: &CreateGuard,
 ) -> QueryResult<Option<FollowedUp>> {
-    use super::schema::connections;
-    use super::tenants::{token_is_live, token_standing};
     use diesel::dsl::{exists, not};
     let items = items_json(std::slice::from_ref(item))?;
     let (subjects, kinds, payloads) = super::events::columns(events);
@@ -391,12 +389,7 @@ pub async fn members_written_as(
     let write = diesel::select(roster_members_written_logged(
         tenant, items, now, true, true, subjects, kinds, payloads, log,
     ));
-    let live = exists(
-        token_standing()
-            .filter(token_is_live(tenant, token.connection, token.token, token.now))
-            .filter(connections::quirk_mode.eq(&standing.quirk_mode))
-            .filter(tenants::settings_version.eq(standing.settings_version)),
-    );
+    let live = super::tenants::live_at(token, standing);
     let value: Option<serde_json::Value> = super::users::removed_under!(tenant, key, |removed| {
         let restorable = exists(users::table.filter(removed.and(users::removed_at.gt(*cutoff))));
         write.filter(live.and(not(restorable))).get_result(conn).await.optional()?

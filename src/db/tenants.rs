@@ -195,7 +195,7 @@ pub struct LiveToken {
 
 /// A connection token joined with its connection and its tenant: where [`live_token`] (and the
 /// reads that check the token in their own statement, `super::users::find_view_as`) start.
-#[diesel::dsl::auto_type(no_type_alias)]
+#[diesel::dsl::auto_type]
 pub(crate) fn token_standing() -> _ {
     let on_connection = connections::tenant_id
         .eq(connection_tokens::tenant_id)
@@ -207,7 +207,7 @@ pub(crate) fn token_standing() -> _ {
 
 /// Token `token_id` exists, belongs to that tenant and connection, and is neither revoked nor
 /// expired at `now`. The one statement of this rule ([`live_token`] and `users::find_view_as`).
-#[diesel::dsl::auto_type(no_type_alias)]
+#[diesel::dsl::auto_type]
 pub(crate) fn token_is_live(tenant_id: Uuid, connection_id: Uuid, token_id: Uuid, now: DateTime<Utc>) -> _ {
     let unexpired = connection_tokens::expires_at.is_null().or(connection_tokens::expires_at.gt(now));
     connection_tokens::tenant_id
@@ -216,6 +216,35 @@ pub(crate) fn token_is_live(tenant_id: Uuid, connection_id: Uuid, token_id: Uuid
         .and(connection_tokens::connection_id.eq(connection_id))
         .and(connection_tokens::revoked_at.is_null())
         .and(unexpired)
+}
+
+/// Token `token` is live ([`token_is_live`]) and stands as `standing` says: its connection in
+/// that mode, its tenant's settings at that version. The guard of a write sent for a caller as
+/// it stood when last found live, before its token is checked (`super::roles::members_written_as`,
+/// `super::groups::patch_members_as`): the write happens only when this holds, in the write's
+/// own snapshot.
+pub(crate) fn live_at(token: &super::users::TokenKey, standing: &LiveToken) -> token_live_at {
+    let super::users::TokenKey { tenant, connection, token, now } = *token;
+    token_live_at(tenant, connection, token, now, standing.quirk_mode.clone(), standing.settings_version)
+}
+
+/// [`live_at`], as an expression type.
+#[diesel::dsl::auto_type]
+fn token_live_at(
+    tenant_id: Uuid,
+    connection_id: Uuid,
+    token_id: Uuid,
+    now: DateTime<Utc>,
+    quirk_mode: String,
+    settings_version: i64,
+) -> _ {
+    let live: token_is_live = token_is_live(tenant_id, connection_id, token_id, now);
+    diesel::dsl::exists(
+        token_standing()
+            .filter(live)
+            .filter(connections::quirk_mode.eq(quirk_mode))
+            .filter(tenants::settings_version.eq(settings_version)),
+    )
 }
 
 /// The standing of token `token_id`, when it exists, belongs to that tenant and connection, and

@@ -109,6 +109,35 @@ pub async fn patch_locked(
     Ok(Written { stored, active_change, fired: applied.fired })
 }
 
+/// [`patch_group`] for a caller as it stood when its token was last found live
+/// (`http::principal::Claimed::recalled`), when the request is what the membership statement
+/// writes (one add of members or one removal by id, no `If-Match`): that statement checks the
+/// token at `standing` first, and writes only when it holds. `None` when it wrote nothing for
+/// that reason, or the request needs more than the statement (the locked path, after the token
+/// is checked as usual). An error comes after the statement found the token live: the group is
+/// missing, or members to add are.
+pub async fn patch_group_as(
+    conn: &mut Conn,
+    ctx: &Context,
+    registry: &Registry,
+    id: Uuid,
+    request: &PatchRequest,
+    token: &user_store::TokenKey,
+    standing: &crate::db::tenants::LiveToken,
+) -> ScimResult<Option<(Version, Vec<Rule>)>> {
+    let Ok(Some(applied)) = apply_to_members(registry, request, mode(ctx)) else {
+        return Ok(None);
+    };
+    let now = db_precision(ctx.now);
+    match membership_statement(conn, ctx, id, &applied, now, Some((token, standing))).await? {
+        Statement::Done(version) => {
+            log_rules(ResourceKind::Group, id, &applied.fired);
+            Ok(Some((version, applied.fired)))
+        }
+        Statement::Locked | Statement::NotLive => Ok(None),
+    }
+}
+
 /// PATCH a group: attributes and membership in one transaction. Returns the group's version
 /// afterwards and the tolerance rules that fired.
 ///
@@ -130,7 +159,8 @@ pub async fn patch_group(
         // A request the statement would refuse takes the locked path too, which answers as it
         // always has: 404 for a missing group before any complaint about the request.
         if let Ok(Some(applied)) = apply_to_members(registry, request, mode) {
-            if let Some(version) = membership_statement(conn, ctx, id, &applied, now).await? {
+            if let Statement::Done(version) = membership_statement(conn, ctx, id, &applied, now, None).await?
+            {
                 log_rules(ResourceKind::Group, id, &applied.fired);
                 return Ok((version, applied.fired));
             }
@@ -217,28 +247,32 @@ pub async fn patch_group(
 /// statement (`db::groups::patch_members`, outside any transaction of ours): the group's row is
 /// locked for that statement alone, so concurrent assignments to one group do not queue for a
 /// transaction of several round trips. With group→role bindings, the statement recomputes the
-/// roles of the users added or removed too. `None`, with nothing written, when the request is
-/// another one, is malformed, or needs the locked path (a group added needs the cycle check; a
-/// group removed in a tenant with bindings reaches its members' roles).
+/// roles of the users added or removed too. [`Statement::Locked`], with nothing written, when
+/// the request is another one, is malformed, or needs the locked path (a group added needs the
+/// cycle check; a group removed in a tenant with bindings reaches its members' roles). With a
+/// `guard` (the caller's token and the standing the request was read under), the statement
+/// checks the token first and writes nothing unless it is live at that standing
+/// ([`Statement::NotLive`]).
 async fn membership_statement(
     conn: &mut Conn,
     ctx: &Context,
     id: Uuid,
     applied: &Applied,
     now: chrono::DateTime<chrono::Utc>,
-) -> ScimResult<Option<Version>> {
+    guard: Option<(&user_store::TokenKey, &crate::db::tenants::LiveToken)>,
+) -> ScimResult<Statement> {
     let changes = applied.members.as_ref().map(|d| d.changes.as_slice()).unwrap_or_default();
     let (add, requested) = match changes {
         [MemberChange::Add(refs)] => match groups::requested(refs) {
             Ok(requested) if groups::not_itself(id, &requested).is_ok() => (true, requested),
-            _ => return Ok(None),
+            _ => return Ok(Statement::Locked),
         },
         // A value that is not an id cannot be a member: nothing to remove.
         [MemberChange::Remove(values)] => (
             false,
             groups::removal_ids(values).into_iter().map(|id| groups::Requested { id, kind: None }).collect(),
         ),
-        _ => return Ok(None),
+        _ => return Ok(Statement::Locked),
     };
     let (members, types) = groups::columns(&requested);
     let event = |member, kind| NewEvent::membership(add, id, member, kind);
@@ -256,16 +290,36 @@ async fn membership_statement(
         group_payloads: &group_payloads,
         log,
     };
-    match group_store::patch_members(conn, ctx.tenant(), id, patch, now).await? {
+    let patched = match guard {
+        None => group_store::patch_members(conn, ctx.tenant(), id, patch, now).await?,
+        Some((token, standing)) => {
+            match group_store::patch_members_as(conn, token, standing, id, patch, now).await? {
+                Some(patched) => patched,
+                None => return Ok(Statement::NotLive),
+            }
+        }
+    };
+    match patched {
         MembersPatched::NotFound => Err(ScimError::not_found(format!("Group {id} not found"))),
-        MembersPatched::Locked => Ok(None),
+        MembersPatched::Locked => Ok(Statement::Locked),
         MembersPatched::Missing { members } => Err(groups::missing_members(&requested, &members)),
         MembersPatched::Done { version, changed, role_changes } => {
             if changed {
                 ctx.log.mark_written();
             }
             write::log_role_changes(&role_changes);
-            Ok(Some(Version::new(version)))
+            Ok(Statement::Done(Version::new(version)))
         }
     }
+}
+
+/// What [`membership_statement`] did.
+enum Statement {
+    /// Written (or nothing to change): the group's version now.
+    Done(Version),
+    /// Nothing written: the request needs the locked path.
+    Locked,
+    /// Nothing written: the caller's token was not live at the standing the request was read
+    /// under ([`patch_group_as`]).
+    NotLive,
 }

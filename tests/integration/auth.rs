@@ -239,6 +239,10 @@ async fn a_revoked_token_creates_and_removes_nothing_where_the_check_shares_a_ro
     let removed = app.create_user("gone.for.now@example.com").await;
     assert_eq!(app.delete(&format!("/Users/{removed}")).await.status, 204);
     let staying = app.create_user("staying@example.com").await;
+    // A group with one member: a PATCH adding the other, or removing this one, writes nothing.
+    let kept = app.create_user("kept@example.com").await;
+    let group = app.create_group("Assigned", &[&kept]).await;
+    let group_version = app.get(&format!("/Groups/{group}")).await.body["meta"]["version"].clone();
     let members_before: i64 = {
         let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
         users::table.count().get_result(&mut conn).await.unwrap()
@@ -247,11 +251,20 @@ async fn a_revoked_token_creates_and_removes_nothing_where_the_check_shares_a_ro
 
     // Right after the revocation: by POST, a new member and a re-provisioning (both checked
     // with the restore probe), a malformed body and a group (both checked first); by DELETE, a
-    // member and an unknown member (checked with the member's lock). All 401.
+    // member and an unknown member (checked with the member's lock); by PATCH, an add and a
+    // removal of group members (the membership statement checks the token itself: the token
+    // is recalled, it created members above). All 401.
     let user = |name: &str| {
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}).to_string()
     };
+    let membership = |op: &str, member: &str| {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations": [{"op": op, "path": "members", "value": [{"value": member}]}]})
+        .to_string()
+    };
     for (method, path, body) in [
+        (Method::PATCH, format!("/Groups/{group}"), membership("add", &staying)),
+        (Method::PATCH, format!("/Groups/{group}"), membership("remove", &kept)),
         (Method::POST, "/Users".to_string(), user("brand.new@example.com")),
         (Method::POST, "/Users".to_string(), user("gone.for.now@example.com")),
         (Method::POST, "/Users".to_string(), "{\"userName\": ".to_string()),
@@ -276,10 +289,16 @@ async fn a_revoked_token_creates_and_removes_nothing_where_the_check_shares_a_ro
     let stayed =
         send(app.client.get(format!("{}/Users/{staying}", app.creds.base)).bearer_auth(&fresh)).await;
     assert_eq!(stayed.status, 200, "{}", stayed.body);
+    let assigned =
+        send(app.client.get(format!("{}/Groups/{group}", app.creds.base)).bearer_auth(&fresh)).await;
+    let members: Vec<&str> =
+        assigned.body["members"].as_array().unwrap().iter().filter_map(|m| m["value"].as_str()).collect();
+    assert_eq!(members, [kept.as_str()], "{}", assigned.body);
+    assert_eq!(assigned.body["meta"]["version"], group_version);
     assert_eq!(event_outbox::table.count().get_result::<i64>(&mut conn).await.unwrap(), events_before);
     app.flush_log().await;
     // The GETs just made with the new token are the only new rows.
-    assert_eq!(provisioning_log::table.count().get_result::<i64>(&mut conn).await.unwrap(), rows_before + 2);
+    assert_eq!(provisioning_log::table.count().get_result::<i64>(&mut conn).await.unwrap(), rows_before + 3);
 }
 
 /// Revoke the test token, after counting the provisioning-log rows (all written) and the events:

@@ -201,6 +201,32 @@ async fn a_create_read_under_a_recalled_standing_is_read_again_under_the_new_one
     assert_eq!(probe.body["totalResults"], 0, "nothing was written: {}", probe.body);
 }
 
+#[tokio::test]
+async fn a_group_patch_read_under_a_recalled_standing_is_read_again_under_the_new_one() {
+    // The IdPs' add of group members is written in one statement that checks the standing this
+    // process recalls for the token (`directory::patch::patch_group_as`). When the connection's
+    // mode changed since, it writes nothing, and the PATCH is read again under the new mode.
+    let app = TestApp::spawn().await;
+    let (first, second) = (app.create_user("first").await, app.create_user("second").await);
+    let group = app.create_group("Readers", &[]).await;
+    // Entra's `"op": "Add"`: tolerated in the connection's tolerant mode, refused in strict mode.
+    let add = |member: &str| json!([{"op": "Add", "path": "members", "value": [{"value": member}]}]);
+    let path = format!("/Groups/{group}");
+    let r = app.patch_ops(&path, add(&first)).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    roster::directory::tenants::set_quirk_mode(&mut conn, &tenant, app.creds.connection, "strict")
+        .await
+        .unwrap();
+    let refused = app.patch_ops(&path, add(&second)).await;
+    refused.assert_error(400, Some("invalidSyntax"));
+    let members = app.get(&path).await.body["members"].clone();
+    let ids: Vec<&str> = members.as_array().unwrap().iter().filter_map(|m| m["value"].as_str()).collect();
+    assert_eq!(ids, [first.as_str()], "only the tolerant-mode add was written: {members}");
+}
+
 /// Add a text category `name` to the tenant, as the admin API does.
 async fn add_text_category(conn: &mut roster::db::Conn, tenant: uuid::Uuid, name: &str) {
     let new = roster::directory::categories::NewCategory {

@@ -71,8 +71,13 @@ impl WriteAsked {
     /// A member write whose path and query are well formed: it checks the caller's token in its
     /// own transaction (`directory::write::member_write_as`).
     fn member(&self) -> Option<(uuid::Uuid, &Projection, Option<&EntityTags>)> {
-        match (self.kind, &self.id, &self.rest) {
-            (ResourceKind::User, Ok(id), Ok((projection, if_match))) => {
+        self.well_formed(ResourceKind::User)
+    }
+
+    /// A write of a resource of `kind` whose path and query are well formed.
+    fn well_formed(&self, kind: ResourceKind) -> Option<(uuid::Uuid, &Projection, Option<&EntityTags>)> {
+        match (&self.id, &self.rest) {
+            (Ok(id), Ok((projection, if_match))) if self.kind == kind => {
                 Some((*id, projection, if_match.as_ref()))
             }
             _ => None,

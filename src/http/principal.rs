@@ -146,11 +146,21 @@ impl Claimed {
     /// The caller as it stood when its token was last found live, with the profile cached at
     /// that standing (`crate::cache::Caches::recall`), if this process remembers both. A guess,
     /// not a check: only for a write whose own statement checks the token at that standing and
-    /// writes nothing otherwise (`directory::users::create_as`). If it writes nothing, the
-    /// request must [`withdraw`](Claimed::withdraw) before the token is checked.
-    pub fn recalled(&self) -> Option<Result<(Context, LiveToken), ScimError>> {
+    /// writes nothing otherwise (`directory::users::create_as`, `directory::patch::patch_group_as`).
+    /// If it writes nothing, the request must [`withdraw`](Claimed::withdraw) before the token is
+    /// checked.
+    ///
+    /// `None` too when the caller is over its token's rate: that is said only once the token is
+    /// known to be live, so the request goes the usual way (already withdrawn).
+    pub fn recalled(&self) -> Option<(Context, LiveToken)> {
         let (live, profile) = self.state.caches.recall(self.claims.jti, self.claims.tenant)?;
-        Some(self.context(&live, profile, self.now).map(|ctx| (ctx, live)))
+        match self.context(&live, profile, self.now) {
+            Ok(ctx) => Some((ctx, live)),
+            Err(_) => {
+                self.withdraw();
+                None
+            }
+        }
     }
 
     /// Undo [`recalled`](Claimed::recalled): the request is not (yet) known to be a live

@@ -235,6 +235,29 @@ async fn a_create_that_goes_the_usual_way_after_its_one_statement_counts_once() 
     assert_eq!(back.body["id"], id.as_str(), "restored");
 }
 
+#[tokio::test]
+async fn a_group_patch_that_goes_the_usual_way_after_its_one_statement_counts_once() {
+    // A group's add of members first tries the one statement under the token's recalled
+    // standing; once the connection's mode has changed, that statement writes nothing and the
+    // PATCH goes the usual way. It is still one request against the token's rate: the burst of 3
+    // admits the member's create, the group's create and the PATCH.
+    let app = token_burst_of_3().await;
+    let member = app.create_user("counted.once@example.com").await;
+    let group = app.create_group("Counted", &[]).await;
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    roster::directory::tenants::set_quirk_mode(&mut conn, &tenant, app.creds.connection, "strict")
+        .await
+        .unwrap();
+    let added = app
+        .patch_ops(
+            &format!("/Groups/{group}"),
+            json!([{"op": "add", "path": "members", "value": [{"value": member}]}]),
+        )
+        .await;
+    assert_eq!(added.status, 204, "{}", added.body);
+}
+
 /// A server whose tokens may make 3 requests at once, then one a second.
 async fn token_burst_of_3() -> TestApp {
     TestApp::spawn_with(|s| {

@@ -92,14 +92,7 @@ async fn create_as(
     body: &Value,
 ) -> Option<ScimResult<HttpResponse>> {
     let kind = ResourceKind::User;
-    let (ctx, standing) = match claimed.recalled()? {
-        Ok(recalled) => recalled,
-        // Over the token's rate: said only once the token is known to be live.
-        Err(_) => {
-            claimed.withdraw();
-            return None;
-        }
-    };
+    let (ctx, standing) = claimed.recalled()?;
     note(req, |r| {
         r.resource(kind, None);
         r.operation("create");

@@ -78,14 +78,7 @@ async fn patch_group_as(
     body: &web::Bytes,
 ) -> Option<ScimResult<HttpResponse>> {
     let kind = ResourceKind::Group;
-    let (ctx, standing) = match claimed.recalled()? {
-        Ok(recalled) => recalled,
-        // Over the token's rate: said only once the token is known to be live.
-        Err(_) => {
-            claimed.withdraw();
-            return None;
-        }
-    };
+    let (ctx, standing) = claimed.recalled()?;
     note(req, |r| {
         r.resource(kind, Some(id));
         r.operation("patch");

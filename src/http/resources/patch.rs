@@ -20,10 +20,11 @@ use crate::scim::schema::{Registry, ResourceKind};
 /// `attributes`/`excludedAttributes` ask for a body (returning 100,000 members is not a reply).
 ///
 /// A member's PATCH checks the caller's token inside its transaction, in the same round trip as
-/// the member's lock (`super::write_member`); a group's, and a request whose path or query is
-/// malformed, check it first in a statement of its own ([`Claimed::confirm`]). Either way a
-/// token that is not live answers 401 before anything else about the request, and nothing is
-/// written.
+/// the member's lock (`super::write_member`). A group's add or removal of members is one
+/// statement that checks the token itself when this process recalls how it stood
+/// ([`patch_group_as`]). Other group PATCHes, and a request whose path or query is malformed,
+/// check it first in a statement of its own ([`Claimed::confirm`]). Every way, a token that is
+/// not live answers 401 before anything else about the request, and nothing is written.
 #[tracing::instrument(name = "patch", skip_all, fields(scim.resource = kind.name()))]
 pub async fn patch(
     req: HttpRequest,

@@ -148,6 +148,11 @@ impl ScimError {
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::new(409, None, detail)
     }
+    /// 409 without a scimType, keeping what the database said (`crate::db::map_error` of a
+    /// serialization failure; `crate::db::changed_since_read` looks at it).
+    pub fn conflict_from(detail: impl Into<String>, cause: impl Into<anyhow::Error>) -> Self {
+        ScimError { cause: Some(cause.into()), ..Self::new(409, None, detail) }
+    }
     /// 409 `invalidValue`: a bulk operation refers to a `bulkId:` that no POST of the request
     /// created (RFC 7644 §3.7.2): the request is well formed, the resource does not exist.
     pub fn unresolved_bulk_id(detail: impl Into<String>) -> Self {

@@ -103,11 +103,25 @@ pub fn map_error(err: DieselError) -> ScimError {
     }
     match err {
         DieselError::NotFound => ScimError::not_found("resource not found"),
-        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
-            ScimError::conflict("a concurrent change conflicted with this request; retry it")
+        err @ DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+            ScimError::conflict_from("a concurrent change conflicted with this request; retry it", err)
         }
         other => ScimError::internal(other),
     }
+}
+
+/// What migration 000034 raises when a member's row changed between the read a write was
+/// computed from and the write (`users::RowWrite::seen`).
+const CHANGED_SINCE_READ: &str = "changed since it was read";
+
+/// Whether `err` is a write refused because the member changed since it was read: nothing was
+/// written, and the write can be made again from a fresh read (`directory::write::member_write_as`).
+pub fn changed_since_read(err: &ScimError) -> bool {
+    matches!(
+        err.cause().and_then(|c| c.downcast_ref::<DieselError>()),
+        Some(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, info))
+            if info.message().contains(CHANGED_SINCE_READ)
+    )
 }
 
 /// What a change refused by the last-admin triggers (migration 000016) is answered with.

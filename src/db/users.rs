@@ -93,6 +93,11 @@ pub struct RowWrite<'a> {
     /// For a new member: inserted (version 1, created now) instead of updated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub insert: Option<NewRow>,
+    /// For an update computed from the member as read ([`Locked::seen`]): written only if the
+    /// row is still that version; otherwise the statement fails with `serialization_failure`
+    /// and writes nothing (migration 000034).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen: Option<&'a str>,
 }
 
 /// What only a new member's row has: who created it.
@@ -416,6 +421,34 @@ pub struct Locked {
     pub invitation_count: i32,
     /// It has joined (logged in once).
     pub joined: bool,
+    /// The row version read (its `xmin`): a write computed from a member read without a lock
+    /// writes only this version ([`super::roles::FollowUp::seen`]).
+    pub seen: String,
+}
+
+/// The member as a write reads it ([`Locked`]): the row, whether its effective role grants
+/// admin, its invitation state and its row version (a macro: with and without `FOR UPDATE` the
+/// statements are of two types).
+macro_rules! member_for_write {
+    ($tenant:expr, $id:expr) => {{
+        use super::schema::roles;
+        let holds_admin = diesel::dsl::exists(
+            roles::table.filter(
+                roles::tenant_id
+                    .eq(users::tenant_id)
+                    .and(users::effective_role.eq(roles::name.nullable()))
+                    .and(roles::grants_admin),
+            ),
+        );
+        let seen = diesel::dsl::sql::<diesel::sql_types::Text>(r#""users"."xmin"::text"#);
+        users::table.filter(visible($tenant).and(users::id.eq($id))).select((
+            UserRow::as_select(),
+            holds_admin,
+            users::invitation_count,
+            users::joined_at,
+            seen,
+        ))
+    }};
 }
 
 /// Like [`find`], locking the row until the transaction ends, with whether the member's
@@ -424,30 +457,34 @@ pub struct Locked {
 ///
 /// On a shared connection, so that [`find_for_update_as`] can send it with the token check.
 pub async fn find_for_update(conn: &Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Locked>> {
-    use super::schema::roles;
     let mut conn = conn;
-    let holds_admin = diesel::dsl::exists(
-        roles::table.filter(
-            roles::tenant_id
-                .eq(users::tenant_id)
-                .and(users::effective_role.eq(roles::name.nullable()))
-                .and(roles::grants_admin),
-        ),
-    );
-    let found: Option<(UserRow, bool, i32, Option<DateTime<Utc>>)> = users::table
-        .filter(visible(tenant_id).and(users::id.eq(id)))
-        .select((UserRow::as_select(), holds_admin, users::invitation_count, users::joined_at))
-        .for_update()
-        .first(&mut conn)
-        .await
-        .optional()?;
-    Ok(found.map(|(row, holds_admin, invitation_count, joined_at)| Locked {
-        row,
-        holds_admin,
-        invitation_count,
-        joined: joined_at.is_some(),
-    }))
+    let found = member_for_write!(tenant_id, id).for_update().first(&mut conn).await.optional()?;
+    Ok(found.map(Locked::from_row))
 }
+
+/// [`find_for_update`] without the lock: the member as it stands, for a write that writes only
+/// the row version it read ([`Locked::seen`]), with the caller's token check in one round trip.
+pub async fn find_as(
+    conn: &Conn,
+    token: TokenKey,
+    id: Uuid,
+) -> QueryResult<Option<(LiveToken, Option<Locked>)>> {
+    let read = async {
+        let mut conn = conn;
+        let found = member_for_write!(token.tenant, id).first(&mut conn).await.optional()?;
+        Ok(found.map(Locked::from_row))
+    };
+    with_token_check(conn, token, read).await
+}
+
+impl Locked {
+    fn from_row((row, holds_admin, invitation_count, joined_at, seen): ForWrite) -> Locked {
+        Locked { row, holds_admin, invitation_count, joined: joined_at.is_some(), seen }
+    }
+}
+
+/// A row of [`member_for_write`].
+type ForWrite = (UserRow, bool, i32, Option<DateTime<Utc>>, String);
 
 /// [`find_for_update`] and the caller's token check in one round trip ([`with_token_check`]),
 /// for a write that checks the token in its own transaction. `None` when the token is not live;

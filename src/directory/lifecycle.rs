@@ -94,7 +94,7 @@ pub async fn set_active(
         let resource = object(std::mem::take(&mut columns.resource));
         let out = member_events(id, Vec::new(), change, invite);
         tracing::info!(member.id = %id, active, "member {} by an admin", change.map_or("", ActiveChange::as_str));
-        let row = write::MemberRow::Update(&columns, old.password_hash.as_deref());
+        let row = write::MemberRow::Update(&columns, old.password_hash.as_deref(), None);
         followed(conn, profile, id, &resource, row, &out, now).await
     })
     .await

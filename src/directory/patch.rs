@@ -54,9 +54,9 @@ pub async fn patch_user(
     .await
 }
 
-/// The member PATCH once the member is locked (or found missing: 404), in the caller's
-/// transaction: [`patch_user`]'s, and the write step of a member PATCH whose caller is admitted
-/// in the transaction ([`write::member_write_as`]).
+/// The member PATCH once the member is read (or found missing: 404): locked in the caller's
+/// transaction ([`patch_user`]'s), or read without a lock, the write then made only on the row
+/// version read ([`write::member_update_as`], the write step of a SCIM PATCH).
 pub async fn patch_locked(
     conn: &mut Conn,
     ctx: &Context,
@@ -104,7 +104,7 @@ pub async fn patch_locked(
     let attributes = object(std::mem::take(&mut columns.resource));
     let stored = Stored { id, attributes, meta: meta(old.version + 1, now) };
     let log = logged(ResourceKind::User, id, active_change, &applied.fired);
-    let row = write::MemberRow::Update(&columns, hash.as_deref());
+    let row = write::MemberRow::Update(&columns, hash.as_deref(), Some(&locked.seen));
     let stored = write::member_written(conn, ctx, stored, row, &out, now, log).await?;
     Ok(Written { stored, active_change, fired: applied.fired })
 }

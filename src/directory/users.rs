@@ -369,9 +369,9 @@ pub async fn replace(
     .await
 }
 
-/// The write step of a member PUT whose caller is admitted in the transaction
-/// ([`write::member_write_as`]): [`replace`] once the member is locked, against the caller's
-/// tenant's registry; a new password is hashed in the transaction.
+/// The write step of a member PUT ([`write::member_update_as`]): [`replace`] once the member is
+/// read (without a lock, the write then made only on the row version read; or locked), against
+/// the caller's tenant's registry.
 pub async fn replace_locked_as(
     conn: &mut Conn,
     ctx: &Context,
@@ -425,7 +425,7 @@ async fn replace_locked(
         meta: Meta { created: old.created_at, last_modified: now, version: Version::new(old.version + 1) },
     };
     let log = logged(ResourceKind::User, id, active_change, &[]);
-    let row = MemberRow::Update(&columns, hash.as_deref());
+    let row = MemberRow::Update(&columns, hash.as_deref(), Some(&locked.seen));
     let stored = write::member_written(conn, ctx, stored, row, &out, now, log).await?;
     Ok(Written { stored, active_change, fired: Vec::new() })
 }

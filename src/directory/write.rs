@@ -43,8 +43,9 @@ pub enum MemberRow<'a> {
     /// By the caller, before the follow-up (a restore).
     Written,
     /// By the follow-up's UPDATE (PUT, PATCH, an admin's suspension): the columns and password
-    /// hash; the resource is the member's attributes.
-    Update(&'a UserColumns, Option<&'a str>),
+    /// hash; the resource is the member's attributes. With the row version the write was
+    /// computed from ([`crate::db::users::Locked::seen`]), only that version is written.
+    Update(&'a UserColumns, Option<&'a str>, Option<&'a str>),
     /// By the follow-up's INSERT (a new member), for its connection (none: an admin's).
     Insert(&'a UserColumns, Option<&'a str>, Option<Uuid>),
 }
@@ -52,12 +53,14 @@ pub enum MemberRow<'a> {
 impl<'a> MemberRow<'a> {
     /// The row as the follow-up writes it.
     pub(crate) fn write(self, resource: &'a Map<String, Value>) -> Option<RowWrite<'a>> {
-        let (columns, password_hash, insert) = match self {
+        let (columns, password_hash, insert, seen) = match self {
             MemberRow::Written => return None,
-            MemberRow::Update(columns, hash) => (columns, hash, None),
-            MemberRow::Insert(columns, hash, connection) => (columns, hash, Some(NewRow::by(connection))),
+            MemberRow::Update(columns, hash, seen) => (columns, hash, None, seen),
+            MemberRow::Insert(columns, hash, connection) => {
+                (columns, hash, Some(NewRow::by(connection)), None)
+            }
         };
-        Some(RowWrite { columns, resource, password_hash, insert })
+        Some(RowWrite { columns, resource, password_hash, insert, seen })
     }
 }
 
@@ -449,6 +452,7 @@ fn join_log_entry(
 /// it asks, before anything is written; its error (401 for a token that is not live) rolls the
 /// transaction back. `write` then writes, given the member as locked (`None`: not found). The
 /// transaction may hold the HTTP request, which is not `Send` ([`crate::db::transaction_local`]).
+/// A member's DELETE; its PATCH and PUT take [`member_update_as`].
 pub async fn member_write_as<T, R>(
     conn: &mut Conn,
     token: crate::db::users::TokenKey,
@@ -466,4 +470,48 @@ pub async fn member_write_as<T, R>(
         Ok((ctx, written))
     })
     .await
+}
+
+/// A member's PATCH or PUT in two round trips, without a transaction of its own: the member is
+/// read without a lock, with the caller's token check ([`crate::db::users::find_as`]); `admit`
+/// turns the token's standing into the caller and what it asks (401, with nothing written, when
+/// the token is not live); `write` computes the write from the member as read and writes only
+/// that row version, in one statement (`MemberRow::Update` with [`Locked::seen`]).
+///
+/// When the row changed in between ([`crate::db::changed_since_read`]: nothing was written),
+/// and for a member whose effective role grants admin (suspending it takes the last-admin guard,
+/// which wants the member locked), `write` runs again in a transaction on the member locked
+/// ([`crate::db::users::find_for_update`]), from the row as it is then.
+///
+/// [`Locked::seen`]: crate::db::users::Locked::seen
+pub async fn member_update_as<T: Clone, R>(
+    conn: &mut Conn,
+    token: crate::db::users::TokenKey,
+    id: Uuid,
+    admit: impl AsyncFnOnce(&mut Conn, Option<crate::db::tenants::LiveToken>) -> ScimResult<(Context, T)>,
+    write: impl AsyncFn(&mut Conn, &Context, Option<crate::db::users::Locked>, T) -> ScimResult<R>,
+) -> ScimResult<(Context, R)> {
+    let (live, found) = match crate::db::users::find_as(conn, token, id).await? {
+        Some((live, found)) => (Some(live), found),
+        None => (None, None),
+    };
+    let (ctx, asked) = admit(conn, live).await?;
+    match found {
+        Some(member) if !member.holds_admin => match write(conn, &ctx, Some(member), asked.clone()).await {
+            Err(e) if crate::db::changed_since_read(&e) => {
+                tracing::debug!(member.id = %id, "member changed since it was read; written under its lock");
+            }
+            done => return done.map(|written| (ctx, written)),
+        },
+        // Not found: nothing to lock (404).
+        None => return write(conn, &ctx, None, asked).await.map(|written| (ctx, written)),
+        Some(_) => {}
+    }
+    let tenant = ctx.tenant();
+    let written = crate::db::transaction_local(conn, async |conn| {
+        let locked = crate::db::users::find_for_update(conn, tenant, id).await?;
+        write(conn, &ctx, locked, asked).await
+    })
+    .await?;
+    Ok((ctx, written))
 }

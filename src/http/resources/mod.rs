@@ -29,7 +29,7 @@ use super::record::expect_success;
 use super::record::note;
 use super::AppState;
 use crate::db::users::Locked;
-use crate::directory::write::member_write_as;
+use crate::directory::write::member_update_as;
 use crate::directory::{Context, Stored, Written};
 use crate::error::{ScimError, ScimResult};
 use crate::provisioning::summary;
@@ -68,8 +68,9 @@ impl WriteAsked {
         WriteAsked { kind, id: resource_id(kind.name(), raw_id), rest }
     }
 
-    /// A member write whose path and query are well formed: it checks the caller's token in its
-    /// own transaction (`directory::write::member_write_as`).
+    /// A member write whose path and query are well formed: it checks the caller's token in the
+    /// round trip that reads the member (`directory::write::member_update_as`, and for a
+    /// DELETE `directory::write::member_write_as`).
     fn member(&self) -> Option<(uuid::Uuid, &Projection, Option<&EntityTags>)> {
         self.well_formed(ResourceKind::User)
     }
@@ -106,18 +107,19 @@ impl WriteAsked {
 }
 
 /// A member's PUT or PATCH with a well-formed path and query ([`WriteAsked::member`]), checking
-/// the caller's token in the write's transaction (`directory::write::member_write_as`): the
-/// caller is admitted there, the write noted for the provisioning log as `operation`, and the
-/// body read by `read` in the caller's dialect before `write` writes the locked member. Answers
-/// 200 with the member as stored.
-async fn write_member<T>(
+/// the caller's token in the round trip that reads the member
+/// (`directory::write::member_update_as`): the caller is admitted there, the write noted for the
+/// provisioning log as `operation`, and the body read by `read` in the caller's dialect before
+/// `write` writes the member as read (only that row version; under the member's lock when it
+/// changed meanwhile or grants admin). Answers 200 with the member as stored.
+async fn write_member<T: Clone>(
     claimed: Claimed,
     state: &AppState,
     id: uuid::Uuid,
     projection: &Projection,
     operation: &'static str,
     read: impl FnOnce(&Context) -> ScimResult<T>,
-    write: impl AsyncFnOnce(&mut crate::db::Conn, &Context, Option<Locked>, T) -> ScimResult<Written>,
+    write: impl AsyncFn(&mut crate::db::Conn, &Context, Option<Locked>, T) -> ScimResult<Written>,
 ) -> ScimResult<HttpResponse> {
     let kind = ResourceKind::User;
     let req = claimed.request().clone();
@@ -132,7 +134,7 @@ async fn write_member<T>(
         let asked = read(&ctx)?;
         Ok((ctx, asked))
     };
-    let (ctx, written) = member_write_as(&mut conn, token, id, admit, write).await?;
+    let (ctx, written) = member_update_as(&mut conn, token, id, admit, write).await?;
     drop(conn);
     note(&req, |r| {
         r.rules(&written.fired);

@@ -19,8 +19,8 @@ use crate::scim::schema::{Registry, ResourceKind};
 /// Apply a PatchOp: users answer 200 with the resource; groups answer 204 unless
 /// `attributes`/`excludedAttributes` ask for a body (returning 100,000 members is not a reply).
 ///
-/// A member's PATCH checks the caller's token inside its transaction, in the same round trip as
-/// the member's lock (`super::write_member`). A group's add or removal of members is one
+/// A member's PATCH checks the caller's token in the round trip that reads the member, and
+/// writes in a second one (`super::write_member`). A group's add or removal of members is one
 /// statement that checks the token itself when this process recalls how it stood
 /// ([`patch_group_as`]). Other group PATCHes, and a request whose path or query is malformed,
 /// check it first in a statement of its own ([`Claimed::confirm`]). Every way, a token that is

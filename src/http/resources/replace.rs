@@ -16,8 +16,8 @@ use crate::scim::schema::Normalized;
 const REPLACE: (&str, StatusCode) = ("replace", StatusCode::OK);
 
 /// Replace a resource: attributes not sent are cleared, readOnly ones ignored, immutable ones
-/// checked; `If-Match` honoured. A member's PUT checks the caller's token inside its
-/// transaction, like a member's PATCH (`super::patch::patch`).
+/// checked; `If-Match` honoured. A member's PUT checks the caller's token in the round trip that
+/// reads the member, like a member's PATCH (`super::patch::patch`).
 #[tracing::instrument(name = "replace", skip_all, fields(scim.resource = kind.name()))]
 pub async fn replace(
     req: HttpRequest,

@@ -850,10 +850,10 @@ mod visibility_tests {
         fn cached<Q: QueryFragment<Pg>>(query: &Q) -> bool {
             query.is_safe_to_cache_prepared(&Pg).unwrap()
         }
-        let read = member_for_write!(Uuid::nil(), Uuid::nil());
-        assert!(cached(&read));
-        assert!(cached(&read.for_update()));
-        let shown = diesel::debug_query::<diesel::pg::Pg, _>(&read).to_string();
+        let read = || member_for_write!(Uuid::nil(), Uuid::nil());
+        assert!(cached(&read()));
+        assert!(cached(&read().for_update()));
+        let shown = diesel::debug_query::<diesel::pg::Pg, _>(&read()).to_string();
         assert!(shown.contains(ROW_VERSION_SQL), "{shown}");
     }
 

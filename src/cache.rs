@@ -18,9 +18,9 @@
 //! hot path.
 //!
 //! It also recalls the standing each token was last found live with ([`Caches::recall`]). That
-//! is never taken for a check: it is the guess a `POST /Users` writes under, in one statement
-//! that checks the token and that standing itself and writes nothing when either differs
-//! (`directory::users::create_as`).
+//! is never taken for a check: it is the guess a `POST /Users` and a group's membership PATCH
+//! write under, in one statement that checks the token and that standing itself and writes
+//! nothing when either differs (`directory::users::create_as`, `directory::patch::patch_group_as`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

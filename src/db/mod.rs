@@ -115,7 +115,7 @@ pub fn map_error(err: DieselError) -> ScimError {
 const CHANGED_SINCE_READ: &str = "changed since it was read";
 
 /// Whether `err` is a write refused because the member changed since it was read: nothing was
-/// written, and the write can be made again from a fresh read (`directory::write::member_write_as`).
+/// written, and the write can be made again from a fresh read (`directory::write::member_update_as`).
 pub fn changed_since_read(err: &ScimError) -> bool {
     matches!(
         err.cause().and_then(|c| c.downcast_ref::<DieselError>()),

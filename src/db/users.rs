@@ -95,7 +95,7 @@ pub struct RowWrite<'a> {
     pub insert: Option<NewRow>,
     /// For an update computed from the member as read ([`Locked::seen`]): written only if the
     /// row is still that version; otherwise the statement fails with `serialization_failure`
-    /// and writes nothing (migration 000034).
+    /// and writes nothing (`roster_members_written_logged`, migration 000034).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seen: Option<&'a str>,
 }
@@ -423,7 +423,9 @@ pub async fn find_view_as(
     }))
 }
 
-/// A member read for a write, its row locked until the transaction ends ([`find_for_update`]).
+/// A member read for a write: its row locked until the transaction ends ([`find_for_update`]),
+/// or read without a lock, the write then made only on the version read ([`find_as`],
+/// [`Locked::seen`]).
 #[derive(Debug, Clone)]
 pub struct Locked {
     /// The member as stored.
@@ -436,7 +438,7 @@ pub struct Locked {
     /// It has joined (logged in once).
     pub joined: bool,
     /// The row version read (its `xmin`): a write computed from a member read without a lock
-    /// writes only this version ([`super::roles::FollowUp::seen`]).
+    /// writes only this version ([`RowWrite::seen`]).
     pub seen: String,
 }
 

@@ -268,8 +268,8 @@ pub async fn set_members(
 }
 
 /// The common table expressions that take member `$2` (user or group) out of every group of
-/// tenant `$1`, bumping those groups' versions (`last_modified` `$3`), and the final SELECT of the
-/// memberships that ended, in group order: after `WITH`, or after a CTE of the caller's own
+/// tenant `$1`, bumping those groups' versions (`last_modified` `$3`): `gone` holds the
+/// memberships that ended. After `WITH`, or after CTEs of the caller's own
 /// ([`super::users::remove`]). A literal, so that each statement's text is fixed at compile time.
 macro_rules! leave_everywhere {
     () => {
@@ -278,8 +278,7 @@ macro_rules! leave_everywhere {
              RETURNING group_id, member_id, member_type), \
          bumped AS ( \
              UPDATE groups SET version = version + 1, last_modified = $3 \
-             WHERE tenant_id = $1 AND id IN (SELECT group_id FROM gone)) \
-         SELECT group_id, member_id, member_type FROM gone ORDER BY group_id"
+             WHERE tenant_id = $1 AND id IN (SELECT group_id FROM gone))"
     };
 }
 pub(crate) use leave_everywhere;
@@ -292,12 +291,16 @@ pub async fn remove_member_everywhere(
     member_id: Uuid,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<MemberRow>> {
-    diesel::sql_query(concat!("WITH ", leave_everywhere!()))
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<SqlUuid, _>(member_id)
-        .bind::<Timestamptz, _>(now)
-        .load(conn)
-        .await
+    diesel::sql_query(concat!(
+        "WITH ",
+        leave_everywhere!(),
+        " SELECT group_id, member_id, member_type FROM gone ORDER BY group_id"
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(member_id)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await
 }
 
 /// Add direct members (already-present ones are left alone). Returns the rows added.

@@ -49,7 +49,7 @@ pub type Conn = AsyncPgConnection;
 
 /// A transaction around `body`, like [`diesel_async::AsyncConnection::transaction`], for a body
 /// that is not `Send`: one that holds the HTTP request, to admit its caller inside the write's
-/// transaction (`directory::write::member_write_as`). The same rules: commit on `Ok`, roll back
+/// transaction (the locked retry of `directory::write::member_update_as`). The same rules: commit on `Ok`, roll back
 /// on `Err` (the body's error wins over a failed rollback, which leaves the connection broken),
 /// and a connection dropped mid-way is discarded by the pool, which sees its transaction open.
 pub async fn transaction_local<R, E>(

@@ -251,7 +251,7 @@ fn token_live_at(
 /// is neither revoked nor expired: its connection's mode and its tenant's settings version.
 ///
 /// On a shared connection, so that a write can send it together with its first statement
-/// (`super::users::find_for_update_as`).
+/// (`super::users::find_as`).
 pub async fn live_token(
     conn: &Conn,
     tenant_id: Uuid,

@@ -469,8 +469,6 @@ macro_rules! member_for_write {
 /// Like [`find`], locking the row until the transaction ends, with whether the member's
 /// effective role grants admin and its invitation state (read in the same statement; the lock
 /// keeps them so).
-///
-/// On a shared connection, so that [`find_for_update_as`] can send it with the token check.
 pub async fn find_for_update(conn: &Conn, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Locked>> {
     let mut conn = conn;
     let found = member_for_write!(tenant_id, id).for_update().first(&mut conn).await.optional()?;
@@ -501,18 +499,6 @@ impl Locked {
 /// A row of [`member_for_write`].
 type ForWrite = (UserRow, bool, i32, Option<DateTime<Utc>>, String);
 
-/// [`find_for_update`] and the caller's token check in one round trip ([`with_token_check`]),
-/// for a write that checks the token in its own transaction. `None` when the token is not live;
-/// the member's lock, if it was taken, ends with the caller's transaction, which must then roll
-/// back. Otherwise the token's standing and the member, if visible.
-pub async fn find_for_update_as(
-    conn: &Conn,
-    token: TokenKey,
-    id: Uuid,
-) -> QueryResult<Option<(LiveToken, Option<Locked>)>> {
-    with_token_check(conn, token, find_for_update(conn, token.tenant, id)).await
-}
-
 /// `read` and the token check of `token` ([`super::tenants::live_token`]) in one round trip:
 /// both statements are sent before either answer is read (diesel-async pipelines the queries of
 /// futures polled together on one connection). `None` when the token is not live, and then
@@ -533,32 +519,82 @@ async fn with_token_check<T>(
     }
 }
 
-/// [`remove`]'s statement.
+/// [`remove`]'s statement: the member is locked only if it is still the row version read (`$4`)
+/// and no other transaction holds it (`SKIP LOCKED`: the statement never waits, so what it reads
+/// is never older than a lock it took); then marked removed and taken out of every group
+/// ([`super::groups::leave_everywhere`]), and its events and log row written: a membership
+/// event per group left (the template `$6` with its `group_id` filled, in group order), then
+/// `$8`. When the member was not locked, `roster_member_changed_since_read` (migration 000035)
+/// fails the statement, and nothing it did is kept.
 const REMOVE: &str = concat!(
-    "WITH removed AS ( \
-         UPDATE users SET status = 'removed', active = false, removed_at = $3, version = version + 1, \
-                          last_modified = $3 \
-         WHERE tenant_id = $1 AND id = $2), ",
-    super::groups::leave_everywhere!()
+    "WITH target AS ( \
+         SELECT tenant_id, id FROM users \
+         WHERE tenant_id = $1 AND id = $2 AND status <> 'removed' AND xmin::text = $4 \
+         FOR UPDATE SKIP LOCKED), \
+     removed AS ( \
+         UPDATE users u SET status = 'removed', active = false, removed_at = $3, version = u.version + 1, \
+                            last_modified = $3 \
+         FROM target t WHERE u.tenant_id = t.tenant_id AND u.id = t.id RETURNING u.id), ",
+    super::groups::leave_everywhere!(),
+    ", ev AS ( \
+         SELECT 0 AS ord, g.group_id, $5::text AS kind, \
+                jsonb_set($6::jsonb, '{group_id}', to_jsonb(g.group_id)) AS payload \
+         FROM gone g \
+         UNION ALL SELECT 1, NULL, $7::text, $8::jsonb FROM removed) \
+     SELECT CASE WHEN bool_or(ord = 1) \
+                 THEN roster_events_logged($1, array_agg($2::uuid ORDER BY ord, group_id), \
+                                           array_agg(kind ORDER BY ord, group_id), \
+                                           array_agg(payload ORDER BY ord, group_id), $3, $9) \
+                 ELSE roster_member_changed_since_read($2) END AS events \
+     FROM ev"
 );
 
-/// Remove a member in one statement: marked removed (invisible to SCIM, userName free, row and
-/// id kept, version bumped) and out of every group, whose versions are bumped. Returns the
-/// memberships that ended, in group order.
+/// The events of a member's removal, as [`remove`] writes them.
+#[derive(Debug, Clone)]
+pub struct Removal<'a> {
+    /// The event of each membership that ends, with any group id: the statement sets the
+    /// payload's `group_id` to each group's (a unit test checks the key).
+    pub membership: &'a crate::events::NewEvent,
+    /// The member's own event, written after the memberships'.
+    pub removed: &'a crate::events::NewEvent,
+}
+
+/// Remove a member in one statement, if it is still the row version `seen` ([`Locked::seen`])
+/// and not held by another transaction: marked removed (invisible to SCIM, userName free, row
+/// and id kept, version bumped), out of every group (their versions bumped), its events and the
+/// request's log row (`log`, when there is one) written. Otherwise it fails with the refusal
+/// [`super::changed_since_read`] recognises, having written nothing; a caller that holds the
+/// member's lock never meets that.
 pub async fn remove(
     conn: &mut Conn,
     tenant_id: Uuid,
     id: Uuid,
+    seen: &str,
     now: DateTime<Utc>,
-) -> QueryResult<Vec<super::groups::MemberRow>> {
-    use diesel::sql_types::{Timestamptz, Uuid as SqlUuid};
+    events: Removal<'_>,
+    log: Option<Value>,
+) -> QueryResult<()> {
+    use diesel::sql_types::{Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    #[derive(QueryableByName)]
+    struct Written {
+        #[diesel(sql_type = Nullable<Integer>)]
+        #[allow(dead_code)]
+        events: Option<i32>,
+    }
     // 'removed' is `status::REMOVED` (a unit test keeps the two equal).
     diesel::sql_query(REMOVE)
         .bind::<SqlUuid, _>(tenant_id)
         .bind::<SqlUuid, _>(id)
         .bind::<Timestamptz, _>(now)
-        .load(conn)
+        .bind::<Text, _>(seen)
+        .bind::<Text, _>(events.membership.kind.as_str())
+        .bind::<Jsonb, _>(&events.membership.payload)
+        .bind::<Text, _>(events.removed.kind.as_str())
+        .bind::<Jsonb, _>(&events.removed.payload)
+        .bind::<Nullable<Jsonb>, _>(log)
+        .get_result::<Written>(conn)
         .await
+        .map(drop)
 }
 
 /// Which of `ids` are members visible to SCIM in the tenant.
@@ -863,5 +899,8 @@ mod visibility_tests {
     fn the_removal_writes_the_removed_status() {
         assert!(REMOVE.contains(&format!("SET status = '{}'", status::REMOVED)), "{REMOVE}");
         assert!(REMOVE.contains("DELETE FROM group_members"), "{REMOVE}");
+        // The key of the membership template it fills (`directory::users`' unit test checks the
+        // events name their group by it).
+        assert!(REMOVE.contains("jsonb_set($6::jsonb, '{group_id}', "), "{REMOVE}");
     }
 }

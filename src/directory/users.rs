@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::write::MemberRow;
 use super::{
-    commit_events, db_precision, logged, membership_events, object, password, roles, write, ActiveChange,
-    Context, Stored, TenantProfile, Written,
+    db_precision, logged, object, password, roles, write, ActiveChange, Context, Stored, TenantProfile,
+    Written,
 };
 use crate::db::users::{self, status, RestoreKey, UserColumns, UserRow};
 use crate::db::Conn;
@@ -447,7 +447,10 @@ pub async fn remove(
     .await
 }
 
-/// [`remove`] of the member as locked in the caller's transaction (`None`: not found, 404).
+/// [`remove`] of the member as read (`None`: not found, 404): locked in the caller's
+/// transaction, or read without a lock (`directory::write::member_update_as`, SCIM DELETE), when
+/// the one statement of the removal writes only the row version read
+/// ([`crate::db::changed_since_read`] otherwise, with nothing written).
 pub async fn remove_locked(
     conn: &mut Conn,
     ctx: &Context,
@@ -456,15 +459,24 @@ pub async fn remove_locked(
     if_match: Option<&EntityTags>,
 ) -> ScimResult<()> {
     let now = db_precision(ctx.now);
-    let users::Locked { row: old, holds_admin, .. } = locked.ok_or_else(|| not_found(id))?;
+    let users::Locked { row: old, holds_admin, seen, .. } = locked.ok_or_else(|| not_found(id))?;
     check_if_match(if_match, Version::new(old.version))?;
     write::guard_member(conn, &ctx.profile, id, holds_admin, "remove").await?;
-    let left = users::remove(conn, ctx.tenant(), id, now).await?;
-    let mut out = Vec::with_capacity(left.len() + 1);
-    membership_events(&mut out, false, &left);
-    out.push(NewEvent::member_removed(id));
-    commit_events(conn, ctx, &out, now, logged(ResourceKind::User, id, None, &[])).await?;
+    let log = ctx.log.success_json(logged(ResourceKind::User, id, None, &[]))?;
+    let logged = log.is_some();
+    let (membership, removed) = removal_events(id);
+    let events = users::Removal { membership: &membership, removed: &removed };
+    users::remove(conn, ctx.tenant(), id, &seen, now, events, log).await?;
+    if logged {
+        ctx.log.mark_written();
+    }
     Ok(())
+}
+
+/// What [`users::remove`] writes for member `id`: the event of a membership that ends (its group
+/// id filled in by the statement), and `member.removed`.
+fn removal_events(id: Uuid) -> (NewEvent, NewEvent) {
+    (NewEvent::membership(false, Uuid::nil(), id, "User"), NewEvent::member_removed(id))
 }
 
 #[cfg(test)]
@@ -492,6 +504,19 @@ mod tests {
         assert_eq!(guess(serde_json::json!(["userName"])), None);
         assert_eq!(guess(serde_json::json!({"userName": "a\0b"})), None);
         assert_eq!(guess(serde_json::json!({"userName": "a", "externalId": "x\0"})), None);
+    }
+
+    /// The removal statement sets the membership template's `group_id` (`db::users::remove`): that
+    /// key must be the one the event's payload names the group by, so the filled template is the
+    /// event itself.
+    #[test]
+    fn the_removal_membership_template_names_its_group_by_the_key_the_statement_fills() {
+        let (member, group) = (Uuid::now_v7(), Uuid::now_v7());
+        let (mut template, removed) = removal_events(member);
+        assert_eq!(template.payload["group_id"], serde_json::json!(Uuid::nil()), "{}", template.payload);
+        template.payload["group_id"] = serde_json::json!(group);
+        assert_eq!(template, NewEvent::membership(false, group, member, "User"));
+        assert_eq!(removed, NewEvent::member_removed(member));
     }
 
     #[test]

@@ -445,34 +445,7 @@ fn join_log_entry(
     }
 }
 
-/// A member write whose caller's token is checked inside the write's own transaction, in its
-/// first round trip: the check is sent with the member's lock
-/// ([`crate::db::users::find_for_update_as`]) instead of in a statement of its own before the
-/// transaction. `admit` turns the token's standing (`None`: not live) into the caller and what
-/// it asks, before anything is written; its error (401 for a token that is not live) rolls the
-/// transaction back. `write` then writes, given the member as locked (`None`: not found). The
-/// transaction may hold the HTTP request, which is not `Send` ([`crate::db::transaction_local`]).
-/// A member's DELETE; its PATCH and PUT take [`member_update_as`].
-pub async fn member_write_as<T, R>(
-    conn: &mut Conn,
-    token: crate::db::users::TokenKey,
-    id: Uuid,
-    admit: impl AsyncFnOnce(&mut Conn, Option<crate::db::tenants::LiveToken>) -> ScimResult<(Context, T)>,
-    write: impl AsyncFnOnce(&mut Conn, &Context, Option<crate::db::users::Locked>, T) -> ScimResult<R>,
-) -> ScimResult<(Context, R)> {
-    crate::db::transaction_local(conn, async move |conn| {
-        let (live, locked) = match crate::db::users::find_for_update_as(conn, token, id).await? {
-            Some((live, locked)) => (Some(live), locked),
-            None => (None, None),
-        };
-        let (ctx, asked) = admit(conn, live).await?;
-        let written = write(conn, &ctx, locked, asked).await?;
-        Ok((ctx, written))
-    })
-    .await
-}
-
-/// A member's PATCH or PUT in two round trips, without a transaction of its own: the member is
+/// A member's PATCH, PUT or DELETE in two round trips, without a transaction of its own: the member is
 /// read without a lock, with the caller's token check ([`crate::db::users::find_as`]); `admit`
 /// turns the token's standing into the caller and what it asks (401, with nothing written, when
 /// the token is not live); `write` computes the write from the member as read and writes only

@@ -117,10 +117,10 @@ impl Claimed {
         Ok((self.admitted(live, now, None).await?, found))
     }
 
-    /// The caller of a write that checked its token inside its own transaction, before writing
-    /// anything (`crate::db::users::find_for_update_as`): 401 when the token is not live (the
-    /// transaction must then roll back). A profile not cached that fresh is read on `conn`, the
-    /// transaction's connection: a request holding a row lock never waits for a second one.
+    /// The caller of a write that checked its token in the round trip that read the member, before
+    /// writing anything (`crate::db::users::find_as`): 401 when the token is not live. A profile
+    /// not cached that fresh is read on `conn`, the write's connection: a request never waits
+    /// for a second one.
     pub async fn admit_in(self, conn: &mut Conn, live: Option<LiveToken>) -> Result<Context, ScimError> {
         let now = self.now;
         self.admitted(live.ok_or_else(not_live)?, now, Some(conn)).await

@@ -503,3 +503,202 @@ async fn removed_members_are_scrubbed_after_retention_and_then_not_restored() {
         0
     );
 }
+
+/// The ids of `group`'s SCIM members.
+async fn member_ids(app: &TestApp, group: &str) -> Vec<Value> {
+    let body = app.get(&format!("/Groups/{group}")).await.body;
+    body.get("members")
+        .and_then(Value::as_array)
+        .map(|m| m.iter().map(|m| m["value"].clone()).collect())
+        .unwrap_or_default()
+}
+
+/// A member's DELETE reads the member without a lock and removes it with one statement
+/// (`db::users::remove`), which writes the membership events itself: one per group left, in
+/// group order, each naming its group, then `member.removed`; every group's version moves, and
+/// the request has its one log row.
+#[tokio::test]
+async fn a_members_delete_leaves_every_group_with_an_event_each_in_order_and_one_log_row() {
+    use roster::db::provisioning_log::{self as store, LogQuery};
+    let app = TestApp::spawn().await;
+    let id = app.create_user("leaver@example.com").await;
+    let mut groups = Vec::new();
+    for name in ["North", "South", "East"] {
+        groups.push(app.create_group(name, &[&id]).await);
+    }
+    let versions = |bodies: &[Value]| bodies.iter().map(|b| b["meta"]["version"].clone()).collect::<Vec<_>>();
+    let mut before = Vec::new();
+    for g in &groups {
+        before.push(app.get(&format!("/Groups/{g}")).await.body);
+    }
+    assert_eq!(app.delete(&format!("/Users/{id}")).await.status, 204);
+    let mut after = Vec::new();
+    for g in &groups {
+        assert!(member_ids(&app, g).await.is_empty(), "the member left {g}");
+        after.push(app.get(&format!("/Groups/{g}")).await.body);
+    }
+    for (b, a) in versions(&before).iter().zip(versions(&after)) {
+        assert_ne!(*b, a, "each group's version moves");
+    }
+    let events: Vec<_> = app.outbox().await.into_iter().filter(|e| e.subject_id.to_string() == id).collect();
+    let tail: Vec<(String, Value)> =
+        events.iter().rev().take(4).rev().map(|e| (e.kind.clone(), e.payload.clone())).collect();
+    let mut sorted = groups.clone();
+    sorted.sort_by_key(|g| g.parse::<uuid::Uuid>().unwrap());
+    let mut expected: Vec<(String, Value)> = sorted
+        .iter()
+        .map(|g| {
+            ("membership.removed".into(), json!({"group_id": g, "member_id": id, "member_type": "User"}))
+        })
+        .collect();
+    expected.push(("member.removed".into(), json!({"member_id": id})));
+    assert_eq!(tail, expected);
+    assert_eq!(events.iter().filter(|e| e.kind == "member.removed").count(), 1);
+    app.flush_log().await;
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    let query = LogQuery { resource_id: Some(id.parse().unwrap()), limit: 100, ..LogQuery::default() };
+    let rows = store::list(&mut conn, tenant.id, &query).await.unwrap();
+    let deletes: Vec<_> = rows.iter().filter(|r| r.method == "DELETE").collect();
+    assert_eq!(deletes.len(), 1, "{rows:?}");
+    assert_eq!(deletes[0].status, 204);
+}
+
+/// The removal's one statement removes only the row version the member was read at, and never
+/// waits for another transaction's hold on the member: a member changed since it was read, or
+/// held, is refused with the "changed since it was read" serialization failure (what sends a
+/// DELETE the locked way) and nothing is written; once the hold is gone, the same read removes it.
+#[tokio::test]
+async fn a_removal_refuses_a_member_changed_or_held_since_it_was_read_and_writes_nothing() {
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+    use roster::events::NewEvent;
+    let app = TestApp::spawn().await;
+    let id = app.create_user("held@example.com").await;
+    let group = app.create_group("Held", &[&id]).await;
+    let member: uuid::Uuid = id.parse().unwrap();
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap().id;
+    let read = async |conn: &mut roster::db::Conn| {
+        roster::db::users::find_for_update(conn, tenant, member).await.unwrap().expect("member")
+    };
+    let (membership, removed) =
+        (NewEvent::membership(false, uuid::Uuid::nil(), member, "User"), NewEvent::member_removed(member));
+    let events = roster::db::users::Removal { membership: &membership, removed: &removed };
+    let refused = |r: diesel::QueryResult<()>| match r {
+        Err(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, info)) => {
+            assert!(info.message().contains("changed since it was read"), "{}", info.message())
+        }
+        other => panic!("not refused: {other:?}"),
+    };
+    let unchanged = async |app: &TestApp| {
+        app.get(&format!("/Users/{id}")).await.body["id"] == json!(id)
+            && member_ids(app, &group).await == [json!(id)]
+            && !app
+                .outbox()
+                .await
+                .iter()
+                .any(|e| e.kind == "member.removed" || e.kind == "membership.removed")
+    };
+
+    // Changed since it was read: refused.
+    let stale = read(&mut conn).await;
+    let r = app
+        .patch_ops(&format!("/Users/{id}"), json!([{"op": "replace", "path": "displayName", "value": "New"}]))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    refused(
+        roster::db::users::remove(
+            &mut conn,
+            tenant,
+            member,
+            &stale.seen,
+            chrono::Utc::now(),
+            events.clone(),
+            None,
+        )
+        .await,
+    );
+    assert!(unchanged(&app).await, "nothing written");
+
+    // Held by another transaction (a key-share lock, as a foreign-key check takes): refused at
+    // once, not waited for.
+    let fresh = read(&mut conn).await;
+    let mut holder = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    diesel::sql_query("BEGIN").execute(&mut holder).await.unwrap();
+    diesel::sql_query(format!("SELECT 1 FROM users WHERE id = '{member}' FOR KEY SHARE"))
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let removal = roster::db::users::remove(
+        &mut conn,
+        tenant,
+        member,
+        &fresh.seen,
+        chrono::Utc::now(),
+        events.clone(),
+        None,
+    );
+    let r = tokio::time::timeout(std::time::Duration::from_secs(10), removal)
+        .await
+        .expect("the removal waited for the hold");
+    refused(r);
+    assert!(unchanged(&app).await, "nothing written");
+    diesel::sql_query("ROLLBACK").execute(&mut holder).await.unwrap();
+
+    // The hold gone, the same read removes the member, with its events.
+    roster::db::users::remove(&mut conn, tenant, member, &fresh.seen, chrono::Utc::now(), events, None)
+        .await
+        .unwrap();
+    app.get(&format!("/Users/{id}")).await.assert_error(404, None);
+    assert!(member_ids(&app, &group).await.is_empty());
+    let kinds: Vec<String> =
+        app.outbox().await.into_iter().filter(|e| e.subject_id == member).map(|e| e.kind).collect();
+    assert_eq!(kinds[kinds.len() - 2..], ["membership.removed", "member.removed"]);
+}
+
+/// Concurrent DELETEs and PATCHes of one member: the member is removed once (one 204, one
+/// `member.removed`, one membership event per group), every other DELETE answers 404, and each
+/// request has its log row.
+#[tokio::test]
+async fn concurrent_deletes_and_patches_of_one_member_remove_it_once() {
+    use roster::db::provisioning_log::{self as store, LogQuery};
+    let app = TestApp::spawn_with(|s| s.db_pool_size = 8).await;
+    let id = app.create_user("raced@example.com").await;
+    let (a, b) = (app.create_group("Race A", &[&id]).await, app.create_group("Race B", &[&id]).await);
+    let path = format!("/Users/{id}");
+    let deletes = futures_util::future::join_all((0..8).map(|_| app.delete(&path)));
+    let patches = futures_util::future::join_all((0..8).map(|i| {
+        app.patch_ops(&path, json!([{"op": "replace", "path": "displayName", "value": format!("Name {i}")}]))
+    }));
+    let (deleted, patched) = futures_util::future::join(deletes, patches).await;
+    let mut statuses: Vec<u16> = deleted.iter().map(|r| r.status.as_u16()).collect();
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [204, 404, 404, 404, 404, 404, 404, 404],
+        "{:?}",
+        deleted.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    for r in &patched {
+        assert!(r.status == 200 || r.status == 404, "{} {}", r.status, r.body);
+    }
+    app.get(&path).await.assert_error(404, None);
+    assert!(member_ids(&app, &a).await.is_empty() && member_ids(&app, &b).await.is_empty());
+    let events: Vec<String> =
+        app.outbox().await.into_iter().filter(|e| e.subject_id.to_string() == id).map(|e| e.kind).collect();
+    assert_eq!(events.iter().filter(|k| *k == "member.removed").count(), 1, "{events:?}");
+    assert_eq!(events.iter().filter(|k| *k == "membership.removed").count(), 2, "{events:?}");
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("member.removed"),
+        "nothing after the removal: {events:?}"
+    );
+    app.flush_log().await;
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    let query = LogQuery { resource_id: Some(id.parse().unwrap()), limit: 100, ..LogQuery::default() };
+    let rows = store::list(&mut conn, tenant.id, &query).await.unwrap();
+    assert_eq!(rows.iter().filter(|r| r.method == "DELETE").count(), 8, "{rows:?}");
+    assert_eq!(rows.iter().filter(|r| r.method == "DELETE" && r.status == 204).count(), 1);
+    assert_eq!(rows.iter().filter(|r| r.method == "PATCH").count(), 8);
+}

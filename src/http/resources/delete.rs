@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::Endpoint;
 use crate::db;
-use crate::directory::write::member_write_as;
+use crate::directory::write::member_update_as;
 use crate::directory::{groups, users, Context};
 use crate::error::ScimResult;
 use crate::http::extract::{entity_tags, resource_id};
@@ -16,11 +16,13 @@ use crate::scim::schema::ResourceKind;
 
 /// Delete a resource: 204. A user is marked removed (row and id kept); a group is deleted.
 ///
-/// A member's DELETE with a well-formed id and `If-Match` checks the caller's token inside its
-/// transaction, in the same round trip as the member's lock, like a member's PATCH and PUT
-/// (`directory::write::member_write_as`); a group's, and a malformed request, check it first
-/// ([`Claimed::confirm`]). Either way a token that is not live answers 401 before anything else
-/// about the request, and nothing is written.
+/// A member's DELETE with a well-formed id and `If-Match` takes two round trips, like a member's
+/// PATCH and PUT (`directory::write::member_update_as`): the member is read with the caller's
+/// token check, then removed by one statement that writes only the row version read (made
+/// again under the member's lock when the member changed meanwhile, or grants admin). A
+/// group's, and a malformed request, check the token first ([`Claimed::confirm`]). Either way a
+/// token that is not live answers 401 before anything else about the request, and nothing is
+/// written.
 #[tracing::instrument(name = "delete", skip_all, fields(scim.resource = kind.name()))]
 pub async fn delete(
     req: HttpRequest,
@@ -47,10 +49,10 @@ pub async fn delete(
             expect_success(&req, StatusCode::NO_CONTENT);
             Ok((ctx, ()))
         };
-        let write = async |conn: &mut db::Conn, ctx: &Context, locked, ()| {
-            users::remove_locked(conn, ctx, id, locked, if_match.as_ref()).await
+        let write = async |conn: &mut db::Conn, ctx: &Context, found, ()| {
+            users::remove_locked(conn, ctx, id, found, if_match.as_ref()).await
         };
-        member_write_as(&mut conn, token, id, admit, write).await?;
+        member_update_as(&mut conn, token, id, admit, write).await?;
         return Ok(HttpResponse::NoContent().finish());
     }
     // A group, or a malformed request: the token first, then the request's complaint.

@@ -69,8 +69,7 @@ impl WriteAsked {
     }
 
     /// A member write whose path and query are well formed: it checks the caller's token in the
-    /// round trip that reads the member (`directory::write::member_update_as`, and for a
-    /// DELETE `directory::write::member_write_as`).
+    /// round trip that reads the member (`directory::write::member_update_as`).
     fn member(&self) -> Option<(uuid::Uuid, &Projection, Option<&EntityTags>)> {
         self.well_formed(ResourceKind::User)
     }

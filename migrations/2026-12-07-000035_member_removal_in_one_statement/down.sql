@@ -1,0 +1,1 @@
+DROP FUNCTION roster_member_changed_since_read(uuid);

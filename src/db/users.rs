@@ -582,7 +582,7 @@ pub async fn remove(
         events: Option<i32>,
     }
     // 'removed' is `status::REMOVED` (a unit test keeps the two equal).
-    diesel::sql_query(REMOVE)
+    let statement = diesel::sql_query(REMOVE)
         .bind::<SqlUuid, _>(tenant_id)
         .bind::<SqlUuid, _>(id)
         .bind::<Timestamptz, _>(now)
@@ -591,10 +591,8 @@ pub async fn remove(
         .bind::<Jsonb, _>(&events.membership.payload)
         .bind::<Text, _>(events.removed.kind.as_str())
         .bind::<Jsonb, _>(&events.removed.payload)
-        .bind::<Nullable<Jsonb>, _>(log)
-        .get_result::<Written>(conn)
-        .await
-        .map(drop)
+        .bind::<Nullable<Jsonb>, _>(log);
+    super::prepared::Prepared(statement).get_result::<Written>(conn).await.map(drop)
 }
 
 /// Which of `ids` are members visible to SCIM in the tenant.

@@ -118,10 +118,11 @@ struct Statement {
     page_sql: String,
     binds: Vec<Bind>,
     reverse: bool,
-    /// Unfiltered and unsorted (an IdP's full sync): the texts come from a small fixed set
-    /// (kind, window), so they are prepared once per connection instead of planned on every
-    /// page. A filter's or a sort's text follows what the client sent (a sort may name any
-    /// tenant's category attribute): planned every time, never kept on the connection.
+    /// Unsorted, and unfiltered (an IdP's full sync) or filtered by an IdP's probe ([`probe`]):
+    /// the texts come from a small fixed set (kind, window, the probe's typed columns), so they
+    /// are prepared once per connection instead of planned on every page. Any other filter's or
+    /// a sort's text follows what the client sent (a sort or a filter may name any tenant's
+    /// category attribute): planned every time, never kept on the connection.
     prepared: bool,
 }
 
@@ -142,8 +143,11 @@ fn build(
     let t = sql.bind(Bind::Uuid(tenant));
     let select = select.replace("{tenant}", &t);
     let mut conditions = format!("r.tenant_id = {t}{visible}");
+    let mut fixed_text = true;
     if let Some(f) = filter {
         let cond = Translator::new(registry, kind, &mut sql).with_tenant(&t).filter(f)?;
+        // A typed column's text is fixed; an attribute read from the resource names it.
+        fixed_text = probe(f) && !cond.contains("r.resource");
         conditions.push_str(&format!(" AND {cond}"));
     }
     // An unfiltered member list counts from the maintained per-tenant count (migration 000014).
@@ -185,7 +189,10 @@ fn build(
     };
     let key_select = key.as_ref().map_or("NULL::text".to_string(), |k| format!("({k})::text"));
     let l = sql.bind(Bind::Text(limit.to_string()));
-    let page_sql = match offset {
+    let page_sql = match offset.filter(|o| *o > 0) {
+        // The first page (what every probe asks) without an OFFSET: PostgreSQL plans a
+        // parameter OFFSET as if it skipped a tenth of the rows, and then re-plans the
+        // prepared statement on every call instead of keeping its generic plan.
         None => format!(
             "SELECT {select}, {key_select} AS sort_key FROM {table} r WHERE {conditions} ORDER BY {order} LIMIT {l}::bigint"
         ),
@@ -208,8 +215,26 @@ fn build(
         page_sql,
         binds: sql.binds,
         reverse,
-        prepared: filter.is_none() && sort.is_none(),
+        prepared: fixed_text && sort.is_none(),
     })
+}
+
+/// An IdP's probe: `attr eq value` (Entra ID's `externalId eq`, its groups' `displayName eq`,
+/// `id eq`), or Entra ID's membership probe `id eq "…" and members[value eq "…"]`. With typed
+/// columns only (checked on the translated text), these filters' statements are drawn from a
+/// small fixed set of texts (a typed column each, one operator, the membership form), so
+/// [`Statement::prepared`] keeps them prepared without letting a client fill a connection with
+/// statements; `and` is taken only in the membership probe's form, which bounds the pairs.
+fn probe(filter: &Filter) -> bool {
+    let eq = |f: &Filter| matches!(f, Filter::Compare { op: CompareOp::Eq, .. });
+    let members_eq = |f: &Filter| {
+        matches!(f, Filter::ValuePath { path, filter }
+            if path.urn.is_none() && path.sub.is_none() && path.name.eq_ignore_ascii_case("members") && eq(filter))
+    };
+    match filter {
+        Filter::And(a, b) => (eq(a) && members_eq(b)) || (members_eq(a) && eq(b)),
+        f => eq(f),
+    }
 }
 
 fn bound<'a>(
@@ -430,5 +455,62 @@ mod tests {
             limit: 101,
         };
         assert_eq!(known_total(&later, 3), None);
+    }
+
+    /// Only the IdPs' probes on typed columns are kept prepared: their texts come from a small
+    /// fixed set. A category attribute (a name the tenant chose, written into the text), another
+    /// operator, a second condition outside the membership probe's form, or a sort is planned
+    /// every time and never kept on the connection. A first page carries no OFFSET.
+    #[test]
+    fn only_probes_on_typed_columns_are_kept_prepared() {
+        use crate::scim::filter::parse_filter;
+        use crate::scim::schema::{Category, CategoryKind};
+        let city = Category {
+            name: "City".into(),
+            display_name: "City".into(),
+            kind: CategoryKind::Text,
+            allowed_values: Vec::new(),
+            source: None,
+        };
+        let registry = Registry::standard().with_categories(vec![city]);
+        let first = Window::Offset { offset: 0, limit: 100 };
+        let build = |kind, filter: &str, window: &Window| {
+            let filter = parse_filter(filter).unwrap();
+            build(&registry, kind, Uuid::nil(), Some(&filter), None, window, "r.id").unwrap()
+        };
+        let (user, group) = (ResourceKind::User, ResourceKind::Group);
+        let group_id = Uuid::now_v7();
+        let kept = [
+            (user, "externalId eq \"00aa-object-id\"".to_string()),
+            (user, "USERNAME eq \"Ann@Example.com\"".into()),
+            (user, "urn:ietf:params:scim:schemas:extension:roster:2.0:User:role eq \"member\"".into()),
+            (group, "displayName eq \"Sales\"".into()),
+            (group, format!("id eq \"{group_id}\" and members[value eq \"{}\"]", Uuid::now_v7())),
+        ];
+        for (kind, filter) in &kept {
+            let st = build(*kind, filter, &first);
+            assert!(st.prepared, "{filter}");
+            assert!(!st.page_sql.contains("OFFSET"), "a first page: {}", st.page_sql);
+        }
+        let planned = [
+            (user, "urn:ietf:params:scim:schemas:extension:roster:2.0:User:City eq \"Oslo\""),
+            (user, "externalId co \"00aa\""),
+            (user, "externalId eq \"a\" and title eq \"b\""),
+            (user, "externalId eq \"a\" or title eq \"b\""),
+            (user, "not (externalId eq \"a\")"),
+            (user, "emails[value eq \"a@example.com\"]"),
+            (user, "nickName eq \"Ann\""),
+        ];
+        for (kind, filter) in planned {
+            assert!(!build(kind, filter, &first).prepared, "{filter}");
+        }
+        let by = crate::scim::filter::AttrPath { urn: None, name: "userName".into(), sub: None };
+        let sort = SortSpec { by, descending: false };
+        let probe = parse_filter("externalId eq \"a\"").unwrap();
+        let sorted =
+            super::build(&registry, user, Uuid::nil(), Some(&probe), Some(&sort), &first, "r.id").unwrap();
+        assert!(!sorted.prepared);
+        let later = build(user, "externalId eq \"a\"", &Window::Offset { offset: 100, limit: 100 });
+        assert!(later.prepared && later.page_sql.contains("OFFSET"), "{}", later.page_sql);
     }
 }

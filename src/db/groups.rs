@@ -8,6 +8,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::prepared::Prepared;
 use super::schema::groups;
 use super::Conn;
 use crate::scim::resource::fold_key;
@@ -207,24 +208,28 @@ pub async fn member_kinds(
         #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
         kind: Option<String>,
     }
-    let rows: Vec<Kind> = diesel::sql_query("SELECT kind FROM roster_member_kinds($1, $2, $3) ORDER BY n")
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<Array<SqlUuid>, _>(ids)
-        .bind::<Array<diesel::sql_types::Nullable<Text>>, _>(types)
-        .load(conn)
-        .await?;
+    let rows: Vec<Kind> = Prepared(
+        diesel::sql_query("SELECT kind FROM roster_member_kinds($1, $2, $3) ORDER BY n")
+            .bind::<SqlUuid, _>(tenant_id)
+            .bind::<Array<SqlUuid>, _>(ids)
+            .bind::<Array<diesel::sql_types::Nullable<Text>>, _>(types),
+    )
+    .load(conn)
+    .await?;
     Ok(rows.into_iter().map(|r| r.kind).collect())
 }
 
 /// Direct members of the given groups, ordered by group then member id.
 pub async fn members_of(conn: &mut Conn, tenant_id: Uuid, group_ids: &[Uuid]) -> QueryResult<Vec<MemberRow>> {
-    diesel::sql_query(
-        "SELECT gm.group_id, gm.member_id, gm.member_type FROM group_members gm \
+    Prepared(
+        diesel::sql_query(
+            "SELECT gm.group_id, gm.member_id, gm.member_type FROM group_members gm \
          WHERE gm.tenant_id = $1 AND gm.group_id = ANY($2) \
          ORDER BY gm.group_id, gm.member_id",
+        )
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Array<SqlUuid>, _>(group_ids),
     )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Array<SqlUuid>, _>(group_ids)
     .load(conn)
     .await
 }
@@ -254,13 +259,15 @@ pub async fn set_members(
     members: &[(Uuid, &str)],
 ) -> QueryResult<MemberDelta> {
     let ids: Vec<Uuid> = members.iter().map(|(id, _)| *id).collect();
-    let removed = diesel::sql_query(
-        "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id <> ALL($3) \
+    let removed = Prepared(
+        diesel::sql_query(
+            "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id <> ALL($3) \
          RETURNING group_id, member_id, member_type",
+        )
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<SqlUuid, _>(group_id)
+        .bind::<Array<SqlUuid>, _>(&ids),
     )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<SqlUuid, _>(group_id)
-    .bind::<Array<SqlUuid>, _>(&ids)
     .load(conn)
     .await?;
     let added = add_members(conn, tenant_id, group_id, members).await?;
@@ -291,14 +298,16 @@ pub async fn remove_member_everywhere(
     member_id: Uuid,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<MemberRow>> {
-    diesel::sql_query(concat!(
-        "WITH ",
-        leave_everywhere!(),
-        " SELECT group_id, member_id, member_type FROM gone ORDER BY group_id"
-    ))
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<SqlUuid, _>(member_id)
-    .bind::<Timestamptz, _>(now)
+    Prepared(
+        diesel::sql_query(concat!(
+            "WITH ",
+            leave_everywhere!(),
+            " SELECT group_id, member_id, member_type FROM gone ORDER BY group_id"
+        ))
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<SqlUuid, _>(member_id)
+        .bind::<Timestamptz, _>(now),
+    )
     .load(conn)
     .await
 }
@@ -312,15 +321,17 @@ pub async fn add_members(
 ) -> QueryResult<Vec<MemberRow>> {
     let ids: Vec<Uuid> = members.iter().map(|(id, _)| *id).collect();
     let types: Vec<&str> = members.iter().map(|(_, t)| *t).collect();
-    diesel::sql_query(
-        "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
+    Prepared(
+        diesel::sql_query(
+            "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
          SELECT $1, $2, m.id, m.kind FROM unnest($3::uuid[], $4::text[]) AS m(id, kind) \
          ON CONFLICT DO NOTHING RETURNING group_id, member_id, member_type",
+        )
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<SqlUuid, _>(group_id)
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .bind::<Array<Text>, _>(&types),
     )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<SqlUuid, _>(group_id)
-    .bind::<Array<SqlUuid>, _>(&ids)
-    .bind::<Array<Text>, _>(&types)
     .load(conn)
     .await
 }
@@ -332,13 +343,15 @@ pub async fn remove_members(
     group_id: Uuid,
     ids: &[Uuid],
 ) -> QueryResult<Vec<MemberRow>> {
-    diesel::sql_query(
-        "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = ANY($3) \
+    Prepared(
+        diesel::sql_query(
+            "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = ANY($3) \
          RETURNING group_id, member_id, member_type",
+        )
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<SqlUuid, _>(group_id)
+        .bind::<Array<SqlUuid>, _>(ids),
     )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<SqlUuid, _>(group_id)
-    .bind::<Array<SqlUuid>, _>(ids)
     .load(conn)
     .await
 }
@@ -349,12 +362,14 @@ pub async fn remove_all_members(
     tenant_id: Uuid,
     group_id: Uuid,
 ) -> QueryResult<Vec<MemberRow>> {
-    diesel::sql_query(
-        "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 \
+    Prepared(
+        diesel::sql_query(
+            "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 \
          RETURNING group_id, member_id, member_type",
+        )
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<SqlUuid, _>(group_id),
     )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<SqlUuid, _>(group_id)
     .load(conn)
     .await
 }

@@ -356,6 +356,22 @@ struct Anatomy {
     healthz: Vec<drive::Outcome>,
 }
 
+/// One request generator per client of a read scenario, each with its own seeded random source
+/// (`salt` keeps the scenarios' streams apart); `next` makes each request from it.
+fn seeded<'g>(
+    args: &Args,
+    run: u64,
+    salt: u64,
+    next: impl Fn(&mut StdRng) -> Req + Copy + 'g,
+) -> Vec<Gen<'g>> {
+    (0..args.clients)
+        .map(|w| {
+            let mut rng = StdRng::seed_from_u64(args.seed + run * 1000 + salt + w as u64);
+            Box::new(move |_| Some(next(&mut rng))) as Gen<'g>
+        })
+        .collect()
+}
+
 /// The target of a scenario the issue does not set one for (reported, not judged).
 const NO_TARGET: f64 = 0.0;
 
@@ -518,16 +534,10 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
         let name = GET_BY_ID;
         println!("{name}");
         let ids = &ids;
-        let gens = |run: u64| -> Vec<Gen<'_>> {
-            (0..clients)
-                .map(|w| {
-                    let mut rng = StdRng::seed_from_u64(args.seed + run * 1000 + w as u64);
-                    Box::new(move |_| {
-                        let i = rng.gen_range(3..=users) as usize;
-                        Some(Req::get(format!("/Users/{}", ids[i - 1])))
-                    }) as Gen<'_>
-                })
-                .collect()
+        let gens = |run: u64| {
+            seeded(args, run, 0, move |rng| {
+                Req::get(format!("/Users/{}", ids[rng.gen_range(3..=users) as usize - 1]))
+            })
         };
         rows.push(
             measure(
@@ -545,19 +555,13 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
     if args.runs_part("filter") {
         let name = "GET /Users?filter=userName eq \"…\"";
         println!("{name}");
-        let gens = |run: u64| -> Vec<Gen<'_>> {
-            (0..clients)
-                .map(|w| {
-                    let mut rng = StdRng::seed_from_u64(args.seed + run * 1000 + 100 + w as u64);
-                    Box::new(move |_| {
-                        let i = rng.gen_range(3..=users);
-                        let filter = format!("userName eq \"{}\"", user_name(i));
-                        let mut r = Req::get(format!("/Users?filter={}", enc(&filter)));
-                        r.contains = Some("\"totalResults\":1,");
-                        Some(r)
-                    }) as Gen<'_>
-                })
-                .collect()
+        let gens = |run: u64| {
+            seeded(args, run, 100, move |rng| {
+                let filter = format!("userName eq \"{}\"", user_name(rng.gen_range(3..=users)));
+                let mut r = Req::get(format!("/Users?filter={}", enc(&filter)));
+                r.contains = Some("\"totalResults\":1,");
+                r
+            })
         };
         rows.push(
             measure(
@@ -578,18 +582,13 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
         // no target of the issue's.
         let name = "GET /Users?filter=externalId eq \"<an id no member has>\"";
         println!("{name}");
-        let gens = |run: u64| -> Vec<Gen<'_>> {
-            (0..clients)
-                .map(|w| {
-                    let mut rng = StdRng::seed_from_u64(args.seed + run * 1000 + 150 + w as u64);
-                    Box::new(move |_| {
-                        let filter = format!("externalId eq \"{:032x}\"", rng.gen::<u128>());
-                        let mut r = Req::get(format!("/Users?filter={}", enc(&filter)));
-                        r.contains = Some("\"totalResults\":0,");
-                        Some(r)
-                    }) as Gen<'_>
-                })
-                .collect()
+        let gens = |run: u64| {
+            seeded(args, run, 150, |rng| {
+                let filter = format!("externalId eq \"{:032x}\"", rng.gen::<u128>());
+                let mut r = Req::get(format!("/Users?filter={}", enc(&filter)));
+                r.contains = Some("\"totalResults\":0,");
+                r
+            })
         };
         rows.push(
             measure(&bench, name, NO_TARGET, &gens, PgScripts::raw("probe", &scripts.probe), &mut conn, None)

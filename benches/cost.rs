@@ -372,22 +372,20 @@ fn seeded<'g>(
         .collect()
 }
 
-/// The target of a scenario the issue does not set one for (reported, not judged).
-const NO_TARGET: f64 = 0.0;
-
-/// A scenario's target column: `≥ target (met | not met)`, or a dash for [`NO_TARGET`].
-fn target_text(target: f64, ratio: f64) -> String {
-    if target == NO_TARGET {
-        "— (no target)".into()
-    } else {
-        format!("≥ {target} ({})", if ratio >= target { "met" } else { "not met" })
+/// A scenario's target column: `≥ target (met | not met)`, or a dash for a scenario the issue
+/// sets no target for (reported, not judged).
+fn target_text(target: Option<f64>, ratio: f64) -> String {
+    match target {
+        Some(t) => format!("≥ {t} ({})", if ratio >= t { "met" } else { "not met" }),
+        None => "— (no target)".into(),
     }
 }
 
 /// One throughput scenario: Roster and raw outcomes per run.
 struct Row {
     name: String,
-    target: f64,
+    /// Roster ÷ raw that issue #10 asks for; `None` for a scenario it sets none for.
+    target: Option<f64>,
     roster: Vec<Outcome>,
     raw: Vec<Outcome>,
     /// PostgreSQL alone running Roster's own statements (reads only; `ceiling`).
@@ -543,7 +541,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
             measure(
                 &bench,
                 name,
-                0.25,
+                Some(0.25),
                 &gens,
                 PgScripts::raw("get", &scripts.get).with_alone("roster_get", &scripts.roster_get),
                 &mut conn,
@@ -567,7 +565,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
             measure(
                 &bench,
                 name,
-                0.2,
+                Some(0.2),
                 &gens,
                 PgScripts::raw("filter", &scripts.filter).with_alone("roster_filter", &scripts.roster_filter),
                 &mut conn,
@@ -591,7 +589,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
             })
         };
         rows.push(
-            measure(&bench, name, NO_TARGET, &gens, PgScripts::raw("probe", &scripts.probe), &mut conn, None)
+            measure(&bench, name, None, &gens, PgScripts::raw("probe", &scripts.probe), &mut conn, None)
                 .await?,
         );
     }
@@ -613,7 +611,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
             measure(
                 &bench,
                 name,
-                0.7,
+                Some(0.7),
                 &gens,
                 PgScripts::raw("page", &scripts.page).with_alone("roster_page", &scripts.roster_page),
                 &mut conn,
@@ -695,7 +693,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
             measure(
                 &bench,
                 name,
-                0.2,
+                Some(0.2),
                 &gens,
                 PgScripts::raw("patch", &scripts.patch),
                 &mut conn,
@@ -745,7 +743,8 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
                 .collect()
         };
         let mut row =
-            measure(&bench, &name, 0.5, &gens, PgScripts::raw(script_name, script), &mut conn, None).await?;
+            measure(&bench, &name, Some(0.5), &gens, PgScripts::raw(script_name, script), &mut conn, None)
+                .await?;
         row.name = name.clone();
         // The same Roster windows against the raw statement that also bumps the group's
         // version: a second ratio, reported beside the bare INSERT's, not instead of it.
@@ -781,7 +780,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
                 .collect()
         };
         rows.push(
-            measure(&bench, name, 0.25, &gens, PgScripts::raw("post", &scripts.post), &mut conn, None)
+            measure(&bench, name, Some(0.25), &gens, PgScripts::raw("post", &scripts.post), &mut conn, None)
                 .await?,
         );
     }
@@ -909,7 +908,7 @@ struct Refresh<'a> {
 async fn measure<'g>(
     bench: &Bench<'_>,
     name: &str,
-    target: f64,
+    target: Option<f64>,
     gens: &dyn Fn(u64) -> Vec<Gen<'g>>,
     pg: PgScripts<'_>,
     conn: &mut AsyncPgConnection,
@@ -1418,13 +1417,15 @@ fn report(args: &Args, data: &Data, env: &Env, results: &Results<'_>, scripts: &
         );
     }
     alone_report(&mut s, rows);
-    let get = rows.iter().find(|r| r.name == GET_BY_ID).map(|r| anatomy::GetCost {
-        rate: r.roster_rate(),
-        roster: med(r.roster.iter().map(Outcome::roster_ms)),
-        pg: med(r.roster.iter().map(Outcome::pg_ms)),
-        client: med(r.roster.iter().map(Outcome::client_ms)),
-        raw: r.raw_rate(),
-        target: r.target,
+    let get = rows.iter().find(|r| r.name == GET_BY_ID).and_then(|r| {
+        Some(anatomy::GetCost {
+            rate: r.roster_rate(),
+            roster: med(r.roster.iter().map(Outcome::roster_ms)),
+            pg: med(r.roster.iter().map(Outcome::pg_ms)),
+            client: med(r.roster.iter().map(Outcome::client_ms)),
+            raw: r.raw_rate(),
+            target: r.target?,
+        })
     });
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     anatomy::report(&mut s, &anatomy.variants, &anatomy.healthz, get.as_ref(), cores);

@@ -409,37 +409,48 @@ pub async fn record_change(
 }
 
 diesel::define_sql_function! {
-    /// `roster_group_members_patch` (migration 000028).
+    /// `roster_group_members_patch` (migration 000036).
     #[allow(clippy::too_many_arguments)]
     fn roster_group_members_patch(
         tenant: SqlUuid,
         group: SqlUuid,
-        add: diesel::sql_types::Bool,
-        members: Array<SqlUuid>,
+        display: diesel::sql_types::Nullable<Text>,
+        remove: Array<SqlUuid>,
+        removed_kind: Text,
+        removed_user_payloads: Array<diesel::sql_types::Jsonb>,
+        removed_group_payloads: Array<diesel::sql_types::Jsonb>,
+        add: Array<SqlUuid>,
         types: Array<diesel::sql_types::Nullable<Text>>,
-        kind: Text,
-        user_payloads: Array<diesel::sql_types::Jsonb>,
-        group_payloads: Array<diesel::sql_types::Jsonb>,
+        added_kind: Text,
+        added_payloads: Array<diesel::sql_types::Jsonb>,
         log: diesel::sql_types::Nullable<diesel::sql_types::Jsonb>,
         now: Timestamptz,
     ) -> diesel::sql_types::Jsonb;
 }
 
-/// A PATCH that only adds or only removes direct members, for [`patch_members`].
+/// A PATCH that removes direct members, then adds some, and at most names the group's current
+/// `displayName` again (Okta's group push), for [`patch_members`].
 #[derive(Debug)]
 pub struct MembersPatch<'a> {
-    /// Add (`true`) or remove the members.
-    pub add: bool,
-    /// The members, in request order.
-    pub members: &'a [Uuid],
+    /// The `displayName` the request leaves on the group, if it names one: the statement writes
+    /// only when the group already has it ([`MembersPatched::Locked`] otherwise: a rename).
+    pub display_name: Option<&'a str>,
+    /// The members to remove, each once, in request order.
+    pub remove: &'a [Uuid],
+    /// The event kind of each membership removed.
+    pub removed_kind: &'a str,
+    /// Each member's removal event payload, if it is a User.
+    pub removed_user_payloads: &'a [Value],
+    /// Each member's removal event payload, if it is a Group.
+    pub removed_group_payloads: &'a [Value],
+    /// The members to add, after the removals, each once, in request order.
+    pub add: &'a [Uuid],
     /// The type the client gave each member to add (`User`/`Group`), if any.
     pub types: &'a [Option<&'a str>],
-    /// The event kind of each membership that changes.
-    pub event_kind: &'a str,
-    /// Each member's event payload, if it is a User.
-    pub user_payloads: &'a [Value],
-    /// Each member's event payload, if it is a Group.
-    pub group_payloads: &'a [Value],
+    /// The event kind of each membership added.
+    pub added_kind: &'a str,
+    /// Each added member's event payload (only users are added here).
+    pub added_payloads: &'a [Value],
     /// The provisioning-log row of the request's success, as JSON.
     pub log: Option<Value>,
 }
@@ -450,8 +461,8 @@ pub struct MembersPatch<'a> {
 pub enum MembersPatched {
     /// No such group; nothing written.
     NotFound,
-    /// The write needs the locked path (a group to add, or a group to remove in a tenant with
-    /// bindings); nothing written.
+    /// The write needs the locked path (a rename, a group to add, or a group to remove in a
+    /// tenant with bindings); nothing written.
     Locked,
     /// These members to add do not exist with the type given; nothing written.
     Missing {
@@ -477,21 +488,24 @@ macro_rules! members_patch {
         diesel::select(roster_group_members_patch(
             $tenant,
             $id,
+            patch.display_name,
+            patch.remove,
+            patch.removed_kind,
+            patch.removed_user_payloads,
+            patch.removed_group_payloads,
             patch.add,
-            patch.members,
             patch.types,
-            patch.event_kind,
-            patch.user_payloads,
-            patch.group_payloads,
+            patch.added_kind,
+            patch.added_payloads,
             patch.log,
             $now,
         ))
     }};
 }
 
-/// Add or remove members in one statement (`roster_group_members_patch`): the group's row
-/// locked first, the members resolved, the rows, the version bump, the events and the log row
-/// written. Run it outside a transaction and the group stays locked only while it runs.
+/// Remove and add members in one statement (`roster_group_members_patch`): the group's row
+/// locked first, its name and the members checked, the rows, the version bump, the events and
+/// the log row written. Run it outside a transaction and the group stays locked only while it runs.
 pub async fn patch_members(
     conn: &mut Conn,
     tenant_id: Uuid,

@@ -16,7 +16,9 @@ use crate::db::users::{self as user_store, Locked, UserColumns};
 use crate::db::{search, Conn};
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
-use crate::scim::patch::{apply, apply_to_members, Applied, MemberChange, Mode, PatchRequest, Rule};
+use crate::scim::patch::{
+    apply, apply_to_membership, MemberChange, MembershipOnly, Mode, PatchRequest, Rule,
+};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
 use crate::scim::schema::{Registry, ResourceKind};
 
@@ -111,7 +113,7 @@ pub async fn patch_locked(
 
 /// [`patch_group`] for a caller as it stood when its token was last found live
 /// (`http::principal::Claimed::recalled`), when the request is what the membership statement
-/// writes (one add of members or one removal by id, no `If-Match`): that statement checks the
+/// writes ([`MembershipOnly`], no `If-Match`): that statement checks the
 /// token at `standing` first, and writes only when it holds. `None` when it wrote nothing for
 /// that reason, or the request needs more than the statement (the locked path, after the token
 /// is checked as usual). An error comes after the statement found the token live: the group is
@@ -125,14 +127,14 @@ pub async fn patch_group_as(
     token: &user_store::TokenKey,
     standing: &crate::db::tenants::LiveToken,
 ) -> ScimResult<Option<(Version, Vec<Rule>)>> {
-    let Ok(Some(applied)) = apply_to_members(registry, request, mode(ctx)) else {
+    let Ok(Some(only)) = apply_to_membership(registry, &id.to_string(), request, mode(ctx)) else {
         return Ok(None);
     };
     let now = db_precision(ctx.now);
-    match membership_statement(conn, ctx, id, &applied, now, Some((token, standing))).await? {
+    match membership_statement(conn, ctx, id, &only, now, Some((token, standing))).await? {
         Statement::Done(version) => {
-            log_rules(ResourceKind::Group, id, &applied.fired);
-            Ok(Some((version, applied.fired)))
+            log_rules(ResourceKind::Group, id, &only.applied.fired);
+            Ok(Some((version, only.applied.fired)))
         }
         Statement::Locked | Statement::NotLive => Ok(None),
     }
@@ -141,9 +143,10 @@ pub async fn patch_group_as(
 /// PATCH a group: attributes and membership in one transaction. Returns the group's version
 /// afterwards and the tolerance rules that fired.
 ///
-/// What IdPs send on every assignment, one add of members or one removal by id and nothing
-/// else, without `If-Match`, is one statement ([`membership_statement`]); the rest, and those
-/// the statement hands back, lock the group for a transaction.
+/// What IdPs send on every assignment (removals by id, then an add of members, at most with
+/// the group's unchanged name: [`MembershipOnly`]), without `If-Match`, is one statement
+/// ([`membership_statement`]); the rest, and those the statement hands back, lock the group for
+/// a transaction.
 pub async fn patch_group(
     conn: &mut Conn,
     ctx: &Context,
@@ -158,11 +161,10 @@ pub async fn patch_group(
     if if_match.is_none() {
         // A request the statement would refuse takes the locked path too, which answers as it
         // always has: 404 for a missing group before any complaint about the request.
-        if let Ok(Some(applied)) = apply_to_members(registry, request, mode) {
-            if let Statement::Done(version) = membership_statement(conn, ctx, id, &applied, now, None).await?
-            {
-                log_rules(ResourceKind::Group, id, &applied.fired);
-                return Ok((version, applied.fired));
+        if let Ok(Some(only)) = apply_to_membership(registry, &id.to_string(), request, mode) {
+            if let Statement::Done(version) = membership_statement(conn, ctx, id, &only, now, None).await? {
+                log_rules(ResourceKind::Group, id, &only.applied.fired);
+                return Ok((version, only.applied.fired));
             }
         }
     }
@@ -243,13 +245,15 @@ pub async fn patch_group(
     Ok((version, fired))
 }
 
-/// [`patch_group`] for a request that only adds members or only removes members by id, in one
-/// statement (`db::groups::patch_members`, outside any transaction of ours): the group's row is
-/// locked for that statement alone, so concurrent assignments to one group do not queue for a
-/// transaction of several round trips. With group→role bindings, the statement recomputes the
-/// roles of the users added or removed too. [`Statement::Locked`], with nothing written, when
-/// the request is another one, is malformed, or needs the locked path (a group added needs the
-/// cycle check; a group removed in a tenant with bindings reaches its members' roles). With a
+/// [`patch_group`] for a request that removes members by id, then adds members (either or
+/// both), and at most names the group's current `displayName` again ([`MembershipOnly`]: Entra
+/// ID's one add or one removal, Okta's group push), in one statement
+/// (`db::groups::patch_members`, outside any transaction of ours): the group's row is locked for
+/// that statement alone, so concurrent assignments to one group do not queue for a transaction
+/// of several round trips. With group→role bindings, the statement recomputes the roles of the
+/// users added or removed too. [`Statement::Locked`], with nothing written, when the request is
+/// another one, is malformed, or needs the locked path (a rename; a group added needs the cycle
+/// check; a group removed in a tenant with bindings reaches its members' roles). With a
 /// `guard` (the caller's token and the standing the request was read under), the statement
 /// checks the token first and writes nothing unless it is live at that standing
 /// ([`Statement::NotLive`]).
@@ -257,37 +261,47 @@ async fn membership_statement(
     conn: &mut Conn,
     ctx: &Context,
     id: Uuid,
-    applied: &Applied,
+    only: &MembershipOnly,
     now: chrono::DateTime<chrono::Utc>,
     guard: Option<(&user_store::TokenKey, &crate::db::tenants::LiveToken)>,
 ) -> ScimResult<Statement> {
+    let applied = &only.applied;
     let changes = applied.members.as_ref().map(|d| d.changes.as_slice()).unwrap_or_default();
-    let (add, requested) = match changes {
-        [MemberChange::Add(refs)] => match groups::requested(refs) {
-            Ok(requested) if groups::not_itself(id, &requested).is_ok() => (true, requested),
+    // Removals by id, then at most one addition: what the statement writes in that order.
+    let mut remove: Vec<Uuid> = Vec::new();
+    let mut removing = std::collections::HashSet::new();
+    let mut requested: Option<Vec<groups::Requested>> = None;
+    for change in changes {
+        match change {
+            // A value that is not an id cannot be a member: nothing to remove.
+            MemberChange::Remove(values) if requested.is_none() => {
+                remove.extend(groups::removal_ids(values).into_iter().filter(|m| removing.insert(*m)));
+            }
+            MemberChange::Add(refs) if requested.is_none() => match groups::requested(refs) {
+                Ok(wanted) if groups::not_itself(id, &wanted).is_ok() => requested = Some(wanted),
+                _ => return Ok(Statement::Locked),
+            },
             _ => return Ok(Statement::Locked),
-        },
-        // A value that is not an id cannot be a member: nothing to remove.
-        [MemberChange::Remove(values)] => (
-            false,
-            groups::removal_ids(values).into_iter().map(|id| groups::Requested { id, kind: None }).collect(),
-        ),
-        _ => return Ok(Statement::Locked),
-    };
-    let (members, types) = groups::columns(&requested);
-    let event = |member, kind| NewEvent::membership(add, id, member, kind);
-    let user_payloads: Vec<Value> = members.iter().map(|m| event(*m, "User").payload).collect();
-    // Only a removal can meet a group: an addition of one takes the locked path.
-    let group_payloads: Vec<Value> =
-        if add { Vec::new() } else { members.iter().map(|m| event(*m, "Group").payload).collect() };
+        }
+    }
+    let requested = requested.unwrap_or_default();
+    let (add, types) = groups::columns(&requested);
+    let removal = |member, kind| NewEvent::membership(false, id, member, kind);
+    let addition = |member| NewEvent::membership(true, id, member, "User");
+    let removed_user_payloads: Vec<Value> = remove.iter().map(|m| removal(*m, "User").payload).collect();
+    let removed_group_payloads: Vec<Value> = remove.iter().map(|m| removal(*m, "Group").payload).collect();
+    let added_payloads: Vec<Value> = add.iter().map(|m| addition(*m).payload).collect();
     let log = ctx.log.success_json(logged(ResourceKind::Group, id, None, &applied.fired))?;
     let patch = group_store::MembersPatch {
-        add,
-        members: &members,
+        display_name: only.display_name.as_deref(),
+        remove: &remove,
+        removed_kind: removal(id, "User").kind.as_str(),
+        removed_user_payloads: &removed_user_payloads,
+        removed_group_payloads: &removed_group_payloads,
+        add: &add,
         types: &types,
-        event_kind: event(id, "User").kind.as_str(),
-        user_payloads: &user_payloads,
-        group_payloads: &group_payloads,
+        added_kind: addition(id).kind.as_str(),
+        added_payloads: &added_payloads,
         log,
     };
     let patched = match guard {

@@ -296,6 +296,133 @@ async fn concurrent_assignments_to_one_group_each_land_once_with_version_event_a
     app.patch_ops(&path, bad).await.assert_error(400, Some("invalidValue"));
 }
 
+/// Okta's group push: with every membership update it names the group again (a path-less
+/// `replace` of `{id, displayName}`) and sends the removals and the additions in one PATCH. With
+/// the group's own name, that is one statement, like Entra ID's single add: it takes no lock a
+/// foreign-key check's hold blocks (the locked path's `FOR UPDATE` does). The removals come
+/// before the additions (events in that order, one version, one log row); a member removed and
+/// added again leaves and joins. With another name it is a rename, on the locked path: the name
+/// and the membership change together, with `group.updated`; a taken name writes nothing.
+#[tokio::test]
+async fn oktas_group_push_is_one_statement_with_the_groups_own_name_and_a_rename_otherwise() {
+    use diesel_async::RunQueryDsl;
+    use roster::db::provisioning_log::{self as store, LogQuery};
+    let app = TestApp::spawn().await;
+    let users: Vec<String> = {
+        let mut out = Vec::new();
+        for i in 0..4 {
+            out.push(app.create_user(&format!("push{i}@okta.example")).await);
+        }
+        out
+    };
+    let group = app.create_group("Sales", &[&users[0], &users[1]]).await;
+    app.create_group("Marketing", &[]).await;
+    let path = format!("/Groups/{group}");
+    let before = version_of(&app.get(&path).await.body);
+    let push = |name: &str, remove: &[&String], add: &[&String]| {
+        let mut ops = vec![json!({"op": "replace", "value": {"id": group, "displayName": name}})];
+        for r in remove {
+            ops.push(json!({"op": "remove", "path": format!("members[value eq \"{r}\"]")}));
+        }
+        if !add.is_empty() {
+            let refs: Vec<Value> = add.iter().map(|a| json!({"value": a, "display": "someone"})).collect();
+            ops.push(json!({"op": "add", "path": "members", "value": refs}));
+        }
+        Value::Array(ops)
+    };
+
+    // The group's name, while another transaction holds a key-share lock on its row.
+    let mut holder = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    diesel::sql_query("BEGIN").execute(&mut holder).await.unwrap();
+    diesel::sql_query(format!("SELECT 1 FROM groups WHERE id = '{group}' FOR KEY SHARE"))
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let sent = app.patch_ops(&path, push("Sales", &[&users[0]], &[&users[2], &users[3]]));
+    let r = tokio::time::timeout(std::time::Duration::from_secs(10), sent)
+        .await
+        .expect("the push waited for a lock: it took the locked path");
+    assert_eq!(r.status, 204, "{}", r.body);
+    diesel::sql_query("COMMIT").execute(&mut holder).await.unwrap();
+    let now = app.get(&path).await.body;
+    let mut expected = vec![users[1].clone(), users[2].clone(), users[3].clone()];
+    expected.sort();
+    assert_eq!(member_ids(&now), expected);
+    assert_eq!(now["displayName"], "Sales");
+    assert_eq!(version_of(&now), before + 1, "one version for the whole push");
+    let events = membership_events(&app, &group).await;
+    let tail: Vec<_> = events[2..].iter().map(|(k, m, _)| (k.as_str(), m.as_str())).collect();
+    assert_eq!(
+        tail,
+        vec![
+            ("membership.removed", users[0].as_str()),
+            ("membership.added", users[2].as_str()),
+            ("membership.added", users[3].as_str()),
+        ]
+    );
+
+    // A member removed and added again in one push leaves and joins; the name alone, or a
+    // removal of no member, changes nothing.
+    let r = app.patch_ops(&path, push("Sales", &[&users[1]], &[&users[1]])).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = app.patch_ops(&path, push("Sales", &[&users[0]], &[])).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let now = app.get(&path).await.body;
+    assert_eq!(member_ids(&now), expected);
+    assert_eq!(version_of(&now), before + 2);
+    let events = membership_events(&app, &group).await;
+    let tail: Vec<_> = events[5..].iter().map(|(k, m, _)| (k.as_str(), m.as_str())).collect();
+    assert_eq!(
+        tail,
+        vec![("membership.removed", users[1].as_str()), ("membership.added", users[1].as_str())]
+    );
+
+    // A rename to a taken name: 409, and the membership in the same push is not written.
+    let r = app.patch_ops(&path, push("Marketing", &[], &[&users[0]])).await;
+    r.assert_error(409, Some("uniqueness"));
+    let now = app.get(&path).await.body;
+    assert_eq!((now["displayName"].as_str(), version_of(&now)), (Some("Sales"), before + 2));
+    assert_eq!(member_ids(&now), expected);
+
+    // A rename: the locked path, so the holder's key-share lock holds it up until released.
+    diesel::sql_query("BEGIN").execute(&mut holder).await.unwrap();
+    diesel::sql_query(format!("SELECT 1 FROM groups WHERE id = '{group}' FOR KEY SHARE"))
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let held = app.get(&path).await.body;
+        diesel::sql_query("COMMIT").execute(&mut holder).await.unwrap();
+        held
+    };
+    let (r, held) = tokio::join!(app.patch_ops(&path, push("Sales EMEA", &[], &[&users[0]])), release);
+    assert_eq!(held["displayName"], "Sales", "the rename did not wait for the hold");
+    assert_eq!(r.status, 204, "{}", r.body);
+    let now = app.get(&path).await.body;
+    assert_eq!(now["displayName"], "Sales EMEA");
+    assert_eq!(version_of(&now), before + 3);
+    assert_eq!(member_ids(&now).len(), 4);
+    let updated: Vec<_> = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|e| e.kind == "group.updated" && e.subject_id.to_string() == group)
+        .collect();
+    assert_eq!(updated.len(), 1, "the rename alone is a group.updated: {updated:?}");
+
+    // One log row per request, whatever it did: three pushes that wrote, one that changed
+    // nothing, the refused rename.
+    app.flush_log().await;
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    let query = LogQuery { resource_id: Some(group.parse().unwrap()), limit: 100, ..LogQuery::default() };
+    let rows = store::list(&mut conn, tenant.id, &query).await.unwrap();
+    let statuses: Vec<i32> = rows.iter().filter(|r| r.method == "PATCH").map(|r| r.status).collect();
+    assert_eq!(statuses.len(), 5, "one log row per request: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 1, "{statuses:?}");
+}
+
 /// A hostile membership PATCH: as many member ids that do not exist as the default body limit
 /// (64 KiB) takes. The one statement answers 400 with a bounded detail (three named, then a
 /// count) and writes nothing; removing them is a no-op that does not bump the version.

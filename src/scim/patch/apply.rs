@@ -57,42 +57,86 @@ pub fn apply(
     Ok(Applied { resource: normalized.resource, members, password, fired: tol.fired, changed })
 }
 
-/// [`apply`] for a Group PATCH whose every operation targets `members` (path `members` or
-/// `members[...]`, or a path-less value whose only key is `members`), without the stored group:
-/// such operations never read or change the rest of the resource (membership is not part of
-/// it), so [`Applied::members`] and [`Applied::fired`] are what [`apply`] gives on any stored
-/// group, and [`Applied::changed`] is false. `None` for any other request, which needs the
-/// stored group.
-pub fn apply_to_members(
+/// What [`apply_to_membership`] found: a request that changes only a group's membership.
+#[derive(Debug)]
+pub struct MembershipOnly {
+    /// What [`apply`] gives on any stored group named [`Self::display_name`] (on any group at
+    /// all when that is `None`): the membership changes and the rules fired; `changed` is false.
+    pub applied: Applied,
+    /// The `displayName` the request leaves on the group, when it names one (Okta's group push
+    /// sends the name again with every membership update). The request changes only membership
+    /// on a group that already has this name; on any other it is a rename.
+    pub display_name: Option<String>,
+}
+
+/// [`apply`] for a Group PATCH whose operations target `members` (path `members` or
+/// `members[...]`, or a path-less value of `members`), and at most `displayName` (a path
+/// `displayName` set, or a path-less value's `displayName`, beside the group's own `id`), without
+/// the stored group: such operations read nothing else of it and change nothing else, so the
+/// result holds for any stored group with the name the request leaves (see [`MembershipOnly`]).
+/// `None` for any other request, and for one whose name is not a name (the stored group is
+/// needed for its answer). `id` is the group's id, as for [`apply`].
+pub fn apply_to_membership(
     registry: &Registry,
+    id: &str,
     request: &PatchRequest,
     mode: Mode,
-) -> ScimResult<Option<Applied>> {
+) -> ScimResult<Option<MembershipOnly>> {
     let kind = ResourceKind::Group;
-    let names_members = |urn: Option<&str>, name: &str| {
-        resolve(registry, kind, urn, name, None).is_some_and(|t| t.ext.is_none() && t.attr.name == "members")
+    let core = |urn: Option<&str>, name: &str| {
+        resolve(registry, kind, urn, name, None).filter(|t| t.ext.is_none()).map(|t| t.attr.name)
     };
-    let only_members = !request.ops.is_empty()
-        && request.ops.iter().all(|op| match (&op.path, &op.value) {
-            (Some(PatchPath::Attr(p)), _) => p.sub.is_none() && names_members(p.urn.as_deref(), &p.name),
-            (Some(PatchPath::Filtered { path, .. }), _) => names_members(path.urn.as_deref(), &path.name),
-            (None, Some(Value::Object(obj))) => {
-                !obj.is_empty()
-                    && obj.keys().all(|key| match split_urn_key(registry, kind, key) {
-                        Some((None, rest)) => names_members(None, rest),
-                        Some((Some(_), _)) => false,
-                        None => !key.contains(['.', '[', ':']) && names_members(None, key),
-                    })
+    let mut names_group = false;
+    for op in &request.ops {
+        let only = match (&op.path, &op.value) {
+            (Some(PatchPath::Attr(p)), _) if p.sub.is_none() => match core(p.urn.as_deref(), &p.name) {
+                Some("members") => true,
+                Some("displayName") if op.op != OpKind::Remove => {
+                    names_group = true;
+                    true
+                }
+                _ => false,
+            },
+            (Some(PatchPath::Filtered { path, .. }), _) => {
+                core(path.urn.as_deref(), &path.name) == Some("members")
             }
-            (None, _) => false,
-        });
-    if !only_members {
+            (None, Some(Value::Object(obj))) if !obj.is_empty() => obj.keys().all(|key| {
+                let name = match split_urn_key(registry, kind, key) {
+                    Some((None, rest)) => rest,
+                    Some((Some(_), _)) => return false,
+                    None if key.contains(['.', '[', ':']) => return false,
+                    None => key,
+                };
+                match core(None, name) {
+                    Some("members") => true,
+                    Some("displayName") => {
+                        names_group = true;
+                        true
+                    }
+                    _ => name.eq_ignore_ascii_case("id"),
+                }
+            }),
+            _ => false,
+        };
+        if !only {
+            return Ok(None);
+        }
+    }
+    if request.ops.is_empty() {
         return Ok(None);
     }
-    // Any valid group: the operations above neither read nor write its attributes.
-    let mut group = Map::new();
-    group.insert("displayName".into(), Value::String("members".into()));
-    apply(registry, kind, &group, "", request, mode).map(Some)
+    let group = |name: &str| Map::from_iter([("displayName".to_string(), Value::String(name.to_string()))]);
+    // Any valid group: the operations above neither read nor write its other attributes.
+    let applied = apply(registry, kind, &group("members"), id, request, mode)?;
+    if !names_group {
+        return Ok(Some(MembershipOnly { applied, display_name: None }));
+    }
+    // The name the request leaves on any group; on a group that has it already, the request
+    // changes membership alone.
+    let Some(name) = applied.resource.get("displayName").and_then(Value::as_str) else { return Ok(None) };
+    let applied = apply(registry, kind, &group(name), id, request, mode)?;
+    let name = name.to_string();
+    Ok((!applied.changed).then_some(MembershipOnly { applied, display_name: Some(name) }))
 }
 
 /// A resolved attribute: where it lives and its definition.

@@ -58,7 +58,7 @@ mod tolerance;
 #[cfg(test)]
 mod tests;
 
-pub use apply::{apply, apply_to_members};
+pub use apply::{apply, apply_to_membership, MembershipOnly};
 pub use request::parse_request;
 pub use tolerance::Rule;
 

@@ -108,7 +108,7 @@ fn group_resource_never_gets_members() {
     }
 }
 
-/// `apply_to_members` answers for requests that only touch `members`, exactly as `apply` on a
+/// `apply_to_membership` answers for requests that only touch `members`, exactly as `apply` on a
 /// stored group would (changes, rules, errors), and declines every other request.
 #[test]
 fn members_only_requests_need_no_stored_group() {
@@ -125,8 +125,12 @@ fn members_only_requests_need_no_stored_group() {
             // Strict mode refuses "Add" before any group is involved.
             let Ok(request) = parse_request(&msg(ops.clone()), mode) else { continue };
             let stored = apply(&registry(), Group, &obj(group()), ID, &request, mode);
-            let alone =
-                apply_to_members(&registry(), &request, mode).map(|a| a.expect("members only: {ops}"));
+            let alone = apply_to_membership(&registry(), ID, &request, mode)
+                .map(|a| a.expect("members only: {ops}"))
+                .map(|only| {
+                    assert_eq!(only.display_name, None, "{ops}");
+                    only.applied
+                });
             match (stored, alone) {
                 (Ok(stored), Ok(alone)) => {
                     assert_eq!(changes(&alone), changes(&stored), "{ops}");
@@ -139,9 +143,11 @@ fn members_only_requests_need_no_stored_group() {
         }
     }
     let others = [
-        json!([{"op": "replace", "path": "displayName", "value": "x"}]),
         json!([{"op": "add", "path": "members", "value": [{"value": "a"}]}, {"op": "remove", "path": "externalId"}]),
-        json!([{"op": "add", "value": {"members": [{"value": "c"}], "displayName": "x"}}]),
+        json!([{"op": "add", "value": {"members": [{"value": "c"}], "externalId": "x"}}]),
+        json!([{"op": "replace", "value": {"id": ID, "displayName": "x", "externalId": "x"}}]),
+        json!([{"op": "remove", "path": "displayName"}]),
+        json!([{"op": "replace", "path": "displayName.value", "value": "x"}]),
         json!([{"op": "replace", "path": "members.value", "value": "x"}]),
         json!([{"op": "add", "value": {"members.value": "x"}}]),
         json!([{"op": "add", "value": {}}]),
@@ -149,6 +155,60 @@ fn members_only_requests_need_no_stored_group() {
     ];
     for ops in others {
         let request = parse_request(&msg(ops.clone()), Mode::Tolerant).unwrap();
-        assert!(apply_to_members(&registry(), &request, Mode::Tolerant).unwrap().is_none(), "{ops}");
+        let alone = apply_to_membership(&registry(), ID, &request, Mode::Tolerant);
+        assert!(alone.map_or(true, |a| a.is_none()), "{ops}");
     }
+}
+
+/// Okta's group push names the group again with every membership update. Such a request changes
+/// only membership on a group that already has the name it leaves: `apply_to_membership` answers
+/// as `apply` does on that stored group (changes, rules, not changed) and says the name, and on
+/// a group with another name the same request is a rename (which the statement must refuse).
+#[test]
+fn membership_with_the_groups_own_name_needs_no_stored_group() {
+    let pushes = [
+        json!([
+            {"op": "replace", "value": {"id": ID, "displayName": "Tour Guides"}},
+            {"op": "remove", "path": "members[value eq \"a\"]"},
+            {"op": "add", "path": "members", "value": [{"value": "b", "display": "B"}]}
+        ]),
+        json!([{"op": "replace", "value": {"id": ID, "displayName": "Tour Guides"}}]),
+        json!([
+            {"op": "replace", "path": "displayName", "value": "Tour Guides"},
+            {"op": "add", "path": "members", "value": [{"value": "c"}]}
+        ]),
+        json!([{"op": "add", "value": {"displayName": "Tour Guides", "members": [{"value": "d"}]}}]),
+        json!([
+            {"op": "Replace", "value": {"urn:ietf:params:scim:schemas:core:2.0:Group:displayName": "Tour Guides"}},
+            {"op": "Remove", "path": "members", "value": [{"value": "e"}]}
+        ]),
+    ];
+    let renamed = json!({"displayName": "Old Name", "externalId": "tg"});
+    for ops in &pushes {
+        let request = parse_request(&msg(ops.clone()), Mode::Tolerant).unwrap();
+        let only = apply_to_membership(&registry(), ID, &request, Mode::Tolerant)
+            .unwrap()
+            .unwrap_or_else(|| panic!("membership with the name: {ops}"));
+        assert_eq!(only.display_name.as_deref(), Some("Tour Guides"), "{ops}");
+        let stored = apply(&registry(), Group, &obj(group()), ID, &request, Mode::Tolerant).unwrap();
+        assert_eq!(changes(&only.applied), changes(&stored), "{ops}");
+        assert_eq!(only.applied.fired, stored.fired, "{ops}");
+        assert!(!only.applied.changed && !stored.changed, "{ops}");
+        let rename = apply(&registry(), Group, &obj(renamed.clone()), ID, &request, Mode::Tolerant).unwrap();
+        assert!(rename.changed, "on a group with another name it renames: {ops}");
+    }
+    // Another group's id in the value: the same 400 as on the stored group.
+    let other = json!([{"op": "replace", "value": {"id": "another", "displayName": "Tour Guides"}}]);
+    let request = parse_request(&msg(other), Mode::Tolerant).unwrap();
+    let alone = apply_to_membership(&registry(), ID, &request, Mode::Tolerant).unwrap_err();
+    let stored = apply(&registry(), Group, &obj(group()), ID, &request, Mode::Tolerant).unwrap_err();
+    assert_eq!(alone.to_string(), stored.to_string());
+    // Two names in one request: the last one is what it leaves.
+    let twice = json!([
+        {"op": "replace", "path": "displayName", "value": "First"},
+        {"op": "replace", "value": {"displayName": "Tour Guides"}}
+    ]);
+    let request = parse_request(&msg(twice), Mode::Tolerant).unwrap();
+    let only = apply_to_membership(&registry(), ID, &request, Mode::Tolerant).unwrap().unwrap();
+    assert_eq!(only.display_name.as_deref(), Some("Tour Guides"));
 }

@@ -31,27 +31,22 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_version bigint;
-    v_display text;
+    v_named boolean;
     v_bound boolean;
     v_missing jsonb;
     v_nested boolean;
     v_subjects uuid[] := '{}';
     v_kinds text[] := '{}';
     v_payloads jsonb[] := '{}';
-    v_added uuid[];
-    v_added_payloads jsonb[];
     v_changes jsonb[] := '{}';
     v_change jsonb;
     rc record;
 BEGIN
-    SELECT g.version, g.display_name INTO v_version, v_display FROM groups g
+    SELECT g.version, p_display IS NULL OR g.display_name = p_display INTO v_version, v_named FROM groups g
     WHERE g.tenant_id = p_tenant AND g.id = p_group
     FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RETURN jsonb_build_object('outcome', 'not_found');
-    END IF;
-    IF p_display IS NOT NULL AND p_display IS DISTINCT FROM v_display THEN
-        RETURN jsonb_build_object('outcome', 'locked');
+    IF v_named IS NOT TRUE THEN
+        RETURN jsonb_build_object('outcome', CASE WHEN v_version IS NULL THEN 'not_found' ELSE 'locked' END);
     END IF;
     v_bound := EXISTS (SELECT 1 FROM group_role_bindings b WHERE b.tenant_id = p_tenant);
     IF cardinality(p_add) > 0 THEN
@@ -78,13 +73,13 @@ BEGIN
             WHERE gm.tenant_id = p_tenant AND gm.group_id = p_group AND gm.member_id = ANY (p_remove)
             RETURNING gm.member_id, gm.member_type)
         SELECT coalesce(array_agg(w.id ORDER BY w.n), '{}'),
+               coalesce(array_agg(p_removed_kind ORDER BY w.n), '{}'),
                coalesce(array_agg(CASE r.member_type WHEN 'Group' THEN w.group_payload ELSE w.user_payload END
                                   ORDER BY w.n), '{}')
-        INTO v_subjects, v_payloads
+        INTO v_subjects, v_kinds, v_payloads
         FROM unnest(p_remove, p_removed_user_payloads, p_removed_group_payloads)
              WITH ORDINALITY AS w(id, user_payload, group_payload, n)
         JOIN removed r ON r.member_id = w.id;
-        v_kinds := array_fill(p_removed_kind, ARRAY[cardinality(v_subjects)]);
     END IF;
     IF cardinality(p_add) > 0 THEN
         WITH added AS (
@@ -92,13 +87,13 @@ BEGIN
             SELECT p_tenant, p_group, w.id, 'User' FROM unnest(p_add) AS w(id)
             ON CONFLICT DO NOTHING
             RETURNING member_id)
-        SELECT coalesce(array_agg(w.id ORDER BY w.n), '{}'), coalesce(array_agg(w.payload ORDER BY w.n), '{}')
-        INTO v_added, v_added_payloads
+        -- After the removals' events (the one statement also appends, to save PL/pgSQL steps).
+        SELECT v_subjects || coalesce(array_agg(w.id ORDER BY w.n), '{}'),
+               v_kinds || coalesce(array_agg(p_added_kind ORDER BY w.n), '{}'),
+               v_payloads || coalesce(array_agg(w.payload ORDER BY w.n), '{}')
+        INTO v_subjects, v_kinds, v_payloads
         FROM unnest(p_add, p_added_payloads) WITH ORDINALITY AS w(id, payload, n)
         WHERE w.id IN (SELECT member_id FROM added);
-        v_subjects := v_subjects || v_added;
-        v_payloads := v_payloads || v_added_payloads;
-        v_kinds := v_kinds || array_fill(p_added_kind, ARRAY[cardinality(v_added)]);
     END IF;
     IF cardinality(v_subjects) = 0 THEN
         RETURN jsonb_build_object('outcome', 'done', 'version', v_version, 'changed', false,

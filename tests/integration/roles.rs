@@ -160,6 +160,35 @@ async fn entra_app_roles_in_every_form_set_the_role() {
     assert_eq!(put.body[EXT]["role"], "org_admin");
 }
 
+/// Okta's group push (the group's name again, a removal and an addition in one PATCH, one
+/// statement) on a group with a role binding: the member removed loses the role, the member
+/// added gains it, each with its `role.changed`, in the same request.
+#[tokio::test]
+async fn oktas_group_push_moves_a_bound_role_from_the_member_removed_to_the_member_added() {
+    let app = TestApp::spawn().await;
+    let leaver = create(&app, user("leaver")).await;
+    let joiner = create(&app, user("joiner")).await;
+    let group = app.create_group("Editors", &[&leaver]).await;
+    let b = admin(&app, Method::PUT, &format!("/groups/{group}/roles/editor"), None).await;
+    assert_eq!(b.status, 201, "{}", b.body);
+    assert_eq!(role_of(&app, &leaver).await, "editor");
+    let p = patch(
+        &app,
+        &format!("/Groups/{group}"),
+        json!([
+            {"op": "replace", "value": {"id": group, "displayName": "Editors"}},
+            {"op": "remove", "path": format!("members[value eq \"{leaver}\"]")},
+            {"op": "add", "path": "members", "value": [{"value": joiner, "display": "joiner"}]}
+        ]),
+    )
+    .await;
+    assert_eq!(p.status, 204, "{}", p.body);
+    assert_eq!(role_of(&app, &leaver).await, "member");
+    assert_eq!(role_of(&app, &joiner).await, "editor");
+    assert_eq!(role_events(&app, &leaver).await.last(), Some(&(json!("editor"), json!("member"))));
+    assert_eq!(role_events(&app, &joiner).await, vec![(json!("member"), json!("editor"))]);
+}
+
 #[tokio::test]
 async fn a_binding_on_a_parent_group_reaches_members_of_child_groups() {
     let app = TestApp::spawn().await;

@@ -73,7 +73,7 @@ BEGIN
             WHERE gm.tenant_id = p_tenant AND gm.group_id = p_group AND gm.member_id = ANY (p_remove)
             RETURNING gm.member_id, gm.member_type)
         SELECT coalesce(array_agg(w.id ORDER BY w.n), '{}'),
-               coalesce(array_agg(p_removed_kind ORDER BY w.n), '{}'),
+               coalesce(array_agg(p_removed_kind), '{}'), -- one kind: no sort needed
                coalesce(array_agg(CASE r.member_type WHEN 'Group' THEN w.group_payload ELSE w.user_payload END
                                   ORDER BY w.n), '{}')
         INTO v_subjects, v_kinds, v_payloads
@@ -89,7 +89,7 @@ BEGIN
             RETURNING member_id)
         -- After the removals' events (the one statement also appends, to save PL/pgSQL steps).
         SELECT v_subjects || coalesce(array_agg(w.id ORDER BY w.n), '{}'),
-               v_kinds || coalesce(array_agg(p_added_kind ORDER BY w.n), '{}'),
+               v_kinds || coalesce(array_agg(p_added_kind), '{}'), -- one kind: no sort needed
                v_payloads || coalesce(array_agg(w.payload ORDER BY w.n), '{}')
         INTO v_subjects, v_kinds, v_payloads
         FROM unnest(p_add, p_added_payloads) WITH ORDINALITY AS w(id, payload, n)

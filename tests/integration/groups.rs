@@ -305,7 +305,7 @@ async fn concurrent_assignments_to_one_group_each_land_once_with_version_event_a
 /// and the membership change together, with `group.updated`; a taken name writes nothing.
 #[tokio::test]
 async fn oktas_group_push_is_one_statement_with_the_groups_own_name_and_a_rename_otherwise() {
-    use diesel_async::RunQueryDsl;
+    use diesel_async::SimpleAsyncConnection;
     use roster::db::provisioning_log::{self as store, LogQuery};
     let app = TestApp::spawn().await;
     let users: Vec<String> = {
@@ -332,18 +332,13 @@ async fn oktas_group_push_is_one_statement_with_the_groups_own_name_and_a_rename
     };
 
     // The group's name, while another transaction holds a key-share lock on its row.
-    let mut holder = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
-    diesel::sql_query("BEGIN").execute(&mut holder).await.unwrap();
-    diesel::sql_query(format!("SELECT 1 FROM groups WHERE id = '{group}' FOR KEY SHARE"))
-        .execute(&mut holder)
-        .await
-        .unwrap();
+    let mut holder = app.hold_key_share("groups", &group).await;
     let sent = app.patch_ops(&path, push("Sales", &[&users[0]], &[&users[2], &users[3]]));
     let r = tokio::time::timeout(std::time::Duration::from_secs(10), sent)
         .await
         .expect("the push waited for a lock: it took the locked path");
     assert_eq!(r.status, 204, "{}", r.body);
-    diesel::sql_query("COMMIT").execute(&mut holder).await.unwrap();
+    holder.batch_execute("COMMIT").await.unwrap();
     let now = app.get(&path).await.body;
     let mut expected = vec![users[1].clone(), users[2].clone(), users[3].clone()];
     expected.sort();
@@ -385,15 +380,11 @@ async fn oktas_group_push_is_one_statement_with_the_groups_own_name_and_a_rename
     assert_eq!(member_ids(&now), expected);
 
     // A rename: the locked path, so the holder's key-share lock holds it up until released.
-    diesel::sql_query("BEGIN").execute(&mut holder).await.unwrap();
-    diesel::sql_query(format!("SELECT 1 FROM groups WHERE id = '{group}' FOR KEY SHARE"))
-        .execute(&mut holder)
-        .await
-        .unwrap();
+    let mut holder = app.hold_key_share("groups", &group).await;
     let release = async {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         let held = app.get(&path).await.body;
-        diesel::sql_query("COMMIT").execute(&mut holder).await.unwrap();
+        holder.batch_execute("COMMIT").await.unwrap();
         held
     };
     let (r, held) = tokio::join!(app.patch_ops(&path, push("Sales EMEA", &[], &[&users[0]])), release);

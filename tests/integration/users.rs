@@ -623,12 +623,7 @@ async fn a_removal_refuses_a_member_changed_or_held_since_it_was_read_and_writes
     // Held by another transaction (a key-share lock, as a foreign-key check takes): refused at
     // once, not waited for.
     let fresh = read(&mut conn).await;
-    let mut holder = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
-    diesel::sql_query("BEGIN").execute(&mut holder).await.unwrap();
-    diesel::sql_query(format!("SELECT 1 FROM users WHERE id = '{member}' FOR KEY SHARE"))
-        .execute(&mut holder)
-        .await
-        .unwrap();
+    let mut holder = app.hold_key_share("users", &member.to_string()).await;
     let removal = roster::db::users::remove(
         &mut conn,
         tenant,
@@ -643,7 +638,7 @@ async fn a_removal_refuses_a_member_changed_or_held_since_it_was_read_and_writes
         .expect("the removal waited for the hold");
     refused(r);
     assert!(unchanged(&app).await, "nothing written");
-    diesel::sql_query("ROLLBACK").execute(&mut holder).await.unwrap();
+    diesel_async::SimpleAsyncConnection::batch_execute(&mut holder, "ROLLBACK").await.unwrap();
 
     // The hold gone, the same read removes the member, with its events.
     roster::db::users::remove(&mut conn, tenant, member, &fresh.seen, chrono::Utc::now(), events, None)

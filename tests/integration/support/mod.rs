@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use chrono::Utc;
 use diesel::sql_types::{Integer, Text};
 use diesel::QueryableByName;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use roster::auth::SigningKey;
 use roster::clock::{Clock, SystemClock};
 use roster::config::{LogFormat, Settings};
@@ -350,6 +350,16 @@ impl TestApp {
             .await
             .expect("issue a token")
             .token
+    }
+
+    /// A connection of its own holding a key-share lock on the row of `table` with this `id` (the
+    /// lock another transaction's foreign-key check takes), in a transaction left open: end it
+    /// (`COMMIT` or `ROLLBACK`) to release the row.
+    pub async fn hold_key_share(&self, table: &str, id: &str) -> AsyncPgConnection {
+        let mut holder = AsyncPgConnection::establish(&self.db_url).await.expect("connect");
+        let hold = format!("BEGIN; SELECT 1 FROM {table} WHERE id = '{id}' FOR KEY SHARE");
+        holder.batch_execute(&hold).await.expect("hold the row");
+        holder
     }
 
     /// Wait until the provisioning log entries of every request answered so far are written.

@@ -268,15 +268,11 @@ async fn membership_statement(
     let applied = &only.applied;
     let changes = applied.members.as_ref().map(|d| d.changes.as_slice()).unwrap_or_default();
     // Removals by id, then at most one addition: what the statement writes in that order.
-    let mut remove: Vec<Uuid> = Vec::new();
-    let mut removing = std::collections::HashSet::new();
+    let mut removals: Vec<String> = Vec::new();
     let mut requested: Option<Vec<groups::Requested>> = None;
     for change in changes {
         match change {
-            // A value that is not an id cannot be a member: nothing to remove.
-            MemberChange::Remove(values) if requested.is_none() => {
-                remove.extend(groups::removal_ids(values).into_iter().filter(|m| removing.insert(*m)));
-            }
+            MemberChange::Remove(values) if requested.is_none() => removals.extend_from_slice(values),
             MemberChange::Add(refs) if requested.is_none() => match groups::requested(refs) {
                 Ok(wanted) if groups::not_itself(id, &wanted).is_ok() => requested = Some(wanted),
                 _ => return Ok(Statement::Locked),
@@ -284,6 +280,8 @@ async fn membership_statement(
             _ => return Ok(Statement::Locked),
         }
     }
+    // A value that is not an id cannot be a member: nothing to remove.
+    let remove = groups::removal_ids(&removals);
     let requested = requested.unwrap_or_default();
     let (add, types) = groups::columns(&requested);
     let removal = |member, kind| NewEvent::membership(false, id, member, kind);

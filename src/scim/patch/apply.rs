@@ -82,48 +82,44 @@ pub fn apply_to_membership(
     request: &PatchRequest,
     mode: Mode,
 ) -> ScimResult<Option<MembershipOnly>> {
+    if request.ops.is_empty() {
+        return Ok(None);
+    }
     let kind = ResourceKind::Group;
     let core = |urn: Option<&str>, name: &str| {
         resolve(registry, kind, urn, name, None).filter(|t| t.ext.is_none()).map(|t| t.attr.name)
     };
     let mut names_group = false;
+    // Whether an operation `op` on this attribute stays within membership: `members`, or setting
+    // `displayName` (removing it changes the group).
+    let mut within = |urn: Option<&str>, name: &str, op: OpKind| match core(urn, name) {
+        Some("members") => true,
+        Some("displayName") if op != OpKind::Remove => {
+            names_group = true;
+            true
+        }
+        _ => false,
+    };
     for op in &request.ops {
         let only = match (&op.path, &op.value) {
-            (Some(PatchPath::Attr(p)), _) if p.sub.is_none() => match core(p.urn.as_deref(), &p.name) {
-                Some("members") => true,
-                Some("displayName") if op.op != OpKind::Remove => {
-                    names_group = true;
-                    true
-                }
-                _ => false,
-            },
+            (Some(PatchPath::Attr(p)), _) => p.sub.is_none() && within(p.urn.as_deref(), &p.name, op.op),
             (Some(PatchPath::Filtered { path, .. }), _) => {
                 core(path.urn.as_deref(), &path.name) == Some("members")
             }
-            (None, Some(Value::Object(obj))) if !obj.is_empty() => obj.keys().all(|key| {
-                let name = match split_urn_key(registry, kind, key) {
-                    Some((None, rest)) => rest,
-                    Some((Some(_), _)) => return false,
-                    None if key.contains(['.', '[', ':']) => return false,
-                    None => key,
-                };
-                match core(None, name) {
-                    Some("members") => true,
-                    Some("displayName") => {
-                        names_group = true;
-                        true
-                    }
-                    _ => name.eq_ignore_ascii_case("id"),
-                }
-            }),
+            (None, Some(Value::Object(obj))) if !obj.is_empty() => {
+                obj.keys().all(|key| match split_urn_key(registry, kind, key) {
+                    Some((None, rest)) => within(None, rest, op.op),
+                    Some((Some(_), _)) => false,
+                    None if key.contains(['.', '[', ':']) => false,
+                    // The group's own id is ignored by `apply` (another is its 400).
+                    None => key.eq_ignore_ascii_case("id") || within(None, key, op.op),
+                })
+            }
             _ => false,
         };
         if !only {
             return Ok(None);
         }
-    }
-    if request.ops.is_empty() {
-        return Ok(None);
     }
     let group = |name: &str| Map::from_iter([("displayName".to_string(), Value::String(name.to_string()))]);
     // Any valid group: the operations above neither read nor write its other attributes.

@@ -50,6 +50,8 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        quirk_mode -> Text,
+        settings_version -> Int8,
     }
 }
 

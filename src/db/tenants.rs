@@ -193,17 +193,13 @@ pub struct LiveToken {
     pub settings_version: i64,
 }
 
-/// A connection token joined with its connection and its tenant: where [`live_token`] (and the
-/// reads that check the token in their own statement, `super::users::find_view_as`) start.
-#[diesel::dsl::auto_type]
-pub(crate) fn token_standing() -> _ {
-    let on_connection = connections::tenant_id
-        .eq(connection_tokens::tenant_id)
-        .and(connections::id.eq(connection_tokens::connection_id));
-    connection_tokens::table
-        .inner_join(connections::table.on(on_connection))
-        .inner_join(tenants::table.on(tenants::id.eq(connection_tokens::tenant_id)))
-}
+/// The standing a token check reads out ([`LiveToken`]), from the token's own row: its
+/// connection's mode and its tenant's settings version are kept there, in the same transaction
+/// as their sources (migration 000037), so [`live_token`] (and the reads and writes that check
+/// the token in their own statement, `super::users::find_view_as`, [`live_at`]) read one row of
+/// one table.
+pub(crate) const STANDING: (connection_tokens::quirk_mode, connection_tokens::settings_version) =
+    (connection_tokens::quirk_mode, connection_tokens::settings_version);
 
 /// Token `token_id` exists, belongs to that tenant and connection, and is neither revoked nor
 /// expired at `now`. The one statement of this rule ([`live_token`] and `users::find_view_as`).
@@ -240,10 +236,10 @@ fn token_live_at(
 ) -> _ {
     let live: token_is_live = token_is_live(tenant_id, connection_id, token_id, now);
     diesel::dsl::exists(
-        token_standing()
+        connection_tokens::table
             .filter(live)
-            .filter(connections::quirk_mode.eq(quirk_mode))
-            .filter(tenants::settings_version.eq(settings_version)),
+            .filter(connection_tokens::quirk_mode.eq(quirk_mode))
+            .filter(connection_tokens::settings_version.eq(settings_version)),
     )
 }
 
@@ -260,9 +256,9 @@ pub async fn live_token(
     now: DateTime<Utc>,
 ) -> QueryResult<Option<LiveToken>> {
     let mut conn = conn;
-    token_standing()
+    connection_tokens::table
         .filter(token_is_live(tenant_id, connection_id, token_id, now))
-        .select((connections::quirk_mode, tenants::settings_version))
+        .select(STANDING)
         .first(&mut conn)
         .await
         .optional()

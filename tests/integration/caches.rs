@@ -227,6 +227,70 @@ async fn a_group_patch_read_under_a_recalled_standing_is_read_again_under_the_ne
     assert_eq!(ids, [first.as_str()], "only the tolerant-mode add was written: {members}");
 }
 
+#[tokio::test]
+async fn a_tokens_standing_follows_its_connection_and_its_tenant() {
+    // A token check reads the token's standing (its connection's mode, its tenant's settings
+    // version) from the token's own row (migration 000037). Those copies must follow their
+    // sources: for the tokens that exist when the mode or the settings change, and for a token
+    // issued after.
+    const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+    const EXT: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
+    let app = TestApp::spawn().await;
+    let earlier = app.spare_token("earlier").await;
+    let member = app.create_user("member").await;
+    let path = format!("/Users/{member}");
+    // Entra's capitalised op: tolerated only in tolerant mode.
+    let entra = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "Replace", "path": "displayName", "value": "X"}]});
+    let with = |method, path: &str, token: &str| {
+        app.client.request(method, format!("{}{path}", app.creds.base)).bearer_auth(token.to_string())
+    };
+    let patch = |token: &str| with(reqwest::Method::PATCH, &path, token).json(&entra);
+    assert_eq!(send(patch(&earlier)).await.status, 200);
+
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    let tenant = roster::directory::tenants::tenant(&mut conn, &app.creds.tenant).await.unwrap();
+    roster::directory::tenants::set_quirk_mode(&mut conn, &tenant, app.creds.connection, "strict")
+        .await
+        .unwrap();
+    add_text_category(&mut conn, tenant.id, "City").await;
+    let later = app.spare_token("later").await;
+    for token in [&earlier, &later] {
+        send(patch(token)).await.assert_error(400, Some("invalidSyntax"));
+        let body = json!({"schemas": [USER, EXT], "userName": format!("in.{}", &token[token.len() - 8..]),
+                          EXT: {"City": "Bergen"}});
+        let created = send(with(reqwest::Method::POST, "/Users", token).json(&body)).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        assert_eq!(created.body[EXT]["City"], "Bergen", "read with the new category: {}", created.body);
+    }
+    roster::directory::tenants::set_quirk_mode(&mut conn, &tenant, app.creds.connection, "tolerant")
+        .await
+        .unwrap();
+    assert_eq!(send(patch(&later)).await.status, 200, "tolerant again");
+
+    // Every token of every connection stands as its sources do.
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        tokens: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        astray: i64,
+    }
+    let counted: Count = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT count(*) AS tokens, count(*) FILTER (WHERE k.quirk_mode <> c.quirk_mode \
+             OR k.settings_version <> t.settings_version) AS astray \
+             FROM connection_tokens k JOIN connections c ON c.tenant_id = k.tenant_id AND c.id = k.connection_id \
+             JOIN tenants t ON t.id = k.tenant_id",
+        ),
+        &mut *conn,
+    )
+    .await
+    .unwrap();
+    assert!(counted.tokens >= 3, "{} tokens", counted.tokens);
+    assert_eq!(counted.astray, 0);
+}
+
 /// Add a text category `name` to the tenant, as the admin API does.
 async fn add_text_category(conn: &mut roster::db::Conn, tenant: uuid::Uuid, name: &str) {
     let new = roster::directory::categories::NewCategory {

@@ -187,24 +187,100 @@ impl Entry {
 }
 
 diesel::define_sql_function! {
-    /// `roster_log_rows` (migration 000030): rows of `provisioning_log` from a JSON array.
-    fn roster_log_rows(rows: sql_types::Jsonb) -> sql_types::Integer;
+    /// `roster_log_rows` (migration 000038): rows of `provisioning_log`, one array per column.
+    #[allow(clippy::too_many_arguments)]
+    fn roster_log_rows(
+        tenant: sql_types::Array<sql_types::Uuid>,
+        id: sql_types::Array<sql_types::Uuid>,
+        at: sql_types::Array<sql_types::Timestamptz>,
+        connection: sql_types::Array<sql_types::Nullable<sql_types::Uuid>>,
+        request: sql_types::Array<sql_types::Text>,
+        method: sql_types::Array<sql_types::Text>,
+        resource_type: sql_types::Array<sql_types::Nullable<sql_types::Text>>,
+        resource: sql_types::Array<sql_types::Nullable<sql_types::Uuid>>,
+        operation: sql_types::Array<sql_types::Text>,
+        status: sql_types::Array<sql_types::Integer>,
+        scim_type: sql_types::Array<sql_types::Nullable<sql_types::Text>>,
+        detail: sql_types::Array<sql_types::Nullable<sql_types::Text>>,
+        latency: sql_types::Array<sql_types::Double>,
+        rules: sql_types::Array<sql_types::Nullable<sql_types::Jsonb>>,
+        source: sql_types::Array<sql_types::Text>,
+    ) -> sql_types::Integer;
 }
 
-/// Entries as the JSON array `roster_log_rows` inserts, each made [storable](Entry::storable).
-fn rows_json(entries: &[Entry]) -> QueryResult<serde_json::Value> {
-    let rows: Vec<Entry> = entries.iter().map(Entry::storable).collect();
-    serde_json::to_value(rows).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+/// A batch of entries as `roster_log_rows` takes it: one array per column.
+#[derive(Default)]
+struct Columns {
+    tenant: Vec<Uuid>,
+    id: Vec<Uuid>,
+    at: Vec<DateTime<Utc>>,
+    connection: Vec<Option<Uuid>>,
+    request: Vec<String>,
+    method: Vec<String>,
+    resource_type: Vec<Option<String>>,
+    resource: Vec<Option<Uuid>>,
+    operation: Vec<String>,
+    status: Vec<i32>,
+    scim_type: Vec<Option<String>>,
+    detail: Vec<Option<String>>,
+    latency: Vec<f64>,
+    /// A JSON array of the row's rules, none when it has none.
+    rules: Vec<Option<serde_json::Value>>,
+    source: Vec<String>,
 }
 
-/// Insert entries in one prepared call, each made [storable](Entry::storable) first: one
-/// parameter whatever the batch size, planned once per connection (a multi-row INSERT of 500
-/// rows × 15 parameters was parsed and planned for every batch).
+impl Columns {
+    /// `entries`, each made [storable](Entry::storable).
+    fn of(entries: &[Entry]) -> Columns {
+        let mut c = Columns::default();
+        for e in entries.iter().map(Entry::storable) {
+            c.tenant.push(e.tenant_id);
+            c.id.push(e.id);
+            c.at.push(e.at);
+            c.connection.push(e.connection_id);
+            c.request.push(e.request_id);
+            c.method.push(e.method);
+            c.resource_type.push(e.resource_type);
+            c.resource.push(e.resource_id);
+            c.operation.push(e.operation);
+            c.status.push(e.status);
+            c.scim_type.push(e.scim_type);
+            c.detail.push(e.detail);
+            c.latency.push(e.latency_ms);
+            c.rules.push((!e.rules.is_empty()).then(|| serde_json::Value::from(e.rules)));
+            c.source.push(e.source);
+        }
+        c
+    }
+}
+
+/// Insert entries in one prepared call, each made [storable](Entry::storable) first: one array
+/// per column whatever the batch size, planned once per connection (a multi-row INSERT of 500
+/// rows × 15 parameters was parsed and planned for every batch), and nothing for PostgreSQL to
+/// parse but a row's rules, when it has any.
 pub async fn insert_many(conn: &mut Conn, entries: &[Entry]) -> QueryResult<usize> {
     if entries.is_empty() {
         return Ok(0);
     }
-    let n: i32 = diesel::select(roster_log_rows(rows_json(entries)?)).get_result(conn).await?;
+    let c = Columns::of(entries);
+    let call = roster_log_rows(
+        c.tenant,
+        c.id,
+        c.at,
+        c.connection,
+        c.request,
+        c.method,
+        c.resource_type,
+        c.resource,
+        c.operation,
+        c.status,
+        c.scim_type,
+        c.detail,
+        c.latency,
+        c.rules,
+        c.source,
+    );
+    let n: i32 = diesel::select(call).get_result(conn).await?;
     Ok(usize::try_from(n).unwrap_or(0))
 }
 

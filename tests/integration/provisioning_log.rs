@@ -238,6 +238,45 @@ fn get_entry(tenant_id: Uuid, connection_id: Uuid, request_id: String, at: chron
 }
 
 #[tokio::test]
+async fn a_batch_is_stored_column_for_column() {
+    // The batch writer hands its rows over one array per column (migration 000038): every
+    // column of every row must land where it belongs, NULLs and empty rules included.
+    let app = TestApp::spawn().await;
+    let tenant = tenant_id(&app, "acme").await;
+    let at = Utc::now() - Duration::minutes(5);
+    let plain = get_entry(tenant, app.creds.connection, "plain".into(), at);
+    let full = Entry {
+        id: Uuid::now_v7(),
+        at: at + Duration::milliseconds(1),
+        connection_id: None,
+        source: "import".into(),
+        request_id: "full".into(),
+        method: "PATCH".into(),
+        resource_type: Some("Group".into()),
+        resource_id: Some(Uuid::now_v7()),
+        operation: "patch Group (2 ops)".into(),
+        status: 409,
+        scim_type: Some("uniqueness".into()),
+        detail: Some("displayName \"Sales\" is taken".into()),
+        latency_ms: 12.5,
+        rules: vec!["case_insensitive_op".into(), "a, \"quoted\" {rule}".into(), "x\u{0}y".into()],
+        ..plain.clone()
+    };
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    assert_eq!(store::insert_many(&mut conn, &[plain.clone(), full.clone()]).await.unwrap(), 2);
+    let mut stored =
+        store::list(&mut conn, tenant, &LogQuery { limit: 10, ..LogQuery::default() }).await.unwrap();
+    stored.retain(|e| e.request_id == "plain" || e.request_id == "full");
+    // Newest first; timestamps as PostgreSQL keeps them (microseconds).
+    let micros = |e: &Entry| Entry {
+        at: chrono::DateTime::from_timestamp_micros(e.at.timestamp_micros()).unwrap(),
+        ..e.storable()
+    };
+    assert_eq!(stored, [micros(&full), micros(&plain)]);
+    assert_eq!(stored[0].rules[2], "x\\u{0000}y", "stored as storable() makes it");
+}
+
+#[tokio::test]
 async fn retention_deletes_old_entries_only_in_bounded_batches() {
     let app = TestApp::spawn().await;
     let b = app.new_tenant("globex").await;

@@ -3,9 +3,10 @@
 //! costs only the statements of its own operation plus its token check.
 //!
 //! Never stale, in any process: the token check ([`crate::db::tenants::live_token`]) — one
-//! primary-key join every request makes anyway, since revocation must take effect on the very
+//! primary-key read every request makes anyway, since revocation must take effect on the very
 //! next request — also reads the tenant's `settings_version`, which triggers move on every
-//! change to a cached setting or category (migration 000014). A cached profile is used only
+//! change to a cached setting or category (migration 000014) and copy onto the tenant's tokens
+//! in the same transaction (migration 000037). A cached profile is used only
 //! while its version is the one just read; otherwise it is reloaded. So a change committed by
 //! any process — the admin API, the CLI, another `roster serve` — is honoured by the next
 //! request everywhere, with no invalidation message that could arrive late or be missed.

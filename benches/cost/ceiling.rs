@@ -63,15 +63,14 @@ fn member_view_cut(key: &str, token: &Token<'_>, cut: Cut) -> String {
         Cut::NestingCheck => DIRECT_GROUPS,
         Cut::Groups | Cut::AllButMember => "NULL::jsonb",
     };
-    let member = r#""users"."id", "users"."resource", "users"."status", "users"."password_hash", "users"."version", "users"."created_at", "users"."last_modified", "users"."effective_role", "positions"."name""#;
-    let position = r#"LEFT OUTER JOIN "positions" ON (("positions"."tenant_id" = "users"."tenant_id") AND ("users"."position_id" = "positions"."id"))"#;
+    let member = r#""users"."id", "users"."resource", "users"."status", "users"."password_hash", "users"."version", "users"."created_at", "users"."last_modified", "users"."effective_role", (SELECT "positions"."name" FROM "positions" WHERE (("positions"."tenant_id" = "users"."tenant_id") AND ("users"."position_id" = "positions"."id")) LIMIT 1)"#;
     if matches!(cut, Cut::TokenCheck | Cut::AllButMember) {
         return format!(
-            r#"SELECT {member}, {groups} FROM "users" {position} WHERE (("users"."tenant_id" = '{tenant}') AND "users"."status" <> 'removed') AND ({key}) LIMIT 1;"#
+            r#"SELECT {member}, {groups} FROM "users" WHERE (("users"."tenant_id" = '{tenant}') AND "users"."status" <> 'removed') AND ({key}) LIMIT 1;"#
         );
     }
     format!(
-        r#"SELECT "connection_tokens"."quirk_mode", "connection_tokens"."settings_version", {member}, {groups} FROM (("connection_tokens" LEFT OUTER JOIN "users" ON ((("users"."tenant_id" = '{tenant}') AND "users"."status" <> 'removed') AND ({key}))) {position}) WHERE ((((("connection_tokens"."tenant_id" = '{tenant}') AND ("connection_tokens"."id" = '{id}')) AND ("connection_tokens"."connection_id" = '{connection}')) AND ("connection_tokens"."revoked_at" IS NULL)) AND (("connection_tokens"."expires_at" IS NULL) OR ("connection_tokens"."expires_at" > now()))) LIMIT 1;"#
+        r#"SELECT "connection_tokens"."quirk_mode", "connection_tokens"."settings_version", {member}, {groups} FROM (("connection_tokens" LEFT OUTER JOIN "users" ON ((("users"."tenant_id" = '{tenant}') AND "users"."status" <> 'removed') AND ({key})))) WHERE ((((("connection_tokens"."tenant_id" = '{tenant}') AND ("connection_tokens"."id" = '{id}')) AND ("connection_tokens"."connection_id" = '{connection}')) AND ("connection_tokens"."revoked_at" IS NULL)) AND (("connection_tokens"."expires_at" IS NULL) OR ("connection_tokens"."expires_at" > now()))) LIMIT 1;"#
     )
 }
 

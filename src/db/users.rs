@@ -408,16 +408,15 @@ pub async fn find_view_as(
     use super::tenants::{token_is_live, STANDING};
     type Found = ((String, i64), Option<UserRow>, Option<String>, Option<String>, Option<Value>);
     let live = token_is_live(token.tenant, token.connection, token.token, token.now);
-    let standing = STANDING;
     let found: Option<Found> = match key {
         ViewKey::Id(id) => {
             let member = users::table.on(visible(token.tenant).and(users::id.eq(id)));
-            member_view!(connection_tokens::table.left_join(member), live, (standing,) Option::<UserRow>::as_select(),
+            member_view!(connection_tokens::table.left_join(member), live, (STANDING,) Option::<UserRow>::as_select(),
                          users::effective_role.nullable(), want_groups, conn)
         }
         ViewKey::UserNameKey(k) => {
             let member = users::table.on(visible(token.tenant).and(users::user_name_key.eq(k.to_string())));
-            member_view!(connection_tokens::table.left_join(member), live, (standing,) Option::<UserRow>::as_select(),
+            member_view!(connection_tokens::table.left_join(member), live, (STANDING,) Option::<UserRow>::as_select(),
                          users::effective_role.nullable(), want_groups, conn)
         }
     };

@@ -121,18 +121,18 @@ pub fn apply_to_membership(
             return Ok(None);
         }
     }
-    let group = |name: &str| Map::from_iter([("displayName".to_string(), Value::String(name.to_string()))]);
     // Any valid group: the operations above neither read nor write its other attributes.
-    let applied = apply(registry, kind, &group("members"), id, request, mode)?;
+    let group = Map::from_iter([("displayName".to_string(), Value::String("members".to_string()))]);
+    let applied = apply(registry, kind, &group, id, request, mode)?;
     if !names_group {
         return Ok(Some(MembershipOnly { applied, display_name: None }));
     }
-    // The name the request leaves on any group; on a group that has it already, the request
-    // changes membership alone.
-    let Some(name) = applied.resource.get("displayName").and_then(Value::as_str) else { return Ok(None) };
-    let applied = apply(registry, kind, &group(name), id, request, mode)?;
-    let name = name.to_string();
-    Ok((!applied.changed).then_some(MembershipOnly { applied, display_name: Some(name) }))
+    // The name the request leaves on any group. They write nothing else, so on a group that has
+    // this name already they change membership alone.
+    let Some(name) = applied.resource.get("displayName").and_then(Value::as_str).map(str::to_string) else {
+        return Ok(None);
+    };
+    Ok(Some(MembershipOnly { applied: Applied { changed: false, ..applied }, display_name: Some(name) }))
 }
 
 /// A resolved attribute: where it lives and its definition.

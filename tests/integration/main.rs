@@ -14,6 +14,7 @@ mod bulk;
 mod caches;
 mod categories;
 mod cli;
+mod column_rules;
 mod conformance;
 mod console;
 mod console_browser;

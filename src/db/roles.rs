@@ -287,7 +287,8 @@ pub struct AfterWrite {
     pub status: String,
     /// Position name.
     pub position: Option<String>,
-    /// Effective groups `[{value, display, type}]`, when asked for and any.
+    /// Effective groups `[{value, display, type}]`, when asked for and any (a member the write
+    /// created is in none, and its groups are not read: migration 000039).
     pub groups: Option<serde_json::Value>,
 }
 

@@ -450,18 +450,9 @@ pub struct Locked {
 /// statements are of two types).
 macro_rules! member_for_write {
     ($tenant:expr, $id:expr) => {{
-        use crate::db::schema::roles;
-        let holds_admin = diesel::dsl::exists(
-            roles::table.filter(
-                roles::tenant_id
-                    .eq(users::tenant_id)
-                    .and(users::effective_role.eq(roles::name.nullable()))
-                    .and(roles::grants_admin),
-            ),
-        );
         users::table.filter(visible($tenant).and(users::id.eq($id))).select((
             UserRow::as_select(),
-            holds_admin,
+            HoldsAdmin,
             users::invitation_count,
             users::joined_at,
             RowVersion,
@@ -479,19 +470,55 @@ pub async fn find_for_update(conn: &Conn, tenant_id: Uuid, id: Uuid) -> QueryRes
 }
 
 /// [`find_for_update`] without the lock: the member as it stands, for a write that writes only
-/// the row version it read ([`Locked::seen`]), with the caller's token check in one round trip.
+/// the row version it read ([`Locked::seen`]), and the caller's token check, in one statement:
+/// the token's row, left-joined with the member (as [`find_view_as`] reads it for GET). `None`
+/// when the token is not live, and then nothing of the member is read out.
 pub async fn find_as(
     conn: &Conn,
     token: TokenKey,
     id: Uuid,
 ) -> QueryResult<Option<(LiveToken, Option<Locked>)>> {
-    let read = async {
-        let mut conn = conn;
-        let found = member_for_write!(token.tenant, id).first(&mut conn).await.optional()?;
-        Ok(found.map(Locked::from_row))
-    };
-    with_token_check(conn, token, read).await
+    use super::schema::connection_tokens;
+    use super::tenants::{token_is_live, STANDING};
+    type Found = ((String, i64), Option<UserRow>, bool, Option<i32>, Option<DateTime<Utc>>, Option<String>);
+    let mut conn = conn;
+    let member = users::table.on(visible(token.tenant).and(users::id.eq(id)));
+    let found: Option<Found> = connection_tokens::table
+        .left_join(member)
+        .filter(token_is_live(token.tenant, token.connection, token.token, token.now))
+        .select((
+            STANDING,
+            Option::<UserRow>::as_select(),
+            HoldsAdmin,
+            users::invitation_count.nullable(),
+            users::joined_at.nullable(),
+            RowVersion.nullable(),
+        ))
+        .first(&mut conn)
+        .await
+        .optional()?;
+    Ok(found.map(|((quirk_mode, settings_version), row, holds_admin, invitation_count, joined_at, seen)| {
+        let live = LiveToken { quirk_mode, settings_version };
+        let member = match (row, invitation_count, seen) {
+            (Some(row), Some(invitation_count), Some(seen)) => {
+                Some(Locked::from_row((row, holds_admin, invitation_count, joined_at, seen)))
+            }
+            _ => None,
+        };
+        (live, member)
+    }))
 }
+
+literal_condition! {
+    /// Whether the member's effective role grants admin ([`Locked::holds_admin`]); false where
+    /// a left join found no member ([`find_as`]).
+    HoldsAdmin = HOLDS_ADMIN_SQL
+}
+
+/// The SQL of [`HoldsAdmin`].
+const HOLDS_ADMIN_SQL: &str =
+    "EXISTS (SELECT 1 FROM \"roles\" WHERE \"roles\".\"tenant_id\" = \"users\".\"tenant_id\" \
+     AND \"roles\".\"name\" = \"users\".\"effective_role\" AND \"roles\".\"grants_admin\")";
 
 impl Locked {
     fn from_row((row, holds_admin, invitation_count, joined_at, seen): ForWrite) -> Locked {

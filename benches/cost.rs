@@ -471,6 +471,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
     if !applied.is_empty() {
         println!("migrations applied: {}", applied.join(", "));
     }
+    data::check_migrations_unchanged(url).await?;
     let key = SigningKey::from_secret(SECRET.as_bytes());
     let sizes = data::Sizes::new(args.users, args.small, args.large);
     let data = data::load(url, sizes, &key).await?;

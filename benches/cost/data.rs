@@ -411,3 +411,59 @@ pub async fn first_users(
     anyhow::ensure!(rows.len() as u64 == n, "expected {n} generated users, found {}", rows.len());
     Ok(rows.into_iter().map(|r| (r.id, r.active)).collect())
 }
+
+/// Refuse a reused database whose applied migrations differ from the files. diesel records only
+/// a migration's version, so a migration edited after it ran on a bench database leaves that
+/// database on the old text (function bodies included), and every number measured on it is of
+/// code the repository no longer has. Each migration's `up.sql` digest is recorded the first
+/// time the bench sees it applied, and compared on every later run.
+pub async fn check_migrations_unchanged(url: &str) -> anyhow::Result<()> {
+    use sha2::{Digest, Sha256};
+    #[derive(QueryableByName)]
+    struct Recorded {
+        #[diesel(sql_type = Text)]
+        version: String,
+        #[diesel(sql_type = Text)]
+        digest: String,
+    }
+    let mut conn = connect_for_load(url).await?;
+    exec(
+        &mut conn,
+        "CREATE TABLE IF NOT EXISTS bench_migrations (version text PRIMARY KEY, digest text NOT NULL)",
+    )
+    .await?;
+    let recorded: Vec<Recorded> =
+        diesel::sql_query("SELECT version, digest FROM bench_migrations").load(&mut conn).await?;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut changed = Vec::new();
+    let mut fresh = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+        let Ok(text) = std::fs::read(path.join("up.sql")) else { continue };
+        let version: String = name.chars().filter(char::is_ascii_digit).take(14).collect();
+        let digest = format!("{:x}", Sha256::digest(&text));
+        match recorded.iter().find(|r| r.version == version) {
+            Some(r) if r.digest != digest => changed.push(name),
+            Some(_) => {}
+            None => fresh.push((version, digest)),
+        }
+    }
+    if !changed.is_empty() {
+        changed.sort();
+        anyhow::bail!(
+            "this bench database ran an earlier text of {}: diesel does not apply an edited migration \
+             again, so its functions are not the repository's. Drop the database (or pass another \
+             --database) and run again",
+            changed.join(", ")
+        );
+    }
+    for (version, digest) in fresh {
+        diesel::sql_query("INSERT INTO bench_migrations (version, digest) VALUES ($1, $2)")
+            .bind::<Text, _>(version)
+            .bind::<Text, _>(digest)
+            .execute(&mut conn)
+            .await?;
+    }
+    Ok(())
+}

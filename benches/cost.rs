@@ -63,6 +63,8 @@ struct Args {
     /// deact, stmts);
     /// empty = all. For iterating on one scenario; a full report needs them all.
     only: Vec<String>,
+    /// `--client bare|reqwest`: the HTTP load generator ([`drive::ClientKind`]).
+    client: drive::ClientKind,
 }
 
 impl Args {
@@ -91,10 +93,11 @@ fn parse_args() -> anyhow::Result<Args> {
         quick,
         row_security: true,
         only: Vec::new(),
+        client: drive::ClientKind::Bare,
     };
     let known =
         "--quick --users N --small N --large N (0: none) --seconds S --warmup S --runs N --clients N \
-                 --count N --deactivations N --seed N --database NAME --row-security on|off --only PART[,PART…]";
+                 --count N --deactivations N --seed N --database NAME --row-security on|off --only PART[,PART…] --client bare|reqwest";
     parse_options(known, |arg, it| {
         match arg {
             "--quick" => {}
@@ -114,6 +117,13 @@ fn parse_args() -> anyhow::Result<Args> {
                     "on" => true,
                     "off" => false,
                     other => anyhow::bail!("--row-security takes on or off, not {other}"),
+                }
+            }
+            "--client" => {
+                a.client = match value(it, arg)?.as_str() {
+                    "bare" => drive::ClientKind::Bare,
+                    "reqwest" => drive::ClientKind::Reqwest,
+                    other => anyhow::bail!("--client takes bare or reqwest, not {other}"),
                 }
             }
             "--only" => {
@@ -419,7 +429,7 @@ impl Row {
 struct Bench<'a> {
     args: &'a Args,
     meter: Meter,
-    clients: Vec<reqwest::Client>,
+    clients: Vec<drive::Client>,
     load: Load,
     pgbench: Pgbench,
     /// pgbench acting as Roster's connections do (`roster_tenant`, row security on).
@@ -500,7 +510,7 @@ async fn run(args: &Args, url: &str, target: &Path, counting: bool) -> anyhow::R
     let bench = Bench {
         args,
         meter: Meter::new(Some(server.pid()), postmaster),
-        clients: drive::clients(args.clients)?,
+        clients: drive::clients(args.clients, args.client)?,
         load: Load { base: base(&data.main), token: data.main.token.clone(), tenant: data.main.id },
         pgbench: Pgbench { bin: bin.clone(), url: url.to_string(), dir: target.join("bench-cost") },
         as_roster: Pgbench {
@@ -1040,7 +1050,7 @@ async fn count_statements(
         token: data.main.token.clone(),
         tenant: data.main.id,
     };
-    let client = drive::clients(1)?;
+    let client = drive::clients(1, args.client)?;
     let meter = Meter::new(None, None);
     let n = args.count;
     let warm = 5u64;
@@ -1361,12 +1371,16 @@ fn report(args: &Args, data: &Data, env: &Env, results: &Results<'_>, scripts: &
     let _ = writeln!(
         s,
         "- Each scenario: {} s warm-up, then {} × (Roster {} s, raw PostgreSQL {} s); {} concurrent keep-alive HTTP \
-         clients (reqwest, in the bench process) vs `pgbench -n -M prepared -c {} -j 2 -T {}`; medians over the runs{}",
+         clients ({}, in the bench process) vs `pgbench -n -M prepared -c {} -j 2 -T {}`; medians over the runs{}",
         args.warmup,
         args.runs,
         args.seconds,
         args.seconds,
         args.clients,
+        match args.client {
+            drive::ClientKind::Bare => "bare HTTP/1.1 keep-alive connections written and read by hand",
+            drive::ClientKind::Reqwest => "reqwest",
+        },
         args.clients,
         args.seconds,
         if args.quick { " (--quick)" } else { "" }

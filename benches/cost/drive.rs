@@ -1,6 +1,7 @@
 //! Generating load: concurrent keep-alive HTTP clients against `roster serve` (inside the bench,
-//! reqwest on the bench's single-threaded runtime), `pgbench` for the raw PostgreSQL side, and
-//! the CPU time of the server processes (`/proc/<pid>/stat`) over each measurement window.
+//! on its single-threaded runtime; [`Bare`] by default, reqwest with `--client reqwest`),
+//! `pgbench` for the raw PostgreSQL side, and the CPU time of the server processes
+//! (`/proc/<pid>/stat`) over each measurement window.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -198,17 +199,170 @@ pub struct Load {
     pub tenant: uuid::Uuid,
 }
 
-/// Keep-alive clients, each with one pooled connection.
-pub fn clients(n: usize) -> anyhow::Result<Vec<reqwest::Client>> {
+/// Which HTTP client generates the load (`--client`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// [`Bare`]: one HTTP/1.1 keep-alive connection written and read by hand, about as light per
+    /// request as `pgbench` is on the raw side (the default).
+    Bare,
+    /// reqwest (hyper): the client of the bench before 2026-12-07; about three times the CPU per
+    /// request of [`ClientKind::Bare`], taken from the same two cores the server runs on.
+    Reqwest,
+}
+
+/// One client: one keep-alive connection.
+pub enum Client {
+    /// See [`ClientKind::Bare`].
+    Bare(tokio::sync::Mutex<Bare>),
+    /// See [`ClientKind::Reqwest`].
+    Reqwest(reqwest::Client),
+}
+
+/// `n` keep-alive clients of one kind.
+pub fn clients(n: usize, kind: ClientKind) -> anyhow::Result<Vec<Client>> {
     (0..n)
         .map(|_| {
-            Ok(reqwest::Client::builder()
-                .no_proxy()
-                .pool_max_idle_per_host(1)
-                .timeout(Duration::from_secs(120))
-                .build()?)
+            Ok(match kind {
+                ClientKind::Bare => Client::Bare(tokio::sync::Mutex::new(Bare::default())),
+                ClientKind::Reqwest => Client::Reqwest(
+                    reqwest::Client::builder()
+                        .no_proxy()
+                        .pool_max_idle_per_host(1)
+                        .timeout(Duration::from_secs(120))
+                        .build()?,
+                ),
+            })
         })
         .collect()
+}
+
+/// A bare HTTP/1.1 client: the request written in one buffer, the response read up to its
+/// `Content-Length` (or its chunks), the connection kept open unless the server closes it. No
+/// redirects, no TLS, no proxies: only what talking to `roster serve` on loopback needs, so that
+/// the load generator takes about as little of the shared CPU per request as `pgbench` does.
+#[derive(Default)]
+pub struct Bare {
+    stream: Option<tokio::net::TcpStream>,
+    request: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+impl Bare {
+    /// Send one request to `url` (`http://host:port/path`) and return its status and body.
+    async fn exchange(&mut self, req: &Req, url: &str, token: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+        let rest = url.strip_prefix("http://").context("the bare client speaks plain http only")?;
+        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        self.request.clear();
+        let body = req.body.as_deref().unwrap_or("");
+        let head = format!(
+            "{} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n",
+            req.method.as_str()
+        );
+        self.request.extend_from_slice(head.as_bytes());
+        if req.body.is_some() {
+            let length = format!("Content-Type: application/scim+json\r\nContent-Length: {}\r\n", body.len());
+            self.request.extend_from_slice(length.as_bytes());
+        }
+        self.request.extend_from_slice(b"\r\n");
+        self.request.extend_from_slice(body.as_bytes());
+        // A kept connection the server closed meanwhile fails on first use: one fresh try.
+        let fresh = self.stream.is_none();
+        let result = match self.once(host).await {
+            Err(_) if !fresh => {
+                self.stream = None;
+                self.once(host).await
+            }
+            r => r,
+        };
+        match result {
+            Ok((status, body, keep)) => {
+                if !keep {
+                    self.stream = None;
+                }
+                Ok((status, body))
+            }
+            Err(e) => {
+                self.stream = None;
+                Err(e)
+            }
+        }
+    }
+
+    async fn once(&mut self, host: &str) -> anyhow::Result<(u16, Vec<u8>, bool)> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let stream = match &mut self.stream {
+            Some(stream) => stream,
+            slot @ None => {
+                let stream = tokio::net::TcpStream::connect(host).await?;
+                stream.set_nodelay(true)?;
+                slot.insert(stream)
+            }
+        };
+        stream.write_all(&self.request).await?;
+        self.buf.clear();
+        let head_end = loop {
+            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            if stream.read_buf(&mut self.buf).await? == 0 {
+                anyhow::bail!("connection closed before a response");
+            }
+        };
+        let head = std::str::from_utf8(&self.buf[..head_end]).context("response head is not UTF-8")?;
+        let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).context("no status line")?;
+        let (mut length, mut chunked, mut keep) = (None, false, true);
+        for line in head.split("\r\n").skip(1) {
+            let Some((name, value)) = line.split_once(':') else { continue };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = Some(value.parse::<usize>()?);
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = value.eq_ignore_ascii_case("chunked");
+            } else if name.eq_ignore_ascii_case("connection") {
+                keep = !value.eq_ignore_ascii_case("close");
+            }
+        }
+        let mut body = Vec::new();
+        let mut at = head_end;
+        if chunked {
+            loop {
+                let line_end = loop {
+                    if let Some(i) = find(&self.buf[at..], b"\r\n") {
+                        break at + i;
+                    }
+                    if stream.read_buf(&mut self.buf).await? == 0 {
+                        anyhow::bail!("connection closed inside a chunked body");
+                    }
+                };
+                let size_text = std::str::from_utf8(&self.buf[at..line_end])?;
+                let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)?;
+                let end = line_end + 2 + size + 2;
+                while self.buf.len() < end {
+                    if stream.read_buf(&mut self.buf).await? == 0 {
+                        anyhow::bail!("connection closed inside a chunk");
+                    }
+                }
+                body.extend_from_slice(&self.buf[line_end + 2..line_end + 2 + size]);
+                at = end;
+                if size == 0 {
+                    break;
+                }
+            }
+        } else {
+            let length = length.unwrap_or(0);
+            while self.buf.len() < head_end + length {
+                if stream.read_buf(&mut self.buf).await? == 0 {
+                    anyhow::bail!("connection closed inside a body");
+                }
+            }
+            body.extend_from_slice(&self.buf[head_end..head_end + length]);
+        }
+        Ok((status, body, keep))
+    }
 }
 
 struct WorkerResult {
@@ -219,14 +373,27 @@ struct WorkerResult {
     exhausted: bool,
 }
 
-async fn worker(
-    client: &reqwest::Client,
-    load: &Load,
-    mut gen: Gen<'_>,
-    deadline: Option<Instant>,
-) -> WorkerResult {
+/// One request through `client`: its status and body.
+async fn send(client: &Client, load: &Load, req: &Req, url: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+    match client {
+        Client::Bare(bare) => bare.lock().await.exchange(req, url, &load.token).await,
+        Client::Reqwest(client) => {
+            let mut builder = client.request(req.method.clone(), url).bearer_auth(&load.token);
+            if let Some(body) = &req.body {
+                builder =
+                    builder.header(reqwest::header::CONTENT_TYPE, "application/scim+json").body(body.clone());
+            }
+            let response = builder.send().await?;
+            let status = response.status().as_u16();
+            Ok((status, response.bytes().await?.to_vec()))
+        }
+    }
+}
+
+async fn worker(client: &Client, load: &Load, mut gen: Gen<'_>, deadline: Option<Instant>) -> WorkerResult {
     let mut r = WorkerResult { ok: 0, errors: 0, latencies: Vec::new(), first_error: None, exhausted: false };
     let mut seq = 0u64;
+    let mut url = String::new();
     loop {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
@@ -236,26 +403,18 @@ async fn worker(
             break;
         };
         seq += 1;
-        let url = format!("{}{}", load.base, req.path);
-        let mut builder = client.request(req.method.clone(), &url).bearer_auth(&load.token);
-        if let Some(body) = req.body {
-            builder = builder.header(reqwest::header::CONTENT_TYPE, "application/scim+json").body(body);
-        }
+        url.clear();
+        url.push_str(&load.base);
+        url.push_str(&req.path);
         let start = Instant::now();
-        let result = async {
-            let response = builder.send().await?;
-            let status = response.status().as_u16();
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, body))
-        }
-        .await;
+        let result = send(client, load, &req, &url).await;
         let elapsed = start.elapsed().as_secs_f64() * 1000.0;
         let failure = match result {
             Ok((status, _)) if status != req.expect => {
                 Some(format!("{} {}: status {status}, expected {}", req.method, req.path, req.expect))
             }
             Ok((_, body)) => match req.contains {
-                Some(text) if !String::from_utf8_lossy(&body).contains(text) => {
+                Some(text) if find(&body, text.as_bytes()).is_none() => {
                     Some(format!("{} {}: body lacks {text}", req.method, req.path))
                 }
                 _ => None,
@@ -279,7 +438,7 @@ async fn worker(
 /// Run one generator per client until `duration` has passed (or every generator is exhausted
 /// when `duration` is `None`), measuring CPU with `meter`.
 pub async fn http(
-    clients: &[reqwest::Client],
+    clients: &[Client],
     load: &Load,
     gens: Vec<Gen<'_>>,
     duration: Option<Duration>,

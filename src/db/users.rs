@@ -280,8 +280,11 @@ pub(crate) use direct_groups_json;
 
 /// The `groups` of the row of `users` a statement reads, when `want`: its direct groups, read in
 /// the statement itself, when none of them has a parent or is nested in another group (what IdPs
-/// push); otherwise the tree walk of `roster_member_groups_json`. No function call per read in
-/// the common case, and a fixed text with a static query id, so diesel keeps it prepared.
+/// push); otherwise the marker [`TREE`], and the reader asks `roster_member_groups_json` for the
+/// tree walk in a second statement ([`walked`]). No function in the statement: PostgreSQL sets up
+/// a function call (its catalog entry, the permission check) on every execution, whether the
+/// branch runs or not, and that was a tenth of the member read's cost (issue #10). A fixed text
+/// with a static query id, so diesel keeps it prepared.
 #[derive(Debug, Clone, Copy)]
 struct MemberGroups {
     want: bool,
@@ -304,12 +307,32 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for MemberGroups {
         out.push_sql(concat!(
             " THEN (SELECT CASE WHEN bool_or(g.parent_id IS NOT NULL OR EXISTS (",
             "SELECT 1 FROM group_members n WHERE n.tenant_id = g.tenant_id AND n.member_id = g.id)) ",
-            "THEN roster_member_groups_json(\"users\".\"tenant_id\", \"users\".\"id\", true) ELSE ",
+            "THEN '\"tree\"'::jsonb ELSE ",
             direct_groups_json!(),
             " END FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id ",
             "WHERE gm.tenant_id = \"users\".\"tenant_id\" AND gm.member_id = \"users\".\"id\") END"
         ));
         Ok(())
+    }
+}
+
+/// What [`MemberGroups`] reads for a member whose groups need the tree walk (the JSON string
+/// `"tree"`; the direct groups are always an array or NULL).
+const TREE: &str = "tree";
+
+diesel::define_sql_function! {
+    /// `roster_member_groups_json` (migration 000027): a member's effective groups, the tree walked.
+    fn roster_member_groups_json(tenant: diesel::sql_types::Uuid, member: diesel::sql_types::Uuid, want: diesel::sql_types::Bool) -> diesel::sql_types::Nullable<diesel::sql_types::Jsonb>;
+}
+
+/// The member's groups as [`MemberGroups`] read them, with the tree walked when they were the
+/// [`TREE`] marker: the second statement only members of nested groups need.
+async fn walked(conn: &mut Conn, tenant: Uuid, member: Uuid, groups: Option<Value>) -> QueryResult<Option<Value>> {
+    match groups {
+        Some(Value::String(marker)) if marker == TREE => {
+            diesel::select(roster_member_groups_json(tenant, member, true)).get_result(conn).await
+        }
+        other => Ok(other),
     }
 }
 
@@ -359,7 +382,8 @@ macro_rules! member_view {
 }
 
 /// A member visible to SCIM with everything its representation needs, in one prepared statement
-/// (one per [`ViewKey`] kind, so PostgreSQL plans each once per connection).
+/// (one per [`ViewKey`] kind, so PostgreSQL plans each once per connection); a member of a nested
+/// group takes a second, for the tree walk ([`MemberGroups`]).
 pub async fn find_view(
     conn: &mut Conn,
     tenant_id: Uuid,
@@ -377,7 +401,9 @@ pub async fn find_view(
             member_view!(users::table, filter, () UserRow::as_select(), users::effective_role, want_groups, conn)
         }
     };
-    Ok(found.map(|(row, role, position, groups)| UserView { row, role, position, groups }))
+    let Some((row, role, position, groups)) = found else { return Ok(None) };
+    let groups = walked(conn, tenant_id, row.id, groups).await?;
+    Ok(Some(UserView { row, role, position, groups }))
 }
 
 /// The caller's token, for the reads that check it in their own statement ([`find_view_as`]).
@@ -397,7 +423,7 @@ pub struct TokenKey {
 /// token's row, joined with the member when there is one. `None` when the token is not live (and
 /// then nothing of the member is read out); otherwise the token's standing and the member, if
 /// visible: one statement for an IdP's `GET /Users/{id}` and its `userName eq` probe, found or
-/// not.
+/// not (two for a member of a nested group, [`MemberGroups`]).
 pub async fn find_view_as(
     conn: &mut Conn,
     token: TokenKey,
@@ -420,10 +446,11 @@ pub async fn find_view_as(
                          users::effective_role.nullable(), want_groups, conn)
         }
     };
-    Ok(found.map(|((quirk_mode, settings_version), row, role, position, groups)| {
-        let live = LiveToken { quirk_mode, settings_version };
-        (live, row.map(|row| UserView { row, role, position, groups }))
-    }))
+    let Some(((quirk_mode, settings_version), row, role, position, groups)) = found else { return Ok(None) };
+    let live = LiveToken { quirk_mode, settings_version };
+    let Some(row) = row else { return Ok(Some((live, None))) };
+    let groups = walked(conn, token.tenant, row.id, groups).await?;
+    Ok(Some((live, Some(UserView { row, role, position, groups }))))
 }
 
 /// A member read for a write: its row locked until the transaction ends ([`find_for_update`]),

@@ -327,7 +327,12 @@ diesel::define_sql_function! {
 
 /// The member's groups as [`MemberGroups`] read them, with the tree walked when they were the
 /// [`TREE`] marker: the second statement only members of nested groups need.
-async fn walked(conn: &mut Conn, tenant: Uuid, member: Uuid, groups: Option<Value>) -> QueryResult<Option<Value>> {
+async fn walked(
+    conn: &mut Conn,
+    tenant: Uuid,
+    member: Uuid,
+    groups: Option<Value>,
+) -> QueryResult<Option<Value>> {
     match groups {
         Some(Value::String(marker)) if marker == TREE => {
             diesel::select(roster_member_groups_json(tenant, member, true)).get_result(conn).await

@@ -283,8 +283,8 @@ pub(crate) use direct_groups_json;
 /// push); otherwise the marker [`TREE`], and the reader asks `roster_member_groups_json` for the
 /// tree walk in a second statement ([`walked`]). No function in the statement: PostgreSQL sets up
 /// a function call (its catalog entry, the permission check) on every execution, whether the
-/// branch runs or not, and that was a tenth of the member read's cost (issue #10). A fixed text
-/// with a static query id, so diesel keeps it prepared.
+/// branch runs or not: 14 % of the member read's PostgreSQL CPU (issue #10; `benches/README.md`,
+/// 2026-12-07, 13:30). A fixed text with a static query id, so diesel keeps it prepared.
 #[derive(Debug, Clone, Copy)]
 struct MemberGroups {
     want: bool,

@@ -105,14 +105,15 @@ pub fn filter(users: u64, name: &str, token: &Token<'_>) -> String {
 }
 
 /// Roster's page of 100 members at a random offset: the token check, the member count and the
-/// page (ids first, then the rows with their positions and groups).
+/// page (its start sought among the member counts, its ids, then the rows with their positions
+/// and groups).
 pub fn page(users: u64, token: &Token<'_>) -> String {
     let Token { tenant, connection, id } = token;
     format!(
         r#"\set r random(0, {last})
 SELECT "connection_tokens"."quirk_mode", "connection_tokens"."settings_version" FROM "connection_tokens" WHERE ((((("connection_tokens"."tenant_id" = '{tenant}') AND ("connection_tokens"."id" = '{id}')) AND ("connection_tokens"."connection_id" = '{connection}')) AND ("connection_tokens"."revoked_at" IS NULL)) AND (("connection_tokens"."expires_at" IS NULL) OR ("connection_tokens"."expires_at" > now()))) LIMIT 1;
 SELECT roster_member_count('{tenant}') AS n;
-SELECT r.id, r.resource, r.status, r.password_hash, r.version, r.created_at, r.last_modified, r.effective_role AS role, (SELECT p.name FROM positions p WHERE p.tenant_id = r.tenant_id AND p.id = r.position_id) AS position, CASE WHEN NOT EXISTS (SELECT 1 FROM groups tg WHERE tg.tenant_id = '{tenant}' AND tg.parent_id IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM group_members tn WHERE tn.tenant_id = '{tenant}' AND tn.member_type = 'Group') THEN (SELECT jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', 'role', gm.group_role) ORDER BY g.display_name, g.id) FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id WHERE gm.tenant_id = r.tenant_id AND gm.member_id = r.id) ELSE roster_member_groups_json(r.tenant_id, r.id, true) END AS groups, NULL::text AS sort_key FROM users r JOIN (SELECT r.id AS page_id FROM users r WHERE r.tenant_id = '{tenant}' AND r.status <> 'removed' ORDER BY r.id ASC LIMIT 100 OFFSET :r) page ON r.tenant_id = '{tenant}' AND r.id = page.page_id ORDER BY r.id ASC;
+WITH seek AS MATERIALIZED (SELECT first_id, skip FROM roster_member_seek('{tenant}', :r::bigint)) SELECT r.id, r.resource, r.status, r.password_hash, r.version, r.created_at, r.last_modified, r.effective_role AS role, (SELECT p.name FROM positions p WHERE p.tenant_id = r.tenant_id AND p.id = r.position_id) AS position, CASE WHEN NOT EXISTS (SELECT 1 FROM groups tg WHERE tg.tenant_id = '{tenant}' AND tg.parent_id IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM group_members tn WHERE tn.tenant_id = '{tenant}' AND tn.member_type = 'Group') THEN (SELECT jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', 'role', gm.group_role) ORDER BY g.display_name, g.id) FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id WHERE gm.tenant_id = r.tenant_id AND gm.member_id = r.id) ELSE roster_member_groups_json(r.tenant_id, r.id, true) END AS groups, NULL::text AS sort_key FROM users r JOIN (SELECT r.id AS page_id FROM users r WHERE r.tenant_id = '{tenant}' AND r.status <> 'removed' AND r.id >= (SELECT first_id FROM seek) ORDER BY r.id ASC LIMIT 100 OFFSET (SELECT skip FROM seek)) page ON r.tenant_id = '{tenant}' AND r.id = page.page_id ORDER BY r.id ASC;
 "#,
         last = users - 100
     )

@@ -215,6 +215,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    member_counts (tenant_id, shift, bucket, slot) {
+        tenant_id -> Uuid,
+        shift -> Int2,
+        bucket -> Int8,
+        slot -> Int2,
+        members -> Int8,
+    }
+}
+
+diesel::table! {
     oauth_access_tokens (tenant_id, token_id) {
         tenant_id -> Uuid,
         token_id -> Uuid,
@@ -304,14 +314,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    tenant_member_counts (tenant_id, slot) {
-        tenant_id -> Uuid,
-        slot -> Int2,
-        members -> Int8,
-    }
-}
-
-diesel::table! {
     users (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -379,11 +381,11 @@ diesel::joinable!(join_links -> tenants (tenant_id));
 diesel::joinable!(join_prestored -> tenants (tenant_id));
 diesel::joinable!(join_requests -> tenants (tenant_id));
 diesel::joinable!(join_settings -> tenants (tenant_id));
+diesel::joinable!(member_counts -> tenants (tenant_id));
 diesel::joinable!(oauth_access_tokens -> oauth_clients (client_id));
 diesel::joinable!(oauth_assertion_jtis -> oauth_clients (client_id));
 diesel::joinable!(positions -> tenants (tenant_id));
 diesel::joinable!(provisioning_log -> tenants (tenant_id));
-diesel::joinable!(tenant_member_counts -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(webhooks -> tenants (tenant_id));
 
@@ -404,13 +406,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     join_prestored,
     join_requests,
     join_settings,
+    member_counts,
     oauth_access_tokens,
     oauth_assertion_jtis,
     oauth_clients,
     positions,
     provisioning_log,
     roles,
-    tenant_member_counts,
     tenants,
     users,
     webhooks,

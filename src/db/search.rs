@@ -196,6 +196,22 @@ fn build(
         None => format!(
             "SELECT {select}, {key_select} AS sort_key FROM {table} r WHERE {conditions} ORDER BY {order} LIMIT {l}::bigint"
         ),
+        // An unfiltered, unsorted page of members (an IdP paging through the tenant): the
+        // maintained counts per range of ids (migration 000041) say in which range of ids the
+        // page begins and how many of that range's members come before it; only those are
+        // skipped, not every member before the page.
+        Some(o) if kind == ResourceKind::User && filter.is_none() && key.is_none() => {
+            let o = sql.bind(Bind::Text(o.to_string()));
+            format!(
+                "WITH seek AS MATERIALIZED (SELECT first_id, skip FROM roster_member_seek({t}, {o}::bigint)) \
+                 SELECT {select}, {key_select} AS sort_key FROM {table} r \
+                 JOIN (SELECT r.id AS page_id FROM {table} r WHERE {conditions} \
+                         AND r.id >= (SELECT first_id FROM seek) \
+                       ORDER BY {order} LIMIT {l}::bigint OFFSET (SELECT skip FROM seek)) page \
+                   ON r.tenant_id = {t} AND r.id = page.page_id \
+                 ORDER BY {order}"
+            )
+        }
         // Index paging: find the page's ids first (for an unfiltered list an index-only scan over
         // the rows skipped), then read only those rows — not every skipped row from the table.
         Some(o) => {
@@ -512,5 +528,27 @@ mod tests {
         assert!(!sorted.prepared);
         let later = build(user, "externalId eq \"a\"", &Window::Offset { offset: 100, limit: 100 });
         assert!(later.prepared && later.page_sql.contains("OFFSET"), "{}", later.page_sql);
+    }
+
+    /// Only an unfiltered, unsorted page of members past the first seeks its start among the
+    /// maintained counts (`roster_member_seek`); a filter, a sort or groups skip row by row.
+    #[test]
+    fn an_unfiltered_unsorted_member_page_seeks_its_start() {
+        use crate::scim::filter::parse_filter;
+        let registry = Registry::standard();
+        let later = Window::Offset { offset: 5000, limit: 100 };
+        let page = |kind, filter: Option<&Filter>, sort: Option<&SortSpec>, window: &Window| {
+            build(&registry, kind, Uuid::nil(), filter, sort, window, "r.id").unwrap()
+        };
+        let seeks = |st: &Statement| st.page_sql.contains("roster_member_seek");
+        let unfiltered = page(ResourceKind::User, None, None, &later);
+        assert!(seeks(&unfiltered) && unfiltered.prepared, "{}", unfiltered.page_sql);
+        assert!(!seeks(&page(ResourceKind::User, None, None, &Window::Offset { offset: 0, limit: 100 })));
+        assert!(!seeks(&page(ResourceKind::Group, None, None, &later)));
+        let filter = parse_filter("title eq \"Engineer\"").unwrap();
+        assert!(!seeks(&page(ResourceKind::User, Some(&filter), None, &later)));
+        let by = crate::scim::filter::AttrPath { urn: None, name: "userName".into(), sub: None };
+        let sort = SortSpec { by, descending: false };
+        assert!(!seeks(&page(ResourceKind::User, None, Some(&sort), &later)));
     }
 }

@@ -17,10 +17,12 @@ async fn the_database_refuses_a_value_outside_a_columns_rule() {
     let on_member = format!("WHERE id = '{member}'");
     let on_log = format!("WHERE resource_id = '{member}'");
     let on_event = format!("WHERE subject_id = '{member}'");
-    // The highest slot of one tenant's count rows: moving it to 63 collides with none of the others.
-    let on_count = "WHERE (tenant_id, slot) = (SELECT tenant_id, slot FROM tenant_member_counts \
-                    ORDER BY slot DESC LIMIT 1)"
+    // The count row of the highest slot: moving it to 63 collides with none of the others.
+    let on_count = "WHERE (tenant_id, shift, bucket, slot) = (SELECT tenant_id, shift, bucket, slot \
+                    FROM member_counts ORDER BY slot DESC LIMIT 1)"
         .to_string();
+    // The whole-tenant count rows (bucket 0): no row of the finest width has bucket 0.
+    let on_total = "WHERE shift = 48".to_string();
     let writes: &[(&str, &str, &str, &str)] = &[
         ("users", "origin = 'ldap'", "origin = 'registration'", &on_member),
         ("users", "comment = repeat('c', 2001)", "comment = repeat('c', 2000)", &on_member),
@@ -33,7 +35,8 @@ async fn the_database_refuses_a_value_outside_a_columns_rule() {
         ("provisioning_log", "detail = repeat('d', 2001)", "detail = repeat('d', 2000)", &on_log),
         ("provisioning_log", "latency_ms = -0.5", "latency_ms = 0", &on_log),
         ("provisioning_log", "source = 'ldap'", "source = 'import'", &on_log),
-        ("tenant_member_counts", "slot = 64", "slot = 63", &on_count),
+        ("member_counts", "slot = 64", "slot = 63", &on_count),
+        ("member_counts", "shift = 11", "shift = 10", &on_total),
     ];
     for (table, outside, edge, which) in writes {
         let refused = conn.batch_execute(&format!("UPDATE {table} SET {outside} {which}")).await;

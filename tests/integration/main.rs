@@ -36,6 +36,7 @@ mod metrics;
 mod oauth;
 mod oauth_jwt;
 mod outage;
+mod paging;
 mod patch;
 mod provisioning_log;
 mod roles;

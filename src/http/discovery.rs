@@ -10,7 +10,7 @@ use super::response::scim;
 use super::AppState;
 use crate::error::{ScimError, ScimResult};
 use crate::scim::discovery::service_provider_config as spc_document;
-use crate::scim::list::list_response;
+use crate::scim::list::ListResponse;
 use crate::scim::roles::role_resource_type;
 use crate::scim::schema::{resource_type_document, schema_document, ResourceKind};
 
@@ -37,7 +37,7 @@ pub async fn resource_types(req: HttpRequest, Caller(ctx): Caller) -> ScimResult
     let mut docs: Vec<Value> =
         KINDS.iter().map(|k| resource_type_document(registry, *k, &ctx.base_url)).collect();
     docs.push(role_resource_type(&ctx.base_url));
-    Ok(scim(StatusCode::OK, &list_response(docs.len() as u64, 1, docs)))
+    Ok(scim(StatusCode::OK, &ListResponse::index(docs.len() as u64, 1, docs)))
 }
 
 /// GET /ResourceTypes/{id}.
@@ -61,7 +61,7 @@ pub async fn schemas(req: HttpRequest, Caller(ctx): Caller) -> ScimResult<HttpRe
     refuse_filter(&req)?;
     let registry = &ctx.profile.registry;
     let docs: Vec<Value> = registry.schemas().map(|s| schema_document(s, &ctx.base_url)).collect();
-    Ok(scim(StatusCode::OK, &list_response(docs.len() as u64, 1, docs)))
+    Ok(scim(StatusCode::OK, &ListResponse::index(docs.len() as u64, 1, docs)))
 }
 
 /// GET /Schemas/{urn}.

@@ -3,7 +3,6 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
-use serde_json::Value;
 
 use crate::error::ScimError;
 
@@ -31,15 +30,15 @@ impl ResponseError for ScimError {
     }
 }
 
-/// Finish a response with a SCIM JSON body (serializing a `Value` cannot fail: its keys are
-/// strings).
-pub fn scim_body(builder: &mut HttpResponseBuilder, body: &Value) -> HttpResponse {
+/// Finish a response with a SCIM JSON body (serializing a `Value`, or a projected view of one,
+/// cannot fail: its keys are strings).
+pub fn scim_body<T: serde::Serialize + ?Sized>(builder: &mut HttpResponseBuilder, body: &T) -> HttpResponse {
     builder
         .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON)))
         .body(serde_json::to_vec(body).unwrap_or_default())
 }
 
 /// A SCIM JSON response with the given status.
-pub fn scim(status: StatusCode, body: &Value) -> HttpResponse {
+pub fn scim<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> HttpResponse {
     scim_body(&mut HttpResponse::build(status), body)
 }

@@ -10,7 +10,7 @@ use super::response::scim;
 use super::AppState;
 use crate::db::{self, roles as store};
 use crate::error::{ScimError, ScimResult};
-use crate::scim::list::list_response;
+use crate::scim::list::ListResponse;
 use crate::scim::resource::fold_key;
 use crate::scim::roles::{role_resource, RoleView};
 
@@ -38,7 +38,7 @@ pub async fn list(
     let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
     let catalog = store::catalog(&mut conn, ctx.tenant()).await?;
     let docs: Vec<_> = catalog.iter().map(|r| role_resource(&view(r), &ctx.base_url)).collect();
-    Ok(scim(StatusCode::OK, &list_response(docs.len() as u64, 1, docs)))
+    Ok(scim(StatusCode::OK, &ListResponse::index(docs.len() as u64, 1, docs)))
 }
 
 /// GET /Roles/{name}: one role, its name matched case-insensitively.

@@ -1,6 +1,6 @@
 //! Query parameters of list and get requests (RFC 7644 §3.4.2, §3.9) and the ListResponse message.
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::error::{ScimError, ScimResult};
 use crate::scim::filter::{parse_filter, parse_path, AttrPath, Filter, PatchPath};
@@ -257,44 +257,62 @@ pub struct Cursors {
     pub previous: Option<String>,
 }
 
-/// The ListResponse message (RFC 7644 §3.4.2); numbers are JSON numbers.
-pub fn list_response(total_results: u64, start_index: u64, resources: Vec<Value>) -> Value {
-    let mut body = list_head(total_results);
-    body.insert("startIndex".into(), start_index.into());
-    Value::Object(list_tail(body, resources))
+/// The ListResponse message (RFC 7644 §3.4.2), written as it is serialized: its resources in
+/// any serializable form (stored resources as projected views, not copies). Numbers are JSON
+/// numbers.
+#[derive(Debug)]
+pub struct ListResponse<R> {
+    total_results: u64,
+    paging: ListPaging,
+    resources: Vec<R>,
 }
 
-/// The ListResponse of a cursor-paged request (RFC 9865): `nextCursor` / `previousCursor`
-/// instead of `startIndex`.
-pub fn cursor_list_response(total_results: u64, cursors: Cursors, resources: Vec<Value>) -> Value {
-    let mut body = list_tail(list_head(total_results), resources);
-    if let Some(next) = cursors.next {
-        body.insert("nextCursor".into(), Value::String(next));
+/// How a ListResponse says where it is: `startIndex`, or (RFC 9865) the cursors.
+#[derive(Debug)]
+enum ListPaging {
+    Index(u64),
+    Cursor(Cursors),
+}
+
+impl<R> ListResponse<R> {
+    /// An index-paged list (`startIndex`).
+    pub fn index(total_results: u64, start_index: u64, resources: Vec<R>) -> Self {
+        ListResponse { total_results, paging: ListPaging::Index(start_index), resources }
     }
-    if let Some(previous) = cursors.previous {
-        body.insert("previousCursor".into(), Value::String(previous));
+
+    /// A cursor-paged list: `nextCursor` / `previousCursor` instead of `startIndex`.
+    pub fn cursor(total_results: u64, cursors: Cursors, resources: Vec<R>) -> Self {
+        ListResponse { total_results, paging: ListPaging::Cursor(cursors), resources }
     }
-    Value::Object(body)
 }
 
-/// `schemas` and `totalResults` of a ListResponse.
-fn list_head(total_results: u64) -> Map<String, Value> {
-    let mut body = Map::with_capacity(6);
-    body.insert("schemas".into(), json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]));
-    body.insert("totalResults".into(), total_results.into());
-    body
-}
-
-/// `itemsPerPage` and `Resources`, moved in (`json!` would copy every resource).
-fn list_tail(mut body: Map<String, Value>, resources: Vec<Value>) -> Map<String, Value> {
-    body.insert("itemsPerPage".into(), resources.len().into());
-    body.insert("Resources".into(), Value::Array(resources));
-    body
+impl<R: serde::Serialize> serde::Serialize for ListResponse<R> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("schemas", &["urn:ietf:params:scim:api:messages:2.0:ListResponse"])?;
+        map.serialize_entry("totalResults", &self.total_results)?;
+        if let ListPaging::Index(start_index) = self.paging {
+            map.serialize_entry("startIndex", &start_index)?;
+        }
+        map.serialize_entry("itemsPerPage", &self.resources.len())?;
+        map.serialize_entry("Resources", &self.resources)?;
+        if let ListPaging::Cursor(cursors) = &self.paging {
+            if let Some(next) = &cursors.next {
+                map.serialize_entry("nextCursor", next)?;
+            }
+            if let Some(previous) = &cursors.previous {
+                map.serialize_entry("previousCursor", previous)?;
+            }
+        }
+        map.end()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const LIMITS: PageLimits = PageLimits { default_size: 100, max_size: 1000 };
 
@@ -399,9 +417,16 @@ mod tests {
 
     #[test]
     fn list_response_numbers_are_numbers() {
-        let r = list_response(3, 2, vec![json!({"id": "a"})]);
+        let r = serde_json::to_value(ListResponse::index(3, 2, vec![json!({"id": "a"})])).unwrap();
         assert_eq!(r["totalResults"], json!(3));
         assert_eq!(r["startIndex"], json!(2));
         assert_eq!(r["itemsPerPage"], json!(1));
+        let keys: Vec<&String> = r.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["schemas", "totalResults", "startIndex", "itemsPerPage", "Resources"]);
+        let cursors = Cursors { next: Some("n".into()), previous: None };
+        let c = serde_json::to_value(ListResponse::cursor(3, cursors, vec![json!({"id": "a"})])).unwrap();
+        let keys: Vec<&String> = c.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["schemas", "totalResults", "itemsPerPage", "Resources", "nextCursor"]);
+        assert_eq!(c["Resources"][0]["id"], "a");
     }
 }

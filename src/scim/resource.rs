@@ -121,9 +121,36 @@ pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
     format!("{base_url}{}/{id}", kind.endpoint())
 }
 
+/// A stored resource as clients see it: `schemas` and `id` (its head), the stored attributes,
+/// `meta` (its tail). `schemas` lists the core schema and each registered extension present in
+/// the resource. Written through a [`crate::scim::schema::Projector`]'s view, or made one map
+/// ([`Rendered::into_map`]).
+#[derive(Debug)]
+pub struct Rendered {
+    /// `schemas` and `id`.
+    pub head: [(&'static str, Value); 2],
+    /// The stored attributes, moved in: a page of members renders without cloning them.
+    pub attributes: Map<String, Value>,
+    /// `meta`.
+    pub tail: [(&'static str, Value); 1],
+}
+
+impl Rendered {
+    /// The resource as one map, in the order it is shown.
+    pub fn into_map(self) -> Map<String, Value> {
+        let mut out = Map::with_capacity(self.attributes.len() + 3);
+        let [schemas, id] = self.head;
+        let [meta] = self.tail;
+        for (k, v) in [schemas, id] {
+            out.insert(k.into(), v);
+        }
+        out.extend(self.attributes);
+        out.insert(meta.0.into(), meta.1);
+        out
+    }
+}
+
 /// Render a stored resource for clients: `schemas`, `id`, the stored attributes, `meta`.
-/// `schemas` lists the core schema and each registered extension present in the resource.
-/// The attributes are moved, not copied: a page of members renders without cloning them.
 pub fn render(
     registry: &Registry,
     kind: ResourceKind,
@@ -131,28 +158,25 @@ pub fn render(
     attributes: Map<String, Value>,
     meta: &Meta,
     base_url: &str,
-) -> Map<String, Value> {
+) -> Rendered {
     let mut schemas = vec![Value::String(kind.core_schema().to_string())];
     for urn in registry.extensions(kind) {
         if attributes.contains_key(*urn) {
             schemas.push(Value::String((*urn).to_string()));
         }
     }
-    let mut out = Map::with_capacity(attributes.len() + 3);
-    out.insert("schemas".into(), Value::Array(schemas));
-    out.insert("id".into(), Value::String(id.to_string()));
-    out.extend(attributes);
-    out.insert(
-        "meta".into(),
-        serde_json::json!({
-            "resourceType": kind.name(),
-            "created": format_datetime(meta.created),
-            "lastModified": format_datetime(meta.last_modified),
-            "location": location(base_url, kind, id),
-            "version": meta.version.etag(),
-        }),
-    );
-    out
+    let meta = serde_json::json!({
+        "resourceType": kind.name(),
+        "created": format_datetime(meta.created),
+        "lastModified": format_datetime(meta.last_modified),
+        "location": location(base_url, kind, id),
+        "version": meta.version.etag(),
+    });
+    Rendered {
+        head: [("schemas", Value::Array(schemas)), ("id", Value::String(id.to_string()))],
+        attributes,
+        tail: [("meta", meta)],
+    }
 }
 
 #[cfg(test)]

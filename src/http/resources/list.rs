@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::{present, registry_for, Endpoint};
+use super::{registry_for, rendered, Endpoint};
 use crate::db;
 use crate::db::users::ViewKey;
 use crate::directory::listing::{self, Listed};
@@ -16,8 +16,9 @@ use crate::http::record::note;
 use crate::http::response::scim;
 use crate::http::AppState;
 use crate::provisioning::summary;
-use crate::scim::list::{cursor_list_response, list_response, parse_list, parse_search, ListQuery};
-use crate::scim::schema::{Registry, ResourceKind};
+use crate::scim::list::{parse_list, parse_search, ListQuery, ListResponse};
+use crate::scim::resource::Rendered;
+use crate::scim::schema::{Projector, Registry, ResourceKind, View};
 
 /// Record what a list or search asked for, before parsing it, so a rejected filter is visible.
 fn note_query(req: &HttpRequest, kind: Option<ResourceKind>, verb: &str, filter: Option<&str>) {
@@ -35,14 +36,24 @@ fn body_filter(body: &Value) -> Option<&str> {
 }
 
 fn respond(registry: &Registry, ctx: &Context, query: &ListQuery, listed: Listed) -> HttpResponse {
-    let resources: Vec<Value> = listed
-        .items
+    let projection = &query.projection;
+    let projectors: Vec<(ResourceKind, Projector<'_>)> = [ResourceKind::User, ResourceKind::Group]
         .into_iter()
-        .map(|(kind, s)| Value::Object(present(registry, kind, ctx, s, &query.projection)))
+        .filter(|kind| listed.items.iter().any(|(k, _)| k == kind))
+        .map(|kind| (kind, Projector::new(registry, kind, &projection.attributes, &projection.excluded)))
+        .collect();
+    let rendered: Vec<(ResourceKind, Rendered)> =
+        listed.items.into_iter().map(|(kind, s)| (kind, rendered(registry, kind, ctx, s))).collect();
+    let resources: Vec<View<'_>> = rendered
+        .iter()
+        .filter_map(|(kind, r)| {
+            let (_, projector) = projectors.iter().find(|(k, _)| k == kind)?;
+            Some(projector.view(&r.head, &r.attributes, &r.tail))
+        })
         .collect();
     let body = match listed.cursors {
-        Some(cursors) => cursor_list_response(listed.total, cursors, resources),
-        None => list_response(listed.total, listed.start_index, resources),
+        Some(cursors) => ListResponse::cursor(listed.total, cursors, resources),
+        None => ListResponse::index(listed.total, listed.start_index, resources),
     };
     scim(StatusCode::OK, &body)
 }

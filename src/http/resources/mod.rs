@@ -21,7 +21,7 @@ use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::{ready, Ready};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::extract::{entity_tags, query_pairs, resource_id};
 use super::principal::{Caller, Claimed};
@@ -34,8 +34,8 @@ use crate::directory::{Context, Stored, Written};
 use crate::error::{ScimError, ScimResult};
 use crate::provisioning::summary;
 use crate::scim::list::{parse_projection, Projection};
-use crate::scim::resource::{render, EntityTags};
-use crate::scim::schema::{normalize, project, Normalized, Registry, ResourceKind};
+use crate::scim::resource::{render, EntityTags, Rendered};
+use crate::scim::schema::{normalize, Normalized, Projector, Registry, ResourceKind};
 
 /// The resource type named by the `{endpoint}` segment of the route.
 #[derive(Debug, Clone, Copy)]
@@ -186,16 +186,9 @@ fn registry_for<'s>(state: &'s AppState, ctx: &'s Context, kind: ResourceKind) -
     }
 }
 
-/// Render a stored resource as clients see it, projection applied.
-fn present(
-    registry: &Registry,
-    kind: ResourceKind,
-    ctx: &Context,
-    stored: Stored,
-    projection: &Projection,
-) -> Map<String, Value> {
-    let full = render(registry, kind, &stored.id.to_string(), stored.attributes, &stored.meta, &ctx.base_url);
-    project(registry, kind, full, &projection.attributes, &projection.excluded)
+/// A stored resource rendered for clients ([`render`]), to be written through a projection.
+fn rendered(registry: &Registry, kind: ResourceKind, ctx: &Context, stored: Stored) -> Rendered {
+    render(registry, kind, &stored.id.to_string(), stored.attributes, &stored.meta, &ctx.base_url)
 }
 
 /// Render a stored resource, apply the projection, and answer with `ETag` (and `Location` when
@@ -214,8 +207,9 @@ fn resource_response(
         let location = crate::scim::resource::location(&ctx.base_url, kind, &stored.id.to_string());
         builder.insert_header((header::LOCATION, location));
     }
-    let body = present(registry, kind, ctx, stored, projection);
-    super::response::scim_body(&mut builder, &Value::Object(body))
+    let projector = Projector::new(registry, kind, &projection.attributes, &projection.excluded);
+    let r = rendered(registry, kind, ctx, stored);
+    super::response::scim_body(&mut builder, &projector.view(&r.head, &r.attributes, &r.tail))
 }
 
 /// Operations this server does not offer yet answer 501 with a SCIM body (RFC 7644 §3.12),

@@ -75,6 +75,233 @@ fn parse(registry: &Registry, kind: ResourceKind, names: &[String]) -> Selection
     root
 }
 
+/// `attributes` and `excludedAttributes` of one request, parsed once for a resource type and
+/// applied to each resource of a response: as a projected copy ([`Projector::apply`]) or while
+/// the response is written ([`Projector::view`]), which builds no copy.
+pub struct Projector<'r> {
+    registry: &'r Registry,
+    kind: ResourceKind,
+    included: Selection,
+    excluded: Selection,
+    which: Which,
+}
+
+/// Which list of a request applies (`attributes` wins).
+#[derive(Clone, Copy)]
+enum Which {
+    Default,
+    Include,
+    Exclude,
+}
+
+impl<'r> Projector<'r> {
+    /// Parse the two lists for `kind`; unknown names are ignored.
+    pub fn new(
+        registry: &'r Registry,
+        kind: ResourceKind,
+        attributes: &[String],
+        excluded: &[String],
+    ) -> Self {
+        let which = if !attributes.is_empty() {
+            Which::Include
+        } else if !excluded.is_empty() {
+            Which::Exclude
+        } else {
+            Which::Default
+        };
+        Projector {
+            registry,
+            kind,
+            included: parse(registry, kind, attributes),
+            excluded: parse(registry, kind, excluded),
+            which,
+        }
+    }
+
+    fn mode(&self) -> Mode<'_> {
+        match self.which {
+            Which::Default => Mode::Default,
+            Which::Include => Mode::Include(&self.included),
+            Which::Exclude => Mode::Exclude(&self.excluded),
+        }
+    }
+
+    /// The mode of an extension's attributes under `mode`, or `None` when the extension is left
+    /// out.
+    fn extension_mode<'s>(mode: Mode<'s>, urn: &str) -> Option<Mode<'s>> {
+        let child = selection_child(mode, urn);
+        match (mode, child) {
+            (Mode::Default, _) => Some(Mode::Default),
+            (Mode::Include(_), None) => None,
+            (Mode::Include(_), Some(c)) if c.whole => Some(Mode::Default),
+            (Mode::Include(_), Some(c)) => Some(Mode::Include(c)),
+            (Mode::Exclude(_), Some(c)) if c.whole => None,
+            (Mode::Exclude(_), Some(c)) => Some(Mode::Exclude(c)),
+            (Mode::Exclude(_), None) => Some(Mode::Default),
+        }
+    }
+
+    /// The projected copy of `resource` (which includes `id`, `schemas`, `meta`): the values kept
+    /// are moved out of it.
+    pub fn apply(&self, resource: Map<String, Value>) -> Map<String, Value> {
+        let (registry, kind, mode) = (self.registry, self.kind, self.mode());
+        let mut out = Map::with_capacity(resource.len());
+        for (key, value) in resource {
+            if key.eq_ignore_ascii_case("schemas") {
+                out.insert("schemas".to_string(), value);
+                continue;
+            }
+            if let Some(urn) = registry.extension_urn(kind, &key) {
+                let (Some(schema), Value::Object(obj)) = (registry.schema(urn), value) else {
+                    continue;
+                };
+                let Some(sub_mode) = Self::extension_mode(mode, urn) else { continue };
+                let projected = project_map(schema.attributes, obj, sub_mode);
+                if !projected.is_empty() {
+                    out.insert(urn.to_string(), Value::Object(projected));
+                }
+                continue;
+            }
+            let Some(attr) = registry.top_level(kind, &key) else {
+                continue;
+            };
+            if let Some(v) = project_attr(attr, value, mode) {
+                out.insert(attr.name.to_string(), v);
+            }
+        }
+        out
+    }
+
+    /// `head`, then `body`, then `tail` (a stored resource's `schemas` and `id`, its attributes,
+    /// its `meta`), projected as they are serialized: what [`Projector::apply`] would give for
+    /// their concatenation, written without building it. A key of `body` spelled as one of
+    /// `head` or `tail` is left out (theirs is the value shown). Keys of `body` are expected
+    /// canonical, one per attribute, as stored resources are: two spellings of one attribute
+    /// would both be written.
+    pub fn view<'a>(
+        &'a self,
+        head: &'a [(&'static str, Value)],
+        body: &'a Map<String, Value>,
+        tail: &'a [(&'static str, Value)],
+    ) -> View<'a> {
+        View { projector: self, head, body, tail }
+    }
+
+    /// How one top-level entry is written, if at all: its output name and its value.
+    fn top<'a>(&'a self, key: &str, value: &'a Value) -> Option<(&'static str, Out<'a>)> {
+        let (registry, kind, mode) = (self.registry, self.kind, self.mode());
+        if key.eq_ignore_ascii_case("schemas") {
+            return Some(("schemas", Out::Plain(value)));
+        }
+        if let Some(urn) = registry.extension_urn(kind, key) {
+            let (Some(schema), Value::Object(obj)) = (registry.schema(urn), value) else {
+                return None;
+            };
+            let sub_mode = Self::extension_mode(mode, urn)?;
+            return keeps(schema.attributes, obj, sub_mode)
+                .then_some((urn, Out::Map(schema.attributes, obj, sub_mode)));
+        }
+        let attr = registry.top_level(kind, key)?;
+        out_attr(attr, value, mode).map(|o| (attr.name, o))
+    }
+}
+
+/// A resource projected while it is serialized ([`Projector::view`]).
+pub struct View<'a> {
+    projector: &'a Projector<'a>,
+    head: &'a [(&'static str, Value)],
+    body: &'a Map<String, Value>,
+    tail: &'a [(&'static str, Value)],
+}
+
+impl serde::Serialize for View<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let named = |key: &str| self.head.iter().chain(self.tail).any(|(k, _)| *k == key);
+        let entries = self
+            .head
+            .iter()
+            .map(|(k, v)| (*k, v))
+            .chain(self.body.iter().filter(|(k, _)| !named(k)).map(|(k, v)| (k.as_str(), v)))
+            .chain(self.tail.iter().map(|(k, v)| (*k, v)));
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in entries {
+            if let Some((name, out)) = self.projector.top(key, value) {
+                map.serialize_entry(name, &out)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// A value as a [`View`] writes it: as stored, or an object or array of objects whose
+/// sub-attributes are projected.
+enum Out<'a> {
+    Plain(&'a Value),
+    Map(&'static [Attribute], &'a Map<String, Value>, Mode<'a>),
+    Items(&'static [Attribute], &'a [Value], Mode<'a>),
+}
+
+impl serde::Serialize for Out<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match *self {
+            Out::Plain(value) => value.serialize(serializer),
+            Out::Map(attrs, obj, mode) => {
+                let mut map = serializer.serialize_map(None)?;
+                for (key, value) in obj {
+                    let Some(attr) = attrs.iter().find(|a| a.name.eq_ignore_ascii_case(key)) else {
+                        continue;
+                    };
+                    if let Some(out) = out_attr(attr, value, mode) {
+                        map.serialize_entry(attr.name, &out)?;
+                    }
+                }
+                map.end()
+            }
+            Out::Items(attrs, items, mode) => {
+                let mut seq = serializer.serialize_seq(None)?;
+                for item in items {
+                    if let Value::Object(obj) = item {
+                        if keeps(attrs, obj, mode) {
+                            seq.serialize_element(&Out::Map(attrs, obj, mode))?;
+                        }
+                    }
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+/// [`project_attr`] without the copy: how `attr`'s `value` is written under `mode`, if at all.
+fn out_attr<'a>(attr: &'static Attribute, value: &'a Value, mode: Mode<'a>) -> Option<Out<'a>> {
+    let sub_mode = attr_mode(attr, mode)?;
+    if attr.ty != AttrType::Complex {
+        return Some(Out::Plain(value));
+    }
+    match value {
+        Value::Object(obj) => {
+            keeps(attr.sub_attributes, obj, sub_mode).then_some(Out::Map(attr.sub_attributes, obj, sub_mode))
+        }
+        Value::Array(items) => items
+            .iter()
+            .any(|i| matches!(i, Value::Object(o) if keeps(attr.sub_attributes, o, sub_mode)))
+            .then_some(Out::Items(attr.sub_attributes, items, sub_mode)),
+        _ => None,
+    }
+}
+
+/// Whether [`project_map`] would keep anything of `obj`.
+fn keeps(attrs: &'static [Attribute], obj: &Map<String, Value>, mode: Mode<'_>) -> bool {
+    obj.iter().any(|(key, value)| {
+        attrs
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(key))
+            .is_some_and(|a| out_attr(a, value, mode).is_some())
+    })
+}
+
 /// Applies RFC 7644 §3.4.2.5 to a stored representation (which includes `id`, `schemas`, `meta`).
 ///
 /// `attributes` wins over `excluded`; unknown names are ignored; attributes not in the schemas
@@ -86,50 +313,7 @@ pub fn project(
     attributes: &[String],
     excluded: &[String],
 ) -> Map<String, Value> {
-    let included = parse(registry, kind, attributes);
-    let excluded_sel = parse(registry, kind, excluded);
-    let mode = if !attributes.is_empty() {
-        Mode::Include(&included)
-    } else if !excluded.is_empty() {
-        Mode::Exclude(&excluded_sel)
-    } else {
-        Mode::Default
-    };
-
-    let mut out = Map::with_capacity(resource.len());
-    for (key, value) in resource {
-        if key.eq_ignore_ascii_case("schemas") {
-            out.insert("schemas".to_string(), value);
-            continue;
-        }
-        if let Some(urn) = registry.extension_urn(kind, &key) {
-            let (Some(schema), Value::Object(obj)) = (registry.schema(urn), value) else {
-                continue;
-            };
-            let child = selection_child(mode, urn);
-            let sub_mode = match (mode, child) {
-                (Mode::Default, _) => Mode::Default,
-                (Mode::Include(_), None) => continue,
-                (Mode::Include(_), Some(c)) if c.whole => Mode::Default,
-                (Mode::Include(_), Some(c)) => Mode::Include(c),
-                (Mode::Exclude(_), Some(c)) if c.whole => continue,
-                (Mode::Exclude(_), Some(c)) => Mode::Exclude(c),
-                (Mode::Exclude(_), None) => Mode::Default,
-            };
-            let projected = project_map(schema.attributes, obj, sub_mode);
-            if !projected.is_empty() {
-                out.insert(urn.to_string(), Value::Object(projected));
-            }
-            continue;
-        }
-        let Some(attr) = registry.top_level(kind, &key) else {
-            continue;
-        };
-        if let Some(v) = project_attr(attr, value, mode) {
-            out.insert(attr.name.to_string(), v);
-        }
-    }
-    out
+    Projector::new(registry, kind, attributes, excluded).apply(resource)
 }
 
 /// The selection node for `name` under the current mode's selection.
@@ -156,25 +340,7 @@ fn project_map(attrs: &'static [Attribute], obj: Map<String, Value>, mode: Mode<
 
 /// Decides whether `attr` is output under `mode`, and projects its sub-attributes.
 fn project_attr(attr: &Attribute, value: Value, mode: Mode<'_>) -> Option<Value> {
-    let child = selection_child(mode, attr.name);
-    let sub_mode = match attr.returned {
-        Returned::Never => return None,
-        Returned::Always => match child {
-            Some(c) if !c.whole && matches!(mode, Mode::Include(_)) => Mode::Include(c),
-            _ => Mode::Default,
-        },
-        Returned::Default | Returned::Request => match (mode, child) {
-            (Mode::Default, _) if attr.returned == Returned::Request => return None,
-            (Mode::Default, _) => Mode::Default,
-            (Mode::Include(_), None) => return None,
-            (Mode::Include(_), Some(c)) if c.whole => Mode::Default,
-            (Mode::Include(_), Some(c)) => Mode::Include(c),
-            (Mode::Exclude(_), _) if attr.returned == Returned::Request => return None,
-            (Mode::Exclude(_), Some(c)) if c.whole => return None,
-            (Mode::Exclude(_), Some(c)) => Mode::Exclude(c),
-            (Mode::Exclude(_), None) => Mode::Default,
-        },
-    };
+    let sub_mode = attr_mode(attr, mode)?;
     if attr.ty != AttrType::Complex {
         return Some(value);
     }
@@ -198,4 +364,28 @@ fn project_attr(attr: &Attribute, value: Value, mode: Mode<'_>) -> Option<Value>
         }
         _ => None,
     }
+}
+
+/// Whether `attr` is output under `mode` (`None`: not), and the mode of its sub-attributes.
+fn attr_mode<'s>(attr: &Attribute, mode: Mode<'s>) -> Option<Mode<'s>> {
+    let child = selection_child(mode, attr.name);
+    let sub_mode = match attr.returned {
+        Returned::Never => return None,
+        Returned::Always => match child {
+            Some(c) if !c.whole && matches!(mode, Mode::Include(_)) => Mode::Include(c),
+            _ => Mode::Default,
+        },
+        Returned::Default | Returned::Request => match (mode, child) {
+            (Mode::Default, _) if attr.returned == Returned::Request => return None,
+            (Mode::Default, _) => Mode::Default,
+            (Mode::Include(_), None) => return None,
+            (Mode::Include(_), Some(c)) if c.whole => Mode::Default,
+            (Mode::Include(_), Some(c)) => Mode::Include(c),
+            (Mode::Exclude(_), _) if attr.returned == Returned::Request => return None,
+            (Mode::Exclude(_), Some(c)) if c.whole => return None,
+            (Mode::Exclude(_), Some(c)) => Mode::Exclude(c),
+            (Mode::Exclude(_), None) => Mode::Default,
+        },
+    };
+    Some(sub_mode)
 }

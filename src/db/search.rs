@@ -10,7 +10,6 @@ use uuid::Uuid;
 use super::filter_sql::{column, resolve, Bind, Column, Sql, Translator};
 use super::groups::GroupRow;
 use super::prepared::Prepared;
-use super::users::UserRow;
 use super::Conn;
 use crate::error::{ScimError, ScimResult};
 use crate::scim::cursor::{Direction, Position};
@@ -55,12 +54,29 @@ struct Count {
     n: i64,
 }
 
-/// A member as a list shows it: the row plus what Roster's User extension and `groups` need.
+/// A member as a list shows it: its row's columns a representation needs, plus what Roster's
+/// User extension and `groups` need.
 #[derive(Debug, QueryableByName)]
 pub struct ListedUser {
-    /// The row (not named `row`: the derive uses that name).
-    #[diesel(embed)]
-    pub user: UserRow,
+    /// Member id.
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    /// The stored resource: as text when read by a page (never parsed into a tree), as a tree
+    /// when found by the probe's member read.
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub resource: MemberJson,
+    /// Lifecycle status.
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    /// Row version.
+    #[diesel(sql_type = BigInt)]
+    pub version: i64,
+    /// Creation time.
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last change.
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub last_modified: chrono::DateTime<chrono::Utc>,
     /// Effective role.
     #[diesel(sql_type = Nullable<Text>)]
     pub role: Option<String>,
@@ -70,6 +86,25 @@ pub struct ListedUser {
     /// Effective groups `[{value, display, type}]`, when asked for and any.
     #[diesel(sql_type = Nullable<diesel::sql_types::Jsonb>)]
     pub groups: Option<serde_json::Value>,
+}
+
+/// A member's stored resource (a JSON object).
+#[derive(Debug)]
+pub enum MemberJson {
+    /// As PostgreSQL sends `jsonb`: its text.
+    Text(String),
+    /// Parsed.
+    Tree(serde_json::Value),
+}
+
+impl diesel::deserialize::FromSql<diesel::sql_types::Jsonb, Pg> for MemberJson {
+    fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+        // `jsonb`'s binary form is a version byte (1) and the text.
+        match value.as_bytes().split_first() {
+            Some((1, text)) => Ok(MemberJson::Text(std::str::from_utf8(text)?.to_owned())),
+            _ => Err("unsupported jsonb encoding version".into()),
+        }
+    }
 }
 
 #[derive(QueryableByName)]
@@ -374,7 +409,21 @@ pub fn user_name_probe(filter: Option<&Filter>, sort: Option<&SortSpec>, window:
 /// The probe's page: the member found, if any (userName is unique), its total the rows it has.
 pub fn probe_page(found: Option<super::users::UserView>) -> Found<ListedUser> {
     let rows: Vec<_> = found
-        .map(|v| (ListedUser { user: v.row, role: v.role, position: v.position, groups: v.groups }, None))
+        .map(|v| {
+            let row = v.row;
+            let member = ListedUser {
+                id: row.id,
+                resource: MemberJson::Tree(row.resource),
+                status: row.status,
+                version: row.version,
+                created_at: row.created_at,
+                last_modified: row.last_modified,
+                role: v.role,
+                position: v.position,
+                groups: v.groups,
+            };
+            (member, None)
+        })
         .into_iter()
         .collect();
     Found { total: rows.len() as u64, rows }
@@ -398,7 +447,7 @@ pub async fn users(
     }
     let groups = if with_groups { PAGE_GROUPS } else { "NULL::jsonb" };
     let select = format!(
-        "r.id, r.resource, r.status, r.password_hash, r.version, r.created_at, r.last_modified, \
+        "r.id, r.resource, r.status, r.version, r.created_at, r.last_modified, \
          r.effective_role AS role, \
          (SELECT p.name FROM positions p WHERE p.tenant_id = r.tenant_id AND p.id = r.position_id) AS position, \
          {groups} AS groups"

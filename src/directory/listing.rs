@@ -1,7 +1,8 @@
 //! Listing and searching members and groups: filter, sort, index or cursor paging, with the
 //! data behind attributes the response won't show never read (`members`, `groups`).
 
-use super::{groups, users, Context, Stored};
+use super::users::Item;
+use super::{groups, users, Context};
 use crate::auth::SigningKey;
 use crate::db::search::{self, Window};
 use crate::db::Conn;
@@ -16,7 +17,7 @@ pub struct Listed {
     /// Every matching resource.
     pub total: u64,
     /// The page.
-    pub items: Vec<(ResourceKind, Stored)>,
+    pub items: Vec<(ResourceKind, Item)>,
     /// `Some` for cursor paging.
     pub cursors: Option<Cursors>,
     /// `startIndex` for index paging.
@@ -25,7 +26,7 @@ pub struct Listed {
 
 struct Rows {
     total: u64,
-    items: Vec<(Stored, Option<String>)>,
+    items: Vec<(Item, Option<String>)>,
 }
 
 async fn fetch(
@@ -49,13 +50,13 @@ async fn fetch(
             let (rows, keys): (Vec<_>, Vec<_>) = found.rows.into_iter().unzip();
             let want = query.projection.wants(kind.core_schema(), "members");
             let items = groups::with_members(conn, ctx, rows, want).await?;
-            Ok(Rows { total: found.total, items: items.into_iter().zip(keys).collect() })
+            Ok(Rows { total: found.total, items: items.into_iter().map(Item::Stored).zip(keys).collect() })
         }
     }
 }
 
-fn boundary(item: &(Stored, Option<String>)) -> Position {
-    Position { key: item.1.clone(), id: item.0.id }
+fn boundary(item: &(Item, Option<String>)) -> Position {
+    Position { key: item.1.clone(), id: item.0.id() }
 }
 
 /// List one resource type.

@@ -11,12 +11,10 @@
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::Stored;
 use crate::db::groups::{self as group_store, MemberRow};
 use crate::db::{roles as store, Conn};
 use crate::error::ScimResult;
 use crate::events::NewEvent;
-use crate::scim::schema::ROSTER_USER_SCHEMA;
 
 /// Recompute the effective role of `members`; one `role.changed` event per member whose role
 /// changed, to be written in the same transaction.
@@ -106,7 +104,7 @@ pub async fn any_binding(conn: &mut Conn, tenant: Uuid) -> ScimResult<bool> {
 
 /// Set `groupRoles` in Roster's User extension from the member's groups as SQL gives them
 /// (`[{value, display, type, role?}]`, `role` on direct memberships only); absent without any.
-pub fn set_group_roles(member: &mut Stored, groups: &[Value]) {
+pub fn set_group_roles(ext: &mut Map<String, Value>, groups: &[Value]) {
     let roles: Vec<Value> = groups
         .iter()
         .filter_map(|g| {
@@ -114,25 +112,23 @@ pub fn set_group_roles(member: &mut Stored, groups: &[Value]) {
             Some(serde_json::json!({"value": g.get("value")?, "display": g.get("display")?, "role": role}))
         })
         .collect();
-    if roles.is_empty() {
-        return;
-    }
-    let ext = member.attributes.entry(ROSTER_USER_SCHEMA).or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(ext) = ext {
+    if !roles.is_empty() {
         ext.insert("groupRoles".into(), Value::Array(roles));
     }
 }
 
-/// Set Roster's User extension (`role`, `status`, `position`) of a member; other attributes of
-/// the extension (tenant categories) are kept.
-pub fn set_extension(member: &mut Stored, role: Option<String>, status: String, position: Option<String>) {
-    let ext = member.attributes.entry(ROSTER_USER_SCHEMA).or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(ext) = ext {
-        for (key, value) in [("role", role), ("status", Some(status)), ("position", position)] {
-            match value {
-                Some(v) => ext.insert(key.into(), Value::String(v)),
-                None => ext.remove(key),
-            };
-        }
+/// Set `role`, `status` and `position` in Roster's User extension of a member (`ext`); its other
+/// attributes (tenant categories) are kept.
+pub fn set_extension(
+    ext: &mut Map<String, Value>,
+    role: Option<String>,
+    status: String,
+    position: Option<String>,
+) {
+    for (key, value) in [("role", role), ("status", Some(status)), ("position", position)] {
+        match value {
+            Some(v) => ext.insert(key.into(), Value::String(v)),
+            None => ext.remove(key),
+        };
     }
 }

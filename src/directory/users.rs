@@ -5,7 +5,7 @@
 //! userName free for reuse, the row and id kept so the organization keeps the member's content.
 
 use diesel_async::AsyncConnection;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::write::MemberRow;
@@ -18,7 +18,7 @@ use crate::db::Conn;
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
 use crate::scim::resource::{check_if_match, EntityTags, Meta, Version};
-use crate::scim::schema::{check_immutable, Normalized, Registry, ResourceKind};
+use crate::scim::schema::{check_immutable, Normalized, Registry, ResourceKind, ROSTER_USER_SCHEMA};
 
 fn not_found(id: Uuid) -> ScimError {
     ScimError::not_found(format!("User {id} not found"))
@@ -307,10 +307,86 @@ pub fn viewed(ctx: &Context, id: Uuid, found: Option<users::UserView>) -> ScimRe
     Ok(presented(ctx, stored(view.row), view.role, status, view.position, view.groups))
 }
 
-/// A member of a list page, presented like [`get`].
-pub(crate) fn listed(ctx: &Context, m: crate::db::search::ListedUser) -> Stored {
-    let status = m.user.status.clone();
-    presented(ctx, stored(m.user), m.role, status, m.position, m.groups)
+/// A member of a list page, presented like [`get`]: read by a page, its stored resource as text,
+/// written through without being parsed into a tree ([`PageMember`]); found by the IdPs' probe,
+/// as [`get`] presents it.
+pub(crate) fn listed(ctx: &Context, m: crate::db::search::ListedUser) -> Item {
+    use crate::db::search::MemberJson;
+    let meta =
+        Meta { created: m.created_at, last_modified: m.last_modified, version: Version::new(m.version) };
+    match m.resource {
+        MemberJson::Tree(resource) => {
+            let member = Stored { id: m.id, attributes: object(resource), meta };
+            Item::Stored(presented(ctx, member, m.role, m.status, m.position, m.groups))
+        }
+        MemberJson::Text(resource) => {
+            let stored = stored_extension(&resource);
+            let mut ext = match &stored {
+                StoredExtension::Object(ext) => ext.clone(),
+                StoredExtension::Absent | StoredExtension::NotAnObject => Map::new(),
+            };
+            let groups = derive(ctx, &mut ext, m.role, m.status, m.position, m.groups);
+            let ext = (!matches!(stored, StoredExtension::NotAnObject)).then_some(ext);
+            Item::Member(PageMember { id: m.id, meta, resource, ext, groups })
+        }
+    }
+}
+
+/// A member of a page as read: its stored resource as JSON text, not parsed into a tree, and what
+/// its representation adds to it (written in place of, or after, the stored entries of the same
+/// name, as [`presented`] sets them).
+#[derive(Debug)]
+pub struct PageMember {
+    /// Member id.
+    pub id: Uuid,
+    /// Server metadata.
+    pub meta: Meta,
+    /// The stored resource (a JSON object), as text.
+    pub resource: String,
+    /// Roster's User extension with the derived attributes set; `None` when the stored one is not
+    /// an object, which is then shown as stored (as [`presented`] leaves it).
+    pub ext: Option<Map<String, Value>>,
+    /// The member's groups, when read and any.
+    pub groups: Option<Value>,
+}
+
+/// A resource of a list page.
+#[derive(Debug)]
+pub enum Item {
+    /// Parsed (and presented) as a tree.
+    Stored(Stored),
+    /// A member read as text.
+    Member(PageMember),
+}
+
+impl Item {
+    /// The resource id.
+    pub fn id(&self) -> Uuid {
+        match self {
+            Item::Stored(s) => s.id,
+            Item::Member(m) => m.id,
+        }
+    }
+}
+
+/// Roster's User extension in a stored resource's text.
+enum StoredExtension {
+    Absent,
+    Object(Map<String, Value>),
+    NotAnObject,
+}
+
+fn stored_extension(resource: &str) -> StoredExtension {
+    #[derive(serde::Deserialize)]
+    struct Ext {
+        #[serde(rename = "urn:ietf:params:scim:schemas:extension:roster:2.0:User")]
+        ext: Option<Value>,
+    }
+    match serde_json::from_str::<Ext>(resource).map(|e| e.ext) {
+        Ok(None) | Err(_) => StoredExtension::Absent,
+        Ok(Some(Value::Object(ext))) => StoredExtension::Object(ext),
+        Ok(Some(_)) => StoredExtension::NotAnObject,
+    }
 }
 
 /// A member with its derived attributes (Roster's User extension) and its groups
@@ -323,19 +399,38 @@ pub(crate) fn presented(
     position: Option<String>,
     groups: Option<Value>,
 ) -> Stored {
-    roles::set_extension(&mut member, role, status, position);
-    if let Some(Value::Array(groups)) = groups {
-        roles::set_group_roles(&mut member, &groups);
-        let groups = groups
-            .iter()
-            .filter_map(|g| {
-                let id = g.get("value")?.as_str()?;
-                Some(group_ref(ctx, id, g.get("display")?.as_str()?, g.get("type")?.as_str()?))
-            })
-            .collect();
-        member.attributes.insert("groups".into(), Value::Array(groups));
+    let ext = member.attributes.entry(ROSTER_USER_SCHEMA).or_insert_with(|| Value::Object(Map::new()));
+    let groups = match ext {
+        Value::Object(ext) => derive(ctx, ext, role, status, position, groups),
+        _ => derive(ctx, &mut Map::new(), role, status, position, groups),
+    };
+    if let Some(groups) = groups {
+        member.attributes.insert("groups".into(), groups);
     }
     member
+}
+
+/// Set the derived attributes in Roster's User extension of a member (`ext`) and return its
+/// groups as shown, with `$ref`: the one rule of both [`presented`] and a [`PageMember`].
+fn derive(
+    ctx: &Context,
+    ext: &mut Map<String, Value>,
+    role: Option<String>,
+    status: String,
+    position: Option<String>,
+    groups: Option<Value>,
+) -> Option<Value> {
+    roles::set_extension(ext, role, status, position);
+    let Some(Value::Array(groups)) = groups else { return None };
+    roles::set_group_roles(ext, &groups);
+    let groups = groups
+        .iter()
+        .filter_map(|g| {
+            let id = g.get("value")?.as_str()?;
+            Some(group_ref(ctx, id, g.get("display")?.as_str()?, g.get("type")?.as_str()?))
+        })
+        .collect();
+    Some(Value::Array(groups))
 }
 
 /// One element of a member's read-only `groups`.

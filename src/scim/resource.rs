@@ -165,18 +165,22 @@ pub fn render(
             schemas.push(Value::String((*urn).to_string()));
         }
     }
-    let meta = serde_json::json!({
+    Rendered {
+        head: [("schemas", Value::Array(schemas)), ("id", Value::String(id.to_string()))],
+        attributes,
+        tail: [("meta", meta_value(kind, id, meta, base_url))],
+    }
+}
+
+/// A resource's `meta` as clients see it.
+pub fn meta_value(kind: ResourceKind, id: &str, meta: &Meta, base_url: &str) -> Value {
+    serde_json::json!({
         "resourceType": kind.name(),
         "created": format_datetime(meta.created),
         "lastModified": format_datetime(meta.last_modified),
         "location": location(base_url, kind, id),
         "version": meta.version.etag(),
-    });
-    Rendered {
-        head: [("schemas", Value::Array(schemas)), ("id", Value::String(id.to_string()))],
-        attributes,
-        tail: [("meta", meta)],
-    }
+    })
 }
 
 #[cfg(test)]

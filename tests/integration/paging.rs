@@ -104,8 +104,30 @@ async fn every_page_is_the_slice_of_the_ordered_members_whatever_ranges_their_id
     .await
     .unwrap();
 
+    // Two members in a group: their pages carry `groups`, written in with the stored resource.
+    let group = app
+        .post(
+            "/Groups",
+            &serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Crew",
+                                "members": [{"value": created[0]}, {"value": created[4]}]}),
+        )
+        .await;
+    assert_eq!(group.status, 201, "{}", group.body);
+
     let members = visible(&mut conn, tenant).await;
     assert_eq!(members.len(), 6 - 1 + ms.len() - 2 - 2);
+    // A member on a page (read as text, never parsed into a tree) is written exactly as its own
+    // GET writes it (parsed), keys in the same order, `groups` and Roster's extension included.
+    let page = app.get(&format!("/Users?startIndex=1&count={}", members.len())).await;
+    let listed = page.body["Resources"].as_array().unwrap();
+    assert_eq!(listed.len(), members.len());
+    for resource in listed {
+        let one = app.get(&format!("/Users/{}", resource["id"].as_str().unwrap())).await;
+        assert_eq!(one.status, 200);
+        assert_eq!(serde_json::to_string(resource).unwrap(), serde_json::to_string(&one.body).unwrap());
+    }
+    let in_group = listed.iter().filter(|m| m["groups"][0]["display"] == "Crew").count();
+    assert_eq!(in_group, 2);
     for count in [1usize, 7] {
         for start in 1..=members.len() + 2 {
             let r = app.get(&format!("/Users?startIndex={start}&count={count}")).await;

@@ -42,7 +42,7 @@ mod tests;
 pub use documents::{resource_type_document, schema_document};
 pub use immutable::check_immutable;
 pub use model::{AttrType, Attribute, Mutability, Returned, Schema, TextLimit, Uniqueness};
-pub use project::{project, Projector, View};
+pub use project::{project, Projector, TextView, View};
 pub use tenant::{check_source, is_date, Category, CategoryKind};
 pub use validate::{normalize, Normalized};
 pub use values::check_text;

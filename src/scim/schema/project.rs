@@ -1,6 +1,8 @@
 //! Output projection: `attributes`, `excludedAttributes` and `returned` (RFC 7644 §3.4.2.5).
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::{strip_urn_prefix, AttrType, Attribute, Registry, ResourceKind, Returned};
@@ -204,6 +206,40 @@ impl<'r> Projector<'r> {
         let attr = registry.top_level(kind, key)?;
         out_attr(attr, value, mode).map(|o| (attr.name, o))
     }
+    /// [`Projector::view`] of a resource whose stored attributes are JSON text (`body`, an
+    /// object), which is never parsed into a tree: its values are written as stored (whitespace
+    /// aside), and complex ones are read as text, key by key, only to project their
+    /// sub-attributes. `schemas` comes first, as [`crate::scim::resource::render`] makes it: the
+    /// core schema and each registered extension among the keys of `body` and `overrides`. Then
+    /// `head`, `body` and `tail`; `overrides` take the place of the entries of `body` of the same
+    /// name (as an insert into a map would), and follow its other entries when it has none.
+    /// `body` not an object is read as empty.
+    pub fn view_text<'a>(
+        &'a self,
+        head: &'a [(&'static str, Value)],
+        body: &'a str,
+        overrides: &'a [(&'static str, Value)],
+        tail: &'a [(&'static str, Value)],
+    ) -> TextView<'a> {
+        TextView { projector: self, head, body, overrides, tail }
+    }
+
+    /// [`Projector::top`] for a value read as text.
+    fn top_text<'a>(&'a self, key: &str, value: &'a RawValue) -> Option<(&'static str, TextOut<'a>)> {
+        let (registry, kind, mode) = (self.registry, self.kind, self.mode());
+        if key.eq_ignore_ascii_case("schemas") {
+            return Some(("schemas", TextOut::Plain(value)));
+        }
+        if let Some(urn) = registry.extension_urn(kind, key) {
+            let schema = registry.schema(urn)?;
+            let obj = text_object(value)?;
+            let sub_mode = Self::extension_mode(mode, urn)?;
+            return text_keeps(schema.attributes, &obj, sub_mode)
+                .then_some((urn, TextOut::Map(schema.attributes, obj, sub_mode)));
+        }
+        let attr = registry.top_level(kind, key)?;
+        text_attr(attr, value, mode).map(|o| (attr.name, o))
+    }
 }
 
 /// A resource projected while it is serialized ([`Projector::view`]).
@@ -272,6 +308,178 @@ impl serde::Serialize for Out<'_> {
             }
         }
     }
+}
+
+/// A resource whose stored attributes are JSON text, projected while it is serialized
+/// ([`Projector::view_text`]).
+pub struct TextView<'a> {
+    projector: &'a Projector<'a>,
+    head: &'a [(&'static str, Value)],
+    body: &'a str,
+    overrides: &'a [(&'static str, Value)],
+    tail: &'a [(&'static str, Value)],
+}
+
+/// One JSON object's entries as text, borrowed from the document (keys too, unless escaped).
+struct TextObject<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+/// An object key, borrowed when it has no escape.
+#[derive(serde::Deserialize)]
+struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for TextObject<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = TextObject<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((Key(key), value)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    entries.push((key, value));
+                }
+                Ok(TextObject(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
+}
+
+/// The entries of `value` if it is an object.
+fn text_object(value: &RawValue) -> Option<Vec<(Cow<'_, str>, &RawValue)>> {
+    if !value.get().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str::<TextObject<'_>>(value.get()).ok().map(|o| o.0)
+}
+
+impl serde::Serialize for TextView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let body = serde_json::from_str::<TextObject<'_>>(self.body).map(|o| o.0).unwrap_or_default();
+        let named = |key: &str| key == "schemas" || self.head.iter().chain(self.tail).any(|(k, _)| *k == key);
+        let mut used = vec![false; self.overrides.len()];
+        let mut map = serializer.serialize_map(None)?;
+        let kind = self.projector.kind;
+        let present =
+            |urn: &str| body.iter().any(|(k, _)| k == urn) || self.overrides.iter().any(|(k, _)| *k == urn);
+        let schemas: Vec<&str> = std::iter::once(kind.core_schema())
+            .chain(self.projector.registry.extensions(kind).iter().copied().filter(|urn| present(urn)))
+            .collect();
+        map.serialize_entry("schemas", &schemas)?;
+        let owned = |map: &mut S::SerializeMap, key: &str, value: &Value| -> Result<(), S::Error> {
+            if let Some((name, out)) = self.projector.top(key, value) {
+                map.serialize_entry(name, &out)?;
+            }
+            Ok(())
+        };
+        for (key, value) in self.head {
+            owned(&mut map, key, value)?;
+        }
+        for (key, value) in &body {
+            if let Some(i) = self.overrides.iter().position(|(k, _)| *k == key) {
+                used[i] = true;
+                owned(&mut map, self.overrides[i].0, &self.overrides[i].1)?;
+            } else if !named(key) {
+                if let Some((name, out)) = self.projector.top_text(key, value) {
+                    map.serialize_entry(name, &out)?;
+                }
+            }
+        }
+        for ((key, value), used) in self.overrides.iter().zip(used) {
+            if !used {
+                owned(&mut map, key, value)?;
+            }
+        }
+        for (key, value) in self.tail {
+            owned(&mut map, key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// A value as a [`TextView`] writes it: as stored, or an object or the objects of an array whose
+/// sub-attributes are projected.
+enum TextOut<'a> {
+    Plain(&'a RawValue),
+    Map(&'static [Attribute], Vec<(Cow<'a, str>, &'a RawValue)>, Mode<'a>),
+    Items(&'static [Attribute], Vec<Vec<(Cow<'a, str>, &'a RawValue)>>, Mode<'a>),
+}
+
+impl serde::Serialize for TextOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        match self {
+            TextOut::Plain(value) => value.serialize(serializer),
+            TextOut::Map(attrs, obj, mode) => TextMap(attrs, obj, *mode).serialize(serializer),
+            TextOut::Items(attrs, items, mode) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for obj in items {
+                    seq.serialize_element(&TextMap(attrs, obj, *mode))?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+/// An object read as text, its sub-attributes projected as it is written.
+struct TextMap<'b, 'a>(&'static [Attribute], &'b [(Cow<'a, str>, &'a RawValue)], Mode<'a>);
+
+impl serde::Serialize for TextMap<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let TextMap(attrs, obj, mode) = *self;
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in obj {
+            let Some(attr) = attrs.iter().find(|a| a.name.eq_ignore_ascii_case(key)) else {
+                continue;
+            };
+            if let Some(out) = text_attr(attr, value, mode) {
+                map.serialize_entry(attr.name, &out)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// [`out_attr`] for a value read as text.
+fn text_attr<'a>(attr: &'static Attribute, value: &'a RawValue, mode: Mode<'a>) -> Option<TextOut<'a>> {
+    let sub_mode = attr_mode(attr, mode)?;
+    if attr.ty != AttrType::Complex {
+        return Some(TextOut::Plain(value));
+    }
+    let text = value.get();
+    if text.starts_with('{') {
+        let obj = text_object(value)?;
+        return text_keeps(attr.sub_attributes, &obj, sub_mode).then_some(TextOut::Map(
+            attr.sub_attributes,
+            obj,
+            sub_mode,
+        ));
+    }
+    if text.starts_with('[') {
+        let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+        let kept: Vec<_> = items
+            .into_iter()
+            .filter_map(text_object)
+            .filter(|obj| text_keeps(attr.sub_attributes, obj, sub_mode))
+            .collect();
+        return (!kept.is_empty()).then_some(TextOut::Items(attr.sub_attributes, kept, sub_mode));
+    }
+    None
+}
+
+/// [`keeps`] for an object read as text.
+fn text_keeps(attrs: &'static [Attribute], obj: &[(Cow<'_, str>, &RawValue)], mode: Mode<'_>) -> bool {
+    obj.iter().any(|(key, value)| {
+        attrs
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(key))
+            .is_some_and(|a| text_attr(a, value, mode).is_some())
+    })
 }
 
 /// [`project_attr`] without the copy: how `attr`'s `value` is written under `mode`, if at all.

@@ -38,7 +38,45 @@ fn run(attributes: &[&str], excluded: &[&str]) -> Value {
     let tail = [("meta", take("meta"))];
     let written = serde_json::to_string(&projector.view(&head, &body, &tail)).unwrap();
     assert_eq!(written, serde_json::to_string(&copied).unwrap(), "attributes={a:?} excluded={e:?}");
+    // The same attributes as text (spaced and broken over lines, as no writer of this server
+    // would send them), never parsed into a tree: the same resource once read back.
+    let text = serde_json::to_string_pretty(&body).unwrap();
+    let id = [("id", head[1].1.clone())];
+    let written = serde_json::to_string(&projector.view_text(&id, &text, &[], &tail)).unwrap();
+    let read: Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(
+        serde_json::to_string(&read).unwrap(),
+        serde_json::to_string(&copied).unwrap(),
+        "as text: attributes={a:?} excluded={e:?}"
+    );
     copied
+}
+
+#[test]
+fn a_resource_read_as_text_takes_its_overrides_in_place_or_after() {
+    let registry = test_registry();
+    let projector = Projector::new(&registry, ResourceKind::User, &[], &[]);
+    let body = r#"{"userName": "ann", "name": {"givenName": "Ann", "unknown": 1}, "displayName": "Ann", "emails": [{"value": "a@x"}, {"unknown": 2}, 3]}"#;
+    let overrides = [("displayName", json!("Ann A.")), ("groups", json!([{"value": "g1", "display": "G"}]))];
+    let out =
+        serde_json::to_value(projector.view_text(&[("id", json!("1"))], body, &overrides, &[])).unwrap();
+    assert_eq!(
+        serde_json::to_string(&out).unwrap(),
+        serde_json::to_string(&json!({
+            "schemas": [USER_SCHEMA],
+            "id": "1",
+            "userName": "ann",
+            "name": {"givenName": "Ann"},
+            "displayName": "Ann A.",
+            "emails": [{"value": "a@x"}],
+            "groups": [{"value": "g1", "display": "G"}]
+        }))
+        .unwrap()
+    );
+    // Not an object: read as empty, the overrides still written.
+    let out = serde_json::to_value(projector.view_text(&[], "[1]", &overrides, &[])).unwrap();
+    assert_eq!(out["displayName"], "Ann A.");
+    assert_eq!(out.as_object().unwrap().len(), 3, "{out}");
 }
 
 #[test]

@@ -39,7 +39,7 @@ fn body_filter(body: &Value) -> Option<&str> {
 /// A resource of a list page, parsed or read as text.
 enum Shown {
     Tree(Rendered),
-    Text(Box<MemberText>),
+    Text(MemberText),
 }
 
 /// A member read as text ([`PageMember`]): its id, stored resource, what is written over it, its
@@ -93,7 +93,7 @@ fn respond(registry: &Registry, ctx: &Context, query: &ListQuery, listed: Listed
         .into_iter()
         .map(|(kind, item)| match item {
             Item::Stored(s) => (kind, Shown::Tree(rendered(registry, kind, ctx, s))),
-            Item::Member(m) => (kind, Shown::Text(Box::new(MemberText::new(ctx, m)))),
+            Item::Member(m) => (kind, Shown::Text(MemberText::new(ctx, m))),
         })
         .collect();
     let resources: Vec<ShownView<'_>> = shown

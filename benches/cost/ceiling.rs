@@ -64,7 +64,7 @@ fn member_view_cut(key: &str, token: &Token<'_>, cut: Cut) -> String {
         Cut::NestingCheck => DIRECT_GROUPS,
         Cut::Groups | Cut::AllButMember => "NULL::jsonb",
     };
-    let member = r#""users"."id", "users"."resource", "users"."status", "users"."password_hash", "users"."version", "users"."created_at", "users"."last_modified", "users"."effective_role", (SELECT "positions"."name" FROM "positions" WHERE (("positions"."tenant_id" = "users"."tenant_id") AND ("users"."position_id" = "positions"."id")) LIMIT 1)"#;
+    let member = r#""users"."id", "users"."resource", "users"."status", "users"."version", "users"."created_at", "users"."last_modified", "users"."effective_role", (SELECT "positions"."name" FROM "positions" WHERE (("positions"."tenant_id" = "users"."tenant_id") AND ("users"."position_id" = "positions"."id")) LIMIT 1)"#;
     if matches!(cut, Cut::TokenCheck | Cut::AllButMember) {
         return format!(
             r#"SELECT {member}, {groups} FROM "users" WHERE (("users"."tenant_id" = '{tenant}') AND "users"."status" <> 'removed') AND ({key}) LIMIT 1;"#

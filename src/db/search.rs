@@ -61,8 +61,7 @@ pub struct ListedUser {
     /// Member id.
     #[diesel(sql_type = SqlUuid)]
     pub id: Uuid,
-    /// The stored resource: as text when read by a page (never parsed into a tree), as a tree
-    /// when found by the probe's member read.
+    /// The stored resource, as text (never parsed into a tree to be shown).
     #[diesel(sql_type = diesel::sql_types::Jsonb)]
     pub resource: MemberJson,
     /// Lifecycle status.
@@ -88,20 +87,15 @@ pub struct ListedUser {
     pub groups: Option<serde_json::Value>,
 }
 
-/// A member's stored resource (a JSON object).
-#[derive(Debug)]
-pub enum MemberJson {
-    /// As PostgreSQL sends `jsonb`: its text.
-    Text(String),
-    /// Parsed.
-    Tree(serde_json::Value),
-}
+/// A member's stored resource (a JSON object) as the text PostgreSQL sends for `jsonb`.
+#[derive(Debug, diesel::deserialize::FromSqlRow)]
+pub struct MemberJson(pub String);
 
 impl diesel::deserialize::FromSql<diesel::sql_types::Jsonb, Pg> for MemberJson {
     fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
         // `jsonb`'s binary form is a version byte (1) and the text.
         match value.as_bytes().split_first() {
-            Some((1, text)) => Ok(MemberJson::Text(std::str::from_utf8(text)?.to_owned())),
+            Some((1, text)) => Ok(MemberJson(std::str::from_utf8(text)?.to_owned())),
             _ => Err("unsupported jsonb encoding version".into()),
         }
     }
@@ -408,25 +402,25 @@ pub fn user_name_probe(filter: Option<&Filter>, sort: Option<&SortSpec>, window:
 
 /// The probe's page: the member found, if any (userName is unique), its total the rows it has.
 pub fn probe_page(found: Option<super::users::UserView>) -> Found<ListedUser> {
-    let rows: Vec<_> = found
-        .map(|v| {
-            let row = v.row;
-            let member = ListedUser {
-                id: row.id,
-                resource: MemberJson::Tree(row.resource),
-                status: row.status,
-                version: row.version,
-                created_at: row.created_at,
-                last_modified: row.last_modified,
-                role: v.role,
-                position: v.position,
-                groups: v.groups,
-            };
-            (member, None)
-        })
-        .into_iter()
-        .collect();
+    let rows: Vec<_> = found.map(|v| (ListedUser::from(v), None)).into_iter().collect();
     Found { total: rows.len() as u64, rows }
+}
+
+impl From<super::users::UserView> for ListedUser {
+    fn from(v: super::users::UserView) -> Self {
+        let row = v.row;
+        ListedUser {
+            id: row.id,
+            resource: row.resource,
+            status: row.status,
+            version: row.version,
+            created_at: row.created_at,
+            last_modified: row.last_modified,
+            role: v.role,
+            position: v.position,
+            groups: v.groups,
+        }
+    }
 }
 
 /// A page of members matching a filter, in sort order, with the exact total; each with its

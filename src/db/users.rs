@@ -341,12 +341,33 @@ async fn walked(
     }
 }
 
+/// The columns of a member's row its representation needs, its stored resource as the text
+/// PostgreSQL sends (written through without being parsed into a tree, or parsed where a write
+/// needs it).
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct ViewRow {
+    /// Member id.
+    pub id: Uuid,
+    /// The canonical SCIM attributes (no id, meta, schemas or password).
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub resource: super::search::MemberJson,
+    /// Lifecycle status.
+    pub status: String,
+    /// Row version.
+    pub version: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub last_modified: DateTime<Utc>,
+}
+
 /// A member as SCIM shows it: the row, its effective role, its position, and (when asked) its
 /// effective groups as `[{value, display, type}]`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct UserView {
     /// The row.
-    pub row: UserRow,
+    pub row: ViewRow,
     /// Effective role.
     pub role: Option<String>,
     /// Position name.
@@ -395,15 +416,15 @@ pub async fn find_view(
     key: ViewKey<'_>,
     want_groups: bool,
 ) -> QueryResult<Option<UserView>> {
-    type Found = (UserRow, Option<String>, Option<String>, Option<Value>);
+    type Found = (ViewRow, Option<String>, Option<String>, Option<Value>);
     let found: Option<Found> = match key {
         ViewKey::Id(id) => {
             let filter = visible(tenant_id).and(users::id.eq(id));
-            member_view!(users::table, filter, () UserRow::as_select(), users::effective_role, want_groups, conn)
+            member_view!(users::table, filter, () ViewRow::as_select(), users::effective_role, want_groups, conn)
         }
         ViewKey::UserNameKey(k) => {
             let filter = visible(tenant_id).and(users::user_name_key.eq(k));
-            member_view!(users::table, filter, () UserRow::as_select(), users::effective_role, want_groups, conn)
+            member_view!(users::table, filter, () ViewRow::as_select(), users::effective_role, want_groups, conn)
         }
     };
     let Some((row, role, position, groups)) = found else { return Ok(None) };
@@ -437,17 +458,17 @@ pub async fn find_view_as(
 ) -> QueryResult<Option<(LiveToken, Option<UserView>)>> {
     use super::schema::connection_tokens;
     use super::tenants::{token_is_live, STANDING};
-    type Found = ((String, i64), Option<UserRow>, Option<String>, Option<String>, Option<Value>);
+    type Found = ((String, i64), Option<ViewRow>, Option<String>, Option<String>, Option<Value>);
     let live = token_is_live(token.tenant, token.connection, token.token, token.now);
     let found: Option<Found> = match key {
         ViewKey::Id(id) => {
             let member = users::table.on(visible(token.tenant).and(users::id.eq(id)));
-            member_view!(connection_tokens::table.left_join(member), live, (STANDING,) Option::<UserRow>::as_select(),
+            member_view!(connection_tokens::table.left_join(member), live, (STANDING,) Option::<ViewRow>::as_select(),
                          users::effective_role.nullable(), want_groups, conn)
         }
         ViewKey::UserNameKey(k) => {
             let member = users::table.on(visible(token.tenant).and(users::user_name_key.eq(k.to_string())));
-            member_view!(connection_tokens::table.left_join(member), live, (STANDING,) Option::<UserRow>::as_select(),
+            member_view!(connection_tokens::table.left_join(member), live, (STANDING,) Option::<ViewRow>::as_select(),
                          users::effective_role.nullable(), want_groups, conn)
         }
     };

@@ -42,7 +42,11 @@ async fn fetch(
         ResourceKind::User => {
             let with_groups = query.projection.wants_user_groups();
             let found = search::users(conn, registry, tenant, filter, sort, window, with_groups).await?;
-            let items = found.rows.into_iter().map(|(row, key)| (users::listed(ctx, row), key)).collect();
+            let items = found
+                .rows
+                .into_iter()
+                .map(|(row, key)| (Item::Member(users::listed(ctx, row)), key))
+                .collect();
             Ok(Rows { total: found.total, items })
         }
         ResourceKind::Group => {
@@ -143,7 +147,11 @@ pub fn probe_listed(ctx: &Context, found: Option<crate::db::users::UserView>) ->
     let found = search::probe_page(found);
     Listed {
         total: found.total,
-        items: found.rows.into_iter().map(|(row, _)| (ResourceKind::User, users::listed(ctx, row))).collect(),
+        items: found
+            .rows
+            .into_iter()
+            .map(|(row, _)| (ResourceKind::User, Item::Member(users::listed(ctx, row))))
+            .collect(),
         cursors: None,
         start_index: 1,
     }

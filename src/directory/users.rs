@@ -13,7 +13,7 @@ use super::{
     db_precision, logged, object, password, roles, write, ActiveChange, Context, Stored, TenantProfile,
     Written,
 };
-use crate::db::users::{self, status, RestoreKey, UserColumns, UserRow};
+use crate::db::users::{self, status, RestoreKey, UserColumns};
 use crate::db::Conn;
 use crate::error::{ScimError, ScimResult};
 use crate::events::{changed_attributes, NewEvent};
@@ -22,19 +22,6 @@ use crate::scim::schema::{check_immutable, Normalized, Registry, ResourceKind, R
 
 fn not_found(id: Uuid) -> ScimError {
     ScimError::not_found(format!("User {id} not found"))
-}
-
-/// A member row as a stored resource.
-pub(crate) fn stored(row: UserRow) -> Stored {
-    Stored {
-        id: row.id,
-        attributes: object(row.resource),
-        meta: Meta {
-            created: row.created_at,
-            last_modified: row.last_modified,
-            version: Version::new(row.version),
-        },
-    }
 }
 
 /// The status of a member (DESIGN §2): `suspended` while inactive, otherwise what its
@@ -294,42 +281,38 @@ pub async fn scrub_removed(conn: &mut Conn, now: chrono::DateTime<chrono::Utc>) 
 }
 
 /// Read a member visible to SCIM, with Roster's User extension and, when `with_groups`, its
-/// read-only `groups` — one statement.
+/// read-only `groups` — one statement — parsed, for a write to work on.
 pub async fn get(conn: &mut Conn, ctx: &Context, id: Uuid, with_groups: bool) -> ScimResult<Stored> {
     let found = users::find_view(conn, ctx.tenant(), users::ViewKey::Id(id), with_groups).await?;
-    viewed(ctx, id, found)
-}
-
-/// The member [`users::find_view`] found by id (`found`), as [`get`] answers it: 404 when absent.
-pub fn viewed(ctx: &Context, id: Uuid, found: Option<users::UserView>) -> ScimResult<Stored> {
-    let view = found.ok_or_else(|| not_found(id))?;
-    let status = view.row.status.clone();
-    Ok(presented(ctx, stored(view.row), view.role, status, view.position, view.groups))
-}
-
-/// A member of a list page, presented like [`get`]: read by a page, its stored resource as text,
-/// written through without being parsed into a tree ([`PageMember`]); found by the IdPs' probe,
-/// as [`get`] presents it.
-pub(crate) fn listed(ctx: &Context, m: crate::db::search::ListedUser) -> Item {
-    use crate::db::search::MemberJson;
+    let m = crate::db::search::ListedUser::from(found.ok_or_else(|| not_found(id))?);
+    let resource: Value = serde_json::from_str(&m.resource.0)
+        .map_err(|e| ScimError::internal(anyhow::anyhow!("member {id}: stored resource unreadable: {e}")))?;
     let meta =
         Meta { created: m.created_at, last_modified: m.last_modified, version: Version::new(m.version) };
-    match m.resource {
-        MemberJson::Tree(resource) => {
-            let member = Stored { id: m.id, attributes: object(resource), meta };
-            Item::Stored(presented(ctx, member, m.role, m.status, m.position, m.groups))
-        }
-        MemberJson::Text(resource) => {
-            let stored = stored_extension(&resource);
-            let mut ext = match &stored {
-                StoredExtension::Object(ext) => ext.clone(),
-                StoredExtension::Absent | StoredExtension::NotAnObject => Map::new(),
-            };
-            let groups = derive(ctx, &mut ext, m.role, m.status, m.position, m.groups);
-            let ext = (!matches!(stored, StoredExtension::NotAnObject)).then_some(ext);
-            Item::Member(PageMember { id: m.id, meta, resource, ext, groups })
-        }
-    }
+    let member = Stored { id: m.id, attributes: object(resource), meta };
+    Ok(presented(ctx, member, m.role, m.status, m.position, m.groups))
+}
+
+/// The member [`users::find_view`] found by id (`found`), as a GET answers it: 404 when absent.
+pub fn viewed(ctx: &Context, id: Uuid, found: Option<users::UserView>) -> ScimResult<PageMember> {
+    let view = found.ok_or_else(|| not_found(id))?;
+    Ok(listed(ctx, view.into()))
+}
+
+/// A member as a list or a GET shows it: its stored resource as text, written through without
+/// being parsed into a tree ([`PageMember`]), and its derived attributes.
+pub(crate) fn listed(ctx: &Context, m: crate::db::search::ListedUser) -> PageMember {
+    let meta =
+        Meta { created: m.created_at, last_modified: m.last_modified, version: Version::new(m.version) };
+    let resource = m.resource.0;
+    let stored = stored_extension(&resource);
+    let mut ext = match &stored {
+        StoredExtension::Object(ext) => ext.clone(),
+        StoredExtension::Absent | StoredExtension::NotAnObject => Map::new(),
+    };
+    let groups = derive(ctx, &mut ext, m.role, m.status, m.position, m.groups);
+    let ext = (!matches!(stored, StoredExtension::NotAnObject)).then_some(ext);
+    PageMember { id: m.id, meta, resource, ext, groups }
 }
 
 /// A member of a page as read: its stored resource as JSON text, not parsed into a tree, and what
@@ -350,7 +333,7 @@ pub struct PageMember {
     pub groups: Option<Value>,
 }
 
-/// A resource of a list page.
+/// A resource as a list or a GET shows it.
 #[derive(Debug)]
 pub enum Item {
     /// Parsed (and presented) as a tree.
@@ -365,6 +348,14 @@ impl Item {
         match self {
             Item::Stored(s) => s.id,
             Item::Member(m) => m.id,
+        }
+    }
+
+    /// Its server metadata.
+    pub fn meta(&self) -> &Meta {
+        match self {
+            Item::Stored(s) => &s.meta,
+            Item::Member(m) => &m.meta,
         }
     }
 }

@@ -3,9 +3,10 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{registry_for, resource_response, Endpoint};
+use super::{item_response, registry_for, Endpoint};
 use crate::db;
 use crate::db::users::ViewKey;
+use crate::directory::users::Item;
 use crate::directory::{groups, users};
 use crate::error::{ScimError, ScimResult};
 use crate::http::extract::{entity_tags, query_pairs, resource_id};
@@ -53,18 +54,17 @@ pub async fn get(
     let (id, projection, if_none_match) = asked?;
     note(&req, |r| r.resource(kind, Some(id)));
     let registry = registry_for(&state, &ctx, kind);
-    let stored = match member {
-        Some(found) => users::viewed(&ctx, id, found)?,
+    let item = match member {
+        Some(found) => Item::Member(users::viewed(&ctx, id, found)?),
         None => {
             let mut conn = db::checkout(&state.pool, ctx.rows()).await?;
             let want_members = projection.wants(kind.core_schema(), "members");
-            groups::get(&mut conn, &ctx, id, want_members).await?
+            Item::Stored(groups::get(&mut conn, &ctx, id, want_members).await?)
         }
     };
-    if if_none_match.is_some_and(|tags| tags.matches(stored.meta.version)) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, stored.meta.version.etag()))
-            .finish());
+    let version = item.meta().version;
+    if if_none_match.is_some_and(|tags| tags.matches(version)) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, version.etag())).finish());
     }
-    Ok(resource_response(StatusCode::OK, registry, kind, &ctx, stored, &projection))
+    Ok(item_response(StatusCode::OK, registry, kind, &ctx, item, &projection))
 }

@@ -4,11 +4,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::{registry_for, rendered, Endpoint};
+use super::{registry_for, rendered, Endpoint, MemberText, Shown, ShownView};
 use crate::db;
 use crate::db::users::ViewKey;
 use crate::directory::listing::{self, Listed};
-use crate::directory::users::{Item, PageMember};
+use crate::directory::users::Item;
 use crate::directory::Context;
 use crate::error::ScimResult;
 use crate::http::extract::{json_body, query_pairs};
@@ -18,8 +18,7 @@ use crate::http::response::scim;
 use crate::http::AppState;
 use crate::provisioning::summary;
 use crate::scim::list::{parse_list, parse_search, ListQuery, ListResponse};
-use crate::scim::resource::{meta_value, Rendered};
-use crate::scim::schema::{Projector, Registry, ResourceKind, TextView, View, ROSTER_USER_SCHEMA};
+use crate::scim::schema::{Projector, Registry, ResourceKind};
 
 /// Record what a list or search asked for, before parsing it, so a rejected filter is visible.
 fn note_query(req: &HttpRequest, kind: Option<ResourceKind>, verb: &str, filter: Option<&str>) {
@@ -34,51 +33,6 @@ fn note_query(req: &HttpRequest, kind: Option<ResourceKind>, verb: &str, filter:
 /// The `filter` member of a SearchRequest body, if it is a string.
 fn body_filter(body: &Value) -> Option<&str> {
     body.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case("filter")).and_then(|(_, v)| v.as_str())
-}
-
-/// A resource of a list page, parsed or read as text.
-enum Shown {
-    Tree(Rendered),
-    Text(MemberText),
-}
-
-/// A member read as text ([`PageMember`]): its id, stored resource, what is written over it, its
-/// `meta`.
-struct MemberText {
-    head: [(&'static str, Value); 1],
-    resource: String,
-    overrides: Vec<(&'static str, Value)>,
-    tail: [(&'static str, Value); 1],
-}
-
-impl MemberText {
-    fn new(ctx: &Context, m: PageMember) -> Self {
-        let id = m.id.to_string();
-        let tail = [("meta", meta_value(ResourceKind::User, &id, &m.meta, &ctx.base_url))];
-        let mut overrides = Vec::with_capacity(2);
-        if let Some(ext) = m.ext {
-            overrides.push((ROSTER_USER_SCHEMA, Value::Object(ext)));
-        }
-        if let Some(groups) = m.groups {
-            overrides.push(("groups", groups));
-        }
-        MemberText { head: [("id", Value::String(id))], resource: m.resource, overrides, tail }
-    }
-}
-
-/// A [`Shown`] resource written through its type's projection.
-enum ShownView<'a> {
-    Tree(View<'a>),
-    Text(TextView<'a>),
-}
-
-impl serde::Serialize for ShownView<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            ShownView::Tree(v) => v.serialize(serializer),
-            ShownView::Text(v) => v.serialize(serializer),
-        }
-    }
 }
 
 fn respond(registry: &Registry, ctx: &Context, query: &ListQuery, listed: Listed) -> HttpResponse {

@@ -29,13 +29,16 @@ use super::record::expect_success;
 use super::record::note;
 use super::AppState;
 use crate::db::users::Locked;
+use crate::directory::users::{Item, PageMember};
 use crate::directory::write::member_update_as;
 use crate::directory::{Context, Stored, Written};
 use crate::error::{ScimError, ScimResult};
 use crate::provisioning::summary;
 use crate::scim::list::{parse_projection, Projection};
-use crate::scim::resource::{render, EntityTags, Rendered};
-use crate::scim::schema::{normalize, Normalized, Projector, Registry, ResourceKind};
+use crate::scim::resource::{meta_value, render, EntityTags, Rendered};
+use crate::scim::schema::{
+    normalize, Normalized, Projector, Registry, ResourceKind, TextView, View, ROSTER_USER_SCHEMA,
+};
 
 /// The resource type named by the `{endpoint}` segment of the route.
 #[derive(Debug, Clone, Copy)]
@@ -191,8 +194,65 @@ fn rendered(registry: &Registry, kind: ResourceKind, ctx: &Context, stored: Stor
     render(registry, kind, &stored.id.to_string(), stored.attributes, &stored.meta, &ctx.base_url)
 }
 
-/// Render a stored resource, apply the projection, and answer with `ETag` (and `Location` when
-/// asked, as for 201 Created).
+/// A resource of a list page, parsed or read as text.
+pub(super) enum Shown {
+    Tree(Rendered),
+    Text(MemberText),
+}
+
+/// A member read as text ([`PageMember`]): its id, stored resource, what is written over it, its
+/// `meta`.
+pub(super) struct MemberText {
+    head: [(&'static str, Value); 1],
+    resource: String,
+    overrides: Vec<(&'static str, Value)>,
+    tail: [(&'static str, Value); 1],
+}
+
+impl MemberText {
+    pub(super) fn new(ctx: &Context, m: PageMember) -> Self {
+        let id = m.id.to_string();
+        let tail = [("meta", meta_value(ResourceKind::User, &id, &m.meta, &ctx.base_url))];
+        let mut overrides = Vec::with_capacity(2);
+        if let Some(ext) = m.ext {
+            overrides.push((ROSTER_USER_SCHEMA, Value::Object(ext)));
+        }
+        if let Some(groups) = m.groups {
+            overrides.push(("groups", groups));
+        }
+        MemberText { head: [("id", Value::String(id))], resource: m.resource, overrides, tail }
+    }
+}
+
+impl Shown {
+    /// This resource written through `projector`.
+    pub(super) fn view<'a>(&'a self, projector: &'a Projector<'a>) -> ShownView<'a> {
+        match self {
+            Shown::Tree(r) => ShownView::Tree(projector.view(&r.head, &r.attributes, &r.tail)),
+            Shown::Text(m) => {
+                ShownView::Text(projector.view_text(&m.head, &m.resource, &m.overrides, &m.tail))
+            }
+        }
+    }
+}
+
+/// A [`Shown`] resource written through its type's projection.
+pub(super) enum ShownView<'a> {
+    Tree(View<'a>),
+    Text(TextView<'a>),
+}
+
+impl serde::Serialize for ShownView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ShownView::Tree(v) => v.serialize(serializer),
+            ShownView::Text(v) => v.serialize(serializer),
+        }
+    }
+}
+
+/// Render a resource, apply the projection, and answer with `ETag` (and `Location` when asked,
+/// as for 201 Created).
 fn resource_response(
     status: StatusCode,
     registry: &Registry,
@@ -201,15 +261,30 @@ fn resource_response(
     stored: Stored,
     projection: &Projection,
 ) -> HttpResponse {
+    item_response(status, registry, kind, ctx, Item::Stored(stored), projection)
+}
+
+/// [`resource_response`] for a resource parsed or read as text.
+fn item_response(
+    status: StatusCode,
+    registry: &Registry,
+    kind: ResourceKind,
+    ctx: &Context,
+    item: Item,
+    projection: &Projection,
+) -> HttpResponse {
     let mut builder = HttpResponse::build(status);
-    builder.insert_header((header::ETAG, stored.meta.version.etag()));
+    builder.insert_header((header::ETAG, item.meta().version.etag()));
     if status == StatusCode::CREATED {
-        let location = crate::scim::resource::location(&ctx.base_url, kind, &stored.id.to_string());
+        let location = crate::scim::resource::location(&ctx.base_url, kind, &item.id().to_string());
         builder.insert_header((header::LOCATION, location));
     }
     let projector = Projector::new(registry, kind, &projection.attributes, &projection.excluded);
-    let r = rendered(registry, kind, ctx, stored);
-    super::response::scim_body(&mut builder, &projector.view(&r.head, &r.attributes, &r.tail))
+    let shown = match item {
+        Item::Stored(s) => Shown::Tree(rendered(registry, kind, ctx, s)),
+        Item::Member(m) => Shown::Text(MemberText::new(ctx, m)),
+    };
+    super::response::scim_body(&mut builder, &shown.view(&projector))
 }
 
 /// Operations this server does not offer yet answer 501 with a SCIM body (RFC 7644 §3.12),

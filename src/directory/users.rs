@@ -305,14 +305,13 @@ pub(crate) fn listed(ctx: &Context, m: crate::db::search::ListedUser) -> PageMem
     let meta =
         Meta { created: m.created_at, last_modified: m.last_modified, version: Version::new(m.version) };
     let resource = m.resource.0;
-    let stored = stored_extension(&resource);
-    let mut ext = match &stored {
-        StoredExtension::Object(ext) => ext.clone(),
-        StoredExtension::Absent | StoredExtension::NotAnObject => Map::new(),
+    let (mut ext, shown) = match stored_extension(&resource) {
+        StoredExtension::Object(ext) => (ext, true),
+        StoredExtension::Absent => (Map::new(), true),
+        StoredExtension::NotAnObject => (Map::new(), false),
     };
     let groups = derive(ctx, &mut ext, m.role, m.status, m.position, m.groups);
-    let ext = (!matches!(stored, StoredExtension::NotAnObject)).then_some(ext);
-    PageMember { id: m.id, meta, resource, ext, groups }
+    PageMember { id: m.id, meta, resource, ext: shown.then_some(ext), groups }
 }
 
 /// A member of a page as read: its stored resource as JSON text, not parsed into a tree, and what

@@ -287,8 +287,7 @@ pub async fn get(conn: &mut Conn, ctx: &Context, id: Uuid, with_groups: bool) ->
     let m = crate::db::search::ListedUser::from(found.ok_or_else(|| not_found(id))?);
     let resource: Value = serde_json::from_str(&m.resource.0)
         .map_err(|e| ScimError::internal(anyhow::anyhow!("member {id}: stored resource unreadable: {e}")))?;
-    let meta =
-        Meta { created: m.created_at, last_modified: m.last_modified, version: Version::new(m.version) };
+    let meta = listed_meta(&m);
     let member = Stored { id: m.id, attributes: object(resource), meta };
     Ok(presented(ctx, member, m.role, m.status, m.position, m.groups))
 }
@@ -302,8 +301,7 @@ pub fn viewed(ctx: &Context, id: Uuid, found: Option<users::UserView>) -> ScimRe
 /// A member as a list or a GET shows it: its stored resource as text, written through without
 /// being parsed into a tree ([`PageMember`]), and its derived attributes.
 pub(crate) fn listed(ctx: &Context, m: crate::db::search::ListedUser) -> PageMember {
-    let meta =
-        Meta { created: m.created_at, last_modified: m.last_modified, version: Version::new(m.version) };
+    let meta = listed_meta(&m);
     let resource = m.resource.0;
     let (mut ext, shown) = match stored_extension(&resource) {
         StoredExtension::Object(ext) => (ext, true),
@@ -312,6 +310,11 @@ pub(crate) fn listed(ctx: &Context, m: crate::db::search::ListedUser) -> PageMem
     };
     let groups = derive(ctx, &mut ext, m.role, m.status, m.position, m.groups);
     PageMember { id: m.id, meta, resource, ext: shown.then_some(ext), groups }
+}
+
+/// The server metadata of a member as read.
+fn listed_meta(m: &crate::db::search::ListedUser) -> Meta {
+    Meta { created: m.created_at, last_modified: m.last_modified, version: Version::new(m.version) }
 }
 
 /// A member of a page as read: its stored resource as JSON text, not parsed into a tree, and what

@@ -123,8 +123,7 @@ pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
 
 /// A stored resource as clients see it: `schemas` and `id` (its head), the stored attributes,
 /// `meta` (its tail). `schemas` lists the core schema and each registered extension present in
-/// the resource. Written through a [`crate::scim::schema::Projector`]'s view, or made one map
-/// ([`Rendered::into_map`]).
+/// the resource. Written through a [`crate::scim::schema::Projector`]'s view.
 #[derive(Debug)]
 pub struct Rendered {
     /// `schemas` and `id`.
@@ -133,21 +132,6 @@ pub struct Rendered {
     pub attributes: Map<String, Value>,
     /// `meta`.
     pub tail: [(&'static str, Value); 1],
-}
-
-impl Rendered {
-    /// The resource as one map, in the order it is shown.
-    pub fn into_map(self) -> Map<String, Value> {
-        let mut out = Map::with_capacity(self.attributes.len() + 3);
-        let [schemas, id] = self.head;
-        let [meta] = self.tail;
-        for (k, v) in [schemas, id] {
-            out.insert(k.into(), v);
-        }
-        out.extend(self.attributes);
-        out.insert(meta.0.into(), meta.1);
-        out
-    }
 }
 
 /// Render a stored resource for clients: `schemas`, `id`, the stored attributes, `meta`.

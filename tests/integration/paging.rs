@@ -139,6 +139,14 @@ async fn every_page_is_the_slice_of_the_ordered_members_whatever_ranges_their_id
             assert_eq!(got, want, "startIndex={start}&count={count}");
         }
     }
+    // A start far past the end is an empty page, not an error; past a 64-bit integer, a 400.
+    let r = app.get("/Users?startIndex=9223372036854775807&count=5").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["totalResults"], members.len());
+    assert_eq!(r.body["Resources"].as_array().map(Vec::len).unwrap_or(0), 0, "{}", r.body);
+    let r = app.get("/Users?startIndex=18446744073709551616&count=5").await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["scimType"], "invalidValue");
     // The other tenant pages its own members only.
     let theirs = visible(&mut conn, other_tenant).await;
     let r =

@@ -6,7 +6,7 @@
 //! * [`normalize`] turns a POST/PUT body into a canonical resource map (canonical attribute
 //!   spelling, unassigned values dropped, types checked, the password taken out).
 //! * [`check_immutable`] enforces `mutability: immutable` on PUT.
-//! * [`project`] applies `attributes` / `excludedAttributes` and `returned` (RFC 7644 §3.4.2.5).
+//! * [`Projector`] applies `attributes` / `excludedAttributes` and `returned` (RFC 7644 §3.4.2.5).
 //! * [`schema_document`] and [`resource_type_document`] render `/Schemas` and `/ResourceTypes`.
 //! * [`Registry::with_categories`] adds a tenant's categories to Roster's User extension
 //!   ([`ROSTER_USER_SCHEMA`]); [`normalize`] then checks their values, canonicalises dropdown
@@ -42,7 +42,7 @@ mod tests;
 pub use documents::{resource_type_document, schema_document};
 pub use immutable::check_immutable;
 pub use model::{AttrType, Attribute, Mutability, Returned, Schema, TextLimit, Uniqueness};
-pub use project::{project, Projector, TextView, View};
+pub use project::{Projector, TextView, View};
 pub use tenant::{check_source, is_date, Category, CategoryKind};
 pub use validate::{normalize, Normalized};
 pub use values::check_text;

@@ -78,8 +78,8 @@ fn parse(registry: &Registry, kind: ResourceKind, names: &[String]) -> Selection
 }
 
 /// `attributes` and `excludedAttributes` of one request, parsed once for a resource type and
-/// applied to each resource of a response: as a projected copy ([`Projector::apply`]) or while
-/// the response is written ([`Projector::view`]), which builds no copy.
+/// applied to each resource of a response while it is written ([`Projector::view`],
+/// [`Projector::view_text`]).
 pub struct Projector<'r> {
     registry: &'r Registry,
     kind: ResourceKind,
@@ -143,40 +143,11 @@ impl<'r> Projector<'r> {
         }
     }
 
-    /// The projected copy of `resource` (which includes `id`, `schemas`, `meta`): the values kept
-    /// are moved out of it.
-    pub fn apply(&self, resource: Map<String, Value>) -> Map<String, Value> {
-        let (registry, kind, mode) = (self.registry, self.kind, self.mode());
-        let mut out = Map::with_capacity(resource.len());
-        for (key, value) in resource {
-            if key.eq_ignore_ascii_case("schemas") {
-                out.insert("schemas".to_string(), value);
-                continue;
-            }
-            if let Some(urn) = registry.extension_urn(kind, &key) {
-                let (Some(schema), Value::Object(obj)) = (registry.schema(urn), value) else {
-                    continue;
-                };
-                let Some(sub_mode) = Self::extension_mode(mode, urn) else { continue };
-                let projected = project_map(schema.attributes, obj, sub_mode);
-                if !projected.is_empty() {
-                    out.insert(urn.to_string(), Value::Object(projected));
-                }
-                continue;
-            }
-            let Some(attr) = registry.top_level(kind, &key) else {
-                continue;
-            };
-            if let Some(v) = project_attr(attr, value, mode) {
-                out.insert(attr.name.to_string(), v);
-            }
-        }
-        out
-    }
-
     /// `head`, then `body`, then `tail` (a stored resource's `schemas` and `id`, its attributes,
-    /// its `meta`), projected as they are serialized: what [`Projector::apply`] would give for
-    /// their concatenation, written without building it. A key of `body` spelled as one of
+    /// its `meta`), projected as they are serialized (RFC 7644 §3.4.2.5: `attributes` wins over
+    /// `excludedAttributes`; unknown names are ignored; attributes not in the schemas, and
+    /// `returned: never` ones, are never written; key order is kept; a complex value left empty
+    /// is not written), without building a projected copy. A key of `body` spelled as one of
     /// `head` or `tail` is left out (theirs is the value shown). Keys of `body` are expected
     /// canonical, one per attribute, as stored resources are: two spellings of one attribute
     /// would both be written.
@@ -482,7 +453,8 @@ fn text_keeps(attrs: &'static [Attribute], obj: &[(Cow<'_, str>, &RawValue)], mo
     })
 }
 
-/// [`project_attr`] without the copy: how `attr`'s `value` is written under `mode`, if at all.
+/// How `attr`'s `value` is written under `mode`, if at all: as it is, or its sub-attributes
+/// projected (an object, or the objects of an array, left with none is not written).
 fn out_attr<'a>(attr: &'static Attribute, value: &'a Value, mode: Mode<'a>) -> Option<Out<'a>> {
     let sub_mode = attr_mode(attr, mode)?;
     if attr.ty != AttrType::Complex {
@@ -500,7 +472,7 @@ fn out_attr<'a>(attr: &'static Attribute, value: &'a Value, mode: Mode<'a>) -> O
     }
 }
 
-/// Whether [`project_map`] would keep anything of `obj`.
+/// Whether anything of `obj` (a complex value) is written under `mode`.
 fn keeps(attrs: &'static [Attribute], obj: &Map<String, Value>, mode: Mode<'_>) -> bool {
     obj.iter().any(|(key, value)| {
         attrs
@@ -510,67 +482,11 @@ fn keeps(attrs: &'static [Attribute], obj: &Map<String, Value>, mode: Mode<'_>) 
     })
 }
 
-/// Applies RFC 7644 §3.4.2.5 to a stored representation (which includes `id`, `schemas`, `meta`).
-///
-/// `attributes` wins over `excluded`; unknown names are ignored; attributes not in the schemas
-/// are never output; key order is kept. The values kept are moved out of `resource`.
-pub fn project(
-    registry: &Registry,
-    kind: ResourceKind,
-    resource: Map<String, Value>,
-    attributes: &[String],
-    excluded: &[String],
-) -> Map<String, Value> {
-    Projector::new(registry, kind, attributes, excluded).apply(resource)
-}
-
 /// The selection node for `name` under the current mode's selection.
 fn selection_child<'s>(mode: Mode<'s>, name: &str) -> Option<&'s Selection> {
     match mode {
         Mode::Default => None,
         Mode::Include(s) | Mode::Exclude(s) => s.child(name),
-    }
-}
-
-/// Projects the attributes of one object level (a schema's or a complex value's).
-fn project_map(attrs: &'static [Attribute], obj: Map<String, Value>, mode: Mode<'_>) -> Map<String, Value> {
-    let mut out = Map::with_capacity(obj.len());
-    for (key, value) in obj {
-        let Some(attr) = attrs.iter().find(|a| a.name.eq_ignore_ascii_case(&key)) else {
-            continue;
-        };
-        if let Some(v) = project_attr(attr, value, mode) {
-            out.insert(attr.name.to_string(), v);
-        }
-    }
-    out
-}
-
-/// Decides whether `attr` is output under `mode`, and projects its sub-attributes.
-fn project_attr(attr: &Attribute, value: Value, mode: Mode<'_>) -> Option<Value> {
-    let sub_mode = attr_mode(attr, mode)?;
-    if attr.ty != AttrType::Complex {
-        return Some(value);
-    }
-    match value {
-        Value::Object(obj) => {
-            let m = project_map(attr.sub_attributes, obj, sub_mode);
-            (!m.is_empty()).then_some(Value::Object(m))
-        }
-        Value::Array(items) => {
-            let kept: Vec<Value> = items
-                .into_iter()
-                .filter_map(|item| match item {
-                    Value::Object(obj) => {
-                        let m = project_map(attr.sub_attributes, obj, sub_mode);
-                        (!m.is_empty()).then_some(Value::Object(m))
-                    }
-                    _ => None,
-                })
-                .collect();
-            (!kept.is_empty()).then_some(Value::Array(kept))
-        }
-        _ => None,
     }
 }
 

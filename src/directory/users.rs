@@ -414,7 +414,14 @@ fn derive(
     groups: Option<Value>,
 ) -> Option<Value> {
     roles::set_extension(ext, role, status, position);
-    let Some(Value::Array(groups)) = groups else { return None };
+    let Some(Value::Array(mut groups)) = groups else { return None };
+    // By name, then id, as bytes: the order is the same whatever the database's collation, and
+    // the statements that read the groups need not sort them.
+    fn key(g: &Value) -> (&str, &str) {
+        let text = |k: &str| g.get(k).and_then(Value::as_str).unwrap_or_default();
+        (text("display"), text("value"))
+    }
+    groups.sort_by(|a, b| key(a).cmp(&key(b)));
     roles::set_group_roles(ext, &groups);
     let groups = groups
         .iter()

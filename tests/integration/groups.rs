@@ -438,3 +438,49 @@ async fn a_body_full_of_unknown_members_gets_a_short_answer_and_writes_nothing()
     assert!(member_ids(&after).is_empty());
     assert!(membership_events(&app, &group).await.is_empty());
 }
+
+/// A member's `groups` (and the `groupRoles` that follow them) are in one order wherever they are
+/// read: by name as bytes, then id; not the order the member joined them, nor the database's.
+#[tokio::test]
+async fn a_members_groups_are_in_name_order_in_a_read_a_page_and_a_tree_walk() {
+    let app = TestApp::spawn().await;
+    let u = app.create_user("sorted@example.com").await;
+    // Joined in this order; as bytes "Mike" < "Zulu" < "alpha" < "beta" (a collation that folds
+    // case would put "alpha" first).
+    let mut ids = std::collections::HashMap::new();
+    for name in ["beta", "Zulu", "alpha", "Mike"] {
+        ids.insert(name, app.create_group(name, &[u.as_str()]).await);
+    }
+    let order = |member: &Value, key: &str| -> Vec<String> {
+        member[key].as_array().unwrap().iter().map(|g| g["display"].as_str().unwrap().to_string()).collect()
+    };
+    let want = ["Mike", "Zulu", "alpha", "beta"];
+    let read = app.get(&format!("/Users/{u}")).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(order(&read.body, "groups"), want);
+    assert_eq!(order(&read.body[ROSTER_USER], "groupRoles"), want);
+    let page = app.get("/Users?count=10").await;
+    let listed = page.body["Resources"].as_array().unwrap().iter().find(|m| m["id"] == u.as_str()).unwrap();
+    assert_eq!(order(listed, "groups"), want);
+    assert_eq!(order(&listed[ROSTER_USER], "groupRoles"), want);
+
+    // "alpha" nested in "Omega": the member's groups are walked as a tree, in the same order.
+    let omega = app.create_group("Omega", &[]).await;
+    let r = app
+        .patch_ops(
+            &format!("/Groups/{omega}"),
+            json!([{"op": "add", "path": "members", "value": [{"value": ids["alpha"], "type": "Group"}]}]),
+        )
+        .await;
+    assert!(r.status == 200 || r.status == 204, "{}", r.body);
+    let read = app.get(&format!("/Users/{u}")).await;
+    assert_eq!(order(&read.body, "groups"), ["Mike", "Omega", "Zulu", "alpha", "beta"]);
+    let kinds: Vec<&str> =
+        read.body["groups"].as_array().unwrap().iter().map(|g| g["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["direct", "indirect", "direct", "direct", "direct"]);
+    let page = app.get("/Users?count=10").await;
+    let listed = page.body["Resources"].as_array().unwrap().iter().find(|m| m["id"] == u.as_str()).unwrap();
+    assert_eq!(listed["groups"], read.body["groups"]);
+}
+
+const ROSTER_USER: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";

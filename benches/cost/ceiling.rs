@@ -30,31 +30,25 @@ pub enum Cut {
     AllButMember,
 }
 
-/// The direct memberships as `[{value, display, type, role}]`, and the rows they come from.
-macro_rules! direct_agg {
-    () => {
-        "jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', 'role', gm.group_role) ORDER BY g.display_name, g.id)"
-    };
-}
+/// The direct memberships, and the rows they come from.
 macro_rules! memberships {
     () => {
         r#"FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id WHERE gm.tenant_id = "users"."tenant_id" AND gm.member_id = "users"."id""#
     };
 }
 
-/// The member's groups as `find_view_as` reads them: the direct memberships, or the marker for
-/// the tree walk (a second statement, which the bench's members never need) when one of the
-/// member's groups has a parent or is itself a member.
+/// The member's groups as `find_view_as` reads them: one record per direct membership, with
+/// whether its group has a parent or is nested (then a second statement, which the bench's
+/// members never need, walks the tree).
 const GROUPS: &str = concat!(
-    r#"CASE WHEN true THEN (SELECT CASE WHEN bool_or(g.parent_id IS NOT NULL OR EXISTS (SELECT 1 FROM group_members n WHERE n.tenant_id = g.tenant_id AND n.member_id = g.id)) THEN '"tree"'::jsonb ELSE "#,
-    direct_agg!(),
-    " END ",
+    "CASE WHEN true THEN (SELECT array_agg(ROW(g.id, g.display_name, gm.group_role, g.parent_id IS NOT NULL OR g.nested)) ",
     memberships!(),
     ") END"
 );
 
-/// [`GROUPS`] without the nesting check.
-const DIRECT_GROUPS: &str = concat!("(SELECT ", direct_agg!(), " ", memberships!(), ")");
+/// [`GROUPS`] without the nesting flag.
+const DIRECT_GROUPS: &str =
+    concat!("(SELECT array_agg(ROW(g.id, g.display_name, gm.group_role)) ", memberships!(), ")");
 
 /// [`member_view`] with `cut` taken away.
 fn member_view_cut(key: &str, token: &Token<'_>, cut: Cut) -> String {
@@ -62,7 +56,7 @@ fn member_view_cut(key: &str, token: &Token<'_>, cut: Cut) -> String {
     let groups = match cut {
         Cut::Nothing | Cut::TokenCheck => GROUPS,
         Cut::NestingCheck => DIRECT_GROUPS,
-        Cut::Groups | Cut::AllButMember => "NULL::jsonb",
+        Cut::Groups | Cut::AllButMember => "NULL::record[]",
     };
     let member = r#""users"."id", "users"."resource", "users"."status", "users"."version", "users"."created_at", "users"."last_modified", "users"."effective_role", (SELECT "positions"."name" FROM "positions" WHERE (("positions"."tenant_id" = "users"."tenant_id") AND ("users"."position_id" = "positions"."id")) LIMIT 1)"#;
     if matches!(cut, Cut::TokenCheck | Cut::AllButMember) {
@@ -113,7 +107,7 @@ pub fn page(users: u64, token: &Token<'_>) -> String {
         r#"\set r random(0, {last})
 SELECT "connection_tokens"."quirk_mode", "connection_tokens"."settings_version" FROM "connection_tokens" WHERE ((((("connection_tokens"."tenant_id" = '{tenant}') AND ("connection_tokens"."id" = '{id}')) AND ("connection_tokens"."connection_id" = '{connection}')) AND ("connection_tokens"."revoked_at" IS NULL)) AND (("connection_tokens"."expires_at" IS NULL) OR ("connection_tokens"."expires_at" > now()))) LIMIT 1;
 SELECT roster_member_count('{tenant}') AS n;
-WITH seek AS MATERIALIZED (SELECT first_id, skip FROM roster_member_seek('{tenant}', :r::bigint)) SELECT r.id, r.resource, r.status, r.version, r.created_at, r.last_modified, r.effective_role AS role, (SELECT p.name FROM positions p WHERE p.tenant_id = r.tenant_id AND p.id = r.position_id) AS position, CASE WHEN NOT EXISTS (SELECT 1 FROM groups tg WHERE tg.tenant_id = '{tenant}' AND tg.parent_id IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM group_members tn WHERE tn.tenant_id = '{tenant}' AND tn.member_type = 'Group') THEN (SELECT jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', 'role', gm.group_role) ORDER BY g.display_name, g.id) FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id WHERE gm.tenant_id = r.tenant_id AND gm.member_id = r.id) ELSE roster_member_groups_json(r.tenant_id, r.id, true) END AS groups, NULL::text AS sort_key FROM users r JOIN (SELECT r.id AS page_id FROM users r WHERE r.tenant_id = '{tenant}' AND r.status <> 'removed' AND r.id >= (SELECT first_id FROM seek) ORDER BY r.id ASC LIMIT 100 OFFSET (SELECT skip FROM seek)) page ON r.tenant_id = '{tenant}' AND r.id = page.page_id ORDER BY r.id ASC;
+WITH seek AS MATERIALIZED (SELECT first_id, skip FROM roster_member_seek('{tenant}', :r::bigint)) SELECT r.id, r.resource, r.status, r.version, r.created_at, r.last_modified, r.effective_role AS role, (SELECT p.name FROM positions p WHERE p.tenant_id = r.tenant_id AND p.id = r.position_id) AS position, CASE WHEN NOT EXISTS (SELECT 1 FROM groups tg WHERE tg.tenant_id = '{tenant}' AND tg.parent_id IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM group_members tn WHERE tn.tenant_id = '{tenant}' AND tn.member_type = 'Group') THEN (SELECT jsonb_agg(jsonb_build_object('value', g.id, 'display', g.display_name, 'type', 'direct', 'role', gm.group_role)) FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id WHERE gm.tenant_id = r.tenant_id AND gm.member_id = r.id) ELSE roster_member_groups_json(r.tenant_id, r.id, true) END AS groups, NULL::text AS sort_key FROM users r JOIN (SELECT r.id AS page_id FROM users r WHERE r.tenant_id = '{tenant}' AND r.status <> 'removed' AND r.id >= (SELECT first_id FROM seek) ORDER BY r.id ASC LIMIT 100 OFFSET (SELECT skip FROM seek)) page ON r.tenant_id = '{tenant}' AND r.id = page.page_id ORDER BY r.id ASC;
 "#,
         last = users - 100
     )

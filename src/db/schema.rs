@@ -149,6 +149,7 @@ diesel::table! {
         created_at -> Timestamptz,
         last_modified -> Timestamptz,
         parent_id -> Nullable<Uuid>,
+        nested -> Bool,
     }
 }
 

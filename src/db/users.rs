@@ -280,13 +280,16 @@ macro_rules! direct_groups_json {
 }
 pub(crate) use direct_groups_json;
 
-/// The `groups` of the row of `users` a statement reads, when `want`: its direct groups, read in
-/// the statement itself, when none of them has a parent or is nested in another group (what IdPs
-/// push); otherwise the marker [`TREE`], and the reader asks `roster_member_groups_json` for the
-/// tree walk in a second statement ([`walked`]). No function in the statement: PostgreSQL sets up
-/// a function call (its catalog entry, the permission check) on every execution, whether the
-/// branch runs or not: 14 % of the member read's PostgreSQL CPU (issue #10; `benches/README.md`,
-/// 2026-12-07, 13:30). A fixed text with a static query id, so diesel keeps it prepared.
+/// The `groups` of the row of `users` a statement reads, when `want`: its direct groups, one
+/// record each ([`DirectGroup`]), with whether the group has a parent or is itself a member of a
+/// group (`groups.nested`, migration 000042); when one is, the reader asks
+/// `roster_member_groups_json` for the tree walk in a second statement ([`walked`]). Records, in
+/// no order, not JSON: PostgreSQL sets up every expression of the statement on every execution,
+/// whether the member has groups or not, and a `jsonb_agg` of `jsonb_build_object`s, an
+/// aggregate's `ORDER BY`, a `bool_or` and an `EXISTS` per group cost more to set up than the
+/// rest of the read (issue #10; `benches/README.md`, 2026-12-07, 19:40). No function in the
+/// statement either: a function call's set-up was 14 % of the read's PostgreSQL CPU. A fixed
+/// text with a static query id, so diesel keeps it prepared.
 #[derive(Debug, Clone, Copy)]
 struct MemberGroups {
     want: bool,
@@ -297,7 +300,23 @@ impl diesel::query_builder::QueryId for MemberGroups {
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-static_sql_expression!(MemberGroups, diesel::sql_types::Nullable<diesel::sql_types::Jsonb>);
+/// One direct group of a member as [`MemberGroups`] reads it: id, name, the member's role in it,
+/// and whether the group has a parent or is nested in another.
+type DirectGroup = (Uuid, String, String, bool);
+
+static_sql_expression!(
+    MemberGroups,
+    diesel::sql_types::Nullable<
+        diesel::sql_types::Array<
+            diesel::sql_types::Record<(
+                diesel::sql_types::Uuid,
+                diesel::sql_types::Text,
+                diesel::sql_types::Text,
+                diesel::sql_types::Bool,
+            )>,
+        >,
+    >
+);
 
 impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for MemberGroups {
     fn walk_ast<'b>(
@@ -307,40 +326,37 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for MemberGroups {
         out.push_sql("CASE WHEN ");
         out.push_bind_param::<diesel::sql_types::Bool, _>(&self.want)?;
         out.push_sql(concat!(
-            " THEN (SELECT CASE WHEN bool_or(g.parent_id IS NOT NULL OR EXISTS (",
-            "SELECT 1 FROM group_members n WHERE n.tenant_id = g.tenant_id AND n.member_id = g.id)) ",
-            "THEN '\"tree\"'::jsonb ELSE ",
-            direct_groups_json!(),
-            " END FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id ",
+            " THEN (SELECT array_agg(ROW(g.id, g.display_name, gm.group_role, ",
+            "g.parent_id IS NOT NULL OR g.nested)) ",
+            "FROM group_members gm JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id ",
             "WHERE gm.tenant_id = \"users\".\"tenant_id\" AND gm.member_id = \"users\".\"id\") END"
         ));
         Ok(())
     }
 }
 
-/// What [`MemberGroups`] reads for a member whose groups need the tree walk (the JSON string
-/// `"tree"`; the direct groups are always an array or NULL).
-const TREE: &str = "tree";
-
 diesel::define_sql_function! {
     /// `roster_member_groups_json` (migration 000027): a member's effective groups, the tree walked.
     fn roster_member_groups_json(tenant: diesel::sql_types::Uuid, member: diesel::sql_types::Uuid, want: diesel::sql_types::Bool) -> diesel::sql_types::Nullable<diesel::sql_types::Jsonb>;
 }
 
-/// The member's groups as [`MemberGroups`] read them, with the tree walked when they were the
-/// [`TREE`] marker: the second statement only members of nested groups need.
+/// The member's groups as [`MemberGroups`] read them, in the shape of `roster_member_groups_json`
+/// (`[{value, display, type, role}]`), the tree walked (a second statement) when one of them has
+/// a parent or is nested.
 async fn walked(
     conn: &mut Conn,
     tenant: Uuid,
     member: Uuid,
-    groups: Option<Value>,
+    groups: Option<Vec<DirectGroup>>,
 ) -> QueryResult<Option<Value>> {
-    match groups {
-        Some(Value::String(marker)) if marker == TREE => {
-            diesel::select(roster_member_groups_json(tenant, member, true)).get_result(conn).await
-        }
-        other => Ok(other),
+    let Some(groups) = groups else { return Ok(None) };
+    if groups.iter().any(|g| g.3) {
+        return diesel::select(roster_member_groups_json(tenant, member, true)).get_result(conn).await;
     }
+    let direct = groups.into_iter().map(|(id, display, role, _)| {
+        serde_json::json!({"value": id, "display": display, "type": "direct", "role": role})
+    });
+    Ok(Some(Value::Array(direct.collect())))
 }
 
 /// The columns of a member's row its representation needs, its stored resource as the text
@@ -418,7 +434,7 @@ pub async fn find_view(
     key: ViewKey<'_>,
     want_groups: bool,
 ) -> QueryResult<Option<UserView>> {
-    type Found = (ViewRow, Option<String>, Option<String>, Option<Value>);
+    type Found = (ViewRow, Option<String>, Option<String>, Option<Vec<DirectGroup>>);
     let found: Option<Found> = match key {
         ViewKey::Id(id) => {
             let filter = visible(tenant_id).and(users::id.eq(id));
@@ -460,7 +476,7 @@ pub async fn find_view_as(
 ) -> QueryResult<Option<(LiveToken, Option<UserView>)>> {
     use super::schema::connection_tokens;
     use super::tenants::{token_is_live, STANDING};
-    type Found = ((String, i64), Option<ViewRow>, Option<String>, Option<String>, Option<Value>);
+    type Found = ((String, i64), Option<ViewRow>, Option<String>, Option<String>, Option<Vec<DirectGroup>>);
     let live = token_is_live(token.tenant, token.connection, token.token, token.now);
     let found: Option<Found> = match key {
         ViewKey::Id(id) => {

@@ -481,6 +481,84 @@ async fn a_members_groups_are_in_name_order_in_a_read_a_page_and_a_tree_walk() {
     let page = app.get("/Users?count=10").await;
     let listed = page.body["Resources"].as_array().unwrap().iter().find(|m| m["id"] == u.as_str()).unwrap();
     assert_eq!(listed["groups"], read.body["groups"]);
+
+    // Out of "Omega" again: "alpha" stays marked as nested (migration 000042), and the walk finds
+    // the member's groups flat: the same four, direct.
+    let r = app
+        .patch_ops(
+            &format!("/Groups/{omega}"),
+            json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", ids["alpha"])}]),
+        )
+        .await;
+    assert!(r.status == 200 || r.status == 204, "{}", r.body);
+    let read = app.get(&format!("/Users/{u}")).await;
+    assert_eq!(order(&read.body, "groups"), want);
+    assert!(read.body["groups"].as_array().unwrap().iter().all(|g| g["type"] == "direct"), "{}", read.body);
+}
+
+/// Two groups made members of each other at once, each for the first time, while each one's own
+/// row is held by its own write (a group write bumps its version first): the nesting flag each
+/// insert sets (migration 000042) would close a lock cycle. One of the two is refused as a
+/// serialization failure, which Roster answers 409 "retry", not as an unknown error (a 500);
+/// the other lands and marks its group.
+#[tokio::test]
+async fn two_groups_nested_in_each_other_at_once_give_a_conflict_to_retry() {
+    use diesel::result::{DatabaseErrorKind, Error};
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let app = TestApp::spawn().await;
+    let (a, b) = (app.create_group("Left", &[]).await, app.create_group("Right", &[]).await);
+    let mut one = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    let mut two = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    for (conn, own) in [(&mut one, &a), (&mut two, &b)] {
+        conn.batch_execute(&format!("BEGIN; UPDATE groups SET version = version + 1 WHERE id = '{own}'"))
+            .await
+            .unwrap();
+    }
+    let nest = |parent: &str, child: &str| {
+        format!(
+            "INSERT INTO group_members (tenant_id, group_id, member_id, member_type) \
+             SELECT tenant_id, id, '{child}', 'Group' FROM groups WHERE id = '{parent}'"
+        )
+    };
+    let (first, second) = (nest(&a, &b), nest(&b, &a));
+    let (r1, r2) = tokio::join!(one.batch_execute(&first), two.batch_execute(&second));
+    let (refused, landed, landed_conn, nested) = match (r1, r2) {
+        (Err(e), Ok(())) => (e, "second", &mut two, &a),
+        (Ok(()), Err(e)) => (e, "first", &mut one, &b),
+        other => panic!("exactly one of the two must be refused: {other:?}"),
+    };
+    match &refused {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+            assert!(info.message().contains("retry"), "{}", info.message())
+        }
+        e => panic!("the {landed} landed, the other must be a serialization failure, not {e:?}"),
+    }
+    landed_conn.batch_execute("COMMIT").await.unwrap();
+    let _ = if landed == "first" {
+        two.batch_execute("ROLLBACK").await
+    } else {
+        one.batch_execute("ROLLBACK").await
+    };
+    let flags: Vec<(String, bool)> = {
+        use diesel::sql_types::{Bool, Text};
+        #[derive(diesel::QueryableByName)]
+        struct Flag {
+            #[diesel(sql_type = Text)]
+            id: String,
+            #[diesel(sql_type = Bool)]
+            nested: bool,
+        }
+        let rows: Vec<Flag> = diesel_async::RunQueryDsl::load(
+            diesel::sql_query(format!("SELECT id::text, nested FROM groups WHERE id IN ('{a}', '{b}')")),
+            &mut one,
+        )
+        .await
+        .unwrap();
+        rows.into_iter().map(|f| (f.id, f.nested)).collect()
+    };
+    for (id, flag) in flags {
+        assert_eq!(flag, &id == nested, "only the group nested by the write that landed is marked: {id}");
+    }
 }
 
 const ROSTER_USER: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";

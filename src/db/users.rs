@@ -287,9 +287,9 @@ pub(crate) use direct_groups_json;
 /// no order, not JSON: PostgreSQL sets up every expression of the statement on every execution,
 /// whether the member has groups or not, and a `jsonb_agg` of `jsonb_build_object`s, an
 /// aggregate's `ORDER BY`, a `bool_or` and an `EXISTS` per group cost more to set up than the
-/// rest of the read (issue #10; `benches/README.md`, 2026-12-07, 19:40). No function in the
-/// statement either: a function call's set-up was 14 % of the read's PostgreSQL CPU. A fixed
-/// text with a static query id, so diesel keeps it prepared.
+/// rest of the read (issue #10; `benches/README.md`, "A member's groups read as records"). No
+/// function in the statement either: a function call's set-up was 14 % of the read's PostgreSQL
+/// CPU. A fixed text with a static query id, so diesel keeps it prepared.
 #[derive(Debug, Clone, Copy)]
 struct MemberGroups {
     want: bool,

@@ -522,43 +522,43 @@ async fn two_groups_nested_in_each_other_at_once_give_a_conflict_to_retry() {
     };
     let (first, second) = (nest(&a, &b), nest(&b, &a));
     let (r1, r2) = tokio::join!(one.batch_execute(&first), two.batch_execute(&second));
-    let (refused, landed, landed_conn, nested) = match (r1, r2) {
-        (Err(e), Ok(())) => (e, "second", &mut two, &a),
-        (Ok(()), Err(e)) => (e, "first", &mut one, &b),
+    // The write that lands nests the other group in its own: `b` for the first, `a` for the second.
+    let (refused, nested) = match (r1, r2) {
+        (Ok(()), Err(e)) => {
+            one.batch_execute("COMMIT").await.unwrap();
+            (e, &b)
+        }
+        (Err(e), Ok(())) => {
+            two.batch_execute("COMMIT").await.unwrap();
+            (e, &a)
+        }
         other => panic!("exactly one of the two must be refused: {other:?}"),
     };
     match &refused {
         Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
             assert!(info.message().contains("retry"), "{}", info.message())
         }
-        e => panic!("the {landed} landed, the other must be a serialization failure, not {e:?}"),
+        e => panic!("the refused write must be a serialization failure, not {e:?}"),
     }
-    landed_conn.batch_execute("COMMIT").await.unwrap();
-    let _ = if landed == "first" {
-        two.batch_execute("ROLLBACK").await
-    } else {
-        one.batch_execute("ROLLBACK").await
-    };
-    let flags: Vec<(String, bool)> = {
-        use diesel::sql_types::{Bool, Text};
-        #[derive(diesel::QueryableByName)]
-        struct Flag {
-            #[diesel(sql_type = Text)]
-            id: String,
-            #[diesel(sql_type = Bool)]
-            nested: bool,
-        }
-        let rows: Vec<Flag> = diesel_async::RunQueryDsl::load(
-            diesel::sql_query(format!("SELECT id::text, nested FROM groups WHERE id IN ('{a}', '{b}')")),
-            &mut one,
-        )
-        .await
-        .unwrap();
-        rows.into_iter().map(|f| (f.id, f.nested)).collect()
-    };
-    for (id, flag) in flags {
-        assert_eq!(flag, &id == nested, "only the group nested by the write that landed is marked: {id}");
-    }
+    let mut check = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    let marked: Vec<String> = diesel_async::RunQueryDsl::load(
+        diesel::sql_query(format!("SELECT id::text AS id FROM groups WHERE id IN ('{a}', '{b}') AND nested")),
+        &mut check,
+    )
+    .await
+    .map(|rows: Vec<Marked>| rows.into_iter().map(|m| m.id).collect())
+    .unwrap();
+    assert_eq!(
+        marked,
+        std::slice::from_ref(nested),
+        "only the group nested by the write that landed is marked"
+    );
+}
+
+#[derive(diesel::QueryableByName)]
+struct Marked {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
 }
 
 const ROSTER_USER: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";

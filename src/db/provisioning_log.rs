@@ -257,7 +257,8 @@ impl Columns {
 /// Insert entries in one prepared call, each made [storable](Entry::storable) first: one array
 /// per column whatever the batch size, planned once per connection (a multi-row INSERT of 500
 /// rows × 15 parameters was parsed and planned for every batch), and nothing for PostgreSQL to
-/// parse but a row's rules, when it has any.
+/// parse but a row's rules, when it has any. Returns how many were inserted: entries of a tenant
+/// that does not exist (or no longer does) are left out, not refused (migration 000043).
 pub async fn insert_many(conn: &mut Conn, entries: &[Entry]) -> QueryResult<usize> {
     if entries.is_empty() {
         return Ok(0);

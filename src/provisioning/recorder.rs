@@ -242,11 +242,15 @@ async fn write(pool: &DbPool, batch: &mut Vec<Entry>, lost: &std::sync::atomic::
 
 /// Insert a batch in one statement; if the database refuses it, insert its entries one by one,
 /// so that one entry the database refuses never takes the others with it. Returns how many were
-/// dropped (0 unless the database refuses entries: each is made storable before it is
-/// inserted), or `None` when the connection failed (an outage: nothing is dropped, and the
+/// dropped: entries of a tenant that does not exist (the statement leaves them out) and entries
+/// the database refuses (none unless something is wrong: each is made storable before it is
+/// inserted); or `None` when the connection failed (an outage: nothing is dropped, and the
 /// batch keeps only the entries not written yet).
 async fn insert_batch(conn: &mut db::Conn, batch: &mut Vec<Entry>) -> Option<usize> {
-    let Err(e) = store::insert_many(conn, batch).await else { return Some(0) };
+    let e = match store::insert_many(conn, batch).await {
+        Ok(written) => return Some(batch.len().saturating_sub(written)),
+        Err(e) => e,
+    };
     if db::is_outage(&e) {
         tracing::warn!(error = %e, entries = batch.len(), "writing the provisioning log met an outage; retrying");
         return None;
@@ -254,14 +258,17 @@ async fn insert_batch(conn: &mut db::Conn, batch: &mut Vec<Entry>) -> Option<usi
     tracing::warn!(entries = batch.len(), error = %e, "a provisioning log batch failed; writing it entry by entry");
     let mut dropped = 0;
     for (i, entry) in batch.iter().enumerate() {
-        if let Err(e) = store::insert_many(conn, std::slice::from_ref(entry)).await {
-            if db::is_outage(&e) {
+        match store::insert_many(conn, std::slice::from_ref(entry)).await {
+            Ok(written) => dropped += 1 - written.min(1),
+            Err(e) if db::is_outage(&e) => {
                 // Keep only what is not written yet.
                 batch.drain(..i);
                 return None;
             }
-            tracing::warn!(error = %e, request_id = %entry.request_id, "a provisioning log entry could not be written");
-            dropped += 1;
+            Err(e) => {
+                tracing::warn!(error = %e, request_id = %entry.request_id, "a provisioning log entry could not be written");
+                dropped += 1;
+            }
         }
     }
     tracing::warn!(dropped, of = batch.len(), "provisioning log batch written entry by entry");

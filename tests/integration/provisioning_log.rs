@@ -409,17 +409,79 @@ async fn hostile_requests_never_cost_another_request_its_row() {
 async fn an_entry_the_database_refuses_does_not_drop_its_batch() {
     let app = TestApp::spawn().await;
     let tenant = tenant_id(&app, &app.creds.tenant).await;
-    let entry = |tenant_id: Uuid, n: usize| {
-        get_entry(tenant_id, app.creds.connection, format!("batch-{n}"), Utc::now())
-    };
-    // The writer takes whatever is queued as one batch; the second entry names no tenant (a
-    // foreign key violation), so the batch's INSERT fails and each entry is tried alone.
+    let entry = |n: usize| get_entry(tenant, app.creds.connection, format!("batch-{n}"), Utc::now());
+    // The writer takes whatever is queued as one batch; the second entry has the first one's id
+    // (a unique violation), so the batch's INSERT fails and each entry is tried alone.
     app.flush_log().await;
-    let before = all_rows(&app).await;
-    for n in 0..5 {
-        app.recorder.record(entry(if n == 1 { Uuid::now_v7() } else { tenant }, n)).await;
+    let (before, dropped) = (all_rows(&app).await, app.recorder.dropped());
+    let first = entry(0);
+    let twin = Entry { id: first.id, ..entry(1) };
+    app.recorder.record(first).await;
+    app.recorder.record(twin).await;
+    for n in 2..5 {
+        app.recorder.record(entry(n)).await;
     }
     assert_eq!(all_rows(&app).await, before + 4);
+    assert_eq!(app.recorder.dropped(), dropped + 1);
+    assert!(rows_of(&app, "batch-0").await.len() == 1 && rows_of(&app, "batch-1").await.is_empty());
+}
+
+#[tokio::test]
+async fn an_entry_of_a_tenant_that_does_not_exist_is_dropped_and_counted_alone() {
+    let app = TestApp::spawn().await;
+    let tenant = tenant_id(&app, &app.creds.tenant).await;
+    let entry = |tenant_id: Uuid, n: usize| {
+        get_entry(tenant_id, app.creds.connection, format!("nowhere-{n}"), Utc::now())
+    };
+    app.flush_log().await;
+    let (before, dropped) = (all_rows(&app).await, app.recorder.dropped());
+    let nowhere = Uuid::now_v7();
+    for n in 0..5 {
+        app.recorder.record(entry(if n == 1 { nowhere } else { tenant }, n)).await;
+    }
+    assert_eq!(all_rows(&app).await, before + 4);
+    assert_eq!(app.recorder.dropped(), dropped + 1);
+    assert!(rows_of(&app, "nowhere-1").await.is_empty());
+    let mut conn = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    assert_eq!(log_rows_of_tenant(&mut conn, nowhere).await, 0);
+}
+
+async fn log_rows_of_tenant(conn: &mut roster::db::Conn, tenant: Uuid) -> i64 {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use roster::db::schema::provisioning_log;
+    provisioning_log::table
+        .filter(provisioning_log::tenant_id.eq(tenant))
+        .count()
+        .get_result(conn)
+        .await
+        .unwrap()
+}
+
+/// Deleting a tenant deletes its log rows (what the foreign key's ON DELETE CASCADE did), also
+/// the rows of a batch written while the deletion is under way: the batch waits for the
+/// deletion on its tenant's lock, then finds no tenant and drops its rows.
+#[tokio::test]
+async fn deleting_a_tenant_deletes_its_log_rows_and_a_batch_written_meanwhile_is_dropped() {
+    use diesel_async::SimpleAsyncConnection;
+    let app = TestApp::spawn().await;
+    let tenant = tenant_id(&app, &app.creds.tenant).await;
+    let entry = |n: usize| get_entry(tenant, app.creds.connection, format!("gone-{n}"), Utc::now());
+    app.recorder.record(entry(0)).await;
+    app.flush_log().await;
+    let mut deleting = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
+    assert!(log_rows_of_tenant(&mut *deleting, tenant).await > 0);
+    let dropped = app.recorder.dropped();
+    deleting.batch_execute(&format!("BEGIN; DELETE FROM tenants WHERE id = '{tenant}'")).await.unwrap();
+    app.recorder.record(entry(1)).await;
+    let recorder = app.recorder.clone();
+    let flushed = tokio::spawn(async move { recorder.flush().await });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!flushed.is_finished(), "the batch must wait for the tenant's deletion");
+    deleting.batch_execute("COMMIT").await.unwrap();
+    flushed.await.unwrap();
+    assert_eq!(app.recorder.dropped(), dropped + 1);
+    assert_eq!(log_rows_of_tenant(&mut *deleting, tenant).await, 0);
 }
 
 /// The transaction id that wrote the current version of a row: `xmin`.

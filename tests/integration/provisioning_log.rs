@@ -470,7 +470,7 @@ async fn deleting_a_tenant_deletes_its_log_rows_and_a_batch_written_meanwhile_is
     app.recorder.record(entry(0)).await;
     app.flush_log().await;
     let mut deleting = roster::db::checkout(&app.pool, roster::db::Scope::All).await.unwrap();
-    assert!(log_rows_of_tenant(&mut *deleting, tenant).await > 0);
+    assert!(log_rows_of_tenant(&mut deleting, tenant).await > 0);
     let dropped = app.recorder.dropped();
     deleting.batch_execute(&format!("BEGIN; DELETE FROM tenants WHERE id = '{tenant}'")).await.unwrap();
     app.recorder.record(entry(1)).await;
@@ -481,7 +481,7 @@ async fn deleting_a_tenant_deletes_its_log_rows_and_a_batch_written_meanwhile_is
     deleting.batch_execute("COMMIT").await.unwrap();
     flushed.await.unwrap();
     assert_eq!(app.recorder.dropped(), dropped + 1);
-    assert_eq!(log_rows_of_tenant(&mut *deleting, tenant).await, 0);
+    assert_eq!(log_rows_of_tenant(&mut deleting, tenant).await, 0);
 }
 
 /// The transaction id that wrote the current version of a row: `xmin`.

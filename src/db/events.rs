@@ -350,6 +350,18 @@ pub async fn record_attempt(conn: &mut Conn, d: &DueDelivery, attempt: Attempt<'
     .map(drop)
 }
 
+/// [`delete_settled_before`]'s statement: the events gathered first, oldest first, into one array
+/// of row addresses (an init-plan, run once), then deleted by address, so that a batch costs its
+/// rows whatever the statistics say (as `e.id IN (SELECT … LIMIT $3)` the planner could re-run the
+/// sub-select for every event of the tenant; see `provisioning_log::DELETE_BATCH_BEFORE`). Events
+/// are never updated, and the statement's snapshot keeps a row it saw from being vacuumed away.
+pub const DELETE_SETTLED_BEFORE: &str = "DELETE FROM event_outbox WHERE ctid = ANY (ARRAY( \
+     SELECT o.ctid FROM event_outbox o \
+     WHERE o.tenant_id = $1 AND o.created_at < $2 \
+       AND NOT EXISTS (SELECT 1 FROM event_deliveries d \
+                       WHERE d.tenant_id = o.tenant_id AND d.event_id = o.id AND d.delivered_at IS NULL) \
+     ORDER BY o.created_at LIMIT $3))";
+
 /// Retention: delete up to `batch` events of a tenant written before `cutoff` that no webhook
 /// still waits for (their delivery rows go with them). Returns how many were deleted.
 pub async fn delete_settled_before(
@@ -358,17 +370,10 @@ pub async fn delete_settled_before(
     cutoff: DateTime<Utc>,
     batch: i64,
 ) -> QueryResult<usize> {
-    diesel::sql_query(
-        "DELETE FROM event_outbox e WHERE e.tenant_id = $1 AND e.id IN ( \
-             SELECT o.id FROM event_outbox o \
-             WHERE o.tenant_id = $1 AND o.created_at < $2 \
-               AND NOT EXISTS (SELECT 1 FROM event_deliveries d \
-                               WHERE d.tenant_id = o.tenant_id AND d.event_id = o.id AND d.delivered_at IS NULL) \
-             ORDER BY o.created_at LIMIT $3)",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Timestamptz, _>(cutoff)
-    .bind::<BigInt, _>(batch)
-    .execute(conn)
-    .await
+    diesel::sql_query(DELETE_SETTLED_BEFORE)
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Timestamptz, _>(cutoff)
+        .bind::<BigInt, _>(batch)
+        .execute(conn)
+        .await
 }

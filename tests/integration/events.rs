@@ -1284,3 +1284,37 @@ async fn the_outbox_admits_every_event_kind_the_code_writes() {
             .unwrap_or_else(|e| panic!("{} refused by the outbox: {e}", kind.as_str()));
     }
 }
+
+/// An event retention batch costs in proportion to the events it deletes, whatever the
+/// statistics say (see `provisioning_log`'s test of the same name): statistics taken before the
+/// tenant had events, 3,000 old settled events, the planner's join shortcuts off.
+#[tokio::test]
+async fn an_event_retention_batch_costs_in_proportion_to_its_rows_whatever_the_statistics() {
+    const ROWS: usize = 3_000;
+    let app = TestApp::spawn().await;
+    let tenant = tenant_id(&app).await;
+    crate::support::analyze_as_owner(&app.db_url, "event_outbox, event_deliveries").await;
+    let mut conn = db::checkout(&app.pool, db::Scope::All).await.unwrap();
+    let inserted = diesel::sql_query(
+        "INSERT INTO event_outbox (tenant_id, subject_id, kind, payload, created_at) \
+         SELECT $1, gen_random_uuid(), 'member.updated', '{}'::jsonb, now() - interval '100 days' \
+         FROM generate_series(1, $2)",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant)
+    .bind::<diesel::sql_types::Integer, _>(ROWS as i32)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(inserted, ROWS);
+    let cutoff = Utc::now() - Duration::days(90);
+    let accesses = crate::support::retention_accesses(
+        &mut conn,
+        db::events::DELETE_SETTLED_BEFORE,
+        tenant,
+        cutoff,
+        5_000,
+    )
+    .await;
+    assert!(accesses < 20 * ROWS as u64, "{accesses} buffer accesses to delete {ROWS} events");
+    assert_eq!(db::events::delete_settled_before(&mut conn, tenant, cutoff, 5_000).await.unwrap(), ROWS);
+}

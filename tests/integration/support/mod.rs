@@ -179,6 +179,49 @@ impl Drop for TestDb {
 }
 
 /// Settings for a test server: port 0, test limits, test secret.
+/// Buffer accesses (shared blocks hit and read, from `EXPLAIN (ANALYZE, BUFFERS)`) of a retention
+/// statement taking (tenant, cutoff, limit), run and rolled back, with the planner's hashing,
+/// sorting, memoizing and materializing off: a semi-join can then only re-run its inner side per
+/// outer row, as plans misled by statistics do. What a statement costs, counted, not timed.
+pub async fn retention_accesses(
+    conn: &mut roster::db::Conn,
+    sql: &str,
+    tenant: uuid::Uuid,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> u64 {
+    use diesel::sql_types::{BigInt, Json, Timestamptz, Uuid};
+    use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+    #[derive(diesel::QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = Json, column_name = "QUERY PLAN")]
+        plan: serde_json::Value,
+    }
+    conn.batch_execute(
+        "BEGIN; SET LOCAL enable_hashagg = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_sort = off; \
+         SET LOCAL enable_memoize = off; SET LOCAL enable_material = off; SET LOCAL enable_mergejoin = off",
+    )
+    .await
+    .unwrap();
+    let explained: Plan = diesel::sql_query(format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}"))
+        .bind::<Uuid, _>(tenant)
+        .bind::<Timestamptz, _>(cutoff)
+        .bind::<BigInt, _>(limit)
+        .get_result(conn)
+        .await
+        .unwrap();
+    conn.batch_execute("ROLLBACK").await.unwrap();
+    let top = &explained.plan[0]["Plan"];
+    ["Shared Hit Blocks", "Shared Read Blocks"].iter().map(|k| top[*k].as_u64().unwrap()).sum()
+}
+
+/// `ANALYZE` the tables as their owner (a pooled connection that states no scope).
+pub async fn analyze_as_owner(db_url: &str, tables: &str) {
+    use diesel_async::SimpleAsyncConnection;
+    let owner = roster::db::build_pool(db_url, &roster::db::PoolOptions::with_size(1)).unwrap();
+    owner.get().await.unwrap().batch_execute(&format!("ANALYZE {tables}")).await.unwrap();
+}
+
 pub fn test_settings(db_url: &str) -> Settings {
     Settings {
         config: None,

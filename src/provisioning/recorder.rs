@@ -259,7 +259,8 @@ async fn insert_batch(conn: &mut db::Conn, batch: &mut Vec<Entry>) -> Option<usi
     let mut dropped = 0;
     for (i, entry) in batch.iter().enumerate() {
         match store::insert_many(conn, std::slice::from_ref(entry)).await {
-            Ok(written) => dropped += 1 - written.min(1),
+            Ok(0) => dropped += 1,
+            Ok(_) => {}
             Err(e) if db::is_outage(&e) => {
                 // Keep only what is not written yet.
                 batch.drain(..i);

@@ -178,7 +178,6 @@ impl Drop for TestDb {
     }
 }
 
-/// Settings for a test server: port 0, test limits, test secret.
 /// Buffer accesses (shared blocks hit and read, from `EXPLAIN (ANALYZE, BUFFERS)`) of a retention
 /// statement taking (tenant, cutoff, limit), run and rolled back, with the planner's hashing,
 /// sorting, memoizing and materializing off: a semi-join can then only re-run its inner side per
@@ -215,13 +214,14 @@ pub async fn retention_accesses(
     ["Shared Hit Blocks", "Shared Read Blocks"].iter().map(|k| top[*k].as_u64().unwrap()).sum()
 }
 
-/// `ANALYZE` the tables as their owner (a pooled connection that states no scope).
+/// `ANALYZE` the tables as their owner (a plain connection, which states no scope).
 pub async fn analyze_as_owner(db_url: &str, tables: &str) {
-    use diesel_async::SimpleAsyncConnection;
-    let owner = roster::db::build_pool(db_url, &roster::db::PoolOptions::with_size(1)).unwrap();
-    owner.get().await.unwrap().batch_execute(&format!("ANALYZE {tables}")).await.unwrap();
+    use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+    let mut owner = roster::db::Conn::establish(db_url).await.unwrap();
+    owner.batch_execute(&format!("ANALYZE {tables}")).await.unwrap();
 }
 
+/// Settings for a test server: port 0, test limits, test secret.
 pub fn test_settings(db_url: &str) -> Settings {
     Settings {
         config: None,
